@@ -1,0 +1,2 @@
+# boot/: the UEFI loader (gnu-efi).  See boot/README.md.
+EFI_SRCS += $(wildcard boot/*.c)

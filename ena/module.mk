@@ -1,0 +1,1 @@
+# ena/: see ena/README.md

@@ -1,0 +1,1 @@
+# images/: see images/README.md

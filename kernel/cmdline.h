@@ -1,0 +1,41 @@
+/*
+ * cmdline.h - the kernel command line.
+ *
+ * Space-separated words "key=value" or "key"; the options are listed in
+ * docs/cmdline.md.  Parsing never fails as a whole: an unknown key or a
+ * bad value is reported through the warn callback and ignored.  Values are
+ * copied into fixed buffers; over-long ones are reported and truncated.
+ */
+#ifndef TERN_CMDLINE_H
+#define TERN_CMDLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CMDLINE_VAL_MAX 64
+#define CMDLINE_MAX_TRACE 4
+
+enum cmdline_exit { CMDLINE_EXIT_NONE = 0, CMDLINE_EXIT_BOOT_OK, CMDLINE_EXIT_READY };
+enum cmdline_test { CMDLINE_TEST_NONE = 0, CMDLINE_TEST_FAULT, CMDLINE_TEST_UD };
+
+struct cmdline {
+	int log_level;		/* enum log_level, default LOG_INFO */
+	int exit_after;		/* enum cmdline_exit (exit=boot_ok|ready) */
+	int test;		/* enum cmdline_test (test=fault|ud) */
+	bool blktest;		/* blktest=1 */
+	int ntrace;		/* trace=<dev>[,<dev>] */
+	char trace[CMDLINE_MAX_TRACE][24];
+	char ip[CMDLINE_VAL_MAX];	/* ip=a.b.c.d/n (static), empty: DHCP */
+	char gw[CMDLINE_VAL_MAX];	/* gw=a.b.c.d */
+	char dns[CMDLINE_VAL_MAX];	/* dns=a.b.c.d[,a.b.c.d] */
+	char app[CMDLINE_VAL_MAX];	/* app=<module name> override */
+	unsigned unknown;	/* count of reported unknown/bad options */
+};
+
+typedef void (*cmdline_warn_fn)(void *ctx, const char *msg);
+
+/* Parse `s` (NUL terminated, any length) into `c` (reset to defaults). */
+void cmdline_parse(struct cmdline *c, const char *s, cmdline_warn_fn warn,
+    void *ctx);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * hw.h - the hardware seam: the only way drivers touch a device.
+ *
+ * Every MMIO/port access, PCI config access, DMA allocation, address
+ * translation, device-to-CPU DMA hand-over, delay and clock read a driver
+ * makes goes through these functions.  Drivers never use raw volatile
+ * pointers or in/out instructions.
+ *
+ * Two builds of the same driver source:
+ *  - TERN_KERNEL: "native".  hw_native.h provides static inline versions;
+ *    a device whose hw_dev.trace flag is set (command line trace=<name>)
+ *    also logs every access on COM2 in the format of docs/trace-format.md.
+ *  - TERN_HOST: every call goes through the backend in hw_dev.ops: replay
+ *    (a recorded trace), a device simulator, or the fault wrapper around
+ *    either (tests/hw/).  The same driver code runs unchanged.
+ *
+ * Contract for drivers:
+ *  - A device's registers live in one or more struct hw_bar windows set up
+ *    by the bus glue (PCI BARs, virtio capability windows, VMBus pages).
+ *  - Memory the device writes (completion queues, used rings, read data)
+ *    MUST be handed to the CPU with hw_dma_sync_cpu() before the driver
+ *    reads it.  Natively this is a compiler barrier (x86 DMA is coherent);
+ *    under record it logs the bytes; under replay it fills them in.  A read
+ *    of device-written memory without it is a driver bug that replay tests
+ *    catch because the memory stays zero.
+ *  - Every DMA address handed to a device comes from hw_dma_alloc() or
+ *    hw_virt_to_phys() and is below hw_dev.dma_limit.
+ *  - Waits are built from hw_now_ns() and hw_delay_us() and are bounded.
+ */
+#ifndef TERN_HW_H
+#define TERN_HW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hw_dev;
+
+/* Register names for traces and replay diagnostics; terminated by name 0. */
+struct hw_regname {
+	uint32_t off;
+	uint8_t width;		/* bytes; 0 matches any width */
+	const char *name;
+};
+
+/* A register window: a PCI BAR or part of one, or an I/O port range. */
+struct hw_bar {
+	struct hw_dev *dev;
+	volatile uint8_t *va;	/* kernel: mapped uncached; host: unused */
+	uint64_t pa;		/* physical address, or base port if io */
+	uint64_t len;		/* bytes (or ports) */
+	bool io;		/* port I/O instead of MMIO */
+	uint8_t index;		/* window number used in traces */
+	const struct hw_regname *names; /* optional */
+};
+
+/* A DMA buffer: CPU view and device view of the same memory. */
+struct hw_dma {
+	void *va;
+	uint64_t pa;
+	size_t len;
+};
+
+/* Host backends implement this table; the kernel never uses it. */
+struct hw_ops {
+	uint64_t (*read)(struct hw_bar *b, uint32_t off, int width);
+	void (*write)(struct hw_bar *b, uint32_t off, int width, uint64_t v);
+	uint32_t (*cfg_read)(struct hw_dev *d, uint16_t off, int width);
+	void (*cfg_write)(struct hw_dev *d, uint16_t off, int width, uint32_t v);
+	int (*dma_alloc)(struct hw_dev *d, size_t len, size_t align,
+	    struct hw_dma *out);
+	void (*dma_free)(struct hw_dev *d, struct hw_dma *dma);
+	uint64_t (*virt_to_phys)(struct hw_dev *d, const void *va);
+	void (*dma_sync_cpu)(struct hw_dev *d, const void *va, size_t len);
+	void (*dma_sync_dev)(struct hw_dev *d, const void *va, size_t len);
+	uint64_t (*now_ns)(struct hw_dev *d);
+	void (*delay_us)(struct hw_dev *d, uint32_t us);
+	/* Wait up to timeout_ns for an interrupt on vector slot `vec` (or any
+	   progress, for a simulator); returns true if one arrived. */
+	bool (*intr_wait)(struct hw_dev *d, int vec, uint64_t timeout_ns);
+};
+
+/* Per-device seam state, embedded in the driver's softc by the bus glue. */
+struct hw_dev {
+	char name[24];		/* "virtio-net0", "nvme0": used in every log */
+	uint64_t dma_limit;	/* DMA addresses must be < this (0: no limit) */
+	bool trace;		/* kernel: record accesses on COM2 */
+	uint32_t seq;		/* trace event counter */
+	/* PCI location for config access (bus glue fills these). */
+	uint16_t pci_seg;
+	uint8_t pci_bus, pci_dev, pci_fn;
+	volatile uint8_t *pci_cfg; /* kernel: ECAM window of this function, or
+				      NULL for the 0xCF8 method */
+	const struct hw_ops *ops; /* host only */
+	void *backend;		/* host only: backend state */
+};
+
+#if defined(TERN_KERNEL)
+#include "kernel/hw/hw_native.h"
+#else
+/* Host builds: thin dispatchers into d->ops (tests/hw/hw_host.c). */
+uint8_t hw_read8(struct hw_bar *b, uint32_t off);
+uint16_t hw_read16(struct hw_bar *b, uint32_t off);
+uint32_t hw_read32(struct hw_bar *b, uint32_t off);
+uint64_t hw_read64(struct hw_bar *b, uint32_t off);
+void hw_write8(struct hw_bar *b, uint32_t off, uint8_t v);
+void hw_write16(struct hw_bar *b, uint32_t off, uint16_t v);
+void hw_write32(struct hw_bar *b, uint32_t off, uint32_t v);
+void hw_write64(struct hw_bar *b, uint32_t off, uint64_t v);
+uint8_t hw_cfg_read8(struct hw_dev *d, uint16_t off);
+uint16_t hw_cfg_read16(struct hw_dev *d, uint16_t off);
+uint32_t hw_cfg_read32(struct hw_dev *d, uint16_t off);
+void hw_cfg_write8(struct hw_dev *d, uint16_t off, uint8_t v);
+void hw_cfg_write16(struct hw_dev *d, uint16_t off, uint16_t v);
+void hw_cfg_write32(struct hw_dev *d, uint16_t off, uint32_t v);
+int hw_dma_alloc(struct hw_dev *d, size_t len, size_t align, struct hw_dma *out);
+void hw_dma_free(struct hw_dev *d, struct hw_dma *dma);
+uint64_t hw_virt_to_phys(struct hw_dev *d, const void *va);
+void hw_dma_sync_cpu(struct hw_dev *d, const void *va, size_t len);
+void hw_dma_sync_dev(struct hw_dev *d, const void *va, size_t len);
+uint64_t hw_now_ns(struct hw_dev *d);
+void hw_delay_us(struct hw_dev *d, uint32_t us);
+bool hw_intr_wait(struct hw_dev *d, int vec, uint64_t timeout_ns);
+#define hw_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define hw_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define hw_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#endif
+
+#endif /* TERN_HW_H */

@@ -1,0 +1,35 @@
+/*
+ * panic.h - stopping the machine, and the isa-debug-exit codes.
+ *
+ * Under QEMU with -device isa-debug-exit,iobase=0xf4,iosize=0x04 the
+ * process exits with status (code << 1) | 1; elsewhere the write is
+ * harmless and the CPU halts (or ACPI powers off when available).
+ * The codes are part of docs/markers.md.
+ */
+#ifndef TERN_PANIC_H
+#define TERN_PANIC_H
+
+#include <stdint.h>
+
+enum tern_exit {
+	EXIT_BOOT_OK = 0x10,	/* exit=boot_ok after TERN BOOT_OK: qemu 33 */
+	EXIT_READY = 0x11,	/* exit=ready after TERN READY:     qemu 35 */
+	EXIT_TEST_OK = 0x12,	/* a test= hook passed:             qemu 37 */
+	EXIT_POWEROFF = 0x13,	/* orderly halt/poweroff:           qemu 39 */
+	EXIT_PANIC = 0x20,	/* TERN PANIC (exception, assert):   qemu 65 */
+	EXIT_FAIL = 0x21,	/* TERN FAIL stage=... :             qemu 67 */
+	EXIT_TEST_FAIL = 0x22,	/* a test= hook failed:              qemu 69 */
+};
+
+/* Leave through isa-debug-exit if present, else power off / halt. */
+__attribute__((noreturn)) void machine_exit(int code);
+
+/* Print "TERN PANIC reason=..." with a register dump where known; stops. */
+__attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
+
+/* Print "TERN FAIL stage=<stage> reason=<reason>" and stop with EXIT_FAIL. */
+__attribute__((noreturn)) void fail(const char *stage, const char *reason);
+
+#define KASSERT(c) do { if (!(c)) panic("assert %s at %s:%d", #c, __FILE__, __LINE__); } while (0)
+
+#endif

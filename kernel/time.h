@@ -1,0 +1,22 @@
+/*
+ * time.h - the kernel clock.
+ *
+ * A monotonic nanosecond clock from the TSC, calibrated at boot against a
+ * reference timer (CPUID 0x15/0x16, PIT, and later HPET/ACPI PM timer or
+ * kvmclock; kernel/arch/x86_64/tsc.c).  time_now_ns() is 0 at loader start
+ * (bootinfo.tsc_loader_start) so boot figures read directly.
+ */
+#ifndef TERN_TIME_H
+#define TERN_TIME_H
+
+#include <stdint.h>
+
+uint64_t time_now_ns(void);
+/* Busy-wait; for short device delays only (never more than a few ms). */
+void time_delay_us(uint64_t us);
+/* TSC frequency in Hz found by calibration. */
+uint64_t time_tsc_hz(void);
+/* Name of the reference the TSC was calibrated against ("pit", ...). */
+const char *time_ref_name(void);
+
+#endif

@@ -1,0 +1,1 @@
+# netstack/: see netstack/README.md

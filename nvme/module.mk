@@ -1,0 +1,1 @@
+# nvme/: see nvme/README.md

@@ -1,0 +1,1 @@
+# pal/: see pal/README.md

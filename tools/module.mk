@@ -1,0 +1,1 @@
+# tools/: see tools/README.md

@@ -1,0 +1,1 @@
+# virtio/: see virtio/README.md

@@ -1,0 +1,1 @@
+# vmbus/: see vmbus/README.md
