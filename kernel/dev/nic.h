@@ -1,0 +1,133 @@
+/*
+ * nic.h - the one network interface every NIC driver implements
+ * (virtio-net, ENA, netvsc) and the netstack consumes.
+ *
+ * Zero copy in both directions:
+ *  - RX: the driver owns a pool of receive buffers.  When a frame arrives it
+ *    hands the buffer itself (struct nic_buf, data pointing into the DMA
+ *    buffer) to nic->rx().  From then on the upper layer owns it, may keep
+ *    it as long as it likes (e.g. queued in a socket until the workload
+ *    reads it) and MUST eventually call nic_buf_release(), which gives it
+ *    back to the driver to be posted again.  A driver that runs short of
+ *    posted buffers counts rx_nobuf; it never blocks.
+ *  - TX: the upper layer passes a chain of buffer references (headers it
+ *    wrote + payload still living in application memory).  The driver
+ *    points descriptors at them (no copy when the device allows) and calls
+ *    nic_buf_release() on every buffer of the chain once the device has
+ *    finished with it (TX completion), or immediately on error.  Buffers
+ *    must be physically contiguous within themselves (kernel heap, direct
+ *    map and package memory are).  Devices that force a copy (ENA LLQ
+ *    header push, netvsc send sections) count it in stats.tx_copy_bytes.
+ * All calls are non-blocking and made from the scheduler loop or an
+ * interrupt handler on the one CPU; nothing here takes a lock.
+ */
+#ifndef TERN_DEV_NIC_H
+#define TERN_DEV_NIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nic;
+struct nic_buf;
+
+typedef void (*nic_buf_release_fn)(struct nic_buf *b);
+
+struct nic_buf {
+	uint8_t *data;		/* first valid byte */
+	uint32_t len;		/* valid bytes */
+	uint32_t cap;		/* bytes available from data to buffer end */
+	struct nic_buf *next;	/* next fragment of the same frame (TX) */
+	nic_buf_release_fn release; /* owner's recycle hook */
+	void *owner;		/* owner's context (driver softc, socket) */
+	uint32_t refs;		/* owner-managed reference count */
+	uint16_t flags;		/* NIC_BUF_* */
+	uint16_t queue;		/* RX queue it arrived on */
+	uint64_t cookie;	/* owner private (descriptor index, ...) */
+};
+
+#define NIC_BUF_CSUM_OK		0x0001	/* RX: device verified L4 checksum */
+#define NIC_BUF_CSUM_NONE	0x0002	/* RX: checksum not checked */
+#define NIC_BUF_CSUM_PARTIAL	0x0004	/* TX: device fills L4 checksum */
+
+static inline void
+nic_buf_release(struct nic_buf *b)
+{
+	if (b != NULL && b->release != NULL)
+		b->release(b);
+}
+
+/* TX metadata for checksum offload (valid with NIC_BUF_CSUM_PARTIAL). */
+struct nic_tx_meta {
+	uint16_t csum_start;	/* offset of the L4 header in the frame */
+	uint16_t csum_offset;	/* offset of the checksum field from there */
+	uint16_t flags;		/* NIC_BUF_* */
+};
+
+/* Offload flags (nic.offloads). */
+#define NIC_OFF_RX_CSUM		0x0001
+#define NIC_OFF_TX_CSUM		0x0002
+#define NIC_OFF_TSO4		0x0004
+
+struct nic_stats {
+	uint64_t rx_packets, rx_bytes, rx_drops, rx_errors, rx_nobuf;
+	uint64_t tx_packets, tx_bytes, tx_drops, tx_errors, tx_ring_full;
+	uint64_t tx_copy_bytes, rx_copy_bytes;	/* forced copies */
+	uint64_t bad_completions;		/* device reply rejected */
+};
+
+struct nic_ops {
+	/*
+	 * Queue one frame for transmission on `queue`.  On TERN_OK the driver
+	 * owns the chain until it releases it.  TERN_EAGAIN: ring full, the
+	 * caller still owns the chain and may retry after nic_poll().
+	 */
+	int (*tx)(struct nic *n, int queue, struct nic_buf *chain,
+	    const struct nic_tx_meta *meta);
+	/* Reap RX and TX completions, at most `budget` frames; returns the
+	   number of frames processed (RX delivered + TX completed). */
+	int (*poll)(struct nic *n, int budget);
+	/* Enable or disable completion interrupts (polled mode when off). */
+	void (*intr_enable)(struct nic *n, bool on);
+	/* Stop the device, release every buffer, free everything. */
+	void (*detach)(struct nic *n);
+};
+
+struct nic {
+	char name[16];		/* "virtio-net0", "ena0", "netvsc0" */
+	uint8_t mac[6];
+	uint16_t mtu;		/* L3 MTU, e.g. 1500 or 9001 */
+	bool link_up;
+	uint32_t offloads;	/* NIC_OFF_* the device provides */
+	uint16_t nqueues;	/* TX/RX queue pairs in use */
+	uint16_t headroom;	/* bytes the upper layer should reserve in
+				   front of TX headers (0 for most) */
+	const struct nic_ops *ops;
+	void *sc;		/* driver softc */
+
+	/* Set by the upper layer (netstack) before the first poll. */
+	void (*rx)(void *upper, struct nic_buf *b);
+	void (*link_change)(void *upper, bool up);
+	void *upper;
+
+	struct nic_stats stats;
+	struct nic *next_nic;	/* registry list */
+};
+
+/* Registry (kernel/dev/dev.c): drivers add their NICs after attach. */
+int nic_register(struct nic *n);
+struct nic *nic_first(void);
+
+static inline int
+nic_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m)
+{
+	return n->ops->tx(n, q, chain, m);
+}
+
+static inline int
+nic_poll(struct nic *n, int budget)
+{
+	return n->ops->poll(n, budget);
+}
+
+#endif
