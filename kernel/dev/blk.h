@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct blk_dev;
+
 enum blk_op {
 	BLK_READ = 1,
 	BLK_WRITE = 2,
