@@ -1,0 +1,101 @@
+/*
+ * lapic.c - the local APIC: x2APIC through MSRs when CPUID offers it, else
+ * xAPIC through an uncached MMIO window.  Masks the legacy 8259 PICs,
+ * enables the APIC with spurious vector 0xff, and runs the timer
+ * periodically at LAPIC_HZ, calibrated against the (already calibrated)
+ * TSC.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/arch/x86_64/arch.h"
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/arch/x86_64/trap.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/panic.h"
+#include "kernel/time.h"
+
+#define LAPIC_HZ	1000
+
+#define LAPIC_ID	0x020
+#define LAPIC_TPR	0x080
+#define LAPIC_EOI	0x0b0
+#define LAPIC_SVR	0x0f0
+#define LAPIC_LVT_TMR	0x320
+#define LAPIC_TMR_INIT	0x380
+#define LAPIC_TMR_CUR	0x390
+#define LAPIC_TMR_DIV	0x3e0
+#define LVT_MASKED	(1u << 16)
+#define LVT_PERIODIC	(1u << 17)
+
+static bool x2apic;
+static volatile uint32_t *xapic;
+
+static uint32_t
+lapic_read(uint32_t reg)
+{
+	if (x2apic)
+		return (uint32_t)rdmsr(0x800 + (reg >> 4));
+	return xapic[reg / 4];
+}
+
+static void
+lapic_write(uint32_t reg, uint32_t v)
+{
+	if (x2apic)
+		wrmsr(0x800 + (reg >> 4), v);
+	else
+		xapic[reg / 4] = v;
+}
+
+void
+lapic_eoi(void)
+{
+	lapic_write(LAPIC_EOI, 0);
+}
+
+void
+lapic_init(void)
+{
+	uint32_t r[4];
+
+	/* Mask both 8259s: every interrupt comes through the APICs. */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+
+	cpuid(1, 0, r);
+	if (!(r[3] & (1u << 9)))
+		fail("lapic", "no_local_apic");
+	uint64_t base = rdmsr(MSR_APIC_BASE);
+	if (r[2] & (1u << 21)) {
+		x2apic = true;
+		wrmsr(MSR_APIC_BASE, base | (1ULL << 11) | (1ULL << 10));
+	} else {
+		wrmsr(MSR_APIC_BASE, base | (1ULL << 11));
+		xapic = mmio_map(base & 0xfffff000ULL, 4096);
+		if (xapic == NULL)
+			fail("lapic", "cannot_map_lapic");
+	}
+	lapic_write(LAPIC_TPR, 0);
+	lapic_write(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
+
+	/* Calibrate: count down from the maximum for 10 ms of TSC time. */
+	lapic_write(LAPIC_TMR_DIV, 0x3);	/* divide by 16 */
+	lapic_write(LAPIC_LVT_TMR, LVT_MASKED | VEC_TIMER);
+	lapic_write(LAPIC_TMR_INIT, 0xffffffff);
+	time_delay_us(10000);
+	uint32_t elapsed = 0xffffffff - lapic_read(LAPIC_TMR_CUR);
+	uint64_t per_sec = (uint64_t)elapsed * 100;
+	uint32_t init = (uint32_t)(per_sec / LAPIC_HZ);
+	if (init == 0) {
+		log_warn("lapic", "timer did not count during calibration; using a guess");
+		init = 62500;
+	}
+	lapic_write(LAPIC_TMR_INIT, 0);
+	lapic_write(LAPIC_LVT_TMR, LVT_PERIODIC | VEC_TIMER);
+	lapic_write(LAPIC_TMR_INIT, init);
+	log_info("lapic", "%s id %u, timer %u Hz (%llu bus ticks/s)",
+	    x2apic ? "x2apic" : "xapic", lapic_read(LAPIC_ID) >> (x2apic ? 0 : 24),
+	    LAPIC_HZ, (unsigned long long)per_sec * 16);
+}
