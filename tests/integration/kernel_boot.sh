@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# kernel_boot.sh - issue 2: the kernel boots to TERN BOOT_OK and leaves
+# with the success code; test=fault reports vector 14 and the faulting
+# address and leaves with the panic code; the fw_cfg command line wins
+# over the one in the image; test=stack hits the boot stack's guard page.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+qemu_boot boot_ok 120 "exit=boot_ok log=debug"
+expect_rc boot_ok "exit=boot_ok leaves with the success code" 33
+expect_line boot_ok "BOOT_OK marker with a time" '^TERN BOOT_OK ms=[0-9]+$'
+expect_line boot_ok "command line taken from fw_cfg" 'command line "exit=boot_ok log=debug" from fw_cfg'
+expect_line boot_ok "timer calibrated" 'tsc [0-9]+ Hz'
+expect_no_line boot_ok "no panic or failure" '^TERN (PANIC|FAIL)'
+
+qemu_boot fault 120 "test=fault"
+expect_rc fault "a page fault stops with the panic code" 65
+expect_line fault "panic names vector 14 and the address" '^TERN PANIC vector=14 name=page-fault .*cr2=0x0*8$'
+expect_line fault "register dump follows" 'rax=[0-9a-f]{16} rbx='
+
+qemu_boot stack 120 "test=stack"
+expect_rc stack "a stack overflow stops with the panic code" 65
+expect_line stack "overflow caught by the guard page" '^TERN PANIC vector=14 name=page-fault'
+finish
