@@ -21,6 +21,10 @@ enum tern_exit {
 	EXIT_TEST_FAIL = 0x22,	/* a test= hook failed:              qemu 69 */
 };
 
+/* Set once ACPI is known (ACPI S5); machine_exit tries it after the
+   debug-exit port.  It returns only if power-off failed. */
+extern void (*machine_poweroff_hook)(void);
+
 /* Leave through isa-debug-exit if present, else power off / halt. */
 __attribute__((noreturn)) void machine_exit(int code);
 

@@ -4,11 +4,20 @@
  * main.c so adding a subsystem is a one-line change here.
  */
 #include "kernel/kernel.h"
+#include "kernel/acpi/acpi.h"
 #include "kernel/log.h"
+#include "kernel/panic.h"
+#include "kernel/pci/pci.h"
+#include "kernel/platform/platform.h"
 
 void
 kernel_subsystems_init(void)
 {
+	/* ACPI, SMBIOS, TERN PLATFORM, IOAPIC, TERN CLOCK. */
+	platform_init(kernel.bi);
+	machine_poweroff_hook = acpi_poweroff;
+	/* Drivers register before the scan so it can attach them. */
+	pci_init();
 }
 
 void

@@ -16,6 +16,9 @@ uint64_t time_now_ns(void);
 void time_delay_us(uint64_t us);
 /* TSC frequency in Hz found by calibration. */
 uint64_t time_tsc_hz(void);
+/* Refine the TSC rate from a better reference (ignored when absurd);
+   the clock stays continuous and monotonic across the change. */
+void time_set_tsc_hz(uint64_t hz, const char *ref);
 /* Name of the reference the TSC was calibrated against ("pit", ...). */
 const char *time_ref_name(void);
 

@@ -117,3 +117,5 @@ gdt_load:
 1:	mov	$GDT_TSS, %ax
 	ltr	%ax
 	ret
+
+	.section .note.GNU-stack,"",@progbits

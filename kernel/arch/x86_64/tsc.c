@@ -19,7 +19,8 @@
 #define PIT_HZ		1193182ULL
 #define PIT_CAL_MS	10
 
-static uint64_t tsc_zero;
+static uint64_t tsc_zero;	/* TSC value at which base_ns was valid */
+static uint64_t base_ns;	/* time at tsc_zero */
 static uint64_t tsc_hz;
 static uint64_t ns_mult;	/* ns per tick, 32.32 fixed point */
 static const char *ref_name = "none";
@@ -34,12 +35,21 @@ set_hz(uint64_t hz, const char *ref)
 	ref_name = ref;
 }
 
-void time_set_tsc_hz(uint64_t hz, const char *ref);
+/*
+ * A better reference (HPET, PM timer, kvmclock, Hyper-V) refines the rate.
+ * Time is carried forward from now at the old rate, so the clock never
+ * jumps, and never goes backwards.
+ */
 void
 time_set_tsc_hz(uint64_t hz, const char *ref)
 {
-	if (hz >= 100000000ULL && hz <= 20000000000ULL)
-		set_hz(hz, ref);
+	if (hz < 100000000ULL || hz > 20000000000ULL)
+		return;
+	uint64_t now_tsc = rdtsc();
+	uint64_t now = time_now_ns();
+	base_ns = now;
+	tsc_zero = now_tsc;
+	set_hz(hz, ref);
 }
 
 static uint64_t
@@ -113,7 +123,7 @@ time_now_ns(void)
 	if (ns_mult == 0)
 		return 0;
 	uint64_t d = rdtsc() - tsc_zero;
-	return (uint64_t)(((unsigned __int128)d * ns_mult) >> 32);
+	return base_ns + (uint64_t)(((unsigned __int128)d * ns_mult) >> 32);
 }
 
 void

@@ -1,0 +1,249 @@
+/*
+ * clock_kern.c - the kernel side of clock selection (clock.h): HPET
+ * (IA-PC HPET 1.0a 2.3: GCAP_ID, GEN_CONF, main counter), ACPI PM timer
+ * (ACPI 6.5 4.8.3.3), kvmclock (Linux Documentation/virt/kvm/x86/msr.rst:
+ * MSR_KVM_SYSTEM_TIME_NEW and the pvclock structure) and the TSC.
+ *
+ * Every reference is checked to actually count before it is trusted, and
+ * every calibration loop is bounded by a TSC budget, so a missing or
+ * stuck timer costs at most a few seconds and a warning, never a hang.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/acpi/acpi.h"
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/clock/clock.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/platform/platform.h"
+#include "kernel/time.h"
+
+/* kernel/arch/x86_64/tsc.c: replace the TSC rate (bounds-checked there). */
+
+#define HPET_GCAP_ID		0x000
+#define HPET_GCAP_64BIT		(1u << 13)
+#define HPET_PERIOD		0x004	/* high half of GCAP_ID */
+#define HPET_GEN_CONF		0x010
+#define HPET_ENABLE		1u
+#define HPET_COUNTER		0x0f0
+
+#define MSR_KVM_SYSTEM_TIME	0x12
+#define MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01
+
+#define CAL_BUDGET		(1ull << 32)	/* TSC ticks: ~1-4 s */
+
+static volatile uint8_t *hpet;
+static uint64_t hpet_hz, hpet_mask;
+static int chosen = CLOCK_TSC;
+
+static uint64_t
+hpet_read(void)
+{
+	return *(volatile uint64_t *)(hpet + HPET_COUNTER) & hpet_mask;
+}
+
+static uint64_t
+pm_read(void)
+{
+	return acpi_pm_timer_read();
+}
+
+/* True when `rd` changes within a short TSC budget. */
+static bool
+counts(uint64_t (*rd)(void))
+{
+	uint64_t a = rd(), t0 = rdtsc();
+
+	while (rdtsc() - t0 < (1ull << 26))
+		if (rd() != a)
+			return true;
+	return false;
+}
+
+static bool
+hpet_setup(void)
+{
+	uint32_t cap;
+
+	if (!acpi.hpet_present)
+		return false;
+	if (hpet == NULL)
+		hpet = mmio_map(acpi.hpet_base, 0x400);
+	if (hpet == NULL)
+		return false;
+	cap = *(volatile uint32_t *)(hpet + HPET_GCAP_ID);
+	hpet_hz = clock_hpet_hz(*(volatile uint32_t *)(hpet + HPET_PERIOD));
+	if (hpet_hz == 0 || cap == 0xffffffffu) {
+		log_warn("clock", "HPET at 0x%llx: bad period, not used",
+		    (unsigned long long)acpi.hpet_base);
+		return false;
+	}
+	hpet_mask = (cap & HPET_GCAP_64BIT) ? ~0ull : 0xffffffffull;
+	*(volatile uint32_t *)(hpet + HPET_GEN_CONF) |= HPET_ENABLE;
+	if (!counts(hpet_read)) {
+		log_warn("clock", "HPET does not count, not used");
+		return false;
+	}
+	return true;
+}
+
+/* TSC ticks over ~10 ms of a reference counting at `hz` (wrapping at
+   `mask`); 0 when the reference stalls. */
+static uint64_t
+calibrate(uint64_t (*rd)(void), uint64_t mask, uint64_t hz)
+{
+	uint64_t target = hz / 100, acc = 0, last, t0, t1;
+
+	last = rd();
+	t0 = rdtsc();
+	while (acc < target) {
+		uint64_t r = rd();
+		acc += (r - last) & mask;
+		last = r;
+		if (rdtsc() - t0 > CAL_BUDGET)
+			return 0;
+	}
+	t1 = rdtsc();
+	return clock_ratio_hz(t1 - t0, acc, hz);
+}
+
+static bool
+pm_usable(void)
+{
+	return acpi.pm_timer.addr != 0 && counts(pm_read);
+}
+
+uint64_t
+clock_calibrate_tsc(void)
+{
+	uint64_t hz = 0;
+
+	if (hpet != NULL && hpet_hz != 0)
+		hz = calibrate(hpet_read, hpet_mask, hpet_hz);
+	if (hz == 0 && pm_usable())
+		hz = calibrate(pm_read, acpi.pm_timer_32bit ? 0xffffffffull :
+		    0xffffffull, ACPI_PM_TIMER_HZ);
+	return hz;
+}
+
+/* The pvclock structure (64 bytes aligned, written by the host). */
+struct pvclock {
+	uint32_t version;
+	uint32_t pad0;
+	uint64_t tsc_timestamp;
+	uint64_t system_time;
+	uint32_t tsc_to_system_mul;
+	int8_t tsc_shift;
+	uint8_t flags;
+	uint8_t pad[2];
+} __attribute__((aligned(64)));
+
+static struct pvclock pvclock;
+
+static uint64_t
+kvmclock_tsc_hz(void)
+{
+	const struct platform_evidence *ev = platform_evidence();
+	const struct platform_sig *s = platform_find_sig(ev, "KVMKVMKVM");
+	uint32_t msr = (s != NULL && (s->iface & KVM_FEATURE_CLOCKSOURCE2)) ?
+	    MSR_KVM_SYSTEM_TIME_NEW : MSR_KVM_SYSTEM_TIME;
+	uint64_t pa = virt_to_phys(&pvclock), hz = 0;
+
+	if (pa == ~0ull)
+		return 0;
+	wrmsr(msr, pa | 1);
+	for (int i = 0; i < 1000 && hz == 0; i++) {
+		uint32_t v = __atomic_load_n(&pvclock.version, __ATOMIC_ACQUIRE);
+		uint32_t mul;
+		int8_t shift;
+
+		if (v == 0 || (v & 1)) {
+			cpu_pause();
+			continue;	/* not written yet, or mid-update */
+		}
+		mul = pvclock.tsc_to_system_mul;
+		shift = pvclock.tsc_shift;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&pvclock.version, __ATOMIC_RELAXED) == v)
+			hz = clock_pvclock_tsc_hz(mul, shift);
+	}
+	wrmsr(msr, 0);	/* only the rate was needed */
+	return hz;
+}
+
+static bool
+invariant_tsc(void)
+{
+	uint32_t r[4];
+
+	cpuid(0x80000000, 0, r);
+	if (r[0] < 0x80000007)
+		return false;
+	cpuid(0x80000007, 0, r);
+	return (r[3] >> 8) & 1;
+}
+
+void
+clock_init(void)
+{
+	struct clock_caps caps = { 0 };
+	uint64_t hz = 0;
+
+	caps.kvmclock = platform_has_kvmclock();
+	caps.invariant_tsc = invariant_tsc();
+	caps.hpet = hpet_setup();
+	caps.pmtimer = pm_usable();
+	chosen = clock_choose(&caps);
+
+	if (chosen == CLOCK_KVMCLOCK) {
+		hz = kvmclock_tsc_hz();
+		if (hz != 0) {
+			time_set_tsc_hz(hz, "kvmclock");
+		} else {
+			log_warn("clock", "kvmclock advertised but gave no rate");
+			caps.kvmclock = false;
+			chosen = clock_choose(&caps);
+		}
+	}
+	if (chosen != CLOCK_KVMCLOCK) {
+		uint64_t tsc = clock_calibrate_tsc();
+		if (tsc != 0)
+			time_set_tsc_hz(tsc, caps.hpet ? "hpet" : "pmtimer");
+		else if (caps.hpet || caps.pmtimer)
+			log_warn("clock", "TSC calibration against %s failed; keeping %s",
+			    caps.hpet ? "hpet" : "pmtimer", time_ref_name());
+	}
+	switch (chosen) {
+	case CLOCK_HPET: hz = hpet_hz; break;
+	case CLOCK_PMTIMER: hz = ACPI_PM_TIMER_HZ; break;
+	default: hz = time_tsc_hz(); break;
+	}
+	log_info("clock", "invariant tsc %d, hpet %d, pm timer %d, kvmclock %d; tsc %llu Hz from %s",
+	    caps.invariant_tsc, caps.hpet, caps.pmtimer, caps.kvmclock,
+	    (unsigned long long)time_tsc_hz(), time_ref_name());
+	marker("CLOCK source=%s hz=%llu", clock_source_name(chosen),
+	    (unsigned long long)hz);
+}
+
+int
+clock_source(void)
+{
+	return chosen;
+}
+
+void
+clock_hv_ref_tsc(uint64_t scale)
+{
+	uint64_t hz = clock_hv_scale_tsc_hz(scale);
+
+	if (hz == 0) {
+		log_warn("clock", "Hyper-V reference TSC scale 0x%llx unusable",
+		    (unsigned long long)scale);
+		return;
+	}
+	time_set_tsc_hz(hz, "hv-ref-tsc");
+	log_info("clock", "TSC %llu Hz from the Hyper-V reference TSC page",
+	    (unsigned long long)hz);
+}

@@ -1,0 +1,34 @@
+# tests/platform: ACPI, SMBIOS, platform classifier and PCI enumeration
+# (issue 3).  The parsers are the kernel sources, compiled for the host
+# with ASan/UBSan; fake_fw.c builds table sets, log_stub.c replaces klog.
+PLAT_TEST_COMMON := tests/platform/fake_fw.c tests/platform/log_stub.c
+
+$(eval $(call host_test,plat_acpi,tests/platform/test_acpi.c kernel/acpi/acpi.c $(PLAT_TEST_COMMON),))
+$(eval $(call host_test,plat_smbios,tests/platform/test_smbios.c kernel/smbios/smbios.c $(PLAT_TEST_COMMON),))
+$(eval $(call host_test,plat_classify,tests/platform/test_platform.c kernel/platform/platform.c kernel/platform/platform_ev.c kernel/acpi/acpi.c kernel/smbios/smbios.c $(PLAT_TEST_COMMON),))
+$(eval $(call host_test,plat_pci,tests/platform/test_pci.c kernel/pci/pci.c kernel/pci/pci_drv.c kernel/pci/pci_hw.c $(PLAT_TEST_COMMON),))
+$(eval $(call host_test,plat_clock,tests/platform/test_clock.c kernel/clock/clock_calc.c,))
+$(eval $(call host_test,plat_realfw,tests/platform/test_realfw.c kernel/acpi/acpi.c kernel/smbios/smbios.c kernel/platform/platform.c kernel/platform/platform_ev.c $(PLAT_TEST_COMMON),))
+$(eval $(call host_test,plat_intr,tests/platform/test_intr.c kernel/platform/ioapic.c kernel/pci/pci_msix.c kernel/acpi/acpi.c $(PLAT_TEST_COMMON),))
+
+# QEMU integration (one boot each; they print SKIP until the image exists).
+INTEG_TESTS += tests/integration/platform_qemu.sh \
+	tests/integration/platform_nitro.sh tests/integration/platform_azure.sh
+
+# A debugging aid, not a test: parse a raw guest memory dump.
+$(eval $(call host_prog,$(B)/tools/fwscan,tests/platform/fwscan.c kernel/acpi/acpi.c kernel/smbios/smbios.c kernel/platform/platform.c kernel/platform/platform_ev.c tests/platform/log_stub.c,,))
+
+# libFuzzer targets for the two firmware parsers (clang).  Run e.g.
+#   build/fuzz/plat_acpi -max_total_time=60
+PLAT_FUZZ_CC ?= clang
+PLAT_FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-DTERN_HOST=1 -I.
+$(B)/fuzz/plat_acpi: tests/platform/fuzz_acpi.c kernel/acpi/acpi.c $(PLAT_TEST_COMMON) $(ALL_HDRS)
+	@mkdir -p $(dir $@)
+	$(MSG) FUZZCC $@
+	$(Q)$(PLAT_FUZZ_CC) $(PLAT_FUZZ_CFLAGS) -o $@ tests/platform/fuzz_acpi.c kernel/acpi/acpi.c $(PLAT_TEST_COMMON)
+$(B)/fuzz/plat_smbios: tests/platform/fuzz_smbios.c kernel/smbios/smbios.c $(PLAT_TEST_COMMON) $(ALL_HDRS)
+	@mkdir -p $(dir $@)
+	$(MSG) FUZZCC $@
+	$(Q)$(PLAT_FUZZ_CC) $(PLAT_FUZZ_CFLAGS) -o $@ tests/platform/fuzz_smbios.c kernel/smbios/smbios.c $(PLAT_TEST_COMMON)
+FUZZ_TARGETS += $(B)/fuzz/plat_acpi $(B)/fuzz/plat_smbios
