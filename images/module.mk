@@ -16,3 +16,18 @@ run: deps
 	$(Q)tools/run-qemu.sh $(B)/tern-qemu.img
 
 INTEG_TESTS += tests/integration/kernel_boot.sh tests/integration/loader_corrupt.sh
+
+# Cloud images.  The disk layout is the same GPT + ESP; the clouds differ
+# in container format: EC2 imports a raw disk (aws ec2 import-snapshot, UEFI
+# boot mode), Azure wants a fixed VHD whose virtual size is a whole number
+# of MiB (qemu-img's force_size keeps it exact).
+$(B)/tern-aws.img: $(B)/tern-qemu.img
+	$(MSG) IMAGE $@
+	$(Q)cp $< $@
+$(B)/tern-azure.vhd: $(B)/tern-qemu.img
+	$(MSG) IMAGE $@
+	$(Q)qemu-img convert -q -f raw -O vpc -o subformat=fixed,force_size $< $@
+
+.PHONY: image-aws image-azure
+image-aws: $(B)/tern-aws.img
+image-azure: $(B)/tern-azure.vhd
