@@ -80,6 +80,17 @@ bootinfo_check(uint64_t phys)
 	return bi;
 }
 
+/* test=stack: recurse until the boot stack's guard page stops us. */
+static uint64_t __attribute__((noinline))
+stack_eater(uint64_t depth)
+{
+	volatile uint8_t frame[512];
+	frame[0] = (uint8_t)depth;
+	if (depth > 100000)
+		return frame[0];
+	return stack_eater(depth + 1) + frame[0];
+}
+
 __attribute__((noreturn)) void kmain(uint64_t bootinfo_phys);
 
 /* The stack protector guard is changed here, so kmain itself must not be
@@ -125,6 +136,11 @@ kmain(uint64_t bootinfo_phys)
 		__asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(addr) : "memory");
 		(void)v;
 		fail("test", "fault_did_not_fault");
+	}
+	if (kernel.cmdline.test == CMDLINE_TEST_STACK) {
+		log_info("test", "test=stack: overflowing the boot stack");
+		stack_eater(0);
+		fail("test", "stack_overflow_not_caught");
 	}
 	if (kernel.cmdline.test == CMDLINE_TEST_UD)
 		__asm__ volatile("ud2");

@@ -22,11 +22,13 @@
 
 struct pmm {
 	uint64_t *bitmap;	/* 1 bit per page, 1 = used */
+	uint64_t *allocd;	/* 1 bit per page, 1 = handed out by pmm_alloc */
 	uint64_t npages;	/* pages covered by the bitmap */
 	uint64_t free_pages;
 	uint64_t total_free;	/* free pages right after init */
 	uint64_t hint;		/* next page index to search from */
 	uint32_t bad_ranges;	/* ignored map entries */
+	uint32_t bad_frees;	/* refused pmm_free calls */
 };
 
 /* Bytes of bitmap storage pmm_init needs for this map (multiple of 8). */

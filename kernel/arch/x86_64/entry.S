@@ -60,6 +60,7 @@ isr_common:
 	pushq	%r13
 	pushq	%r14
 	pushq	%r15
+	cld			/* the interrupted code may have had DF set */
 	mov	%rsp, %rdi
 	/* Align the stack for the C handler; rbx is callee-saved. */
 	mov	%rsp, %rbx
