@@ -49,7 +49,7 @@ pmm_bitmap_bytes(const struct tern_mem_range *map, size_t n)
 }
 
 static bool
-overlaps_used(const struct tern_mem_range *map, size_t n, uint64_t s, uint64_t e)
+overlaps_used(const struct tern_mem_range *map, size_t n, uint64_t s, uint64_t e) /* pages */
 {
 	uint64_t rs, re;
 	for (size_t i = 0; i < n; i++) {
@@ -74,7 +74,7 @@ pmm_find_storage(const struct tern_mem_range *map, size_t n, size_t bytes)
 			s = 1;	/* never page 0 */
 		/* Slide a window through the range past any used overlap. */
 		for (uint64_t p = s; p + need <= e; p++) {
-			if (!overlaps_used(map, n, p * PAGE_SIZE, (p + need) * PAGE_SIZE))
+			if (!overlaps_used(map, n, p, p + need))
 				return p * PAGE_SIZE;
 			if (p - s > 4096)	/* pathological maps: give up here */
 				break;

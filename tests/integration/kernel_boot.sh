@@ -22,4 +22,5 @@ expect_line fault "register dump follows" 'rax=[0-9a-f]{16} rbx='
 qemu_boot stack 120 "test=stack"
 expect_rc stack "a stack overflow stops with the panic code" 65
 expect_line stack "overflow caught by the guard page" '^TERN PANIC vector=14 name=page-fault'
+expect_line stack "reported as a stack overflow" 'stack overflow: the boot stack ran into its guard page'
 finish

@@ -76,6 +76,10 @@ exception_report(const struct trapframe *tf)
 	marker("PANIC vector=%d name=%s error=0x%llx rip=0x%016llx cr2=0x%016llx",
 	    v, exc_names[v & 31], (unsigned long long)tf->error,
 	    (unsigned long long)tf->rip, (unsigned long long)cr2);
+	if (v == 14 && cr2 >= (uint64_t)boot_stack && cr2 < (uint64_t)boot_stack + 4096)
+		log_error("trap", "stack overflow: the boot stack ran into its guard page");
+	if (v == 14 && cr2 >= 0xffffe00000000000ULL && cr2 < 0xffffe08000000000ULL)
+		log_error("trap", "stack overflow: a thread stack ran into its guard page");
 	if (v == 14)
 		log_error("trap", "page fault at 0x%llx: %s %s%s",
 		    (unsigned long long)cr2,

@@ -1,0 +1,204 @@
+/*
+ * test_pmm.c - the physical allocator against realistic and hostile UEFI
+ * memory maps.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "kernel/err.h"
+#include "kernel/pmm.h"
+
+#define MB (1ULL << 20)
+#define R(b, n, t) { (b), (n), (t), 0 }
+
+static struct pmm p;
+static void *store;
+
+static void
+build(const struct tern_mem_range *m, size_t n)
+{
+	size_t bytes = pmm_bitmap_bytes(m, n);
+	free(store);
+	store = calloc(1, bytes + 8);
+	assert_int_equal(pmm_init(&p, m, n, store, 0), TERN_OK);
+}
+
+/* Is the page at `pa` handed out by draining the allocator? */
+static int
+drain_contains(uint64_t pa)
+{
+	int found = 0;
+	uint64_t a;
+	while ((a = pmm_alloc(&p, 1, 0, 0)) != 0)
+		if (a == pa)
+			found = 1;
+	return found;
+}
+
+static void
+test_ovmf_like(void **state)
+{
+	const struct tern_mem_range m[] = {
+		R(0, 160, TERN_MEM_FREE),
+		R(0xa0000, 96, TERN_MEM_RESERVED),
+		R(0x100000, 0x700, TERN_MEM_FREE),
+		R(0x800000, 0x10, TERN_MEM_ACPI_NVS),
+		R(0x810000, 0x7000, TERN_MEM_FREE),
+		R(0x7810000, 0x100, TERN_MEM_LOADER),
+		R(0x7910000, 0x500, TERN_MEM_FREE),
+		R(0x7e10000, 0x20, TERN_MEM_ACPI_RECLAIM),
+		R(0x7e30000, 0x100, TERN_MEM_RUNTIME),
+		R(0xffc00000, 0x400, TERN_MEM_RESERVED),
+	};
+	build(m, 10);
+	assert_int_equal(p.total_free, 159 + 0x700 + 0x7000 + 0x500);
+	uint64_t a = pmm_alloc(&p, 1, 0, 0);
+	assert_true(a != 0);
+	assert_int_equal(p.free_pages, p.total_free - 1);
+	/* Nothing outside FREE ranges, never page 0. */
+	uint64_t x;
+	while ((x = pmm_alloc(&p, 1, 0, 0)) != 0) {
+		assert_true(x != 0);
+		assert_false(x >= 0xa0000 && x < 0x100000);
+		assert_false(x >= 0x800000 && x < 0x810000);
+		assert_false(x >= 0x7810000 && x < 0x7910000);
+		assert_false(x >= 0x7e10000);
+	}
+	assert_int_equal(p.free_pages, 0);
+}
+
+static void
+test_unsorted_overlapping_absurd(void **state)
+{
+	const struct tern_mem_range m[] = {
+		R(0x400000, 0x100, TERN_MEM_FREE),
+		R(0x100000, 0x100, TERN_MEM_FREE),
+		R(0x140000, 0x10, TERN_MEM_ACPI_RECLAIM),	/* inside a FREE range */
+		R(0x400000, 0x1, TERN_MEM_LOADER),		/* overlaps the start */
+		R(0x200000, 0, TERN_MEM_FREE),			/* zero length */
+		R(0x123, 4, TERN_MEM_FREE),			/* misaligned */
+		R(UINT64_MAX - 4095, 2, TERN_MEM_FREE),	/* wraps */
+		R(1ULL << 53, 1, TERN_MEM_FREE),		/* beyond 2^52 */
+	};
+	build(m, 8);
+	assert_int_equal(p.bad_ranges, 4);
+	assert_int_equal(p.total_free, 0x100 + 0x100 - 0x10 - 1);
+	uint64_t x;
+	while ((x = pmm_alloc(&p, 1, 0, 0)) != 0) {
+		assert_false(x >= 0x140000 && x < 0x150000);
+		assert_false(x == 0x400000);
+	}
+}
+
+static void
+test_exhaustion_and_free(void **state)
+{
+	const struct tern_mem_range m[] = { R(0x100000, 64, TERN_MEM_FREE) };
+	build(m, 1);
+	uint64_t pages[64];
+	for (int i = 0; i < 64; i++) {
+		pages[i] = pmm_alloc(&p, 1, 0, 0);
+		assert_true(pages[i] != 0);
+	}
+	assert_int_equal(pmm_alloc(&p, 1, 0, 0), 0);
+	assert_int_equal(pmm_free(&p, pages[10], 1), TERN_OK);
+	assert_int_equal(pmm_alloc(&p, 1, 0, 0), pages[10]);
+	/* A 16-page run appears only after freeing 16 contiguous pages. */
+	assert_int_equal(pmm_alloc(&p, 16, 0, 0), 0);
+	assert_int_equal(pmm_free(&p, pages[16], 1), TERN_OK);
+	for (int i = 17; i < 32; i++)
+		assert_int_equal(pmm_free(&p, pages[i], 1), TERN_OK);
+	assert_int_equal(pmm_alloc(&p, 16, 0, 0), pages[16]);
+}
+
+static void
+test_align_and_limit(void **state)
+{
+	const struct tern_mem_range m[] = {
+		R(0x1000, 0x3ff, TERN_MEM_FREE),		/* below 4 MiB */
+		R(0x100000000ULL, 0x1000, TERN_MEM_FREE),	/* at 4 GiB */
+		R(0x1000000000000ULL, 0x100, TERN_MEM_FREE),	/* at 2^48 */
+	};
+	build(m, 3);
+	uint64_t a = pmm_alloc(&p, 4, 0x200000, 0);
+	assert_true(a != 0);
+	assert_int_equal(a % 0x200000, 0);
+	/* Below 2^32: only the low range qualifies. */
+	for (int i = 0; i < 100; i++) {
+		uint64_t x = pmm_alloc(&p, 1, 0, 1ULL << 32);
+		assert_true(x != 0 && x < (1ULL << 32));
+	}
+	/* Below 2^48 never returns the range at 2^48. */
+	uint64_t x;
+	while ((x = pmm_alloc(&p, 1, 0, 1ULL << 48)) != 0)
+		assert_true(x + 4096 <= (1ULL << 48));
+	assert_true(pmm_alloc(&p, 1, 0, 0) >= (1ULL << 48));
+	/* Non-power-of-two alignment is refused. */
+	assert_int_equal(pmm_alloc(&p, 1, 3 * 4096, 0), 0);
+}
+
+static void
+test_bad_frees(void **state)
+{
+	const struct tern_mem_range m[] = {
+		R(0x100000, 16, TERN_MEM_FREE),
+		R(0x200000, 16, TERN_MEM_ACPI_RECLAIM),
+	};
+	build(m, 2);
+	uint64_t a = pmm_alloc(&p, 2, 0, 0);
+	assert_int_equal(pmm_free(&p, a, 2), TERN_OK);
+	assert_int_equal(pmm_free(&p, a, 2), TERN_EINVAL);	/* double free */
+	assert_int_equal(pmm_free(&p, 0x200000, 1), TERN_EINVAL);	/* ACPI */
+	assert_int_equal(pmm_free(&p, a + 1, 1), TERN_EINVAL);	/* misaligned */
+	assert_int_equal(pmm_free(&p, 0, 1), TERN_EINVAL);
+	assert_int_equal(pmm_free(&p, 1ULL << 40, 1), TERN_EINVAL);
+	assert_int_equal(p.bad_frees, 5);
+	assert_int_equal(p.free_pages, 16);
+}
+
+static void
+test_storage_placement(void **state)
+{
+	const struct tern_mem_range m[] = {
+		R(0x0, 1, TERN_MEM_FREE),
+		R(0x100000, 0x800, TERN_MEM_FREE),
+		R(0x100000, 4, TERN_MEM_LOADER),	/* overlaps the start */
+	};
+	size_t bytes = pmm_bitmap_bytes(m, 3);
+	uint64_t at = pmm_find_storage(m, 3, bytes);
+	assert_true(at >= 0x104000);
+	void *buf = calloc(1, bytes);
+	assert_int_equal(pmm_init(&p, m, 3, buf, at), TERN_OK);
+	assert_false(drain_contains(at));
+	free(buf);
+	/* No room at all. */
+	const struct tern_mem_range tiny[] = { R(0x1000, 1, TERN_MEM_LOADER) };
+	assert_int_equal(pmm_find_storage(tiny, 1, 4096), 0);
+}
+
+static void
+teardown_all(void)
+{
+	free(store);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ovmf_like),
+		cmocka_unit_test(test_unsorted_overlapping_absurd),
+		cmocka_unit_test(test_exhaustion_and_free),
+		cmocka_unit_test(test_align_and_limit),
+		cmocka_unit_test(test_bad_frees),
+		cmocka_unit_test(test_storage_placement),
+	};
+	int r = cmocka_run_group_tests(tests, NULL, NULL);
+	teardown_all();
+	return r;
+}
