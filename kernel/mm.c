@@ -33,7 +33,7 @@ virt_to_phys(const void *va)
 	uint64_t v = (uint64_t)va;
 	if (v >= kernel_virt && v < kernel_virt + kernel_size)
 		return kernel_phys + (v - kernel_virt);
-	if (v >= TERN_HHDM_BASE && v < TERN_HHDM_BASE + PMM_MAX_PHYS)
+	if (v >= TERN_HHDM_BASE && v - TERN_HHDM_BASE < PMM_MAX_PHYS)
 		return v - TERN_HHDM_BASE;
 	return ~0ULL;
 }

@@ -10,6 +10,9 @@
 #include "kernel/pci/pci.h"
 #include "kernel/platform/platform.h"
 
+extern const struct pci_driver virtio_blk_pci_driver, virtio_net_pci_driver;
+int blktest_run(void);
+
 void
 kernel_subsystems_init(void)
 {
@@ -17,7 +20,11 @@ kernel_subsystems_init(void)
 	platform_init(kernel.bi);
 	machine_poweroff_hook = acpi_poweroff;
 	/* Drivers register before the scan so it can attach them. */
+	pci_register_driver(&virtio_blk_pci_driver);
+	pci_register_driver(&virtio_net_pci_driver);
 	pci_init();
+	if (kernel.cmdline.blktest)
+		blktest_run();
 }
 
 void

@@ -1,1 +1,1 @@
-# virtio/: see virtio/README.md
+KERNEL_SRCS += $(wildcard virtio/*.c)

@@ -1,0 +1,1 @@
+KERNEL_SRCS += kernel/dev/dev.c kernel/dev/blktest.c

@@ -1,0 +1,214 @@
+/*
+ * hw_native.h - the kernel build of the hardware seam (included by hw.h
+ * when TERN_KERNEL is defined).  Every access is a static inline that
+ * compiles to the bare instruction; a device whose hw_dev.trace flag is
+ * set (command line trace=<name>) also reports each access to the
+ * out-of-line recorder in trace.c, which writes docs/trace-format.md
+ * lines on COM2.  The trace test is one predictable branch.
+ */
+#ifndef TERN_HW_NATIVE_H
+#define TERN_HW_NATIVE_H
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/mm.h"
+#include "kernel/time.h"
+
+#define hw_mb()  __asm__ volatile("mfence" ::: "memory")
+#define hw_rmb() __asm__ volatile("" ::: "memory")	/* x86: loads ordered */
+#define hw_wmb() __asm__ volatile("" ::: "memory")	/* x86: stores ordered */
+
+/* Recorder (kernel/hw/trace.c). */
+void hw_trace_rw(struct hw_dev *d, char kind, int bar, int width, uint32_t off, uint64_t v);
+void hw_trace_cfg(struct hw_dev *d, char kind, int width, uint16_t off, uint32_t v);
+void hw_trace_dma(struct hw_dev *d, char kind, uint64_t pa, uint64_t len);
+void hw_trace_sync(struct hw_dev *d, const void *va, size_t len);
+void hw_trace_time(struct hw_dev *d, uint64_t ns);
+
+#define HW_TRACING(d) __builtin_expect((d)->trace, 0)
+
+#define HW_RW(bits, io_in, io_out)					\
+static inline uint##bits##_t						\
+hw_read##bits(struct hw_bar *b, uint32_t off)				\
+{									\
+	uint##bits##_t v;						\
+	if (b->io)							\
+		v = (uint##bits##_t)io_in((uint16_t)(b->pa + off));	\
+	else								\
+		v = *(volatile uint##bits##_t *)(b->va + off);		\
+	if (HW_TRACING(b->dev))						\
+		hw_trace_rw(b->dev, 'R', b->index, bits / 8, off, v);	\
+	return v;							\
+}									\
+static inline void							\
+hw_write##bits(struct hw_bar *b, uint32_t off, uint##bits##_t v)	\
+{									\
+	if (HW_TRACING(b->dev))						\
+		hw_trace_rw(b->dev, 'W', b->index, bits / 8, off, v);	\
+	if (b->io)							\
+		io_out((uint16_t)(b->pa + off), v);			\
+	else								\
+		*(volatile uint##bits##_t *)(b->va + off) = v;		\
+}
+
+HW_RW(8, inb, outb)
+HW_RW(16, inw, outw)
+HW_RW(32, inl, outl)
+
+static inline uint64_t
+hw_read64(struct hw_bar *b, uint32_t off)
+{
+	uint64_t v = *(volatile uint64_t *)(b->va + off);
+	if (HW_TRACING(b->dev))
+		hw_trace_rw(b->dev, 'R', b->index, 8, off, v);
+	return v;
+}
+
+static inline void
+hw_write64(struct hw_bar *b, uint32_t off, uint64_t v)
+{
+	if (HW_TRACING(b->dev))
+		hw_trace_rw(b->dev, 'W', b->index, 8, off, v);
+	*(volatile uint64_t *)(b->va + off) = v;
+}
+
+/* Config space: the function's ECAM window, else the 0xCF8 mechanism. */
+static inline uint32_t
+hw_cfg_raw_read(struct hw_dev *d, uint16_t off, int width)
+{
+	if (d->pci_cfg != NULL) {
+		volatile uint8_t *p = d->pci_cfg + off;
+		return width == 1 ? *p : width == 2 ? *(volatile uint16_t *)p :
+		    *(volatile uint32_t *)p;
+	}
+	outl(0xcf8, 0x80000000u | (uint32_t)d->pci_bus << 16 |
+	    (uint32_t)d->pci_dev << 11 | (uint32_t)d->pci_fn << 8 | (off & 0xfc));
+	uint16_t port = (uint16_t)(0xcfc + (off & 3));
+	return width == 1 ? inb(port) : width == 2 ? inw(port) : inl(port);
+}
+
+static inline void
+hw_cfg_raw_write(struct hw_dev *d, uint16_t off, int width, uint32_t v)
+{
+	if (d->pci_cfg != NULL) {
+		volatile uint8_t *p = d->pci_cfg + off;
+		if (width == 1)
+			*p = (uint8_t)v;
+		else if (width == 2)
+			*(volatile uint16_t *)p = (uint16_t)v;
+		else
+			*(volatile uint32_t *)p = v;
+		return;
+	}
+	outl(0xcf8, 0x80000000u | (uint32_t)d->pci_bus << 16 |
+	    (uint32_t)d->pci_dev << 11 | (uint32_t)d->pci_fn << 8 | (off & 0xfc));
+	uint16_t port = (uint16_t)(0xcfc + (off & 3));
+	if (width == 1)
+		outb(port, (uint8_t)v);
+	else if (width == 2)
+		outw(port, (uint16_t)v);
+	else
+		outl(port, v);
+}
+
+#define HW_CFG(bits)							\
+static inline uint##bits##_t						\
+hw_cfg_read##bits(struct hw_dev *d, uint16_t off)			\
+{									\
+	uint32_t v = hw_cfg_raw_read(d, off, bits / 8);			\
+	if (HW_TRACING(d))						\
+		hw_trace_cfg(d, 'r', bits / 8, off, v);			\
+	return (uint##bits##_t)v;					\
+}									\
+static inline void							\
+hw_cfg_write##bits(struct hw_dev *d, uint16_t off, uint##bits##_t v)	\
+{									\
+	if (HW_TRACING(d))						\
+		hw_trace_cfg(d, 'w', bits / 8, off, v);			\
+	hw_cfg_raw_write(d, off, bits / 8, v);				\
+}
+HW_CFG(8)
+HW_CFG(16)
+HW_CFG(32)
+
+static inline int
+hw_dma_alloc(struct hw_dev *d, size_t len, size_t align, struct hw_dma *out)
+{
+	size_t np = (len + 4095) / 4096;
+	void *va = page_alloc(np, align > 4096 ? align : 0, d->dma_limit);
+	if (va == NULL)
+		return -2;	/* TERN_ENOMEM */
+	out->va = va;
+	out->pa = virt_to_phys(va);
+	out->len = np * 4096;
+	if (out->pa == ~0ULL) {
+		page_free(va, np);
+		return -18;	/* TERN_EFAULT: not translatable */
+	}
+	if (HW_TRACING(d))
+		hw_trace_dma(d, 'A', out->pa, out->len);
+	return 0;
+}
+
+static inline void
+hw_dma_free(struct hw_dev *d, struct hw_dma *dma)
+{
+	if (dma->va != NULL)
+		page_free(dma->va, dma->len / 4096);
+	dma->va = NULL;
+	dma->len = 0;
+}
+
+static inline uint64_t
+hw_virt_to_phys(struct hw_dev *d, const void *va)
+{
+	uint64_t pa = virt_to_phys(va);
+	if (HW_TRACING(d))
+		hw_trace_dma(d, 'V', pa, 0);
+	return pa;
+}
+
+/* x86 DMA is cache coherent: ordering is all that is needed. */
+static inline void
+hw_dma_sync_cpu(struct hw_dev *d, const void *va, size_t len)
+{
+	__asm__ volatile("" ::: "memory");
+	if (HW_TRACING(d))
+		hw_trace_sync(d, va, len);
+}
+
+static inline void
+hw_dma_sync_dev(struct hw_dev *d, const void *va, size_t len)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static inline uint64_t
+hw_now_ns(struct hw_dev *d)
+{
+	uint64_t t = time_now_ns();
+	if (HW_TRACING(d))
+		hw_trace_time(d, t);
+	return t;
+}
+
+static inline void
+hw_delay_us(struct hw_dev *d, uint32_t us)
+{
+	time_delay_us(us);
+}
+
+/* Sleep until the next interrupt (the 1 kHz timer bounds it) or the
+   timeout; polled drivers then look at their rings again. */
+static inline bool
+hw_intr_wait(struct hw_dev *d, int vec, uint64_t timeout_ns)
+{
+	uint64_t f;
+	__asm__ volatile("pushfq; popq %0" : "=r"(f));
+	if ((f & 0x200) && timeout_ns >= 1000000)
+		__asm__ volatile("hlt" ::: "memory");
+	else
+		time_delay_us(timeout_ns < 1000000 ? timeout_ns / 1000 + 1 : 1000);
+	return false;
+}
+
+#endif

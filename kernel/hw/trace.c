@@ -1,0 +1,96 @@
+/*
+ * trace.c - the record backend of the hardware seam: one text line per
+ * access of a traced device on COM2 (0x2F8), in the format of
+ * docs/trace-format.md.  Slow on purpose (polled UART); only devices named
+ * by trace= on the command line pay for it.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/hw/hw.h"
+#include "kernel/lib/fmt.h"
+
+#define COM2 0x2f8
+static int com2_state;	/* 0 unknown, 1 present, -1 absent */
+
+static void
+com2_write(const char *s, size_t n)
+{
+	if (com2_state == 0) {
+		outb(COM2 + 7, 0xa5);
+		com2_state = inb(COM2 + 7) == 0xa5 ? 1 : -1;
+		if (com2_state > 0) {
+			outb(COM2 + 1, 0);
+			outb(COM2 + 3, 0x80);
+			outb(COM2 + 0, 1);
+			outb(COM2 + 1, 0);
+			outb(COM2 + 3, 3);
+			outb(COM2 + 2, 0xc7);
+		}
+	}
+	if (com2_state < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < 100000 && !(inb(COM2 + 5) & 0x20); k++)
+			cpu_pause();
+		outb(COM2, (uint8_t)s[i]);
+	}
+}
+
+static void
+line(const char *buf, int n)
+{
+	com2_write(buf, n < 0 ? 0 : (size_t)n);
+}
+
+void
+hw_trace_rw(struct hw_dev *d, char kind, int bar, int width, uint32_t off, uint64_t v)
+{
+	char buf[96];
+	int n = ksnprintf(buf, sizeof(buf), "%s %u %c %d %d 0x%x 0x%llx\n", d->name,
+	    d->seq++, kind, bar, width, off, (unsigned long long)v);
+	line(buf, n);
+}
+
+void
+hw_trace_cfg(struct hw_dev *d, char kind, int width, uint16_t off, uint32_t v)
+{
+	char buf[96];
+	int n = ksnprintf(buf, sizeof(buf), "%s %u %c %d 0x%x 0x%x\n", d->name,
+	    d->seq++, kind == 'r' ? 'c' : 'C', width, off, v);
+	line(buf, n);
+}
+
+void
+hw_trace_dma(struct hw_dev *d, char kind, uint64_t pa, uint64_t len)
+{
+	char buf[96];
+	int n = ksnprintf(buf, sizeof(buf), "%s %u %c 0x%llx 0x%llx\n", d->name,
+	    d->seq++, kind, (unsigned long long)pa, (unsigned long long)len);
+	line(buf, n);
+}
+
+void
+hw_trace_sync(struct hw_dev *d, const void *va, size_t len)
+{
+	char buf[96];
+	const uint8_t *p = va;
+	int n = ksnprintf(buf, sizeof(buf), "%s %u S 0x%llx %zu ", d->name,
+	    d->seq++, (unsigned long long)virt_to_phys(va), len);
+	line(buf, n);
+	for (size_t i = 0; i < len; i++) {
+		n = ksnprintf(buf, sizeof(buf), "%02x", p[i]);
+		line(buf, n);
+	}
+	line("\n", 1);
+}
+
+void
+hw_trace_time(struct hw_dev *d, uint64_t ns)
+{
+	char buf[64];
+	int n = ksnprintf(buf, sizeof(buf), "%s %u T %llu\n", d->name, d->seq++,
+	    (unsigned long long)ns);
+	line(buf, n);
+}

@@ -1,0 +1,113 @@
+/*
+ * virtio.h - the bus-independent virtio core: the modern transport over
+ * four register windows (common, notify, ISR, device), feature
+ * negotiation, and split virtqueues (virtio.c).  The PCI glue
+ * (virtio_pci.c) finds the windows; the device drivers (virtio_blk.c,
+ * virtio_net.c) sit on top.  All register access goes through the
+ * hardware seam, so the same code runs against simulators on the host.
+ */
+#ifndef TERN_VIRTIO_H
+#define TERN_VIRTIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/hw/hw.h"
+#include "virtio/virtio_reg.h"
+
+/* A register window: a BAR plus the offset of the structure in it. */
+struct virtio_win {
+	struct hw_bar *bar;
+	uint32_t off;
+	uint32_t len;
+};
+
+#define VIRTQ_MAX_SIZE	256	/* we never use more entries than this */
+
+struct virtq {
+	struct virtio_dev *vd;
+	uint16_t index;
+	uint16_t size;		/* entries in use (power of two) */
+	uint16_t free_head;	/* first free descriptor */
+	uint16_t nfree;
+	uint16_t last_used;	/* next used-ring index to look at */
+	uint16_t avail_idx;	/* our shadow of avail->idx */
+	uint32_t notify_off;	/* byte offset in the notify window */
+	struct hw_dma mem;	/* desc table, avail ring, used ring */
+	struct virtq_desc *desc;
+	volatile uint16_t *avail;	/* flags, idx, ring[size] */
+	volatile uint8_t *used;		/* flags, idx, elems[size] */
+	void *cookie[VIRTQ_MAX_SIZE];	/* per head descriptor */
+	uint64_t bad_used;		/* rejected used-ring entries */
+};
+
+struct virtio_dev {
+	struct hw_dev *hw;
+	struct virtio_win common, notify, isr, device;
+	uint32_t notify_mult;
+	uint64_t features;	/* negotiated */
+	bool broken;		/* device gone or needs reset: stop using it */
+};
+
+/*
+ * Reset, acknowledge, and negotiate: the driver wants `wanted` (VERSION_1
+ * is always required and added).  Returns TERN_OK with vd->features set,
+ * TERN_ENOTSUP when the device lacks VERSION_1 or refuses FEATURES_OK,
+ * TERN_ENODEV when the registers read all-ones, TERN_ETIMEDOUT when reset
+ * does not complete within 1 s.  On failure the device is left in FAILED.
+ */
+int virtio_init(struct virtio_dev *vd, uint64_t wanted);
+/* Set DRIVER_OK: the device is live. */
+void virtio_ready(struct virtio_dev *vd);
+/* Write 0 to status (device stops using all queues) and wait for it. */
+void virtio_reset(struct virtio_dev *vd);
+bool virtio_has(const struct virtio_dev *vd, int bit);
+/* True (and vd->broken set, logged once) if the device needs a reset or
+   has disappeared (status reads 0xff). */
+bool virtio_check_broken(struct virtio_dev *vd);
+
+/* Device-specific configuration reads (generation-checked by callers). */
+uint8_t virtio_cfg8(struct virtio_dev *vd, uint32_t off);
+uint16_t virtio_cfg16(struct virtio_dev *vd, uint32_t off);
+uint32_t virtio_cfg32(struct virtio_dev *vd, uint32_t off);
+uint64_t virtio_cfg64(struct virtio_dev *vd, uint32_t off);
+
+/*
+ * Set up queue `index` with at most `max` entries (the device's size is
+ * honoured when smaller).  TERN_EINVAL for a queue size of 0 or not a
+ * power of two, TERN_ENOMEM when DMA memory runs out.
+ */
+int virtq_setup(struct virtio_dev *vd, struct virtq *q, uint16_t index, uint16_t max);
+void virtq_free(struct virtio_dev *vd, struct virtq *q);
+
+/* One buffer of a chain for virtq_add. */
+struct virtq_buf {
+	uint64_t pa;
+	uint32_t len;
+	bool device_writes;
+};
+
+/*
+ * Put a chain on the available ring (not yet visible to the device until
+ * virtq_kick).  Returns TERN_EAGAIN when there are not enough free
+ * descriptors.  `cookie` comes back from virtq_get.
+ */
+int virtq_add(struct virtq *q, const struct virtq_buf *bufs, int n, void *cookie);
+/* Publish added chains and notify the device. */
+void virtq_kick(struct virtq *q);
+/*
+ * Take the next completed chain: returns its cookie and the length the
+ * device wrote in *len, or NULL when none.  An entry with an id out of
+ * range or not in flight is counted in bad_used, the device is marked
+ * broken, and NULL is returned.
+ */
+void *virtq_get(struct virtq *q, uint32_t *len);
+
+/* Driver entry points registered with the PCI bus (virtio_pci.c). */
+struct virtio_blk_softc;
+struct virtio_net_softc;
+int virtio_blk_attach_core(struct virtio_blk_softc *sc, struct virtio_dev *vd, int unit);
+int virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int unit);
+
+#endif

@@ -1,0 +1,291 @@
+/*
+ * virtio_net.c - virtio network device (virtio v1.2 section 5.1) behind
+ * kernel/dev/nic.h, zero copy in both directions.
+ *
+ * RX: VNET_RX_BUFS buffers of 2 KiB in one DMA region are posted to
+ * queue 0.  A received frame goes up as the nic_buf describing its own
+ * buffer (data just past the 12-byte virtio header); when the upper layer
+ * releases it, it is posted again.  With MTU 1500 and no receive
+ * segmentation offload every frame fits one buffer, so a num_buffers
+ * other than 1 is a device error (counted, dropped).
+ * TX: queue 1 gets one chain per frame: a 12-byte header from a small DMA
+ * array, then the caller's buffers as they are.  They go back to their
+ * owner (nic_buf_release) when the device returns the chain.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/err.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/log.h"
+#include "virtio/virtio_var.h"
+
+#define RXQ 0
+#define TXQ 1
+
+static int vnet_tx(struct nic *n, int queue, struct nic_buf *chain,
+    const struct nic_tx_meta *meta);
+static int vnet_poll(struct nic *n, int budget);
+static void vnet_intr_enable(struct nic *n, bool on);
+static void vnet_detach(struct nic *n);
+
+static const struct nic_ops vnet_ops = {
+	.tx = vnet_tx,
+	.poll = vnet_poll,
+	.intr_enable = vnet_intr_enable,
+	.detach = vnet_detach,
+};
+
+static int
+rx_post(struct virtio_net_softc *sc, struct nic_buf *b)
+{
+	size_t i = (size_t)(b - sc->rx_bufs);
+	struct virtq_buf vb = { sc->rx_mem.pa + i * VNET_BUF_SIZE, VNET_BUF_SIZE, true };
+	return virtq_add(&sc->rxq, &vb, 1, b);
+}
+
+/* nic_buf release hook: the upper layer is done with a received frame. */
+static void
+rx_release(struct nic_buf *b)
+{
+	struct virtio_net_softc *sc = b->owner;
+	if (sc->bus.vd.broken || sc->rxq.size == 0)
+		return;
+	if (rx_post(sc, b) == TERN_OK)
+		sc->rx_kick_pending = true;
+}
+
+int
+virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int unit)
+{
+	struct nic *n = &sc->nic;
+	int rc;
+
+	ksnprintf(n->name, sizeof(n->name), "virtio-net%d", unit);
+	rc = virtio_init(vd, 1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS |
+	    1ULL << VIRTIO_NET_F_MRG_RXBUF | 1ULL << VIRTIO_NET_F_CSUM |
+	    1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MTU);
+	if (rc != TERN_OK)
+		goto fail;
+	if (virtio_has(vd, VIRTIO_NET_F_MAC)) {
+		for (int i = 0; i < 6; i++)
+			n->mac[i] = virtio_cfg8(vd, VIRTIO_NET_CFG_MAC + (uint32_t)i);
+	} else {
+		/* A locally administered address from the PCI location. */
+		uint8_t mac[6] = { 0x02, 0x74, 0x65, vd->hw->pci_bus, vd->hw->pci_dev,
+			(uint8_t)(vd->hw->pci_fn + unit) };
+		memcpy(n->mac, mac, 6);
+	}
+	n->mtu = 1500;
+	if (virtio_has(vd, VIRTIO_NET_F_MTU)) {
+		uint16_t m = virtio_cfg16(vd, VIRTIO_NET_CFG_MTU);
+		if (m >= 576 && m <= VNET_BUF_SIZE - VNET_HDR_SIZE - 18)
+			n->mtu = m;
+	}
+	n->link_up = !virtio_has(vd, VIRTIO_NET_F_STATUS) ||
+	    (virtio_cfg16(vd, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP);
+	n->offloads = (virtio_has(vd, VIRTIO_NET_F_GUEST_CSUM) ? NIC_OFF_RX_CSUM : 0) |
+	    (virtio_has(vd, VIRTIO_NET_F_CSUM) ? NIC_OFF_TX_CSUM : 0);
+	n->nqueues = 1;
+
+	rc = virtq_setup(vd, &sc->rxq, RXQ, VNET_RX_BUFS);
+	if (rc != TERN_OK)
+		goto fail;
+	rc = virtq_setup(vd, &sc->txq, TXQ, 256);
+	if (rc != TERN_OK)
+		goto fail_rxq;
+	rc = TERN_ENOMEM;
+	if (hw_dma_alloc(vd->hw, (size_t)VNET_RX_BUFS * VNET_BUF_SIZE, 4096, &sc->rx_mem) != 0)
+		goto fail_txq;
+	if (hw_dma_alloc(vd->hw, (size_t)VNET_TX_SLOTS * VNET_HDR_SIZE, 4096, &sc->tx_hdr_mem) != 0)
+		goto fail_rxmem;
+	memset(sc->tx_hdr_mem.va, 0, sc->tx_hdr_mem.len);
+	for (uint32_t i = 0; i < VNET_TX_SLOTS; i++)
+		sc->tx_free[i] = i;
+	sc->tx_nfree = VNET_TX_SLOTS;
+
+	for (uint32_t i = 0; i < VNET_RX_BUFS && i < sc->rxq.size; i++) {
+		struct nic_buf *b = &sc->rx_bufs[i];
+		b->owner = sc;
+		b->release = rx_release;
+		if (rx_post(sc, b) != TERN_OK)
+			break;
+	}
+	n->ops = &vnet_ops;
+	n->sc = sc;
+	virtio_ready(vd);
+	virtq_kick(&sc->rxq);
+	nic_register(n);
+	marker("NIC name=%s mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%u link=%s", n->name,
+	    n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->mtu,
+	    n->link_up ? "up" : "down");
+	return TERN_OK;
+
+fail_rxmem:
+	hw_dma_free(vd->hw, &sc->rx_mem);
+fail_txq:
+	virtq_free(vd, &sc->txq);
+fail_rxq:
+	virtq_free(vd, &sc->rxq);
+fail:
+	log_error("virtio-net", "%s: attach failed: %s", n->name, err_str(rc));
+	return rc;
+}
+
+static int
+vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_meta *meta)
+{
+	struct virtio_net_softc *sc = n->sc;
+	struct virtq_buf bufs[18];
+	int nb = 1;
+
+	if (sc->bus.vd.broken) {
+		n->stats.tx_drops++;
+		return TERN_ENODEV;
+	}
+	if (sc->tx_nfree == 0) {
+		n->stats.tx_ring_full++;
+		return TERN_EAGAIN;
+	}
+	uint32_t bytes = 0;
+	for (struct nic_buf *b = chain; b != NULL; b = b->next) {
+		if (nb == 18 || b->len == 0)
+			return TERN_EINVAL;
+		bufs[nb++] = (struct virtq_buf){ hw_virt_to_phys(&sc->bus.hw, b->data), b->len, false };
+		bytes += b->len;
+	}
+	if (bytes < 14 || bytes > (uint32_t)n->mtu + 18)
+		return TERN_EINVAL;
+	uint32_t slot = sc->tx_free[sc->tx_nfree - 1];
+	struct virtio_net_hdr *h = (struct virtio_net_hdr *)
+	    ((uint8_t *)sc->tx_hdr_mem.va + slot * VNET_HDR_SIZE);
+	memset(h, 0, VNET_HDR_SIZE);
+	if (meta != NULL && (meta->flags & NIC_BUF_CSUM_PARTIAL) &&
+	    (n->offloads & NIC_OFF_TX_CSUM)) {
+		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = meta->csum_start;
+		h->csum_offset = meta->csum_offset;
+	}
+	bufs[0] = (struct virtq_buf){ sc->tx_hdr_mem.pa + slot * VNET_HDR_SIZE, VNET_HDR_SIZE, false };
+	int rc = virtq_add(&sc->txq, bufs, nb, (void *)(uintptr_t)(slot + 1));
+	if (rc != TERN_OK) {
+		n->stats.tx_ring_full++;
+		return rc;
+	}
+	sc->tx_nfree--;
+	sc->tx_chain[slot] = chain;
+	virtq_kick(&sc->txq);
+	n->stats.tx_packets++;
+	n->stats.tx_bytes += bytes;
+	return TERN_OK;
+}
+
+static void
+release_chain(struct nic_buf *b)
+{
+	while (b != NULL) {
+		struct nic_buf *next = b->next;
+		nic_buf_release(b);
+		b = next;
+	}
+}
+
+static int
+vnet_poll(struct nic *n, int budget)
+{
+	struct virtio_net_softc *sc = n->sc;
+	int work = 0;
+	uint32_t len;
+	void *cookie;
+
+	if (sc->bus.vd.broken)
+		return 0;
+	/* TX completions give buffers back to their owners. */
+	while ((cookie = virtq_get(&sc->txq, &len)) != NULL) {
+		uint32_t slot = (uint32_t)(uintptr_t)cookie - 1;
+		struct nic_buf *chain = sc->tx_chain[slot];
+		sc->tx_chain[slot] = NULL;
+		sc->tx_free[sc->tx_nfree++] = slot;
+		release_chain(chain);
+		work++;
+	}
+	while (work < budget && (cookie = virtq_get(&sc->rxq, &len)) != NULL) {
+		struct nic_buf *b = cookie;
+		size_t i = (size_t)(b - sc->rx_bufs);
+		uint8_t *buf = (uint8_t *)sc->rx_mem.va + i * VNET_BUF_SIZE;
+		if (len < VNET_HDR_SIZE + 14 || len > VNET_BUF_SIZE) {
+			n->stats.rx_errors++;
+			n->stats.bad_completions++;
+			rx_release(b);
+			continue;
+		}
+		hw_dma_sync_cpu(&sc->bus.hw, buf, len);
+		const struct virtio_net_hdr *h = (const void *)buf;
+		if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_MRG_RXBUF) && h->num_buffers != 1) {
+			n->stats.rx_errors++;
+			rx_release(b);
+			continue;
+		}
+		b->data = buf + VNET_HDR_SIZE;
+		b->len = len - VNET_HDR_SIZE;
+		b->cap = VNET_BUF_SIZE - VNET_HDR_SIZE;
+		b->next = NULL;
+		b->refs = 1;
+		b->queue = 0;
+		b->flags = (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) ? NIC_BUF_CSUM_OK :
+		    NIC_BUF_CSUM_NONE;
+		n->stats.rx_packets++;
+		n->stats.rx_bytes += b->len;
+		work++;
+		if (n->rx != NULL)
+			n->rx(n->upper, b);
+		else
+			rx_release(b);
+	}
+	if (sc->rx_kick_pending) {
+		sc->rx_kick_pending = false;
+		virtq_kick(&sc->rxq);
+	}
+	if (work == 0)
+		virtio_check_broken(&sc->bus.vd);
+	if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_STATUS)) {
+		bool up = virtio_cfg16(&sc->bus.vd, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;
+		if (up != n->link_up) {
+			n->link_up = up;
+			log_info("virtio-net", "%s: link %s", n->name, up ? "up" : "down");
+			if (n->link_change != NULL)
+				n->link_change(n->upper, up);
+		}
+	}
+	return work;
+}
+
+static void
+vnet_intr_enable(struct nic *n, bool on)
+{
+	/* Polled driver: interrupts stay off (avail flags NO_INTERRUPT). */
+}
+
+void
+virtio_net_detach_core(struct virtio_net_softc *sc)
+{
+	struct virtio_dev *vd = &sc->bus.vd;
+	virtio_reset(vd);
+	for (uint32_t i = 0; i < VNET_TX_SLOTS; i++) {
+		if (sc->tx_chain[i] != NULL) {
+			release_chain(sc->tx_chain[i]);
+			sc->tx_chain[i] = NULL;
+		}
+	}
+	virtq_free(vd, &sc->rxq);
+	virtq_free(vd, &sc->txq);
+	hw_dma_free(vd->hw, &sc->tx_hdr_mem);
+	hw_dma_free(vd->hw, &sc->rx_mem);
+}
+
+static void
+vnet_detach(struct nic *n)
+{
+	virtio_net_detach_core(n->sc);
+}

@@ -1,0 +1,139 @@
+/*
+ * virtio_pci.c - PCI glue for the virtio drivers (virtio v1.2 4.1): find
+ * the common, notify, ISR and device-specific windows through the vendor
+ * capabilities, map their BARs, and hand a struct virtio_dev to the
+ * bus-independent drivers.  Transitional devices (0x1000/0x1001) are
+ * driven through their modern interface too; a device without one is
+ * refused.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/err.h"
+#include "kernel/log.h"
+#include "kernel/pci/pci.h"
+#include "virtio/virtio_var.h"
+
+static int net_units, blk_units;
+
+static int
+find_windows(struct pci_dev *pd, struct virtio_bus *vb)
+{
+	bool mapped[6] = { false };
+	struct virtio_win *wins[5] = { NULL, &vb->vd.common, &vb->vd.notify,
+		&vb->vd.isr, &vb->vd.device };
+	int found = 0;
+
+	for (uint8_t cap = pci_find_cap(pd, PCI_CAP_VENDOR, 0); cap != 0;
+	    cap = pci_find_cap(pd, PCI_CAP_VENDOR, cap)) {
+		uint8_t type = pci_cfg_read8(pd, cap + VIRTIO_PCI_CAP_CFG_TYPE);
+		uint8_t bar = pci_cfg_read8(pd, cap + VIRTIO_PCI_CAP_BAR);
+		uint32_t off = pci_cfg_read32(pd, cap + VIRTIO_PCI_CAP_OFFSET);
+		uint32_t len = pci_cfg_read32(pd, cap + VIRTIO_PCI_CAP_LENGTH);
+		if (type < VIRTIO_PCI_CAP_COMMON || type > VIRTIO_PCI_CAP_DEVICE ||
+		    wins[type]->bar != NULL)
+			continue;	/* unknown, PCI-cfg window, or a duplicate */
+		if (bar > 5 || pd->bars[bar].size == 0 ||
+		    (uint64_t)off + len > pd->bars[bar].size) {
+			log_warn("virtio", "%s: capability type %u points outside BAR %u",
+			    vb->hw.name, type, bar);
+			continue;
+		}
+		if (!mapped[bar]) {
+			if (pci_map_bar(pd, bar, &vb->hw, &vb->bars[bar]) != TERN_OK)
+				return TERN_ENOMEM;
+			vb->bars[bar].index = bar;
+			mapped[bar] = true;
+		}
+		wins[type]->bar = &vb->bars[bar];
+		wins[type]->off = off;
+		wins[type]->len = len;
+		if (type == VIRTIO_PCI_CAP_NOTIFY)
+			vb->vd.notify_mult = pci_cfg_read32(pd, cap + VIRTIO_PCI_NOTIFY_MULT);
+		found |= 1 << type;
+	}
+	if ((found & 0x16) != 0x16) {	/* common, notify, device */
+		log_error("virtio", "%s: no modern virtio interface (capabilities 0x%x)",
+		    vb->hw.name, found);
+		return TERN_ENOTSUP;
+	}
+	return TERN_OK;
+}
+
+static int
+bus_setup(struct pci_dev *pd, struct virtio_bus *vb, const char *name)
+{
+	pci_hw_dev_init(pd, &vb->hw, name);
+	vb->vd.hw = &vb->hw;
+	pci_enable(pd, true);
+	return find_windows(pd, vb);
+}
+
+static int
+vblk_pci_attach(struct pci_dev *pd, void *softc)
+{
+	struct virtio_blk_softc *sc = softc;
+	char name[24] = "virtio-blk?";
+	name[10] = (char)('0' + blk_units % 10);
+	int rc = bus_setup(pd, &sc->bus, name);
+	if (rc == TERN_OK)
+		rc = virtio_blk_attach_core(sc, &sc->bus.vd, blk_units);
+	if (rc == TERN_OK)
+		blk_units++;
+	return rc;
+}
+
+static void
+vblk_pci_detach(struct pci_dev *pd, void *softc)
+{
+	virtio_blk_detach_core(softc);
+}
+
+static int
+vnet_pci_attach(struct pci_dev *pd, void *softc)
+{
+	struct virtio_net_softc *sc = softc;
+	char name[24] = "virtio-net?";
+	name[10] = (char)('0' + net_units % 10);
+	int rc = bus_setup(pd, &sc->bus, name);
+	if (rc == TERN_OK)
+		rc = virtio_net_attach_core(sc, &sc->bus.vd, net_units);
+	if (rc == TERN_OK)
+		net_units++;
+	return rc;
+}
+
+static void
+vnet_pci_detach(struct pci_dev *pd, void *softc)
+{
+	virtio_net_detach_core(softc);
+}
+
+static const struct pci_match vblk_ids[] = {
+	{ 0x1af4, 0x1042, 0, 0 },	/* modern */
+	{ 0x1af4, 0x1001, 0, 0 },	/* transitional */
+	{ 0, 0, 0, 0 },
+};
+
+static const struct pci_match vnet_ids[] = {
+	{ 0x1af4, 0x1041, 0, 0 },
+	{ 0x1af4, 0x1000, 0, 0 },
+	{ 0, 0, 0, 0 },
+};
+
+const struct pci_driver virtio_blk_pci_driver = {
+	.name = "virtio-blk",
+	.ids = vblk_ids,
+	.softc_size = sizeof(struct virtio_blk_softc),
+	.attach = vblk_pci_attach,
+	.detach = vblk_pci_detach,
+};
+
+const struct pci_driver virtio_net_pci_driver = {
+	.name = "virtio-net",
+	.ids = vnet_ids,
+	.softc_size = sizeof(struct virtio_net_softc),
+	.attach = vnet_pci_attach,
+	.detach = vnet_pci_detach,
+};

@@ -1,0 +1,60 @@
+/*
+ * virtio_var.h - driver state (softcs) of the virtio drivers.
+ */
+#ifndef TERN_VIRTIO_VAR_H
+#define TERN_VIRTIO_VAR_H
+
+#include "kernel/dev/blk.h"
+#include "kernel/dev/nic.h"
+#include "virtio/virtio.h"
+
+/* What the bus glue sets up for every virtio function. */
+struct virtio_bus {
+	struct hw_dev hw;
+	struct hw_bar bars[6];
+	struct virtio_dev vd;
+};
+
+#define VBLK_SLOTS	64
+struct vblk_slot {
+	struct virtio_blk_req_hdr hdr;
+	uint8_t status;
+	uint8_t pad[15];
+};
+
+struct virtio_blk_softc {
+	struct virtio_bus bus;
+	struct blk_dev blk;
+	struct virtq q;
+	struct hw_dma slots_mem;	/* VBLK_SLOTS request headers */
+	struct vblk_slot *slots;
+	struct blk_req *inflight[VBLK_SLOTS];
+	uint32_t free_slots[VBLK_SLOTS];
+	uint32_t nfree;
+	uint32_t seg_max;		/* data descriptors per request */
+	uint32_t size_max;		/* bytes per data descriptor */
+	uint32_t sectors_per_block;
+};
+
+#define VNET_RX_BUFS	128
+#define VNET_TX_SLOTS	128
+#define VNET_BUF_SIZE	2048
+#define VNET_HDR_SIZE	12
+
+struct virtio_net_softc {
+	struct virtio_bus bus;
+	struct nic nic;
+	struct virtq rxq, txq;
+	struct hw_dma rx_mem;		/* VNET_RX_BUFS * VNET_BUF_SIZE */
+	struct nic_buf rx_bufs[VNET_RX_BUFS];
+	struct hw_dma tx_hdr_mem;	/* VNET_TX_SLOTS * VNET_HDR_SIZE */
+	struct nic_buf *tx_chain[VNET_TX_SLOTS];
+	uint32_t tx_free[VNET_TX_SLOTS];
+	uint32_t tx_nfree;
+	bool rx_kick_pending;
+};
+
+void virtio_blk_detach_core(struct virtio_blk_softc *sc);
+void virtio_net_detach_core(struct virtio_net_softc *sc);
+
+#endif
