@@ -87,7 +87,7 @@ parse_trace(struct cmdline *c, cmdline_warn_fn fn, void *ctx, const struct word 
 static void
 apply(struct cmdline *c, cmdline_warn_fn fn, void *ctx, const struct word *w)
 {
-	bool needs_value = !is(w, "blktest");
+	bool needs_value = !is(w, "blktest") && !is(w, "nettest");
 	if (needs_value && w->val == NULL && (is(w, "log") || is(w, "exit") ||
 	    is(w, "test") || is(w, "trace") || is(w, "ip") || is(w, "gw") ||
 	    is(w, "dns") || is(w, "app"))) {
@@ -123,6 +123,13 @@ apply(struct cmdline *c, cmdline_warn_fn fn, void *ctx, const struct word *w)
 			c->blktest = true;
 		else if (val_is(w, "0"))
 			c->blktest = false;
+		else
+			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (0|1)", w);
+	} else if (is(w, "nettest")) {
+		if (w->val == NULL || val_is(w, "1"))
+			c->nettest = true;
+		else if (val_is(w, "0"))
+			c->nettest = false;
 		else
 			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (0|1)", w);
 	} else if (is(w, "trace")) {

@@ -24,6 +24,7 @@ struct cmdline {
 	int exit_after;		/* enum cmdline_exit (exit=boot_ok|ready) */
 	int test;		/* enum cmdline_test (test=fault|ud|stack) */
 	bool blktest;		/* blktest=1 */
+	bool nettest;		/* nettest=1: ARP for the gateway */
 	int ntrace;		/* trace=<dev>[,<dev>] */
 	char trace[CMDLINE_MAX_TRACE][24];
 	char ip[CMDLINE_VAL_MAX];	/* ip=a.b.c.d/n (static), empty: DHCP */

@@ -12,6 +12,7 @@
 
 extern const struct pci_driver virtio_blk_pci_driver, virtio_net_pci_driver;
 int blktest_run(void);
+int nettest_run(void);
 
 void
 kernel_subsystems_init(void)
@@ -25,6 +26,8 @@ kernel_subsystems_init(void)
 	pci_init();
 	if (kernel.cmdline.blktest)
 		blktest_run();
+	if (kernel.cmdline.nettest)
+		nettest_run();
 }
 
 void

@@ -1,1 +1,2 @@
 KERNEL_SRCS += $(wildcard virtio/*.c)
+INTEG_TESTS += tests/integration/devices.sh
