@@ -105,10 +105,12 @@ apply(struct cmdline *c, cmdline_warn_fn fn, void *ctx, const struct word *w)
 			c->exit_after = CMDLINE_EXIT_BOOT_OK;
 		else if (val_is(w, "ready"))
 			c->exit_after = CMDLINE_EXIT_READY;
+		else if (val_is(w, "net_up"))
+			c->exit_after = CMDLINE_EXIT_NET_UP;
 		else if (val_is(w, "none"))
 			c->exit_after = CMDLINE_EXIT_NONE;
 		else
-			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (boot_ok|ready|none)", w);
+			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (boot_ok|net_up|ready|none)", w);
 	} else if (is(w, "test")) {
 		if (val_is(w, "fault"))
 			c->test = CMDLINE_TEST_FAULT;

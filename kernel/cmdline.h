@@ -15,13 +15,14 @@
 #define CMDLINE_VAL_MAX 64
 #define CMDLINE_MAX_TRACE 4
 
-enum cmdline_exit { CMDLINE_EXIT_NONE = 0, CMDLINE_EXIT_BOOT_OK, CMDLINE_EXIT_READY };
+enum cmdline_exit { CMDLINE_EXIT_NONE = 0, CMDLINE_EXIT_BOOT_OK, CMDLINE_EXIT_READY,
+	CMDLINE_EXIT_NET_UP };
 enum cmdline_test { CMDLINE_TEST_NONE = 0, CMDLINE_TEST_FAULT, CMDLINE_TEST_UD,
 	CMDLINE_TEST_STACK };
 
 struct cmdline {
 	int log_level;		/* enum log_level, default LOG_INFO */
-	int exit_after;		/* enum cmdline_exit (exit=boot_ok|ready) */
+	int exit_after;		/* enum cmdline_exit (exit=boot_ok|net_up|ready) */
 	int test;		/* enum cmdline_test (test=fault|ud|stack) */
 	bool blktest;		/* blktest=1 */
 	bool nettest;		/* nettest=1: ARP for the gateway */

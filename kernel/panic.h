@@ -15,6 +15,7 @@ enum tern_exit {
 	EXIT_BOOT_OK = 0x10,	/* exit=boot_ok after TERN BOOT_OK: qemu 33 */
 	EXIT_READY = 0x11,	/* exit=ready after TERN READY:     qemu 35 */
 	EXIT_TEST_OK = 0x12,	/* a test= hook passed:             qemu 37 */
+	EXIT_NET_UP = 0x14,	/* exit=net_up after TERN NET_UP:    qemu 41 */
 	EXIT_POWEROFF = 0x13,	/* orderly halt/poweroff:           qemu 39 */
 	EXIT_PANIC = 0x20,	/* TERN PANIC (exception, assert):   qemu 65 */
 	EXIT_FAIL = 0x21,	/* TERN FAIL stage=... :             qemu 67 */

@@ -13,6 +13,8 @@
 extern const struct pci_driver virtio_blk_pci_driver, virtio_net_pci_driver;
 int blktest_run(void);
 int nettest_run(void);
+int pal_net_start(void);
+void pal_run_loop(void);
 
 void
 kernel_subsystems_init(void)
@@ -33,4 +35,6 @@ kernel_subsystems_init(void)
 void
 kernel_services_run(void)
 {
+	pal_net_start();
+	pal_run_loop();
 }

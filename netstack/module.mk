@@ -1,1 +1,2 @@
-# netstack/: see netstack/README.md
+KERNEL_SRCS += netstack/ether.c netstack/arp.c netstack/ip.c netstack/dhcp.c
+INTEG_TESTS += tests/integration/net.sh

@@ -1,1 +1,1 @@
-# pal/: see pal/README.md
+KERNEL_SRCS += $(wildcard pal/*.c)

@@ -13,7 +13,7 @@
 #   finish                                 exits 1 if anything failed
 #
 # Environment: TERN_IMG (image), TERN_BOOT_DEV=virtio|nvme (boot disk
-# device), TERN_QEMU_MEM (default 256M).  Every run has a timeout; logs
+# device), TERN_QEMU_MEM (default 256M), QEMU_WRAP (qemu_start prefix).  Every run has a timeout; logs
 # stay in build/test-logs/ and a failing check prints the log's tail.
 B=${B:-build}
 TERN_IMG=${TERN_IMG:-$B/tern-qemu.img}
@@ -62,7 +62,8 @@ qemu_start() {
 	shift 2
 	_qemu_args "$name" "$cmdline"
 	: >"$QLOGS/qemu-$name.raw"
-	"${QARGS[@]}" "$@" </dev/null >"$QLOGS/qemu-$name.stderr" 2>&1 &
+	# QEMU_WRAP: a command prefix, e.g. "ip netns exec <ns>" for tap tests.
+	${QEMU_WRAP:-} "${QARGS[@]}" "$@" </dev/null >"$QLOGS/qemu-$name.stderr" 2>&1 &
 	qemu_pid[$name]=$!
 }
 

@@ -1,0 +1,224 @@
+/*
+ * ether.c - Ethernet II framing, the transmit buffer pool, frame input
+ * dispatch and the netstack's attach/poll entry points.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/err.h"
+#include "netstack/ns_var.h"
+
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+void
+ns_log(struct netstack *ns, int level, const char *fmt, ...)
+{
+	char buf[160];
+	va_list ap;
+	if (ns->port.log == NULL)
+		return;
+	va_start(ap, fmt);
+	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ns->port.log(ns->port.ctx, level, buf);
+}
+
+static void
+txbuf_release(struct nic_buf *b)
+{
+	ns_txbuf_put(b->owner);
+}
+
+struct ns_txbuf *
+ns_txbuf_get(struct netstack *ns)
+{
+	for (int i = 0; i < NS_TXBUFS; i++) {
+		struct ns_txbuf *tb = &ns->txbufs[i];
+		if (!tb->busy) {
+			tb->busy = true;
+			tb->nb = (struct nic_buf){ .data = tb->data, .len = 0,
+				.cap = NS_TXBUF_SIZE, .release = txbuf_release, .owner = tb };
+			return tb;
+		}
+	}
+	ns_drop(ns, ND_NO_TXBUF);
+	return NULL;
+}
+
+void
+ns_txbuf_put(struct ns_txbuf *tb)
+{
+	tb->busy = false;
+}
+
+int
+ns_eth_xmit(struct netstack *ns, struct ns_txbuf *tb, size_t len)
+{
+	if (len < 60) {		/* pad to the Ethernet minimum */
+		memset(tb->data + len, 0, 60 - len);
+		len = 60;
+	}
+	tb->nb.len = (uint32_t)len;
+	tb->nb.next = NULL;
+	int rc = nic_tx(ns->nic, 0, &tb->nb, NULL);
+	if (rc != TERN_OK) {
+		/* Ring full: poll once to reap completions and retry once. */
+		nic_poll(ns->nic, 16);
+		rc = nic_tx(ns->nic, 0, &tb->nb, NULL);
+	}
+	if (rc != TERN_OK) {
+		ns_txbuf_put(tb);
+		return rc;
+	}
+	ns->cnt.tx_frames++;
+	return TERN_OK;
+}
+
+int
+ns_eth_send_ip(struct netstack *ns, struct ns_txbuf *tb, size_t len, uint32_t next_hop)
+{
+	uint8_t *e = tb->data;
+	memcpy(e + 6, ns->nic->mac, 6);
+	wr16(e + 12, ETH_P_IP);
+	if (next_hop == 0xffffffffu) {
+		memcpy(e, bcast, 6);
+		return ns_eth_xmit(ns, tb, len);
+	}
+	const uint8_t *mac = ns_arp_lookup(ns, next_hop);
+	if (mac != NULL) {
+		memcpy(e, mac, 6);
+		return ns_eth_xmit(ns, tb, len);
+	}
+	/* Park it until the ARP reply arrives (bounded queue). */
+	for (int i = 0; i < NS_ARP_PENDING; i++) {
+		struct ns_pending *p = &ns->pending[i];
+		if (p->tb == NULL) {
+			tb->nb.len = (uint32_t)len;
+			p->tb = tb;
+			p->next_hop = next_hop;
+			p->queued_ns = ns_now(ns);
+			ns_arp_request(ns, next_hop);
+			return TERN_OK;
+		}
+	}
+	ns_drop(ns, ND_ARP_QUEUE_FULL);
+	ns_txbuf_put(tb);
+	return TERN_EAGAIN;
+}
+
+void
+netstack_input(void *upper, struct nic_buf *b)
+{
+	struct netstack *ns = upper;
+	const uint8_t *f = b->data;
+	size_t len = b->len;
+
+	ns->cnt.rx_frames++;
+	if (len < ETH_HLEN) {
+		ns_drop(ns, ND_SHORT);
+	} else if (memcmp(f, ns->nic->mac, 6) != 0 && memcmp(f, bcast, 6) != 0) {
+		ns_drop(ns, ND_NOT_FOR_US);
+	} else {
+		uint16_t type = rd16(f + 12);
+		if (type == ETH_P_ARP)
+			ns_arp_input(ns, f + ETH_HLEN, len - ETH_HLEN);
+		else if (type == ETH_P_IP)
+			ns_ip_input(ns, f + ETH_HLEN, len - ETH_HLEN);
+		else
+			ns_drop(ns, ND_ETHERTYPE);
+	}
+	nic_buf_release(b);
+}
+
+int
+netstack_attach(struct netstack *ns, struct nic *nic,
+    const struct netstack_port *port, struct ns_txbuf *txmem)
+{
+	memset(ns, 0, sizeof(*ns));
+	ns->nic = nic;
+	ns->port = *port;
+	ns->txbufs = txmem;
+	memset(txmem, 0, sizeof(*txmem) * NS_TXBUFS);
+	ns->cfg.mtu = nic->mtu;
+	ns->ip_id = (uint16_t)port->random(port->ctx);
+	nic->upper = ns;
+	nic->rx = netstack_input;
+	return TERN_OK;
+}
+
+int
+netstack_poll(struct netstack *ns)
+{
+	int work = nic_poll(ns->nic, 64);
+	ns_arp_timers(ns);
+	ns_dhcp_timers(ns);
+	return work;
+}
+
+int
+netstack_udp_bind(struct netstack *ns, uint16_t port, netstack_udp_fn fn, void *ctx)
+{
+	for (int i = 0; i < NS_UDP_PORTS; i++)
+		if (ns->udp[i].fn != NULL && ns->udp[i].port == port)
+			return TERN_EADDRINUSE;
+	for (int i = 0; i < NS_UDP_PORTS; i++) {
+		if (ns->udp[i].fn == NULL) {
+			ns->udp[i].port = port;
+			ns->udp[i].fn = fn;
+			ns->udp[i].ctx = ctx;
+			return TERN_OK;
+		}
+	}
+	return TERN_ENOMEM;
+}
+
+void
+ns_format_ipv4(char *buf, size_t n, uint32_t ip)
+{
+	ksnprintf(buf, n, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+int
+ns_parse_ipv4(const char *s, size_t len, uint32_t *ip, int *prefix)
+{
+	uint32_t v = 0, part = 0;
+	int parts = 0, digits = 0;
+	size_t i = 0;
+	for (; i < len && s[i] != '/'; i++) {
+		char c = s[i];
+		if (c >= '0' && c <= '9') {
+			part = part * 10 + (uint32_t)(c - '0');
+			if (++digits > 3 || part > 255)
+				return -1;
+		} else if (c == '.' && digits > 0 && parts < 3) {
+			v = v << 8 | part;
+			parts++;
+			part = 0;
+			digits = 0;
+		} else {
+			return -1;
+		}
+	}
+	if (parts != 3 || digits == 0)
+		return -1;
+	*ip = v << 8 | part;
+	if (prefix != NULL) {
+		*prefix = -1;
+		if (i < len) {
+			int p = 0, d = 0;
+			for (i++; i < len; i++) {
+				if (s[i] < '0' || s[i] > '9' || ++d > 2)
+					return -1;
+				p = p * 10 + (s[i] - '0');
+			}
+			if (d == 0 || p > 32)
+				return -1;
+			*prefix = p;
+		}
+	} else if (i < len) {
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,187 @@
+/*
+ * ip.c - IPv4 (RFC 791), ICMP echo (RFC 792) and UDP (RFC 768).
+ *
+ * Input checks, in order: version 4, header length 20..60 within the
+ * frame, header checksum, total length within the frame (trailing
+ * Ethernet padding ignored), destination ours or broadcast, no fragments
+ * (reassembly is not written yet: counted as ND_IP_FRAG).  ICMP echo
+ * requests are answered with the same identifier, sequence and data.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/err.h"
+#include "netstack/ns_var.h"
+
+uint16_t
+ns_csum(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+	while (len > 1) {
+		sum += (uint32_t)(p[0] << 8 | p[1]);
+		p += 2;
+		len -= 2;
+	}
+	if (len)
+		sum += (uint32_t)(p[0] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static uint32_t
+pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, size_t len)
+{
+	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
+	    proto + (uint32_t)len;
+}
+
+uint32_t
+ns_next_hop(struct netstack *ns, uint32_t dst)
+{
+	if (dst == 0xffffffffu)
+		return dst;
+	if ((dst & ns->cfg.mask) == (ns->cfg.ip & ns->cfg.mask) || ns->cfg.gw == 0)
+		return dst;
+	return ns->cfg.gw;
+}
+
+size_t
+ns_ip_header(struct netstack *ns, struct ns_txbuf *tb, uint32_t src,
+    uint32_t dst, uint8_t proto, size_t plen)
+{
+	uint8_t *h = tb->data + ETH_HLEN;
+	h[0] = 0x45;
+	h[1] = 0;
+	wr16(h + 2, (uint16_t)(IP_HLEN + plen));
+	wr16(h + 4, ns->ip_id++);
+	wr16(h + 6, 0x4000);	/* DF */
+	h[8] = 64;
+	h[9] = proto;
+	wr16(h + 10, 0);
+	wr32(h + 12, src);
+	wr32(h + 16, dst);
+	wr16(h + 10, ns_csum(h, IP_HLEN, 0));
+	return ETH_HLEN + IP_HLEN + plen;
+}
+
+static void
+icmp_input(struct netstack *ns, uint32_t src, const uint8_t *p, size_t len)
+{
+	if (len < 8 || ns_csum(p, len, 0) != 0) {
+		ns_drop(ns, ND_ICMP_CSUM);
+		return;
+	}
+	if (p[0] != 8 || p[1] != 0)	/* only echo requests need an answer */
+		return;
+	ns->cnt.icmp_echo_in++;
+	if (len > NS_TXBUF_SIZE - ETH_HLEN - IP_HLEN) {
+		ns_drop(ns, ND_IP_LEN);
+		return;
+	}
+	struct ns_txbuf *tb = ns_txbuf_get(ns);
+	if (tb == NULL)
+		return;
+	uint8_t *r = tb->data + ETH_HLEN + IP_HLEN;
+	/* The echo data must come back unchanged, so it is copied into the
+	   reply (control traffic; counted). */
+	memcpy(r, p, len);
+	ns->cnt.payload_copied += len - 8;
+	r[0] = 0;		/* echo reply */
+	wr16(r + 2, 0);
+	wr16(r + 2, ns_csum(r, len, 0));
+	size_t flen = ns_ip_header(ns, tb, ns->cfg.ip, src, IPPROTO_ICMP, len);
+	if (ns_eth_send_ip(ns, tb, flen, ns_next_hop(ns, src)) == TERN_OK)
+		ns->cnt.icmp_echo_out++;
+}
+
+static void
+udp_input(struct netstack *ns, uint32_t src, uint32_t dst, const uint8_t *p, size_t len)
+{
+	if (len < UDP_HLEN || rd16(p + 4) < UDP_HLEN || rd16(p + 4) > len) {
+		ns_drop(ns, ND_UDP_LEN);
+		return;
+	}
+	len = rd16(p + 4);
+	if (rd16(p + 6) != 0 &&
+	    ns_csum(p, len, pseudo_sum(src, dst, IPPROTO_UDP, len)) != 0) {
+		ns_drop(ns, ND_UDP_CSUM);
+		return;
+	}
+	uint16_t dport = rd16(p + 2);
+	for (int i = 0; i < NS_UDP_PORTS; i++) {
+		if (ns->udp[i].fn != NULL && ns->udp[i].port == dport) {
+			ns->cnt.udp_in++;
+			ns->udp[i].fn(ns->udp[i].ctx, ns, src, rd16(p), p + UDP_HLEN,
+			    len - UDP_HLEN);
+			return;
+		}
+	}
+	ns_drop(ns, ND_UDP_PORT);
+}
+
+void
+ns_ip_input(struct netstack *ns, const uint8_t *h, size_t len)
+{
+	if (len < IP_HLEN || (h[0] >> 4) != 4) {
+		ns_drop(ns, ND_IP_HDR);
+		return;
+	}
+	size_t hl = (size_t)(h[0] & 15) * 4;
+	if (hl < IP_HLEN || hl > len) {
+		ns_drop(ns, ND_IP_HDR);
+		return;
+	}
+	if (ns_csum(h, hl, 0) != 0) {
+		ns_drop(ns, ND_IP_CSUM);
+		return;
+	}
+	size_t tot = rd16(h + 2);
+	if (tot < hl || tot > len) {
+		ns_drop(ns, ND_IP_LEN);
+		return;
+	}
+	if ((rd16(h + 6) & 0x3fff) != 0) {	/* MF or a fragment offset */
+		ns_drop(ns, ND_IP_FRAG);
+		return;
+	}
+	uint32_t src = rd32(h + 12), dst = rd32(h + 16);
+	bool bcast = dst == 0xffffffffu ||
+	    (ns->configured && dst == (ns->cfg.ip | ~ns->cfg.mask));
+	if (!bcast && !(ns->configured && dst == ns->cfg.ip) &&
+	    !(!ns->configured && h[9] == IPPROTO_UDP)) {	/* DHCP before an address */
+		ns_drop(ns, ND_NOT_FOR_US);
+		return;
+	}
+	if (h[9] == IPPROTO_ICMP && !bcast)
+		icmp_input(ns, src, h + hl, tot - hl);
+	else if (h[9] == IPPROTO_UDP)
+		udp_input(ns, src, dst, h + hl, tot - hl);
+	else if (h[9] != IPPROTO_ICMP)
+		ns_drop(ns, ND_PROTO);
+}
+
+int
+netstack_udp_send(struct netstack *ns, uint32_t dst, uint16_t sport,
+    uint16_t dport, const void *data, size_t len)
+{
+	if (len > NS_TXBUF_SIZE - ETH_HLEN - IP_HLEN - UDP_HLEN)
+		return TERN_EINVAL;
+	struct ns_txbuf *tb = ns_txbuf_get(ns);
+	if (tb == NULL)
+		return TERN_ENOMEM;
+	uint8_t *u = tb->data + ETH_HLEN + IP_HLEN;
+	uint32_t src = ns->configured ? ns->cfg.ip : 0;
+	wr16(u, sport);
+	wr16(u + 2, dport);
+	wr16(u + 4, (uint16_t)(UDP_HLEN + len));
+	wr16(u + 6, 0);
+	memcpy(u + UDP_HLEN, data, len);
+	ns->cnt.payload_copied += len;
+	uint16_t c = ns_csum(u, UDP_HLEN + len, pseudo_sum(src, dst, IPPROTO_UDP, UDP_HLEN + len));
+	wr16(u + 6, c == 0 ? 0xffff : c);
+	size_t flen = ns_ip_header(ns, tb, src, dst, IPPROTO_UDP, UDP_HLEN + len);
+	ns->cnt.udp_out++;
+	return ns_eth_send_ip(ns, tb, flen, ns_next_hop(ns, dst));
+}

@@ -1,0 +1,150 @@
+/*
+ * netstack.h - tern's TCP/IP stack: public API.
+ *
+ * Portable C: the stack sees only a struct nic (kernel/dev/nic.h) and the
+ * port functions below (clock, allocator, randomness, log), so the same
+ * sources run in the kernel and in host tests.  All state lives in one
+ * struct netstack; nothing is global, so tests can run two stacks side by
+ * side.  Single-threaded: every call comes from the one scheduler loop.
+ *
+ * This first layer covers Ethernet II, ARP (cache with expiry, a bounded
+ * queue of packets waiting for resolution, replies, gratuitous ARP),
+ * IPv4 (validation, checksum, no fragment reassembly yet: fragments are
+ * counted and dropped), ICMP echo, UDP (bound ports with receive
+ * callbacks), and the DHCPv4 client (dhcp.c).  TCP is not written yet.
+ *
+ * Receive is zero copy: handlers see the driver's buffer and the stack
+ * releases it when the handler returns (UDP callbacks that want to keep
+ * the payload must copy it; the zero-copy socket API comes with TCP).
+ */
+#ifndef TERN_NETSTACK_H
+#define TERN_NETSTACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/dev/nic.h"
+
+struct netstack_port {
+	uint64_t (*now_ns)(void *ctx);
+	uint32_t (*random)(void *ctx);
+	/* One log line (no newline); level as in kernel/log.h. */
+	void (*log)(void *ctx, int level, const char *msg);
+	void *ctx;
+};
+
+/* Addresses are host-order uint32_t: 10.0.2.15 = 0x0a00020f. */
+struct netstack_cfg {
+	uint32_t ip, mask, gw;
+	uint32_t dns[2];
+	uint16_t mtu;
+	uint32_t lease_s;		/* DHCP lease, 0 for static */
+	uint32_t azure_wireserver;	/* DHCP option 245, 0 if absent */
+};
+
+/* Drop reasons (counters.drops[]). */
+enum netstack_drop {
+	ND_SHORT = 0, ND_ETHERTYPE, ND_NOT_FOR_US, ND_ARP_BAD, ND_IP_HDR,
+	ND_IP_CSUM, ND_IP_LEN, ND_IP_FRAG, ND_IP_TTL, ND_PROTO, ND_ICMP_CSUM,
+	ND_UDP_CSUM, ND_UDP_LEN, ND_UDP_PORT, ND_ARP_QUEUE_FULL, ND_NO_TXBUF,
+	ND_DHCP_BAD, ND_NDROPS
+};
+
+struct netstack_counters {
+	uint64_t rx_frames, tx_frames;
+	uint64_t arp_requests_in, arp_replies_out, arp_requests_out;
+	uint64_t icmp_echo_in, icmp_echo_out;
+	uint64_t udp_in, udp_out;
+	uint64_t payload_copied;	/* bytes copied on the data path */
+	uint64_t drops[ND_NDROPS];
+};
+
+#define NS_ARP_ENTRIES	16
+#define NS_ARP_PENDING	8
+#define NS_UDP_PORTS	8
+#define NS_TXBUFS	64
+#define NS_TXBUF_SIZE	1536
+
+struct netstack;
+typedef void (*netstack_udp_fn)(void *ctx, struct netstack *ns, uint32_t src_ip,
+    uint16_t src_port, const uint8_t *data, size_t len);
+
+struct ns_arp_entry {
+	uint32_t ip;
+	uint8_t mac[6];
+	bool valid;
+	uint64_t expires_ns;
+};
+
+struct ns_txbuf {
+	struct nic_buf nb;
+	struct netstack *ns;
+	bool busy;
+	uint8_t data[NS_TXBUF_SIZE];
+};
+
+struct ns_pending {
+	struct ns_txbuf *tb;	/* frame with its Ethernet header to fill */
+	uint32_t next_hop;
+	uint64_t queued_ns;
+};
+
+struct dhcp_state {
+	int state;		/* enum in dhcp.c */
+	uint32_t xid;
+	uint32_t offered_ip, server_id;
+	uint64_t next_tx_ns, t1_ns, t2_ns, expiry_ns;
+	uint32_t tries;
+};
+
+struct netstack {
+	struct nic *nic;
+	struct netstack_port port;
+	struct netstack_cfg cfg;
+	bool configured;	/* have an address */
+	struct netstack_counters cnt;
+	struct ns_arp_entry arp[NS_ARP_ENTRIES];
+	struct ns_pending pending[NS_ARP_PENDING];
+	struct {
+		uint16_t port;
+		netstack_udp_fn fn;
+		void *ctx;
+	} udp[NS_UDP_PORTS];
+	struct ns_txbuf *txbufs;	/* NS_TXBUFS, caller-provided memory */
+	uint16_t ip_id;
+	struct dhcp_state dhcp;
+	/* Called once when an address is configured or renewed. */
+	void (*on_up)(void *ctx, struct netstack *ns);
+	void *on_up_ctx;
+};
+
+/*
+ * Attach to `nic` (sets nic->rx/upper).  `txmem` must hold NS_TXBUFS
+ * struct ns_txbuf and stay valid until detach; it must be physically
+ * contiguous per buffer (kernel heap, direct map).
+ */
+int netstack_attach(struct netstack *ns, struct nic *nic,
+    const struct netstack_port *port, struct ns_txbuf *txmem);
+/* Static configuration (ip= on the command line). */
+void netstack_set_static(struct netstack *ns, uint32_t ip, uint32_t mask,
+    uint32_t gw, uint32_t dns);
+/* Start DHCP (dhcp.c). */
+void netstack_dhcp_start(struct netstack *ns);
+/* Poll the NIC and run timers (ARP expiry, DHCP).  Returns work done. */
+int netstack_poll(struct netstack *ns);
+/* Input of one frame (the nic->rx hook; releases the buffer). */
+void netstack_input(void *upper, struct nic_buf *b);
+
+int netstack_udp_bind(struct netstack *ns, uint16_t port, netstack_udp_fn fn, void *ctx);
+/* Send a UDP datagram (copied into a stack buffer: for small control
+   traffic such as DHCP and DNS; counted in payload_copied). */
+int netstack_udp_send(struct netstack *ns, uint32_t dst_ip, uint16_t src_port,
+    uint16_t dst_port, const void *data, size_t len);
+
+/* Helpers shared by the modules (and tests). */
+uint16_t ns_csum(const void *data, size_t len, uint32_t sum);
+int ns_parse_ipv4(const char *s, size_t len, uint32_t *ip, int *prefix);
+void ns_format_ipv4(char *buf, size_t n, uint32_t ip);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * ns_var.h - netstack internals shared by its modules (not for users).
+ */
+#ifndef TERN_NS_VAR_H
+#define TERN_NS_VAR_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/lib/fmt.h"
+#include "netstack/netstack.h"
+
+#define ETH_HLEN	14
+#define ETH_P_IP	0x0800
+#define ETH_P_ARP	0x0806
+#define IP_HLEN		20
+#define IPPROTO_ICMP	1
+#define IPPROTO_UDP	17
+#define UDP_HLEN	8
+#define ARP_TTL_NS	(300ULL * 1000000000ULL)	/* cache entries live 5 min */
+#define ARP_PENDING_NS	(3ULL * 1000000000ULL)	/* unresolved packets wait 3 s */
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static inline void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void wr32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
+
+static inline uint64_t ns_now(struct netstack *ns) { return ns->port.now_ns(ns->port.ctx); }
+
+void ns_log(struct netstack *ns, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static inline void ns_drop(struct netstack *ns, enum netstack_drop why) { ns->cnt.drops[why]++; }
+
+/* ether.c */
+struct ns_txbuf *ns_txbuf_get(struct netstack *ns);
+void ns_txbuf_put(struct ns_txbuf *tb);
+/* Send a frame whose Ethernet header the caller already wrote. */
+int ns_eth_xmit(struct netstack *ns, struct ns_txbuf *tb, size_t len);
+/* Fill the Ethernet header for an IPv4 packet to next_hop and send it, or
+   queue it while ARP resolves (broadcast for 255.255.255.255). */
+int ns_eth_send_ip(struct netstack *ns, struct ns_txbuf *tb, size_t len, uint32_t next_hop);
+
+/* arp.c */
+void ns_arp_input(struct netstack *ns, const uint8_t *p, size_t len);
+const uint8_t *ns_arp_lookup(struct netstack *ns, uint32_t ip);
+int ns_arp_request(struct netstack *ns, uint32_t ip);
+void ns_arp_announce(struct netstack *ns);
+void ns_arp_timers(struct netstack *ns);
+
+/* ip.c */
+void ns_ip_input(struct netstack *ns, const uint8_t *p, size_t len);
+/* Write an IPv4 header at tb->data + ETH_HLEN for `plen` bytes of
+   payload already in place after it; returns the frame length. */
+size_t ns_ip_header(struct netstack *ns, struct ns_txbuf *tb, uint32_t src,
+    uint32_t dst, uint8_t proto, size_t plen);
+uint32_t ns_next_hop(struct netstack *ns, uint32_t dst);
+
+/* dhcp.c */
+void ns_dhcp_input(void *ctx, struct netstack *ns, uint32_t src_ip,
+    uint16_t src_port, const uint8_t *data, size_t len);
+void ns_dhcp_timers(struct netstack *ns);
+
+#endif

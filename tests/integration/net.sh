@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# net.sh - issue 5's kernel integration: DHCP on QEMU user networking
+# gives TERN NET_UP with slirp's addresses; on a tap device inside a
+# private network namespace, a statically configured guest answers ping
+# from the Linux side.  Traffic stays inside the namespace.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+
+qemu_boot dhcp 120 "exit=net_up" -netdev user,id=n0 \
+	-device virtio-net-pci,netdev=n0,disable-legacy=on
+expect_rc dhcp "NET_UP reached and exited" 41
+expect_line dhcp "DHCP lease from slirp" '^TERN NET_UP ip=10\.0\.2\.15/24 gw=10\.0\.2\.2 dns=10\.0\.2\.3$'
+
+ns=tern-net-$$
+cleanup() { qemu_stop ping 2>/dev/null; ip netns del "$ns" 2>/dev/null; }
+trap cleanup EXIT
+if ! ip netns add "$ns" 2>/dev/null; then
+	echo "FAIL ping: cannot create a network namespace (need root)"
+	exit 1
+fi
+ip netns exec "$ns" ip link set lo up
+ip netns exec "$ns" ip tuntap add dev tap0 mode tap
+ip netns exec "$ns" ip addr add 10.99.0.1/24 dev tap0
+ip netns exec "$ns" ip link set tap0 up
+QEMU_WRAP="ip netns exec $ns" qemu_start ping "ip=10.99.0.2/24 gw=10.99.0.1 dns=10.99.0.1" \
+	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+	-device virtio-net-pci,netdev=n0,disable-legacy=on
+if wait_marker ping '^TERN NET_UP' 120; then
+	expect_line ping "static address from the command line" '^TERN NET_UP ip=10\.99\.0\.2/24 gw=10\.99\.0\.1 dns=10\.99\.0\.1$'
+	if ip netns exec "$ns" ping -c 3 -W 3 10.99.0.2 >"$QLOGS/ping.out" 2>&1; then
+		echo "PASS ping: the guest answers ICMP echo ($(grep -o '[0-9]* received' "$QLOGS/ping.out"))"
+	else
+		echo "FAIL ping: no echo replies"
+		cat "$QLOGS/ping.out"
+		harness_failed=1
+	fi
+	# A large ping exercises bigger frames; a flood of bad frames must
+	# not stop the guest from answering afterwards.
+	if ip netns exec "$ns" ping -c 2 -s 1400 -W 3 10.99.0.2 >>"$QLOGS/ping.out" 2>&1; then
+		echo "PASS ping: 1400-byte echo answered"
+	else
+		echo "FAIL ping: 1400-byte echo not answered"
+		harness_failed=1
+	fi
+else
+	echo "FAIL ping: no TERN NET_UP on the tap network"
+	harness_failed=1
+fi
+qemu_stop ping
+finish
