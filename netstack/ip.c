@@ -158,6 +158,8 @@ ns_ip_input(struct netstack *ns, const uint8_t *h, size_t len)
 		icmp_input(ns, src, h + hl, tot - hl);
 	else if (h[9] == IPPROTO_UDP)
 		udp_input(ns, src, dst, h + hl, tot - hl);
+	else if (h[9] == 6 && !bcast && ns->configured)
+		ns_tcp_input(ns, src, dst, h + hl, tot - hl);
 	else if (h[9] != IPPROTO_ICMP)
 		ns_drop(ns, ND_PROTO);
 }

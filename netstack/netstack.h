@@ -11,7 +11,7 @@
  * queue of packets waiting for resolution, replies, gratuitous ARP),
  * IPv4 (validation, checksum, no fragment reassembly yet: fragments are
  * counted and dropped), ICMP echo, UDP (bound ports with receive
- * callbacks), and the DHCPv4 client (dhcp.c).  TCP is not written yet.
+ * callbacks), the DHCPv4 client (dhcp.c) and a first TCP (tcp.c).
  *
  * Receive is zero copy: handlers see the driver's buffer and the stack
  * releases it when the handler returns (UDP callbacks that want to keep
@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "kernel/dev/nic.h"
+#include "netstack/tcp.h"
 
 struct netstack_port {
 	uint64_t (*now_ns)(void *ctx);
@@ -114,6 +115,7 @@ struct netstack {
 	struct ns_txbuf *txbufs;	/* NS_TXBUFS, caller-provided memory */
 	uint16_t ip_id;
 	struct dhcp_state dhcp;
+	struct tcp_state_all tcp;
 	/* Called once when an address is configured or renewed. */
 	void (*on_up)(void *ctx, struct netstack *ns);
 	void *on_up_ctx;

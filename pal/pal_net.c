@@ -20,6 +20,8 @@
 #include "netstack/netstack.h"
 
 static struct netstack pal_ns;
+static bool http_listening;
+int pal_http_start(struct netstack *ns, uint16_t port);
 
 static uint64_t port_now(void *ctx) { return time_now_ns(); }
 
@@ -59,6 +61,11 @@ on_up(void *ctx, struct netstack *ns)
 	}
 	if (kernel.cmdline.exit_after == CMDLINE_EXIT_NET_UP)
 		machine_exit(EXIT_NET_UP);
+	if (http_listening) {
+		marker("READY port=80");
+		if (kernel.cmdline.exit_after == CMDLINE_EXIT_READY)
+			machine_exit(EXIT_READY);
+	}
 }
 
 /* ip=a.b.c.d/n gw=... dns=...: static configuration. */
@@ -101,6 +108,7 @@ pal_net_start(void)
 	static const struct netstack_port port = { port_now, port_random, port_log, NULL };
 	netstack_attach(&pal_ns, nic, &port, tx);
 	pal_ns.on_up = on_up;
+	http_listening = pal_http_start(&pal_ns, 80) == 0;
 	if (kernel.cmdline.ip[0] == '\0' || static_config(&pal_ns, &kernel.cmdline) != 0) {
 		log_info("net", "%s: starting DHCP", nic->name);
 		netstack_dhcp_start(&pal_ns);

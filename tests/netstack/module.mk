@@ -1,6 +1,6 @@
 # tests/netstack: the stack on the host against crafted frames, and a
 # libFuzzer target over its input path.
-NS_SRCS := netstack/ether.c netstack/arp.c netstack/ip.c netstack/dhcp.c \
+NS_SRCS := netstack/ether.c netstack/arp.c netstack/ip.c netstack/dhcp.c netstack/tcp.c \
 	kernel/lib/fmt.c
 $(eval $(call host_test,netstack_core,tests/netstack/test_netstack.c $(NS_SRCS),))
 
