@@ -1,7 +1,7 @@
 /*
  * fuzz_input.c - libFuzzer target for every netstack input path: each
  * input is one Ethernet frame fed to a stack that has a static address
- * (ARP, IPv4, ICMP, UDP) or, when the first byte is odd, one that is in
+ * (ARP, IPv4, ICMP, UDP, TCP with a listener on port 80) or, when the first byte is odd, one that is in
  * the middle of DHCP (the DHCP parser).  The stack must never crash or
  * read out of bounds (ASan/UBSan), must return the receive buffer, and
  * must leave no transmit buffer leaked.
@@ -15,6 +15,8 @@
 static struct fake_nic f;
 static struct netstack ns;
 static struct ns_txbuf txmem[NS_TXBUFS];
+
+static void fz_accept(void *ctx, struct tcp_pcb *p) { tcp_write(p, "hi", 2, NULL, NULL); }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
@@ -30,6 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ns.dhcp.xid = 0x01020304;	/* let inputs hit the parser */
 	} else {
 		netstack_set_static(&ns, 0x0a00020f, 0xffffff00u, 0x0a000202, 0);
+		tcp_listen(&ns, 80, fz_accept, NULL);
 	}
 	uint8_t frame[1600];
 	memcpy(frame, data, size);
@@ -39,11 +42,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fake_inject(&f, frame, size);
 	if (f.rx_released != 1)
 		abort();
-	/* Expire the ARP queue: every transmit buffer must come back. */
-	f.now += 10ULL * 1000000000ULL;
-	netstack_poll(&ns);
+	/* Let time run out for everything: retransmissions give up, TIME_WAIT
+	   ends, the ARP queue expires.  Then every transmit buffer must be
+	   back and every connection gone. */
+	for (int k = 0; k < 20; k++) {
+		f.now += 70ULL * 1000000000ULL;
+		netstack_poll(&ns);
+	}
 	for (int i = 0; i < NS_TXBUFS; i++)
 		if (txmem[i].busy)
+			abort();
+	for (int i = 0; i < TCP_MAX_PCBS; i++)
+		if (ns.tcp.pcbs[i].state != TCP_CLOSED)
 			abort();
 	return 0;
 }
