@@ -23,4 +23,15 @@ qemu_boot stack 120 "test=stack"
 expect_rc stack "a stack overflow stops with the panic code" 65
 expect_line stack "overflow caught by the guard page" '^TERN PANIC vector=14 name=page-fault'
 expect_line stack "reported as a stack overflow" 'stack overflow: the boot stack ran into its guard page'
+
+# Boot from an NVMe disk instead of virtio-blk (what EC2 Nitro offers).
+TERN_BOOT_DEV=nvme qemu_boot nvme_boot 120 "exit=boot_ok"
+expect_rc nvme_boot "boots from an NVMe disk" 33
+expect_line nvme_boot "NVMe controller enumerated" '^TERN PCI bdf=.* id=1b36:0010 class=010802$'
+
+# Without the debug-exit device the exit path powers off through ACPI S5
+# (FADT PM1a control): QEMU then ends with status 0 instead of timing out.
+TERN_NO_DEBUG_EXIT=1 qemu_boot poweroff 120 "exit=boot_ok"
+expect_rc poweroff "ACPI S5 power-off ends the VM" 0
+expect_line poweroff "reached BOOT_OK first" '^TERN BOOT_OK'
 finish

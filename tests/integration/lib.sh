@@ -13,7 +13,8 @@
 #   finish                                 exits 1 if anything failed
 #
 # Environment: TERN_IMG (image), TERN_BOOT_DEV=virtio|nvme (boot disk
-# device), TERN_QEMU_MEM (default 256M), QEMU_WRAP (qemu_start prefix).  Every run has a timeout; logs
+# device), TERN_QEMU_MEM (default 256M), QEMU_WRAP (qemu_start prefix),
+# TERN_NO_DEBUG_EXIT=1 (no isa-debug-exit: exits go through ACPI power-off).  Every run has a timeout; logs
 # stay in build/test-logs/ and a failing check prints the log's tail.
 B=${B:-build}
 TERN_IMG=${TERN_IMG:-$B/tern-qemu.img}
@@ -36,8 +37,8 @@ _qemu_args() {
 		-display none -no-reboot -net none
 		-drive if=none,id=boot,file="$TERN_IMG",format=raw,snapshot=on
 		"${disk[@]}"
-		-serial file:"$QLOGS/qemu-$name.raw"
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+		-serial file:"$QLOGS/qemu-$name.raw")
+	[ -n "${TERN_NO_DEBUG_EXIT:-}" ] || QARGS+=(-device isa-debug-exit,iobase=0xf4,iosize=0x04)
 	[ -n "$cmdline" ] && QARGS+=(-fw_cfg "name=opt/tern/cmdline,string=$cmdline")
 }
 
