@@ -122,11 +122,13 @@ apply(struct cmdline *c, cmdline_warn_fn fn, void *ctx, const struct word *w)
 			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (fault|ud|stack)", w);
 	} else if (is(w, "blktest")) {
 		if (w->val == NULL || val_is(w, "1"))
-			c->blktest = true;
+			c->blktest = 1;
+		else if (val_is(w, "verify"))
+			c->blktest = 2;
 		else if (val_is(w, "0"))
-			c->blktest = false;
+			c->blktest = 0;
 		else
-			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (0|1)", w);
+			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (0|1|verify)", w);
 	} else if (is(w, "nettest")) {
 		if (w->val == NULL || val_is(w, "1"))
 			c->nettest = true;

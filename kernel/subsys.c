@@ -10,8 +10,9 @@
 #include "kernel/pci/pci.h"
 #include "kernel/platform/platform.h"
 
-extern const struct pci_driver virtio_blk_pci_driver, virtio_net_pci_driver;
-int blktest_run(void);
+extern const struct pci_driver virtio_blk_pci_driver, virtio_net_pci_driver,
+    nvme_pci_driver;
+int blktest_run(int mode);
 int nettest_run(void);
 int pal_net_start(void);
 void pal_run_loop(void);
@@ -25,9 +26,10 @@ kernel_subsystems_init(void)
 	/* Drivers register before the scan so it can attach them. */
 	pci_register_driver(&virtio_blk_pci_driver);
 	pci_register_driver(&virtio_net_pci_driver);
+	pci_register_driver(&nvme_pci_driver);
 	pci_init();
 	if (kernel.cmdline.blktest)
-		blktest_run();
+		blktest_run(kernel.cmdline.blktest);
 	if (kernel.cmdline.nettest)
 		nettest_run();
 }

@@ -1,1 +1,2 @@
-# nvme/: see nvme/README.md
+KERNEL_SRCS += $(wildcard nvme/*.c)
+INTEG_TESTS += tests/integration/nvme.sh

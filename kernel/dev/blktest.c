@@ -1,7 +1,11 @@
 /*
- * blktest.c - the blktest=1 self test: on the second disk (the first is
- * the boot disk), write a pattern to a scratch region at the end, flush,
- * read it back and compare.  Prints TERN BLKTEST ok|fail.
+ * blktest.c - the blktest self test on the second disk (the first is the
+ * boot disk), in a 64 KiB scratch region at its end.
+ *   blktest=1: write a pattern from a fresh seed, flush, read back, compare.
+ *   blktest=verify: only read the region and check it holds a complete
+ *   pattern (its seed is in the first 8 bytes): proves that data written
+ *   and flushed by an earlier boot survived power-off.
+ * Prints TERN BLKTEST ok|fail dev=<n> ... seed=<hex>.
  */
 #include <stdint.h>
 #include <string.h>
@@ -14,9 +18,20 @@
 
 #define BLKTEST_BYTES	(64 * 1024)
 
-int blktest_run(void);
+static void
+pattern(uint8_t *buf, uint64_t seed)
+{
+	memcpy(buf, &seed, 8);
+	uint64_t x = seed;
+	for (uint32_t i = 8; i < BLKTEST_BYTES; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		buf[i] = (uint8_t)(x >> 56);
+	}
+}
+
+int blktest_run(int mode);
 int
-blktest_run(void)
+blktest_run(int mode)
 {
 	struct blk_dev *d = blk_first();
 	if (d != NULL)
@@ -39,29 +54,34 @@ blktest_run(void)
 		kfree(rbuf);
 		return TERN_ENOMEM;
 	}
-	uint32_t seed = (uint32_t)time_now_ns() | 1;
-	for (uint32_t i = 0; i < BLKTEST_BYTES; i++) {
-		seed = seed * 1103515245u + 12345u;
-		wbuf[i] = (uint8_t)(seed >> 16);
-	}
+	uint64_t seed = (time_now_ns() * 0x9e3779b97f4a7c15ULL) | 1;
 	memset(rbuf, 0, BLKTEST_BYTES);
 	const char *why = NULL;
-	int rc = blk_rw_sync(d, BLK_WRITE, lba, n, wbuf, 5000);
-	if (rc != TERN_OK)
-		why = "write";
-	if (why == NULL && (rc = blk_rw_sync(d, BLK_FLUSH, 0, 0, NULL, 5000)) != TERN_OK)
-		why = "flush";
+	int rc = TERN_OK;
+	if (mode == 1) {
+		pattern(wbuf, seed);
+		if ((rc = blk_rw_sync(d, BLK_WRITE, lba, n, wbuf, 5000)) != TERN_OK)
+			why = "write";
+		if (why == NULL && (rc = blk_rw_sync(d, BLK_FLUSH, 0, 0, NULL, 5000)) != TERN_OK)
+			why = "flush";
+	}
 	if (why == NULL && (rc = blk_rw_sync(d, BLK_READ, lba, n, rbuf, 5000)) != TERN_OK)
 		why = "read";
+	if (why == NULL && mode == 2) {
+		memcpy(&seed, rbuf, 8);		/* what an earlier boot wrote */
+		pattern(wbuf, seed);
+	}
 	if (why == NULL && memcmp(wbuf, rbuf, BLKTEST_BYTES) != 0) {
 		why = "mismatch";
 		rc = TERN_EIO;
 	}
 	if (why == NULL)
-		marker("BLKTEST ok dev=%s lba=%llu bytes=%u", d->name,
-		    (unsigned long long)lba, BLKTEST_BYTES);
+		marker("BLKTEST ok dev=%s mode=%s lba=%llu bytes=%u seed=%016llx", d->name,
+		    mode == 1 ? "write" : "verify", (unsigned long long)lba, BLKTEST_BYTES,
+		    (unsigned long long)seed);
 	else
-		marker("BLKTEST fail dev=%s reason=%s err=%s", d->name, why, err_str(rc));
+		marker("BLKTEST fail dev=%s mode=%s reason=%s err=%s", d->name,
+		    mode == 1 ? "write" : "verify", why, err_str(rc));
 	kfree(wbuf);
 	kfree(rbuf);
 	return rc;

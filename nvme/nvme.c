@@ -1,0 +1,379 @@
+/*
+ * nvme.c - NVMe controller bring-up and administration (NVMe Base 2.0
+ * 3.5.1 initialization, 3.6 shutdown), bus independent.
+ *
+ * Order: disable and wait CSTS.RDY = 0 (bounded by CAP.TO), admin queues,
+ * enable and wait RDY = 1 (bounded by CAP.TO, CSTS.CFS aborts), Identify
+ * Controller, Number of Queues, one I/O completion/submission queue pair
+ * (qid 1; the layout has room for one per CPU), Identify Namespace for
+ * each active namespace (one blk_dev each).  Polled: no MSI-X yet.
+ * Everything the controller returns is checked: completion ids must be
+ * in flight, phase tags and queue ids must fit, sizes must make sense.
+ * Amazon (EBS) controllers: DMA below 2^48, the volume id from the serial
+ * number and the device name from the vendor area are reported.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/err.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/log.h"
+#include "nvme/nvme_var.h"
+
+#define ADMIN_TIMEOUT_NS	5000000000ULL
+
+static uint32_t rd4(struct nvme_softc *sc, uint32_t r) { return hw_read32(&sc->regs, r); }
+static void wr4(struct nvme_softc *sc, uint32_t r, uint32_t v) { hw_write32(&sc->regs, r, v); }
+
+static void
+wr8(struct nvme_softc *sc, uint32_t r, uint64_t v)
+{
+	wr4(sc, r, (uint32_t)v);
+	wr4(sc, r + 4, (uint32_t)(v >> 32));
+}
+
+/* Wait until CSTS.RDY == want, bounded by CAP.TO. */
+static int
+wait_ready(struct nvme_softc *sc, uint32_t want)
+{
+	uint64_t end = hw_now_ns(&sc->hw) + sc->timeout_ns;
+	for (;;) {
+		uint32_t s = rd4(sc, NVME_CSTS);
+		if (s == 0xffffffffu) {
+			log_error("nvme", "%s: CSTS reads all-ones: controller gone", sc->hw.name);
+			return TERN_ENODEV;
+		}
+		if ((s & NVME_CSTS_CFS) && want == 1) {
+			log_error("nvme", "%s: controller fatal status while enabling", sc->hw.name);
+			return TERN_EIO;
+		}
+		if ((s & NVME_CSTS_RDY) == want)
+			return TERN_OK;
+		if (hw_now_ns(&sc->hw) > end) {
+			log_error("nvme", "%s: CSTS.RDY did not become %u within CAP.TO (%llu ms)",
+			    sc->hw.name, want, (unsigned long long)(sc->timeout_ns / 1000000));
+			return TERN_ETIMEDOUT;
+		}
+		hw_delay_us(&sc->hw, 100);
+	}
+}
+
+static int
+queue_alloc(struct nvme_softc *sc, struct nvme_queue *q, uint16_t qid, uint16_t depth)
+{
+	memset(q, 0, sizeof(*q));
+	q->qid = qid;
+	q->depth = depth;
+	q->phase = 1;
+	uint32_t stride = 4u << sc->dstrd;
+	q->sq_db = NVME_DB_BASE + (2u * qid) * stride;
+	q->cq_db = NVME_DB_BASE + (2u * qid + 1) * stride;
+	if (hw_dma_alloc(&sc->hw, (size_t)depth * 64, 4096, &q->sq) != 0)
+		return TERN_ENOMEM;
+	if (hw_dma_alloc(&sc->hw, (size_t)depth * 16, 4096, &q->cq) != 0) {
+		hw_dma_free(&sc->hw, &q->sq);
+		return TERN_ENOMEM;
+	}
+	memset(q->sq.va, 0, q->sq.len);
+	memset(q->cq.va, 0, q->cq.len);
+	return TERN_OK;
+}
+
+static void
+queue_free(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	hw_dma_free(&sc->hw, &q->sq);
+	hw_dma_free(&sc->hw, &q->cq);
+}
+
+/* Put one entry on a submission queue and ring its doorbell. */
+int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q, const struct nvme_sqe *e);
+int
+nvme_submit(struct nvme_softc *sc, struct nvme_queue *q, const struct nvme_sqe *e)
+{
+	uint16_t next = (uint16_t)((q->sq_tail + 1) % q->depth);
+	if (next == q->sq_head)
+		return TERN_EAGAIN;	/* full */
+	memcpy((uint8_t *)q->sq.va + (size_t)q->sq_tail * 64, e, 64);
+	q->sq_tail = next;
+	hw_wmb();
+	hw_dma_sync_dev(&sc->hw, q->sq.va, q->sq.len);
+	wr4(sc, q->sq_db, q->sq_tail);
+	return TERN_OK;
+}
+
+/*
+ * Take the next completion if its phase tag says it is new.  Returns true
+ * with *out filled; validates the SQ head and the queue id.
+ */
+bool nvme_next_cqe(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_cqe *out);
+bool
+nvme_next_cqe(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_cqe *out)
+{
+	const struct nvme_cqe *c = (const struct nvme_cqe *)q->cq.va + q->cq_head;
+	hw_dma_sync_cpu(&sc->hw, c, sizeof(*c));
+	if ((((volatile const struct nvme_cqe *)c)->status & 1) != q->phase)
+		return false;
+	hw_rmb();
+	*out = *c;
+	if (++q->cq_head == q->depth) {
+		q->cq_head = 0;
+		q->phase ^= 1;
+	}
+	wr4(sc, q->cq_db, q->cq_head);
+	if (out->sqhd >= q->depth || out->sqid != q->qid) {
+		sc->bad_completions++;
+		log_warn("nvme", "%s: completion with SQ head %u / SQ id %u on queue %u ignored",
+		    sc->hw.name, out->sqhd, out->sqid, q->qid);
+		return nvme_next_cqe(sc, q, out);
+	}
+	q->sq_head = out->sqhd;
+	return true;
+}
+
+/* Run one admin command synchronously; returns the NVMe status field. */
+static int
+admin(struct nvme_softc *sc, struct nvme_sqe *e, uint32_t *dw0)
+{
+	static uint16_t cid;
+	e->cid = ++cid % NVME_AQ_DEPTH;
+	int rc = nvme_submit(sc, &sc->aq, e);
+	if (rc != TERN_OK)
+		return rc;
+	uint64_t end = hw_now_ns(&sc->hw) + ADMIN_TIMEOUT_NS;
+	struct nvme_cqe c;
+	for (;;) {
+		if (nvme_next_cqe(sc, &sc->aq, &c)) {
+			if (c.cid != e->cid) {
+				sc->bad_completions++;
+				log_warn("nvme", "%s: admin completion for cid %u, waiting for %u",
+				    sc->hw.name, c.cid, e->cid);
+				continue;
+			}
+			if (dw0 != NULL)
+				*dw0 = c.dw0;
+			uint16_t st = c.status >> 1;
+			if (st != 0) {
+				log_warn("nvme", "%s: admin opcode 0x%02x failed: status 0x%x",
+				    sc->hw.name, e->opc, st);
+				return TERN_EIO;
+			}
+			return TERN_OK;
+		}
+		if (rd4(sc, NVME_CSTS) & NVME_CSTS_CFS) {
+			log_error("nvme", "%s: controller fatal status during admin opcode 0x%02x",
+			    sc->hw.name, e->opc);
+			return TERN_EIO;
+		}
+		if (hw_now_ns(&sc->hw) > end) {
+			log_error("nvme", "%s: admin opcode 0x%02x: no completion in 5 s",
+			    sc->hw.name, e->opc);
+			return TERN_ETIMEDOUT;
+		}
+		hw_delay_us(&sc->hw, 10);
+	}
+}
+
+/* Copy an identify string, trimming the space padding. */
+static void
+id_string(char *dst, const uint8_t *src, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		dst[k++] = (src[i] >= 0x20 && src[i] < 0x7f && src[i] != '"') ? (char)src[i] : '?';
+	while (k > 0 && dst[k - 1] == ' ')
+		k--;
+	dst[k] = '\0';
+}
+
+static int
+identify(struct nvme_softc *sc, uint32_t cns, uint32_t nsid)
+{
+	struct nvme_sqe e = { .opc = NVME_ADM_IDENTIFY, .nsid = nsid,
+		.prp1 = sc->ident.pa, .cdw10 = cns };
+	memset(sc->ident.va, 0, 4096);
+	int rc = admin(sc, &e, NULL);
+	if (rc == TERN_OK)
+		hw_dma_sync_cpu(&sc->hw, sc->ident.va, 4096);
+	return rc;
+}
+
+extern const struct blk_ops nvme_blk_ops;
+
+static void
+ns_attach(struct nvme_softc *sc, uint32_t nsid)
+{
+	if (identify(sc, 0, nsid) != TERN_OK)
+		return;
+	const uint8_t *id = sc->ident.va;
+	uint64_t nsze;
+	memcpy(&nsze, id + NVME_IDN_NSZE, 8);
+	if (nsze == 0)
+		return;		/* inactive namespace */
+	uint32_t fmt = id[NVME_IDN_FLBAS] & 0xf;
+	if (fmt > id[NVME_IDN_NLBAF]) {
+		log_warn("nvme", "%s: namespace %u uses LBA format %u of %u", sc->hw.name,
+		    nsid, fmt, id[NVME_IDN_NLBAF] + 1);
+		return;
+	}
+	uint32_t lbaf;
+	memcpy(&lbaf, id + NVME_IDN_LBAF + 4 * fmt, 4);
+	uint32_t shift = (lbaf >> 16) & 0xff;
+	if (shift < 9 || shift > 16 || (lbaf & 0xffff) != 0) {
+		log_warn("nvme", "%s: namespace %u: unsupported LBA size 2^%u (metadata %u)",
+		    sc->hw.name, nsid, shift, lbaf & 0xffff);
+		return;
+	}
+	if (sc->nns == NVME_MAX_NS)
+		return;
+	struct nvme_ns *ns = &sc->ns[sc->nns++];
+	ns->sc = sc;
+	ns->nsid = nsid;
+	ns->lba_shift = shift;
+	struct blk_dev *b = &ns->blk;
+	ksnprintf(b->name, sizeof(b->name), "nvme%dn%u", sc->unit, nsid);
+	b->block_size = 1u << shift;
+	b->nblocks = nsze;
+	b->queue_depth = NVME_IOQ_DEPTH - 1;
+	b->max_transfer = sc->mdts_bytes;
+	b->max_segs = BLK_MAX_SEGS;
+	b->features = (sc->vwc ? BLK_F_FLUSH : 0) | BLK_F_FUA;
+	b->ops = &nvme_blk_ops;
+	b->sc = ns;
+	blk_register(b);
+	if (sc->amazon) {
+		/* EBS: the serial is the volume id without its dash. */
+		const char *v = sc->sn;
+		char vol[24] = "";
+		if (strncmp(v, "vol", 3) == 0 && v[3] != '-')
+			ksnprintf(vol, sizeof(vol), "vol-%s", v + 3);
+		else
+			ksnprintf(vol, sizeof(vol), "%s", v);
+		marker("BLK name=%s sectors=%llu bsize=%u model=\"%s\" serial=%s ebs_volume=%s ebs_dev=%s",
+		    b->name, (unsigned long long)nsze, b->block_size, sc->mn, sc->sn, vol,
+		    sc->ebs_dev[0] ? sc->ebs_dev : "none");
+	} else {
+		marker("BLK name=%s sectors=%llu bsize=%u model=\"%s\" serial=%s", b->name,
+		    (unsigned long long)nsze, b->block_size, sc->mn, sc->sn);
+	}
+}
+
+int
+nvme_attach_core(struct nvme_softc *sc, int unit)
+{
+	int rc;
+	sc->unit = unit;
+	sc->cap = hw_read64(&sc->regs, NVME_CAP);
+	if (sc->cap == ~0ULL) {
+		log_error("nvme", "%s: CAP reads all-ones: controller absent", sc->hw.name);
+		return TERN_ENODEV;
+	}
+	sc->dstrd = NVME_CAP_DSTRD(sc->cap);
+	uint32_t to = NVME_CAP_TO(sc->cap);
+	sc->timeout_ns = (uint64_t)(to ? to : 1) * 500000000ULL;
+	if (!NVME_CAP_CSS_NVM(sc->cap) || NVME_CAP_MPSMIN(sc->cap) != 0 ||
+	    NVME_CAP_MQES(sc->cap) < 1) {
+		log_error("nvme", "%s: unsupported controller (CAP 0x%llx)", sc->hw.name,
+		    (unsigned long long)sc->cap);
+		return TERN_ENOTSUP;
+	}
+
+	wr4(sc, NVME_CC, rd4(sc, NVME_CC) & ~NVME_CC_EN);
+	if ((rc = wait_ready(sc, 0)) != TERN_OK)
+		goto fail;
+	uint16_t iodepth = NVME_IOQ_DEPTH;
+	if (NVME_CAP_MQES(sc->cap) + 1u < iodepth)
+		iodepth = (uint16_t)(NVME_CAP_MQES(sc->cap) + 1);
+	if ((rc = queue_alloc(sc, &sc->aq, 0, NVME_AQ_DEPTH)) != TERN_OK)
+		goto fail;
+	rc = TERN_ENOMEM;
+	if (hw_dma_alloc(&sc->hw, 4096, 4096, &sc->ident) != 0)
+		goto fail_aq;
+	if (hw_dma_alloc(&sc->hw, (size_t)NVME_IOQ_DEPTH * 4096, 4096, &sc->prp_pages) != 0)
+		goto fail_ident;
+	wr4(sc, NVME_INTMS, 0xffffffffu);	/* polled */
+	wr4(sc, NVME_AQA, (uint32_t)(NVME_AQ_DEPTH - 1) << 16 | (NVME_AQ_DEPTH - 1));
+	wr8(sc, NVME_ASQ, sc->aq.sq.pa);
+	wr8(sc, NVME_ACQ, sc->aq.cq.pa);
+	wr4(sc, NVME_CC, NVME_CC_EN | NVME_CC_IOSQES | NVME_CC_IOCQES);
+	if ((rc = wait_ready(sc, 1)) != TERN_OK)
+		goto fail_prp;
+
+	if ((rc = identify(sc, 1, 0)) != TERN_OK)
+		goto fail_disable;
+	const uint8_t *id = sc->ident.va;
+	uint16_t vid = (uint16_t)(id[NVME_IDC_VID] | id[NVME_IDC_VID + 1] << 8);
+	sc->amazon = vid == NVME_VID_AMAZON;
+	id_string(sc->sn, id + NVME_IDC_SN, 20);
+	id_string(sc->mn, id + NVME_IDC_MN, 40);
+	if (sc->amazon) {
+		const char *d = (const char *)id + NVME_IDC_VS_AREA;
+		size_t n = strnlen(d, 32);
+		if (n >= 5 && strncmp(d, "/dev/", 5) == 0) {
+			d += 5;
+			n -= 5;
+		}
+		id_string(sc->ebs_dev, (const uint8_t *)d, n);
+	}
+	uint32_t mdts = id[NVME_IDC_MDTS];
+	/* One PRP list page (512 entries) per command bounds us to 2 MiB. */
+	sc->mdts_bytes = (mdts == 0 || mdts > 9) ? 2u << 20 : 4096u << mdts;
+	if (sc->mdts_bytes > (2u << 20))
+		sc->mdts_bytes = 2u << 20;
+	uint32_t nn;
+	memcpy(&nn, id + NVME_IDC_NN, 4);
+	sc->oncs = (uint16_t)(id[NVME_IDC_ONCS] | id[NVME_IDC_ONCS + 1] << 8);
+	sc->vwc = id[NVME_IDC_VWC] & 1;
+
+	struct nvme_sqe e = { .opc = NVME_ADM_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES,
+		.cdw11 = 0 };	/* one SQ and one CQ (0-based) */
+	uint32_t got;
+	if ((rc = admin(sc, &e, &got)) != TERN_OK)
+		goto fail_disable;
+	if ((rc = queue_alloc(sc, &sc->ioq, 1, iodepth)) != TERN_OK)
+		goto fail_disable;
+	e = (struct nvme_sqe){ .opc = NVME_ADM_CREATE_CQ, .prp1 = sc->ioq.cq.pa,
+		.cdw10 = (uint32_t)(iodepth - 1) << 16 | 1, .cdw11 = 1 /* PC, no IEN */ };
+	if ((rc = admin(sc, &e, NULL)) != TERN_OK)
+		goto fail_ioq;
+	e = (struct nvme_sqe){ .opc = NVME_ADM_CREATE_SQ, .prp1 = sc->ioq.sq.pa,
+		.cdw10 = (uint32_t)(iodepth - 1) << 16 | 1, .cdw11 = 1u << 16 | 1 /* CQ 1, PC */ };
+	if ((rc = admin(sc, &e, NULL)) != TERN_OK)
+		goto fail_ioq;
+
+	log_info("nvme", "%s: \"%s\" serial %s, %u namespace(s), MDTS %u KiB, cache %s%s",
+	    sc->hw.name, sc->mn, sc->sn, nn, sc->mdts_bytes / 1024, sc->vwc ? "yes" : "no",
+	    sc->amazon ? ", Amazon EBS/instance store" : "");
+	for (uint32_t ns = 1; ns <= nn && ns <= 16; ns++)
+		ns_attach(sc, ns);
+	return TERN_OK;
+
+fail_ioq:
+	queue_free(sc, &sc->ioq);
+fail_disable:
+	wr4(sc, NVME_CC, 0);
+fail_prp:
+	hw_dma_free(&sc->hw, &sc->prp_pages);
+fail_ident:
+	hw_dma_free(&sc->hw, &sc->ident);
+fail_aq:
+	queue_free(sc, &sc->aq);
+fail:
+	log_error("nvme", "%s: attach failed: %s", sc->hw.name, err_str(rc));
+	return rc;
+}
+
+/* Orderly shutdown (CC.SHN), then free everything. */
+void
+nvme_detach_core(struct nvme_softc *sc)
+{
+	wr4(sc, NVME_CC, (rd4(sc, NVME_CC) & ~(3u << 14)) | NVME_CC_SHN_NORMAL);
+	uint64_t end = hw_now_ns(&sc->hw) + sc->timeout_ns;
+	while (NVME_CSTS_SHST(rd4(sc, NVME_CSTS)) != 2 && hw_now_ns(&sc->hw) < end)
+		hw_delay_us(&sc->hw, 100);
+	queue_free(sc, &sc->ioq);
+	hw_dma_free(&sc->hw, &sc->prp_pages);
+	hw_dma_free(&sc->hw, &sc->ident);
+	queue_free(sc, &sc->aq);
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# nvme.sh - issue 7 in QEMU: QEMU's NVMe controller attaches with its
+# identity (TERN BLK ... model= serial=), blktest writes, flushes, reads
+# back and verifies through PRP lists; the data survives a power-off:
+# a second boot of the same disk reads the pattern the first one wrote.
+# The whole image also boots from NVMe (what EC2 Nitro offers).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+truncate -s 4M "$tmp/nvme.raw"
+disk=(-drive if=none,id=nv,file="$tmp/nvme.raw",format=raw -device nvme,drive=nv,serial=tern1234)
+
+qemu_boot nvme_write 120 "exit=boot_ok blktest=1" "${disk[@]}"
+expect_rc nvme_write "boot with an NVMe data disk" 33
+expect_line nvme_write "namespace attached with the controller's identity" \
+	'^TERN BLK name=nvme0n1 sectors=8192 bsize=512 model="QEMU NVMe Ctrl" serial=tern1234$'
+expect_line nvme_write "write, flush, read back through PRP lists" \
+	'^TERN BLKTEST ok dev=nvme0n1 mode=write lba=8064 bytes=65536 seed=[0-9a-f]{16}$'
+seed=$(sed -n 's/^TERN BLKTEST ok dev=nvme0n1 mode=write .*seed=\([0-9a-f]*\)$/\1/p' "$QLOGS/qemu-nvme_write.log")
+
+# Power off (exit), boot again on the same disk, verify only.
+qemu_boot nvme_verify 120 "exit=boot_ok blktest=verify" "${disk[@]}"
+expect_line nvme_verify "the pattern survived power-off" \
+	"^TERN BLKTEST ok dev=nvme0n1 mode=verify lba=8064 bytes=65536 seed=${seed:-none}\$"
+
+# A blank disk must fail verification: the check can fail.
+truncate -s 0 "$tmp/nvme.raw"; truncate -s 4M "$tmp/nvme.raw"
+qemu_boot nvme_blank 120 "exit=boot_ok blktest=verify" "${disk[@]}"
+expect_line nvme_blank "a blank disk fails verification" '^TERN BLKTEST fail dev=nvme0n1 mode=verify reason=mismatch'
+
+# Boot the image itself from NVMe, with the workload path up to READY.
+TERN_BOOT_DEV=nvme qemu_start nvme_ready "" -netdev user,id=n0 \
+	-device virtio-net-pci,netdev=n0,disable-legacy=on
+if wait_marker nvme_ready '^TERN READY port=80$' 120; then
+	echo "PASS nvme_ready: image on NVMe boots to TERN READY"
+else
+	echo "FAIL nvme_ready: no TERN READY when booting from NVMe"
+	harness_failed=1
+fi
+qemu_stop nvme_ready
+expect_line nvme_ready "boot disk is the NVMe namespace" '^TERN BLK name=nvme0n1 sectors=131072 bsize=512 model="QEMU NVMe Ctrl" serial=ternboot$'
+finish
