@@ -87,6 +87,16 @@ queue_free(struct nvme_softc *sc, struct nvme_queue *q)
 	hw_dma_free(&sc->hw, &q->cq);
 }
 
+/* Empty a queue pair's rings before (re)creating it on the controller. */
+static void
+queue_reset(struct nvme_queue *q)
+{
+	memset(q->sq.va, 0, q->sq.len);
+	memset(q->cq.va, 0, q->cq.len);
+	q->sq_tail = q->cq_head = q->sq_head = 0;
+	q->phase = 1;
+}
+
 /* Put one entry on a submission queue and ring its doorbell. */
 int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q, const struct nvme_sqe *e);
 int
@@ -199,6 +209,64 @@ identify(struct nvme_softc *sc, uint32_t cns, uint32_t nsid)
 	return rc;
 }
 
+/* Admin queue registers, CC.EN, wait for RDY (bounded by CAP.TO). */
+static int
+enable_ctrl(struct nvme_softc *sc)
+{
+	wr4(sc, NVME_INTMS, 0xffffffffu);	/* polled */
+	wr4(sc, NVME_AQA, (uint32_t)(NVME_AQ_DEPTH - 1) << 16 | (NVME_AQ_DEPTH - 1));
+	wr8(sc, NVME_ASQ, sc->aq.sq.pa);
+	wr8(sc, NVME_ACQ, sc->aq.cq.pa);
+	wr4(sc, NVME_CC, NVME_CC_EN | NVME_CC_IOSQES | NVME_CC_IOCQES);
+	return wait_ready(sc, 1);
+}
+
+/* Number of Queues, then the I/O completion and submission queue (qid 1). */
+static int
+create_ioq(struct nvme_softc *sc)
+{
+	uint32_t got;
+	int rc;
+	struct nvme_sqe e = { .opc = NVME_ADM_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES,
+		.cdw11 = 0 };	/* one SQ and one CQ (0-based) */
+	if ((rc = admin(sc, &e, &got)) != TERN_OK)
+		return rc;
+	e = (struct nvme_sqe){ .opc = NVME_ADM_CREATE_CQ, .prp1 = sc->ioq.cq.pa,
+		.cdw10 = (uint32_t)(sc->ioq.depth - 1) << 16 | 1, .cdw11 = 1 /* PC, no IEN */ };
+	if ((rc = admin(sc, &e, NULL)) != TERN_OK)
+		return rc;
+	e = (struct nvme_sqe){ .opc = NVME_ADM_CREATE_SQ, .prp1 = sc->ioq.sq.pa,
+		.cdw10 = (uint32_t)(sc->ioq.depth - 1) << 16 | 1, .cdw11 = 1u << 16 | 1 /* CQ 1, PC */ };
+	return admin(sc, &e, NULL);
+}
+
+/*
+ * Controller reset after a fatal status (CSTS.CFS): disable, empty the
+ * rings, enable and recreate the I/O queues.  The caller resubmits what
+ * was in flight.  On failure the controller is marked broken.
+ */
+int
+nvme_reset(struct nvme_softc *sc)
+{
+	int rc;
+	log_warn("nvme", "%s: controller fatal status: resetting", sc->hw.name);
+	wr4(sc, NVME_CC, 0);
+	if ((rc = wait_ready(sc, 0)) != TERN_OK)
+		goto fail;
+	queue_reset(&sc->aq);
+	queue_reset(&sc->ioq);
+	if ((rc = enable_ctrl(sc)) != TERN_OK)
+		goto fail;
+	if ((rc = create_ioq(sc)) != TERN_OK)
+		goto fail;
+	return TERN_OK;
+fail:
+	sc->broken = true;
+	log_error("nvme", "%s: reset failed: %s; controller out of service",
+	    sc->hw.name, err_str(rc));
+	return rc;
+}
+
 extern const struct blk_ops nvme_blk_ops;
 
 static void
@@ -238,7 +306,8 @@ ns_attach(struct nvme_softc *sc, uint32_t nsid)
 	b->queue_depth = NVME_IOQ_DEPTH - 1;
 	b->max_transfer = sc->mdts_bytes;
 	b->max_segs = BLK_MAX_SEGS;
-	b->features = (sc->vwc ? BLK_F_FLUSH : 0) | BLK_F_FUA;
+	b->features = (sc->vwc ? BLK_F_FLUSH : 0) | BLK_F_FUA |
+	    ((sc->oncs & NVME_ONCS_WRITE_ZEROES) ? BLK_F_WRITE_ZEROES : 0);
 	b->ops = &nvme_blk_ops;
 	b->sc = ns;
 	blk_register(b);
@@ -292,12 +361,7 @@ nvme_attach_core(struct nvme_softc *sc, int unit)
 		goto fail_aq;
 	if (hw_dma_alloc(&sc->hw, (size_t)NVME_IOQ_DEPTH * 4096, 4096, &sc->prp_pages) != 0)
 		goto fail_ident;
-	wr4(sc, NVME_INTMS, 0xffffffffu);	/* polled */
-	wr4(sc, NVME_AQA, (uint32_t)(NVME_AQ_DEPTH - 1) << 16 | (NVME_AQ_DEPTH - 1));
-	wr8(sc, NVME_ASQ, sc->aq.sq.pa);
-	wr8(sc, NVME_ACQ, sc->aq.cq.pa);
-	wr4(sc, NVME_CC, NVME_CC_EN | NVME_CC_IOSQES | NVME_CC_IOCQES);
-	if ((rc = wait_ready(sc, 1)) != TERN_OK)
+	if ((rc = enable_ctrl(sc)) != TERN_OK)
 		goto fail_prp;
 
 	if ((rc = identify(sc, 1, 0)) != TERN_OK)
@@ -326,20 +390,9 @@ nvme_attach_core(struct nvme_softc *sc, int unit)
 	sc->oncs = (uint16_t)(id[NVME_IDC_ONCS] | id[NVME_IDC_ONCS + 1] << 8);
 	sc->vwc = id[NVME_IDC_VWC] & 1;
 
-	struct nvme_sqe e = { .opc = NVME_ADM_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES,
-		.cdw11 = 0 };	/* one SQ and one CQ (0-based) */
-	uint32_t got;
-	if ((rc = admin(sc, &e, &got)) != TERN_OK)
-		goto fail_disable;
 	if ((rc = queue_alloc(sc, &sc->ioq, 1, iodepth)) != TERN_OK)
 		goto fail_disable;
-	e = (struct nvme_sqe){ .opc = NVME_ADM_CREATE_CQ, .prp1 = sc->ioq.cq.pa,
-		.cdw10 = (uint32_t)(iodepth - 1) << 16 | 1, .cdw11 = 1 /* PC, no IEN */ };
-	if ((rc = admin(sc, &e, NULL)) != TERN_OK)
-		goto fail_ioq;
-	e = (struct nvme_sqe){ .opc = NVME_ADM_CREATE_SQ, .prp1 = sc->ioq.sq.pa,
-		.cdw10 = (uint32_t)(iodepth - 1) << 16 | 1, .cdw11 = 1u << 16 | 1 /* CQ 1, PC */ };
-	if ((rc = admin(sc, &e, NULL)) != TERN_OK)
+	if ((rc = create_ioq(sc)) != TERN_OK)
 		goto fail_ioq;
 
 	log_info("nvme", "%s: \"%s\" serial %s, %u namespace(s), MDTS %u KiB, cache %s%s",

@@ -63,7 +63,9 @@ struct nvme_cqe {
 #define NVME_CMD_FLUSH		0x00
 #define NVME_CMD_WRITE		0x01
 #define NVME_CMD_READ		0x02
+#define NVME_CMD_WRITE_ZEROES	0x08
 #define NVME_RW_FUA		(1u << 30)
+#define NVME_ONCS_WRITE_ZEROES	(1u << 3)	/* Identify Controller ONCS */
 
 /* Identify Controller offsets. */
 #define NVME_IDC_VID	0x000

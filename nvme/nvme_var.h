@@ -57,5 +57,6 @@ struct nvme_softc {
 
 int nvme_attach_core(struct nvme_softc *sc, int unit);
 void nvme_detach_core(struct nvme_softc *sc);
+int nvme_reset(struct nvme_softc *sc);
 
 #endif

@@ -1,0 +1,48 @@
+/*
+ * nvme_sim.h - an NVMe controller simulator for host tests, written from
+ * shared/PROTOCOLS.md C.9.  It is a struct hw_ops backend: the driver's
+ * register accesses land here and commands run synchronously when a
+ * submission doorbell is written.  Physical address == host address.
+ */
+#ifndef TERN_TESTS_NVME_SIM_H
+#define TERN_TESTS_NVME_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/hw/hw.h"
+
+#define SIM_NQ		2	/* admin + one I/O pair */
+#define SIM_MAX_NS	2
+
+struct sim_q {
+	bool live;
+	uint64_t base;
+	uint16_t size, head, tail, cqid;
+	uint8_t phase;		/* CQ: phase the device writes next */
+};
+
+struct nvme_sim {
+	uint32_t cc, csts, aqa, intms;
+	uint64_t asq, acq;
+	struct sim_q sq[SIM_NQ], cq[SIM_NQ];
+	bool amazon;
+	uint32_t nns;
+	uint64_t nsze[SIM_MAX_NS];
+	uint8_t *disk[SIM_MAX_NS];	/* 512-byte blocks */
+	uint8_t mdts;
+	uint64_t now_ns;
+	/* Fault injection: applied to the next I/O completion. */
+	bool f_wrong_cid, f_drop, f_stale_phase;
+	bool f_cfs_on_enable, f_never_ready;
+	bool f_cfs_io;		/* next I/O command: not run, CSTS.CFS set */
+	uint64_t pa_bias;		/* added by virt_to_phys (49-bit tests) */
+	uint64_t cmds, rejected_dma;
+	uint64_t ndma;			/* live DMA allocations */
+};
+
+extern const struct hw_ops nvme_sim_ops;
+void nvme_sim_init(struct nvme_sim *s, bool amazon, uint32_t nns, uint64_t nsze);
+void nvme_sim_fini(struct nvme_sim *s);
+
+#endif

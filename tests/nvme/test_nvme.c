@@ -1,0 +1,423 @@
+/*
+ * test_nvme.c - the NVMe driver (nvme/nvme.c, nvme/nvme_io.c) against the
+ * simulator in nvme_sim.c: bring-up, identify and markers (plain and
+ * Amazon EBS), I/O round trips including PRP lists, several namespaces,
+ * and injected faults (wrong CID, lost completion, LBA out of range).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "kernel/err.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/log.h"
+#include "nvme/nvme_var.h"
+#include "tests/nvme/nvme_sim.h"
+
+static char markers[4][256];
+static int nmarkers;
+static struct blk_dev *regs[8];
+static int nregs;
+
+void
+klog(int level, const char *mod, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "[%s] ", mod);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void
+marker(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (nmarkers < 4)
+		kvsnprintf(markers[nmarkers++], sizeof(markers[0]), fmt, ap);
+	va_end(ap);
+}
+
+int
+blk_register(struct blk_dev *d)
+{
+	if (nregs < 8)
+		regs[nregs++] = d;
+	return TERN_OK;
+}
+
+struct fix {
+	struct nvme_sim sim;
+	struct nvme_softc sc;
+};
+
+static uint8_t mdts_override;
+
+static struct fix *
+setup_dev(bool amazon, uint32_t nns)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	nmarkers = nregs = 0;
+	nvme_sim_init(&f->sim, amazon, nns, 8192);
+	if (mdts_override)
+		f->sim.mdts = mdts_override;
+	strcpy(f->sc.hw.name, "nvme0");
+	f->sc.hw.ops = &nvme_sim_ops;
+	f->sc.hw.backend = &f->sim;
+	f->sc.hw.dma_limit = amazon ? 1ULL << 48 : 0;
+	f->sc.regs.dev = &f->sc.hw;
+	assert_int_equal(nvme_attach_core(&f->sc, 0), TERN_OK);
+	return f;
+}
+
+static void
+teardown_dev(struct fix *f)
+{
+	nvme_detach_core(&f->sc);
+	assert_int_equal(f->sim.ndma, 0);
+	assert_int_equal(NVME_CSTS_SHST(f->sim.csts), 2);
+	nvme_sim_fini(&f->sim);
+	free(f);
+}
+
+static void
+on_done(struct blk_req *r)
+{
+	(*(int *)r->ctx)++;
+}
+
+/* Submit and poll until done; returns the request status. */
+static int
+rw(struct blk_dev *d, int op, uint64_t lba, uint32_t nblocks, void *buf)
+{
+	int done = 0;
+	struct blk_req r = { .op = op, .lba = lba, .nblocks = nblocks, .nsegs = 1,
+		.done = on_done, .ctx = &done };
+	r.segs[0].va = buf;
+	r.segs[0].len = nblocks * d->block_size;
+	if (op == BLK_FLUSH || op == BLK_WRITE_ZEROES)
+		r.nsegs = 0;
+	int rc = blk_submit(d, &r);
+	if (rc != TERN_OK)
+		return rc;
+	for (int i = 0; i < 10 && !done; i++)
+		d->ops->poll(d);
+	assert_int_equal(done, 1);
+	return r.status;
+}
+
+static void
+test_bringup_plain(void **st)
+{
+	struct fix *f = setup_dev(false, 2);
+	assert_int_equal(nregs, 2);
+	assert_string_equal(regs[0]->name, "nvme0n1");
+	assert_string_equal(regs[1]->name, "nvme0n2");
+	assert_int_equal(regs[0]->block_size, 512);
+	assert_int_equal(regs[0]->nblocks, 8192);
+	assert_int_equal(regs[0]->max_transfer, 128 * 1024);
+	assert_true(regs[0]->features & BLK_F_FLUSH);
+	assert_false(f->sc.amazon);
+	assert_non_null(strstr(markers[0], "BLK name=nvme0n1 sectors=8192 bsize=512"));
+	assert_null(strstr(markers[0], "ebs_"));
+	teardown_dev(f);
+}
+
+static void
+test_bringup_amazon(void **st)
+{
+	struct fix *f = setup_dev(true, 1);
+	assert_true(f->sc.amazon);
+	assert_int_equal(nregs, 1);
+	assert_non_null(strstr(markers[0], "name=nvme0n1"));
+	assert_non_null(strstr(markers[0], "model=\"Amazon Elastic Block Store\""));
+	assert_non_null(strstr(markers[0], "serial=vol0abc123"));
+	assert_non_null(strstr(markers[0], "ebs_volume=vol-0abc123"));
+	assert_non_null(strstr(markers[0], "ebs_dev=sdf"));
+	teardown_dev(f);
+}
+
+/* Sizes: one block, two pages (PRP2 direct), 128 KiB (PRP list), and a
+   buffer starting mid-page (PRP1 offset). */
+static void
+test_io_roundtrip(void **st)
+{
+	struct fix *f = setup_dev(false, 2);
+	struct blk_dev *d = regs[0];
+	uint8_t *w = aligned_alloc(4096, 132 * 1024), *r = aligned_alloc(4096, 132 * 1024);
+	static const struct { uint32_t off, blocks; uint64_t lba; } cases[] = {
+		{ 0, 1, 0 }, { 0, 16, 100 }, { 0, 256, 1000 }, { 512, 8, 2000 },
+		{ 1024, 200, 3000 },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uint32_t n = cases[c].blocks * 512;
+		for (uint32_t i = 0; i < n; i++)
+			w[cases[c].off + i] = (uint8_t)(i * 7 + c + (i >> 9));
+		memset(r, 0xee, 132 * 1024);
+		assert_int_equal(rw(d, BLK_WRITE, cases[c].lba, cases[c].blocks, w + cases[c].off), TERN_OK);
+		assert_int_equal(rw(d, BLK_FLUSH, 0, 0, NULL), TERN_OK);
+		assert_int_equal(rw(d, BLK_READ, cases[c].lba, cases[c].blocks, r + cases[c].off), TERN_OK);
+		assert_memory_equal(w + cases[c].off, r + cases[c].off, n);
+		assert_memory_equal(f->sim.disk[0] + cases[c].lba * 512, w + cases[c].off, n);
+	}
+	/* The second namespace is a separate disk. */
+	assert_int_equal(rw(regs[1], BLK_READ, 0, 1, r), TERN_OK);
+	for (int i = 0; i < 512; i++)
+		assert_int_equal(r[i], 0);
+	assert_int_equal(d->stats.writes, 5);
+	assert_int_equal(f->sc.bad_completions, 0);
+	/* Above MDTS or beyond the end: refused before reaching the device. */
+	assert_int_equal(rw(d, BLK_READ, 0, 257, r), TERN_EINVAL);
+	assert_int_equal(rw(d, BLK_READ, 8192, 1, r), TERN_EINVAL);
+	free(w);
+	free(r);
+	teardown_dev(f);
+}
+
+static void
+test_fault_wrong_cid(void **st)
+{
+	struct fix *f = setup_dev(false, 1);
+	uint8_t *b = aligned_alloc(4096, 4096);
+	memset(b, 0x5a, 4096);
+	f->sim.f_wrong_cid = true;
+	assert_int_equal(rw(regs[0], BLK_WRITE, 8, 8, b), TERN_OK);
+	assert_int_equal(f->sc.bad_completions, 1);
+	assert_int_equal(regs[0]->stats.bad_completions, 1);
+	assert_memory_equal(f->sim.disk[0] + 8 * 512, b, 4096);
+	free(b);
+	teardown_dev(f);
+}
+
+static void
+test_fault_lba_range(void **st)
+{
+	struct fix *f = setup_dev(false, 1);
+	uint8_t *b = aligned_alloc(4096, 4096);
+	f->sim.nsze[0] = 16;	/* the device shrank under us */
+	assert_int_equal(rw(regs[0], BLK_READ, 100, 1, b), TERN_ERANGE);
+	assert_int_equal(regs[0]->stats.errors, 1);
+	free(b);
+	teardown_dev(f);
+}
+
+static void
+test_fault_lost_completion(void **st)
+{
+	struct fix *f = setup_dev(true, 1);
+	struct blk_dev *d = regs[0];
+	uint8_t *b = aligned_alloc(4096, 4096);
+	int done = 0;
+	struct blk_req r = { .op = BLK_WRITE, .lba = 0, .nblocks = 1, .nsegs = 1,
+		.done = on_done, .ctx = &done };
+	r.segs[0].va = b;
+	r.segs[0].len = 512;
+	f->sim.f_drop = true;
+	assert_int_equal(blk_submit(d, &r), TERN_OK);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(d->ops->poll(d), 0);
+	/* Never completed, never acknowledged; after the deadline it is
+	   logged once and still waited for. */
+	assert_int_equal(done, 0);
+	assert_int_equal(d->stats.timeouts_logged, 0);
+	f->sim.now_ns += 31000000000ULL;
+	assert_int_equal(d->ops->poll(d), 0);
+	assert_int_equal(d->stats.timeouts_logged, 1);
+	f->sim.now_ns += 600000000000ULL;
+	assert_int_equal(d->ops->poll(d), 0);
+	assert_int_equal(d->stats.timeouts_logged, 1);
+	assert_int_equal(done, 0);
+	free(b);
+	teardown_dev(f);
+}
+
+/* CSTS.CFS while enabling, or RDY never set: attach fails, bounded by
+   CAP.TO on the (virtual) clock, with nothing leaked. */
+static void
+attach_fails(bool cfs, int want)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	nvme_sim_init(&f->sim, false, 1, 64);
+	f->sim.f_cfs_on_enable = cfs;
+	f->sim.f_never_ready = !cfs;
+	strcpy(f->sc.hw.name, "nvme0");
+	f->sc.hw.ops = &nvme_sim_ops;
+	f->sc.hw.backend = &f->sim;
+	f->sc.regs.dev = &f->sc.hw;
+	nregs = 0;
+	assert_int_equal(nvme_attach_core(&f->sc, 0), want);
+	assert_int_equal(nregs, 0);
+	assert_int_equal(f->sim.ndma, 0);
+	if (!cfs) {
+		assert_true(f->sim.now_ns >= 1000000000ULL);	/* CAP.TO = 1 s */
+		assert_true(f->sim.now_ns < 2000000000ULL);
+	}
+	nvme_sim_fini(&f->sim);
+	free(f);
+}
+
+static void test_fault_cfs_enable(void **st) { attach_fails(true, TERN_EIO); }
+static void test_fault_ready_timeout(void **st) { attach_fails(false, TERN_ETIMEDOUT); }
+
+/* A completion whose phase tag is stale is not consumed. */
+static void
+test_fault_stale_phase(void **st)
+{
+	struct fix *f = setup_dev(false, 1);
+	struct blk_dev *d = regs[0];
+	uint8_t *b = aligned_alloc(4096, 4096);
+	int done = 0;
+	struct blk_req r = { .op = BLK_READ, .lba = 0, .nblocks = 1, .nsegs = 1,
+		.done = on_done, .ctx = &done };
+	r.segs[0].va = b;
+	r.segs[0].len = 512;
+	f->sim.f_stale_phase = true;
+	assert_int_equal(blk_submit(d, &r), TERN_OK);
+	assert_int_equal(d->ops->poll(d), 0);
+	assert_int_equal(done, 0);
+	free(b);
+	teardown_dev(f);
+}
+
+/* More I/Os than the queue depth: the completion queue wraps and the
+   phase flips; every write is on the disk when acknowledged. */
+static void
+test_cq_wrap(void **st)
+{
+	struct fix *f = setup_dev(false, 1);
+	uint8_t *b = aligned_alloc(4096, 4096);
+	for (int i = 0; i < 300; i++) {
+		memset(b, i & 0xff, 512);
+		assert_int_equal(rw(regs[0], BLK_WRITE, (uint64_t)i, 1, b), TERN_OK);
+		assert_int_equal(f->sim.disk[0][i * 512 + 17], i & 0xff);
+	}
+	assert_int_equal(f->sc.bad_completions, 0);
+	free(b);
+	teardown_dev(f);
+}
+
+/* EBS: an address at or above 2^48 is refused by the driver; with the
+   driver's limit lifted the simulated device rejects it (data transfer
+   error) rather than touching memory. */
+static void
+test_dma_49bit(void **st)
+{
+	struct fix *f = setup_dev(true, 1);
+	uint8_t *b = aligned_alloc(4096, 4096);
+	f->sim.pa_bias = 1ULL << 48;
+	assert_int_equal(rw(regs[0], BLK_READ, 0, 1, b), TERN_ERANGE);
+	assert_int_equal(f->sim.rejected_dma, 0);
+	f->sc.hw.dma_limit = 0;
+	assert_int_equal(rw(regs[0], BLK_READ, 0, 1, b), TERN_EIO);
+	assert_int_equal(f->sim.rejected_dma, 1);
+	f->sim.pa_bias = 0;
+	f->sc.hw.dma_limit = 1ULL << 48;
+	assert_int_equal(rw(regs[0], BLK_READ, 0, 1, b), TERN_OK);
+	free(b);
+	teardown_dev(f);
+}
+
+/* Write Zeroes (ONCS bit 3): no data pointer, range checked. */
+static void
+test_write_zeroes(void **st)
+{
+	struct fix *f = setup_dev(false, 1);
+	struct blk_dev *d = regs[0];
+	assert_true(d->features & BLK_F_WRITE_ZEROES);
+	memset(f->sim.disk[0], 0xab, 8192 * 512);
+	assert_int_equal(rw(d, BLK_WRITE_ZEROES, 10, 1000, NULL), TERN_OK);
+	assert_int_equal(f->sim.disk[0][10 * 512 - 1], 0xab);
+	for (size_t i = 10 * 512; i < 1010 * 512; i++)
+		assert_int_equal(f->sim.disk[0][i], 0);
+	assert_int_equal(f->sim.disk[0][1010 * 512], 0xab);
+	assert_int_equal(rw(d, BLK_WRITE_ZEROES, 8000, 500, NULL), TERN_EINVAL);
+	teardown_dev(f);
+}
+
+/* CSTS.CFS with writes in flight: reset, resubmit, and every write that
+   is acknowledged is on the disk. */
+static void
+test_fault_cfs_io(void **st)
+{
+	struct fix *f = setup_dev(true, 1);
+	struct blk_dev *d = regs[0];
+	uint8_t *b = aligned_alloc(4096, 3 * 4096);
+	int done = 0;
+	struct blk_req r[3];
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < 3; i++) {
+		memset(b + i * 4096, 0x30 + i, 4096);
+		r[i] = (struct blk_req){ .op = BLK_WRITE, .lba = (uint64_t)i * 8,
+			.nblocks = 8, .nsegs = 1, .done = on_done, .ctx = &done };
+		r[i].segs[0].va = b + i * 4096;
+		r[i].segs[0].len = 4096;
+	}
+	assert_int_equal(blk_submit(d, &r[0]), TERN_OK);	/* runs */
+	f->sim.f_cfs_io = true;
+	assert_int_equal(blk_submit(d, &r[1]), TERN_OK);	/* lost */
+	assert_int_equal(blk_submit(d, &r[2]), TERN_OK);	/* ignored */
+	for (int i = 0; i < 10 && done < 3; i++)
+		d->ops->poll(d);
+	assert_int_equal(done, 3);
+	assert_int_equal(d->stats.resets, 1);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(r[i].status, TERN_OK);
+		assert_memory_equal(f->sim.disk[0] + i * 4096, b + i * 4096, 4096);
+	}
+	/* And the controller keeps working. */
+	assert_int_equal(rw(d, BLK_READ, 0, 8, b), TERN_OK);
+	assert_int_equal(b[0], 0x30);
+	free(b);
+	teardown_dev(f);
+}
+
+/* MDTS 2 MiB: a transfer whose PRP list fills a whole list page. */
+static void
+test_large_2mib(void **st)
+{
+	mdts_override = 9;
+	struct fix *f = setup_dev(false, 1);
+	mdts_override = 0;
+	struct blk_dev *d = regs[0];
+	assert_int_equal(d->max_transfer, 2u << 20);
+	size_t n = 2u << 20;
+	uint8_t *w = aligned_alloc(4096, n), *r = aligned_alloc(4096, n);
+	for (size_t i = 0; i < n; i++)
+		w[i] = (uint8_t)(i ^ (i >> 12));
+	memset(r, 0, n);
+	assert_int_equal(rw(d, BLK_WRITE, 17, 4096, w), TERN_OK);
+	assert_int_equal(rw(d, BLK_READ, 17, 4096, r), TERN_OK);
+	assert_memory_equal(w, r, n);
+	assert_memory_equal(f->sim.disk[0] + 17 * 512, w, n);
+	free(w);
+	free(r);
+	teardown_dev(f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bringup_plain),
+		cmocka_unit_test(test_bringup_amazon),
+		cmocka_unit_test(test_io_roundtrip),
+		cmocka_unit_test(test_fault_wrong_cid),
+		cmocka_unit_test(test_fault_lba_range),
+		cmocka_unit_test(test_fault_lost_completion),
+		cmocka_unit_test(test_fault_cfs_enable),
+		cmocka_unit_test(test_fault_ready_timeout),
+		cmocka_unit_test(test_fault_stale_phase),
+		cmocka_unit_test(test_cq_wrap),
+		cmocka_unit_test(test_dma_49bit),
+		cmocka_unit_test(test_large_2mib),
+		cmocka_unit_test(test_write_zeroes),
+		cmocka_unit_test(test_fault_cfs_io),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
