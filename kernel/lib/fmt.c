@@ -76,6 +76,20 @@ emit_num(struct out *o, uint64_t v, int base, int upper, int neg,
 		pad(o, ' ', width - total);
 }
 
+/*
+ * Width and precision come from the format (or '*' arguments); clamp them
+ * so a silly "%999999999999d" can neither overflow an int nor spin for
+ * billions of padding bytes.
+ */
+#define FMT_FIELD_MAX 4096
+
+static int
+digit_acc(int v, char d)
+{
+	v = v * 10 + (d - '0');
+	return v > FMT_FIELD_MAX ? FMT_FIELD_MAX : v;
+}
+
 int
 kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 {
@@ -109,12 +123,14 @@ kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 			width = va_arg(ap, int);
 			if (width < 0) {
 				left = 1;
-				width = -width;
+				width = width < -FMT_FIELD_MAX ? FMT_FIELD_MAX : -width;
 			}
+			if (width > FMT_FIELD_MAX)
+				width = FMT_FIELD_MAX;
 			f++;
 		} else {
 			while (*f >= '0' && *f <= '9')
-				width = width * 10 + (*f++ - '0');
+				width = digit_acc(width, *f++);
 		}
 		int prec = -1;
 		if (*f == '.') {
@@ -124,10 +140,12 @@ kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 				prec = va_arg(ap, int);
 				if (prec < 0)
 					prec = -1;
+				else if (prec > FMT_FIELD_MAX)
+					prec = FMT_FIELD_MAX;
 				f++;
 			} else {
 				while (*f >= '0' && *f <= '9')
-					prec = prec * 10 + (*f++ - '0');
+					prec = digit_acc(prec, *f++);
 			}
 		}
 		int lmod = 0;	/* 0 int, 1 long, 2 long long, -1 short, -2 char, 3 size/ptrdiff/intmax */
