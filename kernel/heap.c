@@ -7,7 +7,8 @@
  * runs.  Every block starts with a 16-byte header (magic, size, class).
  * With HEAP_CHECKS an 8-byte canary follows the requested size and freed
  * payloads are poisoned, so a write past the end or a second free is
- * reported through ops.error (and counted) instead of corrupting the heap.
+ * reported through ops.error (and counted) instead of corrupting the heap;
+ * a free block whose header was overwritten is noticed before it is reused.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -111,6 +112,16 @@ heap_alloc(struct heap *h, size_t size, size_t align)
 		if (h->free_list[c] == NULL && refill(h, c) != 0)
 			return NULL;
 		struct hdr *b = h->free_list[c];
+		if (b->magic != MAGIC_FREE || b->cls != c) {
+			/* Something wrote over a free block's header (an
+			   overflow from the block below it): drop the list
+			   rather than follow a pointer it may have forged. */
+			report(h, "free list corrupted", b + 1);
+			h->free_list[c] = NULL;
+			if (refill(h, c) != 0)
+				return NULL;
+			b = h->free_list[c];
+		}
 		h->free_list[c] = *(void **)(b + 1);
 		return finish(h, b, size);
 	}

@@ -48,17 +48,21 @@ pmm_bitmap_bytes(const struct tern_mem_range *map, size_t n)
 	return (size_t)((top_page(map, n) + 63) / 64 * 8) * 2;
 }
 
-static bool
-overlaps_used(const struct tern_mem_range *map, size_t n, uint64_t s, uint64_t e) /* pages */
+/*
+ * End page of the highest-ending non-FREE range overlapping pages [s, e),
+ * or 0 when nothing overlaps (a used range never ends at page 0).
+ */
+static uint64_t
+overlap_end(const struct tern_mem_range *map, size_t n, uint64_t s, uint64_t e)
 {
-	uint64_t rs, re;
+	uint64_t rs, re, end = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (map[i].type == TERN_MEM_FREE || !range_ok(&map[i], &rs, &re))
 			continue;
-		if (s < re && rs < e)
-			return true;
+		if (s < re && rs < e && re > end)
+			end = re;
 	}
-	return false;
+	return end;
 }
 
 uint64_t
@@ -72,12 +76,14 @@ pmm_find_storage(const struct tern_mem_range *map, size_t n, size_t bytes)
 			continue;
 		if (s == 0)
 			s = 1;	/* never page 0 */
-		/* Slide a window through the range past any used overlap. */
-		for (uint64_t p = s; p + need <= e; p++) {
-			if (!overlaps_used(map, n, p, p + need))
+		/* Slide a window through the range, jumping past the end of
+		   whatever used range overlaps it; each jump passes the end
+		   of at least one map entry, so this takes at most n steps. */
+		for (uint64_t p = s; p + need <= e;) {
+			uint64_t u = overlap_end(map, n, p, p + need);
+			if (u == 0)
 				return p * PAGE_SIZE;
-			if (p - s > 4096)	/* pathological maps: give up here */
-				break;
+			p = u;
 		}
 	}
 	return 0;

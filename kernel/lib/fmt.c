@@ -4,6 +4,7 @@
  * One pass over the format; output goes through put(), which counts every
  * byte (for the C99 return value) but stores only while there is room, so
  * truncation never overruns and the result is always NUL terminated.
+ * Widths and precisions are clamped to 4096 (FMT_FIELD_MAX).
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -174,6 +174,33 @@ test_double_and_bad_free(void **state)
 	assert_int_equal(h.errors, 3);
 }
 
+/* An overflow that reaches the next free block's header is caught when
+   that block would be handed out, and the heap keeps working. */
+static void
+test_free_list_corruption(void **state)
+{
+	/* Class 64 blocks sit 80 bytes apart; a fresh page is handed out
+	   from its top, so the second block is just below the first. */
+	uint8_t *hi = heap_alloc(&h, 40, 0);
+	uint8_t *lo = heap_alloc(&h, 40, 0);
+	assert_non_null(hi);
+	assert_ptr_equal(lo + 80, hi);
+	heap_free(&h, hi);
+	assert_int_equal(errors_seen, 0);
+	memset(lo + 40, 0x41, 32);	/* canary, slack, then hi's header */
+	void *c = heap_alloc(&h, 40, 0);
+	assert_non_null(c);
+	assert_ptr_not_equal(c, hi);
+	assert_int_equal(errors_seen, 1);
+	assert_string_equal(last_error, "free list corrupted");
+	memset(c, 0, 40);
+	heap_free(&h, c);
+	assert_int_equal(errors_seen, 1);
+	heap_free(&h, lo);	/* its own canary was overwritten too */
+	assert_int_equal(errors_seen, 2);
+	assert_string_equal(last_error, "buffer overflow past the end of a block");
+}
+
 int
 main(void)
 {
@@ -184,6 +211,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overflow_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_double_and_bad_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_free_list_corruption, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

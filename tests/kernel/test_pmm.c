@@ -181,6 +181,80 @@ test_storage_placement(void **state)
 	assert_int_equal(pmm_find_storage(tiny, 1, 4096), 0);
 }
 
+/* Used ranges covering the start of the only big FREE range, one of them
+   larger than 16 MiB and overlapping another: storage lands after both. */
+static void
+test_storage_past_big_overlaps(void **state)
+{
+	const struct tern_mem_range m[] = {
+		R(0x100000, 0x20000, TERN_MEM_FREE),		/* 1 MiB .. 513 MiB */
+		R(0x100000, 0x2000, TERN_MEM_LOADER),	/* 32 MiB of loader */
+		R(0x1f00000, 0x300, TERN_MEM_ACPI_RECLAIM),	/* straddles its end */
+		R(0x2300000, 1, TERN_MEM_RESERVED),		/* a hole further up */
+	};
+	size_t bytes = pmm_bitmap_bytes(m, 4);
+	assert_int_equal(bytes, (0x20100 + 63) / 64 * 8 * 2);
+	uint64_t at = pmm_find_storage(m, 4, bytes);
+	assert_int_equal(at, 0x2200000);	/* first window clear of all three */
+	void *buf = calloc(1, bytes);
+	assert_int_equal(pmm_init(&p, m, 4, buf, at), TERN_OK);
+	uint64_t spages = (bytes + 4095) / 4096;
+	assert_int_equal(p.total_free, 0x20000 - 0x2100 - 1 - spages);	/* union of the two */
+	/* Reserving again is idempotent, and reserve past the end is ignored. */
+	pmm_reserve(&p, at, spages);
+	pmm_reserve(&p, 1ULL << 45, 4);
+	assert_int_equal(p.free_pages, p.total_free);
+	uint64_t x;
+	while ((x = pmm_alloc(&p, 1, 0, 0)) != 0) {
+		assert_false(x >= at && x < at + spages * 4096);
+		assert_false(x < 0x2200000);
+		assert_false(x == 0x2300000);
+	}
+	free(buf);
+	/* A FREE range entirely covered by used memory offers nothing. */
+	const struct tern_mem_range full[] = {
+		R(0x100000, 0x10, TERN_MEM_FREE),
+		R(0x100000, 0x8, TERN_MEM_RUNTIME),
+		R(0x108000, 0x8, TERN_MEM_RESERVED),
+	};
+	assert_int_equal(pmm_find_storage(full, 3, 4096), 0);
+	/* Page 0 is never chosen, even when FREE and big enough. */
+	const struct tern_mem_range low[] = { R(0, 2, TERN_MEM_FREE) };
+	assert_int_equal(pmm_find_storage(low, 1, 4096), 0x1000);
+	assert_int_equal(pmm_find_storage(low, 1, 8192), 0);
+}
+
+/* Multi-page runs with alignment and a limit that cuts a range in two,
+   plus requests that can never be met. */
+static void
+test_runs_under_limit(void **state)
+{
+	const uint64_t g4 = 1ULL << 32;
+	const struct tern_mem_range m[] = {
+		R(0x100000, 0x100, TERN_MEM_FREE),
+		R(g4 - 0x10000, 0x20, TERN_MEM_FREE),	/* straddles 4 GiB */
+	};
+	build(m, 2);
+	uint64_t a = pmm_alloc(&p, 16, 0x10000, g4);
+	assert_int_equal(a, 0x100000);
+	/* Use up the low range in 16-page runs: 15 more. */
+	for (int i = 0; i < 15; i++)
+		assert_true(pmm_alloc(&p, 16, 0, g4) < 0x200000);
+	/* Below 4 GiB only 16 pages of the straddling range remain. */
+	assert_int_equal(pmm_alloc(&p, 17, 0, g4), 0);
+	assert_int_equal(pmm_alloc(&p, 16, 0, g4), g4 - 0x10000);
+	assert_int_equal(pmm_alloc(&p, 1, 0, g4), 0);
+	assert_int_equal(pmm_alloc(&p, 0, 0, 0), 0);		/* zero pages */
+	assert_int_equal(pmm_alloc(&p, SIZE_MAX, 0, 0), 0);	/* absurd */
+	assert_int_equal(pmm_alloc(&p, 1, 0, 4095), 0);		/* limit below page 1 */
+	assert_int_equal(pmm_alloc(&p, 1, 1ULL << 62, 0), 0);	/* no such alignment */
+	assert_int_equal(pmm_alloc(&p, 16, 0, 0), g4);		/* above the limit */
+	assert_int_equal(p.free_pages, 0);
+	assert_int_equal(pmm_free(&p, g4 - 0x10000, 32), TERN_OK);
+	assert_int_equal(pmm_alloc(&p, 32, 0x20000, 0), 0);	/* base not 128K aligned */
+	assert_int_equal(pmm_alloc(&p, 32, 0x10000, 0), g4 - 0x10000);
+}
+
 static void
 teardown_all(void)
 {
@@ -197,6 +271,8 @@ main(void)
 		cmocka_unit_test(test_align_and_limit),
 		cmocka_unit_test(test_bad_frees),
 		cmocka_unit_test(test_storage_placement),
+		cmocka_unit_test(test_storage_past_big_overlaps),
+		cmocka_unit_test(test_runs_under_limit),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	teardown_all();
