@@ -20,6 +20,7 @@ nvme_pci_attach(struct pci_dev *pd, void *softc)
 	char name[16];
 	ksnprintf(name, sizeof(name), "nvme%d", nvme_units);
 	pci_hw_dev_init(pd, &sc->hw, name);
+	sc->hw.trace = hw_trace_wanted(sc->hw.name);
 	if (pd->vendor == NVME_VID_AMAZON)
 		sc->hw.dma_limit = 1ULL << 48;
 	pci_enable(pd, true);

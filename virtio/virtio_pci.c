@@ -65,6 +65,7 @@ static int
 bus_setup(struct pci_dev *pd, struct virtio_bus *vb, const char *name)
 {
 	pci_hw_dev_init(pd, &vb->hw, name);
+	vb->hw.trace = hw_trace_wanted(vb->hw.name);
 	vb->vd.hw = &vb->hw;
 	pci_enable(pd, true);
 	return find_windows(pd, vb);

@@ -23,6 +23,8 @@ void hw_trace_cfg(struct hw_dev *d, char kind, int width, uint16_t off, uint32_t
 void hw_trace_dma(struct hw_dev *d, char kind, uint64_t pa, uint64_t len);
 void hw_trace_sync(struct hw_dev *d, const void *va, size_t len);
 void hw_trace_time(struct hw_dev *d, uint64_t ns);
+/* True when trace=<name> asked for this device (bus glue sets d->trace). */
+bool hw_trace_wanted(const char *name);
 
 #define HW_TRACING(d) __builtin_expect((d)->trace, 0)
 

@@ -94,3 +94,16 @@ hw_trace_time(struct hw_dev *d, uint64_t ns)
 	    (unsigned long long)ns);
 	line(buf, n);
 }
+
+#include <string.h>
+#include "kernel/kernel.h"
+
+/* Is `name` listed in trace= on the command line? */
+bool
+hw_trace_wanted(const char *name)
+{
+	for (int i = 0; i < kernel.cmdline.ntrace; i++)
+		if (strcmp(kernel.cmdline.trace[i], name) == 0)
+			return true;
+	return false;
+}
