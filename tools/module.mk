@@ -1,1 +1,7 @@
 # tools/: see tools/README.md
+
+# Re-record the QEMU virtio traces under tests/traces/ (docs/trace-format.md).
+.PHONY: record-traces
+record-traces: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)B=$(B) tools/record-traces.sh

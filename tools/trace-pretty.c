@@ -1,0 +1,275 @@
+/*
+ * trace-pretty - print a hardware trace (docs/trace-format.md) with
+ * register names.
+ *
+ *   trace-pretty [-l BAR,COMMON,ISR,DEVICE,NOTIFY] [-x] [file]
+ *
+ * Virtio devices (name starting "virtio-") get names for the common
+ * configuration, ISR, notify and device-specific regions.  The regions'
+ * places are not in the trace (the capabilities are parsed before tracing
+ * starts), so the default is QEMU 7.2's modern virtio-pci layout: BAR 4,
+ * common 0x0, ISR 0x1000, device 0x2000, notify 0x3000; -l overrides it.
+ * Non-event lines (firmware output on COM2) are dropped unless -x is given;
+ * '#' comments are printed.  Exit status 1 on a sequence gap.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtio/virtio_reg.h"
+
+struct name {
+	uint32_t off;
+	const char *name;
+};
+
+static const struct name common_names[] = {
+	{ VIRTIO_C_DFSELECT, "device_feature_select" },
+	{ VIRTIO_C_DF, "device_feature" },
+	{ VIRTIO_C_GFSELECT, "driver_feature_select" },
+	{ VIRTIO_C_GF, "driver_feature" },
+	{ VIRTIO_C_MSIX, "config_msix_vector" },
+	{ VIRTIO_C_NUMQ, "num_queues" },
+	{ VIRTIO_C_STATUS, "device_status" },
+	{ VIRTIO_C_GEN, "config_generation" },
+	{ VIRTIO_C_Q_SELECT, "queue_select" },
+	{ VIRTIO_C_Q_SIZE, "queue_size" },
+	{ VIRTIO_C_Q_MSIX, "queue_msix_vector" },
+	{ VIRTIO_C_Q_ENABLE, "queue_enable" },
+	{ VIRTIO_C_Q_NOFF, "queue_notify_off" },
+	{ VIRTIO_C_Q_DESC, "queue_desc" },
+	{ VIRTIO_C_Q_DESC + 4, "queue_desc_hi" },
+	{ VIRTIO_C_Q_AVAIL, "queue_driver" },
+	{ VIRTIO_C_Q_AVAIL + 4, "queue_driver_hi" },
+	{ VIRTIO_C_Q_USED, "queue_device" },
+	{ VIRTIO_C_Q_USED + 4, "queue_device_hi" },
+	{ 0, NULL },
+};
+
+static const struct name blk_names[] = {
+	{ VIRTIO_BLK_CFG_CAPACITY, "capacity" },
+	{ VIRTIO_BLK_CFG_CAPACITY + 4, "capacity_hi" },
+	{ VIRTIO_BLK_CFG_SIZE_MAX, "size_max" },
+	{ VIRTIO_BLK_CFG_SEG_MAX, "seg_max" },
+	{ VIRTIO_BLK_CFG_BLK_SIZE, "blk_size" },
+	{ 0, NULL },
+};
+
+static const struct name net_names[] = {
+	{ VIRTIO_NET_CFG_MAC + 0, "mac[0]" },
+	{ VIRTIO_NET_CFG_MAC + 1, "mac[1]" },
+	{ VIRTIO_NET_CFG_MAC + 2, "mac[2]" },
+	{ VIRTIO_NET_CFG_MAC + 3, "mac[3]" },
+	{ VIRTIO_NET_CFG_MAC + 4, "mac[4]" },
+	{ VIRTIO_NET_CFG_MAC + 5, "mac[5]" },
+	{ VIRTIO_NET_CFG_STATUS, "status" },
+	{ 8, "max_virtqueue_pairs" },
+	{ VIRTIO_NET_CFG_MTU, "mtu" },
+	{ 0, NULL },
+};
+
+static unsigned long lay_bar = 4, lay_common = 0, lay_isr = 0x1000;
+static unsigned long lay_device = 0x2000, lay_notify = 0x3000;
+
+static const char *
+lookup(const struct name *t, uint32_t off)
+{
+	for (; t->name != NULL; t++)
+		if (t->off == off)
+			return t->name;
+	return NULL;
+}
+
+static void
+status_bits(uint64_t v, char *out, size_t n)
+{
+	static const struct { uint64_t bit; const char *s; } b[] = {
+		{ 1, "ACK" }, { 2, "DRIVER" }, { 4, "DRIVER_OK" },
+		{ 8, "FEATURES_OK" }, { 64, "NEEDS_RESET" }, { 128, "FAILED" },
+	};
+	out[0] = '\0';
+	if (v == 0) {
+		snprintf(out, n, " (reset)");
+		return;
+	}
+	size_t len = 0;
+	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+		if (v & b[i].bit)
+			len += (size_t)snprintf(out + len, len < n ? n - len : 0,
+			    "%s%s", len ? "|" : " (", b[i].s);
+	if (len > 0 && len < n)
+		snprintf(out + len, n - len, ")");
+}
+
+/* Name of a register of a virtio device, into buf. */
+static void
+virtio_name(const char *dev, unsigned long bar, unsigned long off, uint64_t v,
+    char *buf, size_t n)
+{
+	const char *nm;
+	buf[0] = '\0';
+	if (bar != lay_bar)
+		return;
+	if (off >= lay_common && off < lay_common + 0x38 &&
+	    (nm = lookup(common_names, (uint32_t)(off - lay_common))) != NULL) {
+		char st[64] = "";
+		if (off - lay_common == VIRTIO_C_STATUS)
+			status_bits(v, st, sizeof(st));
+		snprintf(buf, n, "common.%s%s", nm, st);
+	} else if (off == lay_isr) {
+		snprintf(buf, n, "isr");
+	} else if (off >= lay_notify && off < lay_notify + 0x1000) {
+		snprintf(buf, n, "notify+0x%lx", off - lay_notify);
+	} else if (off >= lay_device && off < lay_device + 0x1000) {
+		const struct name *t = strncmp(dev, "virtio-blk", 10) == 0 ?
+		    blk_names : strncmp(dev, "virtio-net", 10) == 0 ? net_names : NULL;
+		nm = t ? lookup(t, (uint32_t)(off - lay_device)) : NULL;
+		if (nm != NULL)
+			snprintf(buf, n, "device.%s", nm);
+		else
+			snprintf(buf, n, "device+0x%lx", off - lay_device);
+	}
+}
+
+static int
+parse_layout(const char *s)
+{
+	unsigned long v[5];
+	char *end;
+	for (int i = 0; i < 5; i++) {
+		v[i] = strtoul(s, &end, 0);
+		if (end == s || (i < 4 && *end != ',') || (i == 4 && *end != '\0'))
+			return -1;
+		s = end + 1;
+	}
+	lay_bar = v[0];
+	lay_common = v[1];
+	lay_isr = v[2];
+	lay_device = v[3];
+	lay_notify = v[4];
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int keep_other = 0, rc = 0;
+	const char *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-x") == 0)
+			keep_other = 1;
+		else if (strcmp(argv[i], "-l") == 0 && i + 1 < argc) {
+			if (parse_layout(argv[++i]) < 0) {
+				fprintf(stderr, "trace-pretty: bad -l %s\n", argv[i]);
+				return 2;
+			}
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "usage: trace-pretty [-l BAR,COMMON,ISR,DEVICE,NOTIFY] [-x] [file]\n");
+			return 2;
+		} else
+			path = argv[i];
+	}
+	FILE *f = path && strcmp(path, "-") != 0 ? fopen(path, "r") : stdin;
+	if (f == NULL) {
+		perror(path);
+		return 2;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	long expect = -1;
+	char lastdev[64] = "";
+	unsigned long events = 0;
+	while (getline(&line, &cap, f) != -1) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#') {
+			printf("%s\n", line);
+			continue;
+		}
+		char dev[64], kind;
+		long seq;
+		int used = 0;
+		if (sscanf(line, "%63s %ld %c%n", dev, &seq, &kind, &used) != 3 ||
+		    strchr("RWcCAVSTI", kind) == NULL ||
+		    (line[used] != ' ' && line[used] != '\0')) {
+			if (keep_other)
+				printf("| %s\n", line);
+			continue;
+		}
+		if (strcmp(dev, lastdev) != 0) {
+			snprintf(lastdev, sizeof(lastdev), "%s", dev);
+			expect = seq;
+		}
+		if (seq != expect) {
+			printf("!! %s: sequence gap, expected %ld, got %ld\n", dev,
+			    expect, seq);
+			rc = 1;
+		}
+		expect = seq + 1;
+		events++;
+		const char *rest = line + used;
+		unsigned long bar, width, off;
+		unsigned long long v, pa, len;
+		char name[96] = "";
+		switch (kind) {
+		case 'R':
+		case 'W':
+			if (sscanf(rest, "%lu %lu %li %lli", &bar, &width, &off, &v) == 4 &&
+			    strncmp(dev, "virtio-", 7) == 0)
+				virtio_name(dev, bar, off, v, name, sizeof(name));
+			if (sscanf(rest, "%lu %lu %li %lli", &bar, &width, &off, &v) == 4)
+				printf("%-12s %6ld %s%-2lu bar%lu+0x%04lx = 0x%llx  %s\n", dev,
+				    seq, kind == 'R' ? "read" : "write", width * 8, bar,
+				    off, v, name);
+			else
+				printf("%-12s %6ld %c?%s\n", dev, seq, kind, rest);
+			break;
+		case 'c':
+		case 'C':
+			if (sscanf(rest, "%lu %li %lli", &width, &off, &v) == 3)
+				printf("%-12s %6ld cfg %s%lu 0x%03lx = 0x%llx\n", dev, seq,
+				    kind == 'c' ? "read " : "write", width * 8, off, v);
+			break;
+		case 'A':
+			if (sscanf(rest, "%lli %lli", &pa, &len) == 2)
+				printf("%-12s %6ld dma alloc pa=0x%llx len=%llu\n", dev, seq,
+				    pa, len);
+			break;
+		case 'V':
+			if (sscanf(rest, "%lli", &pa) == 1)
+				printf("%-12s %6ld virt_to_phys -> 0x%llx\n", dev, seq, pa);
+			break;
+		case 'S': {
+			int k = 0;
+			if (sscanf(rest, "%lli %llu %n", &pa, &len, &k) >= 2) {
+				const char *hex = rest + k;
+				printf("%-12s %6ld sync pa=0x%llx len=%llu:", dev, seq, pa, len);
+				size_t hl = strlen(hex);
+				for (size_t i = 0; i + 1 < hl && i < 64; i += 2)
+					printf("%s%c%c", i % 8 == 0 ? " " : "", hex[i], hex[i + 1]);
+				if (hl > 64)
+					printf(" ...");
+				if (hl != len * 2) {
+					printf("  !! %zu hex digits for %llu bytes", hl, len);
+					rc = 1;
+				}
+				printf("\n");
+			}
+			break;
+		}
+		case 'T':
+			if (sscanf(rest, "%llu", &v) == 1)
+				printf("%-12s %6ld time %llu.%06llu ms\n", dev, seq,
+				    v / 1000000, v % 1000000);
+			break;
+		default:
+			printf("%-12s %6ld %c%s\n", dev, seq, kind, rest);
+		}
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	fprintf(stderr, "trace-pretty: %lu events\n", events);
+	return rc;
+}
