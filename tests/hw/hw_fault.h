@@ -1,0 +1,53 @@
+/*
+ * hw_fault.h - fault-injecting wrapper around another hardware-seam
+ * backend (host only), after SQLite's test_vfs: every call goes to the
+ * inner backend until a countdown of calls of the chosen kind reaches
+ * zero; from then on (or once, for HW_FAULT_ONCE) the fault applies:
+ *   HW_FAULT_READ_ONES   register and config reads return all-ones
+ *                        (device gone)
+ *   HW_FAULT_TIME_JUMP   hw_now_ns jumps 10 s ahead on every read
+ *                        (every bounded wait times out)
+ *   HW_FAULT_DMA_ALLOC   hw_dma_alloc fails with TERN_ENOMEM
+ *   HW_FAULT_SYNC_BYTES  bytes handed over by hw_dma_sync_cpu are
+ *                        corrupted (each byte xor 0xa5 after the inner
+ *                        backend filled them)
+ * The wrapper owns nothing the driver allocated: DMA memory still comes
+ * from and returns to the inner backend.
+ */
+#ifndef TERN_TESTS_HW_FAULT_H
+#define TERN_TESTS_HW_FAULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/hw/hw.h"
+
+enum hw_fault_kind {
+	HW_FAULT_NONE,
+	HW_FAULT_READ_ONES,
+	HW_FAULT_TIME_JUMP,
+	HW_FAULT_DMA_ALLOC,
+	HW_FAULT_SYNC_BYTES,
+};
+
+struct hw_fault {
+	const struct hw_ops *inner;
+	void *inner_backend;
+	enum hw_fault_kind kind;
+	int countdown;		/* matching calls before the fault fires */
+	bool once;		/* fire once, then pass through again */
+	bool fired;		/* set when the fault first fired */
+	uint64_t jump_ns;	/* accumulated time jump */
+	uint64_t injected;	/* faults injected */
+};
+
+/* Wrap whatever backend d currently has.  `countdown` calls of the kind
+   pass through; the next ones fault. */
+void hw_fault_wrap(struct hw_fault *f, struct hw_dev *d, enum hw_fault_kind kind,
+    int countdown, bool once);
+/* Put the inner backend back. */
+void hw_fault_unwrap(struct hw_fault *f, struct hw_dev *d);
+
+extern const struct hw_ops hw_fault_ops;
+
+#endif

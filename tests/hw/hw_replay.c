@@ -1,0 +1,479 @@
+/*
+ * hw_replay.c - replay backend of the hardware seam: plays a recorded
+ * trace (docs/trace-format.md) back to the real driver source on the host.
+ * See hw_replay.h for what callers may rely on.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/hw/hw_replay.h"
+
+struct rp_ev {
+	char kind;		/* R W c C A V S T */
+	int bar, width;
+	uint32_t seq;
+	uint64_t off, val;	/* A/V/S: off = pa, val = len */
+	uint8_t *bytes;		/* S only */
+	int line;
+};
+
+struct rp_map {
+	const uint8_t *va;
+	uint64_t pa, len;
+};
+
+struct hw_replay {
+	char dev[24];
+	struct rp_ev *ev;
+	size_t nev, cap, pos;
+	struct rp_map *map;
+	size_t nmap, mapcap;
+	bool diverged;
+	uint64_t clock;		/* last time handed out */
+	char msg[512];
+	void (*fail)(void *, const char *);
+	void *fail_arg;
+};
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parse one line; returns 0 if it is not ours (ignored), 1 if added, -1
+   when it is ours but malformed. */
+static int
+parse_line(struct hw_replay *r, char *l, int lineno)
+{
+	char name[32], kind;
+	unsigned seq;
+	int n = 0;
+	if (sscanf(l, "%31s %u %c%n", name, &seq, &kind, &n) != 3 ||
+	    strcmp(name, r->dev) != 0)
+		return 0;
+	struct rp_ev e = { .kind = kind, .seq = seq, .line = lineno };
+	const char *p = l + n;
+	unsigned long long a, b;
+	switch (kind) {
+	case 'R': case 'W':
+		if (sscanf(p, "%d %d %llx %llx", &e.bar, &e.width, &a, &b) != 4)
+			return -1;
+		e.off = a, e.val = b;
+		break;
+	case 'c': case 'C':
+		if (sscanf(p, "%d %llx %llx", &e.width, &a, &b) != 3)
+			return -1;
+		e.off = a, e.val = b;
+		break;
+	case 'A': case 'V':
+		if (sscanf(p, "%llx %llx", &a, &b) != 2)
+			return -1;
+		e.off = a, e.val = b;
+		break;
+	case 'T':
+		if (sscanf(p, "%llu", &a) != 1)
+			return -1;
+		e.val = a;
+		break;
+	case 'S': {
+		int m = 0;
+		if (sscanf(p, "%llx %llu %n", &a, &b, &m) != 2 || b > (1u << 24))
+			return -1;
+		e.off = a, e.val = b;
+		p += m;
+		if (strlen(p) < 2 * b)
+			return -1;
+		e.bytes = malloc(b ? b : 1);
+		for (uint64_t i = 0; i < b; i++) {
+			int h = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
+			if (h < 0 || lo < 0) {
+				free(e.bytes);
+				return -1;
+			}
+			e.bytes[i] = (uint8_t)(h << 4 | lo);
+		}
+		break;
+	}
+	default:
+		return -1;
+	}
+	if (r->nev == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 256;
+		r->ev = realloc(r->ev, r->cap * sizeof(*r->ev));
+	}
+	r->ev[r->nev++] = e;
+	return 1;
+}
+
+struct hw_replay *
+hw_replay_open_mem(const char *text, const char *dev)
+{
+	struct hw_replay *r = calloc(1, sizeof(*r));
+	snprintf(r->dev, sizeof(r->dev), "%s", dev);
+	char *copy = strdup(text), *save = NULL;
+	int lineno = 0;
+	/* strtok_r drops empty lines, so count newlines by hand. */
+	for (char *l = copy; l != NULL; ) {
+		char *nl = strchr(l, '\n');
+		if (nl)
+			*nl = 0;
+		lineno++;
+		if (l[0] != '#' && parse_line(r, l, lineno) < 0) {
+			fprintf(stderr, "hw_replay: %s: malformed line %d\n", dev, lineno);
+			free(copy);
+			hw_replay_close(r);
+			return NULL;
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	(void)save;
+	free(copy);
+	return r;
+}
+
+struct hw_replay *
+hw_replay_open(const char *path, const char *dev)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "hw_replay: cannot open %s\n", path);
+		return NULL;
+	}
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	size_t got = fread(buf, 1, (size_t)n, f);
+	buf[got] = 0;
+	fclose(f);
+	struct hw_replay *r = hw_replay_open_mem(buf, dev);
+	free(buf);
+	return r;
+}
+
+void
+hw_replay_close(struct hw_replay *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nev; i++)
+		free(r->ev[i].bytes);
+	free(r->ev);
+	free(r->map);
+	free(r);
+}
+
+void
+hw_replay_attach(struct hw_replay *r, struct hw_dev *d)
+{
+	d->ops = &hw_replay_ops;
+	d->backend = r;
+	snprintf(d->name, sizeof(d->name), "%s", r->dev);
+}
+
+void
+hw_replay_set_fail(struct hw_replay *r, void (*fn)(void *, const char *), void *arg)
+{
+	r->fail = fn;
+	r->fail_arg = arg;
+}
+
+bool hw_replay_diverged(const struct hw_replay *r) { return r->diverged; }
+const char *hw_replay_message(const struct hw_replay *r) { return r->msg; }
+size_t hw_replay_pos(const struct hw_replay *r) { return r->pos; }
+size_t hw_replay_count(const struct hw_replay *r) { return r->nev; }
+bool hw_replay_done(const struct hw_replay *r) { return !r->diverged && r->pos == r->nev; }
+void hw_replay_stop(struct hw_replay *r) { r->pos = r->nev; }
+
+static const char *
+regname(const struct hw_bar *b, uint64_t off, int width)
+{
+	if (b == NULL || b->names == NULL)
+		return "?";
+	for (const struct hw_regname *n = b->names; n->name != NULL; n++)
+		if (n->off == off && (n->width == 0 || n->width == width))
+			return n->name;
+	return "?";
+}
+
+static void
+diverge(struct hw_replay *r, const char *fmt, ...)
+{
+	if (r->diverged)
+		return;
+	r->diverged = true;
+	int n = snprintf(r->msg, sizeof(r->msg), "replay %s: divergence at event %zu: ",
+	    r->dev, r->pos);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->msg + n, sizeof(r->msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (r->fail != NULL) {
+		r->fail(r->fail_arg, r->msg);
+		return;
+	}
+	fprintf(stderr, "%s\n", r->msg);
+	abort();
+}
+
+static const char *
+kind_name(char k)
+{
+	switch (k) {
+	case 'R': return "read";
+	case 'W': return "write";
+	case 'c': return "config read";
+	case 'C': return "config write";
+	case 'A': return "dma alloc";
+	case 'V': return "virt_to_phys";
+	case 'S': return "dma sync";
+	case 'T': return "time read";
+	}
+	return "event";
+}
+
+/* The next event, which must be of kind `want`; skips bus-glue config
+   events.  NULL (divergence reported) on a mismatch, NULL silently once
+   ended or diverged. */
+static struct rp_ev *
+next(struct hw_replay *r, char want, const char *what)
+{
+	if (r->diverged)
+		return NULL;
+	while (r->pos < r->nev && want != 'c' && want != 'C' &&
+	    (r->ev[r->pos].kind == 'c' || r->ev[r->pos].kind == 'C'))
+		r->pos++;
+	if (r->pos == r->nev)
+		return NULL;
+	struct rp_ev *e = &r->ev[r->pos];
+	if (e->kind != want) {
+		diverge(r, "driver did %s, trace (seq %u, line %d) expects %s",
+		    what, e->seq, e->line, kind_name(e->kind));
+		return NULL;
+	}
+	r->pos++;
+	return e;
+}
+
+static struct hw_replay *
+of(struct hw_dev *d)
+{
+	return d->backend;
+}
+
+static uint64_t
+rp_read(struct hw_bar *b, uint32_t off, int width)
+{
+	struct hw_replay *r = of(b->dev);
+	char what[96];
+	snprintf(what, sizeof(what), "read%d %s (bar %d +0x%x)", width * 8,
+	    regname(b, off, width), b->index, off);
+	struct rp_ev *e = next(r, 'R', what);
+	if (e == NULL)
+		return r->diverged ? ~0ULL : 0;
+	if (e->bar != b->index || e->off != off || e->width != width) {
+		diverge(r, "driver did %s, trace (seq %u, line %d) reads %s (bar %d +0x%" PRIx64
+		    " width %d)", what, e->seq, e->line, regname(b, e->off, e->width),
+		    e->bar, e->off, e->width);
+		return ~0ULL;
+	}
+	return e->val;
+}
+
+static void
+rp_write(struct hw_bar *b, uint32_t off, int width, uint64_t v)
+{
+	struct hw_replay *r = of(b->dev);
+	char what[128];
+	snprintf(what, sizeof(what), "write%d %s (bar %d +0x%x) = 0x%" PRIx64, width * 8,
+	    regname(b, off, width), b->index, off, v);
+	struct rp_ev *e = next(r, 'W', what);
+	if (e == NULL)
+		return;
+	if (e->bar != b->index || e->off != off || e->width != width)
+		diverge(r, "driver did %s, trace (seq %u, line %d) writes %s (bar %d +0x%" PRIx64
+		    " width %d)", what, e->seq, e->line, regname(b, e->off, e->width),
+		    e->bar, e->off, e->width);
+	else if (e->val != v)
+		diverge(r, "register %s (bar %d +0x%x): expected write 0x%" PRIx64
+		    ", driver wrote 0x%" PRIx64 " (trace seq %u, line %d)",
+		    regname(b, off, width), b->index, off, e->val, v, e->seq, e->line);
+}
+
+static uint32_t
+rp_cfg_read(struct hw_dev *d, uint16_t off, int width)
+{
+	struct hw_replay *r = of(d);
+	char what[64];
+	snprintf(what, sizeof(what), "config read%d +0x%x", width * 8, off);
+	struct rp_ev *e = next(r, 'c', what);
+	if (e == NULL)
+		return r->diverged ? ~0U : 0;
+	if (e->off != off || e->width != width) {
+		diverge(r, "driver did %s, trace (seq %u) reads config +0x%" PRIx64,
+		    what, e->seq, e->off);
+		return ~0U;
+	}
+	return (uint32_t)e->val;
+}
+
+static void
+rp_cfg_write(struct hw_dev *d, uint16_t off, int width, uint32_t v)
+{
+	struct hw_replay *r = of(d);
+	char what[64];
+	snprintf(what, sizeof(what), "config write%d +0x%x = 0x%x", width * 8, off, v);
+	struct rp_ev *e = next(r, 'C', what);
+	if (e != NULL && (e->off != off || e->width != width || e->val != v))
+		diverge(r, "driver did %s, trace (seq %u) expects config write +0x%" PRIx64
+		    " = 0x%" PRIx64, what, e->seq, e->off, e->val);
+}
+
+static void
+map_add(struct hw_replay *r, const void *va, uint64_t pa, uint64_t len)
+{
+	for (size_t i = 0; i < r->nmap; i++)
+		if (r->map[i].va == va) {
+			r->map[i].pa = pa;
+			if (len > r->map[i].len)
+				r->map[i].len = len;
+			return;
+		}
+	if (r->nmap == r->mapcap) {
+		r->mapcap = r->mapcap ? 2 * r->mapcap : 16;
+		r->map = realloc(r->map, r->mapcap * sizeof(*r->map));
+	}
+	r->map[r->nmap++] = (struct rp_map){ va, pa, len };
+}
+
+static void
+map_del(struct hw_replay *r, const void *va)
+{
+	for (size_t i = 0; i < r->nmap; i++)
+		if (r->map[i].va == va) {
+			r->map[i] = r->map[--r->nmap];
+			return;
+		}
+}
+
+/* Recorded pa of host va, or ~0 when unknown. */
+static uint64_t
+map_pa(struct hw_replay *r, const void *va)
+{
+	const uint8_t *p = va;
+	for (size_t i = 0; i < r->nmap; i++) {
+		const struct rp_map *m = &r->map[i];
+		if (p == m->va || (p > m->va && p < m->va + m->len))
+			return m->pa + (uint64_t)(p - m->va);
+	}
+	return ~0ULL;
+}
+
+static int
+rp_dma_alloc(struct hw_dev *d, size_t len, size_t align, struct hw_dma *out)
+{
+	struct hw_replay *r = of(d);
+	char what[64];
+	snprintf(what, sizeof(what), "dma alloc of %zu bytes", len);
+	struct rp_ev *e = next(r, 'A', what);
+	if (e == NULL)
+		return r->diverged ? -2 : -2;
+	size_t rlen = (len + 4095) & ~(size_t)4095;
+	if (e->val != rlen) {
+		diverge(r, "driver did %s (%zu rounded), trace (seq %u) allocated 0x%" PRIx64,
+		    what, rlen, e->seq, e->val);
+		return -2;
+	}
+	void *va = aligned_alloc(4096, rlen);
+	if (va == NULL)
+		return -2;
+	memset(va, 0, rlen);
+	out->va = va;
+	out->pa = e->off;
+	out->len = rlen;
+	map_add(r, va, e->off, rlen);
+	return 0;
+}
+
+static void
+rp_dma_free(struct hw_dev *d, struct hw_dma *dma)
+{
+	map_del(of(d), dma->va);
+	free(dma->va);
+	dma->va = NULL;
+	dma->len = 0;
+}
+
+static uint64_t
+rp_virt_to_phys(struct hw_dev *d, const void *va)
+{
+	struct hw_replay *r = of(d);
+	struct rp_ev *e = next(r, 'V', "virt_to_phys");
+	if (e == NULL) {
+		uint64_t pa = map_pa(r, va);
+		return pa != ~0ULL ? pa : (uint64_t)(uintptr_t)va;
+	}
+	/* Length unknown: the buffer extends until another mapping starts;
+	   one page is enough to resolve later syncs at its start. */
+	map_add(r, va, e->off, 1);
+	return e->off;
+}
+
+static void
+rp_dma_sync_cpu(struct hw_dev *d, const void *va, size_t len)
+{
+	struct hw_replay *r = of(d);
+	char what[64];
+	snprintf(what, sizeof(what), "dma sync of %zu bytes", len);
+	struct rp_ev *e = next(r, 'S', what);
+	if (e == NULL)
+		return;
+	uint64_t pa = map_pa(r, va);
+	if (pa != e->off || e->val != len) {
+		diverge(r, "driver synced %zu bytes at pa 0x%" PRIx64 ", trace (seq %u, line %d)"
+		    " synced %" PRIu64 " bytes at 0x%" PRIx64, len, pa, e->seq, e->line,
+		    e->val, e->off);
+		return;
+	}
+	memcpy((void *)(uintptr_t)va, e->bytes, len);
+}
+
+static uint64_t
+rp_now_ns(struct hw_dev *d)
+{
+	struct hw_replay *r = of(d);
+	static const char what[] = "time read";
+	struct rp_ev *e = next(r, 'T', what);
+	/* Past the end (or a divergence) time moves 1 ms per read, so every
+	   bounded wait in the driver still ends. */
+	r->clock = e != NULL ? e->val : r->clock + 1000000;
+	return r->clock;
+}
+
+static void
+rp_delay_us(struct hw_dev *d, uint32_t us)
+{
+}
+
+const struct hw_ops hw_replay_ops = {
+	.read = rp_read,
+	.write = rp_write,
+	.cfg_read = rp_cfg_read,
+	.cfg_write = rp_cfg_write,
+	.dma_alloc = rp_dma_alloc,
+	.dma_free = rp_dma_free,
+	.virt_to_phys = rp_virt_to_phys,
+	.dma_sync_cpu = rp_dma_sync_cpu,
+	.now_ns = rp_now_ns,
+	.delay_us = rp_delay_us,
+};

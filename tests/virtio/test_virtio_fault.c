@@ -1,0 +1,250 @@
+/*
+ * test_virtio_fault.c - the virtio-blk and virtio-net cores under the
+ * fault wrapper (tests/hw/hw_fault.c) around the QEMU trace replay: for
+ * every fault kind (all-ones reads, time jumps, DMA allocation failure,
+ * corrupted device-written bytes) and every countdown until the fault no
+ * longer fires, attach, run blktest's I/O (or nettest's ARP exchange), and
+ * detach.  The driver must fail with an error code and a log line naming
+ * the device, never crash, and free everything (ASan's leak check runs at
+ * exit).  Once a replay diverges because of a fault, the replay backend
+ * answers all-ones reads and failing allocations, i.e. a dead device.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "kernel/err.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/log.h"
+#include "tests/hw/hw_fault.h"
+#include "tests/hw/hw_replay.h"
+#include "tests/virtio/virtio_regnames.h"
+#include "virtio/virtio_var.h"
+
+#define BLK_TRACE "tests/traces/qemu72-virtio-blk.trace"
+#define NET_TRACE "tests/traces/qemu72-virtio-net.trace"
+
+static int nlog;
+static char last_log[256];
+
+void
+klog(int level, const char *mod, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	kvsnprintf(last_log, sizeof(last_log), fmt, ap);
+	va_end(ap);
+	nlog++;
+}
+
+void
+marker(const char *fmt, ...)
+{
+}
+
+int blk_register(struct blk_dev *d) { return TERN_OK; }
+int nic_register(struct nic *n) { return TERN_OK; }
+
+static void quiet(void *arg, const char *msg) { }
+
+static void
+qemu_windows(struct virtio_bus *vb, const struct hw_regname *names)
+{
+	struct hw_bar *b = &vb->bars[VIRTIO_QEMU_BAR];
+	b->dev = &vb->hw;
+	b->index = VIRTIO_QEMU_BAR;
+	b->len = 0x4000;
+	b->names = names;
+	vb->vd.hw = &vb->hw;
+	vb->vd.common = (struct virtio_win){ b, VIRTIO_QEMU_COMMON, 0x1000 };
+	vb->vd.isr = (struct virtio_win){ b, VIRTIO_QEMU_ISR, 0x1000 };
+	vb->vd.device = (struct virtio_win){ b, VIRTIO_QEMU_DEVICE, 0x1000 };
+	vb->vd.notify = (struct virtio_win){ b, VIRTIO_QEMU_NOTIFY, 0x1000 };
+	vb->vd.notify_mult = VIRTIO_QEMU_NOTIFY_MULT;
+}
+
+static int req_done;
+static void on_done(struct blk_req *r) { req_done = 1; }
+
+static int
+rw_sync(struct blk_dev *d, int op, uint64_t lba, uint32_t nblocks, void *buf)
+{
+	static struct blk_req r;
+	memset(&r, 0, sizeof(r));
+	req_done = 0;
+	r.op = op;
+	r.lba = lba;
+	r.nblocks = nblocks;
+	if (buf != NULL) {
+		r.nsegs = 1;
+		r.segs[0].va = buf;
+		r.segs[0].len = nblocks * d->block_size;
+	}
+	r.done = on_done;
+	int rc = d->ops->submit(d, &r);
+	if (rc != TERN_OK)
+		return rc;
+	for (int i = 0; i < 2000 && !req_done; i++)
+		d->ops->poll(d);
+	return req_done ? r.status : TERN_ETIMEDOUT;
+}
+
+static const char *const kind_names[] = {
+	"none", "read_ones", "time_jump", "dma_alloc", "sync_bytes",
+};
+
+/* One blk run with `kind` after `countdown` calls; returns whether the
+   fault fired at all. */
+static bool
+blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
+{
+	struct hw_replay *r = hw_replay_open(BLK_TRACE, "virtio-blk1");
+	assert_non_null(r);
+	hw_replay_set_fail(r, quiet, NULL);
+	struct virtio_blk_softc *sc = calloc(1, sizeof(*sc));
+	hw_replay_attach(r, &sc->bus.hw);
+	qemu_windows(&sc->bus, virtio_blk_regnames);
+	struct hw_fault f;
+	hw_fault_wrap(&f, &sc->bus.hw, kind, countdown, false);
+
+	nlog = 0;
+	int rc = virtio_blk_attach_core(sc, &sc->bus.vd, 1);
+	if (rc != TERN_OK) {
+		/* A failed attach says so, names the device, and has freed
+		   everything it took (ASan checks at exit). */
+		assert_true(f.injected > 0);
+		assert_true(rc < 0);
+		assert_true(nlog > 0);
+		(*attach_failures)++;
+	} else {
+		const uint32_t bytes = 64 * 1024, n = bytes / sc->blk.block_size;
+		uint8_t *buf = aligned_alloc(4096, bytes);
+		memset(buf, 0x5a, bytes);
+		uint64_t lba = sc->blk.nblocks - n;
+		int w = rw_sync(&sc->blk, BLK_WRITE, lba, n, buf);
+		int fl = rw_sync(&sc->blk, BLK_FLUSH, 0, 0, NULL);
+		int rd = rw_sync(&sc->blk, BLK_READ, lba, n, buf);
+		if (f.injected == 0)
+			assert_true(w == TERN_OK && fl == TERN_OK && rd == TERN_OK);
+		hw_replay_stop(r);
+		virtio_blk_detach_core(sc);
+		/* Requests the dead device never completed must not stay
+		   queued in a freed softc: the buffer is ours again. */
+		free(buf);
+	}
+	bool fired = f.injected > 0;
+	hw_fault_unwrap(&f, &sc->bus.hw);
+	free(sc);
+	hw_replay_close(r);
+	return fired;
+}
+
+static void
+test_blk_fault_loop(void **state)
+{
+	for (int k = HW_FAULT_READ_ONES; k <= HW_FAULT_SYNC_BYTES; k++) {
+		int runs = 0, attach_failures = 0;
+		for (int c = 0; c < 400; c++, runs++)
+			if (!blk_run((enum hw_fault_kind)k, c, &attach_failures))
+				break;
+		printf("    blk %-10s: %d countdowns, %d failed attaches\n", kind_names[k],
+		    runs, attach_failures);
+		assert_true(runs < 400);
+	}
+}
+
+static void
+test_blk_device_gone_at_attach(void **state)
+{
+	/* Every read all-ones from the first access: virtio_init must report
+	   the device gone (TERN_ENODEV) with a line naming it. */
+	int failures = 0;
+	struct hw_replay *r = hw_replay_open(BLK_TRACE, "virtio-blk1");
+	hw_replay_set_fail(r, quiet, NULL);
+	struct virtio_blk_softc *sc = calloc(1, sizeof(*sc));
+	hw_replay_attach(r, &sc->bus.hw);
+	qemu_windows(&sc->bus, virtio_blk_regnames);
+	struct hw_fault f;
+	hw_fault_wrap(&f, &sc->bus.hw, HW_FAULT_READ_ONES, 0, false);
+	nlog = 0;
+	int rc = virtio_blk_attach_core(sc, &sc->bus.vd, 1);
+	printf("    attach: %s; log: %s\n", err_str(rc), last_log);
+	assert_int_equal(rc, TERN_ENODEV);
+	assert_non_null(strstr(last_log, "virtio-blk1"));
+	hw_fault_unwrap(&f, &sc->bus.hw);
+	free(sc);
+	hw_replay_close(r);
+	(void)failures;
+}
+
+static void arp_release(struct nic_buf *b) { }
+static void drop_rx(void *upper, struct nic_buf *b) { nic_buf_release(b); }
+
+static bool
+net_run(enum hw_fault_kind kind, int countdown)
+{
+	struct hw_replay *r = hw_replay_open(NET_TRACE, "virtio-net0");
+	assert_non_null(r);
+	hw_replay_set_fail(r, quiet, NULL);
+	struct virtio_net_softc *sc = calloc(1, sizeof(*sc));
+	hw_replay_attach(r, &sc->bus.hw);
+	qemu_windows(&sc->bus, virtio_net_regnames);
+	struct hw_fault f;
+	hw_fault_wrap(&f, &sc->bus.hw, kind, countdown, false);
+	nlog = 0;
+	int rc = virtio_net_attach_core(sc, &sc->bus.vd, 0);
+	if (rc != TERN_OK) {
+		assert_true(f.injected > 0);
+		assert_true(nlog > 0);
+	} else {
+		static uint8_t eth[14], arp[46];
+		struct nic *n = &sc->nic;
+		memset(eth, 0xff, 6);
+		memcpy(eth + 6, n->mac, 6);
+		eth[12] = 0x08;
+		eth[13] = 0x06;
+		struct nic_buf pb = { .data = arp, .len = 46, .cap = 46, .release = arp_release };
+		struct nic_buf hb = { .data = eth, .len = 14, .cap = 14, .next = &pb,
+			.release = arp_release };
+		n->rx = drop_rx;
+		if (n->ops->tx(n, 0, &hb, NULL) == TERN_OK)
+			for (int i = 0; i < 20; i++)
+				n->ops->poll(n, 64);
+		n->rx = NULL;
+		hw_replay_stop(r);
+		virtio_net_detach_core(sc);
+	}
+	bool fired = f.injected > 0;
+	hw_fault_unwrap(&f, &sc->bus.hw);
+	free(sc);
+	hw_replay_close(r);
+	return fired;
+}
+
+static void
+test_net_fault_loop(void **state)
+{
+	for (int k = HW_FAULT_READ_ONES; k <= HW_FAULT_SYNC_BYTES; k++) {
+		int runs = 0;
+		for (int c = 0; c < 400; c++, runs++)
+			if (!net_run((enum hw_fault_kind)k, c))
+				break;
+		printf("    net %-10s: %d countdowns\n", kind_names[k], runs);
+		assert_true(runs < 400);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_blk_device_gone_at_attach),
+		cmocka_unit_test(test_blk_fault_loop),
+		cmocka_unit_test(test_net_fault_loop),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
