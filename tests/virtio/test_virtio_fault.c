@@ -51,22 +51,6 @@ int nic_register(struct nic *n) { return TERN_OK; }
 
 static void quiet(void *arg, const char *msg) { }
 
-static void
-qemu_windows(struct virtio_bus *vb, const struct hw_regname *names)
-{
-	struct hw_bar *b = &vb->bars[VIRTIO_QEMU_BAR];
-	b->dev = &vb->hw;
-	b->index = VIRTIO_QEMU_BAR;
-	b->len = 0x4000;
-	b->names = names;
-	vb->vd.hw = &vb->hw;
-	vb->vd.common = (struct virtio_win){ b, VIRTIO_QEMU_COMMON, 0x1000 };
-	vb->vd.isr = (struct virtio_win){ b, VIRTIO_QEMU_ISR, 0x1000 };
-	vb->vd.device = (struct virtio_win){ b, VIRTIO_QEMU_DEVICE, 0x1000 };
-	vb->vd.notify = (struct virtio_win){ b, VIRTIO_QEMU_NOTIFY, 0x1000 };
-	vb->vd.notify_mult = VIRTIO_QEMU_NOTIFY_MULT;
-}
-
 static int req_done;
 static void on_done(struct blk_req *r) { req_done = 1; }
 
@@ -107,7 +91,7 @@ blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 	hw_replay_set_fail(r, quiet, NULL);
 	struct virtio_blk_softc *sc = calloc(1, sizeof(*sc));
 	hw_replay_attach(r, &sc->bus.hw);
-	qemu_windows(&sc->bus, virtio_blk_regnames);
+	virtio_qemu_windows(&sc->bus, virtio_blk_regnames);
 	struct hw_fault f;
 	hw_fault_wrap(&f, &sc->bus.hw, kind, countdown, false);
 
@@ -167,7 +151,7 @@ test_blk_device_gone_at_attach(void **state)
 	hw_replay_set_fail(r, quiet, NULL);
 	struct virtio_blk_softc *sc = calloc(1, sizeof(*sc));
 	hw_replay_attach(r, &sc->bus.hw);
-	qemu_windows(&sc->bus, virtio_blk_regnames);
+	virtio_qemu_windows(&sc->bus, virtio_blk_regnames);
 	struct hw_fault f;
 	hw_fault_wrap(&f, &sc->bus.hw, HW_FAULT_READ_ONES, 0, false);
 	nlog = 0;
@@ -192,7 +176,7 @@ net_run(enum hw_fault_kind kind, int countdown)
 	hw_replay_set_fail(r, quiet, NULL);
 	struct virtio_net_softc *sc = calloc(1, sizeof(*sc));
 	hw_replay_attach(r, &sc->bus.hw);
-	qemu_windows(&sc->bus, virtio_net_regnames);
+	virtio_qemu_windows(&sc->bus, virtio_net_regnames);
 	struct hw_fault f;
 	hw_fault_wrap(&f, &sc->bus.hw, kind, countdown, false);
 	nlog = 0;

@@ -92,24 +92,6 @@ blktest_pattern(uint8_t *buf, size_t len, uint64_t seed)
 	}
 }
 
-/* QEMU's modern virtio-pci layout: everything in BAR4 (what
-   virtio_pci.c's find_windows reads from the capabilities). */
-static void
-qemu_windows(struct virtio_bus *vb, const struct hw_regname *names)
-{
-	struct hw_bar *b = &vb->bars[VIRTIO_QEMU_BAR];
-	b->dev = &vb->hw;
-	b->index = VIRTIO_QEMU_BAR;
-	b->len = 0x4000;
-	b->names = names;
-	vb->vd.hw = &vb->hw;
-	vb->vd.common = (struct virtio_win){ b, VIRTIO_QEMU_COMMON, 0x1000 };
-	vb->vd.isr = (struct virtio_win){ b, VIRTIO_QEMU_ISR, 0x1000 };
-	vb->vd.device = (struct virtio_win){ b, VIRTIO_QEMU_DEVICE, 0x1000 };
-	vb->vd.notify = (struct virtio_win){ b, VIRTIO_QEMU_NOTIFY, 0x1000 };
-	vb->vd.notify_mult = VIRTIO_QEMU_NOTIFY_MULT;
-}
-
 static int req_done;
 static void on_done(struct blk_req *r) { req_done = 1; }
 
@@ -146,7 +128,7 @@ test_blk_qemu_trace(void **state)
 	assert_non_null(r);
 	struct virtio_blk_softc *sc = calloc(1, sizeof(*sc));
 	hw_replay_attach(r, &sc->bus.hw);
-	qemu_windows(&sc->bus, virtio_blk_regnames);
+	virtio_qemu_windows(&sc->bus, virtio_blk_regnames);
 
 	assert_int_equal(virtio_blk_attach_core(sc, &sc->bus.vd, 1), TERN_OK);
 	char v[64];
@@ -212,7 +194,7 @@ test_net_qemu_trace(void **state)
 	assert_non_null(r);
 	struct virtio_net_softc *sc = calloc(1, sizeof(*sc));
 	hw_replay_attach(r, &sc->bus.hw);
-	qemu_windows(&sc->bus, virtio_net_regnames);
+	virtio_qemu_windows(&sc->bus, virtio_net_regnames);
 
 	assert_int_equal(virtio_net_attach_core(sc, &sc->bus.vd, 0), TERN_OK);
 	assert_string_equal(last_marker,
@@ -297,7 +279,7 @@ test_blk_edited_trace_diverges(void **state)
 	hw_replay_set_fail(r, on_fail, NULL);
 	struct virtio_blk_softc *sc = calloc(1, sizeof(*sc));
 	hw_replay_attach(r, &sc->bus.hw);
-	qemu_windows(&sc->bus, virtio_blk_regnames);
+	virtio_qemu_windows(&sc->bus, virtio_blk_regnames);
 	fail_msg[0] = 0;
 	int rc = virtio_blk_attach_core(sc, &sc->bus.vd, 1);
 	printf("    attach: %s; replay: %s\n", err_str(rc), fail_msg);

@@ -53,3 +53,19 @@ const struct hw_regname virtio_net_regnames[] = {
 	{ 0x200a, 0, "net.mtu" },
 	{ 0, 0, NULL },
 };
+
+void
+virtio_qemu_windows(struct virtio_bus *vb, const struct hw_regname *names)
+{
+	struct hw_bar *b = &vb->bars[VIRTIO_QEMU_BAR];
+	b->dev = &vb->hw;
+	b->index = VIRTIO_QEMU_BAR;
+	b->len = 0x4000;
+	b->names = names;
+	vb->vd.hw = &vb->hw;
+	vb->vd.common = (struct virtio_win){ b, VIRTIO_QEMU_COMMON, 0x1000 };
+	vb->vd.isr = (struct virtio_win){ b, VIRTIO_QEMU_ISR, 0x1000 };
+	vb->vd.device = (struct virtio_win){ b, VIRTIO_QEMU_DEVICE, 0x1000 };
+	vb->vd.notify = (struct virtio_win){ b, VIRTIO_QEMU_NOTIFY, 0x1000 };
+	vb->vd.notify_mult = VIRTIO_QEMU_NOTIFY_MULT;
+}

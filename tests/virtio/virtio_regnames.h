@@ -8,6 +8,7 @@
 #define TERN_TESTS_VIRTIO_REGNAMES_H
 
 #include "kernel/hw/hw.h"
+#include "virtio/virtio_var.h"
 
 #define VIRTIO_QEMU_BAR		4
 #define VIRTIO_QEMU_COMMON	0x0000
@@ -20,5 +21,9 @@
    NULL name. */
 extern const struct hw_regname virtio_blk_regnames[];
 extern const struct hw_regname virtio_net_regnames[];
+
+/* Point a virtio_bus's four windows at QEMU's BAR4 layout (what
+   virtio_pci.c's find_windows reads from the capabilities). */
+void virtio_qemu_windows(struct virtio_bus *vb, const struct hw_regname *names);
 
 #endif
