@@ -18,6 +18,8 @@
 
 #define RESET_TIMEOUT_NS	1000000000ULL
 
+static bool msix_program(struct virtio_dev *vd, uint32_t reg, const char *what);
+
 static uint8_t
 c8(struct virtio_dev *vd, uint32_t r)
 {
@@ -164,6 +166,7 @@ virtio_init(struct virtio_dev *vd, uint64_t wanted)
 		w8(vd, VIRTIO_C_STATUS, VIRTIO_S_FAILED);
 		return TERN_ENOTSUP;
 	}
+	msix_program(vd, VIRTIO_C_MSIX, "configuration changes");
 	return TERN_OK;
 }
 
@@ -178,6 +181,26 @@ static size_t
 used_off(uint16_t n)
 {
 	return ((size_t)16 * n + 6 + 2 * (size_t)n + 3) & ~(size_t)3;
+}
+
+/* Bind queue or config interrupts to the bus glue's MSI-X entry; a
+   device that reads back anything else refused it (4.1.5.1.2.1). */
+static bool
+msix_program(struct virtio_dev *vd, uint32_t reg, const char *what)
+{
+	if (!vd->msix) {
+		w16(vd, reg, VIRTIO_NO_VECTOR);
+		return false;
+	}
+	w16(vd, reg, vd->msix_entry);
+	uint16_t got = c16(vd, reg);
+	if (got == vd->msix_entry)
+		return true;
+	log_warn("virtio", "%s: device refused MSI-X entry %u for %s (reads %u); polling",
+	    vd->hw->name, vd->msix_entry, what, got);
+	w16(vd, reg, VIRTIO_NO_VECTOR);
+	vd->msix = false;
+	return false;
 }
 
 int
@@ -208,22 +231,23 @@ virtq_setup(struct virtio_dev *vd, struct virtq *q, uint16_t index, uint16_t max
 	q->avail = (volatile uint16_t *)((uint8_t *)q->mem.va + 16 * (size_t)n);
 	q->used = (volatile uint8_t *)q->mem.va + used_off(n);
 	for (uint16_t i = 0; i < n; i++)
-		q->desc[i].next = (uint16_t)(i + 1);
+		q->dnext[i] = (uint16_t)(i + 1);
 	q->free_head = 0;
 	q->nfree = n;
-	/* Polled: ask the device not to interrupt for this queue. */
-	q->avail[0] = VIRTQ_AVAIL_F_NO_INTERRUPT;
 
 	w16(vd, VIRTIO_C_Q_SIZE, n);
-	w16(vd, VIRTIO_C_Q_MSIX, VIRTIO_NO_VECTOR);
+	q->intr = msix_program(vd, VIRTIO_C_Q_MSIX, "a queue");
+	/* Polled queues ask the device not to interrupt. */
+	q->avail[0] = q->intr ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
 	w64(vd, VIRTIO_C_Q_DESC, q->mem.pa);
 	w64(vd, VIRTIO_C_Q_AVAIL, q->mem.pa + 16 * (uint64_t)n);
 	w64(vd, VIRTIO_C_Q_USED, q->mem.pa + used_off(n));
 	q->notify_off = (uint32_t)c16(vd, VIRTIO_C_Q_NOFF) * vd->notify_mult;
-	if (q->notify_off + 2 > vd->notify.len) {
+	if ((uint64_t)q->notify_off + 2 > vd->notify.len) {
 		log_error("virtio", "%s: queue %u notify offset %u outside the notify window (%u)",
 		    vd->hw->name, index, q->notify_off, vd->notify.len);
 		hw_dma_free(vd->hw, &q->mem);
+		q->size = 0;
 		return TERN_EINVAL;
 	}
 	w16(vd, VIRTIO_C_Q_ENABLE, 1);
@@ -231,30 +255,87 @@ virtq_setup(struct virtio_dev *vd, struct virtq *q, uint16_t index, uint16_t max
 }
 
 void
+virtq_use_indirect(struct virtq *q, uint16_t max_chain)
+{
+	struct virtio_dev *vd = q->vd;
+
+	if (!virtio_has(vd, VIRTIO_F_INDIRECT_DESC) || max_chain < 2)
+		return;
+	if (max_chain > VIRTQ_IND_MAX)
+		max_chain = VIRTQ_IND_MAX;
+	size_t bytes = (size_t)q->size * max_chain * sizeof(struct virtq_desc);
+	if (hw_dma_alloc(vd->hw, bytes, 4096, &q->ind_mem) != 0) {
+		log_warn("virtio", "%s: no DMA memory for queue %u's indirect tables; direct chains",
+		    vd->hw->name, q->index);
+		return;
+	}
+	q->ind_max = max_chain;
+}
+
+void
+virtq_intr(struct virtq *q, bool on)
+{
+	if (!q->intr)
+		return;
+	q->avail[0] = on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
+	hw_mb();
+}
+
+void
 virtq_free(struct virtio_dev *vd, struct virtq *q)
 {
+	if (q->ind_mem.va != NULL)
+		hw_dma_free(vd->hw, &q->ind_mem);
 	if (q->mem.va != NULL)
 		hw_dma_free(vd->hw, &q->mem);
+	q->ind_max = 0;
 	q->size = 0;
+}
+
+static void
+fill_desc(struct virtq_desc *e, const struct virtq_buf *b, bool more, uint16_t next)
+{
+	e->addr = b->pa;
+	e->len = b->len;
+	e->flags = (uint16_t)((b->device_writes ? VIRTQ_DESC_F_WRITE : 0) |
+	    (more ? VIRTQ_DESC_F_NEXT : 0));
+	e->next = more ? next : 0;
 }
 
 int
 virtq_add(struct virtq *q, const struct virtq_buf *bufs, int n, void *cookie)
 {
-	if (n <= 0 || n > q->nfree)
+	bool indirect = n > 1 && n <= q->ind_max;
+	int need = indirect ? 1 : n;
+
+	if (n < 1 || cookie == NULL || (!indirect && n > q->size))
+		return TERN_EINVAL;
+	if (need > q->nfree)
 		return TERN_EAGAIN;
-	uint16_t head = q->free_head, d = head, last = head;
-	for (int i = 0; i < n; i++) {
-		struct virtq_desc *e = &q->desc[d];
-		e->addr = bufs[i].pa;
-		e->len = bufs[i].len;
-		e->flags = (uint16_t)((bufs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
-		    (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
-		last = d;
-		d = e->next;
+	uint16_t head = q->free_head, d = head;
+	if (indirect) {
+		/* One ring descriptor pointing at this head's table (2.7.5.3). */
+		struct virtq_desc *t = (struct virtq_desc *)q->ind_mem.va +
+		    (size_t)head * q->ind_max;
+		for (int i = 0; i < n; i++)
+			fill_desc(&t[i], &bufs[i], i + 1 < n, (uint16_t)(i + 1));
+		struct virtq_desc *e = &q->desc[head];
+		e->addr = q->ind_mem.pa + (uint64_t)head * q->ind_max * sizeof(*t);
+		e->len = (uint32_t)(n * (int)sizeof(*t));
+		e->flags = VIRTQ_DESC_F_INDIRECT;
+		e->next = 0;
+		d = q->dnext[head];
+		q->indirect_chains++;
+	} else {
+		for (int i = 0; i < n; i++) {
+			uint16_t next = q->dnext[d];
+			fill_desc(&q->desc[d], &bufs[i], i + 1 < n, next);
+			d = next;
+		}
 	}
-	q->free_head = q->desc[last].next;
-	q->nfree = (uint16_t)(q->nfree - n);
+	q->free_head = d;
+	q->nfree = (uint16_t)(q->nfree - need);
+	q->dcount[head] = (uint16_t)need;
 	q->cookie[head] = cookie;
 	q->avail[2 + (q->avail_idx & (q->size - 1))] = head;
 	q->avail_idx++;
@@ -276,8 +357,7 @@ void *
 virtq_get(struct virtq *q, uint32_t *len)
 {
 	struct hw_dev *hw = q->vd->hw;
-	hw_dma_sync_cpu(hw, (const void *)(q->used + 2), 2);
-	uint16_t idx = *(volatile uint16_t *)(q->used + 2);
+	uint16_t idx = hw_dma_load16(hw, q->used + 2);
 	if (idx == q->last_used)
 		return NULL;
 	if ((uint16_t)(idx - q->last_used) > q->size) {
@@ -302,15 +382,15 @@ virtq_get(struct virtq *q, uint32_t *len)
 	q->last_used++;
 	void *cookie = q->cookie[id];
 	q->cookie[id] = NULL;
-	/* Return the chain to the free list (bounded by the queue size). */
-	uint16_t d = (uint16_t)id, n = 1;
-	while ((q->desc[d].flags & VIRTQ_DESC_F_NEXT) && n < q->size) {
-		d = q->desc[d].next;
-		n++;
-	}
-	q->desc[d].next = q->free_head;
+	/* Return the chain to the free list.  The walk uses our own copy of
+	   the links, so it is as long as what we put in, whatever the
+	   device did to the descriptor table. */
+	uint16_t d = (uint16_t)id;
+	for (uint16_t i = 1; i < q->dcount[id]; i++)
+		d = q->dnext[d];
+	q->dnext[d] = q->free_head;
 	q->free_head = (uint16_t)id;
-	q->nfree = (uint16_t)(q->nfree + n);
+	q->nfree = (uint16_t)(q->nfree + q->dcount[id]);
 	*len = l;
 	return cookie;
 }

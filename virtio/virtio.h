@@ -24,6 +24,7 @@ struct virtio_win {
 };
 
 #define VIRTQ_MAX_SIZE	256	/* we never use more entries than this */
+#define VIRTQ_IND_MAX	40	/* entries per indirect table */
 
 struct virtq {
 	struct virtio_dev *vd;
@@ -39,7 +40,18 @@ struct virtq {
 	volatile uint16_t *avail;	/* flags, idx, ring[size] */
 	volatile uint8_t *used;		/* flags, idx, elems[size] */
 	void *cookie[VIRTQ_MAX_SIZE];	/* per head descriptor */
+	/* The free list and chain lengths are kept in driver memory: the
+	   descriptor table is DMA memory the device could scribble on, and
+	   a corrupted next field must not corrupt our bookkeeping. */
+	uint16_t dnext[VIRTQ_MAX_SIZE];
+	uint16_t dcount[VIRTQ_MAX_SIZE];	/* descriptors per head */
+	/* Indirect tables (VIRTIO_F_INDIRECT_DESC): one per head, ind_max
+	   entries each; ind_max 0 when not in use. */
+	struct hw_dma ind_mem;
+	uint16_t ind_max;
+	bool intr;			/* an MSI-X vector is bound */
 	uint64_t bad_used;		/* rejected used-ring entries */
+	uint64_t indirect_chains;	/* chains sent as an indirect table */
 };
 
 struct virtio_dev {
@@ -48,6 +60,12 @@ struct virtio_dev {
 	uint32_t notify_mult;
 	uint64_t features;	/* negotiated */
 	bool broken;		/* device gone or needs reset: stop using it */
+	/* MSI-X: the bus glue sets msix and msix_entry when it bound a
+	   vector to table entry msix_entry; virtio_init/virtq_setup program
+	   it and fall back to polling when the device refuses it. */
+	bool msix;
+	uint16_t msix_entry;
+	uint64_t intrs;		/* interrupts taken (bus glue counts) */
 };
 
 /*
@@ -79,6 +97,16 @@ uint64_t virtio_cfg64(struct virtio_dev *vd, uint32_t off);
  * power of two, TERN_ENOMEM when DMA memory runs out.
  */
 int virtq_setup(struct virtio_dev *vd, struct virtq *q, uint16_t index, uint16_t max);
+/*
+ * Use indirect tables of up to `max_chain` entries for chains of more
+ * than one buffer, if VIRTIO_F_INDIRECT_DESC was negotiated.  Then every
+ * chain takes one ring descriptor.  Without the feature, or when the DMA
+ * memory is not there, the queue keeps using direct chains (logged).
+ */
+void virtq_use_indirect(struct virtq *q, uint16_t max_chain);
+/* Turn the device's interrupts for this queue on or off (only matters
+   when an MSI-X vector is bound; polled queues stay off). */
+void virtq_intr(struct virtq *q, bool on);
 void virtq_free(struct virtio_dev *vd, struct virtq *q);
 
 /* One buffer of a chain for virtq_add. */
@@ -91,7 +119,8 @@ struct virtq_buf {
 /*
  * Put a chain on the available ring (not yet visible to the device until
  * virtq_kick).  Returns TERN_EAGAIN when there are not enough free
- * descriptors.  `cookie` comes back from virtq_get.
+ * descriptors, TERN_EINVAL for n < 1 or a chain longer than the queue
+ * can ever take.  `cookie` (not NULL) comes back from virtq_get.
  */
 int virtq_add(struct virtq *q, const struct virtq_buf *bufs, int n, void *cookie);
 /* Publish added chains and notify the device. */

@@ -38,7 +38,7 @@ virtio_blk_attach_core(struct virtio_blk_softc *sc, struct virtio_dev *vd, int u
 	ksnprintf(b->name, sizeof(b->name), "virtio-blk%d", unit);
 	rc = virtio_init(vd, 1ULL << VIRTIO_BLK_F_SIZE_MAX | 1ULL << VIRTIO_BLK_F_SEG_MAX |
 	    1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH |
-	    1ULL << VIRTIO_BLK_F_RO);
+	    1ULL << VIRTIO_BLK_F_RO | 1ULL << VIRTIO_F_INDIRECT_DESC);
 	if (rc != TERN_OK)
 		goto fail;
 
@@ -73,6 +73,8 @@ virtio_blk_attach_core(struct virtio_blk_softc *sc, struct virtio_dev *vd, int u
 	rc = virtq_setup(vd, &sc->q, 0, 128);
 	if (rc != TERN_OK)
 		goto fail;
+	/* Header, data segments and status in one ring slot each. */
+	virtq_use_indirect(&sc->q, (uint16_t)(sc->seg_max + 2));
 	if (hw_dma_alloc(vd->hw, sizeof(struct vblk_slot) * VBLK_SLOTS, 4096, &sc->slots_mem) != 0) {
 		rc = TERN_ENOMEM;
 		goto fail_q;
@@ -85,7 +87,8 @@ virtio_blk_attach_core(struct virtio_blk_softc *sc, struct virtio_dev *vd, int u
 	sc->sectors_per_block = bs / 512;
 	b->block_size = bs;
 	b->nblocks = sectors / sc->sectors_per_block;
-	b->queue_depth = sc->q.size / 3 < VBLK_SLOTS ? sc->q.size / 3 : VBLK_SLOTS;
+	uint32_t per_req = sc->q.ind_max != 0 ? 1 : 3;
+	b->queue_depth = sc->q.size / per_req < VBLK_SLOTS ? sc->q.size / per_req : VBLK_SLOTS;
 	b->max_segs = sc->seg_max < BLK_MAX_SEGS ? sc->seg_max : BLK_MAX_SEGS;
 	b->max_transfer = sc->size_max * b->max_segs;
 	b->features = (virtio_has(vd, VIRTIO_BLK_F_FLUSH) ? BLK_F_FLUSH : 0) |
@@ -192,6 +195,7 @@ vblk_poll(struct blk_dev *d)
 	uint32_t len;
 	void *cookie;
 
+	d->stats.intrs = sc->bus.vd.intrs;
 	while ((cookie = virtq_get(&sc->q, &len)) != NULL) {
 		uint32_t slot = (uint32_t)(uintptr_t)cookie - 1;
 		struct blk_req *r = sc->inflight[slot];

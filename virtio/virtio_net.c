@@ -65,7 +65,8 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	ksnprintf(n->name, sizeof(n->name), "virtio-net%d", unit);
 	rc = virtio_init(vd, 1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS |
 	    1ULL << VIRTIO_NET_F_MRG_RXBUF | 1ULL << VIRTIO_NET_F_CSUM |
-	    1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MTU);
+	    1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MTU |
+	    1ULL << VIRTIO_F_INDIRECT_DESC);
 	if (rc != TERN_OK)
 		goto fail;
 	if (virtio_has(vd, VIRTIO_NET_F_MAC)) {
@@ -95,6 +96,10 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	rc = virtq_setup(vd, &sc->txq, TXQ, 256);
 	if (rc != TERN_OK)
 		goto fail_rxq;
+	virtq_use_indirect(&sc->txq, VNET_TX_MAX_FRAGS + 1);
+	/* Transmit completions are reaped by poll: no interrupts for them;
+	   receive interrupts (with MSI-X) wake the idle CPU. */
+	virtq_intr(&sc->txq, false);
 	rc = TERN_ENOMEM;
 	if (hw_dma_alloc(vd->hw, (size_t)VNET_RX_BUFS * VNET_BUF_SIZE, 4096, &sc->rx_mem) != 0)
 		goto fail_txq;
@@ -137,7 +142,7 @@ static int
 vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_meta *meta)
 {
 	struct virtio_net_softc *sc = n->sc;
-	struct virtq_buf bufs[18];
+	struct virtq_buf bufs[VNET_TX_MAX_FRAGS + 1];
 	int nb = 1;
 
 	if (sc->bus.vd.broken) {
@@ -150,7 +155,7 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	}
 	uint32_t bytes = 0;
 	for (struct nic_buf *b = chain; b != NULL; b = b->next) {
-		if (nb == 18 || b->len == 0)
+		if (nb == VNET_TX_MAX_FRAGS + 1 || b->len == 0)
 			return TERN_EINVAL;
 		bufs[nb++] = (struct virtq_buf){ hw_virt_to_phys(&sc->bus.hw, b->data), b->len, false };
 		bytes += b->len;
@@ -199,6 +204,7 @@ vnet_poll(struct nic *n, int budget)
 	uint32_t len;
 	void *cookie;
 
+	n->stats.intrs = sc->bus.vd.intrs;
 	if (sc->bus.vd.broken)
 		return 0;
 	/* TX completions give buffers back to their owners. */
@@ -264,7 +270,10 @@ vnet_poll(struct nic *n, int budget)
 static void
 vnet_intr_enable(struct nic *n, bool on)
 {
-	/* Polled driver: interrupts stay off (avail flags NO_INTERRUPT). */
+	/* Only receive interrupts, and only with an MSI-X vector bound;
+	   without one the queue stays polled (avail flags NO_INTERRUPT). */
+	struct virtio_net_softc *sc = n->sc;
+	virtq_intr(&sc->rxq, on);
 }
 
 void

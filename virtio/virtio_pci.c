@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kernel/err.h"
+#include "kernel/heap.h"
 #include "kernel/log.h"
 #include "kernel/pci/pci.h"
 #include "virtio/virtio_var.h"
@@ -61,6 +62,59 @@ find_windows(struct pci_dev *pd, struct virtio_bus *vb)
 	return TERN_OK;
 }
 
+/* The interrupt only has to wake the CPU out of hlt: the netstack loop
+   and blk_rw_sync poll the queues right after. */
+static void
+vio_intr(void *ctx, int vector)
+{
+	struct virtio_bus *vb = ctx;
+	vb->vd.intrs++;
+}
+
+/*
+ * One MSI-X vector per function, table entry 0, shared by the config
+ * change notification and every queue.  Without MSI-X (or when the
+ * vector cannot be had) the device is polled; virtio_init/virtq_setup
+ * fall back the same way when the device refuses the entry.
+ */
+static void
+bus_msix(struct pci_dev *pd, struct virtio_bus *vb)
+{
+	vb->vd.msix = false;
+	if (pd->msix_count == 0) {
+		log_info("virtio", "%s: no MSI-X; polled", vb->hw.name);
+		return;
+	}
+	vb->msix = kzalloc(sizeof(*vb->msix));
+	if (vb->msix == NULL)
+		return;
+	int rc = pci_msix_enable(pd, vb->msix);
+	if (rc == TERN_OK)
+		rc = pci_msix_set(vb->msix, 0, vio_intr, vb, vb->hw.name);
+	if (rc < 0) {
+		log_warn("virtio", "%s: MSI-X unavailable (%s); polled", vb->hw.name,
+		    err_str(rc));
+		pci_msix_disable(vb->msix);
+		kfree(vb->msix);
+		vb->msix = NULL;
+		return;
+	}
+	vb->vd.msix = true;
+	vb->vd.msix_entry = 0;
+	log_info("virtio", "%s: MSI-X entry 0 on vector %d", vb->hw.name, rc);
+}
+
+static void
+bus_teardown(struct virtio_bus *vb)
+{
+	if (vb->msix != NULL) {
+		pci_msix_disable(vb->msix);
+		kfree(vb->msix);
+		vb->msix = NULL;
+	}
+	vb->vd.msix = false;
+}
+
 static int
 bus_setup(struct pci_dev *pd, struct virtio_bus *vb, const char *name)
 {
@@ -68,7 +122,10 @@ bus_setup(struct pci_dev *pd, struct virtio_bus *vb, const char *name)
 	vb->hw.trace = hw_trace_wanted(vb->hw.name);
 	vb->vd.hw = &vb->hw;
 	pci_enable(pd, true);
-	return find_windows(pd, vb);
+	int rc = find_windows(pd, vb);
+	if (rc == TERN_OK)
+		bus_msix(pd, vb);
+	return rc;
 }
 
 static int
@@ -82,13 +139,17 @@ vblk_pci_attach(struct pci_dev *pd, void *softc)
 		rc = virtio_blk_attach_core(sc, &sc->bus.vd, blk_units);
 	if (rc == TERN_OK)
 		blk_units++;
+	else
+		bus_teardown(&sc->bus);
 	return rc;
 }
 
 static void
 vblk_pci_detach(struct pci_dev *pd, void *softc)
 {
-	virtio_blk_detach_core(softc);
+	struct virtio_blk_softc *sc = softc;
+	virtio_blk_detach_core(sc);
+	bus_teardown(&sc->bus);
 }
 
 static int
@@ -102,13 +163,17 @@ vnet_pci_attach(struct pci_dev *pd, void *softc)
 		rc = virtio_net_attach_core(sc, &sc->bus.vd, net_units);
 	if (rc == TERN_OK)
 		net_units++;
+	else
+		bus_teardown(&sc->bus);
 	return rc;
 }
 
 static void
 vnet_pci_detach(struct pci_dev *pd, void *softc)
 {
-	virtio_net_detach_core(softc);
+	struct virtio_net_softc *sc = softc;
+	virtio_net_detach_core(sc);
+	bus_teardown(&sc->bus);
 }
 
 static const struct pci_match vblk_ids[] = {

@@ -9,10 +9,12 @@
 #include "virtio/virtio.h"
 
 /* What the bus glue sets up for every virtio function. */
+struct pci_msix;
 struct virtio_bus {
 	struct hw_dev hw;
 	struct hw_bar bars[6];
 	struct virtio_dev vd;
+	struct pci_msix *msix;	/* kernel PCI glue: NULL when polled */
 };
 
 #define VBLK_SLOTS	64
@@ -40,6 +42,7 @@ struct virtio_blk_softc {
 #define VNET_TX_SLOTS	128
 #define VNET_BUF_SIZE	2048
 #define VNET_HDR_SIZE	12
+#define VNET_TX_MAX_FRAGS 17	/* nic_bufs per transmitted frame */
 
 struct virtio_net_softc {
 	struct virtio_bus bus;

@@ -82,6 +82,8 @@ blktest_run(int mode)
 	else
 		marker("BLKTEST fail dev=%s mode=%s reason=%s err=%s", d->name,
 		    mode == 1 ? "write" : "verify", why, err_str(rc));
+	log_info("blktest", "%s: %llu completion interrupts (0 means polled)", d->name,
+	    (unsigned long long)d->stats.intrs);
 	kfree(wbuf);
 	kfree(rbuf);
 	return rc;

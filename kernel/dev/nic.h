@@ -74,6 +74,7 @@ struct nic_stats {
 	uint64_t tx_packets, tx_bytes, tx_drops, tx_errors, tx_ring_full;
 	uint64_t tx_copy_bytes, rx_copy_bytes;	/* forced copies */
 	uint64_t bad_completions;		/* device reply rejected */
+	uint64_t intrs;				/* interrupts taken (0: polled) */
 };
 
 struct nic_ops {

@@ -23,6 +23,10 @@
  *    under record it logs the bytes; under replay it fills them in.  A read
  *    of device-written memory without it is a driver bug that replay tests
  *    catch because the memory stays zero.
+ *  - A word the device may still be changing while the driver looks (a
+ *    used-ring index, a completion phase) is read with hw_dma_load16/32:
+ *    one load whose value is what the recorder logs, so a trace never
+ *    holds a value other than the one the driver acted on.
  *  - Every DMA address handed to a device comes from hw_dma_alloc() or
  *    hw_virt_to_phys() and is below hw_dev.dma_limit.
  *  - Waits are built from hw_now_ns() and hw_delay_us() and are bounded.
@@ -118,6 +122,8 @@ void hw_dma_free(struct hw_dev *d, struct hw_dma *dma);
 uint64_t hw_virt_to_phys(struct hw_dev *d, const void *va);
 void hw_dma_sync_cpu(struct hw_dev *d, const void *va, size_t len);
 void hw_dma_sync_dev(struct hw_dev *d, const void *va, size_t len);
+uint16_t hw_dma_load16(struct hw_dev *d, const volatile void *va);
+uint32_t hw_dma_load32(struct hw_dev *d, const volatile void *va);
 uint64_t hw_now_ns(struct hw_dev *d);
 void hw_delay_us(struct hw_dev *d, uint32_t us);
 bool hw_intr_wait(struct hw_dev *d, int vec, uint64_t timeout_ns);

@@ -22,6 +22,8 @@ void hw_trace_rw(struct hw_dev *d, char kind, int bar, int width, uint32_t off, 
 void hw_trace_cfg(struct hw_dev *d, char kind, int width, uint16_t off, uint32_t v);
 void hw_trace_dma(struct hw_dev *d, char kind, uint64_t pa, uint64_t len);
 void hw_trace_sync(struct hw_dev *d, const void *va, size_t len);
+void hw_trace_sync_value(struct hw_dev *d, const volatile void *va, const void *v,
+    size_t len);
 void hw_trace_time(struct hw_dev *d, uint64_t ns);
 /* True when trace=<name> asked for this device (bus glue sets d->trace). */
 bool hw_trace_wanted(const char *name);
@@ -176,6 +178,29 @@ hw_dma_sync_cpu(struct hw_dev *d, const void *va, size_t len)
 	__asm__ volatile("" ::: "memory");
 	if (HW_TRACING(d))
 		hw_trace_sync(d, va, len);
+}
+
+/* One load of a word the device may be changing right now (a ring
+   index, a phase bit): the recorder logs the value the driver got, not
+   whatever the memory holds a moment later. */
+static inline uint16_t
+hw_dma_load16(struct hw_dev *d, const volatile void *va)
+{
+	uint16_t v = *(const volatile uint16_t *)va;
+	__asm__ volatile("" ::: "memory");
+	if (HW_TRACING(d))
+		hw_trace_sync_value(d, va, &v, sizeof(v));
+	return v;
+}
+
+static inline uint32_t
+hw_dma_load32(struct hw_dev *d, const volatile void *va)
+{
+	uint32_t v = *(const volatile uint32_t *)va;
+	__asm__ volatile("" ::: "memory");
+	if (HW_TRACING(d))
+		hw_trace_sync_value(d, va, &v, sizeof(v));
+	return v;
 }
 
 static inline void

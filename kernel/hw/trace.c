@@ -74,10 +74,18 @@ hw_trace_dma(struct hw_dev *d, char kind, uint64_t pa, uint64_t len)
 void
 hw_trace_sync(struct hw_dev *d, const void *va, size_t len)
 {
+	hw_trace_sync_value(d, va, va, len);
+}
+
+/* An S event for the memory at va whose bytes are those at v (the value
+   the driver loaded, which the memory may no longer hold). */
+void
+hw_trace_sync_value(struct hw_dev *d, const volatile void *va, const void *v, size_t len)
+{
 	char buf[96];
-	const uint8_t *p = va;
+	const uint8_t *p = v;
 	int n = ksnprintf(buf, sizeof(buf), "%s %u S 0x%llx %zu ", d->name,
-	    d->seq++, (unsigned long long)virt_to_phys(va), len);
+	    d->seq++, (unsigned long long)virt_to_phys((const void *)va), len);
 	line(buf, n);
 	for (size_t i = 0; i < len; i++) {
 		n = ksnprintf(buf, sizeof(buf), "%02x", p[i]);

@@ -66,6 +66,20 @@ hw_dma_sync_cpu(struct hw_dev *d, const void *va, size_t len)
 		d->ops->dma_sync_cpu(d, va, len);
 }
 
+uint16_t
+hw_dma_load16(struct hw_dev *d, const volatile void *va)
+{
+	hw_dma_sync_cpu(d, (const void *)va, 2);
+	return *(const volatile uint16_t *)va;
+}
+
+uint32_t
+hw_dma_load32(struct hw_dev *d, const volatile void *va)
+{
+	hw_dma_sync_cpu(d, (const void *)va, 4);
+	return *(const volatile uint32_t *)va;
+}
+
 void
 hw_dma_sync_dev(struct hw_dev *d, const void *va, size_t len)
 {

@@ -68,4 +68,8 @@ virtio_qemu_windows(struct virtio_bus *vb, const struct hw_regname *names)
 	vb->vd.device = (struct virtio_win){ b, VIRTIO_QEMU_DEVICE, 0x1000 };
 	vb->vd.notify = (struct virtio_win){ b, VIRTIO_QEMU_NOTIFY, 0x1000 };
 	vb->vd.notify_mult = VIRTIO_QEMU_NOTIFY_MULT;
+	/* virtio_pci.c binds MSI-X table entry 0 when the function has
+	   MSI-X, as QEMU's virtio-pci functions do. */
+	vb->vd.msix = true;
+	vb->vd.msix_entry = 0;
 }

@@ -23,7 +23,8 @@ extern const struct hw_regname virtio_blk_regnames[];
 extern const struct hw_regname virtio_net_regnames[];
 
 /* Point a virtio_bus's four windows at QEMU's BAR4 layout (what
-   virtio_pci.c's find_windows reads from the capabilities). */
+   virtio_pci.c's find_windows reads from the capabilities), with MSI-X
+   table entry 0 bound as the PCI glue does on QEMU. */
 void virtio_qemu_windows(struct virtio_bus *vb, const struct hw_regname *names);
 
 #endif

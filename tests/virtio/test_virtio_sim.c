@@ -1,0 +1,622 @@
+/*
+ * test_virtio_sim.c - the virtio-blk and virtio-net drivers against the
+ * device simulator (virtio_sim.c): I/O with and without indirect tables,
+ * size_max/seg_max, MSI-X bound and refused, and one test per hostile
+ * device behaviour issue 4 names (FEATURES_OK refused, used id out of
+ * range or not in flight, used length past the buffer, queue size 0,
+ * DEVICE_NEEDS_RESET, all-ones reads), each followed by a clean detach
+ * with every DMA region returned, then an attach/detach loop over all of
+ * them.  The simulator also checks the driver's side of the protocol;
+ * every test asserts it saw no violation.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "kernel/err.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/log.h"
+#include "tests/virtio/virtio_regnames.h"
+#include "tests/virtio/virtio_sim.h"
+#include "virtio/virtio_var.h"
+
+static char logbuf[8192];
+
+void
+klog(int level, const char *mod, const char *fmt, ...)
+{
+	va_list ap;
+	size_t used = strlen(logbuf);
+	if (used + 300 > sizeof(logbuf))
+		used = 0, logbuf[0] = 0;
+	va_start(ap, fmt);
+	kvsnprintf(logbuf + used, sizeof(logbuf) - used, fmt, ap);
+	va_end(ap);
+	strcat(logbuf, "\n");
+}
+
+void marker(const char *fmt, ...) { }
+int blk_register(struct blk_dev *d) { return TERN_OK; }
+int nic_register(struct nic *n) { return TERN_OK; }
+
+static bool
+logged(const char *s)
+{
+	return strstr(logbuf, s) != NULL;
+}
+
+/* ---- harness ---- */
+
+struct blk_fix {
+	struct vsim sim;
+	struct virtio_blk_softc *sc;
+};
+
+static void
+blk_new(struct blk_fix *f, void (*tweak)(struct vsim *))
+{
+	logbuf[0] = 0;
+	f->sc = calloc(1, sizeof(*f->sc));
+	strcpy(f->sc->bus.hw.name, "virtio-blk7");
+	vsim_init(&f->sim, VSIM_BLK, &f->sc->bus.hw);
+	virtio_qemu_windows(&f->sc->bus, virtio_blk_regnames);
+	f->sc->bus.vd.msix = false;	/* polled unless a test says so */
+	if (tweak != NULL)
+		tweak(&f->sim);
+}
+
+/* Detach (if attached), then check nothing leaked and nothing was
+   wrong on the driver's side. */
+static void
+blk_end(struct blk_fix *f, bool attached)
+{
+	if (attached)
+		virtio_blk_detach_core(f->sc);
+	if (f->sim.violations != 0)
+		fail_msg("driver violated the protocol: %s", f->sim.violation);
+	assert_int_equal(f->sim.dma_live, 0);
+	vsim_fini(&f->sim);
+	free(f->sc);
+}
+
+static int ndone;
+static void on_done(struct blk_req *r) { ndone++; }
+
+/* Submit r (already filled) and poll until it completes: its status, or
+   TERN_ETIMEDOUT when it does not complete within 100 polls. */
+static int
+run(struct blk_dev *d, struct blk_req *r)
+{
+	r->done = on_done;
+	int before = ndone;
+	int rc = d->ops->submit(d, r);
+	if (rc != TERN_OK)
+		return rc;
+	for (int i = 0; i < 100 && ndone == before; i++)
+		d->ops->poll(d);
+	return ndone != before ? r->status : TERN_ETIMEDOUT;
+}
+
+static int
+rw(struct blk_dev *d, int op, uint64_t lba, void *buf, uint32_t bytes, int nsegs)
+{
+	struct blk_req r;
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	r.lba = lba;
+	r.nblocks = bytes / d->block_size;
+	if (buf != NULL) {
+		uint32_t per = bytes / (uint32_t)nsegs;
+		for (int i = 0; i < nsegs; i++) {
+			r.segs[i].va = (uint8_t *)buf + (size_t)i * per;
+			r.segs[i].len = per;
+		}
+		r.nsegs = (uint32_t)nsegs;
+	}
+	return run(d, &r);
+}
+
+static void
+fill(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (uint8_t)(seed >> 16);
+	}
+}
+
+/* ---- block ---- */
+
+static void
+blk_io(bool indirect)
+{
+	struct blk_fix f;
+	blk_new(&f, NULL);
+	if (!indirect)
+		f.sim.dev_features &= ~(1ULL << VIRTIO_F_INDIRECT_DESC);
+	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct blk_dev *d = &f.sc->blk;
+	assert_int_equal(d->nblocks, 16384);
+	assert_int_equal(d->block_size, 512);
+
+	enum { BYTES = 64 * 1024 };
+	uint8_t *w = malloc(BYTES), *r = calloc(1, BYTES);
+	fill(w, BYTES, 7);
+	/* Eight segments in one request: a chain of ten buffers. */
+	assert_int_equal(rw(d, BLK_WRITE, 100, w, BYTES, 8), TERN_OK);
+	assert_int_equal(rw(d, BLK_FLUSH, 0, NULL, 0, 0), TERN_OK);
+	assert_memory_equal(f.sim.disk + 100 * 512, w, BYTES);
+	assert_int_equal(rw(d, BLK_READ, 100, r, BYTES, 4), TERN_OK);
+	assert_memory_equal(r, w, BYTES);
+	assert_int_equal(f.sim.flushes, 1);
+	if (indirect) {
+		/* Every request went as one ring descriptor with a table. */
+		assert_int_equal(f.sim.indirect_chains, 3);
+		assert_int_equal(f.sc->q.indirect_chains, 3);
+		assert_int_equal(d->queue_depth, 64);
+	} else {
+		assert_int_equal(f.sim.indirect_chains, 0);
+		assert_int_equal(d->queue_depth, 128 / 3);
+	}
+	/* Out of range is refused before the device sees it. */
+	assert_int_equal(rw(d, BLK_READ, d->nblocks - 1, r, 1024, 1), TERN_EINVAL);
+	/* Fill the queue: as many requests in flight as queue_depth says
+	   (single-segment ones: three descriptors each without indirect
+	   tables), and one more is told to wait. */
+	static struct blk_req reqs[65];
+	int before = ndone, sent = 0;
+	for (uint32_t i = 0; i <= d->queue_depth; i++) {
+		memset(&reqs[i], 0, sizeof(reqs[i]));
+		reqs[i] = (struct blk_req){ .op = BLK_READ, .lba = i * 8, .nblocks = 8,
+			.nsegs = 1, .done = on_done };
+		reqs[i].segs[0] = (struct blk_seg){ r + (i % 8) * 4096, 4096 };
+		int rc = d->ops->submit(d, &reqs[i]);
+		if (rc == TERN_OK)
+			sent++;
+		else
+			assert_int_equal(rc, TERN_EAGAIN);
+	}
+	assert_int_equal(sent, (int)d->queue_depth);
+	d->ops->poll(d);
+	assert_int_equal(ndone - before, sent);
+	free(w);
+	free(r);
+	blk_end(&f, true);
+}
+
+static void test_blk_io_indirect(void **state) { blk_io(true); }
+static void test_blk_io_direct(void **state) { blk_io(false); }
+
+static void
+limits(struct vsim *s)
+{
+	s->seg_max = 3;
+	s->size_max = 4096;
+}
+
+static void
+test_blk_seg_limits(void **state)
+{
+	/* size_max 4 KiB, seg_max 3: 12 KiB in one segment is split into
+	   three descriptors; 16 KiB would need four and is refused, never
+	   shortened.  The simulator fails the test on any oversized
+	   segment or segment count. */
+	struct blk_fix f;
+	blk_new(&f, limits);
+	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct blk_dev *d = &f.sc->blk;
+	uint8_t *buf = malloc(16384);
+	fill(buf, 16384, 3);
+	assert_int_equal(rw(d, BLK_WRITE, 0, buf, 12288, 1), TERN_OK);
+	assert_memory_equal(f.sim.disk, buf, 12288);
+	assert_int_equal(rw(d, BLK_WRITE, 0, buf, 16384, 1), TERN_EINVAL);
+	assert_int_equal(f.sim.writes, 1);
+	free(buf);
+	blk_end(&f, true);
+}
+
+static void
+refuse_fok(struct vsim *s)
+{
+	s->f.refuse_features_ok = true;
+}
+
+static void
+test_features_ok_refused(void **state)
+{
+	struct blk_fix f;
+	blk_new(&f, refuse_fok);
+	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_ENOTSUP);
+	assert_true(logged("virtio-blk7: device refused FEATURES_OK"));
+	assert_true(f.sim.status & VIRTIO_S_FAILED);
+	blk_end(&f, false);
+}
+
+static void
+no_v1(struct vsim *s)
+{
+	s->f.no_version1 = true;
+}
+
+static void
+test_no_version1(void **state)
+{
+	struct blk_fix f;
+	blk_new(&f, no_v1);
+	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_ENOTSUP);
+	assert_true(logged("does not offer VERSION_1"));
+	blk_end(&f, false);
+}
+
+static void
+qsize0(struct vsim *s)
+{
+	s->f.zero_queue_size = true;
+}
+
+static void
+test_queue_size_zero(void **state)
+{
+	struct blk_fix f;
+	blk_new(&f, qsize0);
+	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_EINVAL);
+	assert_true(logged("virtio-blk7: queue 0 has size 0"));
+	blk_end(&f, false);
+}
+
+/* Attach, then let one fault fire on the second completion: the request
+   it hits must fail (not hang, not succeed), the device is treated as
+   broken from then on, and detach still frees everything. */
+static void
+blk_hostile(void (*tweak)(struct vsim *), int want_rc, const char *want_log)
+{
+	struct blk_fix f;
+	blk_new(&f, tweak);
+	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct blk_dev *d = &f.sc->blk;
+	uint8_t *buf = malloc(8192);
+	fill(buf, 8192, 9);
+	assert_int_equal(rw(d, BLK_WRITE, 8, buf, 8192, 2), TERN_OK);
+	int rc = rw(d, BLK_READ, 8, buf, 8192, 2);
+	assert_int_equal(rc, want_rc);
+	if (!logged(want_log))
+		fail_msg("log lacks \"%s\":\n%s", want_log, logbuf);
+	/* Broken stays broken: new requests are refused at once. */
+	assert_int_equal(rw(d, BLK_WRITE, 8, buf, 8192, 2), TERN_ENODEV);
+	free(buf);
+	blk_end(&f, true);
+}
+
+static void bad_id(struct vsim *s) { s->f.bad_used_id_after = 1; }
+static void stale_id(struct vsim *s) { s->f.stale_used_id_after = 1; }
+static void needs_reset(struct vsim *s) { s->f.needs_reset_after = 1; }
+static void gone(struct vsim *s) { s->f.gone_after = 1; }
+
+static void
+test_used_id_out_of_range(void **state)
+{
+	blk_hostile(bad_id, TERN_ENODEV, "virtio-blk7: queue 0 used id 135 is not in flight");
+}
+
+static void
+test_used_id_not_in_flight(void **state)
+{
+	blk_hostile(stale_id, TERN_ENODEV, "is not in flight");
+}
+
+static void
+test_needs_reset(void **state)
+{
+	/* The fault fires after the second completion is posted, so that
+	   read succeeds; the next request meets the broken device. */
+	struct blk_fix f;
+	blk_new(&f, needs_reset);
+	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct blk_dev *d = &f.sc->blk;
+	uint8_t *buf = malloc(4096);
+	assert_int_equal(rw(d, BLK_WRITE, 8, buf, 4096, 1), TERN_OK);
+	assert_int_equal(rw(d, BLK_READ, 8, buf, 4096, 1), TERN_OK);
+	assert_int_equal(rw(d, BLK_READ, 8, buf, 4096, 1), TERN_ENODEV);
+	assert_true(logged("virtio-blk7: device needs reset"));
+	assert_int_equal(rw(d, BLK_READ, 8, buf, 4096, 1), TERN_ENODEV);
+	free(buf);
+	blk_end(&f, true);
+}
+
+static void
+test_device_gone(void **state)
+{
+	struct blk_fix f;
+	blk_new(&f, gone);
+	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct blk_dev *d = &f.sc->blk;
+	uint8_t *buf = malloc(4096);
+	assert_int_equal(rw(d, BLK_WRITE, 8, buf, 4096, 1), TERN_OK);
+	assert_int_equal(rw(d, BLK_READ, 8, buf, 4096, 1), TERN_OK);
+	assert_int_equal(rw(d, BLK_READ, 8, buf, 4096, 1), TERN_ENODEV);
+	assert_true(logged("virtio-blk7: device gone: registers read all-ones"));
+	free(buf);
+	blk_end(&f, true);
+}
+
+static void
+test_device_status_error(void **state)
+{
+	struct blk_fix f;
+	blk_new(&f, NULL);
+	f.sim.f.status_after = 0;
+	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	uint8_t *buf = malloc(4096);
+	assert_int_equal(rw(&f.sc->blk, BLK_READ, 8, buf, 4096, 1), TERN_EIO);
+	assert_int_equal(f.sc->blk.stats.errors, 1);
+	/* An I/O error is the device's answer, not a broken device. */
+	assert_int_equal(rw(&f.sc->blk, BLK_READ, 8, buf, 4096, 1), TERN_OK);
+	free(buf);
+	blk_end(&f, true);
+}
+
+/* ---- MSI-X ---- */
+
+static void
+blk_msix(bool refuse)
+{
+	struct blk_fix f;
+	blk_new(&f, NULL);
+	f.sim.f.refuse_msix = refuse;
+	f.sc->bus.vd.msix = true;
+	f.sc->bus.vd.msix_entry = 1;
+	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	uint8_t *buf = malloc(4096);
+	assert_int_equal(rw(&f.sc->blk, BLK_WRITE, 8, buf, 4096, 1), TERN_OK);
+	assert_int_equal(rw(&f.sc->blk, BLK_READ, 8, buf, 4096, 1), TERN_OK);
+	if (refuse) {
+		assert_true(logged("virtio-blk7: device refused MSI-X entry 1"));
+		assert_false(f.sc->bus.vd.msix);
+		assert_false(f.sc->q.intr);
+		assert_int_equal(f.sim.q[0].msix, VIRTIO_NO_VECTOR);
+		assert_int_equal(f.sim.irqs, 0);	/* NO_INTERRUPT was set */
+	} else {
+		assert_true(f.sc->q.intr);
+		assert_int_equal(f.sim.q[0].msix, 1);
+		assert_int_equal(f.sim.config_msix, 1);
+		assert_int_equal(f.sim.irqs, 2);
+	}
+	free(buf);
+	blk_end(&f, true);
+}
+
+static void test_msix_bound(void **state) { blk_msix(false); }
+static void test_msix_refused_polls(void **state) { blk_msix(true); }
+
+/* ---- network ---- */
+
+struct net_fix {
+	struct vsim sim;
+	struct virtio_net_softc *sc;
+	int rx_frames;
+	uint8_t last[2048];
+	uint32_t last_len;
+	struct nic_buf *held[256];
+	int nheld;
+	bool hold;
+};
+
+static void
+net_rx(void *upper, struct nic_buf *b)
+{
+	struct net_fix *f = upper;
+	f->rx_frames++;
+	memcpy(f->last, b->data, b->len);
+	f->last_len = b->len;
+	if (f->hold)
+		f->held[f->nheld++] = b;
+	else
+		nic_buf_release(b);
+}
+
+static void
+net_new(struct net_fix *f)
+{
+	memset(f, 0, sizeof(*f));
+	logbuf[0] = 0;
+	f->sc = calloc(1, sizeof(*f->sc));
+	strcpy(f->sc->bus.hw.name, "virtio-net7");
+	vsim_init(&f->sim, VSIM_NET, &f->sc->bus.hw);
+	virtio_qemu_windows(&f->sc->bus, virtio_net_regnames);
+	f->sc->bus.vd.msix = false;
+}
+
+static void
+net_end(struct net_fix *f)
+{
+	virtio_net_detach_core(f->sc);
+	if (f->sim.violations != 0)
+		fail_msg("driver violated the protocol: %s", f->sim.violation);
+	assert_int_equal(f->sim.dma_live, 0);
+	vsim_fini(&f->sim);
+	free(f->sc);
+}
+
+static int released;
+static void tx_release(struct nic_buf *b) { released++; }
+
+static void
+test_net_tx_rx(void **state)
+{
+	struct net_fix f;
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	n->rx = net_rx;
+	n->upper = &f;
+	assert_int_equal(n->mac[5], 0x56);
+	assert_true(n->link_up);
+	int posted = vsim_net_posted(&f.sim);
+	assert_int_equal(posted, VNET_RX_BUFS);
+
+	/* TX: a three-piece chain arrives as one frame, by indirect table. */
+	static uint8_t a[14], b[20], c[300];
+	fill(a, sizeof(a), 1);
+	fill(b, sizeof(b), 2);
+	fill(c, sizeof(c), 3);
+	struct nic_buf bc = { .data = c, .len = sizeof(c), .release = tx_release };
+	struct nic_buf bb = { .data = b, .len = sizeof(b), .next = &bc, .release = tx_release };
+	struct nic_buf ba = { .data = a, .len = sizeof(a), .next = &bb, .release = tx_release };
+	released = 0;
+	assert_int_equal(n->ops->tx(n, 0, &ba, NULL), TERN_OK);
+	assert_int_equal(f.sim.nframes, 1);
+	assert_int_equal(f.sim.frame_len[0], 334);
+	assert_memory_equal(f.sim.frames[0], a, 14);
+	assert_memory_equal(f.sim.frames[0] + 34, c, 300);
+	assert_int_equal(f.sim.indirect_chains, 1);
+	n->ops->poll(n, 64);
+	assert_int_equal(released, 3);
+
+	/* RX: three times as many frames as buffers, each released after
+	   delivery, so buffers must be recycled. */
+	uint8_t frame[600];
+	for (int i = 0; i < 3 * VNET_RX_BUFS; i++) {
+		fill(frame, sizeof(frame), (uint32_t)i);
+		assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+		n->ops->poll(n, 64);
+		assert_int_equal(f.rx_frames, i + 1);
+		assert_int_equal(f.last_len, sizeof(frame));
+		assert_memory_equal(f.last, frame, sizeof(frame));
+	}
+	assert_int_equal(vsim_net_posted(&f.sim), posted);
+	assert_int_equal(n->stats.rx_packets, 3 * VNET_RX_BUFS);
+	net_end(&f);
+}
+
+static void
+test_net_used_len_oversized(void **state)
+{
+	/* A used length past the 2 KiB buffer: dropped, counted, and the
+	   buffer goes back to the device; the next frame is fine. */
+	struct net_fix f;
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	n->rx = net_rx;
+	n->upper = &f;
+	uint8_t frame[100] = { 1, 2, 3 };
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 4000), 0);
+	n->ops->poll(n, 64);
+	assert_int_equal(f.rx_frames, 0);
+	assert_int_equal(n->stats.rx_errors, 1);
+	assert_int_equal(n->stats.bad_completions, 1);
+	assert_int_equal(vsim_net_posted(&f.sim), VNET_RX_BUFS);
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	n->ops->poll(n, 64);
+	assert_int_equal(f.rx_frames, 1);
+	net_end(&f);
+}
+
+static void
+test_net_held_buffers_and_detach(void **state)
+{
+	/* The upper layer holds every receive buffer: the device runs dry
+	   (inject fails, nothing is overwritten); releasing after detach
+	   must not touch the freed queue. */
+	struct net_fix f;
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	n->rx = net_rx;
+	n->upper = &f;
+	f.hold = true;
+	uint8_t frame[64] = { 0 };
+	int delivered = 0;
+	while (vsim_net_inject(&f.sim, frame, sizeof(frame), 0) == 0) {
+		n->ops->poll(n, 64);
+		delivered++;
+	}
+	assert_int_equal(delivered, VNET_RX_BUFS);
+	assert_int_equal(f.nheld, VNET_RX_BUFS);
+	virtio_net_detach_core(f.sc);
+	for (int i = 0; i < f.nheld; i++)
+		nic_buf_release(f.held[i]);
+	if (f.sim.violations != 0)
+		fail_msg("driver violated the protocol: %s", f.sim.violation);
+	assert_int_equal(f.sim.dma_live, 0);
+	vsim_fini(&f.sim);
+	free(f.sc);
+}
+
+static void
+test_net_bad_used_id(void **state)
+{
+	struct net_fix f;
+	net_new(&f);
+	f.sim.f.bad_used_id_after = 0;
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	n->rx = net_rx;
+	n->upper = &f;
+	uint8_t frame[64] = { 0 };
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	n->ops->poll(n, 64);
+	assert_int_equal(f.rx_frames, 0);
+	assert_true(f.sc->bus.vd.broken);
+	assert_true(logged("virtio-net7: queue 0 used id"));
+	/* A broken device takes no more frames. */
+	static uint8_t eth[60];
+	struct nic_buf b = { .data = eth, .len = 60, .release = tx_release };
+	assert_int_equal(n->ops->tx(n, 0, &b, NULL), TERN_ENODEV);
+	net_end(&f);
+}
+
+/* ---- attach/detach under every fault ---- */
+
+static void
+test_attach_detach_loop(void **state)
+{
+	void (*tweaks[])(struct vsim *) = { NULL, refuse_fok, no_v1, qsize0, bad_id,
+		stale_id, needs_reset, gone, limits };
+	for (int round = 0; round < 20; round++) {
+		for (size_t t = 0; t < sizeof(tweaks) / sizeof(tweaks[0]); t++) {
+			struct blk_fix f;
+			blk_new(&f, tweaks[t]);
+			f.sim.f.bad_used_id_after = tweaks[t] == bad_id ? round % 3 : -1;
+			f.sim.f.gone_after = tweaks[t] == gone ? round % 4 : -1;
+			f.sc->bus.vd.msix = round & 1;
+			bool ok = virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7) == TERN_OK;
+			if (ok) {
+				uint8_t buf[4096];
+				for (int i = 0; i < 4; i++)
+					rw(&f.sc->blk, i & 1 ? BLK_READ : BLK_WRITE, 8, buf, 4096, 1);
+			}
+			blk_end(&f, ok);
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_blk_io_indirect),
+		cmocka_unit_test(test_blk_io_direct),
+		cmocka_unit_test(test_blk_seg_limits),
+		cmocka_unit_test(test_features_ok_refused),
+		cmocka_unit_test(test_no_version1),
+		cmocka_unit_test(test_queue_size_zero),
+		cmocka_unit_test(test_used_id_out_of_range),
+		cmocka_unit_test(test_used_id_not_in_flight),
+		cmocka_unit_test(test_needs_reset),
+		cmocka_unit_test(test_device_gone),
+		cmocka_unit_test(test_device_status_error),
+		cmocka_unit_test(test_msix_bound),
+		cmocka_unit_test(test_msix_refused_polls),
+		cmocka_unit_test(test_net_tx_rx),
+		cmocka_unit_test(test_net_used_len_oversized),
+		cmocka_unit_test(test_net_held_buffers_and_detach),
+		cmocka_unit_test(test_net_bad_used_id),
+		cmocka_unit_test(test_attach_detach_loop),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,108 @@
+/*
+ * virtio_sim.h - a virtio 1.x device simulator behind the hardware seam
+ * (host only), written from the virtio v1.2 specification: the modern PCI
+ * register layout QEMU uses (common config at BAR4+0, ISR +0x1000, device
+ * config +0x2000, notify +0x3000, multiplier 4; see virtio_regnames.h),
+ * split virtqueues with indirect tables, MSI-X vector registers, and two
+ * device types:
+ *   - block (5.2): a RAM disk; IN, OUT and FLUSH; size_max/seg_max
+ *     enforced as the driver's obligations;
+ *   - network (5.1): queue 1 captures transmitted frames, queue 0 holds
+ *     posted receive buffers that vsim_net_inject() fills.
+ * Queues are processed when the driver notifies.  Guest "physical"
+ * addresses are host pointers (hw_virt_to_phys is the identity).
+ *
+ * The simulator checks the driver: anything the spec forbids (a
+ * descriptor chain that loops or runs past the table, INDIRECT together
+ * with NEXT, readable after writable buffers, DRIVER_OK before
+ * FEATURES_OK, features the device did not offer, ring memory not from
+ * hw_dma_alloc, a freed DMA region still in use) is a violation; tests
+ * assert there are none.  Faults make it a hostile device.
+ */
+#ifndef TERN_TESTS_VIRTIO_SIM_H
+#define TERN_TESTS_VIRTIO_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/hw/hw.h"
+
+enum vsim_type { VSIM_NET = 1, VSIM_BLK = 2 };
+
+/* Faults: counts are completions before the fault; -1 is off. */
+struct vsim_faults {
+	bool refuse_features_ok;	/* FEATURES_OK never sticks */
+	bool no_version1;		/* VERSION_1 not offered */
+	bool refuse_msix;		/* vector registers read NO_VECTOR */
+	bool zero_queue_size;		/* every queue_size reads 0 */
+	int bad_used_id_after;		/* used id = queue size + 7 */
+	int stale_used_id_after;	/* used id names a chain not in flight */
+	int huge_used_len_after;	/* used len far past the buffers */
+	int needs_reset_after;		/* sets DEVICE_NEEDS_RESET, stops */
+	int gone_after;			/* every read all-ones, stops */
+	int status_after;		/* blk: status byte IOERR once */
+};
+
+#define VSIM_MAX_FRAMES	512
+#define VSIM_MAX_BUFS	64
+
+struct vsim_queue {
+	uint16_t size, max, msix, enable;
+	uint64_t desc, avail, used;
+	uint16_t last_avail, used_idx;
+	/* net RX: heads posted and not yet filled, FIFO */
+	uint16_t rx_heads[256];
+	uint16_t rx_head, rx_count;
+};
+
+struct vsim {
+	enum vsim_type type;
+	struct hw_dev *hw;
+	struct vsim_faults f;
+
+	/* transport registers */
+	uint64_t dev_features, drv_features;
+	uint32_t dfsel, gfsel;
+	uint16_t config_msix;
+	uint8_t status, gen, isr;
+	uint16_t qsel;
+	struct vsim_queue q[2];
+	uint8_t cfg[64];		/* device-specific configuration */
+
+	/* block */
+	uint8_t *disk;
+	uint64_t sectors;
+	uint32_t seg_max, size_max;	/* 0: not offered */
+	uint64_t reads, writes, flushes;
+
+	/* network */
+	uint8_t *frames[VSIM_MAX_FRAMES];
+	uint32_t frame_len[VSIM_MAX_FRAMES];
+	int nframes;
+
+	/* what happened */
+	uint64_t now_ns;
+	uint64_t completions, irqs, indirect_chains, chains, notifies;
+	bool stopped;			/* needs reset / gone */
+	bool gone;
+	int violations;
+	char violation[256];		/* the first one */
+	int dma_live;			/* hw_dma_alloc regions not freed */
+	struct vsim_region { uintptr_t va; size_t len; } regions[64];
+};
+
+/* Set up a simulated device of `type` behind hw (its ops and backend),
+   default features, 8 MiB disk or MAC 52:54:00:12:34:56, no faults. */
+void vsim_init(struct vsim *s, enum vsim_type type, struct hw_dev *hw);
+void vsim_fini(struct vsim *s);
+/* Deliver a frame to the next posted receive buffer: 0, or -1 when no
+   buffer is posted.  Raises the used length by `extra_len` (a hostile
+   device lying about the length). */
+int vsim_net_inject(struct vsim *s, const void *frame, uint32_t len, uint32_t extra_len);
+/* Receive buffers currently posted. */
+int vsim_net_posted(const struct vsim *s);
+
+extern const struct hw_ops vsim_ops;
+
+#endif
