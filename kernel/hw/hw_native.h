@@ -183,25 +183,19 @@ hw_dma_sync_cpu(struct hw_dev *d, const void *va, size_t len)
 /* One load of a word the device may be changing right now (a ring
    index, a phase bit): the recorder logs the value the driver got, not
    whatever the memory holds a moment later. */
-static inline uint16_t
-hw_dma_load16(struct hw_dev *d, const volatile void *va)
-{
-	uint16_t v = *(const volatile uint16_t *)va;
-	__asm__ volatile("" ::: "memory");
-	if (HW_TRACING(d))
-		hw_trace_sync_value(d, va, &v, sizeof(v));
-	return v;
+#define HW_DMA_LOAD(bits)						\
+static inline uint##bits##_t						\
+hw_dma_load##bits(struct hw_dev *d, const volatile void *va)		\
+{									\
+	uint##bits##_t v = *(const volatile uint##bits##_t *)va;	\
+	__asm__ volatile("" ::: "memory");				\
+	if (HW_TRACING(d))						\
+		hw_trace_sync_value(d, va, &v, sizeof(v));		\
+	return v;							\
 }
-
-static inline uint32_t
-hw_dma_load32(struct hw_dev *d, const volatile void *va)
-{
-	uint32_t v = *(const volatile uint32_t *)va;
-	__asm__ volatile("" ::: "memory");
-	if (HW_TRACING(d))
-		hw_trace_sync_value(d, va, &v, sizeof(v));
-	return v;
-}
+HW_DMA_LOAD(16)
+HW_DMA_LOAD(32)
+#undef HW_DMA_LOAD
 
 static inline void
 hw_dma_sync_dev(struct hw_dev *d, const void *va, size_t len)
