@@ -8,7 +8,7 @@ set -euo pipefail
 PKGS=(build-essential gnu-efi qemu-system-x86 qemu-utils ovmf acpica-tools
       libcmocka-dev mtools gdisk dosfstools iproute2 curl python3 clang lld
       libclang-rt-14-dev
-      iputils-ping)
+      iputils-ping dnsmasq-base)
 # Extra packages a target may ask for: tools/deps.sh nginx wrk ...
 PKGS+=("$@")
 

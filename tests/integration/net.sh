@@ -13,7 +13,12 @@ expect_rc dhcp "NET_UP reached and exited" 41
 expect_line dhcp "DHCP lease from slirp" '^TERN NET_UP ip=10\.0\.2\.15/24 gw=10\.0\.2\.2 dns=10\.0\.2\.3$'
 
 ns=tern-net-$$
-cleanup() { qemu_stop ping 2>/dev/null; ip netns del "$ns" 2>/dev/null; }
+cleanup() {
+	qemu_stop ping 2>/dev/null
+	qemu_stop dhcptap 2>/dev/null
+	[ -n "${dnsmasq_pid:-}" ] && kill "$dnsmasq_pid" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+}
 trap cleanup EXIT
 if ! ip netns add "$ns" 2>/dev/null; then
 	echo "FAIL ping: cannot create a network namespace (need root)"
@@ -48,4 +53,44 @@ else
 	harness_failed=1
 fi
 qemu_stop ping
+
+# DHCP on the tap network: dnsmasq in the namespace hands out a lease
+# with a router and a DNS server; the guest takes it and answers ping at
+# the address it was given.
+if ! command -v dnsmasq >/dev/null; then
+	echo "FAIL dhcp-tap: dnsmasq missing (tools/deps.sh installs dnsmasq-base)"
+	harness_failed=1
+else
+	ip netns exec "$ns" dnsmasq --no-daemon --user=root --port=0 --no-resolv --no-hosts \
+		--interface=tap0 --bind-interfaces --pid-file= --dhcp-leasefile="$QLOGS/dnsmasq.leases" \
+		--dhcp-range=10.99.0.50,10.99.0.59,255.255.255.0,10m \
+		--dhcp-option=option:router,10.99.0.1 --dhcp-option=option:dns-server,10.99.0.53 \
+		--log-dhcp >"$QLOGS/dnsmasq.log" 2>&1 &
+	dnsmasq_pid=$!
+	QEMU_WRAP="ip netns exec $ns" qemu_start dhcptap "" \
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-device virtio-net-pci,netdev=n0,disable-legacy=on,mac=52:54:00:99:00:07
+	if wait_marker dhcptap '^TERN NET_UP' 120; then
+		expect_line dhcptap "lease from dnsmasq on the tap network" '^TERN NET_UP ip=10\.99\.0\.5[0-9]/24 gw=10\.99\.0\.1 dns=10\.99\.0\.53$'
+		addr=$(grep -o 'ip=10\.99\.0\.5[0-9]' "$QLOGS/qemu-dhcptap.log" | head -1 | cut -d= -f2)
+		if [ -n "$addr" ] && ip netns exec "$ns" ping -c 2 -W 3 "$addr" >>"$QLOGS/ping.out" 2>&1; then
+			echo "PASS dhcp-tap: the guest answers ping at its leased address $addr"
+		else
+			echo "FAIL dhcp-tap: no echo reply from the leased address '$addr'"
+			harness_failed=1
+		fi
+		if grep -q "DHCPACK(tap0) $addr 52:54:00:99:00:07" "$QLOGS/dnsmasq.log"; then
+			echo "PASS dhcp-tap: dnsmasq acknowledged the lease to the guest's MAC"
+		else
+			echo "FAIL dhcp-tap: no DHCPACK for the guest in dnsmasq's log"
+			harness_failed=1
+		fi
+	else
+		echo "FAIL dhcp-tap: no TERN NET_UP by DHCP on the tap network"
+		harness_failed=1
+	fi
+	qemu_stop dhcptap
+	kill "$dnsmasq_pid" 2>/dev/null
+	wait "$dnsmasq_pid" 2>/dev/null
+fi
 finish
