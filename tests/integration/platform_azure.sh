@@ -5,15 +5,14 @@
 # Hyper-V gates stay closed: no hypercall or synthetic MSR may be used.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/integration/platform_lib.sh
-plat_prereq platform_azure
+. tests/integration/lib.sh
 
-plat_boot azure -machine q35,x-oem-id=VRTUAL,x-oem-table-id=MICROSFT \
+qemu_boot azure 400 "exit=boot_ok log=debug" \
+	-machine q35,x-oem-id=VRTUAL,x-oem-table-id=MICROSFT \
 	-smbios type=1,manufacturer="Microsoft Corporation",product="Virtual Machine" \
 	-smbios type=3,asset=7783-7084-3265-9085-8269-3286-77
-plat_dump_markers azure
-plat_check azure "platform is azure" '^TERN PLATFORM name=azure cpuid=TCGTCGTCGTCG acpi_oem=VRTUAL smbios_vendor="Microsoft Corporation" smbios_product="Virtual Machine"'
-plat_check azure "note on TCG" '^TERN PLATFORM .* note=firmware_azure_cpuid_tcg'
-plat_check azure "Hyper-V gates closed" 'hypercalls 0 ref_tsc 0 kvmclock 0'
-plat_check_exit azure
-exit $plat_failed
+expect_rc azure "reached TERN BOOT_OK" 33
+expect_line azure "platform is azure" '^TERN PLATFORM name=azure cpuid=TCGTCGTCGTCG acpi_oem=VRTUAL smbios_vendor="Microsoft Corporation" smbios_product="Virtual Machine"'
+expect_line azure "note on TCG" '^TERN PLATFORM .* note=firmware_azure_cpuid_tcg'
+expect_line azure "Hyper-V gates closed" 'hypercalls 0 ref_tsc 0 kvmclock 0'
+finish

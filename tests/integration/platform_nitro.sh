@@ -4,13 +4,12 @@
 # the evidence disagrees and a note says so.  One boot.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/integration/platform_lib.sh
-plat_prereq platform_nitro
+. tests/integration/lib.sh
 
-plat_boot nitro -machine q35,x-oem-id=AMAZON,x-oem-table-id=AMZNFACP \
+qemu_boot nitro 400 "exit=boot_ok log=debug" \
+	-machine q35,x-oem-id=AMAZON,x-oem-table-id=AMZNFACP \
 	-smbios type=1,manufacturer="Amazon EC2",product=m5.large
-plat_dump_markers nitro
-plat_check nitro "platform is nitro" '^TERN PLATFORM name=nitro cpuid=TCGTCGTCGTCG acpi_oem=AMAZON smbios_vendor="Amazon EC2" smbios_product="m5.large"'
-plat_check nitro "note on TCG" '^TERN PLATFORM .* note=firmware_amazon_cpuid_tcg'
-plat_check_exit nitro
-exit $plat_failed
+expect_rc nitro "reached TERN BOOT_OK" 33
+expect_line nitro "platform is nitro" '^TERN PLATFORM name=nitro cpuid=TCGTCGTCGTCG acpi_oem=AMAZON smbios_vendor="Amazon EC2" smbios_product="m5.large"'
+expect_line nitro "note on TCG" '^TERN PLATFORM .* note=firmware_amazon_cpuid_tcg'
+finish

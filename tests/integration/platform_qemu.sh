@@ -6,26 +6,25 @@
 # reported and skipped and the boot still reaches TERN BOOT_OK.  One boot.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/integration/platform_lib.sh
-plat_prereq platform_qemu
+. tests/integration/lib.sh
 
-bad=$PLAT_LOGDIR/short-spcr.bin
-printf 'tern-bad' >"$bad"
-truncate -s 1M "$PLAT_LOGDIR/blk.raw" "$PLAT_LOGDIR/nvme.raw"
-plat_boot qemu -machine q35 \
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf 'tern-bad' >"$tmp/short-spcr.bin"
+truncate -s 1M "$tmp/blk.raw" "$tmp/nvme.raw"
+qemu_boot qemu 400 "exit=boot_ok log=debug" \
 	-netdev user,id=n0 -device virtio-net-pci,netdev=n0,disable-legacy=on \
-	-drive if=none,id=d1,format=raw,snapshot=on,file="$PLAT_LOGDIR/blk.raw" \
+	-drive if=none,id=d1,format=raw,snapshot=on,file="$tmp/blk.raw" \
 	-device virtio-blk-pci,drive=d1,disable-legacy=on \
-	-drive if=none,id=nv,format=raw,snapshot=on,file="$PLAT_LOGDIR/nvme.raw" \
+	-drive if=none,id=nv,format=raw,snapshot=on,file="$tmp/nvme.raw" \
 	-device nvme,drive=nv,serial=tern0 \
-	-acpitable sig=SPCR,oem_id=TERN,oem_table_id=BADTABLE,data="$bad"
-plat_dump_markers qemu
-plat_check qemu "platform is qemu" '^TERN PLATFORM name=qemu cpuid=TCGTCGTCGTCG acpi_oem=BOCHS smbios_vendor="QEMU" '
-plat_check_absent qemu "no note on a consistent q35" '^TERN PLATFORM .* note='
-plat_check qemu "virtio-net listed" '^TERN PCI bdf=[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] id=1af4:1041 class=0200'
-plat_check qemu "virtio-blk listed" '^TERN PCI bdf=[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] id=1af4:1042 class=0100'
-plat_check qemu "nvme listed" '^TERN PCI bdf=[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] id=1b36:0010 class=010802'
-plat_check qemu "corrupt SPCR reported" 'SPCR: length [0-9]+ too short'
-plat_check qemu "clock chosen" '^TERN CLOCK source=(tsc|hpet|pmtimer) hz=[1-9][0-9]*'
-plat_check_exit qemu
-exit $plat_failed
+	-acpitable sig=SPCR,oem_id=TERN,oem_table_id=BADTABLE,data="$tmp/short-spcr.bin"
+expect_rc qemu "reached TERN BOOT_OK" 33
+expect_line qemu "platform is qemu" '^TERN PLATFORM name=qemu cpuid=TCGTCGTCGTCG acpi_oem=BOCHS smbios_vendor="QEMU" '
+expect_no_line qemu "no note on a consistent q35" '^TERN PLATFORM .* note='
+expect_line qemu "virtio-net listed" '^TERN PCI bdf=[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] id=1af4:1041 class=0200'
+expect_line qemu "virtio-blk listed" '^TERN PCI bdf=[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] id=1af4:1042 class=0100'
+expect_line qemu "nvme listed" '^TERN PCI bdf=[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] id=1b36:0010 class=010802'
+expect_line qemu "corrupt SPCR reported" 'SPCR: length [0-9]+ too short'
+expect_line qemu "clock chosen" '^TERN CLOCK source=(tsc|hpet|pmtimer) hz=[1-9][0-9]*'
+finish
