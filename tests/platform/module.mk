@@ -11,7 +11,7 @@ $(eval $(call host_test,plat_clock,tests/platform/test_clock.c kernel/clock/cloc
 $(eval $(call host_test,plat_realfw,tests/platform/test_realfw.c kernel/acpi/acpi.c kernel/smbios/smbios.c kernel/platform/platform.c kernel/platform/platform_ev.c $(PLAT_TEST_COMMON),))
 $(eval $(call host_test,plat_intr,tests/platform/test_intr.c kernel/platform/ioapic.c kernel/pci/pci_msix.c kernel/acpi/acpi.c $(PLAT_TEST_COMMON),))
 
-# QEMU integration (one boot each; they print SKIP until the image exists).
+# QEMU integration: one boot each on tests/integration/lib.sh.
 INTEG_TESTS += tests/integration/platform_qemu.sh \
 	tests/integration/platform_nitro.sh tests/integration/platform_azure.sh
 
