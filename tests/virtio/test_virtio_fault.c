@@ -20,6 +20,7 @@
 #include "kernel/err.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
+#include "tests/hw/blk_sync.h"
 #include "tests/hw/hw_fault.h"
 #include "tests/hw/hw_replay.h"
 #include "tests/virtio/virtio_regnames.h"
@@ -50,32 +51,6 @@ int blk_register(struct blk_dev *d) { return TERN_OK; }
 int nic_register(struct nic *n) { return TERN_OK; }
 
 static void quiet(void *arg, const char *msg) { }
-
-static int req_done;
-static void on_done(struct blk_req *r) { req_done = 1; }
-
-static int
-rw_sync(struct blk_dev *d, int op, uint64_t lba, uint32_t nblocks, void *buf)
-{
-	static struct blk_req r;
-	memset(&r, 0, sizeof(r));
-	req_done = 0;
-	r.op = op;
-	r.lba = lba;
-	r.nblocks = nblocks;
-	if (buf != NULL) {
-		r.nsegs = 1;
-		r.segs[0].va = buf;
-		r.segs[0].len = nblocks * d->block_size;
-	}
-	r.done = on_done;
-	int rc = d->ops->submit(d, &r);
-	if (rc != TERN_OK)
-		return rc;
-	for (int i = 0; i < 2000 && !req_done; i++)
-		d->ops->poll(d);
-	return req_done ? r.status : TERN_ETIMEDOUT;
-}
 
 static const char *const kind_names[] = {
 	"none", "read_ones", "time_jump", "dma_alloc", "sync_bytes",
@@ -109,9 +84,9 @@ blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 		uint8_t *buf = aligned_alloc(4096, bytes);
 		memset(buf, 0x5a, bytes);
 		uint64_t lba = sc->blk.nblocks - n;
-		int w = rw_sync(&sc->blk, BLK_WRITE, lba, n, buf);
-		int fl = rw_sync(&sc->blk, BLK_FLUSH, 0, 0, NULL);
-		int rd = rw_sync(&sc->blk, BLK_READ, lba, n, buf);
+		int w = test_blk_rw(&sc->blk, BLK_WRITE, lba, n, buf, 1, 2000);
+		int fl = test_blk_rw(&sc->blk, BLK_FLUSH, 0, 0, NULL, 1, 2000);
+		int rd = test_blk_rw(&sc->blk, BLK_READ, lba, n, buf, 1, 2000);
 		if (f.injected == 0)
 			assert_true(w == TERN_OK && fl == TERN_OK && rd == TERN_OK);
 		hw_replay_stop(r);

@@ -21,6 +21,7 @@
 #include "kernel/err.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
+#include "tests/hw/blk_sync.h"
 #include "tests/hw/hw_replay.h"
 #include "tests/virtio/virtio_regnames.h"
 #include "virtio/virtio_var.h"
@@ -92,33 +93,6 @@ blktest_pattern(uint8_t *buf, size_t len, uint64_t seed)
 	}
 }
 
-static int req_done;
-static void on_done(struct blk_req *r) { req_done = 1; }
-
-/* What blk_rw_sync does, without the clock: submit, poll until done. */
-static int
-rw_sync(struct blk_dev *d, int op, uint64_t lba, uint32_t nblocks, void *buf)
-{
-	static struct blk_req r;
-	memset(&r, 0, sizeof(r));
-	req_done = 0;
-	r.op = op;
-	r.lba = lba;
-	r.nblocks = nblocks;
-	if (buf != NULL && op != BLK_FLUSH) {
-		r.nsegs = 1;
-		r.segs[0].va = buf;
-		r.segs[0].len = nblocks * d->block_size;
-	}
-	r.done = on_done;
-	int rc = d->ops->submit(d, &r);
-	if (rc != TERN_OK)
-		return rc;
-	for (int i = 0; i < 100000 && !req_done; i++)
-		d->ops->poll(d);
-	return req_done ? r.status : TERN_ETIMEDOUT;
-}
-
 /* --- virtio-blk ---------------------------------------------------------- */
 
 static void
@@ -146,9 +120,9 @@ test_blk_qemu_trace(void **state)
 	uint8_t *wbuf = aligned_alloc(4096, bytes), *rbuf = aligned_alloc(4096, bytes);
 	blktest_pattern(wbuf, bytes, seed);
 	memset(rbuf, 0, bytes);
-	assert_int_equal(rw_sync(&sc->blk, BLK_WRITE, lba, n, wbuf), TERN_OK);
-	assert_int_equal(rw_sync(&sc->blk, BLK_FLUSH, 0, 0, NULL), TERN_OK);
-	assert_int_equal(rw_sync(&sc->blk, BLK_READ, lba, n, rbuf), TERN_OK);
+	assert_int_equal(test_blk_rw(&sc->blk, BLK_WRITE, lba, n, wbuf, 1, 100000), TERN_OK);
+	assert_int_equal(test_blk_rw(&sc->blk, BLK_FLUSH, 0, 0, NULL, 1, 100000), TERN_OK);
+	assert_int_equal(test_blk_rw(&sc->blk, BLK_READ, lba, n, rbuf, 1, 100000), TERN_OK);
 	/* The read data is what QEMU's disk returned: the pattern we wrote. */
 	assert_memory_equal(wbuf, rbuf, bytes);
 	assert_true(hw_replay_done(r));

@@ -20,6 +20,7 @@
 #include "kernel/err.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
+#include "tests/hw/blk_sync.h"
 #include "tests/virtio/virtio_regnames.h"
 #include "tests/virtio/virtio_sim.h"
 #include "virtio/virtio_var.h"
@@ -86,40 +87,6 @@ blk_end(struct blk_fix *f, bool attached)
 static int ndone;
 static void on_done(struct blk_req *r) { ndone++; }
 
-/* Submit r (already filled) and poll until it completes: its status, or
-   TERN_ETIMEDOUT when it does not complete within 100 polls. */
-static int
-run(struct blk_dev *d, struct blk_req *r)
-{
-	r->done = on_done;
-	int before = ndone;
-	int rc = d->ops->submit(d, r);
-	if (rc != TERN_OK)
-		return rc;
-	for (int i = 0; i < 100 && ndone == before; i++)
-		d->ops->poll(d);
-	return ndone != before ? r->status : TERN_ETIMEDOUT;
-}
-
-static int
-rw(struct blk_dev *d, int op, uint64_t lba, void *buf, uint32_t bytes, int nsegs)
-{
-	struct blk_req r;
-	memset(&r, 0, sizeof(r));
-	r.op = op;
-	r.lba = lba;
-	r.nblocks = bytes / d->block_size;
-	if (buf != NULL) {
-		uint32_t per = bytes / (uint32_t)nsegs;
-		for (int i = 0; i < nsegs; i++) {
-			r.segs[i].va = (uint8_t *)buf + (size_t)i * per;
-			r.segs[i].len = per;
-		}
-		r.nsegs = (uint32_t)nsegs;
-	}
-	return run(d, &r);
-}
-
 static void
 fill(uint8_t *p, size_t n, uint32_t seed)
 {
@@ -127,6 +94,13 @@ fill(uint8_t *p, size_t n, uint32_t seed)
 		seed = seed * 1103515245u + 12345u;
 		p[i] = (uint8_t)(seed >> 16);
 	}
+}
+
+/* Synchronous I/O against the simulator, which completes at notify. */
+static int
+rw(struct blk_dev *d, int op, uint64_t lba, uint32_t nblocks, void *buf, int nsegs)
+{
+	return test_blk_rw(d, op, lba, nblocks, buf, nsegs, 100);
 }
 
 /* ---- block ---- */
@@ -147,10 +121,10 @@ blk_io(bool indirect)
 	uint8_t *w = malloc(BYTES), *r = calloc(1, BYTES);
 	fill(w, BYTES, 7);
 	/* Eight segments in one request: a chain of ten buffers. */
-	assert_int_equal(rw(d, BLK_WRITE, 100, w, BYTES, 8), TERN_OK);
-	assert_int_equal(rw(d, BLK_FLUSH, 0, NULL, 0, 0), TERN_OK);
+	assert_int_equal(rw(d, BLK_WRITE, 100, BYTES / 512, w, 8), TERN_OK);
+	assert_int_equal(rw(d, BLK_FLUSH, 0, 0, NULL, 0), TERN_OK);
 	assert_memory_equal(f.sim.disk + 100 * 512, w, BYTES);
-	assert_int_equal(rw(d, BLK_READ, 100, r, BYTES, 4), TERN_OK);
+	assert_int_equal(rw(d, BLK_READ, 100, BYTES / 512, r, 4), TERN_OK);
 	assert_memory_equal(r, w, BYTES);
 	assert_int_equal(f.sim.flushes, 1);
 	if (indirect) {
@@ -163,7 +137,7 @@ blk_io(bool indirect)
 		assert_int_equal(d->queue_depth, 128 / 3);
 	}
 	/* Out of range is refused before the device sees it. */
-	assert_int_equal(rw(d, BLK_READ, d->nblocks - 1, r, 1024, 1), TERN_EINVAL);
+	assert_int_equal(rw(d, BLK_READ, d->nblocks - 1, 2, r, 1), TERN_EINVAL);
 	/* Fill the queue: as many requests in flight as queue_depth says
 	   (single-segment ones: three descriptors each without indirect
 	   tables), and one more is told to wait. */
@@ -211,9 +185,9 @@ test_blk_seg_limits(void **state)
 	struct blk_dev *d = &f.sc->blk;
 	uint8_t *buf = malloc(16384);
 	fill(buf, 16384, 3);
-	assert_int_equal(rw(d, BLK_WRITE, 0, buf, 12288, 1), TERN_OK);
+	assert_int_equal(rw(d, BLK_WRITE, 0, 24, buf, 1), TERN_OK);
 	assert_memory_equal(f.sim.disk, buf, 12288);
-	assert_int_equal(rw(d, BLK_WRITE, 0, buf, 16384, 1), TERN_EINVAL);
+	assert_int_equal(rw(d, BLK_WRITE, 0, 32, buf, 1), TERN_EINVAL);
 	assert_int_equal(f.sim.writes, 1);
 	free(buf);
 	blk_end(&f, true);
@@ -273,13 +247,13 @@ blk_hostile(void (*tweak)(struct vsim *), int want_rc, const char *want_log)
 	struct blk_dev *d = &f.sc->blk;
 	uint8_t *buf = malloc(8192);
 	fill(buf, 8192, 9);
-	assert_int_equal(rw(d, BLK_WRITE, 8, buf, 8192, 2), TERN_OK);
-	int rc = rw(d, BLK_READ, 8, buf, 8192, 2);
+	assert_int_equal(rw(d, BLK_WRITE, 8, 16, buf, 2), TERN_OK);
+	int rc = rw(d, BLK_READ, 8, 16, buf, 2);
 	assert_int_equal(rc, want_rc);
 	if (!logged(want_log))
 		fail_msg("log lacks \"%s\":\n%s", want_log, logbuf);
 	/* Broken stays broken: new requests are refused at once. */
-	assert_int_equal(rw(d, BLK_WRITE, 8, buf, 8192, 2), TERN_ENODEV);
+	assert_int_equal(rw(d, BLK_WRITE, 8, 16, buf, 2), TERN_ENODEV);
 	free(buf);
 	blk_end(&f, true);
 }
@@ -311,11 +285,11 @@ test_needs_reset(void **state)
 	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
 	struct blk_dev *d = &f.sc->blk;
 	uint8_t *buf = malloc(4096);
-	assert_int_equal(rw(d, BLK_WRITE, 8, buf, 4096, 1), TERN_OK);
-	assert_int_equal(rw(d, BLK_READ, 8, buf, 4096, 1), TERN_OK);
-	assert_int_equal(rw(d, BLK_READ, 8, buf, 4096, 1), TERN_ENODEV);
+	assert_int_equal(rw(d, BLK_WRITE, 8, 8, buf, 1), TERN_OK);
+	assert_int_equal(rw(d, BLK_READ, 8, 8, buf, 1), TERN_OK);
+	assert_int_equal(rw(d, BLK_READ, 8, 8, buf, 1), TERN_ENODEV);
 	assert_true(logged("virtio-blk7: device needs reset"));
-	assert_int_equal(rw(d, BLK_READ, 8, buf, 4096, 1), TERN_ENODEV);
+	assert_int_equal(rw(d, BLK_READ, 8, 8, buf, 1), TERN_ENODEV);
 	free(buf);
 	blk_end(&f, true);
 }
@@ -328,9 +302,9 @@ test_device_gone(void **state)
 	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
 	struct blk_dev *d = &f.sc->blk;
 	uint8_t *buf = malloc(4096);
-	assert_int_equal(rw(d, BLK_WRITE, 8, buf, 4096, 1), TERN_OK);
-	assert_int_equal(rw(d, BLK_READ, 8, buf, 4096, 1), TERN_OK);
-	assert_int_equal(rw(d, BLK_READ, 8, buf, 4096, 1), TERN_ENODEV);
+	assert_int_equal(rw(d, BLK_WRITE, 8, 8, buf, 1), TERN_OK);
+	assert_int_equal(rw(d, BLK_READ, 8, 8, buf, 1), TERN_OK);
+	assert_int_equal(rw(d, BLK_READ, 8, 8, buf, 1), TERN_ENODEV);
 	assert_true(logged("virtio-blk7: device gone: registers read all-ones"));
 	free(buf);
 	blk_end(&f, true);
@@ -344,10 +318,10 @@ test_device_status_error(void **state)
 	f.sim.f.status_after = 0;
 	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
 	uint8_t *buf = malloc(4096);
-	assert_int_equal(rw(&f.sc->blk, BLK_READ, 8, buf, 4096, 1), TERN_EIO);
+	assert_int_equal(rw(&f.sc->blk, BLK_READ, 8, 8, buf, 1), TERN_EIO);
 	assert_int_equal(f.sc->blk.stats.errors, 1);
 	/* An I/O error is the device's answer, not a broken device. */
-	assert_int_equal(rw(&f.sc->blk, BLK_READ, 8, buf, 4096, 1), TERN_OK);
+	assert_int_equal(rw(&f.sc->blk, BLK_READ, 8, 8, buf, 1), TERN_OK);
 	free(buf);
 	blk_end(&f, true);
 }
@@ -364,8 +338,8 @@ blk_msix(bool refuse)
 	f.sc->bus.vd.msix_entry = 1;
 	assert_int_equal(virtio_blk_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
 	uint8_t *buf = malloc(4096);
-	assert_int_equal(rw(&f.sc->blk, BLK_WRITE, 8, buf, 4096, 1), TERN_OK);
-	assert_int_equal(rw(&f.sc->blk, BLK_READ, 8, buf, 4096, 1), TERN_OK);
+	assert_int_equal(rw(&f.sc->blk, BLK_WRITE, 8, 8, buf, 1), TERN_OK);
+	assert_int_equal(rw(&f.sc->blk, BLK_READ, 8, 8, buf, 1), TERN_OK);
 	if (refuse) {
 		assert_true(logged("virtio-blk7: device refused MSI-X entry 1"));
 		assert_false(f.sc->bus.vd.msix);
@@ -581,7 +555,7 @@ test_attach_detach_loop(void **state)
 			if (ok) {
 				uint8_t buf[4096];
 				for (int i = 0; i < 4; i++)
-					rw(&f.sc->blk, i & 1 ? BLK_READ : BLK_WRITE, 8, buf, 4096, 1);
+					rw(&f.sc->blk, i & 1 ? BLK_READ : BLK_WRITE, 8, 8, buf, 1);
 			}
 			blk_end(&f, ok);
 		}
