@@ -20,3 +20,4 @@ $(B)/tests/pal/workload.elf: tests/pal/workload.c pal/pal.h
 $(eval $(call host_test,pal/test_elf,tests/pal/test_elf.c pal/elf_load.c,-DWL_PATH='"$(B)/tests/pal/workload.elf"'))
 $(B)/tests/pal/test_elf: $(B)/tests/pal/workload.elf
 
+$(eval $(call host_test,pal/test_sched,tests/pal/test_sched.c pal/sched.c,))
