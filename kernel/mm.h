@@ -10,6 +10,7 @@
 #ifndef TERN_MM_H
 #define TERN_MM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "boot/bootinfo.h"
@@ -31,6 +32,14 @@ void *mmio_map(uint64_t pa, size_t len);
 /* Allocate a kernel stack of `bytes` with an unmapped guard page below it;
    returns the top (initial rsp) or 0. */
 uint64_t stack_alloc(size_t bytes);
+
+/* Workload images (pal/rt.c): `bytes` of zeroed pages mapped read/write
+   and never executable, with unmapped guard pages on both sides; NULL when
+   out of memory or address space.  Never freed: a restarted workload
+   reuses its region.  image_protect sets the permissions of the pages
+   covering [va, va+len) of such a region; -1 outside one. */
+void *image_alloc(size_t bytes);
+int image_protect(void *va, size_t len, bool write, bool exec);
 
 /* The global allocator, for statistics (read-only for callers). */
 extern struct pmm kernel_pmm;

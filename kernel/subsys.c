@@ -15,7 +15,7 @@ extern const struct pci_driver virtio_blk_pci_driver, virtio_net_pci_driver,
 int blktest_run(int mode);
 int nettest_run(void);
 int pal_net_start(void);
-void pal_run_loop(void);
+void rt_run(void);
 
 void
 kernel_subsystems_init(void)
@@ -38,5 +38,5 @@ void
 kernel_services_run(void)
 {
 	pal_net_start();
-	pal_run_loop();
+	rt_run();
 }

@@ -176,6 +176,14 @@ netstack_udp_bind(struct netstack *ns, uint16_t port, netstack_udp_fn fn, void *
 }
 
 void
+netstack_udp_unbind(struct netstack *ns, uint16_t port)
+{
+	for (int i = 0; i < NS_UDP_PORTS; i++)
+		if (ns->udp[i].fn != NULL && ns->udp[i].port == port)
+			ns->udp[i].fn = NULL;
+}
+
+void
 ns_format_ipv4(char *buf, size_t n, uint32_t ip)
 {
 	ksnprintf(buf, n, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);

@@ -139,6 +139,7 @@ int netstack_poll(struct netstack *ns);
 void netstack_input(void *upper, struct nic_buf *b);
 
 int netstack_udp_bind(struct netstack *ns, uint16_t port, netstack_udp_fn fn, void *ctx);
+void netstack_udp_unbind(struct netstack *ns, uint16_t port);
 /* Send a UDP datagram (copied into a stack buffer: for small control
    traffic such as DHCP and DNS; counted in payload_copied). */
 int netstack_udp_send(struct netstack *ns, uint32_t dst_ip, uint16_t src_port,

@@ -226,18 +226,40 @@ int
 tcp_listen(struct netstack *ns, uint16_t port,
     void (*accept)(void *ctx, struct tcp_pcb *pcb), void *ctx)
 {
+	struct tcp_listener *free_slot = NULL;
 	for (int i = 0; i < TCP_MAX_LISTEN; i++) {
 		struct tcp_listener *l = &ns->tcp.listen[i];
 		if (l->accept == NULL) {
-			l->port = port;
-			l->accept = accept;
-			l->ctx = ctx;
-			return TERN_OK;
-		}
-		if (l->port == port)
+			if (free_slot == NULL)
+				free_slot = l;
+		} else if (l->port == port) {
 			return TERN_EADDRINUSE;
+		}
 	}
-	return TERN_ENOMEM;
+	if (free_slot == NULL)
+		return TERN_ENOMEM;
+	free_slot->port = port;
+	free_slot->accept = accept;
+	free_slot->ctx = ctx;
+	return TERN_OK;
+}
+
+void
+tcp_unlisten(struct netstack *ns, uint16_t port)
+{
+	for (int i = 0; i < TCP_MAX_LISTEN; i++) {
+		struct tcp_listener *l = &ns->tcp.listen[i];
+		if (l->accept == NULL || l->port != port)
+			continue;
+		/* Half-open connections point at the listener: reset them. */
+		for (int k = 0; k < TCP_MAX_PCBS; k++) {
+			struct tcp_pcb *p = &ns->tcp.pcbs[k];
+			if (p->state == TCP_SYN_RCVD && p->ctx == l)
+				tcp_abort(p);
+		}
+		l->accept = NULL;
+		l->ctx = NULL;
+	}
 }
 
 int

@@ -86,6 +86,9 @@ struct tcp_state_all {
 
 int tcp_listen(struct netstack *ns, uint16_t port,
     void (*accept)(void *ctx, struct tcp_pcb *pcb), void *ctx);
+/* Stop listening on port; half-open connections to it are reset,
+   established ones are not affected. */
+void tcp_unlisten(struct netstack *ns, uint16_t port);
 /* Queue len bytes at data for sending; TERN_EAGAIN when the queue is full,
    TERN_ENOTCONN when the connection can no longer send. */
 int tcp_write(struct tcp_pcb *pcb, const void *data, size_t len,

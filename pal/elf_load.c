@@ -177,3 +177,20 @@ int elf_load(const void *img, size_t len, void *mem, size_t span,
 	*entry = (uintptr_t)mem + eh.entry;
 	return 0;
 }
+
+void elf_segments(const void *img, size_t len,
+    void (*fn)(void *ctx, uint64_t vaddr, uint64_t memsz, uint32_t flags),
+    void *ctx)
+{
+	struct ehdr eh;
+	struct phdr ph;
+	const char *reason;
+
+	if (get_ehdr(img, len, &eh, &reason) != 0)
+		return;
+	for (unsigned i = 0; i < eh.phnum; i++) {
+		get_phdr(img, &eh, i, &ph);
+		if (ph.type == PT_LOAD)
+			fn(ctx, ph.vaddr, ph.memsz, ph.flags);
+	}
+}

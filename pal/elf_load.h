@@ -27,4 +27,16 @@ int elf_load_check(const void *img, size_t len, size_t *span, const char **reaso
 int elf_load(const void *img, size_t len, void *mem, size_t span,
     uintptr_t *entry, const char **reason);
 
+/* PT_LOAD segment flags (p_flags). */
+#define ELF_PF_X 1
+#define ELF_PF_W 2
+#define ELF_PF_R 4
+
+/* Calls fn once per PT_LOAD segment of an image that passed
+ * elf_load_check: vaddr (the offset from the load base), memory size and
+ * p_flags, so the caller can set page permissions. */
+void elf_segments(const void *img, size_t len,
+    void (*fn)(void *ctx, uint64_t vaddr, uint64_t memsz, uint32_t flags),
+    void *ctx);
+
 #endif /* TERN_PAL_ELF_LOAD_H */

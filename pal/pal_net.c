@@ -1,9 +1,8 @@
 /*
  * pal_net.c - the runtime's network bring-up and service loop: attach the
  * netstack to the first NIC, configure it (ip= on the command line, else
- * DHCP), print TERN NET_UP, and keep polling the NIC and the stack's
- * timers, halting the CPU between timer ticks when there is nothing to do.
- * The workload scheduler will run inside this loop.
+ * DHCP) and print TERN NET_UP.  The runtime's scheduler loop (pal/rt.c)
+ * polls the NIC and the stack's timers through rt_ns.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,10 +17,9 @@
 #include "kernel/panic.h"
 #include "kernel/time.h"
 #include "netstack/netstack.h"
+#include "pal/rt.h"
 
 static struct netstack pal_ns;
-static bool http_listening;
-int pal_http_start(struct netstack *ns, uint16_t port);
 
 static uint64_t port_now(void *ctx) { return time_now_ns(); }
 
@@ -61,11 +59,7 @@ on_up(void *ctx, struct netstack *ns)
 	}
 	if (kernel.cmdline.exit_after == CMDLINE_EXIT_NET_UP)
 		machine_exit(EXIT_NET_UP);
-	if (http_listening) {
-		marker("READY port=80");
-		if (kernel.cmdline.exit_after == CMDLINE_EXIT_READY)
-			machine_exit(EXIT_READY);
-	}
+	rt_net_up();
 }
 
 /* ip=a.b.c.d/n gw=... dns=...: static configuration. */
@@ -108,21 +102,10 @@ pal_net_start(void)
 	static const struct netstack_port port = { port_now, port_random, port_log, NULL };
 	netstack_attach(&pal_ns, nic, &port, tx);
 	pal_ns.on_up = on_up;
-	http_listening = pal_http_start(&pal_ns, 80) == 0;
+	rt_ns = &pal_ns;
 	if (kernel.cmdline.ip[0] == '\0' || static_config(&pal_ns, &kernel.cmdline) != 0) {
 		log_info("net", "%s: starting DHCP", nic->name);
 		netstack_dhcp_start(&pal_ns);
 	}
 	return 0;
-}
-
-void pal_run_loop(void);
-void
-pal_run_loop(void)
-{
-	for (;;) {
-		int work = pal_ns.nic != NULL ? netstack_poll(&pal_ns) : 0;
-		if (work == 0)
-			cpu_idle();	/* the 1 kHz timer bounds the sleep */
-	}
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # http.sh - the full path on QEMU: firmware -> loader -> kernel -> virtio-net
-# -> netstack (DHCP, TCP) -> the runtime's HTTP service, reached from the
-# host through QEMU user networking's port forward, as `make run` does.
+# -> netstack (DHCP, TCP) -> PAL -> the default workload package
+# (apps/httpd), reached from the host through QEMU user networking's port
+# forward, as `make run` does.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -22,10 +23,23 @@ check() {	# check <name> <expected> <actual>
 check "GET /healthz says ok" "ok" "$(curl -s -m 10 $url/healthz)"
 check "HEAD /healthz has no body" "200 0" "$(curl -s -m 10 -I -o /dev/null -w '%{http_code} %{size_download}' $url/healthz)"
 check "unknown path is 404" "404" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' $url/nope)"
-check "POST with a body is refused" "413" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -d 'x=1' $url/healthz)"
+check "POST with a small body is 405" "405" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -d 'x=1' $url/healthz)"
+check "a body over BODY_MAX is 413" "413" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H 'Content-Length: 100000000' -X POST $url/healthz)"
 check "DELETE is 405" "405" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X DELETE $url/healthz)"
-big=$(head -c 3000 /dev/zero | tr '\0' 'a')
+big=$(head -c 9000 /dev/zero | tr '\0' 'a')
 check "oversized header is 431" "431" "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H "X-Big: $big" $url/healthz)"
+expect_line http "the workload started" '^TERN APP_START name=httpd$'
+# Package files, byte for byte: a small page and a 256 KiB binary.
+curl -s -m 20 -o "$QLOGS/http-index" $url/
+check "GET / is www/index.html" same "$(cmp -s "$QLOGS/http-index" apps/httpd/www/index.html && echo same)"
+curl -s -m 60 -o "$QLOGS/http-big" $url/big.bin
+check "GET /big.bin (256 KiB) matches" same "$(cmp -s "$QLOGS/http-big" "$B/apps/httpd/big.bin" && echo same)"
+check "no traversal" "404" "$(curl -s -m 10 --path-as-is -o /dev/null -w '%{http_code}' "$url/../manifest")"
+curl -s -m 10 -o "$QLOGS/http-stats.json" $url/stats
+check "/stats is valid JSON" ok "$(python3 -m json.tool "$QLOGS/http-stats.json" >/dev/null && echo ok)"
+check "/stats counts accepted connections" yes "$(python3 -c "
+import json; d=json.load(open('$QLOGS/http-stats.json'))
+print('yes' if d['tcp.accepted'] > 0 and d['httpd.requests'] > 0 and 'pal.mem_used' in d else 'no')")"
 ok=0
 for i in $(seq 1 100); do
 	[ "$(curl -s -m 10 $url/healthz)" = ok ] && ok=$((ok + 1))
@@ -57,5 +71,35 @@ printf 'NOT HTTP AT ALL\r\n\r\n' | timeout 5 python3 -c "
 import socket,sys
 s=socket.create_connection(('127.0.0.1',$port),timeout=4); s.sendall(sys.stdin.buffer.read()); s.recv(100)" >/dev/null 2>&1
 check "still healthy after garbage" "ok" "$(curl -s -m 10 $url/healthz)"
+# A started request that never completes gets 408 after IDLE_MS (5 s).
+check "an unfinished request times out with 408" yes "$(timeout 20 python3 -c "
+import socket
+s=socket.create_connection(('127.0.0.1',$port),timeout=15); s.sendall(b'GET / HTTP/1.1\\r\\nHost: x\\r\\n')
+print('yes' if s.recv(100).startswith(b'HTTP/1.1 408') else 'no')")"
+# MAX_CONNS (48): connections past it get 503 at once.  Slirp accepts
+# forwarded connections slowly (a listen backlog of one), so each client
+# thread keeps its request unfinished, trickling a header byte every half
+# second to stay clear of IDLE_MS, until all 50 have had their answer.
+check "connections past MAX_CONNS get 503" 2 "$(timeout 120 python3 -c "
+import socket,threading,time
+res=[]; done=threading.Event()
+def client():
+    try:
+        s=socket.create_connection(('127.0.0.1',$port),timeout=60)
+        s.sendall(b'GET / HTTP/1.1\\r\\nX: '); s.settimeout(0.5)
+        while not done.is_set():
+            try:
+                d=s.recv(100)
+                res.append(d[:12] == b'HTTP/1.1 503'); return
+            except socket.timeout: s.sendall(b'a')
+        res.append(False)
+    except OSError: res.append(False)
+t=[threading.Thread(target=client) for i in range(50)]
+[x.start() for x in t]
+deadline=time.time()+100
+while time.time() < deadline and sum(res) < 2: time.sleep(0.5)
+time.sleep(1); done.set(); [x.join() for x in t]
+print(sum(res))")"
+check "healthy after the connection flood" "ok" "$(curl -s -m 10 $url/healthz)"
 expect_no_line http "no panic" '^TERN (PANIC|FAIL)'
 finish

@@ -11,8 +11,6 @@ INTEG_TESTS += tests/pal/fuzz.sh
 
 # A real workload ELF for the loader test: freestanding static PIE, only
 # R_X86_64_RELATIVE relocations, entered at pal_main.
-PAL_WL_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fPIE -fno-stack-protector \
-	-mno-red-zone -nostdlib -static-pie -Wl,-e,pal_main -Wl,-z,noexecstack -I.
 $(B)/tests/pal/workload.elf: tests/pal/workload.c pal/pal.h
 	@mkdir -p $(dir $@)
 	$(MSG) WLCC $@

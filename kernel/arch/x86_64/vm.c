@@ -9,7 +9,9 @@
  *     rodata R, data/bss RW NX, with the guard page under each static
  *     stack left unmapped;
  *   - device windows (mmio_map) uncached, NX, in their own region;
- *   - thread stacks (stack_alloc) with an unmapped guard page below each.
+ *   - thread stacks (stack_alloc) with an unmapped guard page below each;
+ *   - workload images (image_alloc), RW NX until image_protect() makes
+ *     their text RX, with unmapped pages on both sides.
  * Nothing is mapped at low addresses, so a NULL dereference faults.
  * Page-table pages come from the pmm and are reached through the direct
  * map, which both the loader's tables and ours provide.
@@ -27,6 +29,8 @@
 
 #define MMIO_BASE	0xffffc00000000000ULL
 #define MMIO_LIMIT	0xffffc08000000000ULL	/* 512 GiB of windows */
+#define IMAGE_BASE	0xffffd00000000000ULL
+#define IMAGE_LIMIT	0xffffd08000000000ULL
 #define STACK_BASE	0xffffe00000000000ULL
 #define STACK_LIMIT	0xffffe08000000000ULL
 
@@ -37,6 +41,7 @@ static uint64_t *pml4;		/* direct-map view */
 static uint64_t pml4_phys;
 static uint64_t mmio_next = MMIO_BASE;
 static uint64_t stack_next = STACK_BASE;
+static uint64_t image_next = IMAGE_BASE;
 
 static uint64_t
 pt_alloc(void)
@@ -200,4 +205,41 @@ stack_alloc(size_t bytes)
 	}
 	stack_next = va + n * PAGE_SIZE;
 	return va + n * PAGE_SIZE;
+}
+
+void *
+image_alloc(size_t bytes)
+{
+	uint64_t n = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+	if (n == 0 || image_next + (n + 2) * PAGE_SIZE > IMAGE_LIMIT)
+		return NULL;
+	uint64_t va = image_next + PAGE_SIZE;	/* guard below */
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t pa = pmm_alloc(&kernel_pmm, 1, 0, 0);
+		if (pa == 0)
+			return NULL;
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
+		if (vm_map(va + i * PAGE_SIZE, pa, PTE_W | PTE_NX) != 0)
+			return NULL;
+	}
+	image_next = va + (n + 1) * PAGE_SIZE;	/* and a guard above */
+	return (void *)va;
+}
+
+int
+image_protect(void *p, size_t len, bool write, bool exec)
+{
+	uint64_t va = (uint64_t)p & ~(uint64_t)(PAGE_SIZE - 1);
+	uint64_t end = (uint64_t)p + len;
+	if ((uint64_t)p < IMAGE_BASE || end > IMAGE_LIMIT || end < (uint64_t)p)
+		return -1;
+	for (; va < end; va += PAGE_SIZE) {
+		uint64_t *pte = walk(va, 1, false);
+		if (pte == NULL || !(*pte & PTE_P))
+			return -1;
+		uint64_t e = *pte & ~(PTE_W | PTE_NX);
+		*pte = e | (write ? PTE_W : 0) | (exec ? 0 : PTE_NX);
+		invlpg(va);
+	}
+	return 0;
 }

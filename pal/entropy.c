@@ -1,0 +1,221 @@
+/*
+ * entropy.c - the PAL's entropy source.
+ *
+ * RDSEED when CPUID offers it, else RDRAND (Intel SDM vol. 1 ch. 7.3.17;
+ * both may fail transiently with CF=0 and are retried a bounded number of
+ * times).  At boot the chosen instruction is health-checked on 64 draws:
+ * no value may repeat back to back, none may be all zeros or all ones,
+ * and every bit position must take both values (a stuck bit fails).  A
+ * source that fails is not used.  The fallback is a ChaCha20 keystream
+ * (RFC 8439 block function) keyed from TSC jitter: fine for hash seeds
+ * and TCP ports, NOT for keys, which is why entropy_get() then returns -1
+ * while still filling the buffer.
+ *
+ * entropy_health() and chacha20_block() are portable and host-tested
+ * (tests/pal/test_entropy.c); the instructions are kernel only.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pal/entropy.h"
+
+#define ROTL(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
+#define QR(a, b, c, d) do { \
+	a += b; d ^= a; d = ROTL(d, 16); \
+	c += d; b ^= c; b = ROTL(b, 12); \
+	a += b; d ^= a; d = ROTL(d, 8); \
+	c += d; b ^= c; b = ROTL(b, 7); \
+} while (0)
+
+void
+chacha20_block(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3],
+    uint8_t out[64])
+{
+	uint32_t s[16] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 };
+	uint32_t x[16];
+
+	memcpy(&s[4], key, 32);
+	s[12] = counter;
+	memcpy(&s[13], nonce, 12);
+	memcpy(x, s, sizeof(x));
+	for (int i = 0; i < 10; i++) {
+		QR(x[0], x[4], x[8], x[12]);
+		QR(x[1], x[5], x[9], x[13]);
+		QR(x[2], x[6], x[10], x[14]);
+		QR(x[3], x[7], x[11], x[15]);
+		QR(x[0], x[5], x[10], x[15]);
+		QR(x[1], x[6], x[11], x[12]);
+		QR(x[2], x[7], x[8], x[13]);
+		QR(x[3], x[4], x[9], x[14]);
+	}
+	for (int i = 0; i < 16; i++) {
+		uint32_t v = x[i] + s[i];
+		out[4 * i] = (uint8_t)v;
+		out[4 * i + 1] = (uint8_t)(v >> 8);
+		out[4 * i + 2] = (uint8_t)(v >> 16);
+		out[4 * i + 3] = (uint8_t)(v >> 24);
+	}
+}
+
+int
+entropy_health(const uint64_t *v, size_t n)
+{
+	uint64_t ones = 0, zeros = 0;
+
+	if (n < 2)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == 0 || v[i] == ~(uint64_t)0)
+			return -1;
+		if (i > 0 && v[i] == v[i - 1])
+			return -1;
+		ones |= v[i];
+		zeros |= ~v[i];
+	}
+	/* Every bit must have been seen both set and clear. */
+	return (ones & zeros) == ~(uint64_t)0 ? 0 : -1;
+}
+
+void
+entropy_fallback_init(struct entropy_fallback *f, const uint64_t *seed, size_t n)
+{
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < n; i++) {
+		uint32_t lo = (uint32_t)seed[i], hi = (uint32_t)(seed[i] >> 32);
+		/* Spread the (low-entropy) samples over the whole key. */
+		f->key[i % 8] ^= lo * 0x9e3779b1u + hi;
+		f->key[(i + 3) % 8] = ROTL(f->key[(i + 3) % 8], 7) ^ (hi * 0x85ebca6bu);
+	}
+}
+
+void
+entropy_fallback_fill(struct entropy_fallback *f, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	uint8_t blk[64];
+
+	while (len > 0) {
+		chacha20_block(f->key, f->counter++, f->nonce, blk);
+		if (f->counter == 0)
+			f->nonce[0]++;
+		size_t k = len < 32 ? len : 32;
+		memcpy(p, blk, k);
+		/* The other half becomes the next key (fast key erasure). */
+		memcpy(f->key, blk + 32, 32);
+		p += k;
+		len -= k;
+	}
+	memset(blk, 0, sizeof(blk));
+}
+
+#ifndef TERN_HOST
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/log.h"
+
+enum { SRC_NONE, SRC_RDSEED, SRC_RDRAND };
+static int src;
+static struct entropy_fallback fb;
+static bool fb_ready;
+
+static bool
+hw_draw(int which, uint64_t *v)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		uint8_t ok;
+		if (which == SRC_RDSEED)
+			__asm__ volatile("rdseed %0; setc %1" : "=r"(*v), "=qm"(ok));
+		else
+			__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok));
+		if (ok)
+			return true;
+		__asm__ volatile("pause");
+	}
+	return false;
+}
+
+static bool
+source_healthy(int which)
+{
+	uint64_t v[64];
+	for (int i = 0; i < 64; i++)
+		if (!hw_draw(which, &v[i]))
+			return false;
+	return entropy_health(v, 64) == 0;
+}
+
+static void
+fallback_seed(void)
+{
+	uint64_t s[32];
+	for (int i = 0; i < 32; i++) {
+		/* Jitter of a short dependent loop, plus the time itself. */
+		uint64_t t0 = rdtsc();
+		volatile uint64_t x = t0;
+		for (int k = 0; k < 64 + (int)(t0 & 63); k++)
+			x = x * 6364136223846793005ULL + 1;
+		s[i] = (rdtsc() - t0) ^ (t0 << 17) ^ x;
+	}
+	entropy_fallback_init(&fb, s, 32);
+	fb_ready = true;
+}
+
+void
+entropy_init(void)
+{
+	uint32_t r[4];
+	cpuid(0, 0, r);
+	uint32_t max = r[0];
+	bool has_seed = false, has_rand = false;
+	cpuid(1, 0, r);
+	has_rand = (r[2] >> 30) & 1;
+	if (max >= 7) {
+		cpuid(7, 0, r);
+		has_seed = (r[1] >> 18) & 1;
+	}
+	if (has_seed && source_healthy(SRC_RDSEED))
+		src = SRC_RDSEED;
+	else if (has_rand && source_healthy(SRC_RDRAND))
+		src = SRC_RDRAND;
+	else
+		src = SRC_NONE;
+	if ((has_seed || has_rand) && src == SRC_NONE)
+		log_warn("pal", "entropy: hardware source failed its health check");
+	fallback_seed();
+	log_info("pal", "entropy source: %s", entropy_source());
+}
+
+const char *
+entropy_source(void)
+{
+	return src == SRC_RDSEED ? "rdseed" : src == SRC_RDRAND ? "rdrand" :
+	    "fallback (tsc jitter, not for keys)";
+}
+
+int
+entropy_get(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	if (src != SRC_NONE) {
+		while (len > 0) {
+			uint64_t v;
+			if (!hw_draw(src, &v))
+				break;	/* persistent failure: finish from the fallback */
+			size_t k = len < 8 ? len : 8;
+			memcpy(p, &v, k);
+			p += k;
+			len -= k;
+		}
+		if (len == 0)
+			return 0;
+		log_warn("pal", "entropy: %s stopped answering; using the fallback",
+		    entropy_source());
+		src = SRC_NONE;
+	}
+	if (!fb_ready)
+		fallback_seed();
+	entropy_fallback_fill(&fb, p, len);
+	return -1;
+}
+#endif

@@ -1,0 +1,36 @@
+/*
+ * entropy.h - the PAL's entropy source (pal/entropy.c): RDSEED/RDRAND
+ * after a boot-time health check, else a ChaCha20 keystream keyed from
+ * TSC jitter.
+ */
+#ifndef TERN_PAL_ENTROPY_H
+#define TERN_PAL_ENTROPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* RFC 8439 section 2.3: one 64-byte block. */
+void chacha20_block(const uint32_t key[8], uint32_t counter,
+    const uint32_t nonce[3], uint8_t out[64]);
+
+/* 0 when n samples from a hardware source look alive: no back-to-back
+   repeat, no all-zero/all-one word, every bit seen both ways; else -1. */
+int entropy_health(const uint64_t *v, size_t n);
+
+struct entropy_fallback {
+	uint32_t key[8];
+	uint32_t nonce[3];
+	uint32_t counter;
+};
+void entropy_fallback_init(struct entropy_fallback *f, const uint64_t *seed,
+    size_t n);
+void entropy_fallback_fill(struct entropy_fallback *f, void *buf, size_t len);
+
+/* Kernel only. */
+void entropy_init(void);
+/* Fills buf; 0 from a healthy hardware source, -1 if (part of) it came
+   from the fallback. */
+int entropy_get(void *buf, size_t len);
+const char *entropy_source(void);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * rt.h - the hosted runtime's internals (pal/rt*.c, kernel only).
+ *
+ * One workload runs at a time.  Everything it creates through struct
+ * pal_api (memory, events, timers, sockets, threads) is linked on the
+ * workload's resource list, so an exit - returned, pal_exit, or a restart
+ * - gives all of it back; the next run starts clean.  Threads run on the
+ * scheduler of pal/sched.h in the workload's group (rt_app.gen), the
+ * supervisor thread in group 0.
+ */
+#ifndef TERN_PAL_RT_H
+#define TERN_PAL_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pal/pal.h"
+#include "pal/pkg.h"
+#include "pal/sched.h"
+
+struct netstack;
+
+enum rt_kind { RT_MEM = 1, RT_EVENT, RT_TIMER, RT_SOCK, RT_THREAD };
+
+/* A node on the workload's resource list. */
+struct rt_res {
+	struct rt_res *prev, *next;
+	int kind;
+};
+
+#define RT_ARGV_MAX 16
+
+struct rt_app {
+	struct pkg pkg;
+	char name[32];
+	uint32_t gen;			/* sched group of the current run */
+	void *image;			/* image_alloc region, reused on restart */
+	size_t span;
+	uintptr_t entry;
+	int argc;
+	const char *argv[RT_ARGV_MAX + 1];
+	char argbuf[256];
+	size_t mem_used;
+	struct rt_res res;		/* list head */
+	bool running;
+	int code;			/* exit code of the last run */
+	struct sched_event exited;
+	bool ready;			/* TERN READY printed for this run */
+	bool listening;			/* a listener on the manifest port */
+	/* Timers run on a workload thread (created with the first timer). */
+	struct sched_event timers_changed;
+	bool timer_thread;
+	unsigned restarts;
+};
+
+struct rt_stats {
+	uint64_t threads, thread_fail, stacks_made, stacks_reused;
+	uint64_t mem_fail, mem_bad_free;
+	uint64_t accept_overflow, rx_overflow, rx_copied, tx_copied;
+	uint64_t send_ref_bytes, socks;
+	uint64_t timer_fires, restarts;
+};
+
+extern struct sched rt_sched;
+extern struct rt_app rt_app;
+extern struct rt_stats rt_stats;
+extern struct netstack *rt_ns;		/* NULL without a NIC */
+extern const struct pal_api rt_api;
+
+/* rt.c */
+void rt_own(struct rt_res *r, int kind);
+void rt_disown(struct rt_res *r);
+void rt_net_up(void);			/* pal_net.c: address configured */
+void rt_listening(uint16_t port);	/* rt_sock.c: a listener exists */
+void rt_exit(int code) __attribute__((noreturn));
+bool rt_in_workload(void);		/* called from a workload thread */
+
+/* rt_sock.c: the socket half of struct pal_api, and cleanup. */
+int rt_tcp_listen(uint16_t port, int backlog, pal_sock_t **out);
+int rt_tcp_accept(pal_sock_t *l, pal_time_t deadline, pal_sock_t **out,
+    struct pal_addr *peer);
+int rt_tcp_connect(const struct pal_addr *dst, pal_time_t deadline,
+    pal_sock_t **out);
+int rt_udp_bind(uint16_t port, pal_sock_t **out);
+int rt_sock_recv_buf(pal_sock_t *s, pal_time_t deadline, struct pal_buf *out,
+    struct pal_addr *from);
+void rt_buf_free(struct pal_buf *b);
+int rt_buf_alloc(pal_sock_t *s, size_t size, struct pal_buf *out);
+int rt_sock_send_buf(pal_sock_t *s, struct pal_buf *b, const struct pal_addr *to);
+long rt_sock_send_ref(pal_sock_t *s, const void *data, size_t len,
+    pal_time_t deadline);
+long rt_sock_recv(pal_sock_t *s, void *buf, size_t len, pal_time_t deadline);
+long rt_sock_send(pal_sock_t *s, const void *data, size_t len,
+    pal_time_t deadline);
+int rt_sock_wait_writable(pal_sock_t *s, pal_time_t deadline);
+void rt_sock_close(pal_sock_t *s);
+void rt_sock_abort(pal_sock_t *s);
+/* Frees a socket at workload exit (aborting its connection). */
+void rt_sock_destroy(pal_sock_t *s);
+
+#endif

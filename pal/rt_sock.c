@@ -1,0 +1,642 @@
+/*
+ * rt_sock.c - PAL sockets over the netstack (netstack/tcp.h, UDP).
+ *
+ * The netstack runs from the scheduler's poll hook and calls back here:
+ * accept queues a connection on its listener, recv appends data to the
+ * socket's receive list, closed records the end.  Callbacks only change
+ * socket state and set events; workload threads wait on those events.
+ *
+ * Transmit: sock_send_ref queues the caller's memory by reference (no
+ * copy here; the netstack still copies into the frame today, counted in
+ * net.payload_copied).  sock_send and sock_send_buf own a heap chunk that
+ * the release callback frees when the peer has acknowledged it.
+ *
+ * Receive: the netstack lends the driver's buffer only for the duration
+ * of the callback, so data is copied once into a chunk here (counted in
+ * pal.rx_copied); sock_recv_buf then lends that chunk without a second
+ * copy.  A socket holds at most RX_LIMIT unread bytes: past that the
+ * connection is reset and pal.rx_overflow counts it (the stack advertises
+ * a fixed 64 KiB window, so a well-behaved peer only gets there when the
+ * workload stops reading).
+ *
+ * Lifetime: a handle closed by the workload lives on, detached, until the
+ * netstack says the connection is gone; a workload exit aborts every
+ * connection it had (rt_sock_destroy), so no reference into the workload's
+ * image outlives it.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/err.h"
+#include "kernel/heap.h"
+#include "kernel/log.h"
+#include "kernel/time.h"
+#include "netstack/netstack.h"
+#include "netstack/tcp.h"
+#include "pal/rt.h"
+
+#define SOCK_MAGIC	0x736f636bu
+#define CHUNK_RX	0x72786368u
+#define CHUNK_TX	0x74786368u
+#define RX_LIMIT	(256u << 10)
+#define TX_COPY_LIMIT	(256u << 10)
+#define TX_CHUNK	(64u << 10)
+#define BACKLOG_MAX	64
+
+enum { S_LISTEN = 1, S_TCP, S_UDP };
+
+struct rt_chunk {
+	struct rt_chunk *next;
+	uint32_t magic;
+	uint32_t len, off;
+	struct pal_addr from;
+	struct pal_sock *sock;		/* tx: whose accounting */
+	uint8_t data[];
+};
+
+struct pal_sock {
+	struct rt_res res;		/* first: the resource list frees it */
+	uint32_t magic;
+	int type;
+	struct tcp_pcb *pcb;
+	bool eof, reset, app_closed, dying;
+	struct sched_event rd, wr;
+	struct rt_chunk *rx_head, *rx_tail;
+	size_t rx_bytes;
+	uint16_t port;			/* listener, udp */
+	int backlog, nq;
+	struct pal_sock *q_head, *q_tail, *q_next;
+	size_t tx_copy_bytes;
+	struct pal_addr peer;
+};
+
+static bool
+sock_ok(pal_sock_t *s, int type)
+{
+	return s != NULL && s->magic == SOCK_MAGIC && !s->app_closed &&
+	    (type == 0 || s->type == type);
+}
+
+static pal_sock_t *
+sock_new(int type)
+{
+	pal_sock_t *s = kzalloc(sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->magic = SOCK_MAGIC;
+	s->type = type;
+	rt_own(&s->res, RT_SOCK);
+	rt_stats.socks++;
+	return s;
+}
+
+static void
+rx_drop_all(pal_sock_t *s)
+{
+	while (s->rx_head != NULL) {
+		struct rt_chunk *c = s->rx_head;
+		s->rx_head = c->next;
+		c->magic = 0;
+		kfree(c);
+	}
+	s->rx_tail = NULL;
+	s->rx_bytes = 0;
+}
+
+static void
+sock_free(pal_sock_t *s)
+{
+	rx_drop_all(s);
+	rt_disown(&s->res);
+	s->magic = 0;
+	/* Wake anyone still waiting on it: they see a dead handle. */
+	sched_event_set(&rt_sched, &s->rd);
+	sched_event_set(&rt_sched, &s->wr);
+	kfree(s);
+}
+
+static int
+wait_ev(struct sched_event *ev, pal_time_t deadline)
+{
+	if (deadline == 0)
+		return -PAL_EAGAIN;
+	return sched_wait(&rt_sched, ev, deadline) == 0 ? 0 : -PAL_ETIMEDOUT;
+}
+
+/* ---- netstack callbacks (poll-hook context) -------------------------- */
+
+static void
+on_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len)
+{
+	pal_sock_t *s = ctx;
+	if (len == 0) {
+		s->eof = true;
+		sched_event_set(&rt_sched, &s->rd);
+		return;
+	}
+	if (s->app_closed || s->dying)
+		return;		/* nobody will read it */
+	struct rt_chunk *c = NULL;
+	if (s->rx_bytes + len <= RX_LIMIT)
+		c = kmalloc(sizeof(*c) + len);
+	if (c == NULL) {
+		rt_stats.rx_overflow++;
+		log_warn("pal", "%s: connection from port %u reset: %zu unread bytes "
+		    "(limit %u)", rt_app.name, pcb->rport, s->rx_bytes + len, RX_LIMIT);
+		s->reset = true;
+		tcp_abort(pcb);		/* on_closed runs now */
+		return;
+	}
+	c->next = NULL;
+	c->magic = CHUNK_RX;
+	c->len = (uint32_t)len;
+	c->off = 0;
+	c->from = s->peer;
+	c->sock = NULL;
+	memcpy(c->data, data, len);
+	rt_stats.rx_copied += len;
+	if (s->rx_tail != NULL)
+		s->rx_tail->next = c;
+	else
+		s->rx_head = c;
+	s->rx_tail = c;
+	s->rx_bytes += len;
+	sched_event_set(&rt_sched, &s->rd);
+}
+
+static void
+on_closed(void *ctx, struct tcp_pcb *pcb, int reason)
+{
+	(void)pcb;
+	pal_sock_t *s = ctx;
+	s->pcb = NULL;
+	if (reason != TERN_OK)
+		s->reset = true;
+	sched_event_set(&rt_sched, &s->rd);
+	sched_event_set(&rt_sched, &s->wr);
+	if (s->app_closed && !s->dying)
+		sock_free(s);
+}
+
+static void
+on_accept(void *ctx, struct tcp_pcb *pcb)
+{
+	pal_sock_t *l = ctx;
+	pal_sock_t *s = l->nq < l->backlog ? sock_new(S_TCP) : NULL;
+	if (s == NULL) {
+		rt_stats.accept_overflow++;
+		tcp_abort(pcb);
+		return;
+	}
+	s->pcb = pcb;
+	s->peer.ip = pcb->rip;
+	s->peer.port = pcb->rport;
+	pcb->cbs.recv = on_recv;
+	pcb->cbs.closed = on_closed;
+	pcb->ctx = s;
+	if (l->q_tail != NULL)
+		l->q_tail->q_next = s;
+	else
+		l->q_head = s;
+	l->q_tail = s;
+	l->nq++;
+	sched_event_set(&rt_sched, &l->rd);
+}
+
+static void
+on_udp(void *ctx, struct netstack *ns, uint32_t src_ip, uint16_t src_port,
+    const uint8_t *data, size_t len)
+{
+	(void)ns;
+	pal_sock_t *s = ctx;
+	struct rt_chunk *c = NULL;
+	if (s->rx_bytes + len <= RX_LIMIT)
+		c = kmalloc(sizeof(*c) + len);
+	if (c == NULL) {
+		rt_stats.rx_overflow++;		/* datagram dropped */
+		return;
+	}
+	c->next = NULL;
+	c->magic = CHUNK_RX;
+	c->len = (uint32_t)len;
+	c->off = 0;
+	c->from.ip = src_ip;
+	c->from.port = src_port;
+	c->sock = NULL;
+	memcpy(c->data, data, len);
+	rt_stats.rx_copied += len;
+	if (s->rx_tail != NULL)
+		s->rx_tail->next = c;
+	else
+		s->rx_head = c;
+	s->rx_tail = c;
+	s->rx_bytes += len;
+	sched_event_set(&rt_sched, &s->rd);
+}
+
+static void
+tx_release(void *rctx)
+{
+	struct rt_chunk *c = rctx;
+	pal_sock_t *s = c->sock;
+	s->tx_copy_bytes -= c->len;
+	sched_event_set(&rt_sched, &s->wr);
+	c->magic = 0;
+	kfree(c);
+}
+
+static void
+ref_release(void *rctx)
+{
+	pal_sock_t *s = rctx;
+	sched_event_set(&rt_sched, &s->wr);
+}
+
+/* ---- the API ---------------------------------------------------------- */
+
+int
+rt_tcp_listen(uint16_t port, int backlog, pal_sock_t **out)
+{
+	if (out == NULL || port == 0)
+		return -PAL_EINVAL;
+	if (rt_ns == NULL)
+		return -PAL_ENOTSUP;		/* no network interface */
+	pal_sock_t *s = sock_new(S_LISTEN);
+	if (s == NULL)
+		return -PAL_ENOMEM;
+	s->port = port;
+	s->backlog = backlog <= 0 ? 16 : backlog > BACKLOG_MAX ? BACKLOG_MAX : backlog;
+	int rc = tcp_listen(rt_ns, port, on_accept, s);
+	if (rc != TERN_OK) {
+		sock_free(s);
+		return rc == TERN_EADDRINUSE ? -PAL_EADDRINUSE : -PAL_ENOMEM;
+	}
+	*out = s;
+	rt_listening(port);
+	return 0;
+}
+
+int
+rt_tcp_accept(pal_sock_t *l, pal_time_t deadline, pal_sock_t **out,
+    struct pal_addr *peer)
+{
+	if (out == NULL)
+		return -PAL_EINVAL;
+	for (;;) {
+		if (!sock_ok(l, S_LISTEN))
+			return -PAL_EINVAL;
+		pal_sock_t *s = l->q_head;
+		if (s != NULL) {
+			l->q_head = s->q_next;
+			if (l->q_head == NULL)
+				l->q_tail = NULL;
+			l->nq--;
+			s->q_next = NULL;
+			*out = s;
+			if (peer != NULL)
+				*peer = s->peer;
+			return 0;
+		}
+		sched_event_clear(&l->rd);
+		int rc = wait_ev(&l->rd, deadline);
+		if (rc != 0)
+			return rc;
+	}
+}
+
+int
+rt_tcp_connect(const struct pal_addr *dst, pal_time_t deadline, pal_sock_t **out)
+{
+	(void)dst;
+	(void)deadline;
+	(void)out;
+	return -PAL_ENOTSUP;	/* the netstack has no active open yet */
+}
+
+int
+rt_udp_bind(uint16_t port, pal_sock_t **out)
+{
+	static uint16_t next_eph = 49152;
+	if (out == NULL)
+		return -PAL_EINVAL;
+	if (rt_ns == NULL)
+		return -PAL_ENOTSUP;
+	pal_sock_t *s = sock_new(S_UDP);
+	if (s == NULL)
+		return -PAL_ENOMEM;
+	int rc = TERN_EADDRINUSE;
+	for (int tries = 0; tries < (port == 0 ? 64 : 1) && rc == TERN_EADDRINUSE; tries++) {
+		s->port = port != 0 ? port : next_eph;
+		if (port == 0 && ++next_eph == 0)
+			next_eph = 49152;
+		rc = netstack_udp_bind(rt_ns, s->port, on_udp, s);
+	}
+	if (rc != TERN_OK) {
+		sock_free(s);
+		return rc == TERN_EADDRINUSE ? -PAL_EADDRINUSE : -PAL_ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Waits for receive data; 0 when some is queued, else the error. */
+static int
+wait_data(pal_sock_t *s, pal_time_t deadline)
+{
+	for (;;) {
+		if (!sock_ok(s, 0) || s->type == S_LISTEN)
+			return -PAL_EINVAL;
+		if (s->rx_head != NULL)
+			return 0;
+		if (s->reset)
+			return -PAL_ECONNRESET;
+		if (s->eof)
+			return -PAL_ECLOSED;
+		sched_event_clear(&s->rd);
+		int rc = wait_ev(&s->rd, deadline);
+		if (rc != 0)
+			return rc;
+	}
+}
+
+int
+rt_sock_recv_buf(pal_sock_t *s, pal_time_t deadline, struct pal_buf *out,
+    struct pal_addr *from)
+{
+	if (out == NULL)
+		return -PAL_EINVAL;
+	int rc = wait_data(s, deadline);
+	if (rc != 0)
+		return rc;
+	struct rt_chunk *c = s->rx_head;
+	s->rx_head = c->next;
+	if (s->rx_head == NULL)
+		s->rx_tail = NULL;
+	out->data = c->data + c->off;
+	out->len = c->len - c->off;
+	out->cap = 0;
+	out->priv = c;
+	s->rx_bytes -= out->len;
+	if (from != NULL)
+		*from = c->from;
+	return 0;
+}
+
+void
+rt_buf_free(struct pal_buf *b)
+{
+	if (b == NULL || b->priv == NULL)
+		return;
+	struct rt_chunk *c = b->priv;
+	if (c->magic != CHUNK_RX && c->magic != CHUNK_TX) {
+		log_error("pal", "%s: buf_free of a buffer the runtime did not lend: "
+		    "ignored", rt_app.name);
+		return;
+	}
+	c->magic = 0;
+	kfree(c);
+	b->priv = NULL;
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+int
+rt_buf_alloc(pal_sock_t *s, size_t size, struct pal_buf *out)
+{
+	if (out == NULL || !sock_ok(s, 0) || s->type == S_LISTEN || size == 0 ||
+	    size > TX_CHUNK)
+		return -PAL_EINVAL;
+	struct rt_chunk *c = kmalloc(sizeof(*c) + size);
+	if (c == NULL)
+		return -PAL_ENOBUFS;
+	memset(c, 0, sizeof(*c));
+	c->magic = CHUNK_TX;
+	c->len = (uint32_t)size;
+	out->data = c->data;
+	out->len = 0;
+	out->cap = size;
+	out->priv = c;
+	return 0;
+}
+
+static int
+conn_error(pal_sock_t *s)
+{
+	return s->reset ? -PAL_ECONNRESET : -PAL_ECLOSED;
+}
+
+int
+rt_sock_send_buf(pal_sock_t *s, struct pal_buf *b, const struct pal_addr *to)
+{
+	if (b == NULL || b->priv == NULL)
+		return -PAL_EINVAL;
+	struct rt_chunk *c = b->priv;
+	b->priv = NULL;
+	if (c->magic != CHUNK_TX || b->len > c->len || !sock_ok(s, 0)) {
+		if (c->magic == CHUNK_TX) {
+			c->magic = 0;
+			kfree(c);
+		}
+		return -PAL_EINVAL;
+	}
+	size_t len = b->len;
+	int rc = 0;
+	if (s->type == S_UDP) {
+		rc = to == NULL ? -PAL_EINVAL : netstack_udp_send(rt_ns, to->ip,
+		    s->port, to->port, c->data, len) == TERN_OK ? 0 : -PAL_ENOBUFS;
+	} else if (s->type == S_TCP && s->pcb != NULL) {
+		c->len = (uint32_t)len;
+		c->sock = s;
+		int r = tcp_write(s->pcb, c->data, len, tx_release, c);
+		if (r == TERN_OK) {
+			s->tx_copy_bytes += len;
+			return 0;
+		}
+		rc = r == TERN_EAGAIN ? -PAL_ENOBUFS : conn_error(s);
+	} else {
+		rc = s->type == S_TCP ? conn_error(s) : -PAL_EINVAL;
+	}
+	c->magic = 0;
+	kfree(c);
+	return rc;
+}
+
+static bool
+writable(pal_sock_t *s)
+{
+	return s->pcb != NULL && s->pcb->sq_len < TCP_SENDQ &&
+	    s->tx_copy_bytes < TX_COPY_LIMIT;
+}
+
+int
+rt_sock_wait_writable(pal_sock_t *s, pal_time_t deadline)
+{
+	for (;;) {
+		if (!sock_ok(s, S_TCP))
+			return -PAL_EINVAL;
+		if (s->pcb == NULL)
+			return conn_error(s);
+		if (writable(s))
+			return 0;
+		sched_event_clear(&s->wr);
+		int rc = wait_ev(&s->wr, deadline);
+		if (rc != 0)
+			return rc;
+	}
+}
+
+long
+rt_sock_send_ref(pal_sock_t *s, const void *data, size_t len, pal_time_t deadline)
+{
+	if (data == NULL && len != 0)
+		return -PAL_EINVAL;
+	if (len == 0)
+		return 0;
+	for (;;) {
+		int rc = rt_sock_wait_writable(s, deadline);
+		if (rc != 0)
+			return rc;
+		int r = tcp_write(s->pcb, data, len, ref_release, s);
+		if (r == TERN_OK) {
+			rt_stats.send_ref_bytes += len;
+			return (long)len;
+		}
+		if (r != TERN_EAGAIN)
+			return conn_error(s);
+	}
+}
+
+long
+rt_sock_send(pal_sock_t *s, const void *data, size_t len, pal_time_t deadline)
+{
+	const uint8_t *p = data;
+	size_t off = 0;
+	if (data == NULL && len != 0)
+		return -PAL_EINVAL;
+	while (off < len) {
+		int rc = rt_sock_wait_writable(s, deadline);
+		if (rc != 0)
+			return off > 0 ? (long)off : rc;
+		size_t n = len - off < TX_CHUNK ? len - off : TX_CHUNK;
+		struct rt_chunk *c = kmalloc(sizeof(*c) + n);
+		if (c == NULL)
+			return off > 0 ? (long)off : -PAL_ENOMEM;
+		memset(c, 0, sizeof(*c));
+		c->magic = CHUNK_TX;
+		c->len = (uint32_t)n;
+		c->sock = s;
+		memcpy(c->data, p + off, n);
+		int r = tcp_write(s->pcb, c->data, n, tx_release, c);
+		if (r != TERN_OK) {
+			kfree(c);
+			if (r == TERN_EAGAIN)
+				continue;
+			return off > 0 ? (long)off : conn_error(s);
+		}
+		s->tx_copy_bytes += n;
+		rt_stats.tx_copied += n;
+		off += n;
+	}
+	return (long)off;
+}
+
+long
+rt_sock_recv(pal_sock_t *s, void *buf, size_t len, pal_time_t deadline)
+{
+	uint8_t *p = buf;
+	size_t n = 0;
+	if (buf == NULL && len != 0)
+		return -PAL_EINVAL;
+	int rc = wait_data(s, deadline);
+	if (rc != 0)
+		return rc;
+	while (n < len && s->rx_head != NULL) {
+		struct rt_chunk *c = s->rx_head;
+		size_t k = c->len - c->off;
+		if (k > len - n)
+			k = len - n;
+		memcpy(p + n, c->data + c->off, k);
+		c->off += (uint32_t)k;
+		n += k;
+		s->rx_bytes -= k;
+		if (c->off == c->len) {
+			s->rx_head = c->next;
+			if (s->rx_head == NULL)
+				s->rx_tail = NULL;
+			c->magic = 0;
+			kfree(c);
+		}
+		if (s->type == S_UDP)
+			break;		/* one datagram per call */
+	}
+	return (long)n;
+}
+
+static void
+listener_close(pal_sock_t *l)
+{
+	if (rt_ns != NULL)
+		tcp_unlisten(rt_ns, l->port);
+	while (l->q_head != NULL) {
+		pal_sock_t *s = l->q_head;
+		l->q_head = s->q_next;
+		rt_sock_abort(s);
+	}
+	l->q_tail = NULL;
+	l->nq = 0;
+}
+
+void
+rt_sock_close(pal_sock_t *s)
+{
+	if (!sock_ok(s, 0))
+		return;
+	if (s->type == S_LISTEN) {
+		listener_close(s);
+		sock_free(s);
+		return;
+	}
+	if (s->type == S_UDP) {
+		netstack_udp_unbind(rt_ns, s->port);
+		sock_free(s);
+		return;
+	}
+	s->app_closed = true;
+	rx_drop_all(s);
+	if (s->pcb != NULL)
+		tcp_close(s->pcb);	/* freed by on_closed when it is gone */
+	else
+		sock_free(s);
+}
+
+void
+rt_sock_abort(pal_sock_t *s)
+{
+	if (!sock_ok(s, 0))
+		return;
+	if (s->type != S_TCP) {
+		rt_sock_close(s);
+		return;
+	}
+	s->app_closed = true;
+	if (s->pcb != NULL)
+		tcp_abort(s->pcb);	/* on_closed frees it */
+	else
+		sock_free(s);
+}
+
+void
+rt_sock_destroy(pal_sock_t *s)
+{
+	if (s->magic != SOCK_MAGIC)
+		return;
+	s->dying = true;
+	if (s->type == S_LISTEN && rt_ns != NULL)
+		tcp_unlisten(rt_ns, s->port);
+	else if (s->type == S_UDP && rt_ns != NULL)
+		netstack_udp_unbind(rt_ns, s->port);
+	else if (s->type == S_TCP && s->pcb != NULL)
+		tcp_abort(s->pcb);	/* releases every reference first */
+	sock_free(s);
+}
