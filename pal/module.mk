@@ -13,3 +13,4 @@ MKPKG := $(B)/tools/mkpkg
 PAL_WL_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fPIE -fno-stack-protector \
 	-mno-red-zone -mgeneral-regs-only -fno-tree-loop-distribute-patterns \
 	-nostdlib -static-pie -Wl,-e,pal_main -Wl,-z,noexecstack -Wl,-z,separate-code -I.
+INTEG_TESTS += tests/integration/app.sh

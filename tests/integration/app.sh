@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# app.sh - the runtime's handling of workload packages on QEMU (issue 6):
+# a corrupt ELF, a bad manifest and a missing package each stop the boot
+# with their TERN FAIL line; a workload that exits non-zero is restarted
+# per its policy (restart=on-failure, backoff doubling from 100 ms); one
+# with restart=never ends in a power-off.  The workload is
+# tests/pal/workload.c, which logs two lines and returns 40 + argc.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+manifest() {	# manifest <file> <restart>
+	cat >"$1" <<EOM
+name = exiter
+restart = $2
+backoff_ms = 100
+backoff_max_ms = 400
+env.ANSWER = 42
+#PATCHME#xyz
+EOM
+}
+manifest "$tmp/m-fail" on-failure
+manifest "$tmp/m-never" never
+for k in fail never; do
+	"$B/tools/mkpkg" -o "$tmp/$k.pkg" -m "$tmp/m-$k" -e "$B/tests/pal/workload.elf" ||
+		{ echo "FAIL app: mkpkg $k"; exit 1; }
+done
+# Same-length byte patches, then the FNV-1a checksum (offset 20, over
+# [24, total)) is recomputed so only the intended defect remains.
+patch() {	# patch <in> <out> <python bytes old> <python bytes new>
+	python3 - "$1" "$2" "$3" "$4" <<'EOP'
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+old, new = eval(sys.argv[3]), eval(sys.argv[4])
+i = d.find(old)
+assert i > 0 and len(old) == len(new), "pattern not found"
+d[i:i + len(old)] = new
+h = 0x811c9dc5
+for b in d[24:]:
+    h = ((h ^ b) * 0x01000193) & 0xffffffff
+struct.pack_into('<I', d, 20, h)
+open(sys.argv[2], 'wb').write(d)
+EOP
+}
+patch "$tmp/fail.pkg" "$tmp/badelf.pkg" "b'\\x7fELF'" "b'\\x7fELG'"
+patch "$tmp/fail.pkg" "$tmp/badman.pkg" "b'#PATCHME#xyz'" "b'colour = red'"
+
+image() {	# image <name> [pkg]
+	tools/mkimage.sh "$tmp/$1.img" 64 "$B/BOOTX64.EFI" "$B/kernel.elf" images/qemu.cmdline ${2:-}
+}
+
+# Refused packages: the boot stops with FAIL (QEMU exit 67).
+for k in badelf badman nopkg; do
+	if [ $k = nopkg ]; then image $k; else image $k "$tmp/$k.pkg"; fi
+	TERN_IMG=$tmp/$k.img qemu_boot "app_$k" 120 ""
+	expect_rc "app_$k" "the boot stops with TERN FAIL" 67
+done
+expect_line app_badelf "corrupt ELF named" '^TERN FAIL stage=app reason=elf_bad_magic$'
+expect_line app_badman "bad manifest named" '^TERN FAIL stage=app reason=manifest_unknown_key$'
+expect_line app_nopkg "missing package named" '^TERN FAIL stage=app reason=no_package$'
+expect_no_line app_badelf "nothing started" '^TERN APP_START'
+
+# restart=on-failure: exit code 41, restarted; three runs are enough.
+image fail "$tmp/fail.pkg"
+TERN_IMG=$tmp/fail.img qemu_start app_restart ""
+wait_marker app_restart '^TERN APP_START name=exiter' 120 >/dev/null
+t=0
+while [ "$(grep -c '^TERN APP_EXIT name=exiter code=41$' "$QLOGS/qemu-app_restart.log")" -lt 3 ] && [ $t -lt 60 ]; do
+	sleep 1; t=$((t + 1)); _qemu_log app_restart
+done
+qemu_stop app_restart
+n=$(grep -c '^TERN APP_START name=exiter$' "$QLOGS/qemu-app_restart.log")
+if [ "$n" -ge 3 ]; then echo "PASS app_restart: restarted after exits ($n starts)"; else
+	echo "FAIL app_restart: $n starts"; harness_failed=1; fi
+expect_line app_restart "exit code reported" '^TERN APP_EXIT name=exiter code=41$'
+expect_line app_restart "workload logs under its name" 'info  exiter: hello from$'
+expect_line app_restart "backoff doubles" 'restarting exiter in 200 ms'
+expect_line app_restart "resources freed between runs" 'exiter: freed [0-9]+ allocations'
+expect_no_line app_restart "no panic" '^TERN (PANIC|FAIL)'
+
+# restart=never: one run, then power-off (QEMU exit 39).
+image never "$tmp/never.pkg"
+TERN_IMG=$tmp/never.img qemu_boot app_never 120 ""
+expect_rc app_never "powered off after the workload ended" 39
+expect_line app_never "exit reported" '^TERN APP_EXIT name=exiter code=41$'
+finish
