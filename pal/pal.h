@@ -108,13 +108,15 @@ struct pal_api {
 	/* -- Clocks.  Never block. */
 	/* Monotonic nanoseconds since boot; never goes backwards. */
 	pal_time_t (*clock_monotonic)(void);
-	/* Wall clock, ns since the Unix epoch; 0 if unknown (no RTC/NTP). */
+	/* Wall clock, ns since the Unix epoch; 0 if unknown (today always:
+	 * no RTC or NTP client yet). */
 	pal_time_t (*clock_wall)(void);
 
 	/* -- Threads.  All cooperative on one CPU. */
 	/* Creates a runnable thread with its own stack (a guard page below;
-	 * stack_size 0 = 64 KiB).  *out is valid until the thread returns and
-	 * is joined.  -PAL_ENOMEM. Never blocks. */
+	 * stack_size 0 = 64 KiB, at most 8 MiB).  With out == NULL the thread
+	 * is detached (freed when it returns); otherwise *out is valid until
+	 * thread_join.  -PAL_ENOMEM, -PAL_EINVAL. Never blocks. */
 	int (*thread_create)(pal_thread_fn fn, void *arg, size_t stack_size,
 	    pal_thread_t **out);
 	/* Waits for t to return, then frees it. MAY BLOCK. */
@@ -137,8 +139,9 @@ struct pal_api {
 	 * passes: 0 or -PAL_ETIMEDOUT.  MAY BLOCK. */
 	int (*event_wait)(pal_event_t *e, pal_time_t deadline);
 
-	/* -- Timers: fn(arg) runs in the scheduler loop (not a thread) at or
-	 * after the deadline; it MUST NOT block, it MAY set events. */
+	/* -- Timers: fn(arg) runs at or after the deadline on the workload's
+	 * timer thread (made by the first timer_create), one callback at a
+	 * time; it should not block (that delays every other timer). */
 	int (*timer_create)(pal_timer_fn fn, void *arg, pal_timer_t **out);
 	/* Arms at an absolute deadline, re-arming replaces; period 0 = once. */
 	int (*timer_arm)(pal_timer_t *t, pal_time_t deadline, pal_time_t period);
@@ -154,7 +157,8 @@ struct pal_api {
 	 * -PAL_EAGAIN).  MAY BLOCK. Caller owns *out. */
 	int (*tcp_accept)(pal_sock_t *l, pal_time_t deadline, pal_sock_t **out,
 	    struct pal_addr *peer);
-	/* Active open.  MAY BLOCK until connected or the deadline. */
+	/* Active open.  MAY BLOCK until connected or the deadline.  Today
+	 * always -PAL_ENOTSUP: the netstack has no active open yet. */
 	int (*tcp_connect)(const struct pal_addr *dst, pal_time_t deadline,
 	    pal_sock_t **out);
 	/* UDP socket bound to port (0 = ephemeral). Never blocks. */
@@ -200,13 +204,14 @@ struct pal_api {
 	int (*file_name)(size_t i, const char **path);
 
 	/* -- Configuration.  Strings are runtime-owned and read-only. */
-	/* The workload's command line (manifest `args` then the kernel's
-	 * app.args= option), already split: argv[0] is the workload name. */
+	/* The workload's command line (manifest `args`, split at blanks, at
+	 * most 16 words): argv[0] is the workload name. */
 	void (*config_args)(int *argc, const char *const **argv);
 	/* Manifest `env.KEY=VALUE`; NULL if absent. */
 	const char *(*config_env)(const char *key);
 	/* Cloud user-data (IMDS / Azure custom data) when the platform
-	 * provides it; -PAL_ENOENT if none.  MAY BLOCK on the first call. */
+	 * provides it; -PAL_ENOENT if none (today always: no IMDS or
+	 * WireServer client yet).  MAY BLOCK on the first call. */
 	int (*config_user_data)(const void **data, size_t *len);
 
 	/* -- Entropy.  RDSEED, then RDRAND, then a jitter/time-seeded
@@ -217,8 +222,9 @@ struct pal_api {
 	 * keys). */
 	int (*entropy)(void *buf, size_t len);
 
-	/* -- Logging: one console line "[<name>] <msg>" (no newline needed).
-	 * Never blocks; long lines are truncated to 200 bytes. */
+	/* -- Logging: one console line "[<time>] <level> <name>: <msg>" (no
+	 * newline needed; control characters become '?').  Never blocks;
+	 * long lines are truncated to 200 bytes. */
 	void (*log)(int level, const char *msg, size_t len);
 
 	/* -- Runtime counters (netstack, driver, scheduler).  Copies at most

@@ -79,6 +79,8 @@ check_ready(void)
 		return;
 	rt_app.ready = true;
 	marker("READY port=%u", rt_app.pkg.m.listen_port);
+	log_info("pal", "ready %llu ms after the loader started",
+	    (unsigned long long)(time_now_ns() / MS));
 	if (kernel.cmdline.exit_after == CMDLINE_EXIT_READY)
 		machine_exit(EXIT_READY);
 }

@@ -4,7 +4,9 @@
  * Portable and allocation-free: it reads a buffer holding the start of a
  * connection's input and either finds one complete, valid request head,
  * asks for more bytes, or names the status to answer with.  Nothing in the
- * buffer is trusted; every pointer it returns lies inside the buffer.
+ * buffer is trusted; every pointer it returns lies inside the buffer,
+ * except the path of an absolute-form target that has none ("http://h"),
+ * which is a static "/".
  * Built into the workload and into host tests and a libFuzzer target.
  */
 #ifndef TERN_APPS_HTTP_H

@@ -7,4 +7,4 @@ $(B)/fuzz/http: tests/apps/fuzz_http.c apps/httpd/http.c $(ALL_HDRS)
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -I. \
 		-o $@ tests/apps/fuzz_http.c apps/httpd/http.c
 FUZZ_TARGETS += $(B)/fuzz/http
-INTEG_TESTS += tests/apps/fuzz.sh
+INTEG_TESTS += tests/apps/http_fuzz.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz.sh - the httpd request parser under libFuzzer for a bounded time,
+# http_fuzz.sh - the httpd request parser under libFuzzer for a bounded time,
 # seeded with the committed corpus (tests/apps/corpus); a crash, a pointer
 # outside the input or an inconsistent result fails.
 cd "$(dirname "$0")/../.."
