@@ -5,3 +5,9 @@
 record-traces: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)B=$(B) tools/record-traces.sh
+
+# Benchmarks (not part of make test): figures side by side with the peer.
+.PHONY: bench-boot
+bench-boot: deps
+	$(Q)B=$(B) tools/bench-boot.sh
+bench: bench-boot
