@@ -19,3 +19,4 @@ $(eval $(call host_test,pal/test_elf,tests/pal/test_elf.c pal/elf_load.c,-DWL_PA
 $(B)/tests/pal/test_elf: $(B)/tests/pal/workload.elf
 
 $(eval $(call host_test,pal/test_sched,tests/pal/test_sched.c pal/sched.c,))
+$(eval $(call host_test,pal/test_entropy,tests/pal/test_entropy.c pal/entropy.c,))
