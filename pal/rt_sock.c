@@ -126,6 +126,34 @@ wait_ev(struct sched_event *ev, pal_time_t deadline)
 
 /* ---- netstack callbacks (poll-hook context) -------------------------- */
 
+/* Appends a copy of data[0..len) to s's receive list and wakes readers;
+   false when it would pass RX_LIMIT or memory is short. */
+static bool
+rx_append(pal_sock_t *s, const uint8_t *data, size_t len, struct pal_addr from)
+{
+	struct rt_chunk *c = NULL;
+	if (s->rx_bytes + len <= RX_LIMIT)
+		c = kmalloc(sizeof(*c) + len);
+	if (c == NULL)
+		return false;
+	c->next = NULL;
+	c->magic = CHUNK_RX;
+	c->len = (uint32_t)len;
+	c->off = 0;
+	c->from = from;
+	c->sock = NULL;
+	memcpy(c->data, data, len);
+	rt_stats.rx_copied += len;
+	if (s->rx_tail != NULL)
+		s->rx_tail->next = c;
+	else
+		s->rx_head = c;
+	s->rx_tail = c;
+	s->rx_bytes += len;
+	sched_event_set(&rt_sched, &s->rd);
+	return true;
+}
+
 static void
 on_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len)
 {
@@ -137,32 +165,13 @@ on_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len)
 	}
 	if (s->app_closed || s->dying)
 		return;		/* nobody will read it */
-	struct rt_chunk *c = NULL;
-	if (s->rx_bytes + len <= RX_LIMIT)
-		c = kmalloc(sizeof(*c) + len);
-	if (c == NULL) {
+	if (!rx_append(s, data, len, s->peer)) {
 		rt_stats.rx_overflow++;
 		log_warn("pal", "%s: connection from port %u reset: %zu unread bytes "
 		    "(limit %u)", rt_app.name, pcb->rport, s->rx_bytes + len, RX_LIMIT);
 		s->reset = true;
 		tcp_abort(pcb);		/* on_closed runs now */
-		return;
 	}
-	c->next = NULL;
-	c->magic = CHUNK_RX;
-	c->len = (uint32_t)len;
-	c->off = 0;
-	c->from = s->peer;
-	c->sock = NULL;
-	memcpy(c->data, data, len);
-	rt_stats.rx_copied += len;
-	if (s->rx_tail != NULL)
-		s->rx_tail->next = c;
-	else
-		s->rx_head = c;
-	s->rx_tail = c;
-	s->rx_bytes += len;
-	sched_event_set(&rt_sched, &s->rd);
 }
 
 static void
@@ -209,30 +218,9 @@ on_udp(void *ctx, struct netstack *ns, uint32_t src_ip, uint16_t src_port,
     const uint8_t *data, size_t len)
 {
 	(void)ns;
-	pal_sock_t *s = ctx;
-	struct rt_chunk *c = NULL;
-	if (s->rx_bytes + len <= RX_LIMIT)
-		c = kmalloc(sizeof(*c) + len);
-	if (c == NULL) {
+	struct pal_addr from = { src_ip, src_port };
+	if (!rx_append(ctx, data, len, from))
 		rt_stats.rx_overflow++;		/* datagram dropped */
-		return;
-	}
-	c->next = NULL;
-	c->magic = CHUNK_RX;
-	c->len = (uint32_t)len;
-	c->off = 0;
-	c->from.ip = src_ip;
-	c->from.port = src_port;
-	c->sock = NULL;
-	memcpy(c->data, data, len);
-	rt_stats.rx_copied += len;
-	if (s->rx_tail != NULL)
-		s->rx_tail->next = c;
-	else
-		s->rx_head = c;
-	s->rx_tail = c;
-	s->rx_bytes += len;
-	sched_event_set(&rt_sched, &s->rd);
 }
 
 static void
