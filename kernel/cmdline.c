@@ -125,10 +125,12 @@ apply(struct cmdline *c, cmdline_warn_fn fn, void *ctx, const struct word *w)
 			c->blktest = 1;
 		else if (val_is(w, "verify"))
 			c->blktest = 2;
+		else if (val_is(w, "big"))
+			c->blktest = 3;
 		else if (val_is(w, "0"))
 			c->blktest = 0;
 		else
-			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (0|1|verify)", w);
+			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (0|1|verify|big)", w);
 	} else if (is(w, "nettest")) {
 		if (w->val == NULL || val_is(w, "1"))
 			c->nettest = true;

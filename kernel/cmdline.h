@@ -24,7 +24,7 @@ struct cmdline {
 	int log_level;		/* enum log_level, default LOG_INFO */
 	int exit_after;		/* enum cmdline_exit (exit=boot_ok|net_up|ready) */
 	int test;		/* enum cmdline_test (test=fault|ud|stack) */
-	int blktest;		/* blktest=1 (write+verify), =verify (read+verify), 0 */
+	int blktest;		/* blktest=1 (write+verify), =verify (read+verify), =big (3), 0 */
 	bool nettest;		/* nettest=1: ARP for the gateway */
 	int ntrace;		/* trace=<dev>[,<dev>] */
 	char trace[CMDLINE_MAX_TRACE][24];

@@ -4,9 +4,11 @@
  *
  * Order: disable and wait CSTS.RDY = 0 (bounded by CAP.TO), admin queues,
  * enable and wait RDY = 1 (bounded by CAP.TO, CSTS.CFS aborts), Identify
- * Controller, Number of Queues, one I/O completion/submission queue pair
- * (qid 1; the layout has room for one per CPU), Identify Namespace for
- * each active namespace (one blk_dev each).  Polled: no MSI-X yet.
+ * Controller, Number of Queues (one pair per CPU, as many as granted, at
+ * most NVME_MAX_IOQ), the I/O completion/submission queue pairs (qid 1..n;
+ * with MSI-X each CQ interrupts on entry (qid-1) % nvec, and a controller
+ * refusing that gets a polled CQ instead), Identify Namespace for each
+ * active namespace (one blk_dev each).
  * Everything the controller returns is checked: completion ids must be
  * in flight, phase tags and queue ids must fit, sizes must make sense.
  * Amazon (EBS) controllers: DMA below 2^48, the volume id from the serial
@@ -83,8 +85,23 @@ queue_alloc(struct nvme_softc *sc, struct nvme_queue *q, uint16_t qid, uint16_t 
 static void
 queue_free(struct nvme_softc *sc, struct nvme_queue *q)
 {
+	hw_dma_free(&sc->hw, &q->prp);
 	hw_dma_free(&sc->hw, &q->sq);
 	hw_dma_free(&sc->hw, &q->cq);
+}
+
+/* An I/O queue pair: rings plus one PRP list page per command slot. */
+static int
+ioq_alloc(struct nvme_softc *sc, struct nvme_queue *q, uint16_t qid, uint16_t depth)
+{
+	int rc = queue_alloc(sc, q, qid, depth);
+	if (rc != TERN_OK)
+		return rc;
+	if (hw_dma_alloc(&sc->hw, (size_t)depth * 4096, 4096, &q->prp) != 0) {
+		queue_free(sc, q);
+		return TERN_ENOMEM;
+	}
+	return TERN_OK;
 }
 
 /* Empty a queue pair's rings before (re)creating it on the controller. */
@@ -98,7 +115,6 @@ queue_reset(struct nvme_queue *q)
 }
 
 /* Put one entry on a submission queue and ring its doorbell. */
-int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q, const struct nvme_sqe *e);
 int
 nvme_submit(struct nvme_softc *sc, struct nvme_queue *q, const struct nvme_sqe *e)
 {
@@ -117,16 +133,20 @@ nvme_submit(struct nvme_softc *sc, struct nvme_queue *q, const struct nvme_sqe *
  * Take the next completion if its phase tag says it is new.  Returns true
  * with *out filled; validates the SQ head and the queue id.
  */
-bool nvme_next_cqe(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_cqe *out);
 bool
 nvme_next_cqe(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_cqe *out)
 {
 	const struct nvme_cqe *c = (const struct nvme_cqe *)q->cq.va + q->cq_head;
 	hw_dma_sync_cpu(&sc->hw, c, sizeof(*c));
-	if ((((volatile const struct nvme_cqe *)c)->status & 1) != q->phase)
+	/* The phase is read once, through the hw layer, so a recorded trace
+	   holds the value the driver acted on. */
+	uint32_t dw3 = hw_dma_load32(&sc->hw, (const uint32_t *)c + 3);
+	if (((dw3 >> 16) & 1) != q->phase)
 		return false;
 	hw_rmb();
 	*out = *c;
+	out->cid = (uint16_t)dw3;
+	out->status = (uint16_t)(dw3 >> 16);
 	if (++q->cq_head == q->depth) {
 		q->cq_head = 0;
 		q->phase ^= 1;
@@ -213,7 +233,9 @@ identify(struct nvme_softc *sc, uint32_t cns, uint32_t nsid)
 static int
 enable_ctrl(struct nvme_softc *sc)
 {
-	wr4(sc, NVME_INTMS, 0xffffffffu);	/* polled */
+	/* INTMS is for pin interrupts and must be left alone under MSI-X. */
+	if (sc->nvec == 0)
+		wr4(sc, NVME_INTMS, 0xffffffffu);
 	wr4(sc, NVME_AQA, (uint32_t)(NVME_AQ_DEPTH - 1) << 16 | (NVME_AQ_DEPTH - 1));
 	wr8(sc, NVME_ASQ, sc->aq.sq.pa);
 	wr8(sc, NVME_ACQ, sc->aq.cq.pa);
@@ -221,23 +243,71 @@ enable_ctrl(struct nvme_softc *sc)
 	return wait_ready(sc, 1);
 }
 
-/* Number of Queues, then the I/O completion and submission queue (qid 1). */
+/*
+ * Set Features Number of Queues: ask for `want` pairs; returns how many
+ * the controller granted (its 0-based NSQA/NCQA, clamped) in *got.
+ */
 static int
-create_ioq(struct nvme_softc *sc)
+set_num_queues(struct nvme_softc *sc, uint32_t want, uint32_t *got)
+{
+	uint32_t dw0 = 0;
+	struct nvme_sqe e = { .opc = NVME_ADM_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES,
+		.cdw11 = (want - 1) << 16 | (want - 1) };
+	int rc = admin(sc, &e, &dw0);
+	if (rc != TERN_OK)
+		return rc;
+	uint32_t nsq = (dw0 & 0xffff) + 1, ncq = (dw0 >> 16) + 1;
+	*got = nsq < ncq ? nsq : ncq;
+	if (*got > want)
+		*got = want;
+	return TERN_OK;
+}
+
+/* Create one I/O CQ/SQ pair; a CQ refused with interrupts gets polled. */
+static int
+create_pair(struct nvme_softc *sc, struct nvme_queue *q)
+{
+	int rc;
+	uint32_t size = (uint32_t)(q->depth - 1) << 16 | q->qid;
+	struct nvme_sqe e;
+	q->ien = sc->nvec > 0;
+	q->iv = sc->nvec > 0 ? (uint16_t)((q->qid - 1) % sc->nvec) : 0;
+	for (;;) {
+		e = (struct nvme_sqe){ .opc = NVME_ADM_CREATE_CQ, .prp1 = q->cq.pa,
+			.cdw10 = size, .cdw11 = NVME_CQ_PC |
+			(q->ien ? NVME_CQ_IEN | NVME_CQ_IV(q->iv) : 0) };
+		rc = admin(sc, &e, NULL);
+		if (rc != TERN_EIO || !q->ien)
+			break;
+		log_warn("nvme", "%s: CQ %u refused with MSI-X entry %u; polled instead",
+		    sc->hw.name, q->qid, q->iv);
+		q->ien = false;
+		q->iv = 0;
+	}
+	if (rc != TERN_OK)
+		return rc;
+	e = (struct nvme_sqe){ .opc = NVME_ADM_CREATE_SQ, .prp1 = q->sq.pa,
+		.cdw10 = size, .cdw11 = (uint32_t)q->qid << 16 | 1 /* CQ qid, PC */ };
+	return admin(sc, &e, NULL);
+}
+
+/* Number of Queues (must still grant what we use), then every pair. */
+static int
+create_ioqs(struct nvme_softc *sc)
 {
 	uint32_t got;
-	int rc;
-	struct nvme_sqe e = { .opc = NVME_ADM_SET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES,
-		.cdw11 = 0 };	/* one SQ and one CQ (0-based) */
-	if ((rc = admin(sc, &e, &got)) != TERN_OK)
+	int rc = set_num_queues(sc, sc->nioq, &got);
+	if (rc != TERN_OK)
 		return rc;
-	e = (struct nvme_sqe){ .opc = NVME_ADM_CREATE_CQ, .prp1 = sc->ioq.cq.pa,
-		.cdw10 = (uint32_t)(sc->ioq.depth - 1) << 16 | 1, .cdw11 = 1 /* PC, no IEN */ };
-	if ((rc = admin(sc, &e, NULL)) != TERN_OK)
-		return rc;
-	e = (struct nvme_sqe){ .opc = NVME_ADM_CREATE_SQ, .prp1 = sc->ioq.sq.pa,
-		.cdw10 = (uint32_t)(sc->ioq.depth - 1) << 16 | 1, .cdw11 = 1u << 16 | 1 /* CQ 1, PC */ };
-	return admin(sc, &e, NULL);
+	if (got < sc->nioq) {
+		log_error("nvme", "%s: controller now grants %u queue pairs, %u in use",
+		    sc->hw.name, got, sc->nioq);
+		return TERN_EIO;
+	}
+	for (uint32_t i = 0; i < sc->nioq; i++)
+		if ((rc = create_pair(sc, &sc->ioq[i])) != TERN_OK)
+			return rc;
+	return TERN_OK;
 }
 
 /*
@@ -254,10 +324,11 @@ nvme_reset(struct nvme_softc *sc)
 	if ((rc = wait_ready(sc, 0)) != TERN_OK)
 		goto fail;
 	queue_reset(&sc->aq);
-	queue_reset(&sc->ioq);
+	for (uint32_t i = 0; i < sc->nioq; i++)
+		queue_reset(&sc->ioq[i]);
 	if ((rc = enable_ctrl(sc)) != TERN_OK)
 		goto fail;
-	if ((rc = create_ioq(sc)) != TERN_OK)
+	if ((rc = create_ioqs(sc)) != TERN_OK)
 		goto fail;
 	return TERN_OK;
 fail:
@@ -303,11 +374,14 @@ ns_attach(struct nvme_softc *sc, uint32_t nsid)
 	ksnprintf(b->name, sizeof(b->name), "nvme%dn%u", sc->unit, nsid);
 	b->block_size = 1u << shift;
 	b->nblocks = nsze;
-	b->queue_depth = NVME_IOQ_DEPTH - 1;
+	b->queue_depth = sc->iodepth - 1u;
 	b->max_transfer = sc->mdts_bytes;
+	if ((uint64_t)b->max_transfer > (65536ULL << shift))
+		b->max_transfer = (uint32_t)(65536ULL << shift);	/* NLB is 16 bits */
 	b->max_segs = BLK_MAX_SEGS;
 	b->features = (sc->vwc ? BLK_F_FLUSH : 0) | BLK_F_FUA |
-	    ((sc->oncs & NVME_ONCS_WRITE_ZEROES) ? BLK_F_WRITE_ZEROES : 0);
+	    ((sc->oncs & NVME_ONCS_WRITE_ZEROES) ? BLK_F_WRITE_ZEROES : 0) |
+	    ((sc->oncs & NVME_ONCS_DSM) ? BLK_F_DISCARD : 0);
 	b->ops = &nvme_blk_ops;
 	b->sc = ns;
 	blk_register(b);
@@ -351,18 +425,16 @@ nvme_attach_core(struct nvme_softc *sc, int unit)
 	wr4(sc, NVME_CC, rd4(sc, NVME_CC) & ~NVME_CC_EN);
 	if ((rc = wait_ready(sc, 0)) != TERN_OK)
 		goto fail;
-	uint16_t iodepth = NVME_IOQ_DEPTH;
-	if (NVME_CAP_MQES(sc->cap) + 1u < iodepth)
-		iodepth = (uint16_t)(NVME_CAP_MQES(sc->cap) + 1);
+	sc->iodepth = NVME_IOQ_DEPTH;
+	if (NVME_CAP_MQES(sc->cap) + 1u < sc->iodepth)
+		sc->iodepth = (uint16_t)(NVME_CAP_MQES(sc->cap) + 1);
 	if ((rc = queue_alloc(sc, &sc->aq, 0, NVME_AQ_DEPTH)) != TERN_OK)
 		goto fail;
 	rc = TERN_ENOMEM;
 	if (hw_dma_alloc(&sc->hw, 4096, 4096, &sc->ident) != 0)
 		goto fail_aq;
-	if (hw_dma_alloc(&sc->hw, (size_t)NVME_IOQ_DEPTH * 4096, 4096, &sc->prp_pages) != 0)
-		goto fail_ident;
 	if ((rc = enable_ctrl(sc)) != TERN_OK)
-		goto fail_prp;
+		goto fail_ident;
 
 	if ((rc = identify(sc, 1, 0)) != TERN_OK)
 		goto fail_disable;
@@ -380,34 +452,52 @@ nvme_attach_core(struct nvme_softc *sc, int unit)
 		}
 		id_string(sc->ebs_dev, (const uint8_t *)d, n);
 	}
+	/* MDTS is a power of two in minimum pages (4 KiB); 0 is no limit.
+	   We go up to NVME_MAX_XFER, chaining PRP list pages past 2 MiB. */
 	uint32_t mdts = id[NVME_IDC_MDTS];
-	/* One PRP list page (512 entries) per command bounds us to 2 MiB. */
-	sc->mdts_bytes = (mdts == 0 || mdts > 9) ? 2u << 20 : 4096u << mdts;
-	if (sc->mdts_bytes > (2u << 20))
-		sc->mdts_bytes = 2u << 20;
+	sc->mdts_bytes = (mdts == 0 || mdts > 11) ? NVME_MAX_XFER : 4096u << mdts;
+	if (sc->mdts_bytes > NVME_MAX_XFER)
+		sc->mdts_bytes = NVME_MAX_XFER;
 	uint32_t nn;
 	memcpy(&nn, id + NVME_IDC_NN, 4);
 	sc->oncs = (uint16_t)(id[NVME_IDC_ONCS] | id[NVME_IDC_ONCS + 1] << 8);
 	sc->vwc = id[NVME_IDC_VWC] & 1;
-
-	if ((rc = queue_alloc(sc, &sc->ioq, 1, iodepth)) != TERN_OK)
+	if (sc->mdts_bytes > (2u << 20) &&
+	    hw_dma_alloc(&sc->hw, NVME_CHAIN_PAGES * 4096, 4096, &sc->chain) != 0)
 		goto fail_disable;
-	if ((rc = create_ioq(sc)) != TERN_OK)
+
+	uint32_t want = sc->want_ioq == 0 ? 1 : sc->want_ioq;
+	if (want > NVME_MAX_IOQ)
+		want = NVME_MAX_IOQ;
+	if ((rc = set_num_queues(sc, want, &sc->nioq)) != TERN_OK)
+		goto fail_chain;
+	for (uint32_t i = 0; i < sc->nioq; i++) {
+		if ((rc = ioq_alloc(sc, &sc->ioq[i], (uint16_t)(i + 1), sc->iodepth)) != TERN_OK) {
+			sc->nioq = i;
+			goto fail_ioq;
+		}
+	}
+	if ((rc = create_ioqs(sc)) != TERN_OK)
 		goto fail_ioq;
 
-	log_info("nvme", "%s: \"%s\" serial %s, %u namespace(s), MDTS %u KiB, cache %s%s",
-	    sc->hw.name, sc->mn, sc->sn, nn, sc->mdts_bytes / 1024, sc->vwc ? "yes" : "no",
+	uint32_t polled = 0;
+	for (uint32_t i = 0; i < sc->nioq; i++)
+		polled += !sc->ioq[i].ien;
+	log_info("nvme", "%s: \"%s\" serial %s, %u namespace(s), MDTS %u KiB, cache %s, "
+	    "%u queue pair(s) (%u polled)%s", sc->hw.name, sc->mn, sc->sn, nn,
+	    sc->mdts_bytes / 1024, sc->vwc ? "yes" : "no", sc->nioq, polled,
 	    sc->amazon ? ", Amazon EBS/instance store" : "");
 	for (uint32_t ns = 1; ns <= nn && ns <= 16; ns++)
 		ns_attach(sc, ns);
 	return TERN_OK;
 
 fail_ioq:
-	queue_free(sc, &sc->ioq);
+	for (uint32_t i = 0; i < sc->nioq; i++)
+		queue_free(sc, &sc->ioq[i]);
+fail_chain:
+	hw_dma_free(&sc->hw, &sc->chain);
 fail_disable:
 	wr4(sc, NVME_CC, 0);
-fail_prp:
-	hw_dma_free(&sc->hw, &sc->prp_pages);
 fail_ident:
 	hw_dma_free(&sc->hw, &sc->ident);
 fail_aq:
@@ -425,8 +515,9 @@ nvme_detach_core(struct nvme_softc *sc)
 	uint64_t end = hw_now_ns(&sc->hw) + sc->timeout_ns;
 	while (NVME_CSTS_SHST(rd4(sc, NVME_CSTS)) != 2 && hw_now_ns(&sc->hw) < end)
 		hw_delay_us(&sc->hw, 100);
-	queue_free(sc, &sc->ioq);
-	hw_dma_free(&sc->hw, &sc->prp_pages);
+	for (uint32_t i = 0; i < sc->nioq; i++)
+		queue_free(sc, &sc->ioq[i]);
+	hw_dma_free(&sc->hw, &sc->chain);
 	hw_dma_free(&sc->hw, &sc->ident);
 	queue_free(sc, &sc->aq);
 }

@@ -64,8 +64,23 @@ struct nvme_cqe {
 #define NVME_CMD_WRITE		0x01
 #define NVME_CMD_READ		0x02
 #define NVME_CMD_WRITE_ZEROES	0x08
+#define NVME_CMD_DSM		0x09	/* Dataset Management */
 #define NVME_RW_FUA		(1u << 30)
-#define NVME_ONCS_WRITE_ZEROES	(1u << 3)	/* Identify Controller ONCS */
+#define NVME_DSM_AD		(1u << 2)	/* CDW11: deallocate the ranges */
+#define NVME_ONCS_DSM		(1u << 2)	/* Identify Controller ONCS */
+#define NVME_ONCS_WRITE_ZEROES	(1u << 3)
+
+/* Dataset Management range (NVM Command Set 3.2.3, 16 bytes). */
+struct nvme_dsm_range {
+	uint32_t cattr;
+	uint32_t nlb;		/* 1-based, unlike the Read/Write NLB */
+	uint64_t slba;
+};
+
+/* Create I/O Completion Queue CDW11 (Base 2.0 5.4). */
+#define NVME_CQ_PC		(1u << 0)	/* physically contiguous */
+#define NVME_CQ_IEN		(1u << 1)	/* interrupts enabled */
+#define NVME_CQ_IV(v)		((uint32_t)(v) << 16)
 
 /* Identify Controller offsets. */
 #define NVME_IDC_VID	0x000

@@ -63,6 +63,7 @@ struct blk_req {
 
 struct blk_stats {
 	uint64_t reads, writes, flushes, read_bytes, write_bytes;
+	uint64_t discards;
 	uint64_t errors, timeouts_logged, bad_completions, resets;
 	uint64_t intrs;		/* completion interrupts taken (0: polled) */
 };

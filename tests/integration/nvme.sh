@@ -19,6 +19,9 @@ expect_line nvme_write "namespace attached with the controller's identity" \
 expect_line nvme_write "write, flush, read back through PRP lists" \
 	'^TERN BLKTEST ok dev=nvme0n1 mode=write lba=8064 bytes=65536 seed=[0-9a-f]{16}$'
 seed=$(sed -n 's/^TERN BLKTEST ok dev=nvme0n1 mode=write .*seed=\([0-9a-f]*\)$/\1/p' "$QLOGS/qemu-nvme_write.log")
+expect_line nvme_write "I/O queue completions arrive by MSI-X" \
+	'nvme0n1: [1-9][0-9]* completion interrupts'
+expect_line nvme_write "one queue pair, interrupt driven" '1 queue pair\(s\) \(0 polled\)'
 
 # Power off (exit), boot again on the same disk, verify only.
 qemu_boot nvme_verify 120 "exit=boot_ok blktest=verify" "${disk[@]}"
@@ -29,6 +32,15 @@ expect_line nvme_verify "the pattern survived power-off" \
 truncate -s 0 "$tmp/nvme.raw"; truncate -s 4M "$tmp/nvme.raw"
 qemu_boot nvme_blank 120 "exit=boot_ok blktest=verify" "${disk[@]}"
 expect_line nvme_blank "a blank disk fails verification" '^TERN BLKTEST fail dev=nvme0n1 mode=verify reason=mismatch'
+
+# No MDTS limit (mdts=0): one 4 MiB write and read, a PRP list chained
+# over two pages, then Dataset Management deallocates the region.
+truncate -s 8M "$tmp/big.raw"
+qemu_boot nvme_big 120 "exit=boot_ok blktest=big" \
+	-drive if=none,id=nb,file="$tmp/big.raw",format=raw -device nvme,drive=nb,serial=big1,mdts=0
+expect_line nvme_big "MDTS 0 offers 8 MiB transfers" 'MDTS 8192 KiB'
+expect_line nvme_big "4 MiB in one command through a chained PRP list, then deallocated" \
+	'^TERN BLKTEST ok dev=nvme0n1 mode=big lba=8192 bytes=4194304 seed=[0-9a-f]{16} discard=ok$'
 
 # Boot the image itself from NVMe, with the workload path up to READY.
 TERN_BOOT_DEV=nvme qemu_start nvme_ready "" -netdev user,id=n0 \

@@ -106,7 +106,7 @@ identify(struct nvme_sim *s, const uint8_t *e, uint64_t prp1, uint64_t prp2)
 		id[0x4d] = s->mdts;
 		memcpy(id + 0x204, &s->nns, 4);
 		id[0x20d] = 1;	/* VWC */
-		id[0x208] = 1u << 3;	/* ONCS: Write Zeroes */
+		id[0x208] = 1u << 3 | 1u << 2;	/* ONCS: Write Zeroes, DSM */
 		if (s->amazon)
 			memcpy(id + 0xc00, "/dev/sdf", 8);
 	} else if (cns == 0) {
@@ -145,6 +145,10 @@ complete(struct nvme_sim *s, uint16_t sqid, uint16_t cid, uint16_t status, uint3
 		cq->tail = 0;
 		cq->phase ^= 1;
 	}
+	if (cq->ien && s->irq != NULL) {
+		s->irqs++;
+		s->irq(s->irq_ctx, cq->iv);
+	}
 }
 
 static uint16_t
@@ -164,12 +168,22 @@ admin(struct nvme_sim *s, const uint8_t *e, uint32_t *dw0)
 	case 0x0a:
 		if ((c10 & 0xff) != 0x07)
 			return 0x02;
-		*dw0 = 0;	/* one SQ, one CQ (0-based) */
+	{
+		/* Grant what was asked for, up to what we have (0-based). */
+		uint32_t have = s->grant_ioq ? s->grant_ioq : SIM_NQ - 1;
+		uint32_t nsq = (c11 & 0xffff) + 1, ncq = (c11 >> 16) + 1;
+		nsq = nsq < have ? nsq : have;
+		ncq = ncq < have ? ncq : have;
+		*dw0 = (ncq - 1) << 16 | (nsq - 1);
 		return 0;
+	}
 	case 0x05:	/* create I/O CQ */
 		if (qid == 0 || qid >= SIM_NQ || s->cq[qid].live)
 			return 0x101;	/* invalid queue identifier */
-		s->cq[qid] = (struct sim_q){ .live = true, .base = prp1, .size = qs, .phase = 1 };
+		if ((c11 & 2) && (s->f_refuse_ien || (c11 >> 16) >= s->nvec))
+			return 0x108;	/* invalid interrupt vector */
+		s->cq[qid] = (struct sim_q){ .live = true, .base = prp1, .size = qs, .phase = 1,
+			.ien = (c11 & 2) != 0, .iv = (uint16_t)(c11 >> 16) };
 		return 0;
 	case 0x01:	/* create I/O SQ */
 		if (qid == 0 || qid >= SIM_NQ || s->sq[qid].live)
@@ -210,6 +224,24 @@ io(struct nvme_sim *s, const uint8_t *e)
 	switch (e[0]) {
 	case 0x00:
 		return 0;
+	case 0x09: {	/* Dataset Management */
+		uint32_t nr = (c10 & 0xff) + 1;
+		uint8_t rg[256 * 16];
+		if (prp_xfer(s, prp1, prp2, rg, nr * 16, false))
+			return 0x04;
+		for (uint32_t i = 0; i < nr; i++) {
+			uint32_t n;
+			uint64_t lba;
+			memcpy(&n, rg + 16 * i + 4, 4);
+			memcpy(&lba, rg + 16 * i + 8, 8);
+			if (lba >= s->nsze[nsid - 1] || n > s->nsze[nsid - 1] - lba)
+				return 0x80;
+			if (c11 & 4)	/* deallocated blocks read back as zeroes */
+				memset(disk + lba * 512, 0, (uint64_t)n * 512);
+			s->dsm_ranges++;
+		}
+		return 0;
+	}
 	case 0x01:
 	case 0x02:
 	case 0x08:
@@ -249,6 +281,7 @@ ring_sq(struct nvme_sim *s, uint16_t qid, uint16_t tail)
 		uint32_t dw0 = 0;
 		uint16_t st = qid == 0 ? admin(s, e, &dw0) : io(s, e);
 		s->cmds++;
+		sq->cmds++;
 		if (qid != 0 && s->f_drop) {
 			s->f_drop = false;
 			continue;

@@ -12,7 +12,7 @@
 
 #include "kernel/hw/hw.h"
 
-#define SIM_NQ		2	/* admin + one I/O pair */
+#define SIM_NQ		5	/* admin + up to four I/O pairs */
 #define SIM_MAX_NS	2
 
 struct sim_q {
@@ -20,6 +20,9 @@ struct sim_q {
 	uint64_t base;
 	uint16_t size, head, tail, cqid;
 	uint8_t phase;		/* CQ: phase the device writes next */
+	bool ien;		/* CQ: interrupts enabled */
+	uint16_t iv;		/* CQ: MSI-X entry */
+	uint64_t cmds;		/* SQ: commands taken */
 };
 
 struct nvme_sim {
@@ -37,6 +40,12 @@ struct nvme_sim {
 	bool f_cfs_on_enable, f_never_ready;
 	bool f_cfs_io;		/* next I/O command: not run, CSTS.CFS set */
 	uint64_t pa_bias;		/* added by virt_to_phys (49-bit tests) */
+	uint32_t grant_ioq;		/* Number of Queues answer; 0: SIM_NQ - 1 */
+	uint16_t nvec;			/* MSI-X entries; a CQ asking for more fails */
+	bool f_refuse_ien;		/* every CQ with IEN: Invalid Interrupt Vector */
+	void (*irq)(void *ctx, int entry);	/* MSI-X message for an IEN CQ */
+	void *irq_ctx;
+	uint64_t irqs, dsm_ranges;
 	uint64_t cmds, rejected_dma;
 	uint64_t ndma;			/* live DMA allocations */
 };

@@ -58,6 +58,8 @@ struct fix {
 };
 
 static uint8_t mdts_override;
+/* Run between the simulator's and the driver's setup (bus glue's job). */
+static void (*pre_attach)(struct fix *f);
 
 static struct fix *
 setup_dev(bool amazon, uint32_t nns)
@@ -72,6 +74,9 @@ setup_dev(bool amazon, uint32_t nns)
 	f->sc.hw.backend = &f->sim;
 	f->sc.hw.dma_limit = amazon ? 1ULL << 48 : 0;
 	f->sc.regs.dev = &f->sc.hw;
+	if (pre_attach != NULL)
+		pre_attach(f);
+	pre_attach = NULL;
 	assert_int_equal(nvme_attach_core(&f->sc, 0), TERN_OK);
 	return f;
 }
@@ -101,7 +106,7 @@ rw(struct blk_dev *d, int op, uint64_t lba, uint32_t nblocks, void *buf)
 		.done = on_done, .ctx = &done };
 	r.segs[0].va = buf;
 	r.segs[0].len = nblocks * d->block_size;
-	if (op == BLK_FLUSH || op == BLK_WRITE_ZEROES)
+	if (op == BLK_FLUSH || op == BLK_WRITE_ZEROES || op == BLK_DISCARD)
 		r.nsegs = 0;
 	int rc = blk_submit(d, &r);
 	if (rc != TERN_OK)
@@ -400,6 +405,191 @@ test_large_2mib(void **st)
 	teardown_dev(f);
 }
 
+/* ---- Queue pairs, MSI-X, Dataset Management, chained PRP lists. ---- */
+
+static uint32_t cur_cpu;
+static uint32_t get_cpu(void) { return cur_cpu; }
+static void sim_irq(void *ctx, int entry) { nvme_intr(ctx, entry); }
+
+static void
+want_three_queues(struct fix *f)
+{
+	f->sc.want_ioq = 3;
+	f->sc.cpu_index = get_cpu;
+}
+
+/* One pair per CPU: three asked, three created, each CPU uses its own. */
+static void
+test_queue_per_cpu(void **st)
+{
+	pre_attach = want_three_queues;
+	struct fix *f = setup_dev(false, 1);
+	struct blk_dev *d = regs[0];
+	assert_int_equal(f->sc.nioq, 3);
+	for (int q = 1; q <= 3; q++)
+		assert_true(f->sim.sq[q].live && f->sim.cq[q].live);
+	assert_false(f->sim.sq[4].live);
+	uint8_t *b = aligned_alloc(4096, 4096);
+	for (cur_cpu = 0; cur_cpu < 6; cur_cpu++) {
+		uint64_t before = f->sim.sq[cur_cpu % 3 + 1].cmds;
+		memset(b, (int)(0x40 + cur_cpu), 4096);
+		assert_int_equal(rw(d, BLK_WRITE, 8 * cur_cpu, 8, b), TERN_OK);
+		assert_int_equal(f->sim.sq[cur_cpu % 3 + 1].cmds, before + 1);
+		assert_int_equal(f->sim.disk[0][8 * cur_cpu * 512], 0x40 + cur_cpu);
+	}
+	cur_cpu = 0;
+	free(b);
+	teardown_dev(f);
+}
+
+static void
+grant_two(struct fix *f)
+{
+	f->sc.want_ioq = 4;
+	f->sim.grant_ioq = 2;
+}
+
+/* The controller grants fewer pairs than asked: we use what it granted. */
+static void
+test_queue_grant(void **st)
+{
+	pre_attach = grant_two;
+	struct fix *f = setup_dev(false, 1);
+	assert_int_equal(f->sc.nioq, 2);
+	assert_false(f->sim.sq[3].live);
+	uint8_t *b = aligned_alloc(4096, 4096);
+	assert_int_equal(rw(regs[0], BLK_READ, 0, 8, b), TERN_OK);
+	free(b);
+	teardown_dev(f);
+}
+
+static void
+msix_two(struct fix *f)
+{
+	want_three_queues(f);
+	f->sc.nvec = 2;
+	f->sim.nvec = 2;
+	f->sim.irq = sim_irq;
+	f->sim.irq_ctx = &f->sc;
+}
+
+/* MSI-X: each CQ interrupts on its entry; completions raise the count. */
+static void
+test_msix(void **st)
+{
+	pre_attach = msix_two;
+	struct fix *f = setup_dev(false, 1);
+	struct blk_dev *d = regs[0];
+	assert_true(f->sim.cq[1].ien && f->sim.cq[2].ien && f->sim.cq[3].ien);
+	assert_int_equal(f->sim.cq[1].iv, 0);
+	assert_int_equal(f->sim.cq[2].iv, 1);
+	assert_int_equal(f->sim.cq[3].iv, 0);
+	assert_int_equal(f->sim.intms, 0);	/* INTMS untouched under MSI-X */
+	uint8_t *b = aligned_alloc(4096, 4096);
+	for (cur_cpu = 0; cur_cpu < 3; cur_cpu++)
+		assert_int_equal(rw(d, BLK_WRITE, 0, 8, b), TERN_OK);
+	cur_cpu = 0;
+	assert_int_equal(f->sc.intrs, 3);
+	assert_int_equal(f->sim.irqs, 3);
+	assert_int_equal(d->stats.intrs, 3);
+	free(b);
+	teardown_dev(f);
+}
+
+static void
+msix_refused(struct fix *f)
+{
+	msix_two(f);
+	f->sim.f_refuse_ien = true;
+}
+
+/* A controller refusing interrupt vectors: polled CQs, I/O still works. */
+static void
+test_msix_refused(void **st)
+{
+	pre_attach = msix_refused;
+	struct fix *f = setup_dev(false, 1);
+	for (int q = 1; q <= 3; q++)
+		assert_true(f->sim.cq[q].live && !f->sim.cq[q].ien);
+	uint8_t *b = aligned_alloc(4096, 4096);
+	memset(b, 0x5a, 4096);
+	assert_int_equal(rw(regs[0], BLK_WRITE, 16, 8, b), TERN_OK);
+	assert_int_equal(f->sim.disk[0][16 * 512], 0x5a);
+	assert_int_equal(f->sc.intrs, 0);
+	free(b);
+	teardown_dev(f);
+}
+
+/* Dataset Management (deallocate) when ONCS offers it. */
+static void
+test_discard(void **st)
+{
+	struct fix *f = setup_dev(false, 1);
+	struct blk_dev *d = regs[0];
+	assert_true(d->features & BLK_F_DISCARD);
+	memset(f->sim.disk[0], 0x77, 64 * 512);
+	assert_int_equal(rw(d, BLK_DISCARD, 8, 40, NULL), TERN_OK);
+	assert_int_equal(f->sim.dsm_ranges, 1);
+	for (int i = 0; i < 64 * 512; i++)
+		assert_int_equal(f->sim.disk[0][i], (i >= 8 * 512 && i < 48 * 512) ? 0 : 0x77);
+	assert_int_equal(d->stats.discards, 1);
+	/* Past the end: refused by the driver, the device never sees it. */
+	assert_int_equal(rw(d, BLK_DISCARD, 8190, 3, NULL), TERN_EINVAL);
+	assert_int_equal(f->sim.dsm_ranges, 1);
+	teardown_dev(f);
+}
+
+/* MDTS 8 MiB: one transfer needs a PRP list chained over four pool
+   pages; it starts mid-page (2049 pages).  Four such requests fit the
+   pool at once, a fifth waits for a completion (TERN_EAGAIN). */
+static void
+test_large_8mib_chained(void **st)
+{
+	mdts_override = 11;
+	struct fix *f = setup_dev(false, 1);
+	mdts_override = 0;
+	struct blk_dev *d = regs[0];
+	assert_int_equal(d->max_transfer, 8u << 20);
+	size_t n = 8u << 20;
+	/* The disk is 8192 blocks (4 MiB): use a bigger one. */
+	nvme_sim_fini(&f->sim);
+	f->sim.nsze[0] = 4 * 16384;
+	f->sim.disk[0] = calloc(f->sim.nsze[0], 512);
+	d->nblocks = f->sim.nsze[0];
+	uint8_t *wb = aligned_alloc(4096, n + 4096), *rb = aligned_alloc(4096, n + 4096);
+	uint8_t *w = wb + 512, *r = rb + 512;
+	for (size_t i = 0; i < n; i++)
+		w[i] = (uint8_t)(i * 13 ^ (i >> 11));
+	memset(r, 0, n);
+	assert_int_equal(rw(d, BLK_WRITE, 5, 16384, w), TERN_OK);
+	assert_int_equal(rw(d, BLK_READ, 5, 16384, r), TERN_OK);
+	assert_memory_equal(w, r, n);
+	assert_memory_equal(f->sim.disk[0] + 5 * 512, w, n);
+	assert_int_equal(f->sc.chain_used, 0);
+
+	struct blk_req q[5];
+	int done = 0;
+	for (int i = 0; i < 5; i++) {
+		q[i] = (struct blk_req){ .op = BLK_READ, .lba = (uint64_t)i * 2048, .nblocks = 16384,
+			.nsegs = 1, .done = on_done, .ctx = &done };
+		q[i].segs[0] = (struct blk_seg){ r, (uint32_t)n };
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(blk_submit(d, &q[i]), TERN_OK);
+	assert_int_equal(blk_submit(d, &q[4]), TERN_EAGAIN);
+	d->ops->poll(d);
+	assert_int_equal(done, 4);
+	assert_int_equal(f->sc.chain_used, 0);
+	assert_int_equal(blk_submit(d, &q[4]), TERN_OK);
+	d->ops->poll(d);
+	assert_int_equal(done, 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(q[i].status, TERN_OK);
+	free(wb);
+	free(rb);
+	teardown_dev(f);
+}
+
 int
 main(void)
 {
@@ -418,6 +608,12 @@ main(void)
 		cmocka_unit_test(test_large_2mib),
 		cmocka_unit_test(test_write_zeroes),
 		cmocka_unit_test(test_fault_cfs_io),
+		cmocka_unit_test(test_queue_per_cpu),
+		cmocka_unit_test(test_queue_grant),
+		cmocka_unit_test(test_msix),
+		cmocka_unit_test(test_msix_refused),
+		cmocka_unit_test(test_discard),
+		cmocka_unit_test(test_large_8mib_chained),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
