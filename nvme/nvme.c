@@ -137,13 +137,14 @@ bool
 nvme_next_cqe(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_cqe *out)
 {
 	const struct nvme_cqe *c = (const struct nvme_cqe *)q->cq.va + q->cq_head;
-	hw_dma_sync_cpu(&sc->hw, c, sizeof(*c));
 	/* The phase is read once, through the hw layer, so a recorded trace
-	   holds the value the driver acted on. */
+	   holds the value the driver acted on; the rest of the entry is
+	   complete once the phase says it is new. */
 	uint32_t dw3 = hw_dma_load32(&sc->hw, (const uint32_t *)c + 3);
 	if (((dw3 >> 16) & 1) != q->phase)
 		return false;
 	hw_rmb();
+	hw_dma_sync_cpu(&sc->hw, c, sizeof(*c));
 	*out = *c;
 	out->cid = (uint16_t)dw3;
 	out->status = (uint16_t)(dw3 >> 16);
@@ -166,8 +167,7 @@ nvme_next_cqe(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_cqe *out)
 static int
 admin(struct nvme_softc *sc, struct nvme_sqe *e, uint32_t *dw0)
 {
-	static uint16_t cid;
-	e->cid = ++cid % NVME_AQ_DEPTH;
+	e->cid = ++sc->admin_cid % NVME_AQ_DEPTH;
 	int rc = nvme_submit(sc, &sc->aq, e);
 	if (rc != TERN_OK)
 		return rc;

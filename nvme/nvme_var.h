@@ -57,6 +57,7 @@ struct nvme_softc {
 	uint16_t oncs;
 	bool vwc;
 	uint16_t iodepth;
+	uint16_t admin_cid;		/* last admin command id */
 	struct nvme_queue aq, ioq[NVME_MAX_IOQ];
 	uint32_t nioq;			/* I/O queue pairs in use */
 	struct hw_dma ident;		/* 4 KiB identify buffer */

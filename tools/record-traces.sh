@@ -1,5 +1,6 @@
 #!/bin/bash
-# record-traces.sh - re-record the QEMU virtio traces under tests/traces/.
+# record-traces.sh - re-record the QEMU virtio and NVMe traces under
+# tests/traces/.  With arguments (blk, net, nvme) only those.
 #
 # Boots build/tern-qemu.img with trace=<dev> and saves what the kernel's
 # record backend (kernel/hw/trace.c) writes on COM2.  The output is
@@ -13,9 +14,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rc=0
 
+want() { [ -z "$ARGS" ] || [[ " $ARGS " == *" $1 "* ]]; }
+ARGS="$*"
+
 record() {	# name cmdline outfile extra-qemu-args...
 	local name=$1 cmdline=$2 file=$3
 	shift 3
+	want "${name#trace-}" || return 0
 	: >"$tmp/$name.com2"
 	qemu_boot "$name" 300 "$cmdline" "$@" -serial file:"$tmp/$name.com2"
 	if ! grep -q "BOOT_OK" "$QLOGS/qemu-$name.log"; then
@@ -42,4 +47,8 @@ record trace-blk "exit=boot_ok blktest=1 trace=virtio-blk1" \
 record trace-net "exit=boot_ok nettest=1 trace=virtio-net0" \
 	$out/qemu72-virtio-net.trace \
 	-netdev user,id=n0 -device virtio-net-pci,netdev=n0,disable-legacy=on,mac=52:54:00:12:34:56
+truncate -s 4M "$tmp/nv.raw"
+record trace-nvme "exit=boot_ok blktest=1 trace=nvme0" \
+	$out/qemu72-nvme.trace \
+	-drive if=none,id=nv,file="$tmp/nv.raw",format=raw -device nvme,drive=nv,serial=tern1234
 exit $rc

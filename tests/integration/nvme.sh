@@ -10,12 +10,16 @@ cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 truncate -s 4M "$tmp/nvme.raw"
-disk=(-drive if=none,id=nv,file="$tmp/nvme.raw",format=raw -device nvme,drive=nv,serial=tern1234)
+truncate -s 1M "$tmp/nvme2.raw"
+disk=(-drive if=none,id=nv,file="$tmp/nvme.raw",format=raw -device nvme,drive=nv,serial=tern1234
+	-drive if=none,id=nv2,file="$tmp/nvme2.raw",format=raw -device nvme,drive=nv2,serial=tern5678)
 
 qemu_boot nvme_write 120 "exit=boot_ok blktest=1" "${disk[@]}"
 expect_rc nvme_write "boot with an NVMe data disk" 33
 expect_line nvme_write "namespace attached with the controller's identity" \
 	'^TERN BLK name=nvme0n1 sectors=8192 bsize=512 model="QEMU NVMe Ctrl" serial=tern1234$'
+expect_line nvme_write "a second controller is a second device" \
+	'^TERN BLK name=nvme1n1 sectors=2048 bsize=512 model="QEMU NVMe Ctrl" serial=tern5678$'
 expect_line nvme_write "write, flush, read back through PRP lists" \
 	'^TERN BLKTEST ok dev=nvme0n1 mode=write lba=8064 bytes=65536 seed=[0-9a-f]{16}$'
 seed=$(sed -n 's/^TERN BLKTEST ok dev=nvme0n1 mode=write .*seed=\([0-9a-f]*\)$/\1/p' "$QLOGS/qemu-nvme_write.log")
