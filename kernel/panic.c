@@ -7,6 +7,7 @@
  * with interrupts off so the serial log stays as the last word.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel/arch/x86_64/cpu.h"
@@ -19,10 +20,17 @@ uint64_t __stack_chk_guard = 0x595e9fbd94fda766ULL;
 
 /* Optional platform power-off (ACPI S5), installed once ACPI is parsed. */
 void (*machine_poweroff_hook)(void);
+void (*machine_shutdown_hook)(void);
 
 void
 machine_exit(int code)
 {
+	/* After a panic the machine is not trusted to drive devices. */
+	static bool shutting_down;
+	if (code != EXIT_PANIC && machine_shutdown_hook != NULL && !shutting_down) {
+		shutting_down = true;
+		machine_shutdown_hook();
+	}
 	cpu_cli();
 	outb(DEBUG_EXIT_PORT, (uint8_t)code);
 	if (machine_poweroff_hook != NULL)

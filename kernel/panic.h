@@ -26,6 +26,10 @@ enum tern_exit {
    debug-exit port.  It returns only if power-off failed. */
 extern void (*machine_poweroff_hook)(void);
 
+/* Orderly device shutdown (disks write back and stop), run once by
+   machine_exit before it leaves, for every code except EXIT_PANIC. */
+extern void (*machine_shutdown_hook)(void);
+
 /* Leave through isa-debug-exit if present, else power off / halt. */
 __attribute__((noreturn)) void machine_exit(int code);
 

@@ -5,6 +5,7 @@
  */
 #include "kernel/kernel.h"
 #include "kernel/acpi/acpi.h"
+#include "kernel/dev/blk.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "kernel/pci/pci.h"
@@ -23,6 +24,7 @@ kernel_subsystems_init(void)
 	/* ACPI, SMBIOS, TERN PLATFORM, IOAPIC, TERN CLOCK. */
 	platform_init(kernel.bi);
 	machine_poweroff_hook = acpi_poweroff;
+	machine_shutdown_hook = blk_shutdown_all;
 	/* Drivers register before the scan so it can attach them. */
 	pci_register_driver(&virtio_blk_pci_driver);
 	pci_register_driver(&virtio_net_pci_driver);

@@ -507,14 +507,28 @@ fail:
 	return rc;
 }
 
-/* Orderly shutdown (CC.SHN), then free everything. */
+/*
+ * Orderly shutdown (CC.SHN = normal: the controller completes what it
+ * has and writes back its volatile cache), bounded by CAP.TO, then free
+ * everything.  Safe to call again (several namespaces, power-off).
+ */
 void
 nvme_detach_core(struct nvme_softc *sc)
 {
+	if (sc->detached)
+		return;
+	sc->detached = true;
 	wr4(sc, NVME_CC, (rd4(sc, NVME_CC) & ~(3u << 14)) | NVME_CC_SHN_NORMAL);
 	uint64_t end = hw_now_ns(&sc->hw) + sc->timeout_ns;
-	while (NVME_CSTS_SHST(rd4(sc, NVME_CSTS)) != 2 && hw_now_ns(&sc->hw) < end)
+	uint32_t shst;
+	while ((shst = NVME_CSTS_SHST(rd4(sc, NVME_CSTS))) != 2 && hw_now_ns(&sc->hw) < end)
 		hw_delay_us(&sc->hw, 100);
+	if (shst == 2)
+		log_info("nvme", "%s: shutdown complete", sc->hw.name);
+	else
+		log_warn("nvme", "%s: shutdown not complete within CAP.TO (%llu ms, SHST %u); "
+		    "stopping anyway", sc->hw.name,
+		    (unsigned long long)(sc->timeout_ns / 1000000), shst);
 	for (uint32_t i = 0; i < sc->nioq; i++)
 		queue_free(sc, &sc->ioq[i]);
 	hw_dma_free(&sc->hw, &sc->chain);

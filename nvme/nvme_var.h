@@ -52,6 +52,7 @@ struct nvme_softc {
 	uint64_t timeout_ns;	/* CAP.TO */
 	bool amazon;
 	bool broken;
+	bool detached;
 	char sn[21], mn[41], ebs_dev[33];
 	uint32_t mdts_bytes;
 	uint16_t oncs;

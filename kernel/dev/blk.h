@@ -90,6 +90,8 @@ struct blk_dev {
 };
 
 int blk_register(struct blk_dev *d);
+/* Detach every disk (power-off: caches written back, devices stopped). */
+void blk_shutdown_all(void);
 struct blk_dev *blk_first(void);
 struct blk_dev *blk_find(const char *name);
 

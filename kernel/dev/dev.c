@@ -58,6 +58,15 @@ blk_find(const char *name)
 	return NULL;
 }
 
+/* Power-off: every disk's orderly stop (NVMe CC.SHN, virtio reset). */
+void
+blk_shutdown_all(void)
+{
+	for (struct blk_dev *d = blks; d != NULL; d = d->next_blk)
+		if (d->ops->detach != NULL)
+			d->ops->detach(d);
+}
+
 static void
 sync_done(struct blk_req *r)
 {

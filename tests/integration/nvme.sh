@@ -26,6 +26,8 @@ seed=$(sed -n 's/^TERN BLKTEST ok dev=nvme0n1 mode=write .*seed=\([0-9a-f]*\)$/\
 expect_line nvme_write "I/O queue completions arrive by MSI-X" \
 	'nvme0n1: [1-9][0-9]* completion interrupts'
 expect_line nvme_write "one queue pair, interrupt driven" '1 queue pair\(s\) \(0 polled\)'
+expect_line nvme_write "CC.SHN at power-off: both controllers shut down" 'nvme1: shutdown complete'
+expect_line nvme_write "CC.SHN at power-off: the first one too" 'nvme0: shutdown complete'
 
 # Power off (exit), boot again on the same disk, verify only.
 qemu_boot nvme_verify 120 "exit=boot_ok blktest=verify" "${disk[@]}"
