@@ -9,6 +9,8 @@
  * places are not in the trace (the capabilities are parsed before tracing
  * starts), so the default is QEMU 7.2's modern virtio-pci layout: BAR 4,
  * common 0x0, ISR 0x1000, device 0x2000, notify 0x3000; -l overrides it.
+ * NVMe devices ("nvme...") get the controller registers of BAR 0 (NVMe
+ * Base 2.0 3.1.3) and doorbells as SQ<n>TDBL / CQ<n>HDBL (stride 4).
  * Non-event lines (firmware output on COM2) are dropped unless -x is given;
  * '#' comments are printed.  Exit status 1 on a sequence gap.
  */
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nvme/nvme_reg.h"
 #include "virtio/virtio_reg.h"
 
 struct name {
@@ -101,6 +104,30 @@ status_bits(uint64_t v, char *out, size_t n)
 			    "%s%s", len ? "|" : " (", b[i].s);
 	if (len > 0 && len < n)
 		snprintf(out + len, n - len, ")");
+}
+
+static const struct name nvme_names[] = {
+	{ NVME_CAP, "CAP" }, { NVME_CAP + 4, "CAP.hi" }, { NVME_VS, "VS" },
+	{ NVME_INTMS, "INTMS" }, { 0x10, "INTMC" }, { NVME_CC, "CC" },
+	{ NVME_CSTS, "CSTS" }, { NVME_AQA, "AQA" }, { NVME_ASQ, "ASQ" },
+	{ NVME_ASQ + 4, "ASQ.hi" }, { NVME_ACQ, "ACQ" }, { NVME_ACQ + 4, "ACQ.hi" },
+	{ 0, NULL },
+};
+
+/* Name of an NVMe controller register (BAR 0), into buf. */
+static void
+nvme_name(unsigned long bar, unsigned long off, char *buf, size_t n)
+{
+	const char *nm;
+	buf[0] = '\0';
+	if (bar != 0)
+		return;
+	if (off >= NVME_DB_BASE) {
+		unsigned long i = (off - NVME_DB_BASE) / 4;
+		snprintf(buf, n, "%s%lu%s", i & 1 ? "CQ" : "SQ", i / 2, i & 1 ? "HDBL" : "TDBL");
+	} else if ((nm = lookup(nvme_names, (uint32_t)off)) != NULL) {
+		snprintf(buf, n, "%s", nm);
+	}
 }
 
 /* Name of a register of a virtio device, into buf. */
@@ -218,6 +245,9 @@ main(int argc, char **argv)
 			if (sscanf(rest, "%lu %lu %li %lli", &bar, &width, &off, &v) == 4 &&
 			    strncmp(dev, "virtio-", 7) == 0)
 				virtio_name(dev, bar, off, v, name, sizeof(name));
+			else if (sscanf(rest, "%lu %lu %li %lli", &bar, &width, &off, &v) == 4 &&
+			    strncmp(dev, "nvme", 4) == 0)
+				nvme_name(bar, off, name, sizeof(name));
 			if (sscanf(rest, "%lu %lu %li %lli", &bar, &width, &off, &v) == 4)
 				printf("%-12s %6ld %s%-2lu bar%lu+0x%04lx = 0x%llx  %s\n", dev,
 				    seq, kind == 'R' ? "read" : "write", width * 8, bar,
