@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "boot/bootinfo.h"
+#include "kernel/arch/x86_64/arch.h"
 #include "kernel/heap.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
@@ -35,7 +36,9 @@ virt_to_phys(const void *va)
 		return kernel_phys + (v - kernel_virt);
 	if (v >= TERN_HHDM_BASE && v - TERN_HHDM_BASE < PMM_MAX_PHYS)
 		return v - TERN_HHDM_BASE;
-	return ~0ULL;
+	/* Workload images and stacks: page by page, through the tables.  A
+	   buffer there is physically contiguous only within one page. */
+	return vm_translate(v);
 }
 
 void *

@@ -16,8 +16,11 @@
 #include "boot/bootinfo.h"
 #include "kernel/pmm.h"
 
-/* Direct-map translation.  phys_to_virt never fails for RAM; virt_to_phys
-   accepts direct-map and kernel-image addresses, else returns ~0. */
+/* Translation.  phys_to_virt never fails for RAM.  virt_to_phys takes
+   direct-map and kernel-image addresses by arithmetic and any other mapped
+   address (workload images, stacks) through the page tables; ~0 when
+   unmapped.  Outside the direct map only bytes within one page are known
+   to be physically contiguous. */
 void *phys_to_virt(uint64_t pa);
 uint64_t virt_to_phys(const void *va);
 

@@ -102,6 +102,8 @@ uint64_t
 vm_translate(uint64_t va)
 {
 	uint64_t *table = pml4;
+	if (table == NULL)
+		return ~0ULL;	/* before vm_init */
 	for (int l = 4; l >= 1; l--) {
 		int shift = 12 + 9 * (l - 1);
 		uint64_t e = table[(va >> shift) & 511];
