@@ -4,3 +4,8 @@ $(eval $(call host_test,nvme_sim,tests/nvme/test_nvme.c tests/nvme/nvme_sim.c nv
 $(eval $(call host_test,nvme_replay,tests/nvme/test_nvme_replay.c tests/hw/hw_replay.c \
 	tests/hw/hw_host.c tests/hw/blk_sync.c nvme/nvme.c nvme/nvme_io.c kernel/lib/fmt.c kernel/lib/err.c,))
 $(B)/tests/nvme_replay: tests/traces/qemu72-nvme.trace
+# Attach/I/O/detach at every countdown of every fault kind around that replay.
+$(eval $(call host_test,nvme_fault,tests/nvme/test_nvme_fault.c tests/hw/hw_fault.c \
+	tests/hw/hw_replay.c tests/hw/hw_host.c tests/hw/blk_sync.c nvme/nvme.c nvme/nvme_io.c \
+	kernel/lib/fmt.c kernel/lib/err.c,))
+$(B)/tests/nvme_fault: tests/traces/qemu72-nvme.trace
