@@ -154,6 +154,8 @@ netstack_poll(struct netstack *ns)
 	int work = nic_poll(ns->nic, 64);
 	ns_arp_timers(ns);
 	ns_dhcp_timers(ns);
+	ns_frag_timers(ns);
+	ns_dns_timers(ns);
 	ns_tcp_timers(ns);
 	return work;
 }

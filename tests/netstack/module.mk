@@ -1,9 +1,11 @@
 # tests/netstack: the stack on the host against crafted frames, and a
 # libFuzzer target over its input path.
 NS_SRCS := netstack/ether.c netstack/arp.c netstack/ip.c netstack/dhcp.c netstack/tcp.c \
-	kernel/lib/fmt.c
+	netstack/ipfrag.c netstack/dns.c kernel/lib/fmt.c
 $(eval $(call host_test,netstack_core,tests/netstack/test_netstack.c $(NS_SRCS),))
 $(eval $(call host_test,netstack_tcp,tests/netstack/test_tcp.c $(NS_SRCS),))
+$(eval $(call host_test,netstack_ipfrag,tests/netstack/test_ipfrag.c $(NS_SRCS),))
+$(eval $(call host_test,netstack_dns,tests/netstack/test_dns.c $(NS_SRCS),))
 
 $(B)/fuzz/netstack_input: tests/netstack/fuzz_input.c $(NS_SRCS) $(ALL_HDRS)
 	@mkdir -p $(dir $@)
