@@ -259,13 +259,15 @@ void
 ns_ip_deliver(struct netstack *ns, uint32_t src, uint32_t dst, uint8_t proto,
     bool bcast, const uint8_t *p, size_t len)
 {
-	if (proto == IPPROTO_ICMP && !bcast)
+	if (proto == IPPROTO_ICMP && bcast)
+		ns_drop(ns, ND_NOT_FOR_US);	/* no answers to broadcast pings */
+	else if (proto == IPPROTO_ICMP)
 		icmp_input(ns, src, p, len);
 	else if (proto == IPPROTO_UDP)
 		udp_input(ns, src, dst, p, len);
 	else if (proto == IPPROTO_TCP && !bcast && ns->configured)
 		ns_tcp_input(ns, src, dst, p, len);
-	else if (proto != IPPROTO_ICMP)
+	else
 		ns_drop(ns, ND_PROTO);
 }
 
