@@ -233,3 +233,19 @@ ns_parse_ipv4(const char *s, size_t len, uint32_t *ip, int *prefix)
 	}
 	return 0;
 }
+
+int
+ns_parse_ipv4_list(const char *s, size_t len, uint32_t *out, int max)
+{
+	int n = 0;
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != ',')
+			continue;
+		if (n >= max || ns_parse_ipv4(s + start, i - start, &out[n], NULL) != 0)
+			return -1;
+		n++;
+		start = i + 1;
+	}
+	return n;
+}

@@ -212,6 +212,10 @@ uint16_t ns_pmtu(struct netstack *ns, uint32_t dst);
 /* Helpers shared by the modules (and tests). */
 uint16_t ns_csum(const void *data, size_t len, uint32_t sum);
 int ns_parse_ipv4(const char *s, size_t len, uint32_t *ip, int *prefix);
+/* A comma-separated list of addresses ("10.0.2.3,1.1.1.1", the dns=
+   option): stores up to max of them in out and returns how many, or -1
+   when an entry is malformed or there are more than max. */
+int ns_parse_ipv4_list(const char *s, size_t len, uint32_t *out, int max);
 void ns_format_ipv4(char *buf, size_t n, uint32_t ip);
 
 #endif

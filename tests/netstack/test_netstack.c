@@ -324,6 +324,17 @@ test_parse_ipv4(void **state)
 	assert_int_equal(ns_parse_ipv4("1.2.3.4/33", 10, &ip, &p), -1);
 	assert_int_equal(ns_parse_ipv4("1.2.3.4/", 8, &ip, &p), -1);
 	assert_int_equal(ns_parse_ipv4("a.b.c.d", 7, &ip, NULL), -1);
+	/* dns=a,b */
+	uint32_t l[2];
+	assert_int_equal(ns_parse_ipv4_list("10.0.2.3,1.1.1.1", 16, l, 2), 2);
+	assert_int_equal(l[0], 0x0a000203);
+	assert_int_equal(l[1], 0x01010101);
+	assert_int_equal(ns_parse_ipv4_list("10.0.2.3", 8, l, 2), 1);
+	assert_int_equal(ns_parse_ipv4_list("1.1.1.1,2.2.2.2,3.3.3.3", 23, l, 2), -1);
+	assert_int_equal(ns_parse_ipv4_list("1.1.1.1,", 8, l, 2), -1);
+	assert_int_equal(ns_parse_ipv4_list(",1.1.1.1", 8, l, 2), -1);
+	assert_int_equal(ns_parse_ipv4_list("", 0, l, 2), -1);
+	assert_int_equal(ns_parse_ipv4_list("1.1.1.1/24", 10, l, 2), -1);
 	char buf[16];
 	ns_format_ipv4(buf, sizeof(buf), 0xc0a80101);
 	assert_string_equal(buf, "192.168.1.1");
