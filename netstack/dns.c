@@ -16,8 +16,9 @@
  * longer than 255, a reserved label type, or a compression pointer that
  * does not point strictly before the name segment it appears in (which
  * rules out loops) is counted (ND_DNS_BAD) and ignored.  NXDOMAIN ends the
- * query with TERN_ENOENT; another error code moves on to the next server
- * at once.  The answer is found by following CNAME records from the
+ * query with TERN_ENOENT; another error code, or a truncated (TC) reply
+ * without the address (there is no TCP fallback), moves on to the next
+ * server at once.  The answer is found by following CNAME records from the
  * question name inside the reply (at most 8 steps) to an A record; its
  * TTL is the smallest along the chain.
  */
@@ -347,6 +348,13 @@ dns_input(void *ctx, struct netstack *ns, uint32_t src, uint16_t sport,
 	int rc = parse_answer(m, len, pos, rd16(m + 6), want, &ip, &ttl, &bad);
 	if (bad) {
 		ns_drop(ns, ND_DNS_BAD);
+		return;
+	}
+	if (rc != TERN_OK && (m[2] & 0x02)) {
+		/* Truncated (TC) without the address in what fits: there is no
+		   TCP fallback, so treat it as this server failing. */
+		q->err = TERN_EIO;
+		send_attempt(ns, q);
 		return;
 	}
 	ns->dns.preferred = si;

@@ -396,6 +396,13 @@ test_all_fail(void **state)
 	assert_int_equal(cb_n, 2);
 	assert_int_equal(cb_err, TERN_EIO);
 	assert_int_equal(f.ntx, 8);
+	/* Truncated without the answer: the next server is asked at once. */
+	assert_int_equal(netstack_dns_resolve(&ns, "big.example", on_done, NULL), TERN_OK);
+	struct query q = sent_query(8, "big.example");
+	reply(q, m, msg(m, q.id, 0x8380, "big.example", 0, NULL, 0));
+	assert_int_equal(f.ntx, 10);
+	assert_int_equal(sent_query(9, "big.example").server, DNS2);
+	assert_int_equal(cb_n, 2);
 }
 
 static void
