@@ -2,7 +2,7 @@
  * test_ipfrag.c - IPv4 reassembly (ipfrag.c) and path MTU (ip.c) against
  * crafted fragments: in order, reversed, duplicate, overlapping,
  * inconsistent ends, timeout, memory and slot limits, oversize, a
- * fragmented UDP datagram and a fragmented ICMP echo reaching their
+ * fragmented UDP datagram, ICMP echo and TCP SYN reaching their
  * handlers; ICMP fragmentation needed with valid, bogus and unrelated
  * quotes, plateaus, clamping and expiry.
  */
@@ -276,6 +276,33 @@ test_icmp_echo(void **state)
 	assert_empty();
 }
 
+static void tcp_accept_cb(void *ctx, struct tcp_pcb *p) { }
+
+static void
+test_tcp_syn(void **state)
+{
+	/* A SYN with options, split after 16 bytes of its header. */
+	uint8_t syn[24];
+	memset(syn, 0, sizeof(syn));
+	wr16(syn, 40000); wr16(syn + 2, 80);
+	wr32(syn + 4, 1000);
+	syn[12] = 6 << 4; syn[13] = 0x02;
+	wr16(syn + 14, 65535);
+	syn[20] = 2; syn[21] = 4; wr16(syn + 22, 1460);
+	uint32_t sum = (PEER_IP >> 16) + (PEER_IP & 0xffff) + (MY_IP >> 16) +
+	    (MY_IP & 0xffff) + IPPROTO_TCP + sizeof(syn);
+	wr16(syn + 16, ns_csum(syn, sizeof(syn), sum));
+	assert_int_equal(tcp_listen(&ns, 80, tcp_accept_cb, NULL), TERN_OK);
+	send_frag(IPPROTO_TCP, 70, syn, 16, 8, false);
+	send_frag(IPPROTO_TCP, 70, syn, 0, 16, true);
+	assert_int_equal(ns.tcp.st.segs_in, 1);
+	assert_int_equal(f.ntx, 1);
+	const uint8_t *t = f.tx[0] + 14 + 20;
+	assert_int_equal(t[13], 0x12);			/* SYN-ACK */
+	assert_int_equal(rd32(t + 8), 1001);
+	assert_empty();
+}
+
 /* ICMP fragmentation needed quoting a datagram of ours to dst. */
 static void
 send_frag_needed(uint16_t mtu, uint32_t qsrc, uint32_t qdst, uint16_t qlen, size_t quote)
@@ -341,6 +368,7 @@ main(void)
 		cmocka_unit_test_setup(test_memory_limit, setup),
 		cmocka_unit_test_setup(test_max_size, setup),
 		cmocka_unit_test_setup(test_icmp_echo, setup),
+		cmocka_unit_test_setup(test_tcp_syn, setup),
 		cmocka_unit_test_setup(test_pmtu, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
