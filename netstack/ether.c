@@ -154,6 +154,8 @@ netstack_poll(struct netstack *ns)
 	int work = nic_poll(ns->nic, 64);
 	ns_arp_timers(ns);
 	ns_dhcp_timers(ns);
+	ns_frag_timers(ns);
+	ns_dns_timers(ns);
 	ns_tcp_timers(ns);
 	return work;
 }
@@ -230,4 +232,20 @@ ns_parse_ipv4(const char *s, size_t len, uint32_t *ip, int *prefix)
 		return -1;
 	}
 	return 0;
+}
+
+int
+ns_parse_ipv4_list(const char *s, size_t len, uint32_t *out, int max)
+{
+	int n = 0;
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != ',')
+			continue;
+		if (n >= max || ns_parse_ipv4(s + start, i - start, &out[n], NULL) != 0)
+			return -1;
+		n++;
+		start = i + 1;
+	}
+	return n;
 }

@@ -3,9 +3,19 @@
  *
  * Input checks, in order: version 4, header length 20..60 within the
  * frame, header checksum, total length within the frame (trailing
- * Ethernet padding ignored), destination ours or broadcast, no fragments
- * (reassembly is not written yet: counted as ND_IP_FRAG).  ICMP echo
- * requests are answered with the same identifier, sequence and data.
+ * Ethernet padding ignored), destination ours or broadcast.  Fragments go
+ * to ipfrag.c and come back through ns_ip_deliver() once complete.  ICMP
+ * echo requests are answered with the same identifier, sequence and data.
+ *
+ * ICMP destination unreachable (RFC 792) is accepted only when the quoted
+ * header is plausibly one of ours: IPv4, header length 20..60 with 8 bytes
+ * of the transport header after it, our source address, TCP, UDP or ICMP.
+ * Code 4, fragmentation needed (RFC 1191), updates a small table of path
+ * MTUs per destination: reports below 68 or not below the current value
+ * are ignored (ND_PMTU_BOGUS), reports of 68..575 are raised to 576, a
+ * report of 0 (an old router) takes the next plateau below the quoted
+ * datagram's length (RFC 1191 section 7), and entries expire after 10
+ * minutes.  ns_pmtu() reads it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -66,11 +76,100 @@ ns_ip_header(struct netstack *ns, struct ns_txbuf *tb, uint32_t src,
 	return ETH_HLEN + IP_HLEN + plen;
 }
 
+static uint16_t
+base_mtu(struct netstack *ns)
+{
+	uint16_t m = ns->cfg.mtu ? ns->cfg.mtu : ns->nic->mtu;
+	return m ? m : 1500;
+}
+
+uint16_t
+ns_pmtu(struct netstack *ns, uint32_t dst)
+{
+	uint16_t base = base_mtu(ns);
+	uint64_t now = ns_now(ns);
+	for (int i = 0; i < NS_PMTU_ENTRIES; i++) {
+		struct ns_pmtu_entry *e = &ns->pmtu[i];
+		if (e->mtu != 0 && e->dst == dst && e->expires_ns > now)
+			return e->mtu < base ? e->mtu : base;
+	}
+	return base;
+}
+
+static void
+pmtu_set(struct netstack *ns, uint32_t dst, uint16_t mtu)
+{
+	uint64_t now = ns_now(ns);
+	struct ns_pmtu_entry *slot = NULL;
+	for (int i = 0; i < NS_PMTU_ENTRIES && slot == NULL; i++)
+		if (ns->pmtu[i].mtu != 0 && ns->pmtu[i].dst == dst)
+			slot = &ns->pmtu[i];
+	for (int i = 0; i < NS_PMTU_ENTRIES && slot == NULL; i++)
+		if (ns->pmtu[i].mtu == 0 || ns->pmtu[i].expires_ns <= now)
+			slot = &ns->pmtu[i];
+	if (slot == NULL) {	/* full: replace the entry closest to expiry */
+		slot = &ns->pmtu[0];
+		for (int i = 1; i < NS_PMTU_ENTRIES; i++)
+			if (ns->pmtu[i].expires_ns < slot->expires_ns)
+				slot = &ns->pmtu[i];
+	}
+	slot->dst = dst;
+	slot->mtu = mtu;
+	slot->expires_ns = now + NS_PMTU_TTL_NS;
+	ns->cnt.pmtu_updates++;
+}
+
+/* RFC 1191 section 7: the plateau below a datagram of length len. */
+static uint16_t
+pmtu_plateau(uint16_t len)
+{
+	static const uint16_t plateau[] = { 32000, 17914, 8166, 4352, 2002, 1492,
+		1006, 508, 296, 68 };
+	for (size_t i = 0; i < sizeof(plateau) / sizeof(plateau[0]); i++)
+		if (plateau[i] < len)
+			return plateau[i];
+	return 0;
+}
+
+/* Destination unreachable: p is the whole ICMP message (checksum good). */
+static void
+icmp_unreach(struct netstack *ns, const uint8_t *p, size_t len)
+{
+	const uint8_t *q = p + 8;	/* the quoted datagram */
+	size_t qhl = len >= 8 + IP_HLEN ? (size_t)(q[0] & 15) * 4 : 0;
+	if (qhl < IP_HLEN || (q[0] >> 4) != 4 || len < 8 + qhl + 8 ||
+	    !ns->configured || rd32(q + 12) != ns->cfg.ip ||
+	    (q[9] != IPPROTO_TCP && q[9] != IPPROTO_UDP && q[9] != IPPROTO_ICMP)) {
+		ns_drop(ns, ND_ICMP_BAD);
+		return;
+	}
+	ns->cnt.icmp_unreach_in++;
+	if (p[1] != 4)
+		return;		/* other codes: counted; TCP may act on them later */
+	uint32_t qdst = rd32(q + 16);
+	uint16_t mtu = rd16(p + 6);
+	if (mtu == 0)
+		mtu = pmtu_plateau(rd16(q + 2));
+	if (mtu < 68 || mtu >= ns_pmtu(ns, qdst)) {
+		ns_drop(ns, ND_PMTU_BOGUS);
+		return;
+	}
+	if (mtu < 576)
+		mtu = 576;
+	if (mtu < ns_pmtu(ns, qdst))
+		pmtu_set(ns, qdst, mtu);
+}
+
 static void
 icmp_input(struct netstack *ns, uint32_t src, const uint8_t *p, size_t len)
 {
 	if (len < 8 || ns_csum(p, len, 0) != 0) {
 		ns_drop(ns, ND_ICMP_CSUM);
+		return;
+	}
+	ns->cnt.icmp_in++;
+	if (p[0] == 3) {
+		icmp_unreach(ns, p, len);
 		return;
 	}
 	if (p[0] != 8 || p[1] != 0)	/* only echo requests need an answer */
@@ -142,10 +241,6 @@ ns_ip_input(struct netstack *ns, const uint8_t *h, size_t len)
 		ns_drop(ns, ND_IP_LEN);
 		return;
 	}
-	if ((rd16(h + 6) & 0x3fff) != 0) {	/* MF or a fragment offset */
-		ns_drop(ns, ND_IP_FRAG);
-		return;
-	}
 	uint32_t src = rd32(h + 12), dst = rd32(h + 16);
 	bool bcast = dst == 0xffffffffu ||
 	    (ns->configured && dst == (ns->cfg.ip | ~ns->cfg.mask));
@@ -154,13 +249,25 @@ ns_ip_input(struct netstack *ns, const uint8_t *h, size_t len)
 		ns_drop(ns, ND_NOT_FOR_US);
 		return;
 	}
-	if (h[9] == IPPROTO_ICMP && !bcast)
-		icmp_input(ns, src, h + hl, tot - hl);
-	else if (h[9] == IPPROTO_UDP)
-		udp_input(ns, src, dst, h + hl, tot - hl);
-	else if (h[9] == 6 && !bcast && ns->configured)
-		ns_tcp_input(ns, src, dst, h + hl, tot - hl);
-	else if (h[9] != IPPROTO_ICMP)
+	if ((rd16(h + 6) & 0x3fff) != 0)	/* MF or a fragment offset */
+		ns_frag_input(ns, h, hl, h + hl, tot - hl, bcast);
+	else
+		ns_ip_deliver(ns, src, dst, h[9], bcast, h + hl, tot - hl);
+}
+
+void
+ns_ip_deliver(struct netstack *ns, uint32_t src, uint32_t dst, uint8_t proto,
+    bool bcast, const uint8_t *p, size_t len)
+{
+	if (proto == IPPROTO_ICMP && bcast)
+		ns_drop(ns, ND_NOT_FOR_US);	/* no answers to broadcast pings */
+	else if (proto == IPPROTO_ICMP)
+		icmp_input(ns, src, p, len);
+	else if (proto == IPPROTO_UDP)
+		udp_input(ns, src, dst, p, len);
+	else if (proto == IPPROTO_TCP && !bcast && ns->configured)
+		ns_tcp_input(ns, src, dst, p, len);
+	else
 		ns_drop(ns, ND_PROTO);
 }
 

@@ -1,2 +1,3 @@
-KERNEL_SRCS += netstack/ether.c netstack/arp.c netstack/ip.c netstack/dhcp.c netstack/tcp.c
+KERNEL_SRCS += netstack/ether.c netstack/arp.c netstack/ip.c netstack/dhcp.c netstack/tcp.c \
+	netstack/ipfrag.c netstack/dns.c
 INTEG_TESTS += tests/integration/net.sh

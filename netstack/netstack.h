@@ -9,9 +9,10 @@
  *
  * This first layer covers Ethernet II, ARP (cache with expiry, a bounded
  * queue of packets waiting for resolution, replies, gratuitous ARP),
- * IPv4 (validation, checksum, no fragment reassembly yet: fragments are
- * counted and dropped), ICMP echo, UDP (bound ports with receive
- * callbacks), the DHCPv4 client (dhcp.c) and a first TCP (tcp.c).
+ * IPv4 (validation, checksum, bounded fragment reassembly in ipfrag.c),
+ * ICMP echo and fragmentation-needed (a per-destination path MTU table),
+ * UDP (bound ports with receive callbacks), the DHCPv4 client (dhcp.c), a
+ * DNS stub resolver (dns.c, dns.h) and a first TCP (tcp.c).
  *
  * Receive is zero copy: handlers see the driver's buffer and the stack
  * releases it when the handler returns (UDP callbacks that want to keep
@@ -26,6 +27,7 @@
 
 #include "kernel/dev/nic.h"
 #include "netstack/tcp.h"
+#include "netstack/dns.h"
 
 struct netstack_port {
 	uint64_t (*now_ns)(void *ctx);
@@ -49,7 +51,19 @@ enum netstack_drop {
 	ND_SHORT = 0, ND_ETHERTYPE, ND_NOT_FOR_US, ND_ARP_BAD, ND_IP_HDR,
 	ND_IP_CSUM, ND_IP_LEN, ND_IP_FRAG, ND_IP_TTL, ND_PROTO, ND_ICMP_CSUM,
 	ND_UDP_CSUM, ND_UDP_LEN, ND_UDP_PORT, ND_ARP_QUEUE_FULL, ND_NO_TXBUF,
-	ND_DHCP_BAD, ND_NDROPS
+	ND_DHCP_BAD,
+	/* Reassembly (ipfrag.c): a datagram freed when its time ran out, when
+	   the memory budget or the slot table forced it out, when fragments
+	   overlapped or disagreed (RFC 5722 style), or when it would exceed
+	   65535 bytes. */
+	ND_FRAG_TIMEOUT, ND_FRAG_MEM, ND_FRAG_OVERLAP, ND_FRAG_OVERSIZE,
+	/* ICMP errors whose quoted header is not one of ours; fragmentation
+	   needed with an MTU below 68 or not below the current path MTU. */
+	ND_ICMP_BAD, ND_PMTU_BOGUS,
+	/* DNS replies: malformed (bounds, names, pointers), or not matching an
+	   outstanding query (ID, source, question). */
+	ND_DNS_BAD, ND_DNS_MISMATCH,
+	ND_NDROPS
 };
 
 struct netstack_counters {
@@ -59,6 +73,13 @@ struct netstack_counters {
 	uint64_t udp_in, udp_out;
 	uint64_t payload_copied;	/* bytes copied on the data path */
 	uint64_t drops[ND_NDROPS];
+	uint64_t frag_in;		/* fragments accepted into reassembly */
+	uint64_t frag_dup;		/* exact duplicates, ignored */
+	uint64_t reasm_ok;		/* datagrams reassembled and delivered */
+	uint64_t icmp_in;		/* ICMP messages with a good checksum */
+	uint64_t icmp_unreach_in;	/* destination unreachable, validated */
+	uint64_t pmtu_updates;		/* path MTU lowered for a destination */
+	uint64_t dns_queries_out, dns_answers, dns_failures;
 };
 
 #define NS_ARP_ENTRIES	16
@@ -66,6 +87,12 @@ struct netstack_counters {
 #define NS_UDP_PORTS	8
 #define NS_TXBUFS	64
 #define NS_TXBUF_SIZE	1536
+/* Reassembly: at most NS_FRAG_SLOTS datagrams at once, sharing
+   NS_FRAG_MEM bytes of payload (enough for one 65535-byte datagram). */
+#define NS_FRAG_SLOTS	8
+#define NS_FRAG_MEM	65536
+#define NS_FRAG_UNITS	(65536 / 8)	/* 8-byte fragment blocks */
+#define NS_PMTU_ENTRIES	8
 
 struct netstack;
 typedef void (*netstack_udp_fn)(void *ctx, struct netstack *ns, uint32_t src_ip,
@@ -99,6 +126,26 @@ struct dhcp_state {
 	uint32_t tries;
 };
 
+struct ns_frag {
+	bool used;
+	uint8_t proto;
+	uint16_t id;
+	uint32_t src, dst;
+	bool bcast;
+	bool have_last;
+	uint32_t total;		/* payload length, known once the last arrives */
+	uint32_t received;	/* payload bytes held (fragments never overlap) */
+	uint32_t off, size;	/* region in the shared buffer */
+	uint64_t start_ns;
+	uint8_t map[NS_FRAG_UNITS / 8];	/* 8-byte blocks received */
+};
+
+struct ns_pmtu_entry {
+	uint32_t dst;
+	uint16_t mtu;		/* 0: unused */
+	uint64_t expires_ns;
+};
+
 struct netstack {
 	struct nic *nic;
 	struct netstack_port port;
@@ -119,6 +166,15 @@ struct netstack {
 	/* Called once when an address is configured or renewed. */
 	void (*on_up)(void *ctx, struct netstack *ns);
 	void *on_up_ctx;
+	/* ipfrag.c: datagrams in reassembly; their payload regions lie packed
+	   in frag_mem in slot order. */
+	struct ns_frag frag[NS_FRAG_SLOTS];
+	uint32_t frag_used;
+	uint8_t frag_mem[NS_FRAG_MEM];
+	/* ip.c: path MTUs learned from ICMP fragmentation needed. */
+	struct ns_pmtu_entry pmtu[NS_PMTU_ENTRIES];
+	/* dns.c */
+	struct dns_state dns;
 };
 
 /*
@@ -145,9 +201,21 @@ void netstack_udp_unbind(struct netstack *ns, uint16_t port);
 int netstack_udp_send(struct netstack *ns, uint32_t dst_ip, uint16_t src_port,
     uint16_t dst_port, const void *data, size_t len);
 
+/*
+ * Path MTU towards dst (RFC 1191): the value learned from an ICMP
+ * fragmentation-needed message while it is fresh (10 minutes), else the
+ * interface MTU.  Never below 576 (the stack ignores lower reports below
+ * 68 and raises 68..575 to 576) and never above the interface MTU.
+ */
+uint16_t ns_pmtu(struct netstack *ns, uint32_t dst);
+
 /* Helpers shared by the modules (and tests). */
 uint16_t ns_csum(const void *data, size_t len, uint32_t sum);
 int ns_parse_ipv4(const char *s, size_t len, uint32_t *ip, int *prefix);
+/* A comma-separated list of addresses ("10.0.2.3,1.1.1.1", the dns=
+   option): stores up to max of them in out and returns how many, or -1
+   when an entry is malformed or there are more than max. */
+int ns_parse_ipv4_list(const char *s, size_t len, uint32_t *out, int max);
 void ns_format_ipv4(char *buf, size_t n, uint32_t ip);
 
 #endif

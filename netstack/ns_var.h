@@ -19,6 +19,9 @@
 #define UDP_HLEN	8
 #define ARP_TTL_NS	(300ULL * 1000000000ULL)	/* cache entries live 5 min */
 #define ARP_PENDING_NS	(3ULL * 1000000000ULL)	/* unresolved packets wait 3 s */
+#define NS_FRAG_TIMEOUT_NS (30ULL * 1000000000ULL)	/* reassembly time limit */
+#define NS_PMTU_TTL_NS	(600ULL * 1000000000ULL)	/* RFC 1191: 10 minutes */
+#define IPPROTO_TCP	6
 
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static inline uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
@@ -54,6 +57,19 @@ void ns_ip_input(struct netstack *ns, const uint8_t *p, size_t len);
 size_t ns_ip_header(struct netstack *ns, struct ns_txbuf *tb, uint32_t src,
     uint32_t dst, uint8_t proto, size_t plen);
 uint32_t ns_next_hop(struct netstack *ns, uint32_t dst);
+/* Hand a whole datagram's payload to ICMP, UDP or TCP (after validation
+   or reassembly). */
+void ns_ip_deliver(struct netstack *ns, uint32_t src, uint32_t dst, uint8_t proto,
+    bool bcast, const uint8_t *p, size_t len);
+
+/* ipfrag.c */
+/* One validated fragment: header h (hl bytes), payload pl (plen). */
+void ns_frag_input(struct netstack *ns, const uint8_t *h, size_t hl,
+    const uint8_t *pl, size_t plen, bool bcast);
+void ns_frag_timers(struct netstack *ns);
+
+/* dns.c */
+void ns_dns_timers(struct netstack *ns);
 
 /* dhcp.c */
 void ns_dhcp_input(void *ctx, struct netstack *ns, uint32_t src_ip,

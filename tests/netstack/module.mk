@@ -1,15 +1,33 @@
 # tests/netstack: the stack on the host against crafted frames, and a
 # libFuzzer target over its input path.
 NS_SRCS := netstack/ether.c netstack/arp.c netstack/ip.c netstack/dhcp.c netstack/tcp.c \
-	kernel/lib/fmt.c
+	netstack/ipfrag.c netstack/dns.c kernel/lib/fmt.c
 $(eval $(call host_test,netstack_core,tests/netstack/test_netstack.c $(NS_SRCS),))
 $(eval $(call host_test,netstack_tcp,tests/netstack/test_tcp.c $(NS_SRCS),))
+$(eval $(call host_test,netstack_ipfrag,tests/netstack/test_ipfrag.c $(NS_SRCS),))
+$(eval $(call host_test,netstack_dns,tests/netstack/test_dns.c $(NS_SRCS),))
 
-$(B)/fuzz/netstack_input: tests/netstack/fuzz_input.c $(NS_SRCS) $(ALL_HDRS)
-	@mkdir -p $(dir $@)
-	$(MSG) FUZZCC $@
-	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -DTERN_HOST=1 -I. \
-		-o $@ tests/netstack/fuzz_input.c $(NS_SRCS)
-FUZZ_TARGETS += $(B)/fuzz/netstack_input
+# One libFuzzer binary per input path, all from fuzz_input.c: the layer is
+# picked at compile time (-DFUZZ_LAYER=FL_<LAYER>); fuzz.sh runs each over
+# its seed corpus (tests/netstack/corpus/<layer>/).
+# $(call ns_fuzz,layer,LAYER)
+define ns_fuzz
+$(B)/fuzz/netstack_$(1): tests/netstack/fuzz_input.c $$(NS_SRCS) $$(ALL_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(MSG) FUZZCC $$@
+	$$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -DTERN_HOST=1 -I. \
+		-DFUZZ_LAYER=FL_$(2) -o $$@ tests/netstack/fuzz_input.c $$(NS_SRCS)
+FUZZ_TARGETS += $(B)/fuzz/netstack_$(1)
+endef
+$(eval $(call ns_fuzz,eth,ETH))
+$(eval $(call ns_fuzz,arp,ARP))
+$(eval $(call ns_fuzz,ip,IP))
+$(eval $(call ns_fuzz,icmp,ICMP))
+$(eval $(call ns_fuzz,udp,UDP))
+$(eval $(call ns_fuzz,tcp,TCP))
+$(eval $(call ns_fuzz,dhcp,DHCP))
+$(eval $(call ns_fuzz,dns,DNS))
+.PHONY: netstack-fuzz
+netstack-fuzz: $(patsubst %,$(B)/fuzz/netstack_%,eth arp ip icmp udp tcp dhcp dns)
 INTEG_TESTS += tests/netstack/fuzz.sh
 $(eval $(call host_test,netstack_syncookie,tests/netstack/test_syncookie.c netstack/syncookie.c,))

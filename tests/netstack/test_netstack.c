@@ -174,10 +174,14 @@ test_ip_validation(void **state)
 	wr16(bad + 14 + 10, 0); wr16(bad + 14 + 10, ns_csum(bad + 14, 20, 0));
 	fake_inject(&f, bad, n);
 	assert_int_equal(ns.cnt.drops[ND_IP_LEN], 1);
-	memcpy(bad, fr, n); wr16(bad + 14 + 6, 0x2000);		/* MF: a fragment */
+	/* A fragment that is not the last must carry a multiple of 8 bytes
+	   (reassembly itself is tested in test_ipfrag.c). */
+	size_t n9 = echo_request(bad, 1, 9);
+	wr16(bad + 14 + 6, 0x2000);
 	wr16(bad + 14 + 10, 0); wr16(bad + 14 + 10, ns_csum(bad + 14, 20, 0));
-	fake_inject(&f, bad, n);
+	fake_inject(&f, bad, n9);
 	assert_int_equal(ns.cnt.drops[ND_IP_FRAG], 1);
+	assert_int_equal(ns.cnt.frag_in, 0);
 	memcpy(bad, fr, n); wr32(bad + 14 + 16, 0x0a000299);	/* not our address */
 	wr16(bad + 14 + 10, 0); wr16(bad + 14 + 10, ns_csum(bad + 14, 20, 0));
 	fake_inject(&f, bad, n);
@@ -320,6 +324,17 @@ test_parse_ipv4(void **state)
 	assert_int_equal(ns_parse_ipv4("1.2.3.4/33", 10, &ip, &p), -1);
 	assert_int_equal(ns_parse_ipv4("1.2.3.4/", 8, &ip, &p), -1);
 	assert_int_equal(ns_parse_ipv4("a.b.c.d", 7, &ip, NULL), -1);
+	/* dns=a,b */
+	uint32_t l[2];
+	assert_int_equal(ns_parse_ipv4_list("10.0.2.3,1.1.1.1", 16, l, 2), 2);
+	assert_int_equal(l[0], 0x0a000203);
+	assert_int_equal(l[1], 0x01010101);
+	assert_int_equal(ns_parse_ipv4_list("10.0.2.3", 8, l, 2), 1);
+	assert_int_equal(ns_parse_ipv4_list("1.1.1.1,2.2.2.2,3.3.3.3", 23, l, 2), -1);
+	assert_int_equal(ns_parse_ipv4_list("1.1.1.1,", 8, l, 2), -1);
+	assert_int_equal(ns_parse_ipv4_list(",1.1.1.1", 8, l, 2), -1);
+	assert_int_equal(ns_parse_ipv4_list("", 0, l, 2), -1);
+	assert_int_equal(ns_parse_ipv4_list("1.1.1.1/24", 10, l, 2), -1);
 	char buf[16];
 	ns_format_ipv4(buf, sizeof(buf), 0xc0a80101);
 	assert_string_equal(buf, "192.168.1.1");
