@@ -66,7 +66,7 @@ on_up(void *ctx, struct netstack *ns)
 static int
 static_config(struct netstack *ns, const struct cmdline *c)
 {
-	uint32_t ip, gw = 0, dns = 0;
+	uint32_t ip, gw = 0, dns[2] = { 0, 0 };
 	int prefix;
 	if (ns_parse_ipv4(c->ip, strlen(c->ip), &ip, &prefix) != 0) {
 		log_error("net", "ip=%s is not a.b.c.d/n; using DHCP", c->ip);
@@ -76,14 +76,11 @@ static_config(struct netstack *ns, const struct cmdline *c)
 		prefix = 24;
 	if (c->gw[0] && ns_parse_ipv4(c->gw, strlen(c->gw), &gw, NULL) != 0)
 		log_warn("net", "gw=%s ignored: not an address", c->gw);
-	if (c->dns[0]) {
-		const char *comma = strchr(c->dns, ',');
-		size_t n = comma ? (size_t)(comma - c->dns) : strlen(c->dns);
-		if (ns_parse_ipv4(c->dns, n, &dns, NULL) != 0)
-			log_warn("net", "dns=%s ignored: not an address", c->dns);
-	}
+	if (c->dns[0] && ns_parse_ipv4_list(c->dns, strlen(c->dns), dns, 2) < 0)
+		log_warn("net", "dns=%s ignored: not a list of addresses", c->dns);
 	uint32_t mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
-	netstack_set_static(ns, ip, mask, gw, dns);
+	netstack_set_static(ns, ip, mask, gw, dns[0]);
+	ns->cfg.dns[1] = dns[1];	/* the resolver tries both */
 	return 0;
 }
 
