@@ -27,6 +27,7 @@ static struct tcp_pcb *accepted;
 static uint8_t got[4096];
 static size_t got_len;
 static int eofs, closes, closed_reason, releases;
+static uint16_t peer_port = PEER_PORT, my_port = 80, peer_wnd = 65535;
 
 static void on_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n)
 {
@@ -54,6 +55,9 @@ setup(void **state)
 	got_len = 0;
 	eofs = closes = releases = 0;
 	closed_reason = 1;
+	peer_port = PEER_PORT;
+	my_port = 80;
+	peer_wnd = 65535;
 	/* Teach ARP the peer so replies leave at once. */
 	uint8_t a[42];
 	memset(a, 0xff, 6); memcpy(a + 6, peer_mac, 6); wr16(a + 12, ETH_P_ARP);
@@ -65,12 +69,13 @@ setup(void **state)
 	return 0;
 }
 
-/* Send a segment from the peer. */
+/* Send a segment from the peer (ports and window in the globals). */
 static void
-seg(uint32_t seq, uint32_t ack, uint8_t flags, const char *data, const uint8_t *opts, size_t olen)
+seg_n(uint32_t seq, uint32_t ack, uint8_t flags, const void *data, size_t dlen,
+    const uint8_t *opts, size_t olen)
 {
 	uint8_t fr[1600];
-	size_t dlen = data ? strlen(data) : 0, hl = 20 + olen;
+	size_t hl = 20 + olen;
 	memcpy(fr, f.nic.mac, 6); memcpy(fr + 6, peer_mac, 6); wr16(fr + 12, ETH_P_IP);
 	uint8_t *ip = fr + 14, *t = ip + 20;
 	memset(ip, 0, 20);
@@ -78,13 +83,19 @@ seg(uint32_t seq, uint32_t ack, uint8_t flags, const char *data, const uint8_t *
 	wr32(ip + 12, PEER_IP); wr32(ip + 16, MY_IP);
 	wr16(ip + 10, ns_csum(ip, 20, 0));
 	memset(t, 0, hl);
-	wr16(t, PEER_PORT); wr16(t + 2, 80); wr32(t + 4, seq); wr32(t + 8, ack);
-	t[12] = (uint8_t)((hl / 4) << 4); t[13] = flags; wr16(t + 14, 65535);
+	wr16(t, peer_port); wr16(t + 2, my_port); wr32(t + 4, seq); wr32(t + 8, ack);
+	t[12] = (uint8_t)((hl / 4) << 4); t[13] = flags; wr16(t + 14, peer_wnd);
 	if (olen) memcpy(t + 20, opts, olen);
-	memcpy(t + hl, data ? data : "", dlen);
+	if (dlen) memcpy(t + hl, data, dlen);
 	uint32_t ps = (PEER_IP >> 16) + (PEER_IP & 0xffff) + (MY_IP >> 16) + (MY_IP & 0xffff) + 6 + (uint32_t)(hl + dlen);
 	wr16(t + 16, ns_csum(t, hl + dlen, ps));
 	fake_inject(&f, fr, 14 + 20 + hl + dlen);
+}
+
+static void
+seg(uint32_t seq, uint32_t ack, uint8_t flags, const char *data, const uint8_t *opts, size_t olen)
+{
+	seg_n(seq, ack, flags, data, data ? strlen(data) : 0, opts, olen);
 }
 
 static const uint8_t *last_tcp(void) { return f.tx[f.ntx - 1] + 14 + 20; }
@@ -115,14 +126,26 @@ test_handshake_and_data(void **state)
 	seg(1001, iss + 1, 0x18, "hello", NULL, 0);
 	assert_int_equal(got_len, 5);
 	assert_memory_equal(got, "hello", 5);
-	assert_int_equal(f.ntx, 1);
+	assert_int_equal(f.ntx, 0);			/* the ACK is delayed... */
+	f.now += 40000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(f.ntx, 1);			/* ...by at most 40 ms */
 	assert_int_equal(rd32(last_tcp() + 8), 1006);		/* ACKs the data */
-	/* Out of order: not delivered, duplicate ACK. */
+	assert_int_equal(ns.tcp.st.delayed_acks, 1);
+	/* Out of order: kept, not delivered, duplicate ACK at once. */
 	seg(1010, iss + 1, 0x18, "later", NULL, 0);
 	assert_int_equal(got_len, 5);
+	assert_int_equal(f.ntx, 2);
 	assert_int_equal(rd32(last_tcp() + 8), 1006);
 	assert_int_equal(ns.tcp.st.out_of_order, 1);
+	/* The gap fills: both delivered in order, ACKed at once. */
+	seg(1006, iss + 1, 0x18, "abcd", NULL, 0);
+	assert_int_equal(got_len, 14);
+	assert_memory_equal(got, "helloabcdlater", 14);
+	assert_int_equal(f.ntx, 3);
+	assert_int_equal(rd32(last_tcp() + 8), 1015);
 	assert_int_equal(ns.cnt.payload_copied, 0);		/* receive copied nothing */
+	assert_int_equal(ns.tcp.st.ooo_copied, 5);		/* but the held segment */
 }
 
 static void
@@ -194,11 +217,20 @@ test_close_both_ways(void **state)
 	seg(5001, iss2 + 2, 0x10, NULL, NULL, 0);
 	assert_int_equal(accepted->state, TCP_FIN_WAIT_2);
 	seg(5001, iss2 + 2, 0x11, NULL, NULL, 0);
-	assert_int_equal(accepted->state, TCP_TIME_WAIT);
-	f.now += 3000000000ULL;
-	netstack_poll(&ns);
+	/* TIME_WAIT lives in its own table: the pcb is free at once. */
 	assert_int_equal(accepted->state, TCP_CLOSED);
 	assert_int_equal(closes, 2);
+	/* A retransmitted FIN is acknowledged from the TIME_WAIT entry. */
+	f.ntx = 0;
+	seg(5001, iss2 + 2, 0x11, NULL, NULL, 0);
+	assert_int_equal(f.ntx, 1);
+	assert_int_equal(last_flags(), 0x10);
+	assert_int_equal(rd32(last_tcp() + 8), 5002);
+	f.now += 3000000000ULL;
+	netstack_poll(&ns);
+	/* Expired: the tuple is unknown again and gets an RST. */
+	seg(5002, iss2 + 2, 0x10, "x", NULL, 0);
+	assert_int_equal(last_flags(), 0x04);
 }
 
 static void
