@@ -184,6 +184,8 @@ apply_syn_opts(struct tcp_pcb *p, const struct tcp_opts *o)
 	p->ws_ok = o->wscale >= 0;
 	p->snd_wscale = p->ws_ok ? (uint8_t)o->wscale : 0;
 	p->rcv_wscale = p->ws_ok ? RCV_WSCALE : 0;
+	if (!p->ws_ok)
+		p->rcv_buf = 65535;	/* all an unscaled window can say */
 	p->sack_ok = o->sack_ok;
 	p->ts_ok = o->ts;
 	if (o->ts)
@@ -775,7 +777,8 @@ data_input(struct tcp_pcb *p, uint32_t seq, const uint8_t *data, size_t dlen,
 	}
 	uint32_t wnd = SEQ_LT(p->rcv_nxt, p->rcv_adv) ? p->rcv_adv - p->rcv_nxt : 0;
 	uint32_t room = wnd - (seq - p->rcv_nxt);
-	if (dlen > room) {
+	bool trimmed = dlen > room;
+	if (trimmed) {
 		dlen = room;
 		flags &= (uint8_t)~F_FIN;
 		t->st.outside_window++;
@@ -805,9 +808,11 @@ data_input(struct tcp_pcb *p, uint32_t seq, const uint8_t *data, size_t dlen,
 	if (dlen == 0)
 		return true;
 	/* RFC 1122 4.2.3.2 / RFC 5681 4.2: ACK every second full segment,
-	   at once when a gap filled, else within DELACK_NS. */
+	   at once when a gap filled, else within DELACK_NS.  A window that
+	   fell below one segment is announced at once too. */
 	p->delack_bytes += (uint32_t)dlen;
-	if (had_gap || p->delack_bytes >= 2u * p->mss)
+	if (had_gap || trimmed || p->delack_bytes >= 2u * p->mss ||
+	    tcp_rcv_wnd(p) < p->mss)
 		tcp_send_ack(p);
 	else if (p->delack_deadline == 0)
 		p->delack_deadline = ns_now(p->ns) + DELACK_NS;

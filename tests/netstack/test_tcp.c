@@ -32,7 +32,8 @@ static uint16_t peer_port = PEER_PORT, my_port = 80, peer_wnd = 65535;
 static void on_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n)
 {
 	if (n == 0) { eofs++; return; }
-	memcpy(got + got_len, d, n);
+	if (got_len + n <= sizeof(got))	/* beyond: counted only */
+		memcpy(got + got_len, d, n);
 	got_len += n;
 }
 static void on_closed(void *ctx, struct tcp_pcb *p, int reason) { closes++; closed_reason = reason; }
@@ -103,10 +104,10 @@ static uint8_t last_flags(void) { return last_tcp()[13]; }
 
 static uint32_t iss;
 static void
-handshake(void)
+handshake_with(const uint8_t *opts, size_t olen)
 {
-	static const uint8_t mss[] = { 2, 4, 0x05, 0xb4 };
-	seg(1000, 0, 0x02, NULL, mss, 4);
+	f.ntx = 0;
+	seg(1000, 0, 0x02, NULL, opts, olen);
 	assert_int_equal(f.ntx, 1);
 	assert_int_equal(last_flags(), 0x12);			/* SYN|ACK */
 	assert_int_equal(rd32(last_tcp() + 8), 1001);
@@ -116,6 +117,49 @@ handshake(void)
 	assert_non_null(accepted);
 	assert_int_equal(accepted->state, TCP_ESTABLISHED);
 	assert_int_equal(accepted->mss, 1460);
+}
+
+static const uint8_t mss_only[] = { 2, 4, 0x05, 0xb4 };
+static void handshake(void) { handshake_with(mss_only, 4); }
+
+/* The option of `kind` in a TCP header, or NULL. */
+static const uint8_t *
+find_opt(const uint8_t *t, uint8_t kind)
+{
+	size_t hl = (size_t)(t[12] >> 4) * 4;
+	for (size_t i = 20; i < hl;) {
+		if (t[i] == 0)
+			break;
+		if (t[i] == 1) {
+			i++;
+			continue;
+		}
+		if (t[i] == kind)
+			return t + i;
+		i += t[i + 1];
+	}
+	return NULL;
+}
+
+static struct tcp_pcb *conn;
+static int connects;
+static void on_connected(void *ctx, struct tcp_pcb *p) { connects++; }
+static const struct tcp_cbs ccbs = { on_recv, on_closed, on_connected };
+
+/* tcp_connect to PEER_IP:443; returns our ISS from the SYN. */
+static uint32_t
+start_connect(void)
+{
+	f.ntx = 0;
+	connects = 0;
+	assert_int_equal(tcp_connect(&ns, PEER_IP, 443, &ccbs, NULL, &conn), 0);
+	assert_int_equal(conn->state, TCP_SYN_SENT);
+	assert_int_equal(f.ntx, 1);
+	assert_int_equal(last_flags(), 0x02);
+	my_port = rd16(last_tcp());
+	peer_port = 443;
+	assert_true(my_port >= 49152);
+	return rd32(last_tcp() + 4);
 }
 
 static void
@@ -295,6 +339,450 @@ test_isn_differs(void **state)
 	assert_true(a != 0 && a != 1000);
 }
 
+static void
+test_active_open(void **state)
+{
+	uint32_t s = start_connect();
+	/* The SYN offers MSS, window scale, SACK and timestamps. */
+	assert_non_null(find_opt(last_tcp(), 2));
+	assert_int_equal(find_opt(last_tcp(), 3)[2], 3);
+	assert_non_null(find_opt(last_tcp(), 4));
+	assert_non_null(find_opt(last_tcp(), 8));
+	seg(7000, s + 1, 0x12, NULL, mss_only, 4);
+	assert_int_equal(conn->state, TCP_ESTABLISHED);
+	assert_int_equal(connects, 1);
+	assert_int_equal(ns.tcp.st.connected, 1);
+	assert_int_equal(last_flags(), 0x10);
+	assert_int_equal(rd32(last_tcp() + 4), s + 1);
+	assert_int_equal(rd32(last_tcp() + 8), 7001);
+	assert_false(conn->ws_ok);	/* the peer did not offer it */
+	assert_int_equal(rd16(last_tcp() + 14), 65535);
+	/* Data both ways. */
+	assert_int_equal(tcp_write(conn, "ping", 4, on_release, NULL), 0);
+	assert_memory_equal(last_tcp() + 20, "ping", 4);
+	seg(7001, s + 5, 0x18, "pong", NULL, 0);
+	assert_int_equal(releases, 1);
+	assert_memory_equal(got, "pong", 4);
+	/* A second connection gets another ephemeral port. */
+	uint16_t first = my_port;
+	struct tcp_pcb *c1 = conn;
+	start_connect();
+	assert_true(my_port != first);
+	assert_true(conn != c1);
+}
+
+static void
+test_connect_refused(void **state)
+{
+	uint32_t s = start_connect();
+	seg(0, s + 7, 0x14, NULL, NULL, 0);	/* RST with a wrong ACK: ignored */
+	assert_int_equal(closes, 0);
+	seg(0, s + 1, 0x14, NULL, NULL, 0);
+	assert_int_equal(closes, 1);
+	assert_int_equal(closed_reason, TERN_ECONNREFUSED);
+	assert_int_equal(connects, 0);
+	assert_int_equal(ns.tcp.st.connect_failed, 1);
+	/* A SYN-ACK acknowledging something else gets an RST. */
+	s = start_connect();
+	seg(100, s + 9, 0x12, NULL, NULL, 0);
+	assert_int_equal(last_flags(), 0x04);
+	assert_int_equal(rd32(last_tcp() + 4), s + 9);
+	assert_int_equal(conn->state, TCP_SYN_SENT);
+}
+
+static void
+test_connect_timeout(void **state)
+{
+	start_connect();
+	uint64_t rto = 1000000000ULL;
+	for (int i = 0; i < 6; i++) {
+		f.now += rto - 1000;
+		netstack_poll(&ns);
+		assert_int_equal(f.ntx, 1 + i);		/* not before the RTO */
+		f.now += 1000;
+		netstack_poll(&ns);
+		assert_int_equal(f.ntx, 2 + i);
+		assert_int_equal(last_flags(), 0x02);
+		rto *= 2;				/* backoff */
+	}
+	assert_int_equal(closes, 0);
+	f.now += rto;
+	netstack_poll(&ns);
+	assert_int_equal(closes, 1);
+	assert_int_equal(closed_reason, TERN_ETIMEDOUT);
+	assert_int_equal(conn->state, TCP_CLOSED);
+}
+
+static void
+test_simultaneous_open(void **state)
+{
+	uint32_t s = start_connect();
+	seg(9000, 0, 0x02, NULL, mss_only, 4);		/* their SYN crosses ours */
+	assert_int_equal(conn->state, TCP_SYN_RCVD);
+	assert_int_equal(last_flags(), 0x12);
+	assert_int_equal(rd32(last_tcp() + 4), s);		/* same ISS */
+	assert_int_equal(rd32(last_tcp() + 8), 9001);
+	assert_int_equal(connects, 0);
+	seg(9000, s + 1, 0x12, NULL, mss_only, 4);	/* their SYN-ACK */
+	assert_int_equal(conn->state, TCP_ESTABLISHED);
+	assert_int_equal(connects, 1);
+	seg(9001, s + 1, 0x18, "hi", NULL, 0);
+	assert_int_equal(got_len, 2);
+}
+
+static void
+test_simultaneous_close(void **state)
+{
+	handshake();
+	tcp_close(accepted);
+	assert_int_equal(accepted->state, TCP_FIN_WAIT_1);
+	seg(1001, iss + 1, 0x11, NULL, NULL, 0);	/* their FIN, ours not acked */
+	assert_int_equal(accepted->state, TCP_CLOSING);
+	assert_int_equal(eofs, 0);
+	assert_int_equal(rd32(last_tcp() + 8), 1002);
+	seg(1002, iss + 2, 0x10, NULL, NULL, 0);	/* now it is */
+	assert_int_equal(accepted->state, TCP_CLOSED);
+	assert_int_equal(closes, 1);
+	assert_int_equal(closed_reason, 0);
+	int tw = 0;
+	for (int i = 0; i < TCP_TW_ENTRIES; i++)
+		tw += ns.tcp.tw[i].end != 0;
+	assert_int_equal(tw, 1);
+}
+
+static void
+test_ooo_sack(void **state)
+{
+	static const uint8_t o[] = { 2, 4, 0x05, 0xb4, 1, 1, 4, 2 };
+	handshake_with(o, sizeof(o));
+	assert_non_null(find_opt(last_tcp(), 4) == NULL ? NULL : "x");
+	assert_true(accepted->sack_ok);
+	f.ntx = 0;
+	seg(1011, iss + 1, 0x18, "BBBBB", NULL, 0);
+	assert_int_equal(f.ntx, 1);
+	assert_int_equal(rd32(last_tcp() + 8), 1001);
+	const uint8_t *sk = find_opt(last_tcp(), 5);
+	assert_non_null(sk);
+	assert_int_equal(sk[1], 10);
+	assert_int_equal(rd32(sk + 2), 1011);
+	assert_int_equal(rd32(sk + 6), 1016);
+	seg(1021, iss + 1, 0x18, "DDDDD", NULL, 0);
+	sk = find_opt(last_tcp(), 5);
+	assert_int_equal(sk[1], 18);			/* latest block first */
+	assert_int_equal(rd32(sk + 2), 1021);
+	assert_int_equal(rd32(sk + 10), 1011);
+	seg(1001, iss + 1, 0x18, "AAAAAAAAAA", NULL, 0);
+	assert_int_equal(got_len, 15);
+	assert_int_equal(rd32(last_tcp() + 8), 1016);	/* at once: a gap remains */
+	sk = find_opt(last_tcp(), 5);
+	assert_int_equal(sk[1], 10);
+	assert_int_equal(rd32(sk + 2), 1021);
+	seg(1016, iss + 1, 0x18, "CCCCC", NULL, 0);
+	assert_int_equal(got_len, 25);
+	assert_memory_equal(got, "AAAAAAAAAABBBBBCCCCCDDDDD", 25);
+	assert_null(find_opt(last_tcp(), 5));
+	assert_int_equal(rd32(last_tcp() + 8), 1026);
+	/* The queue is bounded: the ninth held segment is dropped. */
+	for (int i = 0; i < TCP_OOO_MAX + 1; i++)
+		seg(2000 + 10 * (uint32_t)i, iss + 1, 0x18, "zz", NULL, 0);
+	assert_int_equal(accepted->ooo_n, TCP_OOO_MAX);
+	assert_int_equal(ns.tcp.st.ooo_dropped, 1);
+	/* Closing frees the pool slots. */
+	tcp_abort(accepted);
+	for (int i = 0; i < TCP_OOO_SLOTS; i++)
+		assert_false(ns.tcp.ooo_used[i]);
+}
+
+static void
+test_wscale_timestamps(void **state)
+{
+	static const uint8_t o[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2,
+		8, 10, 0, 0, 0, 100, 0, 0, 0, 0 };
+	f.ntx = 0;
+	seg(1000, 0, 0x02, NULL, o, sizeof(o));
+	const uint8_t *ws = find_opt(last_tcp(), 3), *ts = find_opt(last_tcp(), 8);
+	assert_non_null(ws);
+	assert_int_equal(ws[2], 3);
+	assert_non_null(ts);
+	assert_int_equal(rd32(ts + 6), 100);			/* TSecr echoes */
+	assert_int_equal(rd16(last_tcp() + 14), 65535);	/* SYN: unscaled */
+	iss = rd32(last_tcp() + 4);
+	peer_wnd = 100;
+	uint8_t t[12] = { 1, 1, 8, 10 };
+	wr32(t + 4, 101);
+	wr32(t + 8, rd32(ts + 2));
+	seg(1001, iss + 1, 0x10, NULL, t, 12);
+	assert_int_equal(accepted->state, TCP_ESTABLISHED);
+	assert_int_equal(accepted->snd_wnd, 100 << 7);	/* their scale honoured */
+	/* Data: ACK carries TS and our scaled window (256 KiB >> 3). */
+	wr32(t + 4, 200);
+	seg(1001, iss + 1, 0x18, "abc", t, 12);
+	f.now += 40000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(rd16(last_tcp() + 14), (256 << 10) >> 3);
+	assert_int_equal(rd32(find_opt(last_tcp(), 8) + 6), 200);
+	/* PAWS: an older timestamp is dropped (and answered). */
+	wr32(t + 4, 150);
+	seg(1004, iss + 1, 0x18, "old", t, 12);
+	assert_int_equal(got_len, 3);
+	assert_int_equal(ns.tcp.st.paws_dropped, 1);
+	/* RTT from TSecr. */
+	assert_int_equal(tcp_write(accepted, "x", 1, NULL, NULL), 0);
+	uint32_t tsval = rd32(find_opt(last_tcp(), 8) + 2);
+	assert_int_equal(last_tcp()[12] >> 4, 8);		/* 20 + 12 bytes */
+	f.now += 50000000ULL;
+	wr32(t + 4, 300);
+	wr32(t + 8, tsval);
+	seg(1004, iss + 2, 0x10, NULL, t, 12);
+	assert_int_equal(accepted->srtt_ns, 50000000ULL);
+}
+
+static void
+test_delayed_ack_every_second(void **state)
+{
+	static uint8_t full[1460];
+	handshake();
+	f.ntx = 0;
+	seg_n(1001, iss + 1, 0x10, full, sizeof(full), NULL, 0);
+	assert_int_equal(f.ntx, 0);
+	seg_n(1001 + 1460, iss + 1, 0x10, full, sizeof(full), NULL, 0);
+	assert_int_equal(f.ntx, 1);			/* second full segment */
+	assert_int_equal(rd32(last_tcp() + 8), 1001 + 2920);
+	f.now += 100000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(f.ntx, 1);			/* nothing left to ACK */
+	/* A FIN is acknowledged at once. */
+	seg(1001 + 2920, iss + 1, 0x11, NULL, NULL, 0);
+	assert_int_equal(f.ntx, 2);
+	assert_int_equal(eofs, 1);
+}
+
+static void
+test_fast_retransmit_newreno(void **state)
+{
+	static uint8_t big[14600];
+	handshake();
+	assert_int_equal(accepted->cwnd, 14600);		/* RFC 6928 IW10 */
+	f.ntx = 0;
+	assert_int_equal(tcp_write(accepted, big, sizeof(big), on_release, NULL), 0);
+	assert_int_equal(f.ntx, 10);
+	seg(1001, iss + 1 + 1460, 0x10, NULL, NULL, 0);
+	for (int i = 0; i < 3; i++)
+		seg(1001, iss + 1 + 1460, 0x10, NULL, NULL, 0);
+	assert_int_equal(ns.tcp.st.fast_retransmits, 1);
+	assert_int_equal(f.ntx, 11);
+	assert_int_equal(rd32(last_tcp() + 4), iss + 1 + 1460);
+	assert_true(accepted->in_recovery);
+	assert_int_equal(accepted->ssthresh, 13140 / 2);
+	assert_int_equal(accepted->cwnd, 13140 / 2 + 3 * 1460);
+	/* Partial ACK: the next hole goes at once, recovery continues. */
+	seg(1001, iss + 1 + 2920, 0x10, NULL, NULL, 0);
+	assert_int_equal(rd32(last_tcp() + 4), iss + 1 + 2920);
+	assert_true(accepted->in_recovery);
+	/* Full ACK: recovery ends with cwnd at most ssthresh. */
+	seg(1001, iss + 1 + 14600, 0x10, NULL, NULL, 0);
+	assert_false(accepted->in_recovery);
+	assert_true(accepted->cwnd <= accepted->ssthresh);
+	assert_int_equal(releases, 1);
+}
+
+static void
+test_nagle(void **state)
+{
+	handshake();
+	f.ntx = 0;
+	tcp_write(accepted, "a", 1, NULL, NULL);
+	assert_int_equal(f.ntx, 1);
+	tcp_write(accepted, "b", 1, NULL, NULL);
+	tcp_write(accepted, "c", 1, NULL, NULL);
+	assert_int_equal(f.ntx, 1);		/* small, and "a" is unacked */
+	seg(1001, iss + 2, 0x10, NULL, NULL, 0);
+	assert_int_equal(f.ntx, 2);
+	assert_int_equal(rd16(f.tx[1] + 16) - 20 - 20, 2);	/* "bc" together */
+	assert_memory_equal(last_tcp() + 20, "bc", 2);
+	tcp_set_nodelay(accepted, true);
+	tcp_write(accepted, "d", 1, NULL, NULL);
+	assert_int_equal(f.ntx, 3);		/* no waiting now */
+}
+
+static void
+test_keepalive(void **state)
+{
+	handshake();
+	tcp_set_keepalive(accepted, 1000, 500, 3);
+	f.ntx = 0;
+	f.now += 999000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(f.ntx, 0);
+	f.now += 1000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(f.ntx, 1);
+	assert_int_equal(rd32(last_tcp() + 4), iss);	/* snd_una - 1 */
+	assert_int_equal(ns.tcp.st.keepalive_probes, 1);
+	seg(1001, iss + 1, 0x10, NULL, NULL, 0);	/* the peer is alive */
+	for (int i = 0; i < 3; i++) {
+		f.now += i == 0 ? 1000000000ULL : 500000000ULL;
+		netstack_poll(&ns);
+	}
+	assert_int_equal(ns.tcp.st.keepalive_probes, 4);
+	assert_int_equal(closes, 0);
+	f.now += 500000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(closes, 1);
+	assert_int_equal(closed_reason, TERN_ETIMEDOUT);
+}
+
+static void
+test_zero_window_persist(void **state)
+{
+	handshake();
+	peer_wnd = 0;
+	seg(1001, iss + 1, 0x10, NULL, NULL, 0);
+	assert_int_equal(accepted->snd_wnd, 0);
+	f.ntx = 0;
+	tcp_write(accepted, "data", 4, NULL, NULL);
+	assert_int_equal(f.ntx, 0);
+	/* Probes back off (1, 2, 4, ... 60 s) and never give up while the
+	   peer answers. */
+	uint64_t gap = 1000000000ULL;
+	for (int i = 0; i < 8; i++) {
+		f.now += gap;
+		netstack_poll(&ns);
+		assert_int_equal(f.ntx, i + 1);
+		assert_int_equal(rd32(last_tcp() + 4), iss);
+		seg(1001, iss + 1, 0x10, NULL, NULL, 0);
+		gap = gap * 2 > 60000000000ULL ? 60000000000ULL : gap * 2;
+	}
+	assert_int_equal(ns.tcp.st.persist_probes, 8);
+	assert_int_equal(accepted->state, TCP_ESTABLISHED);
+	peer_wnd = 65535;
+	seg(1001, iss + 1, 0x10, NULL, NULL, 0);	/* window update */
+	assert_int_equal(f.ntx, 9);
+	assert_memory_equal(last_tcp() + 20, "data", 4);
+}
+
+static void
+test_syn_cookies(void **state)
+{
+	for (int i = 0; i < TCP_SYN_BACKLOG; i++) {
+		peer_port = (uint16_t)(30000 + i);
+		seg(1000, 0, 0x02, NULL, mss_only, 4);
+	}
+	assert_int_equal(ns.tcp.listen[0].half_open, TCP_SYN_BACKLOG);
+	assert_int_equal(ns.tcp.st.syn_cookies_sent, 0);
+	/* Full: the next SYN gets a cookie and no state. */
+	f.ntx = 0;
+	peer_port = 31000;
+	seg(5000, 0, 0x02, NULL, mss_only, 4);
+	assert_int_equal(ns.tcp.st.syn_cookies_sent, 1);
+	assert_int_equal(last_flags(), 0x12);
+	assert_int_equal(rd32(last_tcp() + 8), 5001);
+	assert_int_equal(ns.tcp.listen[0].half_open, TCP_SYN_BACKLOG);
+	uint32_t c = rd32(last_tcp() + 4);
+	/* The round trip: the ACK rebuilds the connection. */
+	seg(5001, c + 1, 0x10, NULL, NULL, 0);
+	assert_int_equal(ns.tcp.st.syn_cookies_ok, 1);
+	assert_non_null(accepted);
+	assert_int_equal(accepted->state, TCP_ESTABLISHED);
+	assert_int_equal(accepted->rport, 31000);
+	assert_int_equal(accepted->mss, 1460);
+	seg(5001, c + 1, 0x18, "data", NULL, 0);
+	assert_int_equal(got_len, 4);
+	/* Forged: one hash bit wrong. */
+	accepted = NULL;
+	peer_port = 31001;
+	seg(6000, 0, 0x02, NULL, mss_only, 4);
+	c = rd32(last_tcp() + 4);
+	seg(6001, (c ^ 0x100) + 1, 0x10, NULL, NULL, 0);
+	assert_int_equal(ns.tcp.st.syn_cookies_bad, 1);
+	assert_int_equal(last_flags(), 0x04);
+	assert_null(accepted);
+	/* Wrong peer sequence for a good cookie. */
+	seg(6002, c + 1, 0x10, NULL, NULL, 0);
+	assert_int_equal(ns.tcp.st.syn_cookies_bad, 2);
+	/* Expired: two 64 s ticks later. */
+	peer_port = 31002;
+	seg(7000, 0, 0x02, NULL, mss_only, 4);
+	c = rd32(last_tcp() + 4);
+	f.now += 130000000000ULL;
+	seg(7001, c + 1, 0x10, NULL, NULL, 0);
+	assert_int_equal(ns.tcp.st.syn_cookies_bad, 3);
+	assert_null(accepted);
+}
+
+/* Passive open, then we close and the peer finishes: TIME_WAIT entry. */
+static void
+open_and_close(uint16_t port)
+{
+	peer_port = port;
+	f.ntx = 0;
+	seg(1000, 0, 0x02, NULL, mss_only, 4);
+	uint32_t s = rd32(last_tcp() + 4);
+	seg(1001, s + 1, 0x10, NULL, NULL, 0);
+	tcp_close(accepted);
+	seg(1001, s + 2, 0x11, NULL, NULL, 0);
+}
+
+static void
+test_many_connections_and_timewait(void **state)
+{
+	/* 200 concurrent connections. */
+	struct tcp_pcb *all[200];
+	for (int i = 0; i < 200; i++) {
+		peer_port = (uint16_t)(20000 + i);
+		f.ntx = 0;
+		seg(1000, 0, 0x02, NULL, mss_only, 4);
+		uint32_t s = rd32(last_tcp() + 4);
+		seg(1001, s + 1, 0x10, NULL, NULL, 0);
+		all[i] = accepted;
+		assert_int_equal(accepted->state, TCP_ESTABLISHED);
+	}
+	assert_int_equal(ns.tcp.st.accepted, 200);
+	for (int i = 0; i < 200; i++)
+		tcp_abort(all[i]);
+	print_message("sizeof(struct tcp_pcb) = %zu, tcp state %zu bytes\n",
+	    sizeof(struct tcp_pcb), sizeof(struct tcp_state_all));
+	assert_true(sizeof(struct tcp_pcb) <= 1024);
+	/* TIME_WAIT takes no pcb; past 512 entries the oldest is recycled. */
+	for (int i = 0; i < TCP_TW_ENTRIES + 10; i++) {
+		f.now += 1000;
+		open_and_close((uint16_t)(1024 + i));
+	}
+	for (int i = 0; i < TCP_MAX_PCBS; i++)
+		assert_int_equal(ns.tcp.pcbs[i].state, TCP_CLOSED);
+	assert_int_equal(ns.tcp.st.tw_recycled, 10);
+}
+
+static void
+test_rx_credit_zero_window(void **state)
+{
+	static uint8_t full[1460];
+	handshake();
+	tcp_set_rx_credit(accepted, true);
+	uint32_t seq = 1001;
+	for (int i = 0; i < 45; i++) {
+		seg_n(seq, iss + 1, 0x10, full, sizeof(full), NULL, 0);
+		seq += 1460;
+	}
+	/* 44 full segments and 1295 bytes of the 45th fit 65535. */
+	assert_int_equal(got_len, 65535);
+	assert_int_equal(accepted->rcv_held, 65535);
+	assert_int_equal(accepted->rcv_nxt, 1001 + 65535);
+	assert_int_equal(rd16(last_tcp() + 14), 0);	/* zero window */
+	assert_int_equal(rd32(last_tcp() + 8), 1001 + 65535);
+	/* The peer probes: still zero. */
+	seg(1001 + 65535 - 1, iss + 1, 0x10, NULL, NULL, 0);
+	assert_int_equal(rd16(last_tcp() + 14), 0);
+	/* The application reads: a window update goes out. */
+	int before = f.ntx;
+	tcp_recved(accepted, 65535);
+	assert_int_equal(f.ntx, before + 1);
+	assert_int_equal(rd16(last_tcp() + 14), 65535);
+	/* And the sender's next segment is taken. */
+	seg_n(1001 + 65535, iss + 1, 0x10, full, sizeof(full), NULL, 0);
+	assert_int_equal(accepted->rcv_nxt, 1001 + 65535 + 1460);
+}
+
 int
 main(void)
 {
@@ -306,6 +794,21 @@ main(void)
 		cmocka_unit_test_setup(test_rfc5961, setup),
 		cmocka_unit_test_setup(test_unknown_gets_rst, setup),
 		cmocka_unit_test_setup(test_isn_differs, setup),
+		cmocka_unit_test_setup(test_active_open, setup),
+		cmocka_unit_test_setup(test_connect_refused, setup),
+		cmocka_unit_test_setup(test_connect_timeout, setup),
+		cmocka_unit_test_setup(test_simultaneous_open, setup),
+		cmocka_unit_test_setup(test_simultaneous_close, setup),
+		cmocka_unit_test_setup(test_ooo_sack, setup),
+		cmocka_unit_test_setup(test_wscale_timestamps, setup),
+		cmocka_unit_test_setup(test_delayed_ack_every_second, setup),
+		cmocka_unit_test_setup(test_fast_retransmit_newreno, setup),
+		cmocka_unit_test_setup(test_nagle, setup),
+		cmocka_unit_test_setup(test_keepalive, setup),
+		cmocka_unit_test_setup(test_zero_window_persist, setup),
+		cmocka_unit_test_setup(test_syn_cookies, setup),
+		cmocka_unit_test_setup(test_many_connections_and_timewait, setup),
+		cmocka_unit_test_setup(test_rx_credit_zero_window, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
