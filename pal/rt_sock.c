@@ -8,16 +8,20 @@
  *
  * Transmit: sock_send_ref queues the caller's memory by reference (no
  * copy here; the netstack still copies into the frame today, counted in
- * net.payload_copied).  sock_send and sock_send_buf own a heap chunk that
+ * net.payload_copied).  rt_tcp_connect is the netstack's active open; it
+ * waits for the handshake until the deadline (a refused connection reads
+ * as -PAL_ECONNRESET, no answer as -PAL_ETIMEDOUT).  sock_send and sock_send_buf own a heap chunk that
  * the release callback frees when the peer has acknowledged it.
  *
  * Receive: the netstack lends the driver's buffer only for the duration
  * of the callback, so data is copied once into a chunk here (counted in
  * pal.rx_copied); sock_recv_buf then lends that chunk without a second
- * copy.  A socket holds at most RX_LIMIT unread bytes: past that the
- * connection is reset and pal.rx_overflow counts it (the stack advertises
- * a fixed 64 KiB window, so a well-behaved peer only gets there when the
- * workload stops reading).
+ * copy.  TCP sockets run the pcb in credit mode (tcp_set_rx_credit): the
+ * bytes queued here stay charged to the receive window until the workload
+ * takes them (tcp_recved), so a slow reader makes the stack advertise a
+ * zero window instead of losing data.  The window (256 KiB) equals
+ * RX_LIMIT, so the reset for passing RX_LIMIT (pal.rx_overflow) only
+ * happens when memory runs out.
  *
  * Lifetime: a handle closed by the workload lives on, detached, until the
  * netstack says the connection is gone; a workload exit aborts every
@@ -60,7 +64,8 @@ struct pal_sock {
 	uint32_t magic;
 	int type;
 	struct tcp_pcb *pcb;
-	bool eof, reset, app_closed, dying;
+	bool eof, reset, app_closed, dying, connected;
+	int close_reason;		/* netstack TERN_* from closed() */
 	struct sched_event rd, wr;
 	struct rt_chunk *rx_head, *rx_tail;
 	size_t rx_bytes;
@@ -163,8 +168,10 @@ on_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len)
 		sched_event_set(&rt_sched, &s->rd);
 		return;
 	}
-	if (s->app_closed || s->dying)
-		return;		/* nobody will read it */
+	if (s->app_closed || s->dying) {
+		tcp_recved(pcb, len);	/* nobody will read it: keep the window open */
+		return;
+	}
 	if (!rx_append(s, data, len, s->peer)) {
 		rt_stats.rx_overflow++;
 		log_warn("pal", "%s: connection from port %u reset: %zu unread bytes "
@@ -180,12 +187,22 @@ on_closed(void *ctx, struct tcp_pcb *pcb, int reason)
 	(void)pcb;
 	pal_sock_t *s = ctx;
 	s->pcb = NULL;
+	s->close_reason = reason;
 	if (reason != TERN_OK)
 		s->reset = true;
 	sched_event_set(&rt_sched, &s->rd);
 	sched_event_set(&rt_sched, &s->wr);
 	if (s->app_closed && !s->dying)
 		sock_free(s);
+}
+
+static void
+on_connected(void *ctx, struct tcp_pcb *pcb)
+{
+	(void)pcb;
+	pal_sock_t *s = ctx;
+	s->connected = true;
+	sched_event_set(&rt_sched, &s->wr);
 }
 
 static void
@@ -204,6 +221,7 @@ on_accept(void *ctx, struct tcp_pcb *pcb)
 	pcb->cbs.recv = on_recv;
 	pcb->cbs.closed = on_closed;
 	pcb->ctx = s;
+	tcp_set_rx_credit(pcb, true);
 	if (l->q_tail != NULL)
 		l->q_tail->q_next = s;
 	else
@@ -293,13 +311,53 @@ rt_tcp_accept(pal_sock_t *l, pal_time_t deadline, pal_sock_t **out,
 	}
 }
 
+/* Waits for the handshake; 0 once connected, else the error. */
+static int
+wait_connected(pal_sock_t *s, pal_time_t deadline)
+{
+	for (;;) {
+		if (s->connected)
+			return 0;
+		if (s->pcb == NULL)
+			return s->close_reason == TERN_ETIMEDOUT ? -PAL_ETIMEDOUT :
+			    -PAL_ECONNRESET;
+		sched_event_clear(&s->wr);
+		int rc = wait_ev(&s->wr, deadline);
+		if (rc != 0)
+			return rc;
+	}
+}
+
 int
 rt_tcp_connect(const struct pal_addr *dst, pal_time_t deadline, pal_sock_t **out)
 {
-	(void)dst;
-	(void)deadline;
-	(void)out;
-	return -PAL_ENOTSUP;	/* the netstack has no active open yet */
+	static const struct tcp_cbs cbs = { on_recv, on_closed, on_connected };
+	if (out == NULL || dst == NULL || dst->port == 0 || dst->ip == 0)
+		return -PAL_EINVAL;
+	if (rt_ns == NULL)
+		return -PAL_ENOTSUP;		/* no network interface */
+	pal_sock_t *s = sock_new(S_TCP);
+	if (s == NULL)
+		return -PAL_ENOMEM;
+	s->peer = *dst;
+	if (tcp_connect(rt_ns, dst->ip, dst->port, &cbs, s, &s->pcb) != TERN_OK) {
+		s->pcb = NULL;
+		sock_free(s);
+		return -PAL_ENOBUFS;		/* no pcb or ephemeral port */
+	}
+	tcp_set_rx_credit(s->pcb, true);
+	int rc = wait_connected(s, deadline);
+	if (rc == 0) {
+		*out = s;
+		return 0;
+	}
+	if (s->pcb != NULL) {
+		s->app_closed = true;
+		tcp_abort(s->pcb);		/* on_closed frees it */
+	} else {
+		sock_free(s);
+	}
+	return rc;
 }
 
 int
@@ -366,6 +424,8 @@ rt_sock_recv_buf(pal_sock_t *s, pal_time_t deadline, struct pal_buf *out,
 	out->cap = 0;
 	out->priv = c;
 	s->rx_bytes -= out->len;
+	if (s->type == S_TCP && s->pcb != NULL)
+		tcp_recved(s->pcb, out->len);
 	if (from != NULL)
 		*from = c->from;
 	return 0;
@@ -558,6 +618,8 @@ rt_sock_recv(pal_sock_t *s, void *buf, size_t len, pal_time_t deadline)
 		if (s->type == S_UDP)
 			break;		/* one datagram per call */
 	}
+	if (s->type == S_TCP && s->pcb != NULL)
+		tcp_recved(s->pcb, n);
 	return (long)n;
 }
 
