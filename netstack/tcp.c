@@ -100,17 +100,32 @@ ooo_clear(struct tcp_pcb *p)
 	p->ooo_n = 0;
 }
 
+/* Releases and pops acknowledged references no NIC ring still reads. */
+void
+tcp_sq_reap(struct tcp_pcb *p)
+{
+	while (p->sq_len > 0) {
+		struct tcp_sendref *r = &p->sq[p->sq_head];
+		if (r->acked < r->len || r->inflight > 0)
+			break;
+		p->sq_head = (p->sq_head + 1) % TCP_SENDQ;
+		p->sq_len--;
+		if (r->release != NULL)
+			r->release(r->rctx);
+	}
+}
+
 void
 tcp_pcb_free(struct tcp_pcb *p, int reason)
 {
-	/* Give back every queued reference, acknowledged or not. */
-	while (p->sq_len > 0) {
-		struct tcp_sendref *r = &p->sq[p->sq_head];
-		if (r->release != NULL)
-			r->release(r->rctx);
-		p->sq_head = (p->sq_head + 1) % TCP_SENDQ;
-		p->sq_len--;
+	/* Give back every queued reference, acknowledged or not; those a
+	   NIC still reads go when their frames complete (the pcb slot is
+	   not reused until then, see pcb_alloc). */
+	for (int i = 0; i < p->sq_len; i++) {
+		struct tcp_sendref *r = &p->sq[(p->sq_head + i) % TCP_SENDQ];
+		r->acked = r->len;
 	}
+	tcp_sq_reap(p);
 	ooo_clear(p);
 	struct tcp_cbs cbs = p->cbs;
 	void *ctx = p->ctx;
@@ -144,7 +159,7 @@ pcb_alloc(struct netstack *ns)
 {
 	for (int i = 0; i < TCP_MAX_PCBS; i++) {
 		struct tcp_pcb *p = &ns->tcp.pcbs[i];
-		if (p->state == TCP_CLOSED) {
+		if (p->state == TCP_CLOSED && p->sq_len == 0) {
 			memset(p, 0, sizeof(*p));
 			return p;
 		}
@@ -270,8 +285,10 @@ tcp_write(struct tcp_pcb *p, const void *data, size_t len,
 		return TERN_EAGAIN;
 	if (len == 0)
 		return TERN_OK;
+	if (len > UINT32_MAX)
+		return TERN_EINVAL;
 	struct tcp_sendref *r = &p->sq[(p->sq_head + p->sq_len) % TCP_SENDQ];
-	*r = (struct tcp_sendref){ data, len, 0, release, rctx };
+	*r = (struct tcp_sendref){ data, release, rctx, (uint32_t)len, 0, 0 };
 	p->sq_len++;
 	tcp_output(p);
 	return TERN_OK;
@@ -368,24 +385,20 @@ tcp_rtt_sample(struct tcp_pcb *p, uint64_t r)
 		p->rto_ns = RTO_MAX_NS;
 }
 
-/* Drops acknowledged references (releasing them) after snd_una moved. */
+/* Marks n newly acknowledged bytes in the queue, then releases what is
+   done with. */
 static void
 sq_consume(struct tcp_pcb *p, uint32_t n)
 {
 	/* Sequence space of the SYN and FIN is not in the queue. */
-	while (n > 0 && p->sq_len > 0) {
-		struct tcp_sendref *r = &p->sq[p->sq_head];
-		size_t left = r->len - r->acked;
-		size_t k = n < left ? n : left;
+	for (int i = 0; i < p->sq_len && n > 0; i++) {
+		struct tcp_sendref *r = &p->sq[(p->sq_head + i) % TCP_SENDQ];
+		uint32_t left = r->len - r->acked;
+		uint32_t k = n < left ? n : left;
 		r->acked += k;
-		n -= (uint32_t)k;
-		if (r->acked == r->len) {
-			if (r->release != NULL)
-				r->release(r->rctx);
-			p->sq_head = (p->sq_head + 1) % TCP_SENDQ;
-			p->sq_len--;
-		}
+		n -= k;
 	}
+	tcp_sq_reap(p);
 }
 
 /* RFC 5681 3.1 growth and RFC 6582 3.2 steps 5-6 for an ACK of n bytes. */

@@ -15,9 +15,16 @@
  * a slow reader then makes the stack advertise a zero window rather than
  * lose data, and the window reopens (with a window update) as it reads.
  *
- * Send is by reference: tcp_write() queues a pointer to the caller's
- * memory, which must stay unchanged until its release callback runs (when
- * the peer has acknowledged all of it, or the connection dies).
+ * Send is by reference and zero copy: tcp_write() queues a pointer to the
+ * caller's memory, which must stay unchanged until its release callback
+ * runs.  Each segment goes out as a header buffer chained to nic_bufs
+ * that point into that memory (split at 4 KiB pages, which need not be
+ * physically contiguous), so release runs only when the peer has
+ * acknowledged all of it AND no frame in a NIC TX ring still points into
+ * it; when the connection dies before that, release still waits for the
+ * NIC (closed() may come first).  Tiny segments, and segments that would
+ * need more than TCP_ZC_FRAGS pieces or wait for ARP, are copied
+ * (counted in payload_copied).
  *
  * Every call comes from the netstack's single thread; none blocks.
  */
@@ -27,6 +34,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "kernel/dev/nic.h"
 
 struct netstack;
 struct tcp_pcb;
@@ -39,6 +48,8 @@ struct tcp_pcb;
 #define TCP_OOO_SLOT_SIZE 1536	/* larger out-of-order segments are dropped */
 #define TCP_SYN_BACKLOG	32	/* half-open connections per listener */
 #define TCP_TW_ENTRIES	512	/* compact TIME_WAIT table */
+#define TCP_ZBUFS	512	/* zero-copy payload descriptors in NIC rings */
+#define TCP_ZC_FRAGS	4	/* payload pieces per zero-copy frame */
 
 enum tcp_state {
 	TCP_CLOSED = 0, TCP_LISTEN, TCP_SYN_SENT, TCP_SYN_RCVD, TCP_ESTABLISHED,
@@ -60,10 +71,19 @@ struct tcp_cbs {
 
 struct tcp_sendref {
 	const uint8_t *data;
-	size_t len;
-	size_t acked;		/* bytes of this ref the peer has acknowledged */
 	void (*release)(void *rctx);
 	void *rctx;
+	uint32_t len;
+	uint32_t acked;		/* bytes of this ref the peer has acknowledged */
+	uint32_t inflight;	/* frames in a NIC TX ring pointing into it */
+};
+
+/* A payload piece of a zero-copy frame: points into a sendref. */
+struct tcp_zbuf {
+	struct nic_buf nb;
+	struct tcp_pcb *pcb;
+	uint8_t ref;		/* index in pcb->sq */
+	bool used;
 };
 
 struct tcp_ooo {
@@ -143,6 +163,7 @@ struct tcp_state_all {
 	struct tcp_tw tw[TCP_TW_ENTRIES];
 	uint8_t ooo_buf[TCP_OOO_SLOTS][TCP_OOO_SLOT_SIZE];
 	bool ooo_used[TCP_OOO_SLOTS];
+	struct tcp_zbuf zbufs[TCP_ZBUFS];
 	uint64_t isn_key[2];
 	uint64_t cookie_key[2];
 	uint16_t next_port;
@@ -165,7 +186,8 @@ void tcp_unlisten(struct netstack *ns, uint16_t port);
 int tcp_connect(struct netstack *ns, uint32_t rip, uint16_t rport,
     const struct tcp_cbs *cbs, void *ctx, struct tcp_pcb **out);
 /* Queue len bytes at data for sending; TERN_EAGAIN when the queue is full,
-   TERN_ENOTCONN when the connection can no longer send. */
+   TERN_ENOTCONN when the connection can no longer send, TERN_EINVAL for
+   len of 4 GiB or more. */
 int tcp_write(struct tcp_pcb *pcb, const void *data, size_t len,
     void (*release)(void *rctx), void *rctx);
 /* Send FIN after the queued data. */

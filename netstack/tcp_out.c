@@ -5,8 +5,13 @@
  * first-segment retransmit) and the per-connection timers (delayed ACK,
  * zero-window persist, keepalive).
  *
- * Payload bytes are copied from the application's referenced memory into
- * the frame buffer at transmission (counted in payload_copied).
+ * Payload is zero copy (tcp.h): a segment is a header buffer from the
+ * stack's pool chained to tcp_zbufs that point into the application's
+ * referenced memory, one per piece within a 4 KiB page.  The checksum is
+ * computed in software over the header and the pieces.  Each piece
+ * counts as in flight on its sendref until the NIC releases it.  The
+ * fallback (tiny frames, too many pieces, no zbuf, ARP unresolved) copies
+ * into the frame buffer and counts payload_copied.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -276,6 +281,164 @@ gather(struct tcp_pcb *p, uint32_t seq, uint8_t *dst, size_t len)
 	}
 }
 
+/* One's complement sum of a piece at an even or odd frame offset. */
+static uint32_t
+sum_piece(uint32_t sum, const uint8_t *d, size_t len, bool *odd)
+{
+	if (len > 0 && *odd) {
+		sum += d[0];
+		d++;
+		len--;
+		*odd = false;
+	}
+	for (; len > 1; d += 2, len -= 2)
+		sum += (uint32_t)(d[0] << 8 | d[1]);
+	if (len > 0) {
+		sum += (uint32_t)d[0] << 8;
+		*odd = true;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+struct piece {
+	const uint8_t *data;
+	uint32_t len;
+	uint8_t ref;
+};
+
+/* Splits len bytes of the queue from seq into pieces that stay inside
+   one ref and one 4 KiB page; returns the count, or -1 past max. */
+static int
+pieces(struct tcp_pcb *p, uint32_t seq, size_t len, struct piece *pc, int max)
+{
+	size_t off = seq - p->snd_una;
+	int n = 0;
+	for (int i = 0; i < p->sq_len && len > 0; i++) {
+		int idx = (p->sq_head + i) % TCP_SENDQ;
+		const struct tcp_sendref *r = &p->sq[idx];
+		size_t left = r->len - r->acked;
+		if (off >= left) {
+			off -= left;
+			continue;
+		}
+		const uint8_t *d = r->data + r->acked + off;
+		size_t k = left - off < len ? left - off : len;
+		off = 0;
+		len -= k;
+		while (k > 0) {
+			size_t page = 4096 - ((uintptr_t)d & 4095);
+			size_t m = k < page ? k : page;
+			if (n == max)
+				return -1;
+			pc[n++] = (struct piece){ d, (uint32_t)m, (uint8_t)idx };
+			d += m;
+			k -= m;
+		}
+	}
+	return n;
+}
+
+/* The NIC is done with a piece: the ref may now be released. */
+static void
+zbuf_release(struct nic_buf *b)
+{
+	struct tcp_zbuf *z = b->owner;
+	struct tcp_pcb *p = z->pcb;
+	z->used = false;
+	p->sq[z->ref].inflight--;
+	tcp_sq_reap(p);
+}
+
+static struct tcp_zbuf *
+zbuf_get(struct netstack *ns, int *hint)
+{
+	for (; *hint < TCP_ZBUFS; (*hint)++) {
+		struct tcp_zbuf *z = &ns->tcp.zbufs[*hint];
+		if (!z->used)
+			return z;
+	}
+	return NULL;
+}
+
+/* Links zbufs for the pieces behind tb's header; false if short of them. */
+static bool
+chain_pieces(struct tcp_pcb *p, struct ns_txbuf *tb, const struct piece *pc, int n)
+{
+	struct tcp_zbuf *z[TCP_ZC_FRAGS];
+	int hint = 0;
+	for (int i = 0; i < n; i++) {
+		z[i] = zbuf_get(p->ns, &hint);
+		if (z[i] == NULL)
+			return false;
+		hint++;
+	}
+	struct nic_buf **link = &tb->nb.next;
+	for (int i = 0; i < n; i++) {
+		z[i]->used = true;
+		z[i]->pcb = p;
+		z[i]->ref = pc[i].ref;
+		z[i]->nb = (struct nic_buf){ .data = (uint8_t *)(uintptr_t)pc[i].data,
+			.len = pc[i].len, .cap = pc[i].len, .release = zbuf_release,
+			.owner = z[i] };
+		p->sq[pc[i].ref].inflight++;
+		*link = &z[i]->nb;
+		link = &z[i]->nb.next;
+	}
+	*link = NULL;
+	return true;
+}
+
+static void
+release_chain(struct nic_buf *b)
+{
+	while (b != NULL) {
+		struct nic_buf *next = b->next;
+		nic_buf_release(b);
+		b = next;
+	}
+}
+
+/* Sends the header in tb (hl bytes of TCP header) with the payload of
+   seq..seq+len chained by reference; TERN_EAGAIN means "use the copy". */
+static int
+send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t len)
+{
+	struct netstack *ns = p->ns;
+	struct piece pc[TCP_ZC_FRAGS];
+	const uint8_t *mac = ns_arp_lookup(ns, ns_next_hop(ns, p->rip));
+	if (ETH_HLEN + IP_HLEN + hl + len < 60 || mac == NULL)
+		return TERN_EAGAIN;
+	int n = pieces(p, seq, len, pc, TCP_ZC_FRAGS);
+	if (n <= 0 || !chain_pieces(p, tb, pc, n))
+		return TERN_EAGAIN;
+	uint8_t *t = tb->data + ETH_HLEN + IP_HLEN;
+	bool odd = false;
+	uint32_t sum = sum_piece(tcp_pseudo(ns->cfg.ip, p->rip, hl + len), t, hl, &odd);
+	for (int i = 0; i < n; i++)
+		sum = sum_piece(sum, pc[i].data, pc[i].len, &odd);
+	wr16(t + 16, (uint16_t)~sum);
+	size_t flen = ns_ip_header(ns, tb, ns->cfg.ip, p->rip, IPPROTO_TCP, hl + len);
+	memcpy(tb->data, mac, 6);
+	memcpy(tb->data + 6, ns->nic->mac, 6);
+	wr16(tb->data + 12, ETH_P_IP);
+	tb->nb.len = (uint32_t)(flen - len);
+	int rc = nic_tx(ns->nic, 0, &tb->nb, NULL);
+	if (rc != TERN_OK) {
+		nic_poll(ns->nic, 16);	/* ring full: reap completions, retry once */
+		rc = nic_tx(ns->nic, 0, &tb->nb, NULL);
+	}
+	if (rc != TERN_OK) {
+		release_chain(&tb->nb);
+		return rc;
+	}
+	ns->cnt.tx_frames++;
+	ns->tcp.st.segs_out++;
+	ns->tcp.st.zc_frames++;
+	return TERN_OK;
+}
+
 /* Sends len queued bytes from seq (len 0 with F_FIN: just the FIN). */
 static int
 send_data(struct tcp_pcb *p, uint32_t seq, size_t len, uint8_t flags)
@@ -289,9 +452,14 @@ send_data(struct tcp_pcb *p, uint32_t seq, size_t len, uint8_t flags)
 	uint8_t *t = tb->data + ETH_HLEN + IP_HLEN;
 	size_t hl = put_hdr(t, p->lport, p->rport, seq, p->rcv_nxt, flags,
 	    wnd_field(p), o, ol);
+	acked_now(p);
+	if (len > 0) {
+		int rc = send_zc(p, tb, hl, seq, len);
+		if (rc != TERN_EAGAIN)
+			return rc;
+	}
 	gather(p, seq, t + hl, len);
 	ns->cnt.payload_copied += len;
-	acked_now(p);
 	return finish(ns, tb, p->rip, hl + len);
 }
 

@@ -72,6 +72,7 @@ void tcp_pcb_timers(struct tcp_pcb *p, uint64_t now);
 
 /* tcp.c */
 void tcp_pcb_free(struct tcp_pcb *p, int reason);
+void tcp_sq_reap(struct tcp_pcb *p);
 void tcp_rtt_sample(struct tcp_pcb *p, uint64_t r);
 uint64_t tcp_mix(uint64_t x);
 void tcp_keys(struct netstack *ns);

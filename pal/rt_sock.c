@@ -7,7 +7,8 @@
  * socket state and set events; workload threads wait on those events.
  *
  * Transmit: sock_send_ref queues the caller's memory by reference (no
- * copy here; the netstack still copies into the frame today, counted in
+ * copy here, and the netstack chains the memory into frames without
+ * copying either; only tiny segments are copied, counted in
  * net.payload_copied).  rt_tcp_connect is the netstack's active open; it
  * waits for the handshake until the deadline (a refused connection reads
  * as -PAL_ECONNRESET, no answer as -PAL_ETIMEDOUT).  sock_send and sock_send_buf own a heap chunk that
@@ -26,7 +27,10 @@
  * Lifetime: a handle closed by the workload lives on, detached, until the
  * netstack says the connection is gone; a workload exit aborts every
  * connection it had (rt_sock_destroy), so no reference into the workload's
- * image outlives it.
+ * image outlives it except in frames a NIC TX ring still holds: the
+ * netstack transmits by reference and releases a reference only when
+ * the NIC completes them, so the socket struct stays (as a zombie) until
+ * its last reference comes back (tx_done).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +45,7 @@
 #include "pal/rt.h"
 
 #define SOCK_MAGIC	0x736f636bu
+#define SOCK_ZOMBIE	0x7a6f6d62u	/* freed, waiting for tx releases */
 #define CHUNK_RX	0x72786368u
 #define CHUNK_TX	0x74786368u
 #define RX_LIMIT	(256u << 10)
@@ -73,6 +78,7 @@ struct pal_sock {
 	int backlog, nq;
 	struct pal_sock *q_head, *q_tail, *q_next;
 	size_t tx_copy_bytes;
+	uint32_t tx_out;		/* tcp_write references not yet released */
 	struct pal_addr peer;
 };
 
@@ -114,11 +120,35 @@ sock_free(pal_sock_t *s)
 {
 	rx_drop_all(s);
 	rt_disown(&s->res);
-	s->magic = 0;
 	/* Wake anyone still waiting on it: they see a dead handle. */
 	sched_event_set(&rt_sched, &s->rd);
 	sched_event_set(&rt_sched, &s->wr);
+	if (s->tx_out > 0) {
+		/* The netstack releases a reference only when the NIC is done
+		   with it, which can be after the connection died: the last
+		   release frees the socket (tx_done). */
+		s->magic = SOCK_ZOMBIE;
+		return;
+	}
+	s->magic = 0;
 	kfree(s);
+}
+
+/* One tcp_write reference came back; false if s was a zombie (now
+   possibly freed) and must not be touched. */
+static bool
+tx_done(pal_sock_t *s)
+{
+	s->tx_out--;
+	if (s->magic == SOCK_ZOMBIE) {
+		if (s->tx_out == 0) {
+			s->magic = 0;
+			kfree(s);
+		}
+		return false;
+	}
+	sched_event_set(&rt_sched, &s->wr);
+	return true;
 }
 
 static int
@@ -196,6 +226,16 @@ on_closed(void *ctx, struct tcp_pcb *pcb, int reason)
 		sock_free(s);
 }
 
+/* Options every PAL TCP connection runs with: credit-mode receive, and
+   no Nagle (workloads write whole messages; Nagle would hold a
+   response's tail for the client's delayed ACK). */
+static void
+pcb_setup(struct tcp_pcb *pcb)
+{
+	tcp_set_rx_credit(pcb, true);
+	tcp_set_nodelay(pcb, true);
+}
+
 static void
 on_connected(void *ctx, struct tcp_pcb *pcb)
 {
@@ -221,7 +261,7 @@ on_accept(void *ctx, struct tcp_pcb *pcb)
 	pcb->cbs.recv = on_recv;
 	pcb->cbs.closed = on_closed;
 	pcb->ctx = s;
-	tcp_set_rx_credit(pcb, true);
+	pcb_setup(pcb);
 	if (l->q_tail != NULL)
 		l->q_tail->q_next = s;
 	else
@@ -247,7 +287,7 @@ tx_release(void *rctx)
 	struct rt_chunk *c = rctx;
 	pal_sock_t *s = c->sock;
 	s->tx_copy_bytes -= c->len;
-	sched_event_set(&rt_sched, &s->wr);
+	tx_done(s);
 	c->magic = 0;
 	kfree(c);
 }
@@ -255,8 +295,7 @@ tx_release(void *rctx)
 static void
 ref_release(void *rctx)
 {
-	pal_sock_t *s = rctx;
-	sched_event_set(&rt_sched, &s->wr);
+	tx_done(rctx);
 }
 
 /* ---- the API ---------------------------------------------------------- */
@@ -345,7 +384,7 @@ rt_tcp_connect(const struct pal_addr *dst, pal_time_t deadline, pal_sock_t **out
 		sock_free(s);
 		return -PAL_ENOBUFS;		/* no pcb or ephemeral port */
 	}
-	tcp_set_rx_credit(s->pcb, true);
+	pcb_setup(s->pcb);
 	int rc = wait_connected(s, deadline);
 	if (rc == 0) {
 		*out = s;
@@ -499,6 +538,7 @@ rt_sock_send_buf(pal_sock_t *s, struct pal_buf *b, const struct pal_addr *to)
 		int r = tcp_write(s->pcb, c->data, len, tx_release, c);
 		if (r == TERN_OK) {
 			s->tx_copy_bytes += len;
+			s->tx_out++;
 			return 0;
 		}
 		rc = r == TERN_EAGAIN ? -PAL_ENOBUFS : conn_error(s);
@@ -547,6 +587,7 @@ rt_sock_send_ref(pal_sock_t *s, const void *data, size_t len, pal_time_t deadlin
 			return rc;
 		int r = tcp_write(s->pcb, data, len, ref_release, s);
 		if (r == TERN_OK) {
+			s->tx_out++;
 			rt_stats.send_ref_bytes += len;
 			return (long)len;
 		}
@@ -583,6 +624,7 @@ rt_sock_send(pal_sock_t *s, const void *data, size_t len, pal_time_t deadline)
 			return off > 0 ? (long)off : conn_error(s);
 		}
 		s->tx_copy_bytes += n;
+		s->tx_out++;
 		rt_stats.tx_copied += n;
 		off += n;
 	}

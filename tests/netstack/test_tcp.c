@@ -783,6 +783,103 @@ test_rx_credit_zero_window(void **state)
 	assert_int_equal(accepted->rcv_nxt, 1001 + 65535 + 1460);
 }
 
+/* A NIC that keeps transmitted chains until the test completes them. */
+static struct nic_buf *held[64];
+static int nheld;
+static int
+hold_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m)
+{
+	size_t len = 0;
+	for (struct nic_buf *b = chain; b != NULL; b = b->next) {
+		if (f.ntx < FAKE_MAX_TX && len + b->len <= sizeof(f.tx[0]))
+			memcpy(f.tx[f.ntx] + len, b->data, b->len);
+		len += b->len;
+	}
+	if (f.ntx < FAKE_MAX_TX)
+		f.tx_len[f.ntx] = len;
+	f.ntx++;
+	held[nheld++] = chain;
+	return 0;
+}
+static const struct nic_ops hold_ops = { hold_tx, fake_poll, fake_intr, fake_detach };
+static void
+complete_held(void)
+{
+	for (int i = 0; i < nheld; i++)
+		for (struct nic_buf *b = held[i], *next; b != NULL; b = next) {
+			next = b->next;
+			nic_buf_release(b);
+		}
+	nheld = 0;
+}
+
+/* The frame's TCP checksum verifies and its payload is `want`. */
+static void
+check_frame(int k, const uint8_t *want, size_t n)
+{
+	const uint8_t *t = f.tx[k] + 34;
+	size_t tlen = f.tx_len[k] - 34;
+	uint32_t ps = (MY_IP >> 16) + (MY_IP & 0xffff) + (PEER_IP >> 16) + (PEER_IP & 0xffff) + 6 + (uint32_t)tlen;
+	assert_int_equal(ns_csum(t, tlen, ps), 0);
+	size_t hl = (size_t)(t[12] >> 4) * 4;
+	assert_int_equal(tlen - hl, n);
+	assert_memory_equal(t + hl, want, n);
+}
+
+static void
+test_zero_copy_tx(void **state)
+{
+	static uint8_t mem[8192] __attribute__((aligned(4096)));
+	for (size_t i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i * 7 + 1);
+	handshake();
+	f.nic.ops = &hold_ops;
+	nheld = 0;
+	f.ntx = 0;
+	assert_int_equal(tcp_write(accepted, mem + 4000, 3000, on_release, NULL), 0);
+	assert_int_equal(f.ntx, 2);		/* the 80-byte tail waits (Nagle) */
+	/* Header buffer, then the app's memory split at the page boundary. */
+	struct nic_buf *b = held[0]->next;
+	assert_ptr_equal(b->data, mem + 4000);
+	assert_int_equal(b->len, 96);
+	assert_ptr_equal(b->next->data, mem + 4096);
+	assert_int_equal(b->next->len, 1364);
+	assert_null(b->next->next);
+	assert_ptr_equal(held[1]->next->data, mem + 5460);
+	assert_null(held[1]->next->next);
+	check_frame(0, mem + 4000, 1460);
+	check_frame(1, mem + 5460, 1460);
+	seg(1001, iss + 2921, 0x10, NULL, NULL, 0);
+	assert_int_equal(f.ntx, 3);
+	check_frame(2, mem + 6920, 80);
+	assert_int_equal(ns.cnt.payload_copied, 0);
+	assert_int_equal(ns.tcp.st.zc_frames, 3);
+	/* All acknowledged, but the NIC still holds frames: no release. */
+	seg(1001, iss + 3001, 0x10, NULL, NULL, 0);
+	assert_int_equal(releases, 0);
+	complete_held();
+	assert_int_equal(releases, 1);
+	/* A connection that dies with frames in flight: closed() at once,
+	   release and the pcb slot only after the NIC is done. */
+	tcp_write(accepted, mem, 2000, on_release, NULL);
+	struct tcp_pcb *dead = accepted;
+	tcp_abort(dead);
+	assert_int_equal(closes, 1);
+	assert_int_equal(releases, 1);
+	assert_int_equal(dead->sq_len, 1);
+	peer_port = 41000;
+	seg(1, 0, 0x02, NULL, mss_only, 4);
+	for (int i = 0; i < TCP_MAX_PCBS; i++)
+		if (ns.tcp.pcbs[i].state == TCP_SYN_RCVD)
+			assert_true(&ns.tcp.pcbs[i] != dead);
+	complete_held();
+	assert_int_equal(releases, 2);
+	assert_int_equal(dead->sq_len, 0);
+	for (int i = 0; i < TCP_ZBUFS; i++)
+		assert_false(ns.tcp.zbufs[i].used);
+	f.nic.ops = &fake_ops;
+}
+
 int
 main(void)
 {
@@ -809,6 +906,7 @@ main(void)
 		cmocka_unit_test_setup(test_syn_cookies, setup),
 		cmocka_unit_test_setup(test_many_connections_and_timewait, setup),
 		cmocka_unit_test_setup(test_rx_credit_zero_window, setup),
+		cmocka_unit_test_setup(test_zero_copy_tx, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
