@@ -83,7 +83,13 @@ parse_opts(const uint8_t *seg, size_t hl, struct tcp_opts *o)
 			o->wscale = seg[i + 2] > 14 ? 14 : seg[i + 2];	/* RFC 7323 2.3 */
 		else if (kind == 4 && len == 2)
 			o->sack_ok = true;
-		else if (kind == 8 && len == 10) {
+		else if (kind == 5 && len >= 10 && (len - 2) % 8 == 0) {
+			for (int b = 0; b < (len - 2) / 8 && b < 4; b++) {
+				o->sack[b][0] = rd32(seg + i + 2 + 8 * b);
+				o->sack[b][1] = rd32(seg + i + 6 + 8 * b);
+				o->nsack = b + 1;
+			}
+		} else if (kind == 8 && len == 10) {
 			o->ts = true;
 			o->tsval = rd32(seg + i + 2);
 			o->tsecr = rd32(seg + i + 6);
@@ -401,6 +407,68 @@ sq_consume(struct tcp_pcb *p, uint32_t n)
 	tcp_sq_reap(p);
 }
 
+/* Drops scoreboard ranges the cumulative ACK passed. */
+static void
+sack_prune(struct tcp_pcb *p)
+{
+	int k = 0;
+	for (int i = 0; i < p->nsack; i++) {
+		if (SEQ_LEQ(p->sack_r[i], p->snd_una))
+			continue;
+		p->sack_l[k] = SEQ_LT(p->sack_l[i], p->snd_una) ? p->snd_una : p->sack_l[i];
+		p->sack_r[k] = p->sack_r[i];
+		k++;
+	}
+	p->nsack = (uint8_t)k;
+}
+
+/* RFC 2018 / RFC 6675 scoreboard: merges the peer's blocks, each checked
+   to lie within (snd_una, snd_max]; keeps the lowest TCP_SACK_MAX ranges,
+   the ones retransmission needs first. */
+static void
+sack_update(struct tcp_pcb *p, const struct tcp_opts *o)
+{
+	uint32_t l[TCP_SACK_MAX + 4], r[TCP_SACK_MAX + 4];
+	int n = 0;
+	for (int i = 0; i < p->nsack; i++, n++) {
+		l[n] = p->sack_l[i];
+		r[n] = p->sack_r[i];
+	}
+	for (int b = 0; b < o->nsack; b++) {
+		uint32_t bl = o->sack[b][0], br = o->sack[b][1];
+		if (!SEQ_LT(bl, br) || SEQ_LT(p->snd_max, br) || SEQ_LEQ(br, p->snd_una)) {
+			p->ns->tcp.st.sack_blocks_bad++;
+			continue;
+		}
+		if (SEQ_LT(bl, p->snd_una))
+			bl = p->snd_una;
+		int at = n++;
+		while (at > 0 && SEQ_LT(bl, l[at - 1])) {
+			l[at] = l[at - 1];
+			r[at] = r[at - 1];
+			at--;
+		}
+		l[at] = bl;
+		r[at] = br;
+	}
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		if (k > 0 && SEQ_LEQ(l[i], r[k - 1])) {
+			if (SEQ_LT(r[k - 1], r[i]))
+				r[k - 1] = r[i];
+		} else if (k < TCP_SACK_MAX) {
+			l[k] = l[i];
+			r[k] = r[i];
+			k++;
+		}
+	}
+	for (int i = 0; i < k; i++) {
+		p->sack_l[i] = l[i];
+		p->sack_r[i] = r[i];
+	}
+	p->nsack = (uint8_t)k;
+}
+
 /* RFC 5681 3.1 growth and RFC 6582 3.2 steps 5-6 for an ACK of n bytes. */
 static void
 cong_on_ack(struct tcp_pcb *p, uint32_t ack, uint32_t n)
@@ -443,8 +511,12 @@ cong_on_dupack(struct tcp_pcb *p)
 		tcp_retransmit_first(p);
 		p->cwnd = p->ssthresh + 3u * p->mss;
 	} else if (p->dupacks > 3 && p->in_recovery) {
+		/* Each further duplicate means a segment left the network:
+		   fill the next SACK hole with it if there is one (RFC 6675
+		   in spirit), else send new data. */
 		p->cwnd += p->mss;
-		tcp_output(p);
+		if (!tcp_retransmit_hole(p))
+			tcp_output(p);
 	}
 }
 
@@ -458,6 +530,7 @@ ack_advance(struct tcp_pcb *p, uint32_t ack, const struct tcp_opts *o)
 	if (SEQ_LT(p->snd_nxt, p->snd_una))
 		p->snd_nxt = p->snd_una;
 	sq_consume(p, n);
+	sack_prune(p);
 	/* RFC 7323 4.1: with timestamps every ACK that advances gives an
 	   RTT sample from TSecr; without them, Karn's rule on one timed
 	   segment. */
@@ -878,6 +951,8 @@ ack_input(struct tcp_pcb *p, const uint8_t *seg, uint32_t seq, uint32_t ack,
 	uint32_t wnd = (uint32_t)rd16(seg + 14) << p->snd_wscale;
 	bool dup = ack == p->snd_una && dlen == 0 && !(flags & F_FIN) &&
 	    wnd == p->snd_wnd && p->snd_max != p->snd_una;
+	if (p->sack_ok && o->nsack > 0)
+		sack_update(p, o);
 	if (SEQ_LT(p->snd_una, ack))
 		ack_advance(p, ack, o);
 	else if (dup)

@@ -48,6 +48,7 @@ struct tcp_pcb;
 #define TCP_OOO_SLOT_SIZE 1536	/* larger out-of-order segments are dropped */
 #define TCP_SYN_BACKLOG	32	/* half-open connections per listener */
 #define TCP_TW_ENTRIES	512	/* compact TIME_WAIT table */
+#define TCP_SACK_MAX	4	/* peer SACK ranges remembered per connection */
 #define TCP_ZBUFS	512	/* zero-copy payload descriptors in NIC rings */
 #define TCP_ZC_FRAGS	4	/* payload pieces per zero-copy frame */
 
@@ -118,6 +119,9 @@ struct tcp_pcb {
 	uint32_t cwnd, ssthresh, recover;
 	int dupacks;
 	bool in_recovery;
+	uint8_t nsack;		/* scoreboard: ranges above snd_una the peer holds */
+	uint32_t sack_l[TCP_SACK_MAX], sack_r[TCP_SACK_MAX];
+	uint32_t rtx_high;	/* recovery: retransmitted up to here */
 	uint64_t rto_ns, srtt_ns, rttvar_ns;
 	uint64_t rtx_deadline;	/* 0: timer off */
 	uint64_t persist_deadline, persist_ns;	/* zero-window probes */
@@ -153,6 +157,7 @@ struct tcp_stats {
 	uint64_t accepted, aborted, connected, connect_failed;
 	uint64_t ooo_dropped, ooo_copied, paws_dropped, outside_window;
 	uint64_t delayed_acks, fast_retransmits, persist_probes, keepalive_probes;
+	uint64_t sack_retransmits, sack_blocks_bad;
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_cookies_bad;
 	uint64_t tw_recycled, zc_frames;
 };

@@ -571,9 +571,35 @@ tcp_retransmit_first(struct tcp_pcb *p)
 	} else if (n > 0) {
 		send_data(p, p->snd_una, n, F_ACK);
 	}
+	if (SEQ_LT(p->rtx_high, p->snd_una + n))
+		p->rtx_high = p->snd_una + n;
 	p->ns->tcp.st.retransmits++;
 	p->rtt_seq = 0;		/* Karn */
 	p->rtx_deadline = ns_now(p->ns) + p->rto_ns;
+}
+
+bool
+tcp_retransmit_hole(struct tcp_pcb *p)
+{
+	uint32_t s = SEQ_LT(p->rtx_high, p->snd_una) ? p->snd_una : p->rtx_high;
+	for (int i = 0; i < p->nsack; i++) {
+		if (SEQ_LT(s, p->sack_l[i])) {
+			uint32_t n = min32(p->sack_l[i] - s, smss(p));
+			n = min32(n, tcp_unsent_from(p, s));
+			if (n == 0)
+				return false;
+			if (send_data(p, s, n, F_ACK) != TERN_OK)
+				return false;
+			p->rtx_high = s + n;
+			p->ns->tcp.st.retransmits++;
+			p->ns->tcp.st.sack_retransmits++;
+			p->rtt_seq = 0;		/* Karn */
+			return true;
+		}
+		if (SEQ_LT(s, p->sack_r[i]))
+			s = p->sack_r[i];
+	}
+	return false;
 }
 
 /* RFC 6298 5.4-5.7 plus RFC 5681 3.1 (7): ssthresh halves, cwnd drops
@@ -588,6 +614,8 @@ rto_expired(struct tcp_pcb *p, uint64_t now)
 	p->in_recovery = false;
 	p->dupacks = 0;
 	p->recover = p->snd_max;
+	p->nsack = 0;		/* RFC 6675 5.1: the receiver may have reneged */
+	p->rtx_high = p->snd_una;
 	p->rto_ns = p->rto_ns * 2 > RTO_MAX_NS ? RTO_MAX_NS : p->rto_ns * 2;
 	p->rtt_seq = 0;		/* Karn: never time a retransmission */
 	p->rtx_deadline = now + p->rto_ns;

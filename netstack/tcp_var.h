@@ -43,6 +43,8 @@ struct tcp_opts {
 	int wscale;		/* -1: absent */
 	bool sack_ok, ts;
 	uint32_t tsval, tsecr;
+	int nsack;
+	uint32_t sack[4][2];	/* left, right edges as sent: unchecked */
 };
 
 static inline uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
@@ -66,6 +68,9 @@ void tcp_send_ack(struct tcp_pcb *p);
 void tcp_send_probe(struct tcp_pcb *p);
 void tcp_output(struct tcp_pcb *p);
 void tcp_retransmit_first(struct tcp_pcb *p);
+/* Retransmits the first hole the SACK scoreboard shows above rtx_high;
+   false if there is none. */
+bool tcp_retransmit_hole(struct tcp_pcb *p);
 uint32_t tcp_rcv_wnd(struct tcp_pcb *p);
 uint32_t tcp_unsent_from(struct tcp_pcb *p, uint32_t seq);
 void tcp_pcb_timers(struct tcp_pcb *p, uint64_t now);

@@ -880,6 +880,51 @@ test_zero_copy_tx(void **state)
 	f.nic.ops = &fake_ops;
 }
 
+/* A duplicate ACK at iss+1 carrying one SACK block [l, r). */
+static void
+sack_dupack(uint32_t l, uint32_t r)
+{
+	uint8_t o[12] = { 1, 1, 5, 10 };
+	wr32(o + 4, l);
+	wr32(o + 8, r);
+	seg(1001, iss + 1, 0x10, NULL, o, sizeof(o));
+}
+
+static void
+test_sack_retransmit(void **state)
+{
+	static uint8_t big[14600];
+	static const uint8_t o[] = { 2, 4, 0x05, 0xb4, 1, 1, 4, 2 };
+	handshake_with(o, sizeof(o));
+	f.ntx = 0;
+	assert_int_equal(tcp_write(accepted, big, sizeof(big), on_release, NULL), 0);
+	assert_int_equal(f.ntx, 10);
+	uint32_t s1 = iss + 1, s3 = s1 + 2 * 1460;
+	/* Segments 1 and 2 are lost; 3.. arrive and are SACKed. */
+	sack_dupack(s3, s3 + 1460);
+	sack_dupack(s3, s3 + 2920);
+	sack_dupack(s3, s3 + 4380);
+	assert_int_equal(ns.tcp.st.fast_retransmits, 1);
+	assert_int_equal(rd32(last_tcp() + 4), s1);
+	assert_int_equal(accepted->nsack, 1);
+	/* The next duplicate fills the second hole at once. */
+	sack_dupack(s3, s3 + 5840);
+	assert_int_equal(f.ntx, 12);
+	assert_int_equal(rd32(last_tcp() + 4), s1 + 1460);
+	assert_int_equal(ns.tcp.st.sack_retransmits, 1);
+	/* No hole left below the SACKed data: nothing more to resend. */
+	sack_dupack(s3, s3 + 7300);
+	assert_int_equal(f.ntx, 12);
+	/* Blocks outside what we sent are ignored (and counted). */
+	sack_dupack(s1 + 20000, s1 + 21000);
+	assert_int_equal(ns.tcp.st.sack_blocks_bad, 1);
+	assert_int_equal(accepted->nsack, 1);
+	seg(1001, s1 + 14600, 0x10, NULL, NULL, 0);
+	assert_false(accepted->in_recovery);
+	assert_int_equal(accepted->nsack, 0);
+	assert_int_equal(releases, 1);
+}
+
 int
 main(void)
 {
@@ -907,6 +952,7 @@ main(void)
 		cmocka_unit_test_setup(test_many_connections_and_timewait, setup),
 		cmocka_unit_test_setup(test_rx_credit_zero_window, setup),
 		cmocka_unit_test_setup(test_zero_copy_tx, setup),
+		cmocka_unit_test_setup(test_sack_retransmit, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
