@@ -493,6 +493,8 @@ cong_on_ack(struct tcp_pcb *p, uint32_t ack, uint32_t n)
 	} else {
 		p->cwnd += max32(1, (uint32_t)p->mss * p->mss / p->cwnd);
 	}
+	if (p->cwnd > TCP_CWND_MAX)
+		p->cwnd = TCP_CWND_MAX;
 	p->dupacks = 0;
 }
 

@@ -32,7 +32,8 @@
 #define MSS_DEFAULT	536		/* RFC 9293 3.7.1 without the option */
 #define RCV_BUF		(256u << 10)	/* receive window */
 #define RCV_WSCALE	3		/* 256 KiB fits 16 bits << 3 */
-#define TS_OPT_LEN	12		/* NOP NOP TS(10) */
+#define TS_OPT_LEN	12
+#define TCP_CWND_MAX	(1u << 30)	/* keeps cwnd arithmetic far from overflow */		/* NOP NOP TS(10) */
 
 #define SEQ_LT(a, b)	((int32_t)((a) - (b)) < 0)
 #define SEQ_LEQ(a, b)	((int32_t)((a) - (b)) <= 0)

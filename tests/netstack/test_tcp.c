@@ -45,6 +45,17 @@ static void on_accept(void *ctx, struct tcp_pcb *p)
 }
 static void on_release(void *ctx) { releases++; }
 
+/* Teach ARP the peer so replies leave at once. */
+static void
+teach_arp(void)
+{
+	uint8_t a[42];
+	memset(a, 0xff, 6); memcpy(a + 6, peer_mac, 6); wr16(a + 12, ETH_P_ARP);
+	wr16(a + 14, 1); wr16(a + 16, ETH_P_IP); a[18] = 6; a[19] = 4; wr16(a + 20, 1);
+	memcpy(a + 22, peer_mac, 6); wr32(a + 28, PEER_IP); memset(a + 32, 0, 6); wr32(a + 38, MY_IP);
+	fake_inject(&f, a, sizeof(a));
+}
+
 static int
 setup(void **state)
 {
@@ -59,12 +70,7 @@ setup(void **state)
 	peer_port = PEER_PORT;
 	my_port = 80;
 	peer_wnd = 65535;
-	/* Teach ARP the peer so replies leave at once. */
-	uint8_t a[42];
-	memset(a, 0xff, 6); memcpy(a + 6, peer_mac, 6); wr16(a + 12, ETH_P_ARP);
-	wr16(a + 14, 1); wr16(a + 16, ETH_P_IP); a[18] = 6; a[19] = 4; wr16(a + 20, 1);
-	memcpy(a + 22, peer_mac, 6); wr32(a + 28, PEER_IP); memset(a + 32, 0, 6); wr32(a + 38, MY_IP);
-	fake_inject(&f, a, sizeof(a));
+	teach_arp();
 	f.ntx = 0;
 	assert_int_equal(tcp_listen(&ns, 80, on_accept, NULL), 0);
 	return 0;
@@ -925,6 +931,74 @@ test_sack_retransmit(void **state)
 	assert_int_equal(releases, 1);
 }
 
+/* Hostile peer: random flags, sequence and ACK numbers around the window,
+   random option bytes and lengths, against connections with every
+   option on; interleaved with writes, reads and time.  Nothing may crash
+   (ASan/UBSan), and aborting must give back every buffer. */
+static uint32_t rng = 12345;
+static uint32_t rnd(void) { rng = rng * 1103515245u + 12345u; return rng >> 8; }
+
+static void
+test_hostile_segments(void **state)
+{
+	static uint8_t junk[1460], out[65536];
+	static const uint8_t o[] = { 2, 4, 0x05, 0xb4, 1, 3, 3, 14, 4, 2,
+		8, 10, 0, 0, 0, 100, 0, 0, 0, 0 };
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)rnd();
+	for (int round = 0; round < 200; round++) {
+		peer_port = (uint16_t)(30000 + round);
+		accepted = NULL;
+		teach_arp();	/* random time steps let the entry expire */
+		handshake_with(o, sizeof(o));
+		struct tcp_pcb *p = accepted;
+		tcp_set_rx_credit(p, round & 1);
+		tcp_set_keepalive(p, 500, 100, 2);
+		for (int k = 0; k < 300 && p->state != TCP_CLOSED; k++) {
+			uint32_t r = rnd();
+			if (r % 17 == 0)
+				tcp_write(p, out + rnd() % 1000, rnd() % 30000, NULL, NULL);
+			if (r % 13 == 0)
+				tcp_recved(p, rnd() % 5000);
+			if (r % 11 == 0) {
+				f.now += (uint64_t)(rnd() % 3000) * 1000000ULL;
+				netstack_poll(&ns);
+				continue;
+			}
+			uint8_t opts[40];
+			size_t ol = (rnd() % 11) * 4;
+			for (size_t i = 0; i < ol; i++)
+				opts[i] = (uint8_t)(rnd() % 3 == 0 ? rnd() % 9 : rnd());
+			uint32_t seq = p->rcv_nxt + rnd() % 80000 - 4000;
+			uint32_t ack = rnd() % 8 == 0 ? p->snd_una + rnd() % 40000 - 2000 :
+			    p->snd_una + rnd() % (p->snd_max - p->snd_una + 1);
+			uint8_t fl = rnd() % 16 == 0 ? (uint8_t)(rnd() & 0x3f) :
+			    (uint8_t)(0x10 | (rnd() & 0x09));
+			if (rnd() % 3 == 0)
+				seq = p->rcv_nxt + (rnd() % 8) * 1000;
+			peer_wnd = (uint16_t)(rnd() % 8 == 0 ? 0 : rnd());
+			f.ntx = 0;
+			seg_n(seq, ack, fl, junk, rnd() % 1461, opts, ol);
+		}
+		tcp_abort(p);
+		peer_wnd = 65535;
+	}
+	const struct tcp_stats *st = &ns.tcp.st;
+	print_message("hostile: in %llu out %llu ooo %llu paws %llu challenge %llu "
+	    "resets_in %llu fastrtx %llu sackrtx %llu bad_sack %llu zc %llu\n",
+	    (unsigned long long)st->segs_in, (unsigned long long)st->segs_out,
+	    (unsigned long long)st->out_of_order, (unsigned long long)st->paws_dropped,
+	    (unsigned long long)st->challenge_acks, (unsigned long long)st->resets_in,
+	    (unsigned long long)st->fast_retransmits, (unsigned long long)st->sack_retransmits,
+	    (unsigned long long)st->sack_blocks_bad, (unsigned long long)st->zc_frames);
+	for (int i = 0; i < TCP_OOO_SLOTS; i++)
+		assert_false(ns.tcp.ooo_used[i]);
+	for (int i = 0; i < NS_TXBUFS; i++)
+		assert_false(txmem[i].busy);
+	for (int i = 0; i < TCP_MAX_PCBS; i++)
+		assert_int_equal(ns.tcp.pcbs[i].state, TCP_CLOSED);
+}
+
 int
 main(void)
 {
@@ -953,6 +1027,7 @@ main(void)
 		cmocka_unit_test_setup(test_rx_credit_zero_window, setup),
 		cmocka_unit_test_setup(test_zero_copy_tx, setup),
 		cmocka_unit_test_setup(test_sack_retransmit, setup),
+		cmocka_unit_test_setup(test_hostile_segments, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
