@@ -3,8 +3,9 @@
  * (simultaneous open and close included), MSS, window scaling, SACK and
  * timestamps (RFC 7323, RFC 2018), a bounded out-of-order queue, delayed
  * ACKs, RFC 6298 retransmission, NewReno congestion control (RFC 5681,
- * RFC 6582, initial window RFC 6928), Nagle, keepalive, zero-window
- * probes, RFC 5961 RST/SYN checks and RFC 6528 ISNs.  docs/netstack.md
+ * RFC 6582, initial window RFC 6928) filling SACKed holes, Nagle,
+ * keepalive, zero-window probes, a SYN backlog with SYN cookies, a
+ * separate TIME_WAIT table, RFC 5961 RST/SYN checks and RFC 6528 ISNs.  docs/netstack.md
  * has the limits.
  *
  * Receive is zero copy: recv() is called with a view into the driver's
