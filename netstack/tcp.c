@@ -600,7 +600,7 @@ passive_open(struct netstack *ns, struct tcp_listener *l, uint32_t src,
 	p->irs = rd32(seg + 4);
 	p->rcv_nxt = p->irs + 1;
 	apply_syn_opts(p, o);
-	p->snd_wnd = rd16(seg + 14);	/* RFC 7323 2.2: never scaled in a SYN */
+	p->snd_wnd = p->max_sndwnd = rd16(seg + 14);	/* RFC 7323 2.2: never scaled in a SYN */
 	p->snd_wl1 = p->irs;
 	p->snd_wl2 = p->iss;
 	p->state = TCP_SYN_RCVD;
@@ -638,7 +638,7 @@ cookie_open(struct netstack *ns, struct tcp_listener *l, uint32_t src,
 	p->rcv_adv = seq + 65535;
 	struct tcp_opts none = { .mss = mss, .wscale = -1 };
 	apply_syn_opts(p, &none);
-	p->snd_wnd = rd16(seg + 14);
+	p->snd_wnd = p->max_sndwnd = rd16(seg + 14);
 	p->snd_wl1 = seq;
 	p->snd_wl2 = ack;
 	p->state = TCP_ESTABLISHED;
@@ -716,7 +716,7 @@ syn_sent_input(struct tcp_pcb *p, const uint8_t *seg, uint8_t flags,
 	p->rcv_nxt = seq + 1;
 	p->rcv_adv = p->rcv_nxt;
 	apply_syn_opts(p, o);
-	p->snd_wnd = rd16(seg + 14);
+	p->snd_wnd = p->max_sndwnd = rd16(seg + 14);
 	p->snd_wl1 = seq;
 	p->snd_wl2 = ack;
 	if (!ack_ok) {
@@ -964,6 +964,7 @@ ack_input(struct tcp_pcb *p, const uint8_t *seg, uint32_t seq, uint32_t ack,
 	/* RFC 9293 3.10.7.4: update the window from newer segments only. */
 	if (SEQ_LT(p->snd_wl1, seq) || (p->snd_wl1 == seq && SEQ_LEQ(p->snd_wl2, ack))) {
 		p->snd_wnd = wnd;
+		p->max_sndwnd = max32(p->max_sndwnd, wnd);
 		p->snd_wl1 = seq;
 		p->snd_wl2 = ack;
 		if (wnd > 0)

@@ -519,12 +519,41 @@ send_fin(struct tcp_pcb *p)
 		p->state = TCP_LAST_ACK;
 }
 
+static void
+persist_arm(struct tcp_pcb *p)
+{
+	if (p->persist_deadline == 0) {
+		p->persist_ns = p->rto_ns;
+		p->persist_deadline = ns_now(p->ns) + p->persist_ns;
+	}
+}
+
 /*
- * Sends what the windows allow: min(peer window, cwnd) bytes in flight.
- * Nagle (RFC 1122 4.2.3.4): a segment shorter than the MSS waits while
- * data is unacknowledged, unless nodelay is set or it is the last data
- * before a FIN.  A closed peer window with nothing in flight starts the
- * persist timer (RFC 9293 3.8.6.1).
+ * Whether a segment of n < SMSS bytes (of avail unsent) may go now.
+ * Sender SWS avoidance (RFC 9293 3.8.6.2.1): a window-limited piece
+ * waits until it is at least half the largest window the peer offered;
+ * with nothing in flight the persist timer overrides that.  Nagle (RFC
+ * 1122 4.2.3.4): a short segment waits while data is unacknowledged,
+ * unless nodelay is set or it is the last data before a FIN.
+ */
+static bool
+short_ok(struct tcp_pcb *p, uint32_t n, uint32_t avail, uint32_t inflight)
+{
+	bool last = n == avail;
+	if (p->sws_force)
+		return true;
+	if (!last && n < p->max_sndwnd / 2) {
+		if (inflight == 0)
+			persist_arm(p);
+		return false;
+	}
+	return inflight == 0 || p->nodelay || (last && p->fin_queued);
+}
+
+/*
+ * Sends what the windows allow: min(peer window, cwnd) bytes in flight,
+ * short segments subject to short_ok.  A closed peer window with nothing
+ * in flight starts the persist timer (RFC 9293 3.8.6.1).
  */
 void
 tcp_output(struct tcp_pcb *p)
@@ -538,16 +567,14 @@ tcp_output(struct tcp_pcb *p)
 		uint32_t inflight = p->snd_nxt - p->snd_una;
 		uint32_t wnd = min32(p->snd_wnd, p->cwnd);
 		if (inflight >= wnd) {
-			if (p->snd_wnd == 0 && inflight == 0 && p->persist_deadline == 0) {
-				p->persist_ns = p->rto_ns;
-				p->persist_deadline = ns_now(p->ns) + p->persist_ns;
-			}
+			if (p->snd_wnd == 0 && inflight == 0)
+				persist_arm(p);
 			return;
 		}
 		uint32_t n = min32(min32(avail, smss(p)), wnd - inflight);
-		bool last = n == avail;
-		if (n < smss(p) && inflight > 0 && !p->nodelay && !(last && p->fin_queued))
+		if (n < smss(p) && !short_ok(p, n, avail, inflight))
 			return;
+		bool last = n == avail;
 		if (send_data(p, p->snd_nxt, n, F_ACK | (last ? F_PSH : 0)) != TERN_OK)
 			return;
 		if (SEQ_LT(p->snd_nxt, p->snd_max))
@@ -708,10 +735,17 @@ tcp_pcb_timers(struct tcp_pcb *p, uint64_t now)
 			return;
 	}
 	if (p->persist_deadline != 0 && now >= p->persist_deadline) {
-		if (p->snd_wnd == 0 && p->snd_max == p->snd_una)
+		p->persist_deadline = 0;
+		if (p->snd_max != p->snd_una) {
+			/* the retransmission timer watches the connection */
+		} else if (p->snd_wnd == 0) {
 			persist_timer(p, now);
-		else
-			p->persist_deadline = 0;
+		} else {
+			/* SWS override: send what the small window takes. */
+			p->sws_force = true;
+			tcp_output(p);
+			p->sws_force = false;
+		}
 	}
 	if (p->ka_idle_ns != 0 && p->ka_deadline != 0 && now >= p->ka_deadline &&
 	    (p->state == TCP_ESTABLISHED || p->state == TCP_CLOSE_WAIT))
