@@ -610,11 +610,14 @@ passive_open(struct netstack *ns, struct tcp_listener *l, uint32_t src,
 	tcp_send_syn(p);
 }
 
-/* The ACK of a cookie SYN-ACK: rebuild the connection if it is ours. */
+/* The ACK of a cookie SYN-ACK: rebuild the connection if it is ours.
+   Returns false if the segment is not a valid cookie ACK; *out is the
+   new connection (NULL when no pcb was free: dropped, the peer retries). */
 static bool
 cookie_open(struct netstack *ns, struct tcp_listener *l, uint32_t src,
-    const uint8_t *seg, uint8_t flags)
+    const uint8_t *seg, uint8_t flags, struct tcp_pcb **out)
 {
+	*out = NULL;
 	if ((flags & (F_SYN | F_RST | F_FIN | F_ACK)) != F_ACK)
 		return false;
 	uint16_t sport = rd16(seg), dport = rd16(seg + 2);
@@ -645,28 +648,34 @@ cookie_open(struct netstack *ns, struct tcp_listener *l, uint32_t src,
 	ns->tcp.st.syn_cookies_ok++;
 	ns->tcp.st.accepted++;
 	l->accept(l->ctx, p);
+	if (p->state != TCP_CLOSED)
+		*out = p;
 	return true;
 }
 
-static void
+/* A segment for no connection; returns the pcb a SYN cookie ACK just
+   rebuilt (its data, if any, still to be processed), else NULL. */
+static struct tcp_pcb *
 no_pcb_input(struct netstack *ns, uint32_t src, const uint8_t *seg, size_t dlen,
     uint8_t flags, const struct tcp_opts *o)
 {
+	struct tcp_pcb *p;
 	uint16_t sport = rd16(seg), dport = rd16(seg + 2);
 	bool reopen;
 	if (tcp_tw_input(ns, src, dport, sport, flags, rd32(seg + 4), dlen, &reopen) &&
 	    !reopen)
-		return;
+		return NULL;
 	if (flags & F_RST)
-		return;
+		return NULL;
 	struct tcp_listener *l = find_listener(ns, dport);
 	if (l != NULL && (flags & F_SYN) && !(flags & F_ACK)) {
 		passive_open(ns, l, src, seg, o);
-		return;
+		return NULL;
 	}
-	if (l != NULL && dlen == 0 && cookie_open(ns, l, src, seg, flags))
-		return;
+	if (l != NULL && cookie_open(ns, l, src, seg, flags, &p))
+		return p != NULL && dlen > 0 ? p : NULL;
 	send_rst_reply(ns, src, seg, dlen, flags);
+	return NULL;
 }
 
 static void
@@ -1082,8 +1091,8 @@ ns_tcp_input(struct netstack *ns, uint32_t src, uint32_t dst, const uint8_t *seg
 	parse_opts(seg, hl, &o);
 	struct tcp_pcb *p = find_pcb(ns, src, rd16(seg + 2), rd16(seg));
 	if (p == NULL)
-		no_pcb_input(ns, src, seg, len - hl, seg[13], &o);
-	else
+		p = no_pcb_input(ns, src, seg, len - hl, seg[13], &o);
+	if (p != NULL)
 		pcb_input(p, seg, hl, len, &o);
 }
 

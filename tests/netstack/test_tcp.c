@@ -685,15 +685,17 @@ test_syn_cookies(void **state)
 	assert_int_equal(rd32(last_tcp() + 8), 5001);
 	assert_int_equal(ns.tcp.listen[0].half_open, TCP_SYN_BACKLOG);
 	uint32_t c = rd32(last_tcp() + 4);
-	/* The round trip: the ACK rebuilds the connection. */
-	seg(5001, c + 1, 0x10, NULL, NULL, 0);
+	/* The round trip: the ACK (carrying data here) rebuilds the
+	   connection, and the data is delivered. */
+	seg(5001, c + 1, 0x18, "data", NULL, 0);
 	assert_int_equal(ns.tcp.st.syn_cookies_ok, 1);
 	assert_non_null(accepted);
 	assert_int_equal(accepted->state, TCP_ESTABLISHED);
 	assert_int_equal(accepted->rport, 31000);
 	assert_int_equal(accepted->mss, 1460);
-	seg(5001, c + 1, 0x18, "data", NULL, 0);
 	assert_int_equal(got_len, 4);
+	seg(5005, c + 1, 0x18, "more", NULL, 0);
+	assert_int_equal(got_len, 8);
 	/* Forged: one hash bit wrong. */
 	accepted = NULL;
 	peer_port = 31001;
