@@ -952,8 +952,18 @@ test_hostile_segments(void **state)
 		peer_port = (uint16_t)(30000 + round);
 		accepted = NULL;
 		teach_arp();	/* random time steps let the entry expire */
-		handshake_with(o, sizeof(o));
-		struct tcp_pcb *p = accepted;
+		struct tcp_pcb *p;
+		if (round % 4 == 3) {
+			/* Active open; random segments may hit SYN_SENT too. */
+			uint32_t s0 = start_connect();
+			p = conn;
+			if (round % 8 == 3)
+				seg(7000, s0 + 1, 0x12, NULL, o, sizeof(o));
+		} else {
+			my_port = 80;
+			handshake_with(o, sizeof(o));
+			p = accepted;
+		}
 		tcp_set_rx_credit(p, round & 1);
 		tcp_set_keepalive(p, 500, 100, 2);
 		for (int k = 0; k < 300 && p->state != TCP_CLOSED; k++) {
@@ -971,6 +981,11 @@ test_hostile_segments(void **state)
 			size_t ol = (rnd() % 11) * 4;
 			for (size_t i = 0; i < ol; i++)
 				opts[i] = (uint8_t)(rnd() % 3 == 0 ? rnd() % 9 : rnd());
+			if (p->state == TCP_SYN_SENT && rnd() % 4 == 0) {
+				seg_n(rnd(), p->iss + 1 - rnd() % 2, (uint8_t)(rnd() & 0x3f),
+				    junk, rnd() % 100, opts, ol);
+				continue;
+			}
 			uint32_t seq = p->rcv_nxt + rnd() % 80000 - 4000;
 			uint32_t ack = rnd() % 8 == 0 ? p->snd_una + rnd() % 40000 - 2000 :
 			    p->snd_una + rnd() % (p->snd_max - p->snd_una + 1);
@@ -984,6 +999,8 @@ test_hostile_segments(void **state)
 		}
 		tcp_abort(p);
 		peer_wnd = 65535;
+		peer_port = PEER_PORT;
+		my_port = 80;
 	}
 	const struct tcp_stats *st = &ns.tcp.st;
 	print_message("hostile: in %llu out %llu ooo %llu paws %llu challenge %llu "
