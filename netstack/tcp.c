@@ -282,6 +282,13 @@ int
 tcp_write(struct tcp_pcb *p, const void *data, size_t len,
     void (*release)(void *rctx), void *rctx)
 {
+	return tcp_write_ref(p, data, len, release, rctx, true);
+}
+
+int
+tcp_write_ref(struct tcp_pcb *p, const void *data, size_t len,
+    void (*release)(void *rctx), void *rctx, bool dma_ok)
+{
 	if (p->state != TCP_ESTABLISHED && p->state != TCP_CLOSE_WAIT &&
 	    p->state != TCP_SYN_SENT && p->state != TCP_SYN_RCVD)
 		return TERN_ENOTCONN;
@@ -294,7 +301,7 @@ tcp_write(struct tcp_pcb *p, const void *data, size_t len,
 	if (len > UINT32_MAX)
 		return TERN_EINVAL;
 	struct tcp_sendref *r = &p->sq[(p->sq_head + p->sq_len) % TCP_SENDQ];
-	*r = (struct tcp_sendref){ data, release, rctx, (uint32_t)len, 0, 0 };
+	*r = (struct tcp_sendref){ data, release, rctx, (uint32_t)len, 0, 0, dma_ok };
 	p->sq_len++;
 	tcp_output(p);
 	return TERN_OK;

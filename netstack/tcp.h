@@ -23,9 +23,9 @@
  * physically contiguous), so release runs only when the peer has
  * acknowledged all of it AND no frame in a NIC TX ring still points into
  * it; when the connection dies before that, release still waits for the
- * NIC (closed() may come first).  Tiny segments, and segments that would
- * need more than TCP_ZC_FRAGS pieces or wait for ARP, are copied
- * (counted in payload_copied).
+ * NIC (closed() may come first).  Tiny segments, segments that would
+ * need more than TCP_ZC_FRAGS pieces or wait for ARP, and memory queued
+ * with tcp_write_ref(..., false) are copied (counted in payload_copied).
  *
  * Every call comes from the netstack's single thread; none blocks.
  */
@@ -78,6 +78,7 @@ struct tcp_sendref {
 	uint32_t len;
 	uint32_t acked;		/* bytes of this ref the peer has acknowledged */
 	uint32_t inflight;	/* frames in a NIC TX ring pointing into it */
+	bool dma_ok;		/* the NIC may read it in place */
 };
 
 /* A payload piece of a zero-copy frame: points into a sendref. */
@@ -194,9 +195,17 @@ int tcp_connect(struct netstack *ns, uint32_t rip, uint16_t rport,
     const struct tcp_cbs *cbs, void *ctx, struct tcp_pcb **out);
 /* Queue len bytes at data for sending; TERN_EAGAIN when the queue is full,
    TERN_ENOTCONN when the connection can no longer send, TERN_EINVAL for
-   len of 4 GiB or more. */
+   len of 4 GiB or more.  The memory MUST be where drivers can translate
+   it for DMA (hw_virt_to_phys: the kernel image, heap or direct map),
+   since frames point into it; else use tcp_write_ref(..., false). */
 int tcp_write(struct tcp_pcb *pcb, const void *data, size_t len,
     void (*release)(void *rctx), void *rctx);
+/* tcp_write, saying whether the NIC may read the memory in place
+   (dma_ok); when false every segment's payload is copied into the frame
+   (counted in payload_copied), e.g. for memory mapped outside the direct
+   map such as a workload image. */
+int tcp_write_ref(struct tcp_pcb *pcb, const void *data, size_t len,
+    void (*release)(void *rctx), void *rctx, bool dma_ok);
 /* Send FIN after the queued data. */
 void tcp_close(struct tcp_pcb *pcb);
 /* Reset the connection now. */

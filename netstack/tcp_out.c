@@ -325,6 +325,8 @@ pieces(struct tcp_pcb *p, uint32_t seq, size_t len, struct piece *pc, int max)
 		}
 		const uint8_t *d = r->data + r->acked + off;
 		size_t k = left - off < len ? left - off : len;
+		if (!r->dma_ok)
+			return -1;
 		off = 0;
 		len -= k;
 		while (k > 0) {

@@ -7,12 +7,15 @@
  * socket state and set events; workload threads wait on those events.
  *
  * Transmit: sock_send_ref queues the caller's memory by reference (no
- * copy here, and the netstack chains the memory into frames without
- * copying either; only tiny segments are copied, counted in
- * net.payload_copied).  rt_tcp_connect is the netstack's active open; it
- * waits for the handshake until the deadline (a refused connection reads
- * as -PAL_ECONNRESET, no answer as -PAL_ETIMEDOUT).  sock_send and sock_send_buf own a heap chunk that
- * the release callback frees when the peer has acknowledged it.
+ * copy here; the netstack copies each segment from it into the frame,
+ * counted in net.payload_copied, because workload memory lies outside the
+ * direct map that drivers translate for DMA).  sock_send and
+ * sock_send_buf own a heap chunk that the release callback frees when the
+ * peer has acknowledged it and the NIC is done with it; those chunks come
+ * from the kernel heap and go out zero copy (chained to the frame
+ * header).  rt_tcp_connect is the netstack's active open; it waits for
+ * the handshake until the deadline (a refused connection reads as
+ * -PAL_ECONNRESET, no answer as -PAL_ETIMEDOUT).
  *
  * Receive: the netstack lends the driver's buffer only for the duration
  * of the callback, so data is copied once into a chunk here (counted in
@@ -585,7 +588,9 @@ rt_sock_send_ref(pal_sock_t *s, const void *data, size_t len, pal_time_t deadlin
 		int rc = rt_sock_wait_writable(s, deadline);
 		if (rc != 0)
 			return rc;
-		int r = tcp_write(s->pcb, data, len, ref_release, s);
+		/* The workload's memory (image, stacks) is mapped outside
+		   the direct map drivers translate: frames copy from it. */
+		int r = tcp_write_ref(s->pcb, data, len, ref_release, s, false);
 		if (r == TERN_OK) {
 			s->tx_out++;
 			rt_stats.send_ref_bytes += len;

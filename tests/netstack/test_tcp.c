@@ -888,6 +888,27 @@ test_zero_copy_tx(void **state)
 	f.nic.ops = &fake_ops;
 }
 
+static void
+test_write_ref_not_dma(void **state)
+{
+	static uint8_t mem[3000];
+	for (size_t i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i * 13);
+	handshake();
+	f.ntx = 0;
+	/* Memory the NIC may not read in place: every segment is copied. */
+	assert_int_equal(tcp_write_ref(accepted, mem, sizeof(mem), on_release, NULL, false), 0);
+	assert_int_equal(f.ntx, 2);
+	check_frame(0, mem, 1460);
+	check_frame(1, mem + 1460, 1460);
+	assert_int_equal(ns.tcp.st.zc_frames, 0);
+	assert_int_equal(ns.cnt.payload_copied, 2920);
+	seg(1001, iss + 2921, 0x10, NULL, NULL, 0);	/* the tail follows */
+	check_frame(2, mem + 2920, 80);
+	seg(1001, iss + 3001, 0x10, NULL, NULL, 0);
+	assert_int_equal(releases, 1);
+}
+
 /* A duplicate ACK at iss+1 carrying one SACK block [l, r). */
 static void
 sack_dupack(uint32_t l, uint32_t r)
@@ -1067,6 +1088,7 @@ main(void)
 		cmocka_unit_test_setup(test_many_connections_and_timewait, setup),
 		cmocka_unit_test_setup(test_rx_credit_zero_window, setup),
 		cmocka_unit_test_setup(test_zero_copy_tx, setup),
+		cmocka_unit_test_setup(test_write_ref_not_dma, setup),
 		cmocka_unit_test_setup(test_sack_retransmit, setup),
 		cmocka_unit_test_setup(test_hostile_segments, setup),
 		cmocka_unit_test_setup(test_sender_sws, setup),
