@@ -8,7 +8,8 @@
  * Payload is zero copy (tcp.h): a segment is a header buffer from the
  * stack's pool chained to tcp_zbufs that point into the application's
  * referenced memory, one per piece within a 4 KiB page.  The checksum is
- * computed in software over the header and the pieces.  Each piece
+ * left to the NIC when it offers NIC_OFF_TX_CSUM, else computed in
+ * software over the header and the pieces.  Each piece
  * counts as in flight on its sendref until the NIC releases it.  The
  * fallback (tiny frames, too many pieces, no zbuf, ARP unresolved) copies
  * into the frame buffer and counts payload_copied.
@@ -417,19 +418,29 @@ send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t 
 		return TERN_EAGAIN;
 	uint8_t *t = tb->data + ETH_HLEN + IP_HLEN;
 	bool odd = false;
-	uint32_t sum = sum_piece(tcp_pseudo(ns->cfg.ip, p->rip, hl + len), t, hl, &odd);
-	for (int i = 0; i < n; i++)
-		sum = sum_piece(sum, pc[i].data, pc[i].len, &odd);
-	wr16(t + 16, (uint16_t)~sum);
+	uint32_t sum = sum_piece(tcp_pseudo(ns->cfg.ip, p->rip, hl + len), NULL, 0, &odd);
+	struct nic_tx_meta meta = { 0 };
+	if (ns->nic->offloads & NIC_OFF_TX_CSUM) {
+		/* The device sums from csum_start and folds in what the
+		   field holds: the pseudo-header sum, not complemented. */
+		wr16(t + 16, (uint16_t)sum);
+		meta = (struct nic_tx_meta){ ETH_HLEN + IP_HLEN, 16, NIC_BUF_CSUM_PARTIAL };
+	} else {
+		sum = sum_piece(sum, t, hl, &odd);
+		for (int i = 0; i < n; i++)
+			sum = sum_piece(sum, pc[i].data, pc[i].len, &odd);
+		wr16(t + 16, (uint16_t)~sum);
+	}
 	size_t flen = ns_ip_header(ns, tb, ns->cfg.ip, p->rip, IPPROTO_TCP, hl + len);
 	memcpy(tb->data, mac, 6);
 	memcpy(tb->data + 6, ns->nic->mac, 6);
 	wr16(tb->data + 12, ETH_P_IP);
 	tb->nb.len = (uint32_t)(flen - len);
-	int rc = nic_tx(ns->nic, 0, &tb->nb, NULL);
+	const struct nic_tx_meta *m = meta.flags != 0 ? &meta : NULL;
+	int rc = nic_tx(ns->nic, 0, &tb->nb, m);
 	if (rc != TERN_OK) {
 		nic_poll(ns->nic, 16);	/* ring full: reap completions, retry once */
-		rc = nic_tx(ns->nic, 0, &tb->nb, NULL);
+		rc = nic_tx(ns->nic, 0, &tb->nb, m);
 	}
 	if (rc != TERN_OK) {
 		release_chain(&tb->nb);

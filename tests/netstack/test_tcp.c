@@ -794,9 +794,11 @@ test_rx_credit_zero_window(void **state)
 /* A NIC that keeps transmitted chains until the test completes them. */
 static struct nic_buf *held[64];
 static int nheld;
+static struct nic_tx_meta last_meta;
 static int
 hold_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m)
 {
+	last_meta = m != NULL ? *m : (struct nic_tx_meta){ 0 };
 	size_t len = 0;
 	for (struct nic_buf *b = chain; b != NULL; b = b->next) {
 		if (f.ntx < FAKE_MAX_TX && len + b->len <= sizeof(f.tx[0]))
@@ -885,6 +887,33 @@ test_zero_copy_tx(void **state)
 	assert_int_equal(dead->sq_len, 0);
 	for (int i = 0; i < TCP_ZBUFS; i++)
 		assert_false(ns.tcp.zbufs[i].used);
+	f.nic.ops = &fake_ops;
+}
+
+static void
+test_zero_copy_csum_offload(void **state)
+{
+	static uint8_t mem[2000];
+	for (size_t i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i * 5 + 3);
+	handshake();
+	f.nic.ops = &hold_ops;
+	f.nic.offloads = NIC_OFF_TX_CSUM;
+	nheld = 0;
+	f.ntx = 0;
+	assert_int_equal(tcp_write(accepted, mem, 1460, on_release, NULL), 0);
+	assert_int_equal(ns.tcp.st.zc_frames, 1);
+	assert_int_equal(last_meta.flags, NIC_BUF_CSUM_PARTIAL);
+	assert_int_equal(last_meta.csum_start, 34);
+	assert_int_equal(last_meta.csum_offset, 16);
+	/* Do what the device does, then the checksum must verify. */
+	uint8_t *t = f.tx[0] + 34;
+	size_t tlen = f.tx_len[0] - 34;
+	uint16_t c = ns_csum(t, tlen, 0);
+	wr16(t + 16, c);
+	check_frame(0, mem, 1460);
+	complete_held();
+	f.nic.offloads = 0;
 	f.nic.ops = &fake_ops;
 }
 
@@ -1089,6 +1118,7 @@ main(void)
 		cmocka_unit_test_setup(test_rx_credit_zero_window, setup),
 		cmocka_unit_test_setup(test_zero_copy_tx, setup),
 		cmocka_unit_test_setup(test_write_ref_not_dma, setup),
+		cmocka_unit_test_setup(test_zero_copy_csum_offload, setup),
 		cmocka_unit_test_setup(test_sack_retransmit, setup),
 		cmocka_unit_test_setup(test_hostile_segments, setup),
 		cmocka_unit_test_setup(test_sender_sws, setup),
