@@ -923,6 +923,26 @@ data_input(struct tcp_pcb *p, uint32_t seq, const uint8_t *data, size_t dlen,
 	return true;
 }
 
+/* RFC 5961 7: challenge ACKs are rate limited (per stack), so a flood
+   of forged RSTs or SYNs cannot turn us into an ACK amplifier. */
+static void
+challenge_ack(struct tcp_pcb *p)
+{
+	struct tcp_state_all *t = &p->ns->tcp;
+	uint64_t sec = ns_now(p->ns) / 1000000000ULL;
+	if (sec != t->challenge_sec) {
+		t->challenge_sec = sec;
+		t->challenge_left = TCP_CHALLENGE_PER_S;
+	}
+	t->st.challenge_acks++;
+	if (t->challenge_left == 0) {
+		t->st.challenge_limited++;
+		return;
+	}
+	t->challenge_left--;
+	tcp_send_ack(p);
+}
+
 /* Our FIN acknowledged: the state it moves us to; false if p is gone. */
 static bool
 fin_acked(struct tcp_pcb *p)
@@ -946,12 +966,10 @@ static bool
 ack_input(struct tcp_pcb *p, const uint8_t *seg, uint32_t seq, uint32_t ack,
     size_t dlen, uint8_t flags, const struct tcp_opts *o)
 {
-	struct tcp_state_all *t = &p->ns->tcp;
 	/* RFC 5961 5.2: acceptable ACKs lie in [snd_una - max window, snd_max]. */
 	uint32_t maxwnd = max32(p->snd_wnd, 65535);
 	if (SEQ_LT(p->snd_max, ack) || SEQ_LT(ack, p->snd_una - maxwnd)) {
-		t->st.challenge_acks++;
-		tcp_send_ack(p);
+		challenge_ack(p);
 		return false;
 	}
 	if (p->state == TCP_SYN_RCVD) {
@@ -1002,8 +1020,7 @@ rst_syn_input(struct tcp_pcb *p, uint32_t seq, uint8_t flags)
 		if (seq == p->rcv_nxt) {
 			tcp_pcb_free(p, TERN_ECONNRESET);
 		} else if (SEQ_LT(p->rcv_nxt, seq) && SEQ_LT(seq, p->rcv_nxt + wnd)) {
-			t->st.challenge_acks++;
-			tcp_send_ack(p);
+			challenge_ack(p);
 		}
 		return false;
 	}
@@ -1015,8 +1032,7 @@ rst_syn_input(struct tcp_pcb *p, uint32_t seq, uint8_t flags)
 		if (p->state == TCP_SYN_RCVD && p->lst == NULL && (flags & F_ACK) &&
 		    seq == p->irs)
 			return true;	/* simultaneous open: their SYN-ACK */
-		t->st.challenge_acks++;
-		tcp_send_ack(p);
+		challenge_ack(p);
 		return false;
 	}
 	return true;

@@ -49,6 +49,7 @@ struct tcp_pcb;
 #define TCP_OOO_SLOT_SIZE 1536	/* larger out-of-order segments are dropped */
 #define TCP_SYN_BACKLOG	32	/* half-open connections per listener */
 #define TCP_TW_ENTRIES	512	/* compact TIME_WAIT table */
+#define TCP_CHALLENGE_PER_S 100	/* RFC 5961 challenge ACKs per second */
 #define TCP_SACK_MAX	4	/* peer SACK ranges remembered per connection */
 #define TCP_ZBUFS	512	/* zero-copy payload descriptors in NIC rings */
 #define TCP_ZC_FRAGS	4	/* payload pieces per zero-copy frame */
@@ -162,7 +163,7 @@ struct tcp_stats {
 	uint64_t delayed_acks, fast_retransmits, persist_probes, keepalive_probes;
 	uint64_t sack_retransmits, sack_blocks_bad;
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_cookies_bad;
-	uint64_t tw_recycled, zc_frames;
+	uint64_t tw_recycled, zc_frames, challenge_limited;
 };
 
 struct tcp_state_all {
@@ -175,6 +176,8 @@ struct tcp_state_all {
 	uint64_t isn_key[2];
 	uint64_t cookie_key[2];
 	uint16_t next_port;
+	uint64_t challenge_sec;		/* rate limit window */
+	uint32_t challenge_left;
 	struct tcp_stats st;
 };
 

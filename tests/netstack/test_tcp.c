@@ -304,6 +304,16 @@ test_rfc5961(void **state)
 	/* ACK for data never sent: challenge ACK, state unchanged. */
 	seg(1001, iss + 5000, 0x10, NULL, NULL, 0);
 	assert_int_equal(ns.tcp.st.challenge_acks, 3);
+	/* A flood of in-window RSTs: at most 100 challenge ACKs a second. */
+	f.now += 1000000000ULL;
+	f.ntx = 0;
+	for (int i = 0; i < 300; i++)
+		seg(1001 + 100, 0, 0x04, NULL, NULL, 0);
+	assert_int_equal(f.ntx, TCP_CHALLENGE_PER_S);
+	assert_int_equal(ns.tcp.st.challenge_limited, 300 - TCP_CHALLENGE_PER_S);
+	f.now += 1000000000ULL;
+	seg(1001 + 100, 0, 0x04, NULL, NULL, 0);
+	assert_int_equal(f.ntx, TCP_CHALLENGE_PER_S + 1);
 	/* RST exactly at rcv_nxt: the connection resets. */
 	seg(1001, 0, 0x04, NULL, NULL, 0);
 	assert_int_equal(closes, 1);
