@@ -106,6 +106,43 @@ ooo_clear(struct tcp_pcb *p)
 	p->ooo_n = 0;
 }
 
+static unsigned
+tuple_hash(uint32_t rip, uint16_t lport, uint16_t rport)
+{
+	uint32_t h = (rip ^ ((uint32_t)lport << 16 | rport)) * 0x9e3779b1u;
+	return (h >> 16) % TCP_HASH;
+}
+
+static void
+hash_insert(struct netstack *ns, struct tcp_pcb *p)
+{
+	struct tcp_state_all *t = &ns->tcp;
+	int idx = (int)(p - t->pcbs);
+	uint16_t *head = &t->hash[tuple_hash(p->rip, p->lport, p->rport)];
+	p->hnext = *head;
+	*head = (uint16_t)(idx + 1);
+	p->hashed = true;
+	t->live[idx / 64] |= 1ULL << (idx % 64);
+}
+
+static void
+hash_remove(struct netstack *ns, struct tcp_pcb *p)
+{
+	struct tcp_state_all *t = &ns->tcp;
+	int idx = (int)(p - t->pcbs);
+	uint16_t *link = &t->hash[tuple_hash(p->rip, p->lport, p->rport)];
+	for (int n = 0; *link != 0 && n < TCP_MAX_PCBS; n++) {
+		struct tcp_pcb *q = &t->pcbs[*link - 1];
+		if (q == p) {
+			*link = p->hnext;
+			break;
+		}
+		link = &q->hnext;
+	}
+	p->hashed = false;
+	t->live[idx / 64] &= ~(1ULL << (idx % 64));
+}
+
 /* Releases and pops acknowledged references no NIC ring still reads. */
 void
 tcp_sq_reap(struct tcp_pcb *p)
@@ -139,6 +176,8 @@ tcp_pcb_free(struct tcp_pcb *p, int reason)
 	if (p->lst != NULL)
 		p->lst->half_open--;
 	p->lst = NULL;
+	if (p->hashed)
+		hash_remove(p->ns, p);
 	p->state = TCP_CLOSED;
 	if (notify)
 		cbs.closed(ctx, p, reason);
@@ -166,6 +205,8 @@ pcb_alloc(struct netstack *ns)
 	for (int i = 0; i < TCP_MAX_PCBS; i++) {
 		struct tcp_pcb *p = &ns->tcp.pcbs[i];
 		if (p->state == TCP_CLOSED && p->sq_len == 0) {
+			if (p->hashed)
+				hash_remove(ns, p);
 			memset(p, 0, sizeof(*p));
 			return p;
 		}
@@ -192,6 +233,7 @@ pcb_init(struct netstack *ns, struct tcp_pcb *p, uint32_t rip, uint16_t lport,
 	p->rto_ns = RTO_INIT_NS;
 	p->ssthresh = 0xffffffffu;	/* RFC 5681 3.1: arbitrarily high */
 	p->last_rx = ns_now(ns);
+	hash_insert(ns, p);
 }
 
 /* Applies the options of the peer's SYN (RFC 7323 1.3, 2.2; RFC 2018 2). */
@@ -560,11 +602,14 @@ ack_advance(struct tcp_pcb *p, uint32_t ack, const struct tcp_opts *o)
 static struct tcp_pcb *
 find_pcb(struct netstack *ns, uint32_t rip, uint16_t lport, uint16_t rport)
 {
-	for (int i = 0; i < TCP_MAX_PCBS; i++) {
-		struct tcp_pcb *p = &ns->tcp.pcbs[i];
+	struct tcp_state_all *t = &ns->tcp;
+	uint16_t i = t->hash[tuple_hash(rip, lport, rport)];
+	for (int n = 0; i != 0 && n < TCP_MAX_PCBS; n++) {
+		struct tcp_pcb *p = &t->pcbs[i - 1];
 		if (p->state != TCP_CLOSED && p->rip == rip && p->lport == lport &&
 		    p->rport == rport)
 			return p;
+		i = p->hnext;
 	}
 	return NULL;
 }
@@ -1123,9 +1168,14 @@ void
 ns_tcp_timers(struct netstack *ns)
 {
 	uint64_t now = ns_now(ns);
-	for (int i = 0; i < TCP_MAX_PCBS; i++) {
-		struct tcp_pcb *p = &ns->tcp.pcbs[i];
-		if (p->state != TCP_CLOSED)
-			tcp_pcb_timers(p, now);
+	for (int w = 0; w < TCP_MAX_PCBS / 64; w++) {
+		uint64_t bits = ns->tcp.live[w];
+		while (bits != 0) {
+			int b = __builtin_ctzll(bits);
+			bits &= bits - 1;
+			struct tcp_pcb *p = &ns->tcp.pcbs[w * 64 + b];
+			if (p->state != TCP_CLOSED)
+				tcp_pcb_timers(p, now);
+		}
 	}
 }

@@ -49,6 +49,7 @@ struct tcp_pcb;
 #define TCP_OOO_SLOT_SIZE 1536	/* larger out-of-order segments are dropped */
 #define TCP_SYN_BACKLOG	32	/* half-open connections per listener */
 #define TCP_TW_ENTRIES	512	/* compact TIME_WAIT table */
+#define TCP_HASH	128	/* connection lookup buckets */
 #define TCP_CHALLENGE_PER_S 100	/* RFC 5961 challenge ACKs per second */
 #define TCP_SACK_MAX	4	/* peer SACK ranges remembered per connection */
 #define TCP_ZBUFS	512	/* zero-copy payload descriptors in NIC rings */
@@ -112,6 +113,8 @@ struct tcp_pcb {
 	uint32_t max_sndwnd;	/* largest window the peer offered */
 	bool fin_queued, fin_sent, fin_rcvd;
 	struct tcp_listener *lst;	/* passive, not yet accepted */
+	uint16_t hnext;		/* lookup chain: next pcb index + 1, 0 ends */
+	bool hashed;
 	struct tcp_sendref sq[TCP_SENDQ];
 	int sq_head, sq_len;
 	struct tcp_ooo ooo[TCP_OOO_MAX];	/* sorted by seq */
@@ -168,6 +171,8 @@ struct tcp_stats {
 
 struct tcp_state_all {
 	struct tcp_pcb pcbs[TCP_MAX_PCBS];
+	uint16_t hash[TCP_HASH];	/* first pcb index + 1 per bucket */
+	uint64_t live[TCP_MAX_PCBS / 64];	/* pcbs not CLOSED, for the timers */
 	struct tcp_listener listen[TCP_MAX_LISTEN];
 	struct tcp_tw tw[TCP_TW_ENTRIES];
 	uint8_t ooo_buf[TCP_OOO_SLOTS][TCP_OOO_SLOT_SIZE];
