@@ -994,6 +994,7 @@ fin_acked(struct tcp_pcb *p)
 {
 	if (p->state == TCP_FIN_WAIT_1) {
 		p->state = TCP_FIN_WAIT_2;
+		p->fw2_deadline = ns_now(p->ns) + FIN_WAIT2_NS;
 	} else if (p->state == TCP_CLOSING) {
 		tcp_tw_add(p);
 		tcp_pcb_free(p, TERN_OK);
@@ -1109,6 +1110,8 @@ pcb_input(struct tcp_pcb *p, const uint8_t *seg, size_t hl, size_t len,
 	uint32_t seq = rd32(seg + 4), ack = rd32(seg + 8);
 	size_t dlen = len - hl;
 	p->last_rx = ns_now(p->ns);
+	if (p->state == TCP_FIN_WAIT_2)
+		p->fw2_deadline = p->last_rx + FIN_WAIT2_NS;
 	p->ka_sent = 0;
 	if (p->ka_idle_ns != 0)
 		p->ka_deadline = p->last_rx + p->ka_idle_ns;

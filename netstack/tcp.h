@@ -133,6 +133,7 @@ struct tcp_pcb {
 	uint64_t rtx_deadline;	/* 0: timer off */
 	uint64_t persist_deadline, persist_ns;	/* zero-window probes */
 	uint64_t last_rx;	/* keepalive idle clock */
+	uint64_t fw2_deadline;	/* FIN_WAIT_2: give up on a silent peer */
 	uint64_t ka_idle_ns, ka_intvl_ns, ka_deadline;
 	uint8_t ka_count, ka_sent;
 	uint32_t rtt_seq;	/* sequence being timed, 0: none */

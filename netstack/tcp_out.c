@@ -682,7 +682,9 @@ static void
 rtx_timer(struct tcp_pcb *p, uint64_t now)
 {
 	struct netstack *ns = p->ns;
-	int limit = p->state == TCP_SYN_SENT ? SYN_RETRIES : MAX_RETRIES;
+	/* Half-open connections give up sooner (a SYN flood holds them). */
+	bool syn = p->state == TCP_SYN_SENT || p->state == TCP_SYN_RCVD;
+	int limit = syn ? SYN_RETRIES : MAX_RETRIES;
 	if (++p->retries > limit) {
 		ns_log(ns, 2, "tcp: connection to port %u timed out after %d retransmissions",
 		    p->rport, limit);
@@ -738,6 +740,13 @@ keepalive_timer(struct tcp_pcb *p, uint64_t now)
 void
 tcp_pcb_timers(struct tcp_pcb *p, uint64_t now)
 {
+	/* RFC 9293 leaves FIN_WAIT_2 open-ended; a peer that never sends
+	   its FIN (nor anything else) must not hold the pcb for ever. */
+	if (p->state == TCP_FIN_WAIT_2 && now >= p->fw2_deadline) {
+		ns_log(p->ns, 2, "tcp: peer at port %u never closed; dropping it", p->rport);
+		tcp_pcb_free(p, TERN_ETIMEDOUT);
+		return;
+	}
 	if (p->delack_deadline != 0 && now >= p->delack_deadline) {
 		p->ns->tcp.st.delayed_acks++;
 		tcp_send_ack(p);

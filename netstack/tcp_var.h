@@ -27,6 +27,7 @@
 #define MAX_RETRIES	8		/* data retransmissions before abort */
 #define SYN_RETRIES	6		/* 1+2+4+8+16+32 s */
 #define TIMEWAIT_NS	MS_NS(2000)	/* short 2*MSL, see docs/netstack.md */
+#define FIN_WAIT2_NS	MS_NS(60000)	/* idle FIN_WAIT_2 limit, as Linux */
 #define DELACK_NS	MS_NS(40)	/* RFC 1122 4.2.3.2: at most 500 ms */
 #define PERSIST_MAX_NS	MS_NS(60000)
 #define MSS_DEFAULT	536		/* RFC 9293 3.7.1 without the option */

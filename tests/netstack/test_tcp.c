@@ -284,6 +284,27 @@ test_close_both_ways(void **state)
 }
 
 static void
+test_fin_wait_2_timeout(void **state)
+{
+	handshake();
+	tcp_close(accepted);
+	seg(1001, iss + 2, 0x10, NULL, NULL, 0);
+	assert_int_equal(accepted->state, TCP_FIN_WAIT_2);
+	f.now += 59000000000ULL;
+	netstack_poll(&ns);
+	seg(1001, iss + 2, 0x18, "still here", NULL, 0);	/* data restarts it */
+	assert_int_equal(got_len, 10);
+	f.now += 59000000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(accepted->state, TCP_FIN_WAIT_2);
+	f.now += 2000000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(accepted->state, TCP_CLOSED);
+	assert_int_equal(closes, 1);
+	assert_int_equal(closed_reason, TERN_ETIMEDOUT);
+}
+
+static void
 test_rfc5961(void **state)
 {
 	handshake();
@@ -1109,6 +1130,7 @@ main(void)
 		cmocka_unit_test_setup(test_abort_after_retries, setup),
 		cmocka_unit_test_setup(test_close_both_ways, setup),
 		cmocka_unit_test_setup(test_rfc5961, setup),
+		cmocka_unit_test_setup(test_fin_wait_2_timeout, setup),
 		cmocka_unit_test_setup(test_unknown_gets_rst, setup),
 		cmocka_unit_test_setup(test_isn_differs, setup),
 		cmocka_unit_test_setup(test_active_open, setup),
