@@ -109,7 +109,7 @@ struct tcp_pcb {
 	uint32_t rcv_held;	/* credit mode: delivered, not yet tcp_recved() */
 	uint16_t mss;		/* peer's MSS, bounded by ours */
 	uint8_t snd_wscale, rcv_wscale;	/* RFC 7323 shifts (0 when not agreed) */
-	bool ws_ok, sack_ok, ts_ok, rx_credit, nodelay, sws_force;
+	bool ws_ok, sack_ok, ts_ok, rx_credit, nodelay, sws_force, in_output;
 	uint32_t max_sndwnd;	/* largest window the peer offered */
 	bool fin_queued, fin_sent, fin_rcvd;
 	struct tcp_listener *lst;	/* passive, not yet accepted */

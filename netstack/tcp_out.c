@@ -403,8 +403,11 @@ release_chain(struct nic_buf *b)
 	}
 }
 
+#define ZC_NOT_HERE	1	/* send_zc: not applicable, tb untouched: copy */
+
 /* Sends the header in tb (hl bytes of TCP header) with the payload of
-   seq..seq+len chained by reference; TERN_EAGAIN means "use the copy". */
+   seq..seq+len chained by reference.  ZC_NOT_HERE leaves tb to the
+   caller; otherwise tb is consumed (sent, or released on error). */
 static int
 send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t len)
 {
@@ -412,10 +415,10 @@ send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t 
 	struct piece pc[TCP_ZC_FRAGS];
 	const uint8_t *mac = ns_arp_lookup(ns, ns_next_hop(ns, p->rip));
 	if (ETH_HLEN + IP_HLEN + hl + len < 60 || mac == NULL)
-		return TERN_EAGAIN;
+		return ZC_NOT_HERE;
 	int n = pieces(p, seq, len, pc, TCP_ZC_FRAGS);
 	if (n <= 0 || !chain_pieces(p, tb, pc, n))
-		return TERN_EAGAIN;
+		return ZC_NOT_HERE;
 	uint8_t *t = tb->data + ETH_HLEN + IP_HLEN;
 	bool odd = false;
 	uint32_t sum = sum_piece(tcp_pseudo(ns->cfg.ip, p->rip, hl + len), NULL, 0, &odd);
@@ -436,12 +439,10 @@ send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t 
 	memcpy(tb->data + 6, ns->nic->mac, 6);
 	wr16(tb->data + 12, ETH_P_IP);
 	tb->nb.len = (uint32_t)(flen - len);
-	const struct nic_tx_meta *m = meta.flags != 0 ? &meta : NULL;
-	int rc = nic_tx(ns->nic, 0, &tb->nb, m);
-	if (rc != TERN_OK) {
-		nic_poll(ns->nic, 16);	/* ring full: reap completions, retry once */
-		rc = nic_tx(ns->nic, 0, &tb->nb, m);
-	}
+	/* No nic_poll-and-retry on a full ring here: polling delivers
+	   received frames, which would re-enter TCP in the middle of
+	   tcp_output.  The caller retries from a timer instead. */
+	int rc = nic_tx(ns->nic, 0, &tb->nb, meta.flags != 0 ? &meta : NULL);
 	if (rc != TERN_OK) {
 		release_chain(&tb->nb);
 		return rc;
@@ -468,7 +469,7 @@ send_data(struct tcp_pcb *p, uint32_t seq, size_t len, uint8_t flags)
 	acked_now(p);
 	if (len > 0) {
 		int rc = send_zc(p, tb, hl, seq, len);
-		if (rc != TERN_EAGAIN)
+		if (rc != ZC_NOT_HERE)
 			return rc;
 	}
 	gather(p, seq, t + hl, len);
@@ -520,25 +521,28 @@ sent(struct tcp_pcb *p, uint32_t n)
 }
 
 static void
-send_fin(struct tcp_pcb *p)
-{
-	if (send_data(p, p->snd_nxt, 0, F_FIN | F_ACK) != TERN_OK)
-		return;
-	p->fin_sent = true;
-	sent(p, 1);
-	if (p->state == TCP_ESTABLISHED)
-		p->state = TCP_FIN_WAIT_1;
-	else if (p->state == TCP_CLOSE_WAIT)
-		p->state = TCP_LAST_ACK;
-}
-
-static void
 persist_arm(struct tcp_pcb *p)
 {
 	if (p->persist_deadline == 0) {
 		p->persist_ns = p->rto_ns;
 		p->persist_deadline = ns_now(p->ns) + p->persist_ns;
 	}
+}
+
+static void
+send_fin(struct tcp_pcb *p)
+{
+	if (send_data(p, p->snd_nxt, 0, F_FIN | F_ACK) != TERN_OK) {
+		if (p->state != TCP_CLOSED)
+			persist_arm(p);		/* try again */
+		return;
+	}
+	p->fin_sent = true;
+	sent(p, 1);
+	if (p->state == TCP_ESTABLISHED)
+		p->state = TCP_FIN_WAIT_1;
+	else if (p->state == TCP_CLOSE_WAIT)
+		p->state = TCP_LAST_ACK;
 }
 
 /*
@@ -566,13 +570,12 @@ short_ok(struct tcp_pcb *p, uint32_t n, uint32_t avail, uint32_t inflight)
 /*
  * Sends what the windows allow: min(peer window, cwnd) bytes in flight,
  * short segments subject to short_ok.  A closed peer window with nothing
- * in flight starts the persist timer (RFC 9293 3.8.6.1).
+ * in flight starts the persist timer (RFC 9293 3.8.6.1); so does a failed
+ * transmission (no buffer, ring full), to try again.
  */
-void
-tcp_output(struct tcp_pcb *p)
+static void
+output_loop(struct tcp_pcb *p)
 {
-	if (!can_send_state(p->state))
-		return;
 	for (;;) {
 		uint32_t avail = tcp_unsent_from(p, p->snd_nxt);
 		if (avail == 0)
@@ -588,7 +591,12 @@ tcp_output(struct tcp_pcb *p)
 		if (n < smss(p) && !short_ok(p, n, avail, inflight))
 			return;
 		bool last = n == avail;
-		if (send_data(p, p->snd_nxt, n, F_ACK | (last ? F_PSH : 0)) != TERN_OK)
+		if (send_data(p, p->snd_nxt, n, F_ACK | (last ? F_PSH : 0)) != TERN_OK) {
+			if (inflight == 0 && p->state != TCP_CLOSED)
+				persist_arm(p);
+			return;
+		}
+		if (p->state == TCP_CLOSED)	/* a nested input ended it */
 			return;
 		if (SEQ_LT(p->snd_nxt, p->snd_max))
 			p->ns->tcp.st.retransmits++;
@@ -597,6 +605,18 @@ tcp_output(struct tcp_pcb *p)
 	p->persist_deadline = 0;
 	if (p->fin_queued && !p->fin_sent)
 		send_fin(p);
+}
+
+void
+tcp_output(struct tcp_pcb *p)
+{
+	/* Never nested: a transmit path that polls the NIC may deliver a
+	   segment for this connection while the loop is running. */
+	if (!can_send_state(p->state) || p->in_output)
+		return;
+	p->in_output = true;
+	output_loop(p);
+	p->in_output = false;
 }
 
 /* Resends the oldest unacknowledged segment (fast retransmit and the

@@ -948,6 +948,47 @@ test_zero_copy_csum_offload(void **state)
 	f.nic.ops = &fake_ops;
 }
 
+/* A NIC whose ring is full for the next `full_for` frames. */
+static int full_for;
+static int
+full_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m)
+{
+	if (full_for > 0) {
+		full_for--;
+		return TERN_EAGAIN;
+	}
+	return fake_tx(n, q, chain, m);
+}
+static const struct nic_ops full_ops = { full_tx, fake_poll, fake_intr, fake_detach };
+
+static void
+test_tx_ring_full_retry(void **state)
+{
+	static uint8_t mem[1460];
+	handshake();
+	f.nic.ops = &full_ops;
+	full_for = 1;
+	f.ntx = 0;
+	assert_int_equal(tcp_write(accepted, mem, sizeof(mem), on_release, NULL), 0);
+	assert_int_equal(f.ntx, 0);		/* the ring refused it */
+	for (int i = 0; i < TCP_ZBUFS; i++)
+		assert_false(ns.tcp.zbufs[i].used);	/* chain given back */
+	assert_int_equal(accepted->snd_nxt, iss + 1);
+	f.now += 1000000000ULL;			/* the retry timer */
+	netstack_poll(&ns);
+	assert_int_equal(f.ntx, 1);
+	check_frame(0, mem, sizeof(mem));
+	/* A FIN that cannot leave is retried too. */
+	seg(1001, iss + 1461, 0x10, NULL, NULL, 0);
+	full_for = 2;		/* ether.c polls and retries once */
+	tcp_close(accepted);
+	assert_int_equal(f.ntx, 1);
+	f.now += 1000000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(last_flags() & 0x01, 0x01);
+	f.nic.ops = &fake_ops;
+}
+
 static void
 test_write_ref_not_dma(void **state)
 {
@@ -1150,6 +1191,7 @@ main(void)
 		cmocka_unit_test_setup(test_rx_credit_zero_window, setup),
 		cmocka_unit_test_setup(test_zero_copy_tx, setup),
 		cmocka_unit_test_setup(test_write_ref_not_dma, setup),
+		cmocka_unit_test_setup(test_tx_ring_full_retry, setup),
 		cmocka_unit_test_setup(test_zero_copy_csum_offload, setup),
 		cmocka_unit_test_setup(test_sack_retransmit, setup),
 		cmocka_unit_test_setup(test_hostile_segments, setup),
