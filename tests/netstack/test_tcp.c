@@ -1055,12 +1055,48 @@ test_sack_retransmit(void **state)
 	assert_int_equal(releases, 1);
 }
 
+static void
+test_sender_sws(void **state)
+{
+	static uint8_t buf[1000];
+	handshake();				/* the peer offered 65535 */
+	peer_wnd = 100;
+	seg(1001, iss + 1, 0x10, NULL, NULL, 0);
+	f.ntx = 0;
+	tcp_set_nodelay(accepted, true);	/* SWS avoidance applies anyway */
+	tcp_write(accepted, buf, sizeof(buf), NULL, NULL);
+	assert_int_equal(f.ntx, 0);		/* 100 < 65535 / 2: wait */
+	f.now += 1000000000ULL;			/* the override timer */
+	netstack_poll(&ns);
+	assert_int_equal(f.ntx, 1);
+	assert_int_equal(rd16(f.tx[0] + 16) - 40, 100);
+	/* The window opens wide: the rest goes at once. */
+	peer_wnd = 65535;
+	seg(1001, iss + 101, 0x10, NULL, NULL, 0);
+	assert_int_equal(f.ntx, 2);
+	assert_int_equal(rd16(f.tx[1] + 16) - 40, 900);
+}
+
 /* Hostile peer: random flags, sequence and ACK numbers around the window,
    random option bytes and lengths, against connections with every
    option on; interleaved with writes, reads and time.  Nothing may crash
    (ASan/UBSan), and aborting must give back every buffer. */
 static uint32_t rng = 12345;
 static uint32_t rnd(void) { rng = rng * 1103515245u + 12345u; return rng >> 8; }
+
+/* A NIC that sometimes has a full ring and sometimes keeps frames a
+   while (completed later, in bulk). */
+static int
+chaos_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m)
+{
+	uint32_t r = rnd() % 10;
+	if (r == 0)
+		return TERN_EAGAIN;
+	if (r < 4 && nheld < 64)
+		return hold_tx(n, q, chain, m);
+	return fake_tx(n, q, chain, m);
+}
+static const struct nic_ops chaos_ops = { chaos_tx, fake_poll, fake_intr, fake_detach };
 
 static void
 test_hostile_segments(void **state)
@@ -1070,9 +1106,11 @@ test_hostile_segments(void **state)
 		8, 10, 0, 0, 0, 100, 0, 0, 0, 0 };
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)rnd();
+	nheld = 0;
 	for (int round = 0; round < 200; round++) {
 		peer_port = (uint16_t)(30000 + round);
 		accepted = NULL;
+		f.nic.ops = &fake_ops;	/* a clean handshake, then chaos */
 		teach_arp();	/* random time steps let the entry expire */
 		struct tcp_pcb *p;
 		if (round % 4 == 3) {
@@ -1086,6 +1124,7 @@ test_hostile_segments(void **state)
 			handshake_with(o, sizeof(o));
 			p = accepted;
 		}
+		f.nic.ops = &chaos_ops;
 		tcp_set_rx_credit(p, round & 1);
 		tcp_set_keepalive(p, 500, 100, 2);
 		for (int k = 0; k < 300 && p->state != TCP_CLOSED; k++) {
@@ -1094,6 +1133,8 @@ test_hostile_segments(void **state)
 				tcp_write(p, out + rnd() % 1000, rnd() % 30000, NULL, NULL);
 			if (r % 13 == 0)
 				tcp_recved(p, rnd() % 5000);
+			if (r % 7 == 0)
+				complete_held();
 			if (r % 11 == 0) {
 				f.now += (uint64_t)(rnd() % 3000) * 1000000ULL;
 				netstack_poll(&ns);
@@ -1120,10 +1161,16 @@ test_hostile_segments(void **state)
 			seg_n(seq, ack, fl, junk, rnd() % 1461, opts, ol);
 		}
 		tcp_abort(p);
+		if (round % 3 == 0)
+			complete_held();	/* else pcbs linger with frames out */
 		peer_wnd = 65535;
 		peer_port = PEER_PORT;
 		my_port = 80;
 	}
+	complete_held();
+	f.nic.ops = &fake_ops;
+	for (int i = 0; i < TCP_ZBUFS; i++)
+		assert_false(ns.tcp.zbufs[i].used);
 	const struct tcp_stats *st = &ns.tcp.st;
 	print_message("hostile: in %llu out %llu ooo %llu paws %llu challenge %llu "
 	    "resets_in %llu fastrtx %llu sackrtx %llu bad_sack %llu zc %llu\n",
@@ -1140,27 +1187,6 @@ test_hostile_segments(void **state)
 		assert_int_equal(ns.tcp.pcbs[i].state, TCP_CLOSED);
 }
 
-static void
-test_sender_sws(void **state)
-{
-	static uint8_t buf[1000];
-	handshake();				/* the peer offered 65535 */
-	peer_wnd = 100;
-	seg(1001, iss + 1, 0x10, NULL, NULL, 0);
-	f.ntx = 0;
-	tcp_set_nodelay(accepted, true);	/* SWS avoidance applies anyway */
-	tcp_write(accepted, buf, sizeof(buf), NULL, NULL);
-	assert_int_equal(f.ntx, 0);		/* 100 < 65535 / 2: wait */
-	f.now += 1000000000ULL;			/* the override timer */
-	netstack_poll(&ns);
-	assert_int_equal(f.ntx, 1);
-	assert_int_equal(rd16(f.tx[0] + 16) - 40, 100);
-	/* The window opens wide: the rest goes at once. */
-	peer_wnd = 65535;
-	seg(1001, iss + 101, 0x10, NULL, NULL, 0);
-	assert_int_equal(f.ntx, 2);
-	assert_int_equal(rd16(f.tx[1] + 16) - 40, 900);
-}
 
 int
 main(void)
