@@ -958,9 +958,13 @@ data_input(struct tcp_pcb *p, uint32_t seq, const uint8_t *data, size_t dlen,
 		return true;
 	/* RFC 1122 4.2.3.2 / RFC 5681 4.2: ACK every second full segment,
 	   at once when a gap filled, else within DELACK_NS.  A window that
-	   fell below one segment is announced at once too. */
+	   fell below one segment is announced at once too.  "Full" is the
+	   largest segment seen: the peer's options (timestamps) make it
+	   shorter than the MSS. */
+	if (dlen > p->rcv_mss)
+		p->rcv_mss = (uint16_t)min32((uint32_t)dlen, 65535);
 	p->delack_bytes += (uint32_t)dlen;
-	if (had_gap || trimmed || p->delack_bytes >= 2u * p->mss ||
+	if (had_gap || trimmed || p->delack_bytes >= 2u * max32(p->rcv_mss, MSS_DEFAULT) ||
 	    tcp_rcv_wnd(p) < p->mss)
 		tcp_send_ack(p);
 	else if (p->delack_deadline == 0)

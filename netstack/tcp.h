@@ -122,6 +122,7 @@ struct tcp_pcb {
 	uint32_t ooo_last;	/* seq of the latest out-of-order arrival */
 	uint32_t ts_recent;	/* RFC 7323: peer's TSval to echo */
 	uint32_t delack_bytes;	/* received, not yet acknowledged */
+	uint16_t rcv_mss;	/* largest segment received */
 	uint64_t delack_deadline;	/* 0: no ACK pending */
 	uint32_t cwnd, ssthresh, recover;
 	int dupacks;

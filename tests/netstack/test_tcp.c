@@ -595,6 +595,22 @@ test_delayed_ack_every_second(void **state)
 }
 
 static void
+test_delayed_ack_with_timestamps(void **state)
+{
+	/* Segments carry 12 bytes of timestamps: 1448 is full-size. */
+	static const uint8_t o[] = { 2, 4, 0x05, 0xb4, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0 };
+	static uint8_t full[1448];
+	handshake_with(o, sizeof(o));
+	uint8_t t[12] = { 1, 1, 8, 10, 0, 0, 0, 2 };
+	f.ntx = 0;
+	seg_n(1001, iss + 1, 0x10, full, sizeof(full), t, 12);
+	assert_int_equal(f.ntx, 0);
+	seg_n(1001 + 1448, iss + 1, 0x10, full, sizeof(full), t, 12);
+	assert_int_equal(f.ntx, 1);
+	assert_int_equal(rd32(last_tcp() + 8), 1001 + 2896);
+}
+
+static void
 test_fast_retransmit_newreno(void **state)
 {
 	static uint8_t big[14600];
@@ -1208,6 +1224,7 @@ main(void)
 		cmocka_unit_test_setup(test_ooo_sack, setup),
 		cmocka_unit_test_setup(test_wscale_timestamps, setup),
 		cmocka_unit_test_setup(test_delayed_ack_every_second, setup),
+		cmocka_unit_test_setup(test_delayed_ack_with_timestamps, setup),
 		cmocka_unit_test_setup(test_fast_retransmit_newreno, setup),
 		cmocka_unit_test_setup(test_nagle, setup),
 		cmocka_unit_test_setup(test_keepalive, setup),
