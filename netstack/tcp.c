@@ -1034,7 +1034,9 @@ ack_input(struct tcp_pcb *p, const uint8_t *seg, uint32_t seq, uint32_t ack,
 		if (p->state == TCP_CLOSED)
 			return false;
 	}
-	uint32_t wnd = (uint32_t)rd16(seg + 14) << p->snd_wscale;
+	/* RFC 7323 2.2: the window of a SYN (simultaneous open's SYN-ACK)
+	   is never scaled. */
+	uint32_t wnd = (uint32_t)rd16(seg + 14) << ((flags & F_SYN) ? 0 : p->snd_wscale);
 	bool dup = ack == p->snd_una && dlen == 0 && !(flags & F_FIN) &&
 	    wnd == p->snd_wnd && p->snd_max != p->snd_una;
 	if (p->sack_ok && o->nsack > 0)
