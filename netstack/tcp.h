@@ -166,7 +166,7 @@ struct tcp_stats {
 	uint64_t accepted, aborted, connected, connect_failed;
 	uint64_t ooo_dropped, ooo_copied, paws_dropped, outside_window;
 	uint64_t delayed_acks, fast_retransmits, persist_probes, keepalive_probes;
-	uint64_t sack_retransmits, sack_blocks_bad;
+	uint64_t sack_retransmits, sack_blocks_bad, timeouts;
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_cookies_bad;
 	uint64_t tw_recycled, zc_frames, challenge_limited;
 };

@@ -520,6 +520,32 @@ sent(struct tcp_pcb *p, uint32_t n)
 		p->rtx_deadline = ns_now(ns) + p->rto_ns;
 }
 
+/* Retransmitting (snd_nxt below snd_max): moves snd_nxt past a range
+   the peer holds; true if it moved. */
+static bool
+skip_sacked(struct tcp_pcb *p)
+{
+	for (int i = 0; i < p->nsack; i++) {
+		if (SEQ_LEQ(p->sack_l[i], p->snd_nxt) && SEQ_LT(p->snd_nxt, p->sack_r[i])) {
+			p->snd_nxt = SEQ_LT(p->snd_max, p->sack_r[i]) ? p->snd_max : p->sack_r[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Shortens a retransmission so it stops where a SACKed range starts. */
+static uint32_t
+sack_clip(struct tcp_pcb *p, uint32_t n)
+{
+	if (!SEQ_LT(p->snd_nxt, p->snd_max))
+		return n;
+	for (int i = 0; i < p->nsack; i++)
+		if (SEQ_LT(p->snd_nxt, p->sack_l[i]) && SEQ_LT(p->sack_l[i], p->snd_nxt + n))
+			n = p->sack_l[i] - p->snd_nxt;
+	return n;
+}
+
 static void
 persist_arm(struct tcp_pcb *p)
 {
@@ -587,7 +613,10 @@ output_loop(struct tcp_pcb *p)
 				persist_arm(p);
 			return;
 		}
+		if (SEQ_LT(p->snd_nxt, p->snd_max) && skip_sacked(p))
+			continue;
 		uint32_t n = min32(min32(avail, smss(p)), wnd - inflight);
+		n = sack_clip(p, n);
 		if (n < smss(p) && !short_ok(p, n, avail, inflight))
 			return;
 		bool last = n == avail;
@@ -669,12 +698,17 @@ rto_expired(struct tcp_pcb *p, uint64_t now)
 {
 	struct netstack *ns = p->ns;
 	uint32_t flight = p->snd_max - p->snd_una;
+	ns->tcp.st.timeouts++;
 	p->ssthresh = max32(flight / 2, 2 * (uint32_t)p->mss);
 	p->cwnd = p->mss;
 	p->in_recovery = false;
 	p->dupacks = 0;
 	p->recover = p->snd_max;
-	p->nsack = 0;		/* RFC 6675 5.1: the receiver may have reneged */
+	/* Go-back-N below skips what the peer SACKed; a second timeout in
+	   a row forgets the scoreboard, in case the receiver reneged
+	   (RFC 2018 8: SACKed data may still be discarded). */
+	if (p->retries > 1)
+		p->nsack = 0;
 	p->rtx_high = p->snd_una;
 	p->rto_ns = p->rto_ns * 2 > RTO_MAX_NS ? RTO_MAX_NS : p->rto_ns * 2;
 	p->rtt_seq = 0;		/* Karn: never time a retransmission */
