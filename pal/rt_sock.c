@@ -700,6 +700,10 @@ rt_sock_close(pal_sock_t *s)
 		return;
 	}
 	s->app_closed = true;
+	/* Unread bytes go, and with them their charge on the window, or a
+	   peer with more to say could never get its FIN in. */
+	if (s->pcb != NULL)
+		tcp_recved(s->pcb, s->rx_bytes);
 	rx_drop_all(s);
 	if (s->pcb != NULL)
 		tcp_close(s->pcb);	/* freed by on_closed when it is gone */
