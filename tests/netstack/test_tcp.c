@@ -3,7 +3,15 @@
  * three-way handshake with MSS, in-order data to the application, sending
  * by reference with release on ACK, retransmission with backoff and abort,
  * orderly close from both sides, RST for unknown connections, and the
- * RFC 5961 challenge-ACK cases.
+ * RFC 5961 challenge-ACK cases (rate limited); active open (refused,
+ * timed out, simultaneous open and close); the out-of-order queue with
+ * SACK blocks; window scaling, timestamps and PAWS; delayed ACKs;
+ * NewReno and SACK retransmission; Nagle and sender SWS avoidance;
+ * keepalive; zero-window probes; SYN cookies; 200 connections and the
+ * TIME_WAIT table; receive credit and the zero window; zero-copy
+ * transmit (page split, checksum in software or offloaded, references
+ * held while a NIC holds frames, full rings); a hostile peer over a
+ * chaotic NIC; and two stacks back to back over a clean and a lossy link.
  */
 #include <setjmp.h>
 #include <stdarg.h>
