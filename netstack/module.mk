@@ -1,3 +1,4 @@
 KERNEL_SRCS += netstack/ether.c netstack/arp.c netstack/ip.c netstack/dhcp.c netstack/tcp.c \
 	netstack/ipfrag.c netstack/dns.c
 INTEG_TESTS += tests/integration/net.sh
+KERNEL_SRCS += netstack/tcp_out.c netstack/tcp_syn.c

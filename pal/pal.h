@@ -157,8 +157,9 @@ struct pal_api {
 	 * -PAL_EAGAIN).  MAY BLOCK. Caller owns *out. */
 	int (*tcp_accept)(pal_sock_t *l, pal_time_t deadline, pal_sock_t **out,
 	    struct pal_addr *peer);
-	/* Active open.  MAY BLOCK until connected or the deadline.  Today
-	 * always -PAL_ENOTSUP: the netstack has no active open yet. */
+	/* Active open.  MAY BLOCK until connected or the deadline.
+	 * -PAL_ECONNRESET if refused, -PAL_ETIMEDOUT, -PAL_ENOBUFS when no
+	 * connection slot or port is free. */
 	int (*tcp_connect)(const struct pal_addr *dst, pal_time_t deadline,
 	    pal_sock_t **out);
 	/* UDP socket bound to port (0 = ephemeral). Never blocks. */

@@ -7,22 +7,33 @@
  * socket state and set events; workload threads wait on those events.
  *
  * Transmit: sock_send_ref queues the caller's memory by reference (no
- * copy here; the netstack still copies into the frame today, counted in
- * net.payload_copied).  sock_send and sock_send_buf own a heap chunk that
- * the release callback frees when the peer has acknowledged it.
+ * copy here; the netstack copies each segment from it into the frame,
+ * counted in net.payload_copied, because workload memory lies outside the
+ * direct map that drivers translate for DMA).  sock_send and
+ * sock_send_buf own a heap chunk that the release callback frees when the
+ * peer has acknowledged it and the NIC is done with it; those chunks come
+ * from the kernel heap and go out zero copy (chained to the frame
+ * header).  rt_tcp_connect is the netstack's active open; it waits for
+ * the handshake until the deadline (a refused connection reads as
+ * -PAL_ECONNRESET, no answer as -PAL_ETIMEDOUT).
  *
  * Receive: the netstack lends the driver's buffer only for the duration
  * of the callback, so data is copied once into a chunk here (counted in
  * pal.rx_copied); sock_recv_buf then lends that chunk without a second
- * copy.  A socket holds at most RX_LIMIT unread bytes: past that the
- * connection is reset and pal.rx_overflow counts it (the stack advertises
- * a fixed 64 KiB window, so a well-behaved peer only gets there when the
- * workload stops reading).
+ * copy.  TCP sockets run the pcb in credit mode (tcp_set_rx_credit): the
+ * bytes queued here stay charged to the receive window until the workload
+ * takes them (tcp_recved), so a slow reader makes the stack advertise a
+ * zero window instead of losing data.  The window (256 KiB) equals
+ * RX_LIMIT, so the reset for passing RX_LIMIT (pal.rx_overflow) only
+ * happens when memory runs out.
  *
  * Lifetime: a handle closed by the workload lives on, detached, until the
  * netstack says the connection is gone; a workload exit aborts every
  * connection it had (rt_sock_destroy), so no reference into the workload's
- * image outlives it.
+ * image outlives it except in frames a NIC TX ring still holds: the
+ * netstack transmits by reference and releases a reference only when
+ * the NIC completes them, so the socket struct stays (as a zombie) until
+ * its last reference comes back (tx_done).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +48,7 @@
 #include "pal/rt.h"
 
 #define SOCK_MAGIC	0x736f636bu
+#define SOCK_ZOMBIE	0x7a6f6d62u	/* freed, waiting for tx releases */
 #define CHUNK_RX	0x72786368u
 #define CHUNK_TX	0x74786368u
 #define RX_LIMIT	(256u << 10)
@@ -60,7 +72,8 @@ struct pal_sock {
 	uint32_t magic;
 	int type;
 	struct tcp_pcb *pcb;
-	bool eof, reset, app_closed, dying;
+	bool eof, reset, app_closed, dying, connected;
+	int close_reason;		/* netstack TERN_* from closed() */
 	struct sched_event rd, wr;
 	struct rt_chunk *rx_head, *rx_tail;
 	size_t rx_bytes;
@@ -68,6 +81,7 @@ struct pal_sock {
 	int backlog, nq;
 	struct pal_sock *q_head, *q_tail, *q_next;
 	size_t tx_copy_bytes;
+	uint32_t tx_out;		/* tcp_write references not yet released */
 	struct pal_addr peer;
 };
 
@@ -109,11 +123,35 @@ sock_free(pal_sock_t *s)
 {
 	rx_drop_all(s);
 	rt_disown(&s->res);
-	s->magic = 0;
 	/* Wake anyone still waiting on it: they see a dead handle. */
 	sched_event_set(&rt_sched, &s->rd);
 	sched_event_set(&rt_sched, &s->wr);
+	if (s->tx_out > 0) {
+		/* The netstack releases a reference only when the NIC is done
+		   with it, which can be after the connection died: the last
+		   release frees the socket (tx_done). */
+		s->magic = SOCK_ZOMBIE;
+		return;
+	}
+	s->magic = 0;
 	kfree(s);
+}
+
+/* One tcp_write reference came back; false if s was a zombie (now
+   possibly freed) and must not be touched. */
+static bool
+tx_done(pal_sock_t *s)
+{
+	s->tx_out--;
+	if (s->magic == SOCK_ZOMBIE) {
+		if (s->tx_out == 0) {
+			s->magic = 0;
+			kfree(s);
+		}
+		return false;
+	}
+	sched_event_set(&rt_sched, &s->wr);
+	return true;
 }
 
 static int
@@ -163,8 +201,10 @@ on_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len)
 		sched_event_set(&rt_sched, &s->rd);
 		return;
 	}
-	if (s->app_closed || s->dying)
-		return;		/* nobody will read it */
+	if (s->app_closed || s->dying) {
+		tcp_recved(pcb, len);	/* nobody will read it: keep the window open */
+		return;
+	}
 	if (!rx_append(s, data, len, s->peer)) {
 		rt_stats.rx_overflow++;
 		log_warn("pal", "%s: connection from port %u reset: %zu unread bytes "
@@ -180,12 +220,32 @@ on_closed(void *ctx, struct tcp_pcb *pcb, int reason)
 	(void)pcb;
 	pal_sock_t *s = ctx;
 	s->pcb = NULL;
+	s->close_reason = reason;
 	if (reason != TERN_OK)
 		s->reset = true;
 	sched_event_set(&rt_sched, &s->rd);
 	sched_event_set(&rt_sched, &s->wr);
 	if (s->app_closed && !s->dying)
 		sock_free(s);
+}
+
+/* Options every PAL TCP connection runs with: credit-mode receive, and
+   no Nagle (workloads write whole messages; Nagle would hold a
+   response's tail for the client's delayed ACK). */
+static void
+pcb_setup(struct tcp_pcb *pcb)
+{
+	tcp_set_rx_credit(pcb, true);
+	tcp_set_nodelay(pcb, true);
+}
+
+static void
+on_connected(void *ctx, struct tcp_pcb *pcb)
+{
+	(void)pcb;
+	pal_sock_t *s = ctx;
+	s->connected = true;
+	sched_event_set(&rt_sched, &s->wr);
 }
 
 static void
@@ -204,6 +264,7 @@ on_accept(void *ctx, struct tcp_pcb *pcb)
 	pcb->cbs.recv = on_recv;
 	pcb->cbs.closed = on_closed;
 	pcb->ctx = s;
+	pcb_setup(pcb);
 	if (l->q_tail != NULL)
 		l->q_tail->q_next = s;
 	else
@@ -229,7 +290,7 @@ tx_release(void *rctx)
 	struct rt_chunk *c = rctx;
 	pal_sock_t *s = c->sock;
 	s->tx_copy_bytes -= c->len;
-	sched_event_set(&rt_sched, &s->wr);
+	tx_done(s);
 	c->magic = 0;
 	kfree(c);
 }
@@ -237,8 +298,7 @@ tx_release(void *rctx)
 static void
 ref_release(void *rctx)
 {
-	pal_sock_t *s = rctx;
-	sched_event_set(&rt_sched, &s->wr);
+	tx_done(rctx);
 }
 
 /* ---- the API ---------------------------------------------------------- */
@@ -293,13 +353,53 @@ rt_tcp_accept(pal_sock_t *l, pal_time_t deadline, pal_sock_t **out,
 	}
 }
 
+/* Waits for the handshake; 0 once connected, else the error. */
+static int
+wait_connected(pal_sock_t *s, pal_time_t deadline)
+{
+	for (;;) {
+		if (s->connected)
+			return 0;
+		if (s->pcb == NULL)
+			return s->close_reason == TERN_ETIMEDOUT ? -PAL_ETIMEDOUT :
+			    -PAL_ECONNRESET;
+		sched_event_clear(&s->wr);
+		int rc = wait_ev(&s->wr, deadline);
+		if (rc != 0)
+			return rc;
+	}
+}
+
 int
 rt_tcp_connect(const struct pal_addr *dst, pal_time_t deadline, pal_sock_t **out)
 {
-	(void)dst;
-	(void)deadline;
-	(void)out;
-	return -PAL_ENOTSUP;	/* the netstack has no active open yet */
+	static const struct tcp_cbs cbs = { on_recv, on_closed, on_connected };
+	if (out == NULL || dst == NULL || dst->port == 0 || dst->ip == 0)
+		return -PAL_EINVAL;
+	if (rt_ns == NULL)
+		return -PAL_ENOTSUP;		/* no network interface */
+	pal_sock_t *s = sock_new(S_TCP);
+	if (s == NULL)
+		return -PAL_ENOMEM;
+	s->peer = *dst;
+	if (tcp_connect(rt_ns, dst->ip, dst->port, &cbs, s, &s->pcb) != TERN_OK) {
+		s->pcb = NULL;
+		sock_free(s);
+		return -PAL_ENOBUFS;		/* no pcb or ephemeral port */
+	}
+	pcb_setup(s->pcb);
+	int rc = wait_connected(s, deadline);
+	if (rc == 0) {
+		*out = s;
+		return 0;
+	}
+	if (s->pcb != NULL) {
+		s->app_closed = true;
+		tcp_abort(s->pcb);		/* on_closed frees it */
+	} else {
+		sock_free(s);
+	}
+	return rc;
 }
 
 int
@@ -366,6 +466,8 @@ rt_sock_recv_buf(pal_sock_t *s, pal_time_t deadline, struct pal_buf *out,
 	out->cap = 0;
 	out->priv = c;
 	s->rx_bytes -= out->len;
+	if (s->type == S_TCP && s->pcb != NULL)
+		tcp_recved(s->pcb, out->len);
 	if (from != NULL)
 		*from = c->from;
 	return 0;
@@ -439,6 +541,7 @@ rt_sock_send_buf(pal_sock_t *s, struct pal_buf *b, const struct pal_addr *to)
 		int r = tcp_write(s->pcb, c->data, len, tx_release, c);
 		if (r == TERN_OK) {
 			s->tx_copy_bytes += len;
+			s->tx_out++;
 			return 0;
 		}
 		rc = r == TERN_EAGAIN ? -PAL_ENOBUFS : conn_error(s);
@@ -485,8 +588,11 @@ rt_sock_send_ref(pal_sock_t *s, const void *data, size_t len, pal_time_t deadlin
 		int rc = rt_sock_wait_writable(s, deadline);
 		if (rc != 0)
 			return rc;
-		int r = tcp_write(s->pcb, data, len, ref_release, s);
+		/* The workload's memory (image, stacks) is mapped outside
+		   the direct map drivers translate: frames copy from it. */
+		int r = tcp_write_ref(s->pcb, data, len, ref_release, s, false);
 		if (r == TERN_OK) {
+			s->tx_out++;
 			rt_stats.send_ref_bytes += len;
 			return (long)len;
 		}
@@ -523,6 +629,7 @@ rt_sock_send(pal_sock_t *s, const void *data, size_t len, pal_time_t deadline)
 			return off > 0 ? (long)off : conn_error(s);
 		}
 		s->tx_copy_bytes += n;
+		s->tx_out++;
 		rt_stats.tx_copied += n;
 		off += n;
 	}
@@ -558,6 +665,8 @@ rt_sock_recv(pal_sock_t *s, void *buf, size_t len, pal_time_t deadline)
 		if (s->type == S_UDP)
 			break;		/* one datagram per call */
 	}
+	if (s->type == S_TCP && s->pcb != NULL)
+		tcp_recved(s->pcb, n);
 	return (long)n;
 }
 
@@ -591,6 +700,10 @@ rt_sock_close(pal_sock_t *s)
 		return;
 	}
 	s->app_closed = true;
+	/* Unread bytes go, and with them their charge on the window, or a
+	   peer with more to say could never get its FIN in. */
+	if (s->pcb != NULL)
+		tcp_recved(s->pcb, s->rx_bytes);
 	rx_drop_all(s);
 	if (s->pcb != NULL)
 		tcp_close(s->pcb);	/* freed by on_closed when it is gone */
