@@ -5,6 +5,9 @@
  *
  *   netdemo --tap <ifname> --ip <a.b.c.d/n> [--gw <ip>] [--port <p>]
  *           [--mac <xx:..>] [--verbose]                      serve
+ *           [--impair-rx SPEC] [--impair-tx SPEC] [--seed N]
+ *           (SPEC "loss=5,reorder=25,dup=2,corrupt=1,delay_ms=1": the
+ *           TAP port's netem stand-in, netstack/host/tap.h)
  *   netdemo ... --get <ip> <port> <path> <outfile>            download
  *   netdemo --features                 prints "get=yes" or "get=no"
  *
@@ -63,11 +66,12 @@ struct conn {
 	bool hdr_busy;		/* hdr is referenced by the send queue */
 	uint64_t body_pos, body_left;
 	uint32_t refs;		/* body chunks not yet released */
+	bool zero_wnd;		/* the peer's window was 0 at the last pump */
 };
 
 struct demo_stats {
 	uint64_t accepted, refused, requests, bad_requests, closed_ok, closed_reset,
-	    closed_other, bytes_queued, write_eagain;
+	    closed_other, bytes_queued, write_eagain, zero_window_stalls;
 };
 
 struct demo {
@@ -185,7 +189,8 @@ stats_text(struct demo *d, char *buf, size_t n)
 	    "tcp_resets_in %llu\ntcp_resets_out %llu\ntcp_challenge_acks %llu\n"
 	    "tcp_bad_csum %llu\ntcp_syn_dropped_full %llu\ntcp_out_of_order %llu\n"
 	    "tcp_aborted %llu\nnet_drops %llu\nnic_rx %llu\nnic_tx %llu\n"
-	    "nic_tx_drops %llu\n",
+	    "nic_tx_drops %llu\nzero_window_stalls %llu\nimpair_lost %llu\n"
+	    "impair_duplicated %llu\nimpair_corrupted %llu\nimpair_delayed %llu\n",
 	    (unsigned long long)d->st.accepted, (unsigned long long)d->st.refused,
 	    (unsigned long long)d->st.requests, (unsigned long long)d->st.bad_requests,
 	    (unsigned long long)d->st.closed_ok, (unsigned long long)d->st.closed_reset,
@@ -196,7 +201,12 @@ stats_text(struct demo *d, char *buf, size_t n)
 	    (unsigned long long)t->bad_csum, (unsigned long long)t->syn_dropped_full,
 	    (unsigned long long)t->out_of_order, (unsigned long long)t->aborted,
 	    (unsigned long long)drops, (unsigned long long)ns->rx_packets,
-	    (unsigned long long)ns->tx_packets, (unsigned long long)ns->tx_drops);
+	    (unsigned long long)ns->tx_packets, (unsigned long long)ns->tx_drops,
+	    (unsigned long long)d->st.zero_window_stalls,
+	    (unsigned long long)d->tap.imp_st.lost,
+	    (unsigned long long)d->tap.imp_st.duplicated,
+	    (unsigned long long)d->tap.imp_st.corrupted,
+	    (unsigned long long)d->tap.imp_st.delayed);
 	return len < 0 ? 0 : (size_t)len >= n ? n - 1 : (size_t)len;
 }
 
@@ -294,6 +304,12 @@ conn_pump(struct conn *c)
 {
 	struct demo *d = c->d;
 	int work = 0;
+	/* Count each time the peer closes its window on a pending body (the
+	   zero-window test checks the stall really happened). */
+	bool zw = c->used && c->pcb->snd_wnd == 0 && c->refs > 0;
+	if (zw && !c->zero_wnd)
+		d->st.zero_window_stalls++;
+	c->zero_wnd = zw;
 	while (c->used && !c->closing) {
 		if (c->body_left > 0) {
 			size_t n = c->body_left < DEMO_CHUNK ? (size_t)c->body_left : DEMO_CHUNK;
@@ -582,6 +598,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: netdemo --tap IF --ip A.B.C.D/N [--gw IP] [--port P] [--mac MAC]\n"
 	    "               [--verbose] [--get IP PORT PATH OUTFILE [--timeout S]]\n"
+	    "               [--impair-rx SPEC] [--impair-tx SPEC] [--seed N]\n"
 	    "       netdemo --features\n");
 	exit(2);
 }
@@ -595,6 +612,9 @@ main(int argc, char **argv)
 	uint16_t get_port = 0;
 	int timeout_s = 120;
 	uint8_t mac[6] = { 0x02, 0x74, 0x65, 0x72, 0x6e, 0x02 };
+	struct tap_impair imp_rx, imp_tx;
+	bool have_rx = false, have_tx = false;
+	uint32_t seed = 1;
 
 	d.port = 80;
 	for (int i = 1; i < argc; i++) {
@@ -620,6 +640,16 @@ main(int argc, char **argv)
 				usage();
 		} else if (strcmp(a, "--timeout") == 0 && more) {
 			timeout_s = atoi(argv[++i]);
+		} else if (strcmp(a, "--impair-rx") == 0 && more) {
+			if (tap_parse_impair(argv[++i], &imp_rx) != 0)
+				usage();
+			have_rx = true;
+		} else if (strcmp(a, "--impair-tx") == 0 && more) {
+			if (tap_parse_impair(argv[++i], &imp_tx) != 0)
+				usage();
+			have_tx = true;
+		} else if (strcmp(a, "--seed") == 0 && more) {
+			seed = (uint32_t)strtoul(argv[++i], NULL, 0);
 		} else if (strcmp(a, "--verbose") == 0) {
 			d.verbose = true;
 		} else if (strcmp(a, "--get") == 0 && i + 4 < argc) {
@@ -659,6 +689,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (tap_open(&d.tap, ifname, mac, 1500) != TERN_OK)
+		return 1;
+	if ((have_rx || have_tx) && tap_set_impair(&d.tap, have_rx ? &imp_rx : NULL,
+	    have_tx ? &imp_tx : NULL, seed) != TERN_OK)
 		return 1;
 	struct netstack_port port;
 	tap_host_port(&port, d.verbose ? 7 : 4);

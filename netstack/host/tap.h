@@ -38,12 +38,50 @@ struct tap_rxbuf {
 	uint8_t data[TAP_RXBUF_SIZE];
 };
 
+/*
+ * Wire impairment, for tests on kernels without sch_netem: the same knobs
+ * as `tc qdisc ... netem loss L% reorder R% duplicate D% corrupt C% delay
+ * T`, applied in the port to frames received (rx) and/or sent (tx).  Per
+ * frame: lost with probability loss; else sent twice with probability
+ * dup; each copy gets one random bit flipped with probability corrupt,
+ * and goes out at once with probability reorder (jumping the queue) or
+ * after delay_ns otherwise.  netem's correlation values are not modelled.
+ * Percentages are in 1/100 %, so 500 is 5%.  Frames are copied into the
+ * port's own queue (at most TAP_IMPAIR_QUEUE; beyond that they are lost
+ * and counted).  The generator is seeded, so a run is repeatable up to
+ * timing.
+ */
+#define TAP_IMPAIR_QUEUE	512
+
+struct tap_impair {
+	uint32_t loss, reorder, dup, corrupt;	/* 1/100 % */
+	uint64_t delay_ns;
+};
+
+struct tap_impair_stats {
+	uint64_t lost, duplicated, corrupted, delayed, queue_full;
+};
+
+struct tap_delayed {
+	uint64_t due_ns;
+	uint16_t len;
+	bool tx;		/* to the wire (tx) or to the stack (rx) */
+	uint8_t data[TAP_RXBUF_SIZE];
+};
+
 struct tap_nic {
 	struct nic nic;		/* first: ops receive a struct nic * */
 	int fd;
 	struct tap_rxbuf rx[TAP_RXBUFS];
 	struct tap_rxbuf *free_rx;
 	uint64_t reads_empty;	/* poll found nothing to read */
+	/* impairment (tap_set_impair), off when both are NULL */
+	const struct tap_impair *imp_rx, *imp_tx;
+	struct tap_impair imp_cfg[2];
+	struct tap_impair_stats imp_st;
+	uint32_t imp_rng;
+	struct tap_delayed *delayq;	/* TAP_IMPAIR_QUEUE entries, malloc'd */
+	int ndelayed;
 };
 
 /*
@@ -56,8 +94,19 @@ int tap_open(struct tap_nic *t, const char *ifname, const uint8_t mac[6],
     uint16_t mtu);
 /* Close the fd; every RX buffer must have been released. */
 void tap_close(struct tap_nic *t);
-/* Wait (poll(2)) at most timeout_ms for a frame; true when readable. */
+/* Wait (poll(2)) at most timeout_ms for a frame, less when an impaired
+   frame falls due sooner; true when readable. */
 bool tap_wait(struct tap_nic *t, int timeout_ms);
+/*
+ * Impair frames received (rx) and/or sent (tx); NULL leaves a direction
+ * alone.  The configurations are copied.  Returns TERN_ENOMEM when the
+ * queue cannot be allocated.
+ */
+int tap_set_impair(struct tap_nic *t, const struct tap_impair *rx,
+    const struct tap_impair *tx, uint32_t seed);
+/* Parse "loss=5,reorder=25,dup=2,corrupt=1,delay_ms=1" (percentages may
+   have two decimals: loss=0.5).  Returns 0 or -1. */
+int tap_parse_impair(const char *s, struct tap_impair *out);
 
 /*
  * A netstack_port on CLOCK_MONOTONIC, getrandom(2) (buffered) and stderr

@@ -12,3 +12,4 @@ $(B)/fuzz/netstack_input: tests/netstack/fuzz_input.c $(NS_SRCS) $(ALL_HDRS)
 		-o $@ tests/netstack/fuzz_input.c $(NS_SRCS)
 FUZZ_TARGETS += $(B)/fuzz/netstack_input
 INTEG_TESTS += tests/netstack/fuzz.sh
+INTEG_TESTS += tests/netstack/tap.sh
