@@ -210,6 +210,32 @@ stats_text(struct demo *d, char *buf, size_t n)
 	return len < 0 ? 0 : (size_t)len >= n ? n - 1 : (size_t)len;
 }
 
+/* "METHOD SP PATH SP HTTP/1.x": copies method and path (NUL terminated,
+   bounded by their buffers); returns 0, or -1 when malformed. */
+static int
+parse_request_line(const char *l, size_t n, char *method, size_t mcap,
+    char *path, size_t pcap, int *minor)
+{
+	size_t i = 0, k = 0;
+	while (i < n && l[i] != ' ' && k + 1 < mcap)
+		method[k++] = l[i++];
+	method[k] = 0;
+	if (k == 0 || i >= n || l[i] != ' ')
+		return -1;
+	i++;
+	k = 0;
+	while (i < n && l[i] != ' ' && k + 1 < pcap)
+		path[k++] = l[i++];
+	path[k] = 0;
+	if (k == 0 || i >= n || l[i] != ' ')
+		return -1;
+	i++;
+	if (n - i != 8 || memcmp(l + i, "HTTP/1.", 7) != 0 || !isdigit((unsigned char)l[i + 7]))
+		return -1;
+	*minor = l[i + 7] - '0';
+	return 0;
+}
+
 /* Build the response for one request into c->hdr; body set up in c. */
 static size_t
 respond(struct conn *c, const char *req, size_t reqlen)
@@ -227,12 +253,8 @@ respond(struct conn *c, const char *req, size_t reqlen)
 	/* Request line: METHOD SP PATH SP HTTP/1.x */
 	const char *eol = memchr(req, '\r', reqlen);
 	size_t ll = eol != NULL ? (size_t)(eol - req) : reqlen;
-	char line[300];
-	if (ll >= sizeof(line))
-		ll = sizeof(line) - 1;
-	memcpy(line, req, ll);
-	line[ll] = 0;
-	if (sscanf(line, "%7s %255s HTTP/1.%d", method, path, &http_minor) != 3) {
+	if (parse_request_line(req, ll, method, sizeof(method), path, sizeof(path),
+	    &http_minor) != 0) {
 		d->st.bad_requests++;
 		status = "400 Bad Request";
 		small_len = (size_t)snprintf(small, sizeof(small), "bad request\n");

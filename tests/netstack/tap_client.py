@@ -12,6 +12,9 @@ timeout, so a stuck stack fails the test instead of hanging it.
       count connections at once, each GET /bytes/<bytes>, all verified
   tap_client.py rst <ip> <port>
       GET a 100 MiB body, read 1 MiB, then close with SO_LINGER 0 (RST)
+  tap_client.py keepalive <ip> <port> <count> <path>
+      count requests for path on one keep-alive connection (bench-net's
+      callgrind run); checks the status of each
   tap_client.py zerowin <ip> <port> <bytes> <stall_s>
       small receive buffer; read 256 KiB, stop reading for stall_s (the
       window closes), then read the rest and verify it
@@ -133,6 +136,22 @@ def mode_rst(ip, port):
     return 0
 
 
+def mode_keepalive(ip, port, count, path):
+    s = socket.create_connection((ip, port), timeout=60)
+    req = b"GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % path.encode()
+    t0 = time.monotonic()
+    for i in range(count):
+        s.sendall(req)
+        st, _, _ = read_response(s)
+        if st != 200:
+            print("keepalive: request %d: status %d" % (i, st))
+            return 1
+    dt = time.monotonic() - t0
+    s.close()
+    print("keepalive: %d requests in %.2f s" % (count, dt))
+    return 0
+
+
 def mode_zerowin(ip, port, nbytes, stall):
     s = socket.socket()
     # A small buffer fills fast, so the advertised window really reaches 0.
@@ -180,6 +199,8 @@ def main():
             return mode_conc(a[1], int(a[2]), int(a[3]), int(a[4]), float(a[5]))
         if a[0] == "rst":
             return mode_rst(a[1], int(a[2]))
+        if a[0] == "keepalive":
+            return mode_keepalive(a[1], int(a[2]), int(a[3]), a[4])
         if a[0] == "zerowin":
             return mode_zerowin(a[1], int(a[2]), int(a[3]), int(a[4]))
     except (OSError, IOError, ValueError) as e:
