@@ -588,6 +588,11 @@ run_get(struct demo *d, uint32_t rip, uint16_t rport, const char *path,
 	printf("netdemo: get bytes=%llu secs=%.3f mbit_s=%.1f ok=%d\n",
 	    (unsigned long long)cl.got, secs, secs > 0 ? (double)cl.got * 8 / secs / 1e6 : 0.0,
 	    cl.ok ? 1 : 0);
+	if (!cl.ok) {
+		char buf[1200];
+		stats_text(d, buf, sizeof(buf));
+		printf("netdemo: get failed, stats\n%s", buf);
+	}
 	return cl.ok ? 0 : 1;
 }
 #endif

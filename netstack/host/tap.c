@@ -171,7 +171,8 @@ impair_frame(struct tap_nic *t, const struct tap_impair *cfg, const uint8_t *dat
 				t->imp_st.queue_full++;
 				continue;
 			}
-			struct tap_delayed *q = &t->delayq[t->ndelayed++];
+			struct tap_delayed *q =
+			    &t->delayq[(t->dq_head + t->ndelayed++) % TAP_IMPAIR_QUEUE];
 			q->due_ns = host_now(NULL) + cfg->delay_ns;
 			q->len = (uint16_t)len;
 			q->tx = tx;
@@ -189,26 +190,27 @@ impair_frame(struct tap_nic *t, const struct tap_impair *cfg, const uint8_t *dat
 	}
 }
 
-/* Deliver the delayed frames that are due, oldest first. */
+/*
+ * Deliver the delayed frames that are due, oldest first.  The queue is a
+ * FIFO ring: every frame of a direction waits the same delay, so the head
+ * is due first (with different rx and tx delays a short one may wait
+ * behind a long one: good enough for a test wire).  Delivering a frame
+ * can queue new ones (the stack answers at once), so the head is copied
+ * out and popped before it is handed on.
+ */
 static int
 impair_flush(struct tap_nic *t)
 {
-	if (t->ndelayed == 0)
-		return 0;
+	int done = 0;
 	uint64_t now = host_now(NULL);
-	int kept = 0, done = 0, n = t->ndelayed;
-	for (int i = 0; i < n; i++) {
-		struct tap_delayed *q = &t->delayq[i];
-		if (q->due_ns <= now) {
-			impair_deliver(t, q->data, q->len, q->tx);
-			done++;
-		} else {
-			if (kept != i)
-				t->delayq[kept] = *q;
-			kept++;
-		}
+	while (t->ndelayed > 0 && t->delayq[t->dq_head].due_ns <= now) {
+		static struct tap_delayed q;	/* single-threaded; keeps it off the stack */
+		q = t->delayq[t->dq_head];
+		t->dq_head = (t->dq_head + 1) % TAP_IMPAIR_QUEUE;
+		t->ndelayed--;
+		impair_deliver(t, q.data, q.len, q.tx);
+		done++;
 	}
-	t->ndelayed = kept;
 	return done;
 }
 
@@ -375,6 +377,7 @@ tap_close(struct tap_nic *t)
 	free(t->delayq);
 	t->delayq = NULL;
 	t->ndelayed = 0;
+	t->dq_head = 0;
 }
 
 bool
@@ -382,10 +385,7 @@ tap_wait(struct tap_nic *t, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
 	if (t->ndelayed > 0) {
-		uint64_t now = host_now(NULL), due = UINT64_MAX;
-		for (int i = 0; i < t->ndelayed; i++)
-			if (t->delayq[i].due_ns < due)
-				due = t->delayq[i].due_ns;
+		uint64_t now = host_now(NULL), due = t->delayq[t->dq_head].due_ns;
 		int ms = due <= now ? 0 : (int)((due - now + 999999) / 1000000);
 		if (ms < timeout_ms)
 			timeout_ms = ms;

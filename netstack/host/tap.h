@@ -80,8 +80,8 @@ struct tap_nic {
 	struct tap_impair imp_cfg[2];
 	struct tap_impair_stats imp_st;
 	uint32_t imp_rng;
-	struct tap_delayed *delayq;	/* TAP_IMPAIR_QUEUE entries, malloc'd */
-	int ndelayed;
+	struct tap_delayed *delayq;	/* ring of TAP_IMPAIR_QUEUE, malloc'd */
+	int dq_head, ndelayed;
 };
 
 /*

@@ -32,8 +32,8 @@ NS=tern-tap-$$
 SPEC="loss=5,reorder=25,dup=2,corrupt=1,delay_ms=1"
 NETEM=(netem loss 5% reorder 25% 50% duplicate 2% corrupt 1% delay 1ms)
 CLIENT=tests/netstack/tap_client.py
+rm -rf "$L"
 mkdir -p "$L"
-rm -f "$L"/*
 failed=0
 pids=()
 
@@ -192,7 +192,8 @@ if [ "$("$DEMO" --features)" = "get=yes" ]; then
 		if [ $rc -eq 0 ] && [ "$got" = "$want" ]; then
 			pass "client-$name: $(echo "$out" | grep 'get bytes')"
 		else
-			fail "client-$name: rc=$rc sha256 ${got:-none} want $want: $(echo "$out" | tail -3 | tr '\n' ' ')"
+			fail "client-$name: rc=$rc sha256 ${got:-none} want $want: $(echo "$out" | grep -E 'get bytes|--get' | tr '\n' ' ')"
+			echo "$out" >"$L/$name.log"
 		fi
 	done
 else
