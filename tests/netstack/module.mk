@@ -1,8 +1,6 @@
 # tests/netstack: the stack on the host against crafted frames, and a
 # libFuzzer target over its input path.
-NS_SRCS := netstack/ether.c netstack/arp.c netstack/ip.c netstack/dhcp.c netstack/tcp.c \
-	netstack/ipfrag.c netstack/dns.c kernel/lib/fmt.c
-NS_SRCS += netstack/tcp_out.c netstack/tcp_syn.c
+NS_SRCS := $(NS_CORE) kernel/lib/fmt.c
 $(eval $(call host_test,netstack_core,tests/netstack/test_netstack.c $(NS_SRCS),))
 $(eval $(call host_test,netstack_tcp,tests/netstack/test_tcp.c $(NS_SRCS),))
 $(eval $(call host_test,netstack_ipfrag,tests/netstack/test_ipfrag.c $(NS_SRCS),))
@@ -32,3 +30,4 @@ $(eval $(call ns_fuzz,dns,DNS))
 netstack-fuzz: $(patsubst %,$(B)/fuzz/netstack_%,eth arp ip icmp udp tcp dhcp dns)
 INTEG_TESTS += tests/netstack/fuzz.sh
 $(eval $(call host_test,netstack_syncookie,tests/netstack/test_syncookie.c netstack/syncookie.c,))
+INTEG_TESTS += tests/netstack/tap.sh
