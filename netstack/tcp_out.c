@@ -719,13 +719,9 @@ rto_expired(struct tcp_pcb *p, uint64_t now)
 		return;
 	}
 	p->snd_nxt = p->snd_una;
-	if (p->fin_sent) {
-		p->fin_sent = false;
-		if (p->state == TCP_FIN_WAIT_1 || p->state == TCP_CLOSING)
-			p->state = TCP_ESTABLISHED;
-		else if (p->state == TCP_LAST_ACK)
-			p->state = TCP_CLOSE_WAIT;
-	}
+	/* The FIN goes again from snd_una; the state stays (FIN_WAIT_1,
+	   CLOSING or LAST_ACK): the peer's FIN may already be in. */
+	p->fin_sent = false;
 	uint32_t before = p->snd_nxt;
 	tcp_output(p);
 	if (p->snd_nxt == before)	/* only the FIN (or nothing) went again */
