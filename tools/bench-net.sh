@@ -26,7 +26,7 @@
 # Printed side by side with ratios and written to build/bench/net.txt.
 # The machine is shared: run it on a quiet machine for stable figures.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
 W=$B/bench/net
 DEMO=$B/tools/netdemo
@@ -111,7 +111,7 @@ start_demo() {	# start_demo <log> [wrapper...]: the demo on tern0
 	shift
 	ip netns exec "$NS" "$@" "$DEMO" --tap tern0 --ip 10.78.0.2/24 >"$log" 2>&1 &
 	demo_pid=$!
-	pids+=($demo_pid)
+	pids+=("$demo_pid")
 }
 wait_ok() {	# wait_ok <url> <tries of 0.2 s>
 	for _ in $(seq "$2"); do
