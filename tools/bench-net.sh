@@ -177,15 +177,14 @@ if [ "$("$DEMO" --features)" = "get=yes" ]; then
 fi
 
 # ---- instructions per request (callgrind) ----------------------------------
-# Sum callgrind's self cost (Ir) of all functions, and of the netstack's
-# own files (netstack/*.c without host/, plus kernel/lib used by it).
+# Callgrind's total (Ir), and the self cost of the netstack's own files
+# (netstack/*.[ch], not netstack/host/, plus the kernel/lib it uses).
 cg_sum() {	# cg_sum <callgrind.out> -> "total netstack"
 	callgrind_annotate --inclusive=no --threshold=100 --auto=no "$1" 2>/dev/null | awk '
 		/PROGRAM TOTALS/ { v = $1; gsub(",", "", v); tot = v; next }
 		/^ *[0-9,]+ .*:/ {
 			v = $1; gsub(",", "", v)
-			if ($0 ~ /netstack\/(ether|arp|ip|dhcp|tcp)\.c:/ || $0 ~ /netstack\/ns_var\.h:/ ||
-			    $0 ~ /kernel\/lib\//) ns += v
+			if ($0 ~ /netstack\/[a-z0-9_]+\.[ch]:/ || $0 ~ /kernel\/lib\//) ns += v
 		}
 		END { printf "%d %d\n", tot, ns }'
 }
