@@ -186,6 +186,13 @@ demo_accept(void *ctx, struct tcp_pcb *pcb)
 	pcb->cbs.recv = conn_recv;
 	pcb->cbs.closed = conn_closed;
 	pcb->ctx = c;
+#if defined(TCP_HAVE_NODELAY) || defined(TCP_HAVE_CONNECT)
+	/* A response ends in a short segment: with Nagle on it waits for the
+	   client's delayed ACK (measured: 580 instead of 14,800 req/s for
+	   16 KiB keep-alive responses).  nginx sets TCP_NODELAY too.  The
+	   TCP that brings tcp_connect also brings tcp_set_nodelay. */
+	tcp_set_nodelay(pcb, true);
+#endif
 	d->st.accepted++;
 }
 
