@@ -26,7 +26,7 @@
 # Printed side by side with ratios and written to build/bench/net.txt.
 # The machine is shared: run it on a quiet machine for stable figures.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
 W=$B/bench/net
 DEMO=$B/tools/netdemo
@@ -111,7 +111,7 @@ start_demo() {	# start_demo <log> [wrapper...]: the demo on tern0
 	shift
 	ip netns exec "$NS" "$@" "$DEMO" --tap tern0 --ip 10.78.0.2/24 >"$log" 2>&1 &
 	demo_pid=$!
-	pids+=($demo_pid)
+	pids+=("$demo_pid")
 }
 wait_ok() {	# wait_ok <url> <tries of 0.2 s>
 	for _ in $(seq "$2"); do
@@ -177,15 +177,14 @@ if [ "$("$DEMO" --features)" = "get=yes" ]; then
 fi
 
 # ---- instructions per request (callgrind) ----------------------------------
-# Sum callgrind's self cost (Ir) of all functions, and of the netstack's
-# own files (netstack/*.c without host/, plus kernel/lib used by it).
+# Callgrind's total (Ir), and the self cost of the netstack's own files
+# (netstack/*.[ch], not netstack/host/, plus the kernel/lib it uses).
 cg_sum() {	# cg_sum <callgrind.out> -> "total netstack"
 	callgrind_annotate --inclusive=no --threshold=100 --auto=no "$1" 2>/dev/null | awk '
 		/PROGRAM TOTALS/ { v = $1; gsub(",", "", v); tot = v; next }
 		/^ *[0-9,]+ .*:/ {
 			v = $1; gsub(",", "", v)
-			if ($0 ~ /netstack\/(ether|arp|ip|dhcp|tcp)\.c:/ || $0 ~ /netstack\/ns_var\.h:/ ||
-			    $0 ~ /kernel\/lib\//) ns += v
+			if ($0 ~ /netstack\/[a-z0-9_]+\.[ch]:/ || $0 ~ /kernel\/lib\//) ns += v
 		}
 		END { printf "%d %d\n", tot, ns }'
 }

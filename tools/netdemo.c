@@ -62,6 +62,7 @@ struct conn {
 	bool peer_closed;	/* FIN received */
 	bool close_after;	/* close once the response is queued */
 	bool closing;		/* tcp_close called */
+	bool dead;		/* closed() ran: pcb gone, slot waits for releases */
 	char hdr[DEMO_HDRMAX];
 	bool hdr_busy;		/* hdr is referenced by the send queue */
 	uint64_t body_pos, body_left;
@@ -102,16 +103,29 @@ body_init(void)
 
 /* ---- server ---------------------------------------------------------------- */
 
+/* A slot is reused only when the connection is gone AND the stack has
+   given back every reference into it: release may come after closed(). */
+static void
+conn_maybe_free(struct conn *c)
+{
+	if (c->dead && c->refs == 0 && !c->hdr_busy)
+		c->used = false;
+}
+
 static void
 hdr_release(void *rctx)
 {
-	((struct conn *)rctx)->hdr_busy = false;
+	struct conn *c = rctx;
+	c->hdr_busy = false;
+	conn_maybe_free(c);
 }
 
 static void
 body_release(void *rctx)
 {
-	((struct conn *)rctx)->refs--;
+	struct conn *c = rctx;
+	c->refs--;
+	conn_maybe_free(c);
 }
 
 static void
@@ -147,8 +161,9 @@ conn_closed(void *ctx, struct tcp_pcb *pcb, int reason)
 	if (d->verbose || reason == TERN_ECONNRESET)
 		printf("netdemo: connection from port %u closed: %s\n", pcb->rport,
 		    reason == TERN_OK ? "ok" : err_str(reason));
-	c->used = false;
+	c->dead = true;
 	c->pcb = NULL;
+	conn_maybe_free(c);
 }
 
 static void
@@ -171,6 +186,13 @@ demo_accept(void *ctx, struct tcp_pcb *pcb)
 	pcb->cbs.recv = conn_recv;
 	pcb->cbs.closed = conn_closed;
 	pcb->ctx = c;
+#if defined(TCP_HAVE_NODELAY) || defined(TCP_HAVE_CONNECT)
+	/* A response ends in a short segment: with Nagle on it waits for the
+	   client's delayed ACK (measured: 580 instead of 14,800 req/s for
+	   16 KiB keep-alive responses).  nginx sets TCP_NODELAY too.  The
+	   TCP that brings tcp_connect also brings tcp_set_nodelay. */
+	tcp_set_nodelay(pcb, true);
+#endif
 	d->st.accepted++;
 }
 
@@ -328,11 +350,11 @@ conn_pump(struct conn *c)
 	int work = 0;
 	/* Count each time the peer closes its window on a pending body (the
 	   zero-window test checks the stall really happened). */
-	bool zw = c->used && c->pcb->snd_wnd == 0 && c->refs > 0;
+	bool zw = c->pcb->snd_wnd == 0 && c->refs > 0;
 	if (zw && !c->zero_wnd)
 		d->st.zero_window_stalls++;
 	c->zero_wnd = zw;
-	while (c->used && !c->closing) {
+	while (!c->dead && !c->closing) {
 		if (c->body_left > 0) {
 			size_t n = c->body_left < DEMO_CHUNK ? (size_t)c->body_left : DEMO_CHUNK;
 			const uint8_t *p = demo_body + c->body_pos % DEMO_PERIOD;
@@ -407,7 +429,7 @@ demo_pump(struct demo *d)
 {
 	int work = 0;
 	for (int i = 0; i < DEMO_CONNS; i++)
-		if (d->conns[i].used)
+		if (d->conns[i].used && !d->conns[i].dead)
 			work += conn_pump(&d->conns[i]);
 	return work;
 }

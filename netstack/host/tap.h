@@ -7,12 +7,14 @@
  * private network namespace: the TAP device is the wire, Linux is the
  * peer on the other end.  Host only (Linux); never linked into the kernel.
  *
- * TX: tap_nic's tx gathers the chain into one write(2) on the TAP fd
- * (IFF_TAP|IFF_NO_PI, so the fd carries bare Ethernet frames) and
- * releases every buffer of the chain before returning, as a driver does
- * on TX completion.  A write the kernel refuses (queue full) is counted
- * in stats.tx_drops and reported as TERN_EAGAIN; the caller still owns
- * the chain then, as nic.h requires.
+ * TX: tap_nic's tx gathers the chain into one writev(2) on the TAP fd
+ * (IFF_TAP|IFF_NO_PI, so the fd carries bare Ethernet frames; chains of
+ * more than 16 pieces are first copied into one buffer) and releases
+ * every buffer of the chain before returning, as a driver does on TX
+ * completion.  A chain longer than TAP_RXBUF_SIZE is dropped, released
+ * and counted in stats.tx_errors.  A write the kernel refuses (queue
+ * full) is counted in stats.tx_drops and reported as TERN_EAGAIN; the
+ * caller still owns the chain then, as nic.h requires.
  * RX: poll reads up to `budget` frames into buffers of a fixed pool and
  * hands each to nic->rx; the upper layer owns it until nic_buf_release().
  * When the pool is empty the frame stays in the kernel's queue and

@@ -24,7 +24,7 @@
 # it the TAP port impairs both directions with the same parameters.  A
 # NOTE line says which.  Bounded: every client has a timeout; ~1 minute.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build}
 DEMO=${NETDEMO:-$B/tools/netdemo-asan}
 L=$B/test-logs/tap
