@@ -201,7 +201,6 @@ void tcp_unlisten(struct netstack *ns, uint16_t port);
  * 1+2+4+8+16+32).  TERN_ENOMEM when every pcb or ephemeral port is taken,
  * TERN_EINVAL without an address or for port 0.
  */
-#define TCP_HAVE_CONNECT 1	/* temporary: tools/netdemo.c tests it */
 int tcp_connect(struct netstack *ns, uint32_t rip, uint16_t rport,
     const struct tcp_cbs *cbs, void *ctx, struct tcp_pcb **out);
 /* Queue len bytes at data for sending; TERN_EAGAIN when the queue is full,

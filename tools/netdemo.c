@@ -186,13 +186,10 @@ demo_accept(void *ctx, struct tcp_pcb *pcb)
 	pcb->cbs.recv = conn_recv;
 	pcb->cbs.closed = conn_closed;
 	pcb->ctx = c;
-#if defined(TCP_HAVE_NODELAY) || defined(TCP_HAVE_CONNECT)
 	/* A response ends in a short segment: with Nagle on it waits for the
 	   client's delayed ACK (measured: 580 instead of 14,800 req/s for
-	   16 KiB keep-alive responses).  nginx sets TCP_NODELAY too.  The
-	   TCP that brings tcp_connect also brings tcp_set_nodelay. */
+	   16 KiB keep-alive responses).  nginx sets TCP_NODELAY too. */
 	tcp_set_nodelay(pcb, true);
-#endif
 	d->st.accepted++;
 }
 
@@ -436,7 +433,6 @@ demo_pump(struct demo *d)
 
 /* ---- client (needs the active open from tcp.h) ---------------------------- */
 
-#ifdef TCP_HAVE_CONNECT
 struct client {
 	struct demo *d;
 	struct tcp_pcb *pcb;
@@ -617,7 +613,6 @@ run_get(struct demo *d, uint32_t rip, uint16_t rport, const char *path,
 	}
 	return cl.ok ? 0 : 1;
 }
-#endif
 
 /* ---- main ------------------------------------------------------------------ */
 
@@ -670,11 +665,7 @@ main(int argc, char **argv)
 		const char *a = argv[i];
 		bool more = i + 1 < argc;
 		if (strcmp(a, "--features") == 0) {
-#ifdef TCP_HAVE_CONNECT
 			printf("get=yes\n");
-#else
-			printf("get=no\n");
-#endif
 			return 0;
 		} else if (strcmp(a, "--tap") == 0 && more) {
 			ifname = argv[++i];
@@ -718,16 +709,6 @@ main(int argc, char **argv)
 		usage();
 	if (gwstr != NULL && ns_parse_ipv4(gwstr, strlen(gwstr), &gw, NULL) != 0)
 		usage();
-#ifndef TCP_HAVE_CONNECT
-	if (get_ip != NULL) {
-		fprintf(stderr, "netdemo: --get needs tcp_connect (not built)\n");
-		return 3;
-	}
-	(void)get_port;
-	(void)get_path;
-	(void)get_out;
-	(void)timeout_s;
-#endif
 	body_init();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -750,12 +731,10 @@ main(int argc, char **argv)
 
 	int rc = 0;
 	if (get_ip != NULL) {
-#ifdef TCP_HAVE_CONNECT
 		uint32_t rip;
 		if (ns_parse_ipv4(get_ip, strlen(get_ip), &rip, NULL) != 0)
 			usage();
 		rc = run_get(&d, rip, get_port, get_path, get_out, timeout_s);
-#endif
 	} else {
 		if (tcp_listen(&d.ns, d.port, demo_accept, &d) != TERN_OK) {
 			fprintf(stderr, "netdemo: cannot listen on port %u\n", d.port);
