@@ -12,7 +12,8 @@
 # (SHA-256 against tests/netstack/demo_body.py); 1,000 sequential short
 # connections; 200 concurrent connections; a peer RST mid-transfer (the
 # demo stays healthy and counts the reset); a zero-window stall and
-# recovery; under netem-style loss 5% reorder 25% duplicate 2% corrupt 1%
+# recovery; keepalives dropping a peer whose link went down; under
+# netem-style loss 5% reorder 25% duplicate 2% corrupt 1%
 # delay 1 ms, one and four concurrent 1 MiB transfers, each within a bound;
 # the demo as an HTTP client (tcp_connect) downloading from http.server,
 # clean and impaired; and a clean exit with no sanitizer report.
@@ -54,7 +55,7 @@ if ! ip netns add "$NS" 2>/dev/null; then
 	exit 1
 fi
 nsx ip link set lo up
-for i in 0 1 2; do
+for i in 0 1 2 3; do
 	nsx ip tuntap add dev tern$i mode tap &&
 	nsx ip addr add 10.77.$i.1/24 dev tern$i &&
 	nsx ip link set tern$i up || { fail "setup: tap device tern$i"; exit 1; }
@@ -144,6 +145,37 @@ else
 	fail "zero-window: rc=$rc '$out' (zero_window_stalls $zw0 -> $zw1; 0 means the window never closed)"
 fi
 
+# Keepalive against a dead peer: a demo with keepalives (1 s idle, 3 probes
+# 0.5 s apart) on tern3; a Linux client connects and idles, then its link
+# goes down, so the probes go nowhere and the demo must drop the
+# connection with a timeout in ~2.5 s.  The link comes back to read the
+# counters.
+start_demo keepalive 3 --keepalive 1000,500,3
+if wait_healthy 10.77.3.2; then
+	ka0=$(stat_of 10.77.3.2 closed_timeout)
+	nsx python3 -c 'import socket, time
+s = socket.create_connection(("10.77.3.2", 80), timeout=5)
+time.sleep(12)' &
+	kpid=$!
+	pids+=($kpid)
+	sleep 0.5
+	nsx ip link set tern3 down
+	sleep 4.5
+	nsx ip link set tern3 up
+	sleep 0.5
+	wait_healthy 10.77.3.2
+	ka1=$(stat_of 10.77.3.2 closed_timeout)
+	probes=$(stat_of 10.77.3.2 tcp_keepalive_probes)
+	if [ "${ka1:-0}" -gt "${ka0:-0}" ] && [ "${probes:-0}" -ge 3 ]; then
+		pass "keepalive: a silent peer was dropped (closed_timeout $ka0 -> $ka1, $probes probes)"
+	else
+		fail "keepalive: closed_timeout $ka0 -> $ka1, probes ${probes:-none} (log $L/demo-keepalive.log)"
+	fi
+	kill $kpid 2>/dev/null
+else
+	fail "keepalive: the demo on tern3 never answered healthz"
+fi
+
 # ---- impaired wire ---------------------------------------------------------
 if nsx tc qdisc add dev tern1 root "${NETEM[@]}" 2>/dev/null; then
 	echo "NOTE impairment: tc netem on tern1 (Linux -> demo) + the TAP port's impairment (demo -> Linux): $SPEC"
@@ -201,7 +233,7 @@ fi
 
 # ---- clean exit --------------------------------------------------------------
 exit_ok=1
-for name in clean impaired; do
+for name in clean impaired keepalive; do
 	eval "p=\${pid_$name:-}"
 	[ -n "$p" ] || continue
 	kill -TERM "$p" 2>/dev/null
@@ -213,5 +245,5 @@ for name in clean impaired; do
 		exit_ok=0
 	fi
 done
-[ $exit_ok -eq 1 ] && pass "clean-exit: both demos exit 0 on SIGTERM, no sanitizer report"
+[ $exit_ok -eq 1 ] && pass "clean-exit: every demo exits 0 on SIGTERM, no sanitizer report"
 exit $failed
