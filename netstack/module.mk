@@ -1,7 +1,8 @@
 # The portable stack: one list for the kernel, the host tests
 # (tests/netstack) and the host port.
 NS_CORE := netstack/ether.c netstack/arp.c netstack/ip.c netstack/ipfrag.c \
-	netstack/dhcp.c netstack/dns.c netstack/tcp.c netstack/tcp_out.c netstack/tcp_syn.c
+	netstack/dhcp.c netstack/dns.c netstack/tcp.c netstack/tcp_out.c netstack/tcp_syn.c \
+	netstack/siphash.c
 KERNEL_SRCS += $(NS_CORE)
 INTEG_TESTS += tests/integration/net.sh
 

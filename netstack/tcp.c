@@ -19,17 +19,21 @@
 #include <string.h>
 
 #include "kernel/err.h"
+#include "netstack/siphash.h"
 #include "netstack/tcp_var.h"
 
-uint64_t
-tcp_mix(uint64_t x)
+/* SipHash-2-4 of a few 32-bit words under a secret key. */
+uint32_t
+tcp_hash(const uint64_t key[2], const uint32_t *w, size_t n)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
+	uint8_t b[32];
+	for (size_t i = 0; i < n && i < 8; i++) {
+		b[4 * i] = (uint8_t)w[i];
+		b[4 * i + 1] = (uint8_t)(w[i] >> 8);
+		b[4 * i + 2] = (uint8_t)(w[i] >> 16);
+		b[4 * i + 3] = (uint8_t)(w[i] >> 24);
+	}
+	return (uint32_t)siphash24(key, b, 4 * (n < 8 ? n : 8));
 }
 
 static uint64_t
@@ -50,15 +54,14 @@ tcp_keys(struct netstack *ns)
 	t->cookie_key[1] = rnd64(ns);
 }
 
-/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 us clock. */
+/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 us clock, F SipHash. */
 static uint32_t
 isn(struct netstack *ns, uint32_t rip, uint16_t lport, uint16_t rport)
 {
 	struct tcp_state_all *t = &ns->tcp;
 	tcp_keys(ns);
-	uint64_t h = tcp_mix(t->isn_key[0] ^ ((uint64_t)rip << 32 | (uint32_t)lport << 16 | rport));
-	h = tcp_mix(h ^ t->isn_key[1] ^ ns->cfg.ip);
-	return (uint32_t)h + (uint32_t)(ns_now(ns) / 4000);
+	const uint32_t w[3] = { ns->cfg.ip, rip, (uint32_t)lport << 16 | rport };
+	return tcp_hash(t->isn_key, w, 3) + (uint32_t)(ns_now(ns) / 4000);
 }
 
 /* Parses the options of a segment; malformed ones end the parse. */
@@ -228,6 +231,7 @@ pcb_init(struct netstack *ns, struct tcp_pcb *p, uint32_t rip, uint16_t lport,
 	p->snd_nxt = p->iss + 1;
 	p->snd_max = p->snd_nxt;
 	p->recover = p->iss;
+	p->rtx_high = p->iss;	/* sequence space is relative: never leave these at 0 */
 	p->mss = MSS_DEFAULT;
 	p->rcv_buf = RCV_BUF;
 	p->rto_ns = RTO_INIT_NS;
@@ -688,6 +692,7 @@ cookie_open(struct netstack *ns, struct tcp_listener *l, uint32_t src,
 	p->iss = ack - 1;
 	p->snd_una = p->snd_nxt = p->snd_max = ack;
 	p->recover = p->iss;
+	p->rtx_high = p->iss;	/* sequence space is relative: never leave these at 0 */
 	p->irs = seq - 1;
 	p->rcv_nxt = seq;
 	p->rcv_adv = seq + 65535;

@@ -28,15 +28,15 @@
 
 static const uint16_t cookie_mss[8] = { 536, 1024, 1220, 1360, 1440, 1460, 4312, 8960 };
 
+/* The cookie's hash covers the tuple, the peer's ISN, the counter and
+   the MSS index, so none of them can be changed without failing it. */
 static uint32_t
 cookie_hash(struct netstack *ns, uint32_t rip, uint16_t lport, uint16_t rport,
-    uint32_t irs, uint32_t tick)
+    uint32_t irs, uint32_t tick, uint32_t idx)
 {
 	tcp_keys(ns);
-	uint64_t *k = ns->tcp.cookie_key;
-	uint64_t h = tcp_mix(k[0] ^ ((uint64_t)rip << 32 | (uint32_t)lport << 16 | rport));
-	h = tcp_mix(h ^ k[1] ^ ((uint64_t)irs << 32 | tick));
-	return (uint32_t)(h >> 32) & 0xffffff00u;
+	const uint32_t w[5] = { rip, (uint32_t)lport << 16 | rport, irs, tick, idx };
+	return tcp_hash(ns->tcp.cookie_key, w, 5) & 0xffffff00u;
 }
 
 uint32_t
@@ -48,7 +48,7 @@ tcp_cookie_make(struct netstack *ns, uint32_t rip, uint16_t lport, uint16_t rpor
 	for (uint32_t i = 0; i < 8; i++)
 		if (cookie_mss[i] <= mss)
 			idx = i;
-	return cookie_hash(ns, rip, lport, rport, irs, tick) | (tick & 31) << 3 | idx;
+	return cookie_hash(ns, rip, lport, rport, irs, tick, idx) | (tick & 31) << 3 | idx;
 }
 
 uint16_t
@@ -61,7 +61,7 @@ tcp_cookie_check(struct netstack *ns, uint32_t rip, uint16_t lport, uint16_t rpo
 		uint32_t tick = now - age;
 		if (((c >> 3) & 31) != (tick & 31))
 			continue;
-		if ((c & 0xffffff00u) == cookie_hash(ns, rip, lport, rport, irs, tick))
+		if ((c & 0xffffff00u) == cookie_hash(ns, rip, lport, rport, irs, tick, c & 7))
 			return cookie_mss[c & 7];
 	}
 	return 0;

@@ -8,6 +8,7 @@
 #define TERN_TCP_VAR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "netstack/ns_var.h"
@@ -81,7 +82,7 @@ void tcp_pcb_timers(struct tcp_pcb *p, uint64_t now);
 void tcp_pcb_free(struct tcp_pcb *p, int reason);
 void tcp_sq_reap(struct tcp_pcb *p);
 void tcp_rtt_sample(struct tcp_pcb *p, uint64_t r);
-uint64_t tcp_mix(uint64_t x);
+uint32_t tcp_hash(const uint64_t key[2], const uint32_t *w, size_t n);
 void tcp_keys(struct netstack *ns);
 
 /* tcp_syn.c */

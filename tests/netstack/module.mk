@@ -29,5 +29,5 @@ $(eval $(call ns_fuzz,dns,DNS))
 .PHONY: netstack-fuzz
 netstack-fuzz: $(patsubst %,$(B)/fuzz/netstack_%,eth arp ip icmp udp tcp dhcp dns)
 INTEG_TESTS += tests/netstack/fuzz.sh
-$(eval $(call host_test,netstack_syncookie,tests/netstack/test_syncookie.c netstack/syncookie.c,))
+$(eval $(call host_test,netstack_siphash,tests/netstack/test_siphash.c netstack/siphash.c,))
 INTEG_TESTS += tests/netstack/tap.sh
