@@ -87,10 +87,10 @@ uint16_t
 ns_pmtu(struct netstack *ns, uint32_t dst)
 {
 	uint16_t base = base_mtu(ns);
-	uint64_t now = ns_now(ns);
 	for (int i = 0; i < NS_PMTU_ENTRIES; i++) {
 		struct ns_pmtu_entry *e = &ns->pmtu[i];
-		if (e->mtu != 0 && e->dst == dst && e->expires_ns > now)
+		/* The clock is read only on a match: TCP asks per segment. */
+		if (e->mtu != 0 && e->dst == dst && e->expires_ns > ns_now(ns))
 			return e->mtu < base ? e->mtu : base;
 	}
 	return base;

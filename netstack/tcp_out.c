@@ -495,7 +495,12 @@ tcp_unsent_from(struct tcp_pcb *p, uint32_t seq)
 static uint32_t
 smss(struct tcp_pcb *p)
 {
-	return p->mss - (p->ts_ok ? TS_OPT_LEN : 0);
+	/* RFC 1191: a fragmentation-needed report for this peer lowers the
+	   segment size below what was negotiated (ip.c's PMTU table). */
+	uint32_t m = p->mss, pm = (uint32_t)ns_pmtu(p->ns, p->rip) - IP_HLEN - TCP_HLEN;
+	if (pm < m)
+		m = pm;
+	return m - (p->ts_ok ? TS_OPT_LEN : 0);
 }
 
 static bool

@@ -1413,6 +1413,38 @@ test_pair_lossy(void **state)
 	    (unsigned long long)((fa.now - 1000000000ULL) / 1000000ULL));
 }
 
+/* RFC 1191: ICMP fragmentation needed for the peer (next-hop MTU 1000),
+   quoting one of our segments, makes the following segments fit it. */
+static void
+test_pmtu_segment_size(void **state)
+{
+	static uint8_t data[3000];
+	handshake();
+	uint8_t fr[14 + 20 + 8 + 28];
+	memset(fr, 0, sizeof(fr));
+	memcpy(fr, f.nic.mac, 6);
+	memcpy(fr + 6, peer_mac, 6);
+	wr16(fr + 12, ETH_P_IP);
+	uint8_t *ip = fr + 14, *m = ip + 20, *q = m + 8;
+	ip[0] = 0x45; wr16(ip + 2, 20 + 8 + 28); ip[8] = 64; ip[9] = 1;
+	wr32(ip + 12, PEER_IP); wr32(ip + 16, MY_IP);
+	wr16(ip + 10, ns_csum(ip, 20, 0));
+	m[0] = 3; m[1] = 4; wr16(m + 6, 1000);
+	q[0] = 0x45; wr16(q + 2, 1500); q[6] = 0x40; q[8] = 64; q[9] = 6;
+	wr32(q + 12, MY_IP); wr32(q + 16, PEER_IP);
+	wr16(q + 10, ns_csum(q, 20, 0));
+	wr16(q + 20, my_port); wr16(q + 22, peer_port); wr32(q + 24, iss + 1);
+	wr16(m + 2, ns_csum(m, 8 + 28, 0));
+	fake_inject(&f, fr, sizeof(fr));
+	assert_int_equal(ns_pmtu(&ns, PEER_IP), 1000);
+	f.ntx = 0;
+	assert_int_equal(tcp_write(accepted, data, sizeof(data), on_release, NULL), 0);
+	assert_true(f.ntx >= 3);
+	for (int i = 0; i < f.ntx; i++)
+		assert_true(rd16(f.tx[i] + 14 + 2) <= 1000);
+	assert_int_equal(rd16(f.tx[0] + 14 + 2), 1000);
+}
+
 int
 main(void)
 {
@@ -1448,6 +1480,7 @@ main(void)
 		cmocka_unit_test_setup(test_sack_retransmit, setup),
 		cmocka_unit_test_setup(test_hostile_segments, setup),
 		cmocka_unit_test_setup(test_sender_sws, setup),
+		cmocka_unit_test_setup(test_pmtu_segment_size, setup),
 		cmocka_unit_test(test_pair_transfer),
 		cmocka_unit_test(test_pair_lossy),
 	};
