@@ -471,12 +471,22 @@ sack_prune(struct tcp_pcb *p)
 	p->nsack = (uint8_t)k;
 }
 
+static uint32_t
+sack_total(const struct tcp_pcb *p)
+{
+	uint32_t n = 0;
+	for (int i = 0; i < p->nsack; i++)
+		n += p->sack_r[i] - p->sack_l[i];
+	return n;
+}
+
 /* RFC 2018 / RFC 6675 scoreboard: merges the peer's blocks, each checked
    to lie within (snd_una, snd_max]; keeps the lowest TCP_SACK_MAX ranges,
-   the ones retransmission needs first. */
-static void
+   the ones retransmission needs first.  True if it now covers more. */
+static bool
 sack_update(struct tcp_pcb *p, const struct tcp_opts *o)
 {
+	uint32_t before = sack_total(p);
 	uint32_t l[TCP_SACK_MAX + 4], r[TCP_SACK_MAX + 4];
 	int n = 0;
 	for (int i = 0; i < p->nsack; i++, n++) {
@@ -516,6 +526,7 @@ sack_update(struct tcp_pcb *p, const struct tcp_opts *o)
 		p->sack_r[i] = r[i];
 	}
 	p->nsack = (uint8_t)k;
+	return sack_total(p) > before;
 }
 
 /* RFC 5681 3.1 growth and RFC 6582 3.2 steps 5-6 for an ACK of n bytes. */
@@ -545,6 +556,7 @@ cong_on_ack(struct tcp_pcb *p, uint32_t ack, uint32_t n)
 	if (p->cwnd > TCP_CWND_MAX)
 		p->cwnd = TCP_CWND_MAX;
 	p->dupacks = 0;
+	p->lt_allow = 0;
 }
 
 /* RFC 5681 3.2 and RFC 6582 3.2 steps 1-4: the third duplicate ACK
@@ -553,7 +565,16 @@ static void
 cong_on_dupack(struct tcp_pcb *p)
 {
 	p->dupacks++;
+	if (p->dupacks < 3 && !p->in_recovery && p->snd_nxt == p->snd_max) {
+		/* RFC 3042 limited transmit: a new segment for each of the
+		   first two duplicates, so a small flight can still reach
+		   three duplicates instead of a timeout. */
+		p->lt_allow = (uint32_t)p->dupacks * p->mss;
+		tcp_output(p);
+		return;
+	}
 	if (p->dupacks == 3 && !p->in_recovery && SEQ_LEQ(p->recover, p->snd_una)) {
+		p->lt_allow = 0;
 		uint32_t flight = p->snd_max - p->snd_una;
 		p->ssthresh = max32(flight / 2, 2u * p->mss);
 		p->recover = p->snd_max;
@@ -1037,10 +1058,11 @@ ack_input(struct tcp_pcb *p, const uint8_t *seg, uint32_t seq, uint32_t ack,
 	/* RFC 7323 2.2: the window of a SYN (simultaneous open's SYN-ACK)
 	   is never scaled. */
 	uint32_t wnd = (uint32_t)rd16(seg + 14) << ((flags & F_SYN) ? 0 : p->snd_wscale);
+	/* RFC 5681 2 duplicate ACK; RFC 6675 2 counts one that SACKs new
+	   data as duplicate even if the window changed. */
+	bool newsack = p->sack_ok && o->nsack > 0 && sack_update(p, o);
 	bool dup = ack == p->snd_una && dlen == 0 && !(flags & F_FIN) &&
-	    wnd == p->snd_wnd && p->snd_max != p->snd_una;
-	if (p->sack_ok && o->nsack > 0)
-		sack_update(p, o);
+	    (wnd == p->snd_wnd || newsack) && p->snd_max != p->snd_una;
 	if (SEQ_LT(p->snd_una, ack))
 		ack_advance(p, ack, o);
 	else if (dup)

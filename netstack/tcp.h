@@ -125,6 +125,7 @@ struct tcp_pcb {
 	uint16_t rcv_mss;	/* largest segment received */
 	uint64_t delack_deadline;	/* 0: no ACK pending */
 	uint32_t cwnd, ssthresh, recover;
+	uint32_t lt_allow;	/* RFC 3042: bytes allowed past cwnd */
 	int dupacks;
 	bool in_recovery;
 	uint8_t nsack;		/* scoreboard: ranges above snd_una the peer holds */

@@ -607,7 +607,7 @@ output_loop(struct tcp_pcb *p)
 		if (avail == 0)
 			break;
 		uint32_t inflight = p->snd_nxt - p->snd_una;
-		uint32_t wnd = min32(p->snd_wnd, p->cwnd);
+		uint32_t wnd = min32(p->snd_wnd, p->cwnd + p->lt_allow);
 		if (inflight >= wnd) {
 			if (p->snd_wnd == 0 && inflight == 0)
 				persist_arm(p);
@@ -703,6 +703,7 @@ rto_expired(struct tcp_pcb *p, uint64_t now)
 	p->cwnd = p->mss;
 	p->in_recovery = false;
 	p->dupacks = 0;
+	p->lt_allow = 0;
 	p->recover = p->snd_max;
 	/* Go-back-N below skips what the peer SACKed; a second timeout in
 	   a row forgets the scoreboard, in case the receiver reneged
