@@ -101,8 +101,13 @@ parse_opts(const uint8_t *seg, size_t hl, struct tcp_opts *o)
 static void
 ooo_clear(struct tcp_pcb *p)
 {
-	for (int i = 0; i < p->ooo_n; i++)
-		p->ns->tcp.ooo_used[p->ooo[i].slot] = false;
+	struct tcp_state_all *t = &p->ns->tcp;
+	for (int n = 0; p->ooo_head != 0 && n < TCP_OOO_SLOTS; n++) {
+		uint16_t i = p->ooo_head;
+		p->ooo_head = t->ooo[i - 1].next;
+		t->ooo_used[i - 1] = false;
+	}
+	p->ooo_head = 0;
 	p->ooo_n = 0;
 }
 
@@ -857,25 +862,25 @@ ooo_insert(struct tcp_pcb *p, uint32_t seq, const uint8_t *data, size_t n)
 {
 	struct tcp_state_all *t = &p->ns->tcp;
 	p->ooo_last = seq;
-	for (int i = 0; i < p->ooo_n; i++) {
-		const struct tcp_ooo *q = &p->ooo[i];
+	uint16_t *link = &p->ooo_head;
+	while (*link != 0) {
+		const struct tcp_ooo *q = &t->ooo[*link - 1];
 		if (SEQ_LEQ(q->seq, seq) && SEQ_LEQ(seq + (uint32_t)n, q->seq + q->len))
 			return;		/* a duplicate of what we hold */
+		if (SEQ_LT(seq, q->seq))
+			break;
+		link = &t->ooo[*link - 1].next;
 	}
 	int slot = -1;
 	for (int i = 0; i < TCP_OOO_SLOTS && slot < 0; i++)
 		if (!t->ooo_used[i])
 			slot = i;
-	if (p->ooo_n == TCP_OOO_MAX || slot < 0 || n > TCP_OOO_SLOT_SIZE) {
+	if (p->ooo_n >= TCP_OOO_MAX || slot < 0 || n > TCP_OOO_SLOT_SIZE) {
 		t->st.ooo_dropped++;
 		return;
 	}
-	int at = p->ooo_n;
-	while (at > 0 && SEQ_LT(seq, p->ooo[at - 1].seq)) {
-		p->ooo[at] = p->ooo[at - 1];
-		at--;
-	}
-	p->ooo[at] = (struct tcp_ooo){ seq, (uint16_t)n, (uint16_t)slot };
+	t->ooo[slot] = (struct tcp_ooo){ seq, (uint16_t)n, *link };
+	*link = (uint16_t)(slot + 1);
 	p->ooo_n++;
 	t->ooo_used[slot] = true;
 	memcpy(t->ooo_buf[slot], data, n);
@@ -887,15 +892,16 @@ static void
 ooo_drain(struct tcp_pcb *p)
 {
 	struct tcp_state_all *t = &p->ns->tcp;
-	while (p->ooo_n > 0 && SEQ_LEQ(p->ooo[0].seq, p->rcv_nxt) &&
+	while (p->ooo_head != 0 && SEQ_LEQ(t->ooo[p->ooo_head - 1].seq, p->rcv_nxt) &&
 	    p->state != TCP_CLOSED) {
-		struct tcp_ooo q = p->ooo[0];
+		int slot = p->ooo_head - 1;
+		struct tcp_ooo q = t->ooo[slot];
+		p->ooo_head = q.next;
 		p->ooo_n--;
-		memmove(p->ooo, p->ooo + 1, (size_t)p->ooo_n * sizeof(p->ooo[0]));
 		uint32_t skip = p->rcv_nxt - q.seq;
 		if (skip < q.len)
-			deliver(p, t->ooo_buf[q.slot] + skip, q.len - skip);
-		t->ooo_used[q.slot] = false;
+			deliver(p, t->ooo_buf[slot] + skip, q.len - skip);
+		t->ooo_used[slot] = false;	/* after the callback used the bytes */
 	}
 }
 

@@ -110,8 +110,9 @@ opt_sack(struct tcp_pcb *p, uint8_t *o, int max)
 {
 	uint32_t l[TCP_OOO_MAX], r[TCP_OOO_MAX];
 	int n = 0;
-	for (int i = 0; i < p->ooo_n; i++) {
-		uint32_t s = p->ooo[i].seq, e = s + p->ooo[i].len;
+	const struct tcp_ooo *pool = p->ns->tcp.ooo;
+	for (uint16_t i = p->ooo_head; i != 0 && n < TCP_OOO_MAX; i = pool[i - 1].next) {
+		uint32_t s = pool[i - 1].seq, e = s + pool[i - 1].len;
 		if (n > 0 && SEQ_LEQ(s, r[n - 1])) {
 			if (SEQ_LT(r[n - 1], e))
 				r[n - 1] = e;
