@@ -1,7 +1,8 @@
 /*
  * tcp.c - TCP (RFC 9293) for the netstack: the API, segment input and the
- * state machine.  Output and timers are in tcp_out.c, SYN cookies, the
- * TIME_WAIT table and ephemeral ports in tcp_syn.c.
+ * state machine.  Output and timers are in tcp_out.c, loss recovery and
+ * congestion control in tcp_cc.c, SYN cookies, the TIME_WAIT table and
+ * ephemeral ports in tcp_syn.c.
  *
  * Input order for a synchronized connection: RST (RFC 5961 3.2), SYN
  * (RFC 5961 4.2), PAWS (RFC 7323 5.3), the acceptability test (RFC 9293
@@ -461,142 +462,6 @@ sq_consume(struct tcp_pcb *p, uint32_t n)
 	tcp_sq_reap(p);
 }
 
-/* Drops scoreboard ranges the cumulative ACK passed. */
-static void
-sack_prune(struct tcp_pcb *p)
-{
-	int k = 0;
-	for (int i = 0; i < p->nsack; i++) {
-		if (SEQ_LEQ(p->sack_r[i], p->snd_una))
-			continue;
-		p->sack_l[k] = SEQ_LT(p->sack_l[i], p->snd_una) ? p->snd_una : p->sack_l[i];
-		p->sack_r[k] = p->sack_r[i];
-		k++;
-	}
-	p->nsack = (uint8_t)k;
-}
-
-static uint32_t
-sack_total(const struct tcp_pcb *p)
-{
-	uint32_t n = 0;
-	for (int i = 0; i < p->nsack; i++)
-		n += p->sack_r[i] - p->sack_l[i];
-	return n;
-}
-
-/* RFC 2018 / RFC 6675 scoreboard: merges the peer's blocks, each checked
-   to lie within (snd_una, snd_max]; keeps the lowest TCP_SACK_MAX ranges,
-   the ones retransmission needs first.  True if it now covers more. */
-static bool
-sack_update(struct tcp_pcb *p, const struct tcp_opts *o)
-{
-	uint32_t before = sack_total(p);
-	uint32_t l[TCP_SACK_MAX + 4], r[TCP_SACK_MAX + 4];
-	int n = 0;
-	for (int i = 0; i < p->nsack; i++, n++) {
-		l[n] = p->sack_l[i];
-		r[n] = p->sack_r[i];
-	}
-	for (int b = 0; b < o->nsack; b++) {
-		uint32_t bl = o->sack[b][0], br = o->sack[b][1];
-		if (!SEQ_LT(bl, br) || SEQ_LT(p->snd_max, br) || SEQ_LEQ(br, p->snd_una)) {
-			p->ns->tcp.st.sack_blocks_bad++;
-			continue;
-		}
-		if (SEQ_LT(bl, p->snd_una))
-			bl = p->snd_una;
-		int at = n++;
-		while (at > 0 && SEQ_LT(bl, l[at - 1])) {
-			l[at] = l[at - 1];
-			r[at] = r[at - 1];
-			at--;
-		}
-		l[at] = bl;
-		r[at] = br;
-	}
-	int k = 0;
-	for (int i = 0; i < n; i++) {
-		if (k > 0 && SEQ_LEQ(l[i], r[k - 1])) {
-			if (SEQ_LT(r[k - 1], r[i]))
-				r[k - 1] = r[i];
-		} else if (k < TCP_SACK_MAX) {
-			l[k] = l[i];
-			r[k] = r[i];
-			k++;
-		}
-	}
-	for (int i = 0; i < k; i++) {
-		p->sack_l[i] = l[i];
-		p->sack_r[i] = r[i];
-	}
-	p->nsack = (uint8_t)k;
-	return sack_total(p) > before;
-}
-
-/* RFC 5681 3.1 growth and RFC 6582 3.2 steps 5-6 for an ACK of n bytes. */
-static void
-cong_on_ack(struct tcp_pcb *p, uint32_t ack, uint32_t n)
-{
-	if (p->in_recovery) {
-		if (SEQ_LT(ack, p->recover)) {
-			/* Partial ACK: resend the next hole, deflate by the amount
-			   acknowledged, add back one segment. */
-			tcp_retransmit_first(p);
-			p->cwnd = p->cwnd > n ? p->cwnd - n : 0;
-			if (n >= p->mss)
-				p->cwnd += p->mss;
-			if (p->cwnd < p->mss)
-				p->cwnd = p->mss;
-		} else {
-			uint32_t flight = p->snd_max - p->snd_una;
-			p->cwnd = min32(p->ssthresh, max32(flight, p->mss) + p->mss);
-			p->in_recovery = false;
-		}
-	} else if (p->cwnd < p->ssthresh) {
-		p->cwnd += min32(n, p->mss);
-	} else {
-		p->cwnd += max32(1, (uint32_t)p->mss * p->mss / p->cwnd);
-	}
-	if (p->cwnd > TCP_CWND_MAX)
-		p->cwnd = TCP_CWND_MAX;
-	p->dupacks = 0;
-	p->lt_allow = 0;
-}
-
-/* RFC 5681 3.2 and RFC 6582 3.2 steps 1-4: the third duplicate ACK
-   starts fast retransmit; later ones inflate cwnd. */
-static void
-cong_on_dupack(struct tcp_pcb *p)
-{
-	p->dupacks++;
-	if (p->dupacks < 3 && !p->in_recovery && p->snd_nxt == p->snd_max) {
-		/* RFC 3042 limited transmit: a new segment for each of the
-		   first two duplicates, so a small flight can still reach
-		   three duplicates instead of a timeout. */
-		p->lt_allow = (uint32_t)p->dupacks * p->mss;
-		tcp_output(p);
-		return;
-	}
-	if (p->dupacks == 3 && !p->in_recovery && SEQ_LEQ(p->recover, p->snd_una)) {
-		p->lt_allow = 0;
-		uint32_t flight = p->snd_max - p->snd_una;
-		p->ssthresh = max32(flight / 2, 2u * p->mss);
-		p->recover = p->snd_max;
-		p->in_recovery = true;
-		p->ns->tcp.st.fast_retransmits++;
-		tcp_retransmit_first(p);
-		p->cwnd = p->ssthresh + 3u * p->mss;
-	} else if (p->dupacks > 3 && p->in_recovery) {
-		/* Each further duplicate means a segment left the network:
-		   fill the next SACK hole with it if there is one (RFC 6675
-		   in spirit), else send new data. */
-		p->cwnd += p->mss;
-		if (!tcp_retransmit_hole(p))
-			tcp_output(p);
-	}
-}
-
 /* The peer acknowledged up to `ack`. */
 static void
 ack_advance(struct tcp_pcb *p, uint32_t ack, const struct tcp_opts *o)
@@ -607,7 +472,7 @@ ack_advance(struct tcp_pcb *p, uint32_t ack, const struct tcp_opts *o)
 	if (SEQ_LT(p->snd_nxt, p->snd_una))
 		p->snd_nxt = p->snd_una;
 	sq_consume(p, n);
-	sack_prune(p);
+	tcp_sack_prune(p);
 	/* RFC 7323 4.1: with timestamps every ACK that advances gives an
 	   RTT sample from TSecr; without them, Karn's rule on one timed
 	   segment. */
@@ -622,7 +487,7 @@ ack_advance(struct tcp_pcb *p, uint32_t ack, const struct tcp_opts *o)
 	}
 	p->retries = 0;
 	p->rtx_deadline = p->snd_una == p->snd_max ? 0 : ns_now(ns) + p->rto_ns;
-	cong_on_ack(p, ack, n);
+	tcp_cong_on_ack(p, ack, n);
 }
 
 static struct tcp_pcb *
@@ -1066,13 +931,13 @@ ack_input(struct tcp_pcb *p, const uint8_t *seg, uint32_t seq, uint32_t ack,
 	uint32_t wnd = (uint32_t)rd16(seg + 14) << ((flags & F_SYN) ? 0 : p->snd_wscale);
 	/* RFC 5681 2 duplicate ACK; RFC 6675 2 counts one that SACKs new
 	   data as duplicate even if the window changed. */
-	bool newsack = p->sack_ok && o->nsack > 0 && sack_update(p, o);
+	bool newsack = p->sack_ok && o->nsack > 0 && tcp_sack_update(p, o);
 	bool dup = ack == p->snd_una && dlen == 0 && !(flags & F_FIN) &&
 	    (wnd == p->snd_wnd || newsack) && p->snd_max != p->snd_una;
 	if (SEQ_LT(p->snd_una, ack))
 		ack_advance(p, ack, o);
 	else if (dup)
-		cong_on_dupack(p);
+		tcp_cong_on_dupack(p);
 	if (p->state == TCP_CLOSED)
 		return false;
 	/* RFC 9293 3.10.7.4: update the window from newer segments only. */

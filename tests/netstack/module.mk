@@ -2,7 +2,7 @@
 # libFuzzer target over its input path.
 NS_SRCS := netstack/ether.c netstack/arp.c netstack/ip.c netstack/dhcp.c netstack/tcp.c \
 	kernel/lib/fmt.c
-NS_SRCS += netstack/tcp_out.c netstack/tcp_syn.c
+NS_SRCS += netstack/tcp_out.c netstack/tcp_syn.c netstack/tcp_cc.c
 $(eval $(call host_test,netstack_core,tests/netstack/test_netstack.c $(NS_SRCS),))
 $(eval $(call host_test,netstack_tcp,tests/netstack/test_tcp.c $(NS_SRCS),))
 
