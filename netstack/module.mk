@@ -2,7 +2,7 @@
 # (tests/netstack) and the host port.
 NS_CORE := netstack/ether.c netstack/arp.c netstack/ip.c netstack/ipfrag.c \
 	netstack/dhcp.c netstack/dns.c netstack/tcp.c netstack/tcp_out.c netstack/tcp_syn.c \
-	netstack/siphash.c
+	netstack/tcp_cc.c netstack/siphash.c
 KERNEL_SRCS += $(NS_CORE)
 INTEG_TESTS += tests/integration/net.sh
 

@@ -1,7 +1,8 @@
 /*
  * tcp.c - TCP (RFC 9293) for the netstack: the API, segment input and the
- * state machine.  Output and timers are in tcp_out.c, SYN cookies, the
- * TIME_WAIT table and ephemeral ports in tcp_syn.c.
+ * state machine.  Output and timers are in tcp_out.c, loss recovery and
+ * congestion control in tcp_cc.c, SYN cookies, the TIME_WAIT table and
+ * ephemeral ports in tcp_syn.c.
  *
  * Input order for a synchronized connection: RST (RFC 5961 3.2), SYN
  * (RFC 5961 4.2), PAWS (RFC 7323 5.3), the acceptability test (RFC 9293
@@ -104,8 +105,13 @@ parse_opts(const uint8_t *seg, size_t hl, struct tcp_opts *o)
 static void
 ooo_clear(struct tcp_pcb *p)
 {
-	for (int i = 0; i < p->ooo_n; i++)
-		p->ns->tcp.ooo_used[p->ooo[i].slot] = false;
+	struct tcp_state_all *t = &p->ns->tcp;
+	for (int n = 0; p->ooo_head != 0 && n < TCP_OOO_SLOTS; n++) {
+		uint16_t i = p->ooo_head;
+		p->ooo_head = t->ooo[i - 1].next;
+		t->ooo_used[i - 1] = false;
+	}
+	p->ooo_head = 0;
 	p->ooo_n = 0;
 }
 
@@ -460,121 +466,6 @@ sq_consume(struct tcp_pcb *p, uint32_t n)
 	tcp_sq_reap(p);
 }
 
-/* Drops scoreboard ranges the cumulative ACK passed. */
-static void
-sack_prune(struct tcp_pcb *p)
-{
-	int k = 0;
-	for (int i = 0; i < p->nsack; i++) {
-		if (SEQ_LEQ(p->sack_r[i], p->snd_una))
-			continue;
-		p->sack_l[k] = SEQ_LT(p->sack_l[i], p->snd_una) ? p->snd_una : p->sack_l[i];
-		p->sack_r[k] = p->sack_r[i];
-		k++;
-	}
-	p->nsack = (uint8_t)k;
-}
-
-/* RFC 2018 / RFC 6675 scoreboard: merges the peer's blocks, each checked
-   to lie within (snd_una, snd_max]; keeps the lowest TCP_SACK_MAX ranges,
-   the ones retransmission needs first. */
-static void
-sack_update(struct tcp_pcb *p, const struct tcp_opts *o)
-{
-	uint32_t l[TCP_SACK_MAX + 4], r[TCP_SACK_MAX + 4];
-	int n = 0;
-	for (int i = 0; i < p->nsack; i++, n++) {
-		l[n] = p->sack_l[i];
-		r[n] = p->sack_r[i];
-	}
-	for (int b = 0; b < o->nsack; b++) {
-		uint32_t bl = o->sack[b][0], br = o->sack[b][1];
-		if (!SEQ_LT(bl, br) || SEQ_LT(p->snd_max, br) || SEQ_LEQ(br, p->snd_una)) {
-			p->ns->tcp.st.sack_blocks_bad++;
-			continue;
-		}
-		if (SEQ_LT(bl, p->snd_una))
-			bl = p->snd_una;
-		int at = n++;
-		while (at > 0 && SEQ_LT(bl, l[at - 1])) {
-			l[at] = l[at - 1];
-			r[at] = r[at - 1];
-			at--;
-		}
-		l[at] = bl;
-		r[at] = br;
-	}
-	int k = 0;
-	for (int i = 0; i < n; i++) {
-		if (k > 0 && SEQ_LEQ(l[i], r[k - 1])) {
-			if (SEQ_LT(r[k - 1], r[i]))
-				r[k - 1] = r[i];
-		} else if (k < TCP_SACK_MAX) {
-			l[k] = l[i];
-			r[k] = r[i];
-			k++;
-		}
-	}
-	for (int i = 0; i < k; i++) {
-		p->sack_l[i] = l[i];
-		p->sack_r[i] = r[i];
-	}
-	p->nsack = (uint8_t)k;
-}
-
-/* RFC 5681 3.1 growth and RFC 6582 3.2 steps 5-6 for an ACK of n bytes. */
-static void
-cong_on_ack(struct tcp_pcb *p, uint32_t ack, uint32_t n)
-{
-	if (p->in_recovery) {
-		if (SEQ_LT(ack, p->recover)) {
-			/* Partial ACK: resend the next hole, deflate by the amount
-			   acknowledged, add back one segment. */
-			tcp_retransmit_first(p);
-			p->cwnd = p->cwnd > n ? p->cwnd - n : 0;
-			if (n >= p->mss)
-				p->cwnd += p->mss;
-			if (p->cwnd < p->mss)
-				p->cwnd = p->mss;
-		} else {
-			uint32_t flight = p->snd_max - p->snd_una;
-			p->cwnd = min32(p->ssthresh, max32(flight, p->mss) + p->mss);
-			p->in_recovery = false;
-		}
-	} else if (p->cwnd < p->ssthresh) {
-		p->cwnd += min32(n, p->mss);
-	} else {
-		p->cwnd += max32(1, (uint32_t)p->mss * p->mss / p->cwnd);
-	}
-	if (p->cwnd > TCP_CWND_MAX)
-		p->cwnd = TCP_CWND_MAX;
-	p->dupacks = 0;
-}
-
-/* RFC 5681 3.2 and RFC 6582 3.2 steps 1-4: the third duplicate ACK
-   starts fast retransmit; later ones inflate cwnd. */
-static void
-cong_on_dupack(struct tcp_pcb *p)
-{
-	p->dupacks++;
-	if (p->dupacks == 3 && !p->in_recovery && SEQ_LEQ(p->recover, p->snd_una)) {
-		uint32_t flight = p->snd_max - p->snd_una;
-		p->ssthresh = max32(flight / 2, 2u * p->mss);
-		p->recover = p->snd_max;
-		p->in_recovery = true;
-		p->ns->tcp.st.fast_retransmits++;
-		tcp_retransmit_first(p);
-		p->cwnd = p->ssthresh + 3u * p->mss;
-	} else if (p->dupacks > 3 && p->in_recovery) {
-		/* Each further duplicate means a segment left the network:
-		   fill the next SACK hole with it if there is one (RFC 6675
-		   in spirit), else send new data. */
-		p->cwnd += p->mss;
-		if (!tcp_retransmit_hole(p))
-			tcp_output(p);
-	}
-}
-
 /* The peer acknowledged up to `ack`. */
 static void
 ack_advance(struct tcp_pcb *p, uint32_t ack, const struct tcp_opts *o)
@@ -585,7 +476,7 @@ ack_advance(struct tcp_pcb *p, uint32_t ack, const struct tcp_opts *o)
 	if (SEQ_LT(p->snd_nxt, p->snd_una))
 		p->snd_nxt = p->snd_una;
 	sq_consume(p, n);
-	sack_prune(p);
+	tcp_sack_prune(p);
 	/* RFC 7323 4.1: with timestamps every ACK that advances gives an
 	   RTT sample from TSecr; without them, Karn's rule on one timed
 	   segment. */
@@ -600,7 +491,7 @@ ack_advance(struct tcp_pcb *p, uint32_t ack, const struct tcp_opts *o)
 	}
 	p->retries = 0;
 	p->rtx_deadline = p->snd_una == p->snd_max ? 0 : ns_now(ns) + p->rto_ns;
-	cong_on_ack(p, ack, n);
+	tcp_cong_on_ack(p, ack, n);
 }
 
 static struct tcp_pcb *
@@ -841,25 +732,25 @@ ooo_insert(struct tcp_pcb *p, uint32_t seq, const uint8_t *data, size_t n)
 {
 	struct tcp_state_all *t = &p->ns->tcp;
 	p->ooo_last = seq;
-	for (int i = 0; i < p->ooo_n; i++) {
-		const struct tcp_ooo *q = &p->ooo[i];
+	uint16_t *link = &p->ooo_head;
+	while (*link != 0) {
+		const struct tcp_ooo *q = &t->ooo[*link - 1];
 		if (SEQ_LEQ(q->seq, seq) && SEQ_LEQ(seq + (uint32_t)n, q->seq + q->len))
 			return;		/* a duplicate of what we hold */
+		if (SEQ_LT(seq, q->seq))
+			break;
+		link = &t->ooo[*link - 1].next;
 	}
 	int slot = -1;
 	for (int i = 0; i < TCP_OOO_SLOTS && slot < 0; i++)
 		if (!t->ooo_used[i])
 			slot = i;
-	if (p->ooo_n == TCP_OOO_MAX || slot < 0 || n > TCP_OOO_SLOT_SIZE) {
+	if (p->ooo_n >= TCP_OOO_MAX || slot < 0 || n > TCP_OOO_SLOT_SIZE) {
 		t->st.ooo_dropped++;
 		return;
 	}
-	int at = p->ooo_n;
-	while (at > 0 && SEQ_LT(seq, p->ooo[at - 1].seq)) {
-		p->ooo[at] = p->ooo[at - 1];
-		at--;
-	}
-	p->ooo[at] = (struct tcp_ooo){ seq, (uint16_t)n, (uint16_t)slot };
+	t->ooo[slot] = (struct tcp_ooo){ seq, (uint16_t)n, *link };
+	*link = (uint16_t)(slot + 1);
 	p->ooo_n++;
 	t->ooo_used[slot] = true;
 	memcpy(t->ooo_buf[slot], data, n);
@@ -871,15 +762,16 @@ static void
 ooo_drain(struct tcp_pcb *p)
 {
 	struct tcp_state_all *t = &p->ns->tcp;
-	while (p->ooo_n > 0 && SEQ_LEQ(p->ooo[0].seq, p->rcv_nxt) &&
+	while (p->ooo_head != 0 && SEQ_LEQ(t->ooo[p->ooo_head - 1].seq, p->rcv_nxt) &&
 	    p->state != TCP_CLOSED) {
-		struct tcp_ooo q = p->ooo[0];
+		int slot = p->ooo_head - 1;
+		struct tcp_ooo q = t->ooo[slot];
+		p->ooo_head = q.next;
 		p->ooo_n--;
-		memmove(p->ooo, p->ooo + 1, (size_t)p->ooo_n * sizeof(p->ooo[0]));
 		uint32_t skip = p->rcv_nxt - q.seq;
 		if (skip < q.len)
-			deliver(p, t->ooo_buf[q.slot] + skip, q.len - skip);
-		t->ooo_used[q.slot] = false;
+			deliver(p, t->ooo_buf[slot] + skip, q.len - skip);
+		t->ooo_used[slot] = false;	/* after the callback used the bytes */
 	}
 }
 
@@ -1042,14 +934,15 @@ ack_input(struct tcp_pcb *p, const uint8_t *seg, uint32_t seq, uint32_t ack,
 	/* RFC 7323 2.2: the window of a SYN (simultaneous open's SYN-ACK)
 	   is never scaled. */
 	uint32_t wnd = (uint32_t)rd16(seg + 14) << ((flags & F_SYN) ? 0 : p->snd_wscale);
+	/* RFC 5681 2 duplicate ACK; RFC 6675 2 counts one that SACKs new
+	   data as duplicate even if the window changed. */
+	bool newsack = p->sack_ok && o->nsack > 0 && tcp_sack_update(p, o);
 	bool dup = ack == p->snd_una && dlen == 0 && !(flags & F_FIN) &&
-	    wnd == p->snd_wnd && p->snd_max != p->snd_una;
-	if (p->sack_ok && o->nsack > 0)
-		sack_update(p, o);
+	    (wnd == p->snd_wnd || newsack) && p->snd_max != p->snd_una;
 	if (SEQ_LT(p->snd_una, ack))
 		ack_advance(p, ack, o);
 	else if (dup)
-		cong_on_dupack(p);
+		tcp_cong_on_dupack(p);
 	if (p->state == TCP_CLOSED)
 		return false;
 	/* RFC 9293 3.10.7.4: update the window from newer segments only. */

@@ -44,7 +44,7 @@ struct tcp_pcb;
 #define TCP_MAX_PCBS	256
 #define TCP_MAX_LISTEN	4
 #define TCP_SENDQ	16
-#define TCP_OOO_MAX	8	/* out-of-order segments kept per connection */
+#define TCP_OOO_MAX	48	/* out-of-order segments one connection may hold */
 #define TCP_OOO_SLOTS	64	/* shared pool of out-of-order segment buffers */
 #define TCP_OOO_SLOT_SIZE 1536	/* larger out-of-order segments are dropped */
 #define TCP_SYN_BACKLOG	32	/* half-open connections per listener */
@@ -91,10 +91,12 @@ struct tcp_zbuf {
 	bool used;
 };
 
+/* An out-of-order segment held in pool slot i (tcp_state_all.ooo[i],
+   its bytes in ooo_buf[i]); each connection keeps a list sorted by seq. */
 struct tcp_ooo {
 	uint32_t seq;
 	uint16_t len;
-	uint16_t slot;		/* index into tcp_state_all.ooo_buf */
+	uint16_t next;		/* next slot of the same connection + 1, 0 ends */
 };
 
 struct tcp_pcb {
@@ -117,14 +119,15 @@ struct tcp_pcb {
 	bool hashed;
 	struct tcp_sendref sq[TCP_SENDQ];
 	int sq_head, sq_len;
-	struct tcp_ooo ooo[TCP_OOO_MAX];	/* sorted by seq */
-	int ooo_n;
+	uint16_t ooo_head;	/* first held segment's slot + 1, 0: none */
+	uint16_t ooo_n;
 	uint32_t ooo_last;	/* seq of the latest out-of-order arrival */
 	uint32_t ts_recent;	/* RFC 7323: peer's TSval to echo */
 	uint32_t delack_bytes;	/* received, not yet acknowledged */
 	uint16_t rcv_mss;	/* largest segment received */
 	uint64_t delack_deadline;	/* 0: no ACK pending */
 	uint32_t cwnd, ssthresh, recover;
+	uint32_t lt_allow;	/* RFC 3042: bytes allowed past cwnd */
 	int dupacks;
 	bool in_recovery;
 	uint8_t nsack;		/* scoreboard: ranges above snd_una the peer holds */
@@ -177,6 +180,7 @@ struct tcp_state_all {
 	uint64_t live[TCP_MAX_PCBS / 64];	/* pcbs not CLOSED, for the timers */
 	struct tcp_listener listen[TCP_MAX_LISTEN];
 	struct tcp_tw tw[TCP_TW_ENTRIES];
+	struct tcp_ooo ooo[TCP_OOO_SLOTS];
 	uint8_t ooo_buf[TCP_OOO_SLOTS][TCP_OOO_SLOT_SIZE];
 	bool ooo_used[TCP_OOO_SLOTS];
 	struct tcp_zbuf zbufs[TCP_ZBUFS];

@@ -110,8 +110,9 @@ opt_sack(struct tcp_pcb *p, uint8_t *o, int max)
 {
 	uint32_t l[TCP_OOO_MAX], r[TCP_OOO_MAX];
 	int n = 0;
-	for (int i = 0; i < p->ooo_n; i++) {
-		uint32_t s = p->ooo[i].seq, e = s + p->ooo[i].len;
+	const struct tcp_ooo *pool = p->ns->tcp.ooo;
+	for (uint16_t i = p->ooo_head; i != 0 && n < TCP_OOO_MAX; i = pool[i - 1].next) {
+		uint32_t s = pool[i - 1].seq, e = s + pool[i - 1].len;
 		if (n > 0 && SEQ_LEQ(s, r[n - 1])) {
 			if (SEQ_LT(r[n - 1], e))
 				r[n - 1] = e;
@@ -612,7 +613,7 @@ output_loop(struct tcp_pcb *p)
 		if (avail == 0)
 			break;
 		uint32_t inflight = p->snd_nxt - p->snd_una;
-		uint32_t wnd = min32(p->snd_wnd, p->cwnd);
+		uint32_t wnd = min32(p->snd_wnd, p->cwnd + p->lt_allow);
 		if (inflight >= wnd) {
 			if (p->snd_wnd == 0 && inflight == 0)
 				persist_arm(p);
@@ -708,6 +709,7 @@ rto_expired(struct tcp_pcb *p, uint64_t now)
 	p->cwnd = p->mss;
 	p->in_recovery = false;
 	p->dupacks = 0;
+	p->lt_allow = 0;
 	p->recover = p->snd_max;
 	/* Go-back-N below skips what the peer SACKed; a second timeout in
 	   a row forgets the scoreboard, in case the receiver reneged

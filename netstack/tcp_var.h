@@ -1,7 +1,8 @@
 /*
  * tcp_var.h - TCP internals shared by tcp.c (API, input, state machine),
- * tcp_out.c (segment building, output, retransmission, timers) and
- * tcp_syn.c (SYN cookies, the TIME_WAIT table, ephemeral ports).
+ * tcp_out.c (segment building, output, retransmission, timers), tcp_cc.c
+ * (SACK scoreboard, congestion control) and tcp_syn.c (SYN cookies, the
+ * TIME_WAIT table, ephemeral ports).
  * Not for users of the stack.
  */
 #ifndef TERN_TCP_VAR_H
@@ -84,6 +85,12 @@ void tcp_sq_reap(struct tcp_pcb *p);
 void tcp_rtt_sample(struct tcp_pcb *p, uint64_t r);
 uint32_t tcp_hash(const uint64_t key[2], const uint32_t *w, size_t n);
 void tcp_keys(struct netstack *ns);
+
+/* tcp_cc.c */
+void tcp_sack_prune(struct tcp_pcb *p);
+bool tcp_sack_update(struct tcp_pcb *p, const struct tcp_opts *o);
+void tcp_cong_on_ack(struct tcp_pcb *p, uint32_t ack, uint32_t n);
+void tcp_cong_on_dupack(struct tcp_pcb *p);
 
 /* tcp_syn.c */
 uint32_t tcp_cookie_make(struct netstack *ns, uint32_t rip, uint16_t lport,

@@ -649,6 +649,30 @@ test_fast_retransmit_newreno(void **state)
 }
 
 static void
+test_limited_transmit(void **state)
+{
+	static uint8_t big[5 * 1460];
+	handshake();
+	accepted->cwnd = 3 * 1460;
+	f.ntx = 0;
+	tcp_write(accepted, big, sizeof(big), NULL, NULL);
+	assert_int_equal(f.ntx, 3);			/* cwnd-limited */
+	/* The first segment is lost: the first two duplicates each let
+	   one new segment out (RFC 3042), the third retransmits. */
+	seg(1001, iss + 1, 0x10, NULL, NULL, 0);
+	assert_int_equal(f.ntx, 4);
+	assert_int_equal(rd32(last_tcp() + 4), iss + 1 + 3 * 1460);
+	seg(1001, iss + 1, 0x10, NULL, NULL, 0);
+	assert_int_equal(f.ntx, 5);
+	assert_int_equal(rd32(last_tcp() + 4), iss + 1 + 4 * 1460);
+	seg(1001, iss + 1, 0x10, NULL, NULL, 0);
+	assert_int_equal(f.ntx, 6);
+	assert_int_equal(rd32(last_tcp() + 4), iss + 1);
+	assert_int_equal(ns.tcp.st.fast_retransmits, 1);
+	assert_int_equal(accepted->cwnd, accepted->ssthresh + 3 * 1460);
+}
+
+static void
 test_nagle(void **state)
 {
 	handshake();
@@ -1467,6 +1491,7 @@ main(void)
 		cmocka_unit_test_setup(test_delayed_ack_every_second, setup),
 		cmocka_unit_test_setup(test_delayed_ack_with_timestamps, setup),
 		cmocka_unit_test_setup(test_fast_retransmit_newreno, setup),
+		cmocka_unit_test_setup(test_limited_transmit, setup),
 		cmocka_unit_test_setup(test_nagle, setup),
 		cmocka_unit_test_setup(test_keepalive, setup),
 		cmocka_unit_test_setup(test_zero_window_persist, setup),
