@@ -496,6 +496,30 @@ test_simultaneous_close(void **state)
 	assert_int_equal(tw, 1);
 }
 
+/* Simultaneous close where the ACK of our FIN is lost: the FIN goes again
+   on the RTO and the connection must stay CLOSING (it once fell back to
+   ESTABLISHED, re-sent the FIN as if new, and sat in FIN_WAIT_2 waiting
+   for a FIN it had already acknowledged). */
+static void
+test_closing_fin_retransmit(void **state)
+{
+	handshake();
+	tcp_close(accepted);
+	seg(1001, iss + 1, 0x11, NULL, NULL, 0);	/* their FIN, ours not acked */
+	assert_int_equal(accepted->state, TCP_CLOSING);
+	f.ntx = 0;
+	f.now += 1100000000ULL;				/* past the 1 s RTO */
+	netstack_poll(&ns);
+	assert_true(f.ntx >= 1);
+	assert_true(last_flags() & 0x01);		/* the FIN again */
+	assert_int_equal(rd32(last_tcp() + 4), iss + 1);
+	assert_int_equal(accepted->state, TCP_CLOSING);
+	seg(1002, iss + 2, 0x10, NULL, NULL, 0);	/* the ACK arrives */
+	assert_int_equal(accepted->state, TCP_CLOSED);
+	assert_int_equal(closes, 1);
+	assert_int_equal(closed_reason, 0);
+}
+
 static void
 test_ooo_sack(void **state)
 {
@@ -1486,6 +1510,7 @@ main(void)
 		cmocka_unit_test_setup(test_connect_timeout, setup),
 		cmocka_unit_test_setup(test_simultaneous_open, setup),
 		cmocka_unit_test_setup(test_simultaneous_close, setup),
+		cmocka_unit_test_setup(test_closing_fin_retransmit, setup),
 		cmocka_unit_test_setup(test_ooo_sack, setup),
 		cmocka_unit_test_setup(test_wscale_timestamps, setup),
 		cmocka_unit_test_setup(test_delayed_ack_every_second, setup),
