@@ -21,6 +21,10 @@ extern char __kernel_start[];
 struct pmm kernel_pmm;
 static struct heap kernel_heap;
 static uint64_t kernel_phys, kernel_virt, kernel_size;
+/* The direct map's extent (bootinfo.map_limit once mm_init ran): image
+   and stack regions lie above TERN_HHDM_BASE too, so the range check
+   must not stretch to PMM_MAX_PHYS or it would claim their addresses. */
+static uint64_t hhdm_limit = PMM_MAX_PHYS;
 
 void *
 phys_to_virt(uint64_t pa)
@@ -34,7 +38,7 @@ virt_to_phys(const void *va)
 	uint64_t v = (uint64_t)va;
 	if (v >= kernel_virt && v < kernel_virt + kernel_size)
 		return kernel_phys + (v - kernel_virt);
-	if (v >= TERN_HHDM_BASE && v - TERN_HHDM_BASE < PMM_MAX_PHYS)
+	if (v >= TERN_HHDM_BASE && v - TERN_HHDM_BASE < hhdm_limit)
 		return v - TERN_HHDM_BASE;
 	/* Workload images and stacks: page by page, through the tables.  A
 	   buffer there is physically contiguous only within one page. */
@@ -87,6 +91,7 @@ mm_init(const struct tern_bootinfo *bi)
 	kernel_phys = bi->kernel_phys;
 	kernel_virt = bi->kernel_virt;
 	kernel_size = bi->kernel_size;
+	hhdm_limit = bi->map_limit;
 
 	size_t bytes = pmm_bitmap_bytes(map, n);
 	uint64_t at = pmm_find_storage(map, n, bytes);

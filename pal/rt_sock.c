@@ -42,6 +42,7 @@
 #include "kernel/err.h"
 #include "kernel/heap.h"
 #include "kernel/log.h"
+#include "kernel/mm.h"
 #include "kernel/time.h"
 #include "netstack/netstack.h"
 #include "netstack/tcp.h"
@@ -577,10 +578,25 @@ rt_sock_wait_writable(pal_sock_t *s, pal_time_t deadline)
 	}
 }
 
+/* Frames point straight into the workload's memory (image, stacks,
+   heap), so every page of it must be mapped: a bogus pointer must not
+   become a bogus DMA address. */
+static bool
+dma_mapped(const void *data, size_t len)
+{
+	uintptr_t end = (uintptr_t)data + len;
+	if (end < (uintptr_t)data)
+		return false;
+	for (uintptr_t p = (uintptr_t)data & ~(uintptr_t)4095; p < end; p += 4096)
+		if (virt_to_phys((const void *)p) == ~0ULL)
+			return false;
+	return true;
+}
+
 long
 rt_sock_send_ref(pal_sock_t *s, const void *data, size_t len, pal_time_t deadline)
 {
-	if (data == NULL && len != 0)
+	if ((data == NULL && len != 0) || !dma_mapped(data, len))
 		return -PAL_EINVAL;
 	if (len == 0)
 		return 0;
@@ -588,9 +604,9 @@ rt_sock_send_ref(pal_sock_t *s, const void *data, size_t len, pal_time_t deadlin
 		int rc = rt_sock_wait_writable(s, deadline);
 		if (rc != 0)
 			return rc;
-		/* The workload's memory (image, stacks) is mapped outside
-		   the direct map drivers translate: frames copy from it. */
-		int r = tcp_write_ref(s->pcb, data, len, ref_release, s, false);
+		/* Zero copy: drivers translate workload memory page by page
+		   (virt_to_phys walks the page tables outside the direct map). */
+		int r = tcp_write_ref(s->pcb, data, len, ref_release, s, true);
 		if (r == TERN_OK) {
 			s->tx_out++;
 			rt_stats.send_ref_bytes += len;
