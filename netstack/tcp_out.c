@@ -394,16 +394,6 @@ chain_pieces(struct tcp_pcb *p, struct ns_txbuf *tb, const struct piece *pc, int
 	return true;
 }
 
-static void
-release_chain(struct nic_buf *b)
-{
-	while (b != NULL) {
-		struct nic_buf *next = b->next;
-		nic_buf_release(b);
-		b = next;
-	}
-}
-
 #define ZC_NOT_HERE	1	/* send_zc: not applicable, tb untouched: copy */
 
 /* Sends the header in tb (hl bytes of TCP header) with the payload of
@@ -445,7 +435,7 @@ send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t 
 	   tcp_output.  The caller retries from a timer instead. */
 	int rc = nic_tx(ns->nic, 0, &tb->nb, meta.flags != 0 ? &meta : NULL);
 	if (rc != TERN_OK) {
-		release_chain(&tb->nb);
+		nic_buf_release_chain(&tb->nb);
 		return rc;
 	}
 	ns->cnt.tx_frames++;

@@ -186,16 +186,6 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	return TERN_OK;
 }
 
-static void
-release_chain(struct nic_buf *b)
-{
-	while (b != NULL) {
-		struct nic_buf *next = b->next;
-		nic_buf_release(b);
-		b = next;
-	}
-}
-
 static int
 vnet_poll(struct nic *n, int budget)
 {
@@ -213,7 +203,7 @@ vnet_poll(struct nic *n, int budget)
 		struct nic_buf *chain = sc->tx_chain[slot];
 		sc->tx_chain[slot] = NULL;
 		sc->tx_free[sc->tx_nfree++] = slot;
-		release_chain(chain);
+		nic_buf_release_chain(chain);
 		work++;
 	}
 	while (work < budget && (cookie = virtq_get(&sc->rxq, &len)) != NULL) {
@@ -283,7 +273,7 @@ virtio_net_detach_core(struct virtio_net_softc *sc)
 	virtio_reset(vd);
 	for (uint32_t i = 0; i < VNET_TX_SLOTS; i++) {
 		if (sc->tx_chain[i] != NULL) {
-			release_chain(sc->tx_chain[i]);
+			nic_buf_release_chain(sc->tx_chain[i]);
 			sc->tx_chain[i] = NULL;
 		}
 	}

@@ -57,6 +57,17 @@ nic_buf_release(struct nic_buf *b)
 		b->release(b);
 }
 
+/* Release every buffer of a chain (a TX completion, or a refused frame). */
+static inline void
+nic_buf_release_chain(struct nic_buf *b)
+{
+	while (b != NULL) {
+		struct nic_buf *next = b->next;
+		nic_buf_release(b);
+		b = next;
+	}
+}
+
 /* TX metadata for checksum offload (valid with NIC_BUF_CSUM_PARTIAL). */
 struct nic_tx_meta {
 	uint16_t csum_start;	/* offset of the L4 header in the frame */

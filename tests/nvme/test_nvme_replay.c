@@ -28,6 +28,7 @@
 #include "nvme/nvme_var.h"
 #include "tests/hw/blk_sync.h"
 #include "tests/hw/hw_replay.h"
+#include "tests/hw/trace_util.h"
 
 #ifndef TRACE_DIR
 #define TRACE_DIR "tests/traces"
@@ -79,37 +80,6 @@ static const struct hw_regname nvme_regnames[] = {
 	{ 0, 0, NULL },
 };
 
-/* The text after `key` in the trace's "# marker:" lines, or "". */
-static void
-header_value(const char *path, const char *key, char *out, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	char l[512];
-	out[0] = 0;
-	assert_non_null(f);
-	while (fgets(l, sizeof(l), f) != NULL && l[0] == '#') {
-		char *p = strstr(l, key);
-		if (p != NULL && strncmp(l, "# marker:", 9) == 0) {
-			p += strlen(key);
-			size_t k = strcspn(p, "\n");
-			snprintf(out, n, "%.*s", (int)k, p);
-		}
-	}
-	fclose(f);
-}
-
-/* Same generator as kernel/dev/blktest.c's pattern(). */
-static void
-blktest_pattern(uint8_t *buf, size_t len, uint64_t seed)
-{
-	memcpy(buf, &seed, 8);
-	uint64_t x = seed;
-	for (size_t i = 8; i < len; i++) {
-		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-		buf[i] = (uint8_t)(x >> 56);
-	}
-}
-
 /* A softc set up as nvme_pci.c does for QEMU's function (MSI-X present). */
 static struct nvme_softc *
 replay_softc(struct hw_replay *r)
@@ -134,7 +104,7 @@ test_qemu_trace(void **state)
 	assert_int_equal(nvme_attach_core(sc, 0), TERN_OK);
 	assert_int_equal(nregs, 1);
 	char v[256];
-	header_value(NVME_TRACE, "TERN BLK name=nvme0n1 ", v, sizeof(v));
+	assert_int_equal(trace_marker_value(NVME_TRACE, "TERN BLK name=nvme0n1 ", "", v, sizeof(v)), 0);
 	char want[300];
 	snprintf(want, sizeof(want), "BLK name=nvme0n1 %s", v);
 	assert_string_equal(markers[0], want);
@@ -145,7 +115,7 @@ test_qemu_trace(void **state)
 	assert_true(d->features & BLK_F_FLUSH);
 
 	/* blktest=1: the seed is in the trace's BLKTEST marker. */
-	header_value(NVME_TRACE, "seed=", v, sizeof(v));
+	assert_int_equal(trace_marker_value(NVME_TRACE, "seed=", "", v, sizeof(v)), 0);
 	uint64_t seed = strtoull(v, NULL, 16);
 	assert_true(seed != 0);
 	const uint32_t bytes = 64 * 1024, n = bytes / d->block_size;
@@ -172,27 +142,12 @@ test_qemu_trace(void **state)
 static char fail_msg[512];
 static void on_fail(void *arg, const char *msg) { snprintf(fail_msg, sizeof(fail_msg), "%s", msg); }
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *s = malloc((size_t)n + 1);
-	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-	s[n] = 0;
-	fclose(f);
-	return s;
-}
-
 /* The driver writes AQA = 0x1f001f (32-entry admin queues); the edited
    trace claims 0x3f003f. */
 static void
 test_edited_trace_diverges(void **state)
 {
-	char *s = slurp(NVME_TRACE);
+	char *s = trace_slurp(NVME_TRACE);
 	char *p = strstr(s, " W 0 4 0x24 0x1f001f\n");
 	assert_non_null(p);
 	memcpy(p, " W 0 4 0x24 0x3f003f\n", 21);

@@ -23,6 +23,7 @@
 #include "kernel/log.h"
 #include "tests/hw/blk_sync.h"
 #include "tests/hw/hw_replay.h"
+#include "tests/hw/trace_util.h"
 #include "tests/virtio/virtio_regnames.h"
 #include "virtio/virtio_var.h"
 
@@ -60,39 +61,6 @@ marker(const char *fmt, ...)
 int blk_register(struct blk_dev *d) { return TERN_OK; }
 int nic_register(struct nic *n) { return TERN_OK; }
 
-/* --- helpers ------------------------------------------------------------ */
-
-/* The text after `key` in the trace's "# marker:" header lines, or "". */
-static void
-header_value(const char *path, const char *key, char *out, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	char l[512];
-	out[0] = 0;
-	assert_non_null(f);
-	while (fgets(l, sizeof(l), f) != NULL && l[0] == '#') {
-		char *p = strstr(l, key);
-		if (p != NULL && strncmp(l, "# marker:", 9) == 0) {
-			p += strlen(key);
-			size_t k = strcspn(p, " \n");
-			snprintf(out, n, "%.*s", (int)k, p);
-		}
-	}
-	fclose(f);
-}
-
-/* Same generator as kernel/dev/blktest.c's pattern(). */
-static void
-blktest_pattern(uint8_t *buf, size_t len, uint64_t seed)
-{
-	memcpy(buf, &seed, 8);
-	uint64_t x = seed;
-	for (size_t i = 8; i < len; i++) {
-		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-		buf[i] = (uint8_t)(x >> 56);
-	}
-}
-
 /* --- virtio-blk ---------------------------------------------------------- */
 
 static void
@@ -106,13 +74,13 @@ test_blk_qemu_trace(void **state)
 
 	assert_int_equal(virtio_blk_attach_core(sc, &sc->bus.vd, 1), TERN_OK);
 	char v[64];
-	header_value(BLK_TRACE, "name=virtio-blk1 sectors=", v, sizeof(v));
+	assert_int_equal(trace_marker_value(BLK_TRACE, "name=virtio-blk1 sectors=", " ", v, sizeof(v)), 0);
 	assert_int_equal(sc->blk.nblocks, strtoull(v, NULL, 10));
 	assert_int_equal(sc->blk.block_size, 512);
 	assert_string_equal(last_marker, "BLK name=virtio-blk1 sectors=16384 bsize=512");
 
 	/* blktest=1: the seed is in the trace's BLKTEST marker. */
-	header_value(BLK_TRACE, "seed=", v, sizeof(v));
+	assert_int_equal(trace_marker_value(BLK_TRACE, "seed=", " ", v, sizeof(v)), 0);
 	uint64_t seed = strtoull(v, NULL, 16);
 	assert_true(seed != 0);
 	const uint32_t bytes = 64 * 1024, n = bytes / sc->blk.block_size;
@@ -202,7 +170,7 @@ test_net_qemu_trace(void **state)
 	n->upper = NULL;
 	assert_int_equal(t.replies, 1);
 	char v[32];
-	header_value(NET_TRACE, "gw_mac=", v, sizeof(v));
+	assert_int_equal(trace_marker_value(NET_TRACE, "gw_mac=", " ", v, sizeof(v)), 0);
 	char got[32];
 	snprintf(got, sizeof(got), "%02x:%02x:%02x:%02x:%02x:%02x", t.gw_mac[0],
 	    t.gw_mac[1], t.gw_mac[2], t.gw_mac[3], t.gw_mac[4], t.gw_mac[5]);
@@ -223,27 +191,12 @@ test_net_qemu_trace(void **state)
 static char fail_msg[512];
 static void on_fail(void *arg, const char *msg) { snprintf(fail_msg, sizeof(fail_msg), "%s", msg); }
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *s = malloc((size_t)n + 1);
-	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-	s[n] = 0;
-	fclose(f);
-	return s;
-}
-
 static void
 test_blk_edited_trace_diverges(void **state)
 {
 	/* The driver writes queue_size 0x80 (it caps the queue at 128); the
 	   edited trace claims it wrote 0x40. */
-	char *s = slurp(BLK_TRACE);
+	char *s = trace_slurp(BLK_TRACE);
 	char *p = strstr(s, " W 4 2 0x18 0x80\n");
 	assert_non_null(p);
 	memcpy(p, " W 4 2 0x18 0x40\n", 17);
