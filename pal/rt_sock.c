@@ -6,10 +6,9 @@
  * socket's receive list, closed records the end.  Callbacks only change
  * socket state and set events; workload threads wait on those events.
  *
- * Transmit: sock_send_ref queues the caller's memory by reference (no
- * copy here; the netstack copies each segment from it into the frame,
- * counted in net.payload_copied, because workload memory lies outside the
- * direct map that drivers translate for DMA).  sock_send and
+ * Transmit: sock_send_ref queues the caller's memory by reference and
+ * frames point into it (zero copy: drivers translate workload pages
+ * through the page tables; every page is checked mapped first).  sock_send and
  * sock_send_buf own a heap chunk that the release callback frees when the
  * peer has acknowledged it and the NIC is done with it; those chunks come
  * from the kernel heap and go out zero copy (chained to the frame
