@@ -125,6 +125,20 @@ imp_rand(struct tap_nic *t)	/* 0..9999 */
 	return s % 10000;
 }
 
+/* Hand a filled receive buffer up (or straight back without a stack). */
+static void
+rx_deliver(struct tap_nic *t, struct tap_rxbuf *rb, size_t len)
+{
+	struct nic *n = &t->nic;
+	rb->nb = (struct nic_buf){ .data = rb->data, .len = (uint32_t)len,
+		.cap = sizeof(rb->data), .release = tap_rx_release, .owner = t,
+		.cookie = (uint64_t)(uintptr_t)rb, .flags = NIC_BUF_CSUM_NONE };
+	if (n->rx != NULL)
+		n->rx(n->upper, &rb->nb);
+	else
+		nic_buf_release(&rb->nb);
+}
+
 /* Hand one frame on: write it to the TAP fd (tx) or give it to the stack
    in a buffer of the pool (rx).  The frame is copied; data stays ours. */
 static void
@@ -147,13 +161,7 @@ impair_deliver(struct tap_nic *t, const uint8_t *data, size_t len, bool tx)
 	}
 	t->free_rx = rb->next_free;
 	memcpy(rb->data, data, len);
-	rb->nb = (struct nic_buf){ .data = rb->data, .len = (uint32_t)len,
-		.cap = sizeof(rb->data), .release = tap_rx_release, .owner = t,
-		.cookie = (uint64_t)(uintptr_t)rb, .flags = NIC_BUF_CSUM_NONE };
-	if (n->rx != NULL)
-		n->rx(n->upper, &rb->nb);
-	else
-		nic_buf_release(&rb->nb);
+	rx_deliver(t, rb, len);
 }
 
 static void
@@ -326,13 +334,7 @@ tap_poll(struct nic *n, int budget)
 			t->free_rx = rb;
 			continue;
 		}
-		rb->nb = (struct nic_buf){ .data = rb->data, .len = (uint32_t)r,
-			.cap = sizeof(rb->data), .release = tap_rx_release, .owner = t,
-			.cookie = (uint64_t)(uintptr_t)rb, .flags = NIC_BUF_CSUM_NONE };
-		if (n->rx != NULL)
-			n->rx(n->upper, &rb->nb);
-		else
-			nic_buf_release(&rb->nb);
+		rx_deliver(t, rb, (size_t)r);
 	}
 	return done;
 }
