@@ -125,7 +125,7 @@ netstack_input(void *upper, struct nic_buf *b)
 		if (type == ETH_P_ARP)
 			ns_arp_input(ns, f + ETH_HLEN, len - ETH_HLEN);
 		else if (type == ETH_P_IP)
-			ns_ip_input(ns, f + ETH_HLEN, len - ETH_HLEN);
+			ns_ip_input(ns, f + ETH_HLEN, len - ETH_HLEN, b);
 		else
 			ns_drop(ns, ND_ETHERTYPE);
 	}

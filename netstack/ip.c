@@ -6,6 +6,9 @@
  * Ethernet padding ignored), destination ours or broadcast.  Fragments go
  * to ipfrag.c and come back through ns_ip_deliver() once complete.  ICMP
  * echo requests are answered with the same identifier, sequence and data.
+ * TCP and UDP checksums are verified in software unless the receiving
+ * device vouched for them (rx_l4_trusted(): kernel/dev/nic.h's GOOD, or a
+ * PARTIAL whose offsets name this datagram's checksum field).
  *
  * ICMP destination unreachable (RFC 792) is accepted only when the quoted
  * header is plausibly one of ours: IPv4, header length 20..60 with 8 bytes
@@ -195,16 +198,25 @@ icmp_input(struct netstack *ns, uint32_t src, const uint8_t *p, size_t len)
 		ns->cnt.icmp_echo_out++;
 }
 
+/* A TCP or UDP checksum verified in software: true when it is wrong. */
+bool
+ns_l4_csum_bad(struct netstack *ns, const uint8_t *p, size_t len, uint32_t pseudo)
+{
+	ns->cnt.rx_csum_sw++;
+	return ns_csum(p, len, pseudo) != 0;
+}
+
 static void
-udp_input(struct netstack *ns, uint32_t src, uint32_t dst, const uint8_t *p, size_t len)
+udp_input(struct netstack *ns, uint32_t src, uint32_t dst, const uint8_t *p,
+    size_t len, bool csum_ok)
 {
 	if (len < UDP_HLEN || rd16(p + 4) < UDP_HLEN || rd16(p + 4) > len) {
 		ns_drop(ns, ND_UDP_LEN);
 		return;
 	}
 	len = rd16(p + 4);
-	if (rd16(p + 6) != 0 &&
-	    ns_csum(p, len, pseudo_sum(src, dst, IPPROTO_UDP, len)) != 0) {
+	if (rd16(p + 6) != 0 && !csum_ok &&
+	    ns_l4_csum_bad(ns, p, len, pseudo_sum(src, dst, IPPROTO_UDP, len))) {
 		ns_drop(ns, ND_UDP_CSUM);
 		return;
 	}
@@ -220,8 +232,37 @@ udp_input(struct netstack *ns, uint32_t src, uint32_t dst, const uint8_t *p, siz
 	ns_drop(ns, ND_UDP_PORT);
 }
 
+/*
+ * Whether the device vouched for the L4 checksum of this datagram
+ * (kernel/dev/nic.h's receive checksum states).  A PARTIAL frame is
+ * trusted only when its offsets name the TCP or UDP checksum field of the
+ * datagram we parsed; anything else is verified in software.
+ */
+static bool
+rx_l4_trusted(struct netstack *ns, const struct nic_buf *rx, size_t hl, uint8_t proto)
+{
+	if (rx == NULL || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+		return false;
+	switch (rx->flags & NIC_RXCSUM_MASK) {
+	case NIC_RXCSUM_GOOD:
+		ns->cnt.rx_csum_good++;
+		return true;
+	case NIC_RXCSUM_PARTIAL:
+		if (rx->csum_start != ETH_HLEN + hl ||
+		    rx->csum_offset != (proto == IPPROTO_TCP ? 16 : 6))
+			return false;
+		ns->cnt.rx_csum_partial++;
+		return true;
+	case NIC_RXCSUM_BAD:
+		ns->cnt.rx_csum_hw_bad++;
+		return false;
+	default:
+		return false;
+	}
+}
+
 void
-ns_ip_input(struct netstack *ns, const uint8_t *h, size_t len)
+ns_ip_input(struct netstack *ns, const uint8_t *h, size_t len, const struct nic_buf *rx)
 {
 	if (len < IP_HLEN || (h[0] >> 4) != 4) {
 		ns_drop(ns, ND_IP_HDR);
@@ -252,21 +293,22 @@ ns_ip_input(struct netstack *ns, const uint8_t *h, size_t len)
 	if ((rd16(h + 6) & 0x3fff) != 0)	/* MF or a fragment offset */
 		ns_frag_input(ns, h, hl, h + hl, tot - hl, bcast);
 	else
-		ns_ip_deliver(ns, src, dst, h[9], bcast, h + hl, tot - hl);
+		ns_ip_deliver(ns, src, dst, h[9], bcast, h + hl, tot - hl,
+		    rx_l4_trusted(ns, rx, hl, h[9]));
 }
 
 void
 ns_ip_deliver(struct netstack *ns, uint32_t src, uint32_t dst, uint8_t proto,
-    bool bcast, const uint8_t *p, size_t len)
+    bool bcast, const uint8_t *p, size_t len, bool l4_ok)
 {
 	if (proto == IPPROTO_ICMP && bcast)
 		ns_drop(ns, ND_NOT_FOR_US);	/* no answers to broadcast pings */
 	else if (proto == IPPROTO_ICMP)
 		icmp_input(ns, src, p, len);
 	else if (proto == IPPROTO_UDP)
-		udp_input(ns, src, dst, p, len);
+		udp_input(ns, src, dst, p, len, l4_ok);
 	else if (proto == IPPROTO_TCP && !bcast && ns->configured)
-		ns_tcp_input(ns, src, dst, p, len);
+		ns_tcp_input(ns, src, dst, p, len, l4_ok);
 	else
 		ns_drop(ns, ND_PROTO);
 }

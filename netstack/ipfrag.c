@@ -198,7 +198,7 @@ ns_frag_input(struct netstack *ns, const uint8_t *h, size_t hl, const uint8_t *p
 		   re-enters reassembly (there is no loopback), so the region
 		   stays put until they return. */
 		ns_ip_deliver(ns, r->src, r->dst, r->proto, r->bcast,
-		    ns->frag_mem + r->off, r->total);
+		    ns->frag_mem + r->off, r->total, false);
 		frag_free(ns, r);
 	}
 }

@@ -80,6 +80,11 @@ struct netstack_counters {
 	uint64_t icmp_unreach_in;	/* destination unreachable, validated */
 	uint64_t pmtu_updates;		/* path MTU lowered for a destination */
 	uint64_t dns_queries_out, dns_answers, dns_failures;
+	/* TCP/UDP receive checksums (kernel/dev/nic.h's states): trusted
+	   because the device verified them, trusted because the frame came
+	   with a partial checksum, flagged bad by the device, and verified
+	   in software (no device state, or ICMP/fragments/BAD). */
+	uint64_t rx_csum_good, rx_csum_partial, rx_csum_hw_bad, rx_csum_sw;
 };
 
 #define NS_ARP_ENTRIES	16

@@ -51,16 +51,22 @@ void ns_arp_announce(struct netstack *ns);
 void ns_arp_timers(struct netstack *ns);
 
 /* ip.c */
-void ns_ip_input(struct netstack *ns, const uint8_t *p, size_t len);
+/* rx: the received buffer the datagram came in (its checksum state),
+   or NULL when there is none and every checksum is verified. */
+void ns_ip_input(struct netstack *ns, const uint8_t *p, size_t len,
+    const struct nic_buf *rx);
 /* Write an IPv4 header at tb->data + ETH_HLEN for `plen` bytes of
    payload already in place after it; returns the frame length. */
 size_t ns_ip_header(struct netstack *ns, struct ns_txbuf *tb, uint32_t src,
     uint32_t dst, uint8_t proto, size_t plen);
 uint32_t ns_next_hop(struct netstack *ns, uint32_t dst);
 /* Hand a whole datagram's payload to ICMP, UDP or TCP (after validation
-   or reassembly). */
+   or reassembly).  l4_ok: the device vouched for the TCP/UDP checksum
+   (NIC_RXCSUM_GOOD, or a matching PARTIAL), so it is not recomputed. */
 void ns_ip_deliver(struct netstack *ns, uint32_t src, uint32_t dst, uint8_t proto,
-    bool bcast, const uint8_t *p, size_t len);
+    bool bcast, const uint8_t *p, size_t len, bool l4_ok);
+
+bool ns_l4_csum_bad(struct netstack *ns, const uint8_t *p, size_t len, uint32_t pseudo);
 
 /* ipfrag.c */
 /* One validated fragment: header h (hl bytes), payload pl (plen). */

@@ -1049,10 +1049,12 @@ pcb_input(struct tcp_pcb *p, const uint8_t *seg, size_t hl, size_t len,
 }
 
 void
-ns_tcp_input(struct netstack *ns, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
+ns_tcp_input(struct netstack *ns, uint32_t src, uint32_t dst, const uint8_t *seg,
+    size_t len, bool csum_ok)
 {
 	struct tcp_state_all *t = &ns->tcp;
-	if (len < TCP_HLEN || ns_csum(seg, len, tcp_pseudo(src, dst, len)) != 0) {
+	if (len < TCP_HLEN || (!csum_ok && ns_l4_csum_bad(ns, seg, len,
+	    tcp_pseudo(src, dst, len)))) {
 		t->st.bad_csum++;
 		return;
 	}

@@ -243,8 +243,10 @@ void tcp_recved(struct tcp_pcb *pcb, size_t n);
 bool tcp_writable(const struct tcp_pcb *pcb);
 
 /* netstack internals */
+/* csum_ok: the checksum was vouched for by the device (see
+   ns_ip_deliver); otherwise it is verified here. */
 void ns_tcp_input(struct netstack *ns, uint32_t src, uint32_t dst,
-    const uint8_t *seg, size_t len);
+    const uint8_t *seg, size_t len, bool csum_ok);
 void ns_tcp_timers(struct netstack *ns);
 
 #endif

@@ -418,7 +418,7 @@ send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t 
 		/* The device sums from csum_start and folds in what the
 		   field holds: the pseudo-header sum, not complemented. */
 		wr16(t + 16, (uint16_t)sum);
-		meta = (struct nic_tx_meta){ ETH_HLEN + IP_HLEN, 16, NIC_BUF_CSUM_PARTIAL };
+		meta = (struct nic_tx_meta){ ETH_HLEN + IP_HLEN, 16, NIC_TX_CSUM };
 	} else {
 		sum = sum_piece(sum, t, hl, &odd);
 		for (int i = 0; i < n; i++)

@@ -478,6 +478,11 @@ api_counters(struct pal_counter *out, size_t max)
 		C("net.drops", drops);
 		C("net.payload_copied", c->payload_copied);
 		C("net.icmp_echo_in", c->icmp_echo_in);
+		C("net.rx_csum_good", c->rx_csum_good);
+		C("net.rx_csum_partial", c->rx_csum_partial);
+		C("net.rx_csum_hw_bad", c->rx_csum_hw_bad);
+		C("net.rx_csum_sw", c->rx_csum_sw);
+		C("tcp.bad_csum", t->bad_csum);
 		C("tcp.segs_in", t->segs_in);
 		C("tcp.segs_out", t->segs_out);
 		C("tcp.accepted", t->accepted);
@@ -506,6 +511,7 @@ api_counters(struct pal_counter *out, size_t max)
 		C("nic.rx_drops", s->rx_drops);
 		C("nic.tx_ring_full", s->tx_ring_full);
 		C("nic.bad_completions", s->bad_completions);
+		C("nic.rx_bad_offload", s->rx_bad_offload);
 		C("nic.intrs", s->intrs);
 	}
 	struct blk_dev *b = blk_first();

@@ -6,8 +6,11 @@
  * queue 0.  A received frame goes up as the nic_buf describing its own
  * buffer (data just past the 12-byte virtio header); when the upper layer
  * releases it, it is posted again.  With MTU 1500 and no receive
- * segmentation offload every frame fits one buffer, so a num_buffers
- * other than 1 is a device error (counted, dropped).
+ * segmentation offload every frame fits one buffer, so a frame spanning
+ * several (num_buffers > 1) is dropped with its continuation buffers.
+ * The header's checksum flags become the NIC contract's receive checksum
+ * state (kernel/dev/nic.h): DATA_VALID is GOOD, NEEDS_CSUM is PARTIAL
+ * (offsets checked against the frame), nothing is NONE.
  * TX: queue 1 gets one chain per frame: a 12-byte header from a small DMA
  * array, then the caller's buffers as they are.  They go back to their
  * owner (nic_buf_release) when the device returns the chain.
@@ -166,7 +169,7 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)
 	    ((uint8_t *)sc->tx_hdr_mem.va + slot * VNET_HDR_SIZE);
 	memset(h, 0, VNET_HDR_SIZE);
-	if (meta != NULL && (meta->flags & NIC_BUF_CSUM_PARTIAL) &&
+	if (meta != NULL && (meta->flags & NIC_TX_CSUM) &&
 	    (n->offloads & NIC_OFF_TX_CSUM)) {
 		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		h->csum_start = meta->csum_start;
@@ -184,6 +187,47 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	n->stats.tx_packets++;
 	n->stats.tx_bytes += bytes;
 	return TERN_OK;
+}
+
+/*
+ * Check a received frame's virtio header (flen: frame bytes after it)
+ * against what was negotiated.  Only checksum offload is (GUEST_CSUM,
+ * no GUEST_TSO4/6 or UFO): a device that sends GSO frames, checksum offsets
+ * outside the frame, or flags without GUEST_CSUM breaks the contract;
+ * the frame is dropped and counted in rx_bad_offload.  With MRG_RXBUF a
+ * frame spanning several buffers is more than our MTU allows: it is
+ * dropped too, and the buffers that carry its rest are skipped.
+ */
+static int
+rx_hdr_check(struct virtio_net_softc *sc, const struct virtio_net_hdr *h, uint32_t flen)
+{
+	struct nic *n = &sc->nic;
+	const char *why = NULL;
+
+	if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_MRG_RXBUF) && h->num_buffers != 1) {
+		if (h->num_buffers == 0 || h->num_buffers > sc->rxq.size) {
+			n->stats.rx_errors++;
+			n->stats.bad_completions++;
+			return TERN_EINVAL;
+		}
+		sc->rx_skip = (uint16_t)(h->num_buffers - 1);
+		why = "frame spans buffers";
+	} else if (h->gso_type != 0) {
+		why = "GSO type not negotiated";
+	} else if (h->flags != 0 && !virtio_has(&sc->bus.vd, VIRTIO_NET_F_GUEST_CSUM)) {
+		why = "checksum flags without GUEST_CSUM";
+	} else if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    (uint32_t)h->csum_start + h->csum_offset + 2 > flen) {
+		why = "checksum offsets outside the frame";
+	}
+	if (why == NULL)
+		return TERN_OK;
+	if (n->stats.rx_bad_offload++ == 0)
+		log_warn("virtio-net", "%s: dropped a received frame: %s "
+		    "(gso %u, flags %#x, csum %u+%u, %u buffers, %u bytes)", n->name, why,
+		    h->gso_type, h->flags, h->csum_start, h->csum_offset, h->num_buffers, flen);
+	n->stats.rx_drops++;
+	return TERN_EINVAL;
 }
 
 static int
@@ -210,6 +254,13 @@ vnet_poll(struct nic *n, int budget)
 		struct nic_buf *b = cookie;
 		size_t i = (size_t)(b - sc->rx_bufs);
 		uint8_t *buf = (uint8_t *)sc->rx_mem.va + i * VNET_BUF_SIZE;
+		if (sc->rx_skip > 0) {
+			/* The rest of a frame that spanned buffers (dropped
+			   below): no header of its own, just give it back. */
+			sc->rx_skip--;
+			rx_release(b);
+			continue;
+		}
 		if (len < VNET_HDR_SIZE + 14 || len > VNET_BUF_SIZE) {
 			n->stats.rx_errors++;
 			n->stats.bad_completions++;
@@ -218,8 +269,7 @@ vnet_poll(struct nic *n, int budget)
 		}
 		hw_dma_sync_cpu(&sc->bus.hw, buf, len);
 		const struct virtio_net_hdr *h = (const void *)buf;
-		if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_MRG_RXBUF) && h->num_buffers != 1) {
-			n->stats.rx_errors++;
+		if (rx_hdr_check(sc, h, len - VNET_HDR_SIZE) != TERN_OK) {
 			rx_release(b);
 			continue;
 		}
@@ -229,8 +279,15 @@ vnet_poll(struct nic *n, int budget)
 		b->next = NULL;
 		b->refs = 1;
 		b->queue = 0;
-		b->flags = (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) ? NIC_BUF_CSUM_OK :
-		    NIC_BUF_CSUM_NONE;
+		b->flags = NIC_RXCSUM_NONE;
+		b->csum_start = b->csum_offset = 0;
+		if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+			b->flags = NIC_RXCSUM_PARTIAL;
+			b->csum_start = h->csum_start;
+			b->csum_offset = h->csum_offset;
+		} else if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+			b->flags = NIC_RXCSUM_GOOD;
+		}
 		n->stats.rx_packets++;
 		n->stats.rx_bytes += b->len;
 		work++;

@@ -55,6 +55,8 @@ struct virtio_net_softc {
 	uint32_t tx_free[VNET_TX_SLOTS];
 	uint32_t tx_nfree;
 	bool rx_kick_pending;
+	uint16_t rx_skip;		/* continuation buffers of a dropped
+					   multi-buffer frame still to come */
 };
 
 void virtio_blk_detach_core(struct virtio_blk_softc *sc);

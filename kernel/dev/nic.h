@@ -41,14 +41,47 @@ struct nic_buf {
 	nic_buf_release_fn release; /* owner's recycle hook */
 	void *owner;		/* owner's context (driver softc, socket) */
 	uint32_t refs;		/* owner-managed reference count */
-	uint16_t flags;		/* NIC_BUF_* */
+	uint16_t flags;		/* RX: NIC_RXCSUM_* state */
 	uint16_t queue;		/* RX queue it arrived on */
+	uint16_t csum_start;	/* RX, NIC_RXCSUM_PARTIAL: L4 header offset
+				   from data; the checksum field is at
+				   csum_start + csum_offset */
+	uint16_t csum_offset;
 	uint64_t cookie;	/* owner private (descriptor index, ...) */
 };
 
-#define NIC_BUF_CSUM_OK		0x0001	/* RX: device verified L4 checksum */
-#define NIC_BUF_CSUM_NONE	0x0002	/* RX: checksum not checked */
-#define NIC_BUF_CSUM_PARTIAL	0x0004	/* TX: device fills L4 checksum */
+/*
+ * Receive checksum state: what the device says about the TCP or UDP
+ * checksum of the IPv4 datagram in a received frame (flags &
+ * NIC_RXCSUM_MASK).  Every driver maps its device's own flags onto these
+ * four (virtio-net: VIRTIO_NET_HDR_F_DATA_VALID / NEEDS_CSUM; ENA: the
+ * RX completion's L4 checksum checked/error bits; netvsc: the RNDIS
+ * per-packet TCP/UDP checksum info), and the netstack honours them:
+ *
+ *  NONE     the device did not check.  The stack verifies in software.
+ *  GOOD     the device verified the checksum and it is right.  The stack
+ *           trusts it and does not recompute.
+ *  BAD      the device verified the checksum and it is wrong.  The stack
+ *           counts it (rx_csum_hw_bad) and verifies in software: a real
+ *           bad frame is then dropped and counted as a bad checksum, a
+ *           device's false alarm loses nothing.
+ *  PARTIAL  the frame is valid but its checksum field holds only the
+ *           pseudo-header sum, to be completed over csum_start..end
+ *           (virtio 1.2 5.1.6.4.1: what a host kernel sends through a
+ *           tap with a vnet header).  Such a frame never crossed a wire;
+ *           the stack trusts it when csum_start/csum_offset name the
+ *           TCP or UDP checksum field of the datagram it parsed, and
+ *           verifies in software otherwise (which drops it).  A driver
+ *           MUST check csum_start + csum_offset + 2 <= len before it
+ *           hands up such a frame, and drop and count it otherwise.
+ * The IPv4 header checksum, ICMP and reassembled fragments are always
+ * verified in software (a device's state describes one frame's L4).
+ */
+#define NIC_RXCSUM_MASK		0x0003
+#define NIC_RXCSUM_NONE		0x0000
+#define NIC_RXCSUM_GOOD		0x0001
+#define NIC_RXCSUM_BAD		0x0002
+#define NIC_RXCSUM_PARTIAL	0x0003
 
 static inline void
 nic_buf_release(struct nic_buf *b)
@@ -68,12 +101,16 @@ nic_buf_release_chain(struct nic_buf *b)
 	}
 }
 
-/* TX metadata for checksum offload (valid with NIC_BUF_CSUM_PARTIAL). */
+/* TX metadata for checksum offload (valid with NIC_TX_CSUM in flags,
+   and only when the NIC offers NIC_OFF_TX_CSUM): the device completes
+   the checksum at csum_start + csum_offset over csum_start..end, the
+   field holding the pseudo-header sum. */
 struct nic_tx_meta {
 	uint16_t csum_start;	/* offset of the L4 header in the frame */
 	uint16_t csum_offset;	/* offset of the checksum field from there */
-	uint16_t flags;		/* NIC_BUF_* */
+	uint16_t flags;		/* NIC_TX_* */
 };
+#define NIC_TX_CSUM		0x0001
 
 /* Offload flags (nic.offloads). */
 #define NIC_OFF_RX_CSUM		0x0001
@@ -85,6 +122,10 @@ struct nic_stats {
 	uint64_t tx_packets, tx_bytes, tx_drops, tx_errors, tx_ring_full;
 	uint64_t tx_copy_bytes, rx_copy_bytes;	/* forced copies */
 	uint64_t bad_completions;		/* device reply rejected */
+	uint64_t rx_bad_offload;	/* frames dropped for offload metadata
+					   the device must not send (GSO not
+					   negotiated, checksum offsets outside
+					   the frame, frames over one buffer) */
 	uint64_t intrs;				/* interrupts taken (0: polled) */
 };
 

@@ -132,7 +132,7 @@ rx_deliver(struct tap_nic *t, struct tap_rxbuf *rb, size_t len)
 	struct nic *n = &t->nic;
 	rb->nb = (struct nic_buf){ .data = rb->data, .len = (uint32_t)len,
 		.cap = sizeof(rb->data), .release = tap_rx_release, .owner = t,
-		.cookie = (uint64_t)(uintptr_t)rb, .flags = NIC_BUF_CSUM_NONE };
+		.cookie = (uint64_t)(uintptr_t)rb, .flags = NIC_RXCSUM_NONE };
 	if (n->rx != NULL)
 		n->rx(n->upper, &rb->nb);
 	else

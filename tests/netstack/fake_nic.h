@@ -77,14 +77,24 @@ fake_init(struct fake_nic *f)
 	f->now = 1000000000ULL;
 }
 
+/* Deliver one frame to the stack as a driver-owned buffer whose receive
+   checksum state is `csum` (NIC_RXCSUM_*; start/off for PARTIAL). */
+static void
+fake_inject_csum(struct fake_nic *f, const uint8_t *frame, size_t len, uint16_t csum,
+    uint16_t start, uint16_t off)
+{
+	memcpy(f->rxdata, frame, len);
+	f->rxb = (struct nic_buf){ .data = f->rxdata, .len = (uint32_t)len,
+		.cap = sizeof(f->rxdata), .release = fake_rx_release, .owner = f,
+		.flags = csum, .csum_start = start, .csum_offset = off };
+	f->nic.rx(f->nic.upper, &f->rxb);
+}
+
 /* Deliver one frame to the stack as a driver-owned buffer. */
 static void
 fake_inject(struct fake_nic *f, const uint8_t *frame, size_t len)
 {
-	memcpy(f->rxdata, frame, len);
-	f->rxb = (struct nic_buf){ .data = f->rxdata, .len = (uint32_t)len,
-		.cap = sizeof(f->rxdata), .release = fake_rx_release, .owner = f };
-	f->nic.rx(f->nic.upper, &f->rxb);
+	fake_inject_csum(f, frame, len, NIC_RXCSUM_NONE, 0, 0);
 }
 
 #endif

@@ -153,12 +153,17 @@ fi
 start_demo keepalive 3 --keepalive 1000,500,3
 if wait_healthy 10.77.3.2; then
 	ka0=$(stat_of 10.77.3.2 closed_timeout)
-	nsx python3 -c 'import socket, time
+	rm -f "$L/ka-connected"
+	nsx python3 -c 'import socket, sys, time
 s = socket.create_connection(("10.77.3.2", 80), timeout=5)
-time.sleep(12)' &
+open(sys.argv[1], "w").close()
+time.sleep(12)' "$L/ka-connected" &
 	kpid=$!
 	pids+=($kpid)
-	sleep 0.5
+	# The link goes down only once the client is connected (a loaded
+	# machine can take a second just to start python).
+	for _ in $(seq 50); do [ -e "$L/ka-connected" ] && break; sleep 0.2; done
+	sleep 0.2
 	nsx ip link set tern3 down
 	sleep 4.5
 	nsx ip link set tern3 up

@@ -2,7 +2,8 @@
  * test_netstack.c - the netstack's first layer against crafted frames:
  * ARP replies and cache, ICMP echo, IPv4/UDP validation with the drop
  * counters, the ARP wait queue, and the DHCP client's whole exchange
- * including renewal, classless routes and malformed replies.
+ * including renewal, classless routes and malformed replies, and what the
+ * stack does with each receive checksum state a NIC can report.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -340,6 +341,93 @@ test_parse_ipv4(void **state)
 	assert_string_equal(buf, "192.168.1.1");
 }
 
+/*
+ * A TCP SYN from the peer to port 80 whose checksum field holds `how`:
+ * 0 the full checksum, 1 only the pseudo-header sum (what a host sends
+ * with a partial checksum), 2 garbage.
+ */
+static size_t
+tcp_syn(uint8_t *p, int how)
+{
+	uint8_t t[20] = { 0x9c, 0x40, 0x00, 0x50, 0, 0, 0x10, 0, 0, 0, 0, 0, 0x50, 0x02,
+		0xff, 0xff, 0, 0, 0, 0 };
+	uint32_t pseudo = (PEER_IP >> 16) + (PEER_IP & 0xffff) + (MY_IP >> 16) +
+	    (MY_IP & 0xffff) + IPPROTO_TCP + 20;
+	uint16_t c;
+	if (how == 0) {
+		c = ns_csum(t, 20, pseudo);
+	} else if (how == 1) {
+		while (pseudo >> 16)
+			pseudo = (pseudo & 0xffff) + (pseudo >> 16);
+		c = (uint16_t)pseudo;
+	} else {
+		c = 0x1234;
+	}
+	wr16(t + 16, c);
+	return ip_frame(p, PEER_IP, MY_IP, IPPROTO_TCP, t, 20);
+}
+
+static void
+test_rx_csum_states(void **state)
+{
+	/* Each of kernel/dev/nic.h's receive checksum states, on a TCP SYN
+	   (accepted: tcp.segs_in, refused: tcp.bad_csum). */
+	static const struct {
+		uint16_t csum, start, off;
+		int how;		/* tcp_syn() */
+		bool accepted;
+	} cases[] = {
+		{ NIC_RXCSUM_NONE, 0, 0, 0, true },	/* verified in software */
+		{ NIC_RXCSUM_NONE, 0, 0, 1, false },	/* partial sum, nobody vouched */
+		{ NIC_RXCSUM_NONE, 0, 0, 2, false },
+		{ NIC_RXCSUM_PARTIAL, 34, 16, 1, true },	/* vnet header NEEDS_CSUM */
+		{ NIC_RXCSUM_PARTIAL, 30, 16, 1, false },	/* offsets name another field */
+		{ NIC_RXCSUM_PARTIAL, 34, 6, 1, false },
+		{ NIC_RXCSUM_GOOD, 0, 0, 2, true },	/* device verified: trusted */
+		{ NIC_RXCSUM_BAD, 0, 0, 0, true },	/* false alarm: software says good */
+		{ NIC_RXCSUM_BAD, 0, 0, 2, false },
+	};
+	uint8_t fr[128];
+	setup_static();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t in = ns.tcp.st.segs_in, bad = ns.tcp.st.bad_csum;
+		size_t n = tcp_syn(fr, cases[i].how);
+		fake_inject_csum(&f, fr, n, cases[i].csum, cases[i].start, cases[i].off);
+		if (ns.tcp.st.segs_in - in != (cases[i].accepted ? 1u : 0u) ||
+		    ns.tcp.st.bad_csum - bad != (cases[i].accepted ? 0u : 1u))
+			fail_msg("case %zu: state %u how %d: accepted %d, expected %d", i,
+			    cases[i].csum, cases[i].how, (int)(ns.tcp.st.segs_in - in),
+			    cases[i].accepted);
+	}
+	assert_int_equal(ns.cnt.rx_csum_good, 1);
+	assert_int_equal(ns.cnt.rx_csum_partial, 1);
+	assert_int_equal(ns.cnt.rx_csum_hw_bad, 2);
+	/* Software verified: 3 NONE, 2 PARTIAL that did not match, 2 BAD. */
+	assert_int_equal(ns.cnt.rx_csum_sw, 7);
+
+	/* UDP the same way: a partial sum is delivered only when vouched for. */
+	uint8_t u[12] = { 0x9c, 0x40, 0x00, 0x09, 0x00, 0x0c, 0, 0, 1, 2, 3, 4 };
+	uint32_t pseudo = (PEER_IP >> 16) + (PEER_IP & 0xffff) + (MY_IP >> 16) +
+	    (MY_IP & 0xffff) + IPPROTO_UDP + 12;
+	while (pseudo >> 16)
+		pseudo = (pseudo & 0xffff) + (pseudo >> 16);
+	wr16(u + 6, (uint16_t)pseudo);
+	size_t n = ip_frame(fr, PEER_IP, MY_IP, IPPROTO_UDP, u, sizeof(u));
+	uint64_t drops = ns.cnt.drops[ND_UDP_CSUM], port = ns.cnt.drops[ND_UDP_PORT];
+	fake_inject(&f, fr, n);
+	assert_int_equal(ns.cnt.drops[ND_UDP_CSUM], drops + 1);
+	fake_inject_csum(&f, fr, n, NIC_RXCSUM_PARTIAL, 34, 6);
+	assert_int_equal(ns.cnt.drops[ND_UDP_CSUM], drops + 1);
+	assert_int_equal(ns.cnt.drops[ND_UDP_PORT], port + 1);	/* got through */
+
+	/* ICMP is always verified: a device's GOOD covers TCP/UDP only. */
+	n = echo_request(fr, 1, 8);
+	fr[14 + 20 + 2] ^= 0x40;
+	fake_inject_csum(&f, fr, n, NIC_RXCSUM_GOOD, 0, 0);
+	assert_int_equal(ns.cnt.drops[ND_ICMP_CSUM], 1);
+	assert_int_equal(f.rx_released, 9 + 2 + 1);
+}
+
 int
 main(void)
 {
@@ -351,6 +439,7 @@ main(void)
 		cmocka_unit_test_setup(test_dhcp_exchange, setup),
 		cmocka_unit_test_setup(test_dhcp_malformed, setup),
 		cmocka_unit_test_setup(test_parse_ipv4, setup),
+		cmocka_unit_test_setup(test_rx_csum_states, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

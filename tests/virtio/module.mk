@@ -17,4 +17,4 @@ $(B)/tests/virtio_fault: tests/traces/qemu72-virtio-blk.trace tests/traces/qemu7
 # indirect tables, MSI-X, limits and one test per hostile behaviour.
 $(eval $(call host_test,virtio_sim,tests/virtio/test_virtio_sim.c \
 	tests/virtio/virtio_sim.c tests/virtio/virtio_regnames.c tests/hw/hw_host.c tests/hw/blk_sync.c \
-	$(VIRTIO_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
+	$(VIRTIO_CORE) $(NS_CORE) kernel/lib/fmt.c kernel/lib/err.c,))

@@ -6,7 +6,9 @@
  * range or not in flight, used length past the buffer, queue size 0,
  * DEVICE_NEEDS_RESET, all-ones reads), each followed by a clean detach
  * with every DMA region returned, then an attach/detach loop over all of
- * them.  The simulator also checks the driver's side of the protocol;
+ * them; every receive checksum state and bad offload header, and a
+ * partially checksummed SYN through the driver into the netstack.  The
+ * simulator also checks the driver's side of the protocol;
  * every test asserts it saw no violation.
  */
 #include <setjmp.h>
@@ -23,6 +25,7 @@
 #include "tests/hw/blk_sync.h"
 #include "tests/virtio/virtio_regnames.h"
 #include "tests/virtio/virtio_sim.h"
+#include "netstack/ns_var.h"
 #include "virtio/virtio_var.h"
 
 static char logbuf[8192];
@@ -367,6 +370,7 @@ struct net_fix {
 	int rx_frames;
 	uint8_t last[2048];
 	uint32_t last_len;
+	uint16_t last_flags, last_cstart, last_coff;
 	struct nic_buf *held[256];
 	int nheld;
 	bool hold;
@@ -379,6 +383,9 @@ net_rx(void *upper, struct nic_buf *b)
 	f->rx_frames++;
 	memcpy(f->last, b->data, b->len);
 	f->last_len = b->len;
+	f->last_flags = b->flags;
+	f->last_cstart = b->csum_start;
+	f->last_coff = b->csum_offset;
 	if (f->hold)
 		f->held[f->nheld++] = b;
 	else
@@ -537,6 +544,189 @@ test_net_bad_used_id(void **state)
 	net_end(&f);
 }
 
+static void
+test_net_rx_csum_states(void **state)
+{
+	/* The virtio header's checksum flags become the NIC contract's
+	   receive checksum states; offload metadata the device must not send
+	   drops the frame (counted), never reaches the stack, and the buffer
+	   goes back to the device. */
+	struct net_fix f;
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	assert_true(virtio_has(&f.sc->bus.vd, VIRTIO_NET_F_GUEST_CSUM));
+	struct nic *n = &f.sc->nic;
+	n->rx = net_rx;
+	n->upper = &f;
+	assert_true(n->offloads & NIC_OFF_RX_CSUM);
+	uint8_t frame[100];
+	fill(frame, sizeof(frame), 5);
+	static const struct {
+		uint8_t flags, gso;
+		uint16_t start, off;
+		int delivered;		/* 1, or 0 for dropped as bad offload */
+		uint16_t state;
+	} cases[] = {
+		{ 0, 0, 0, 0, 1, NIC_RXCSUM_NONE },
+		{ VIRTIO_NET_HDR_F_DATA_VALID, 0, 0, 0, 1, NIC_RXCSUM_GOOD },
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 34, 16, 1, NIC_RXCSUM_PARTIAL },
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID, 0, 34, 6, 1,
+		  NIC_RXCSUM_PARTIAL },
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 96, 2, 1, NIC_RXCSUM_PARTIAL }, /* last 2 bytes */
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 97, 2, 0, 0 },	/* one past the end */
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 34, 600, 0, 0 },
+		{ VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0xffff, 0xffff, 0, 0 },
+		{ 0, 1 /* TCPV4 */, 0, 0, 0, 0 },			/* GSO not negotiated */
+		{ 0, 0x81 /* TCPV4 | ECN */, 0, 0, 0, 0 },
+	};
+	int want_rx = 0, want_bad = 0;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct virtio_net_hdr h = { .flags = cases[i].flags, .gso_type = cases[i].gso,
+			.csum_start = cases[i].start, .csum_offset = cases[i].off,
+			.num_buffers = 1 };
+		assert_int_equal(vsim_net_inject_hdr(&f.sim, &h, frame, sizeof(frame)), 0);
+		n->ops->poll(n, 64);
+		want_rx += cases[i].delivered;
+		want_bad += !cases[i].delivered;
+		if (f.rx_frames != want_rx || (int)n->stats.rx_bad_offload != want_bad)
+			fail_msg("case %zu: %d delivered (want %d), %d bad offload (want %d)", i,
+			    f.rx_frames, want_rx, (int)n->stats.rx_bad_offload, want_bad);
+		if (cases[i].delivered) {
+			assert_int_equal(f.last_flags & NIC_RXCSUM_MASK, cases[i].state);
+			assert_memory_equal(f.last, frame, sizeof(frame));
+			if (cases[i].state == NIC_RXCSUM_PARTIAL) {
+				assert_int_equal(f.last_cstart, cases[i].start);
+				assert_int_equal(f.last_coff, cases[i].off);
+			}
+		}
+	}
+	assert_true(logged("virtio-net7: dropped a received frame: checksum offsets outside"));
+	assert_int_equal(vsim_net_posted(&f.sim), VNET_RX_BUFS);
+
+	/* A frame spanning three buffers (mergeable receive buffers; more
+	   than our MTU): dropped with its two continuation buffers, whose
+	   bytes are never taken for a header; the next frame is intact. */
+	static uint8_t jumbo[5000];
+	fill(jumbo, sizeof(jumbo), 9);
+	struct virtio_net_hdr h3 = { .num_buffers = 3 };
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &h3, jumbo, sizeof(jumbo)), 0);
+	n->ops->poll(n, 64);
+	assert_int_equal(f.rx_frames, want_rx);
+	assert_int_equal(n->stats.rx_bad_offload, want_bad + 1);
+	struct virtio_net_hdr h1 = { .num_buffers = 1 };
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &h1, frame, sizeof(frame)), 0);
+	n->ops->poll(n, 64);
+	assert_int_equal(f.rx_frames, want_rx + 1);
+	assert_int_equal(f.last_len, sizeof(frame));
+	assert_memory_equal(f.last, frame, sizeof(frame));
+	assert_int_equal(vsim_net_posted(&f.sim), VNET_RX_BUFS);
+	/* num_buffers 0 is nonsense: a device error. */
+	struct virtio_net_hdr h0 = { .num_buffers = 0 };
+	uint64_t errs = n->stats.rx_errors;
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &h0, frame, sizeof(frame)), 0);
+	n->ops->poll(n, 64);
+	assert_int_equal(n->stats.rx_errors, errs + 1);
+	assert_int_equal(f.rx_frames, want_rx + 1);
+	net_end(&f);
+}
+
+/*
+ * The whole receive path on a tap with a vnet header: the host sends a
+ * TCP SYN with only the pseudo-header sum in its checksum field and
+ * NEEDS_CSUM set; virtio-net hands it up as PARTIAL and the netstack
+ * accepts it and answers.  The same frame without the flag is a bad
+ * checksum.  The SYN-ACK goes out with NEEDS_CSUM and the simulator
+ * completes it, as the host would.
+ */
+struct e2e {
+	uint64_t now;
+	int accepted;
+};
+static uint64_t e2e_now(void *ctx) { return ((struct e2e *)ctx)->now; }
+static uint32_t e2e_random(void *ctx) { return 0x9e3779b9u; }
+static void e2e_accept(void *ctx, struct tcp_pcb *p) { ((struct e2e *)ctx)->accepted++; }
+
+static size_t
+e2e_syn(uint8_t *fr, const uint8_t *mac, bool partial)
+{
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	uint32_t src = 0x0a630001, dst = 0x0a630002;	/* 10.99.0.1 -> .2 */
+	memcpy(fr, mac, 6);
+	memcpy(fr + 6, peer, 6);
+	fr[12] = 0x08; fr[13] = 0x00;
+	uint8_t *ip = fr + 14, *t = ip + 20;
+	memset(ip, 0, 40);
+	ip[0] = 0x45; ip[3] = 40; ip[8] = 64; ip[9] = IPPROTO_TCP;
+	wr32(ip + 12, src);
+	wr32(ip + 16, dst);
+	wr16(ip + 10, ns_csum(ip, 20, 0));
+	wr16(t, 40000); wr16(t + 2, 80); wr32(t + 4, 1000);
+	t[12] = 0x50; t[13] = 0x02; wr16(t + 14, 65535);
+	uint32_t pseudo = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
+	    IPPROTO_TCP + 20;
+	if (partial) {
+		while (pseudo >> 16)
+			pseudo = (pseudo & 0xffff) + (pseudo >> 16);
+		wr16(t + 16, (uint16_t)pseudo);
+	} else {
+		wr16(t + 16, ns_csum(t, 20, pseudo));
+	}
+	return 54;
+}
+
+static void
+test_net_partial_csum_reaches_tcp(void **state)
+{
+	struct net_fix f;
+	static struct netstack ns;
+	static struct ns_txbuf txmem[NS_TXBUFS];
+	struct e2e ctx = { .now = 1000000000ULL };
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	struct netstack_port port = { e2e_now, e2e_random, NULL, &ctx };
+	netstack_attach(&ns, n, &port, txmem);
+	netstack_set_static(&ns, 0x0a630002, 0xffffff00u, 0x0a630001, 0);
+	assert_int_equal(tcp_listen(&ns, 80, e2e_accept, &ctx), TERN_OK);
+	netstack_poll(&ns);
+	int tx0 = f.sim.nframes;
+
+	uint8_t fr[64];
+	size_t len = e2e_syn(fr, n->mac, true);
+	/* With the flag: accepted, answered (ARP for the peer first). */
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.csum_start = 34, .csum_offset = 16, .num_buffers = 1 };
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &h, fr, (uint32_t)len), 0);
+	netstack_poll(&ns);
+	assert_int_equal(ns.tcp.st.segs_in, 1);
+	assert_int_equal(ns.tcp.st.bad_csum, 0);
+	assert_int_equal(ns.cnt.rx_csum_partial, 1);
+	assert_true(f.sim.nframes > tx0);
+	/* Without it the partial sum is a bad checksum: dropped, counted. */
+	struct virtio_net_hdr plain = { .num_buffers = 1 };
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &plain, fr, (uint32_t)len), 0);
+	netstack_poll(&ns);
+	assert_int_equal(ns.tcp.st.segs_in, 1);
+	assert_int_equal(ns.tcp.st.bad_csum, 1);
+	/* Every frame the stack sent that the device checksummed is valid
+	   on the wire (the simulator completed NEEDS_CSUM). */
+	for (int i = tx0; i < f.sim.nframes; i++) {
+		const uint8_t *o = f.sim.frames[i];
+		if (f.sim.frame_len[i] < 54 || o[12] != 0x08 || o[13] != 0 || o[23] != IPPROTO_TCP)
+			continue;
+		size_t tl = rd16(o + 16) - 20u;
+		uint32_t ps = (rd32(o + 26) >> 16) + (rd32(o + 26) & 0xffff) +
+		    (rd32(o + 30) >> 16) + (rd32(o + 30) & 0xffff) + IPPROTO_TCP + (uint32_t)tl;
+		assert_int_equal(ns_csum(o + 34, tl, ps), 0);
+	}
+	virtio_net_detach_core(f.sc);
+	if (f.sim.violations != 0)
+		fail_msg("driver violated the protocol: %s", f.sim.violation);
+	assert_int_equal(f.sim.dma_live, 0);
+	vsim_fini(&f.sim);
+	free(f.sc);
+}
+
 /* ---- attach/detach under every fault ---- */
 
 static void
@@ -583,6 +773,8 @@ main(void)
 		cmocka_unit_test(test_net_used_len_oversized),
 		cmocka_unit_test(test_net_held_buffers_and_detach),
 		cmocka_unit_test(test_net_bad_used_id),
+		cmocka_unit_test(test_net_rx_csum_states),
+		cmocka_unit_test(test_net_partial_csum_reaches_tcp),
 		cmocka_unit_test(test_attach_detach_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,7 +81,8 @@ vsim_init(struct vsim *s, enum vsim_type type, struct hw_dev *hw)
 		static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 		uint16_t st = VIRTIO_NET_S_LINK_UP;
 		s->dev_features |= 1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS |
-		    1ULL << VIRTIO_NET_F_MRG_RXBUF;
+		    1ULL << VIRTIO_NET_F_MRG_RXBUF | 1ULL << VIRTIO_NET_F_CSUM |
+		    1ULL << VIRTIO_NET_F_GUEST_CSUM;
 		memcpy(s->cfg + VIRTIO_NET_CFG_MAC, mac, 6);
 		memcpy(s->cfg + VIRTIO_NET_CFG_STATUS, &st, 2);
 	}
@@ -573,6 +574,21 @@ blk_request(struct vsim *s, struct chain *c)
 	return (uint32_t)(h.type == VIRTIO_BLK_T_IN ? bytes + 1 : 1);
 }
 
+/* Fold the one's complement sum of f[start..len) into the field at
+   start + off, which holds the pseudo-header sum on entry. */
+static void
+sim_complete_csum(uint8_t *f, uint32_t len, uint16_t start, uint16_t off)
+{
+	uint32_t sum = 0;
+	for (uint32_t i = start; i < len; i += 2)
+		sum += (uint32_t)f[i] << 8 | (i + 1 < len ? f[i + 1] : 0);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	uint16_t c = (uint16_t)~sum;
+	f[start + off] = (uint8_t)(c >> 8);
+	f[start + off + 1] = (uint8_t)c;
+}
+
 static void
 net_tx(struct vsim *s, struct chain *c)
 {
@@ -593,8 +609,25 @@ net_tx(struct vsim *s, struct chain *c)
 		memcpy(p, c->b[i].p, c->b[i].len);
 		p += c->b[i].len;
 	}
-	s->frame_len[s->nframes] = total - VNET_HDR_LEN_SIM;
-	memmove(f, f + VNET_HDR_LEN_SIM, total - VNET_HDR_LEN_SIM);
+	uint32_t flen = total - VNET_HDR_LEN_SIM;
+	struct virtio_net_hdr h;
+	memcpy(&h, f, sizeof(h));
+	memmove(f, f + VNET_HDR_LEN_SIM, flen);
+	if (h.gso_type != 0)
+		violate(s, "transmit with GSO type %u, never negotiated", h.gso_type);
+	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		/* Checksum offload (5.1.6.2): only with VIRTIO_NET_F_CSUM, the
+		   field inside the frame; the device completes it as a NIC
+		   would, so captured frames are what the wire carries. */
+		if (!(s->drv_features & 1ULL << VIRTIO_NET_F_CSUM))
+			violate(s, "NEEDS_CSUM without VIRTIO_NET_F_CSUM");
+		else if ((uint32_t)h.csum_start + h.csum_offset + 2 > flen)
+			violate(s, "transmit checksum at %u+%u outside a %u-byte frame",
+			    h.csum_start, h.csum_offset, flen);
+		else
+			sim_complete_csum(f, flen, h.csum_start, h.csum_offset);
+	}
+	s->frame_len[s->nframes] = flen;
 	s->frames[s->nframes++] = f;
 }
 
@@ -657,4 +690,38 @@ vsim_net_inject(struct vsim *s, const void *frame, uint32_t len, uint32_t extra_
 	memcpy(c.b[0].p + VNET_HDR_LEN_SIM, frame, len);
 	push_used(s, q, head, len + VNET_HDR_LEN_SIM + extra_len);
 	return 0;
+}
+
+int
+vsim_net_inject_hdr(struct vsim *s, const struct virtio_net_hdr *hdr,
+    const void *frame, uint32_t len)
+{
+	struct vsim_queue *q = &s->q[0];
+	const uint8_t *p = frame;
+	uint32_t left = len + VNET_HDR_LEN_SIM, done = 0;
+	uint16_t used = 0;
+
+	if (s->stopped || q->rx_count < (hdr->num_buffers ? hdr->num_buffers : 1))
+		return -1;
+	/* Fill as many posted buffers as the header says (mergeable receive
+	   buffers, 5.1.6.4): the header only in the first. */
+	do {
+		struct chain c;
+		uint16_t head = q->rx_heads[q->rx_head];
+		q->rx_head = (uint16_t)((q->rx_head + 1) % 256);
+		q->rx_count--;
+		walk(s, q, head, &c);
+		s->chains--;
+		uint32_t room = c.b[0].len, n = left < room ? left : room, off = 0;
+		if (used == 0) {
+			memcpy(c.b[0].p, hdr, VNET_HDR_LEN_SIM);
+			off = VNET_HDR_LEN_SIM;
+		}
+		memcpy(c.b[0].p + off, p + done, n - off);
+		done += n - off;
+		left -= n;
+		used++;
+		push_used(s, q, head, n);
+	} while (left > 0 && used < hdr->num_buffers);
+	return left == 0 ? 0 : -1;
 }

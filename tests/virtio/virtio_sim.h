@@ -100,6 +100,13 @@ void vsim_fini(struct vsim *s);
    buffer is posted.  Raises the used length by `extra_len` (a hostile
    device lying about the length). */
 int vsim_net_inject(struct vsim *s, const void *frame, uint32_t len, uint32_t extra_len);
+/* Deliver a frame with the virtio header `hdr` as given (checksum flags,
+   offsets, GSO type): a frame longer than one buffer is spread over
+   hdr->num_buffers buffers.  0, or -1 when too few buffers are posted or
+   they cannot hold the frame. */
+struct virtio_net_hdr;
+int vsim_net_inject_hdr(struct vsim *s, const struct virtio_net_hdr *hdr,
+    const void *frame, uint32_t len);
 /* Receive buffers currently posted. */
 int vsim_net_posted(const struct vsim *s);
 
