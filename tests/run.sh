@@ -2,9 +2,11 @@
 # Run every test and print one closing line "N passed, N failed".
 #   tests/run.sh <cmocka binaries...> -- <integration scripts...>
 # A cmocka binary counts each of its test cases; an integration script
-# counts as one test unless it prints lines "PASS <name>" / "FAIL <name>",
-# in which case each such line counts.  Logs go to $B/test-logs/; the log of
-# a failing test is printed in full.
+# must print result lines "PASS <name>" / "FAIL <name>", and each such line
+# counts.  A script that prints none has checked nothing that anyone can
+# see: it counts as one failure, whatever its exit status, and so does a
+# non-zero exit without a FAIL line.  Logs go to $B/test-logs/; the tail of
+# a failing test's log is printed.
 set -u
 B=${B:-build}
 LOGS=$B/test-logs
@@ -44,15 +46,19 @@ for t in "${integs[@]}"; do
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	p=$(grep -c '^PASS ' "$log"); f=$(grep -c '^FAIL ' "$log")
+	why=""
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
-		if [ $rc -eq 0 ]; then p=1; else f=1; fi
+		f=1
+		why="; it printed no PASS/FAIL result line, so it counts as a failure"
+		echo "FAIL $name: no PASS/FAIL result line in its output (rc=$rc)" >>"$log"
 	elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
+		why="; it exited non-zero without a FAIL line"
 	fi
 	pass=$((pass + p))
 	if [ "$f" -ne 0 ]; then
 		note_fail "$name" "$f" "$log"
-		echo "FAIL integ $name (rc=$rc, ${secs}s)"
+		echo "FAIL integ $name (rc=$rc, ${secs}s$why)"
 	else
 		echo "ok   integ $name ($p, ${secs}s)"
 	fi
