@@ -38,8 +38,13 @@ for t in "${units[@]}"; do
 	fi
 done
 
+declare -A used
 for t in "${integs[@]}"; do
 	name=$(basename "$t" .sh)
+	# Several areas have a fuzz.sh: the second and later get their
+	# folder's name in front, so each keeps its own log and line.
+	[ -n "${used[$name]:-}" ] && name=$(basename "$(dirname "$t")")-$name
+	used[$name]=1
 	log=$LOGS/integ-$name.log
 	start=$(date +%s)
 	B=$B timeout 900 bash "$t" >"$log" 2>&1
