@@ -130,40 +130,66 @@ nvme_submit(struct nvme_softc *sc, struct nvme_queue *q, const struct nvme_sqe *
 }
 
 /*
+ * Count one completion the controller should not have posted; true when
+ * it is worth a console line (the 1st, 2nd, 4th, 8th, ...), so a device
+ * that floods the queues cannot flood the serial console too.
+ */
+bool
+nvme_bad_completion(struct nvme_softc *sc)
+{
+	uint64_t n = ++sc->bad_completions;
+	return (n & (n - 1)) == 0;
+}
+
+/*
  * Take the next completion if its phase tag says it is new.  Returns true
- * with *out filled; validates the SQ head and the queue id.
+ * with *out filled; validates the SQ head and the queue id.  An entry
+ * that fails validation is consumed, counted in bad_completions and
+ * skipped; at most one queue's worth of them is skipped per call (then
+ * false), so a device that keeps writing bad entries cannot keep the
+ * caller here: it returns to its own deadline check.
  */
 bool
 nvme_next_cqe(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_cqe *out)
 {
-	const struct nvme_cqe *c = (const struct nvme_cqe *)q->cq.va + q->cq_head;
-	/* The phase is read once, through the hw layer, so a recorded trace
-	   holds the value the driver acted on; the rest of the entry is
-	   complete once the phase says it is new. */
-	uint32_t dw3 = hw_dma_load32(&sc->hw, (const uint32_t *)c + 3);
-	if (((dw3 >> 16) & 1) != q->phase)
-		return false;
-	hw_rmb();
-	hw_dma_sync_cpu(&sc->hw, c, sizeof(*c));
-	*out = *c;
-	out->cid = (uint16_t)dw3;
-	out->status = (uint16_t)(dw3 >> 16);
-	if (++q->cq_head == q->depth) {
-		q->cq_head = 0;
-		q->phase ^= 1;
+	for (uint32_t skipped = 0; skipped < q->depth; skipped++) {
+		const struct nvme_cqe *c = (const struct nvme_cqe *)q->cq.va + q->cq_head;
+		/* The phase is read once, through the hw layer, so a recorded
+		   trace holds the value the driver acted on; the rest of the
+		   entry is complete once the phase says it is new. */
+		uint32_t dw3 = hw_dma_load32(&sc->hw, (const uint32_t *)c + 3);
+		if (((dw3 >> 16) & 1) != q->phase)
+			return false;
+		hw_rmb();
+		hw_dma_sync_cpu(&sc->hw, c, sizeof(*c));
+		*out = *c;
+		out->cid = (uint16_t)dw3;
+		out->status = (uint16_t)(dw3 >> 16);
+		if (++q->cq_head == q->depth) {
+			q->cq_head = 0;
+			q->phase ^= 1;
+		}
+		wr4(sc, q->cq_db, q->cq_head);
+		if (out->sqhd < q->depth && out->sqid == q->qid) {
+			q->sq_head = out->sqhd;
+			return true;
+		}
+		if (nvme_bad_completion(sc))
+			log_warn("nvme", "%s: completion with SQ head %u / SQ id %u on queue %u "
+			    "ignored (%llu bad so far)", sc->hw.name, out->sqhd, out->sqid,
+			    q->qid, (unsigned long long)sc->bad_completions);
 	}
-	wr4(sc, q->cq_db, q->cq_head);
-	if (out->sqhd >= q->depth || out->sqid != q->qid) {
-		sc->bad_completions++;
-		log_warn("nvme", "%s: completion with SQ head %u / SQ id %u on queue %u ignored",
-		    sc->hw.name, out->sqhd, out->sqid, q->qid);
-		return nvme_next_cqe(sc, q, out);
-	}
-	q->sq_head = out->sqhd;
-	return true;
+	return false;
 }
 
-/* Run one admin command synchronously; returns the NVMe status field. */
+/*
+ * Run one admin command synchronously, bounded by ADMIN_TIMEOUT_NS.
+ * Returns TERN_OK, TERN_EIO (the controller failed it or reported a
+ * fatal status) or TERN_ETIMEDOUT.  A completion for another command id
+ * is consumed and counted (bad_completions) and the wait goes on; the
+ * deadline is checked on every pass, whatever the queue holds, so a
+ * device that posts nothing but stray completions is given up on in time.
+ */
 static int
 admin(struct nvme_softc *sc, struct nvme_sqe *e, uint32_t *dw0)
 {
@@ -172,33 +198,36 @@ admin(struct nvme_softc *sc, struct nvme_sqe *e, uint32_t *dw0)
 	if (rc != TERN_OK)
 		return rc;
 	uint64_t end = hw_now_ns(&sc->hw) + ADMIN_TIMEOUT_NS;
+	uint32_t strays = 0;
 	struct nvme_cqe c;
 	for (;;) {
 		if (nvme_next_cqe(sc, &sc->aq, &c)) {
-			if (c.cid != e->cid) {
-				sc->bad_completions++;
-				log_warn("nvme", "%s: admin completion for cid %u, waiting for %u",
-				    sc->hw.name, c.cid, e->cid);
-				continue;
+			if (c.cid == e->cid) {
+				if (dw0 != NULL)
+					*dw0 = c.dw0;
+				uint16_t st = c.status >> 1;
+				if (st != 0) {
+					log_warn("nvme", "%s: admin opcode 0x%02x failed: status 0x%x",
+					    sc->hw.name, e->opc, st);
+					return TERN_EIO;
+				}
+				return TERN_OK;
 			}
-			if (dw0 != NULL)
-				*dw0 = c.dw0;
-			uint16_t st = c.status >> 1;
-			if (st != 0) {
-				log_warn("nvme", "%s: admin opcode 0x%02x failed: status 0x%x",
-				    sc->hw.name, e->opc, st);
-				return TERN_EIO;
-			}
-			return TERN_OK;
-		}
-		if (rd4(sc, NVME_CSTS) & NVME_CSTS_CFS) {
+			/* One line per command; the give-up line has the count. */
+			(void)nvme_bad_completion(sc);
+			if (strays++ == 0)
+				log_warn("nvme", "%s: admin completion for cid %u, waiting for %u "
+				    "(opcode 0x%02x); ignored", sc->hw.name, c.cid, e->cid, e->opc);
+		} else if (rd4(sc, NVME_CSTS) & NVME_CSTS_CFS) {
 			log_error("nvme", "%s: controller fatal status during admin opcode 0x%02x",
 			    sc->hw.name, e->opc);
 			return TERN_EIO;
 		}
 		if (hw_now_ns(&sc->hw) > end) {
-			log_error("nvme", "%s: admin opcode 0x%02x: no completion in 5 s",
-			    sc->hw.name, e->opc);
+			log_error("nvme", "%s: admin opcode 0x%02x cid %u: no completion for it "
+			    "on the admin CQ within %llu ms (%u stray completions)",
+			    sc->hw.name, e->opc, e->cid,
+			    (unsigned long long)(ADMIN_TIMEOUT_NS / 1000000), strays);
 			return TERN_ETIMEDOUT;
 		}
 		hw_delay_us(&sc->hw, 10);
@@ -463,8 +492,12 @@ nvme_attach_core(struct nvme_softc *sc, int unit)
 	sc->oncs = (uint16_t)(id[NVME_IDC_ONCS] | id[NVME_IDC_ONCS + 1] << 8);
 	sc->vwc = id[NVME_IDC_VWC] & 1;
 	if (sc->mdts_bytes > (2u << 20) &&
-	    hw_dma_alloc(&sc->hw, NVME_CHAIN_PAGES * 4096, 4096, &sc->chain) != 0)
+	    hw_dma_alloc(&sc->hw, NVME_CHAIN_PAGES * 4096, 4096, &sc->chain) != 0) {
+		log_error("nvme", "%s: no DMA memory for %u PRP chain pages", sc->hw.name,
+		    NVME_CHAIN_PAGES);
+		rc = TERN_ENOMEM;
 		goto fail_disable;
+	}
 
 	uint32_t want = sc->want_ioq == 0 ? 1 : sc->want_ioq;
 	if (want > NVME_MAX_IOQ)

@@ -334,19 +334,25 @@ account(struct blk_req *r)
 	}
 }
 
-/* Reap one queue's completions; returns how many requests completed. */
+/*
+ * Reap one queue's completions; returns how many requests completed.  At
+ * most one queue depth of entries per call: a device that keeps posting
+ * (stray ids included) cannot keep the poll loop here, the rest waits for
+ * the next poll.
+ */
 static int
 reap(struct nvme_softc *sc, struct nvme_queue *q)
 {
 	struct nvme_cqe c;
 	int n = 0;
 
-	while (nvme_next_cqe(sc, q, &c)) {
+	for (uint32_t seen = 0; seen < q->depth && nvme_next_cqe(sc, q, &c); seen++) {
 		if (c.cid >= q->depth || q->inflight[c.cid] == NULL) {
-			sc->bad_completions++;
 			sc->ns[0].blk.stats.bad_completions++;
-			log_warn("nvme", "%s: completion for command id %u not in flight on queue %u; ignored",
-			    sc->hw.name, c.cid, q->qid);
+			if (nvme_bad_completion(sc))
+				log_warn("nvme", "%s: completion for command id %u not in flight on "
+				    "queue %u; ignored (%llu bad so far)", sc->hw.name, c.cid, q->qid,
+				    (unsigned long long)sc->bad_completions);
 			continue;
 		}
 		struct blk_req *r = q->inflight[c.cid];

@@ -82,6 +82,9 @@ int nvme_reset(struct nvme_softc *sc);
 /* MSI-X handler for any I/O CQ entry: counts; poll does the work. */
 void nvme_intr(void *ctx, int vector);
 int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q, const struct nvme_sqe *e);
+/* Count a completion the controller should not have posted; true when
+   it deserves a log line (powers of two of the running count). */
+bool nvme_bad_completion(struct nvme_softc *sc);
 bool nvme_next_cqe(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_cqe *out);
 
 #endif

@@ -2,9 +2,11 @@
 # Run every test and print one closing line "N passed, N failed".
 #   tests/run.sh <cmocka binaries...> -- <integration scripts...>
 # A cmocka binary counts each of its test cases; an integration script
-# counts as one test unless it prints lines "PASS <name>" / "FAIL <name>",
-# in which case each such line counts.  Logs go to $B/test-logs/; the log of
-# a failing test is printed in full.
+# must print result lines "PASS <name>" / "FAIL <name>", and each such line
+# counts.  A script that prints none has checked nothing that anyone can
+# see: it counts as one failure, whatever its exit status, and so does a
+# non-zero exit without a FAIL line.  Logs go to $B/test-logs/; the tail of
+# a failing test's log is printed.
 set -u
 B=${B:-build}
 LOGS=$B/test-logs
@@ -36,23 +38,32 @@ for t in "${units[@]}"; do
 	fi
 done
 
+declare -A used
 for t in "${integs[@]}"; do
 	name=$(basename "$t" .sh)
+	# Several areas have a fuzz.sh: the second and later get their
+	# folder's name in front, so each keeps its own log and line.
+	[ -n "${used[$name]:-}" ] && name=$(basename "$(dirname "$t")")-$name
+	used[$name]=1
 	log=$LOGS/integ-$name.log
 	start=$(date +%s)
 	B=$B timeout 900 bash "$t" >"$log" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	p=$(grep -c '^PASS ' "$log"); f=$(grep -c '^FAIL ' "$log")
+	why=""
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
-		if [ $rc -eq 0 ]; then p=1; else f=1; fi
+		f=1
+		why="; it printed no PASS/FAIL result line, so it counts as a failure"
+		echo "FAIL $name: no PASS/FAIL result line in its output (rc=$rc)" >>"$log"
 	elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
+		why="; it exited non-zero without a FAIL line"
 	fi
 	pass=$((pass + p))
 	if [ "$f" -ne 0 ]; then
 		note_fail "$name" "$f" "$log"
-		echo "FAIL integ $name (rc=$rc, ${secs}s)"
+		echo "FAIL integ $name (rc=$rc, ${secs}s$why)"
 	else
 		echo "ok   integ $name ($p, ${secs}s)"
 	fi

@@ -129,10 +129,12 @@ identify(struct nvme_sim *s, const uint8_t *e, uint64_t prp1, uint64_t prp2)
 	return prp_xfer(s, prp1, prp2, id, 4096, true) ? 0x04 : 0;
 }
 
+/* Write one entry on completion queue cqid for submission queue sqid. */
 static void
-complete(struct nvme_sim *s, uint16_t sqid, uint16_t cid, uint16_t status, uint32_t dw0)
+post(struct nvme_sim *s, uint16_t cqid, uint16_t sqid, uint16_t cid, uint16_t status,
+    uint32_t dw0)
 {
-	struct sim_q *sq = &s->sq[sqid], *cq = &s->cq[sq->cqid];
+	struct sim_q *sq = &s->sq[sqid], *cq = &s->cq[cqid];
 	uint8_t *ent = (uint8_t *)(uintptr_t)(cq->base + (uint64_t)cq->tail * 16);
 	uint16_t sf = (uint16_t)(status << 1 | cq->phase);
 	memcpy(ent, &dw0, 4);
@@ -149,6 +151,24 @@ complete(struct nvme_sim *s, uint16_t sqid, uint16_t cid, uint16_t status, uint3
 		s->irqs++;
 		s->irq(s->irq_ctx, cq->iv);
 	}
+}
+
+static void
+complete(struct nvme_sim *s, uint16_t sqid, uint16_t cid, uint16_t status, uint32_t dw0)
+{
+	post(s, s->sq[sqid].cqid, sqid, cid, status, dw0);
+}
+
+/* One more stray completion on CQ qid (its SQ has the same id), unless
+   the flood reached its cap. */
+static void
+stray(struct nvme_sim *s, uint16_t qid)
+{
+	if (s->strays >= (s->stray_cap ? s->stray_cap : SIM_STRAY_CAP))
+		return;
+	s->strays++;
+	s->now_ns += 1000000;
+	post(s, qid, qid, SIM_STRAY_CID, 0, 0);
 }
 
 static uint16_t
@@ -295,6 +315,10 @@ ring_sq(struct nvme_sim *s, uint16_t qid, uint16_t tail)
 			    s->cq[sq->cqid].size - 1) % s->cq[sq->cqid].size);
 			continue;
 		}
+		if (s->f_stray_cid) {
+			stray(s, qid);	/* instead of the real completion */
+			continue;
+		}
 		if (qid != 0 && s->f_wrong_cid) {
 			s->f_wrong_cid = false;
 			complete(s, qid, (uint16_t)(cid + 40), 0, 0);	/* bogus */
@@ -332,9 +356,11 @@ sim_write(struct hw_bar *b, uint32_t off, int width, uint64_t v)
 		uint16_t qid = (uint16_t)(idx / 2);
 		if (qid >= SIM_NQ || (s->csts & 3) != 1)
 			return;
-		if (idx & 1)
+		if (idx & 1) {
 			s->cq[qid].head = (uint16_t)v;
-		else
+			if (s->f_stray_cid && s->cq[qid].live)
+				stray(s, qid);
+		} else
 			ring_sq(s, qid, (uint16_t)v);
 		return;
 	}
@@ -370,6 +396,8 @@ static int
 sim_dma_alloc(struct hw_dev *d, size_t len, size_t align, struct hw_dma *out)
 {
 	size_t n = (len + PG - 1) & ~(PG - 1);
+	if (S(d)->f_dma_fail_at != 0 && --S(d)->f_dma_fail_at == 0)
+		return -1;
 	void *p = aligned_alloc(align < PG ? PG : align, n);
 	if (p == NULL)
 		return -1;

@@ -14,6 +14,8 @@
 
 #define SIM_NQ		5	/* admin + up to four I/O pairs */
 #define SIM_MAX_NS	2
+#define SIM_STRAY_CID	0xfffe
+#define SIM_STRAY_CAP	100000
 
 struct sim_q {
 	bool live;
@@ -39,6 +41,18 @@ struct nvme_sim {
 	bool f_wrong_cid, f_drop, f_stale_phase;
 	bool f_cfs_on_enable, f_never_ready;
 	bool f_cfs_io;		/* next I/O command: not run, CSTS.CFS set */
+	/* Stray completions: every command completes with a command id
+	   nobody submitted (SIM_STRAY_CID) instead of its own, and each
+	   time the driver acknowledges an entry (CQ head doorbell) another
+	   stray follows, 1 ms of device time later.  Forever, as far as
+	   the driver can tell: the flood stops only at stray_cap entries
+	   (0: SIM_STRAY_CAP), so a driver that never gives up ends its
+	   test with strays == cap instead of hanging it. */
+	bool f_stray_cid;
+	uint64_t strays, stray_cap;
+	/* A failing attach step: the f_dma_fail_at-th DMA allocation from
+	   now fails (1 = the next one; 0 = none). */
+	uint32_t f_dma_fail_at;
 	uint64_t pa_bias;		/* added by virt_to_phys (49-bit tests) */
 	uint32_t grant_ioq;		/* Number of Queues answer; 0: SIM_NQ - 1 */
 	uint16_t nvec;			/* MSI-X entries; a CQ asking for more fails */

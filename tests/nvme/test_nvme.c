@@ -2,7 +2,8 @@
  * test_nvme.c - the NVMe driver (nvme/nvme.c, nvme/nvme_io.c) against the
  * simulator in nvme_sim.c: bring-up, identify and markers (plain and
  * Amazon EBS), I/O round trips including PRP lists, several namespaces,
- * and injected faults (wrong CID, lost completion, LBA out of range).
+ * and injected faults (wrong CID, lost completion, LBA out of range, a
+ * flood of stray completions, each attach allocation failing in turn).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -269,6 +270,119 @@ attach_fails(bool cfs, int want)
 
 static void test_fault_cfs_enable(void **st) { attach_fails(true, TERN_EIO); }
 static void test_fault_ready_timeout(void **st) { attach_fails(false, TERN_ETIMEDOUT); }
+
+/* A simulator and a softc wired together, not attached yet. */
+static struct fix *
+fix_new(bool amazon, uint8_t mdts)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	nvme_sim_init(&f->sim, amazon, 1, 64);
+	if (mdts != 0)
+		f->sim.mdts = mdts;
+	strcpy(f->sc.hw.name, "nvme0");
+	f->sc.hw.ops = &nvme_sim_ops;
+	f->sc.hw.backend = &f->sim;
+	f->sc.regs.dev = &f->sc.hw;
+	nregs = nmarkers = 0;
+	return f;
+}
+
+static void
+fix_free(struct fix *f)
+{
+	nvme_sim_fini(&f->sim);
+	free(f);
+}
+
+/*
+ * The admin queue gets nothing but completions for a command id nobody
+ * submitted, one every millisecond, forever: the first admin command
+ * (Identify) gives up after its 5 s bound with TERN_ETIMEDOUT, having
+ * counted the strays, and attach fails with everything freed.  A wait
+ * that skips its deadline check on a stray would eat the whole flood.
+ */
+static void
+test_fault_admin_stray_forever(void **st)
+{
+	struct fix *f = fix_new(false, 0);
+	f->sim.f_stray_cid = true;
+	assert_int_equal(nvme_attach_core(&f->sc, 0), TERN_ETIMEDOUT);
+	assert_true(f->sim.strays < SIM_STRAY_CAP);
+	assert_true(f->sim.strays >= 1000);	/* the device kept at it */
+	/* The stray posted after the driver's last acknowledgement is
+	   never read. */
+	assert_int_equal(f->sc.bad_completions, f->sim.strays - 1);
+	assert_true(f->sim.now_ns >= 5000000000ULL);
+	assert_true(f->sim.now_ns < 5100000000ULL);
+	assert_int_equal(nregs, 0);
+	assert_int_equal(f->sim.ndma, 0);
+	fix_free(f);
+}
+
+/*
+ * The same flood on an I/O queue: a poll reaps at most one queue depth
+ * of entries and returns, the request stays in flight (it was never
+ * completed), every stray is counted.
+ */
+static void
+test_fault_io_stray_forever(void **st)
+{
+	struct fix *f = setup_dev(false, 1);
+	struct blk_dev *d = regs[0];
+	uint8_t *b = aligned_alloc(4096, 4096);
+	int done = 0;
+	struct blk_req r = { .op = BLK_READ, .lba = 0, .nblocks = 1, .nsegs = 1,
+		.done = on_done, .ctx = &done };
+	r.segs[0].va = b;
+	r.segs[0].len = 512;
+	f->sim.f_stray_cid = true;
+	assert_int_equal(blk_submit(d, &r), TERN_OK);
+	for (int i = 1; i <= 3; i++) {
+		assert_int_equal(d->ops->poll(d), 0);
+		assert_int_equal(f->sim.strays, 1 + (uint64_t)i * NVME_IOQ_DEPTH);
+	}
+	assert_int_equal(done, 0);
+	assert_int_equal(f->sc.bad_completions, 3 * NVME_IOQ_DEPTH);
+	assert_int_equal(d->stats.bad_completions, 3 * NVME_IOQ_DEPTH);
+	f->sim.f_stray_cid = false;
+	free(b);
+	teardown_dev(f);
+}
+
+/*
+ * Every DMA allocation attach makes fails once, in turn (admin rings,
+ * identify page, the PRP chain pool that MDTS 8 MiB asks for, each I/O
+ * queue's rings and list pages): attach returns an error each time, not
+ * TERN_OK, registers no disk and frees what it took.
+ */
+static void
+test_fault_attach_dma_each_step(void **st)
+{
+	uint32_t n;
+	for (n = 1; n < 64; n++) {
+		struct fix *f = fix_new(false, 11);
+		f->sim.f_dma_fail_at = n;
+		int rc = nvme_attach_core(&f->sc, 0);
+		bool fired = f->sim.f_dma_fail_at == 0;
+		if (!fired) {
+			/* Past the last allocation: a clean attach. */
+			assert_int_equal(rc, TERN_OK);
+			assert_int_equal(nregs, 1);
+			nvme_detach_core(&f->sc);
+			assert_int_equal(f->sim.ndma, 0);
+			fix_free(f);
+			break;
+		}
+		if (rc == TERN_OK)
+			fail_msg("attach reported success with DMA allocation %u failed", n);
+		assert_int_equal(rc, TERN_ENOMEM);
+		assert_int_equal(nregs, 0);
+		assert_int_equal(f->sim.ndma, 0);
+		fix_free(f);
+	}
+	/* 2 admin rings, identify, chain pool, 3 per I/O queue pair. */
+	assert_int_equal(n, 8);
+}
 
 /* A completion whose phase tag is stale is not consumed. */
 static void
@@ -602,6 +716,9 @@ main(void)
 		cmocka_unit_test(test_fault_lost_completion),
 		cmocka_unit_test(test_fault_cfs_enable),
 		cmocka_unit_test(test_fault_ready_timeout),
+		cmocka_unit_test(test_fault_admin_stray_forever),
+		cmocka_unit_test(test_fault_io_stray_forever),
+		cmocka_unit_test(test_fault_attach_dma_each_step),
 		cmocka_unit_test(test_fault_stale_phase),
 		cmocka_unit_test(test_cq_wrap),
 		cmocka_unit_test(test_dma_49bit),

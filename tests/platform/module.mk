@@ -18,8 +18,9 @@ INTEG_TESTS += tests/integration/platform_qemu.sh \
 # A debugging aid, not a test: parse a raw guest memory dump.
 $(eval $(call host_prog,$(B)/tools/fwscan,tests/platform/fwscan.c kernel/acpi/acpi.c kernel/smbios/smbios.c kernel/platform/platform.c kernel/platform/platform_ev.c tests/platform/log_stub.c,,))
 
-# libFuzzer targets for the two firmware parsers (clang).  Run e.g.
-#   build/fuzz/plat_acpi -max_total_time=60
+# libFuzzer targets for the two firmware parsers (clang).  make test runs
+# each for 5 s over tests/platform/corpus/ (tests/platform/fuzz.sh); longer:
+#   FUZZ_SECONDS=600 tests/platform/fuzz.sh
 PLAT_FUZZ_CC ?= clang
 PLAT_FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-DTERN_HOST=1 -I.
@@ -32,3 +33,4 @@ $(B)/fuzz/plat_smbios: tests/platform/fuzz_smbios.c kernel/smbios/smbios.c $(PLA
 	$(MSG) FUZZCC $@
 	$(Q)$(PLAT_FUZZ_CC) $(PLAT_FUZZ_CFLAGS) -o $@ tests/platform/fuzz_smbios.c kernel/smbios/smbios.c $(PLAT_TEST_COMMON)
 FUZZ_TARGETS += $(B)/fuzz/plat_acpi $(B)/fuzz/plat_smbios
+INTEG_TESTS += tests/platform/fuzz.sh

@@ -6,7 +6,7 @@
  * longer fires, attach, run blktest's I/O (or nettest's ARP exchange), and
  * detach.  The driver must fail with an error code and a log line naming
  * the device, never crash, and free everything (ASan's leak check runs at
- * exit).  Once a replay diverges because of a fault, the replay backend
+ * exit); a DMA allocation refused during attach must fail the attach.  Once a replay diverges because of a fault, the replay backend
  * answers all-ones reads and failing allocations, i.e. a dead device.
  */
 #include <setjmp.h>
@@ -72,6 +72,10 @@ blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 
 	nlog = 0;
 	int rc = virtio_blk_attach_core(sc, &sc->bus.vd, 1);
+	/* Attach needs every DMA region it asks for: one refused and
+	   attach reporting success is the unset-rc mistake. */
+	if (kind == HW_FAULT_DMA_ALLOC && f.injected > 0 && rc == TERN_OK)
+		fail_msg("blk attach returned TERN_OK after DMA allocation %d failed", countdown + 1);
 	if (rc != TERN_OK) {
 		/* A failed attach says so, names the device, and has freed
 		   everything it took (ASan checks at exit). */
@@ -156,6 +160,8 @@ net_run(enum hw_fault_kind kind, int countdown)
 	hw_fault_wrap(&f, &sc->bus.hw, kind, countdown, false);
 	nlog = 0;
 	int rc = virtio_net_attach_core(sc, &sc->bus.vd, 0);
+	if (kind == HW_FAULT_DMA_ALLOC && f.injected > 0 && rc == TERN_OK)
+		fail_msg("net attach returned TERN_OK after DMA allocation %d failed", countdown + 1);
 	if (rc != TERN_OK) {
 		assert_true(f.injected > 0);
 		assert_true(nlog > 0);
