@@ -143,6 +143,7 @@ netstack_attach(struct netstack *ns, struct nic *nic,
 	memset(txmem, 0, sizeof(*txmem) * NS_TXBUFS);
 	ns->cfg.mtu = nic->mtu;
 	ns->ip_id = (uint16_t)port->random(port->ctx);
+	tcp_keys(ns);	/* secrets first thing: never drawn on a packet path */
 	nic->upper = ns;
 	nic->rx = netstack_input;
 	return TERN_OK;

@@ -31,6 +31,21 @@
 
 struct netstack_port {
 	uint64_t (*now_ns)(void *ctx);
+	/*
+	 * random: 32 uniformly random bits per call.  MUST be
+	 * cryptographically strong (an attacker who knows the clock, the
+	 * boot time and every earlier output cannot predict the next) and
+	 * MUST NOT block or fail: it is called from netstack_attach and from
+	 * the receive and timer paths.  A port that cannot deliver strong
+	 * bits must say so itself (the kernel's logs a warning, the host's
+	 * exits) rather than return predictable ones.  The stack uses it for
+	 *  - secrets, drawn once in netstack_attach: the RFC 6528 ISN key
+	 *    and the SYN cookie key (tcp.c, 2 x 128 bits);
+	 *  - per-use values an off-path attacker must not guess: DNS query
+	 *    IDs and source ports (RFC 5452), the DHCP xid, the first
+	 *    ephemeral TCP port, the first IPv4 ID.
+	 * Never derive it from now_ns.
+	 */
 	uint32_t (*random)(void *ctx);
 	/* One log line (no newline); level as in kernel/log.h. */
 	void (*log)(void *ctx, int level, const char *msg);

@@ -43,6 +43,9 @@ rnd64(struct netstack *ns)
 	return (uint64_t)ns->port.random(ns->port.ctx) << 32 | ns->port.random(ns->port.ctx);
 }
 
+/* Once per stack, from netstack_attach (the port's strong random hook,
+   netstack.h); the isn() and cookie paths only guard.  The low bit of
+   isn_key[0] is forced to mark the keys drawn. */
 void
 tcp_keys(struct netstack *ns)
 {

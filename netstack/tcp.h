@@ -248,5 +248,8 @@ bool tcp_writable(const struct tcp_pcb *pcb);
 void ns_tcp_input(struct netstack *ns, uint32_t src, uint32_t dst,
     const uint8_t *seg, size_t len, bool csum_ok);
 void ns_tcp_timers(struct netstack *ns);
+/* Draw the ISN and SYN cookie keys from port.random (netstack_attach;
+   later calls keep the keys). */
+void tcp_keys(struct netstack *ns);
 
 #endif

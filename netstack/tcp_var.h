@@ -84,7 +84,6 @@ void tcp_pcb_free(struct tcp_pcb *p, int reason);
 void tcp_sq_reap(struct tcp_pcb *p);
 void tcp_rtt_sample(struct tcp_pcb *p, uint64_t r);
 uint32_t tcp_hash(const uint64_t key[2], const uint32_t *w, size_t n);
-void tcp_keys(struct netstack *ns);
 
 /* tcp_cc.c */
 void tcp_sack_prune(struct tcp_pcb *p);

@@ -7,12 +7,20 @@
  * no value may repeat back to back, none may be all zeros or all ones,
  * and every bit position must take both values (a stuck bit fails).  A
  * source that fails is not used.  The fallback is a ChaCha20 keystream
- * (RFC 8439 block function) keyed from TSC jitter: fine for hash seeds
- * and TCP ports, NOT for keys, which is why entropy_get() then returns -1
- * while still filling the buffer.
+ * (RFC 8439 block function) with fast key erasure.  Its key absorbs
+ * samples through the block function (entropy_fallback_mix): TSC jitter
+ * at boot plus whatever RDSEED/RDRAND return even when they failed the
+ * health check, and before every use a few fresh jitter samples and one
+ * more hardware draw, so the state keeps accumulating what the machine
+ * offers.  That is the best this guest can do without a hardware source,
+ * but it is only as unpredictable as the timing it measured, which is why
+ * entropy_get() then returns -1 while still filling the buffer and the
+ * callers say so (pal_entropy: -PAL_EIO; the netstack: a console
+ * warning, docs/pal.md).
  *
- * entropy_health() and chacha20_block() are portable and host-tested
- * (tests/pal/test_entropy.c); the instructions are kernel only.
+ * entropy_health(), chacha20_block() and the fallback are portable and
+ * host-tested (tests/pal/test_entropy.c); the instructions are kernel
+ * only.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -78,16 +86,39 @@ entropy_health(const uint64_t *v, size_t n)
 	return (ones & zeros) == ~(uint64_t)0 ? 0 : -1;
 }
 
+/*
+ * The compression step: XOR up to four samples into the key, then replace
+ * the key with the first half of a ChaCha20 block under it (the block's
+ * feed-forward makes this one-way, and every input bit reaches every key
+ * bit).  Counter and nonce are a fixed domain separator, never used by
+ * the keystream (which starts its nonce at zero).
+ */
+static void
+fallback_absorb(struct entropy_fallback *f, const uint64_t *seed, size_t n)
+{
+	static const uint32_t mix_nonce[3] = { 0x6d697865, 0x6e74726f, 0x70792121 };
+	uint8_t blk[64];
+	for (size_t i = 0; i < n && i < 4; i++) {
+		f->key[2 * i] ^= (uint32_t)seed[i];
+		f->key[2 * i + 1] ^= (uint32_t)(seed[i] >> 32);
+	}
+	chacha20_block(f->key, 0xffffffffu, mix_nonce, blk);
+	memcpy(f->key, blk, 32);
+	memset(blk, 0, sizeof(blk));
+}
+
+void
+entropy_fallback_mix(struct entropy_fallback *f, const uint64_t *seed, size_t n)
+{
+	for (size_t i = 0; i < n; i += 4)
+		fallback_absorb(f, seed + i, n - i);
+}
+
 void
 entropy_fallback_init(struct entropy_fallback *f, const uint64_t *seed, size_t n)
 {
 	memset(f, 0, sizeof(*f));
-	for (size_t i = 0; i < n; i++) {
-		uint32_t lo = (uint32_t)seed[i], hi = (uint32_t)(seed[i] >> 32);
-		/* Spread the (low-entropy) samples over the whole key. */
-		f->key[i % 8] ^= lo * 0x9e3779b1u + hi;
-		f->key[(i + 3) % 8] = ROTL(f->key[(i + 3) % 8], 7) ^ (hi * 0x85ebca6bu);
-	}
+	entropy_fallback_mix(f, seed, n);
 }
 
 void
@@ -116,8 +147,9 @@ entropy_fallback_fill(struct entropy_fallback *f, void *buf, size_t len)
 
 enum { SRC_NONE, SRC_RDSEED, SRC_RDRAND };
 static int src;
+static bool has_seed, has_rand;
+static bool inited;
 static struct entropy_fallback fb;
-static bool fb_ready;
 
 static bool
 hw_draw(int which, uint64_t *v)
@@ -145,29 +177,49 @@ source_healthy(int which)
 	return entropy_health(v, 64) == 0;
 }
 
-static void
-fallback_seed(void)
+/* Jitter of a short dependent loop, plus the time itself. */
+static uint64_t
+jitter_sample(void)
 {
-	uint64_t s[32];
-	for (int i = 0; i < 32; i++) {
-		/* Jitter of a short dependent loop, plus the time itself. */
-		uint64_t t0 = rdtsc();
-		volatile uint64_t x = t0;
-		for (int k = 0; k < 64 + (int)(t0 & 63); k++)
-			x = x * 6364136223846793005ULL + 1;
-		s[i] = (rdtsc() - t0) ^ (t0 << 17) ^ x;
+	uint64_t t0 = rdtsc();
+	volatile uint64_t x = t0;
+	for (int k = 0; k < 64 + (int)(t0 & 63); k++)
+		x = x * 6364136223846793005ULL + 1;
+	return (rdtsc() - t0) ^ (t0 << 17) ^ x;
+}
+
+/*
+ * Feeds the fallback `jitter` timing samples and, when the CPU has the
+ * instructions, `hw` draws of each, whether or not they passed the health
+ * check: absorbing a weak or stuck value cannot make the key more
+ * predictable, and a source that answers only now and then still helps.
+ */
+static void
+fallback_stir(int jitter, int hw)
+{
+	uint64_t s[80];
+	int n = 0;
+	for (int i = 0; i < jitter && n < 80; i++)
+		s[n++] = jitter_sample();
+	for (int i = 0; i < hw && n < 78; i++) {
+		if (has_seed && hw_draw(SRC_RDSEED, &s[n]))
+			n++;
+		if (has_rand && hw_draw(SRC_RDRAND, &s[n]))
+			n++;
 	}
-	entropy_fallback_init(&fb, s, 32);
-	fb_ready = true;
+	entropy_fallback_mix(&fb, s, (size_t)n);
+	memset(s, 0, sizeof(s));
 }
 
 void
 entropy_init(void)
 {
 	uint32_t r[4];
+	if (inited)
+		return;
+	inited = true;
 	cpuid(0, 0, r);
 	uint32_t max = r[0];
-	bool has_seed = false, has_rand = false;
 	cpuid(1, 0, r);
 	has_rand = (r[2] >> 30) & 1;
 	if (max >= 7) {
@@ -182,7 +234,8 @@ entropy_init(void)
 		src = SRC_NONE;
 	if ((has_seed || has_rand) && src == SRC_NONE)
 		log_warn("pal", "entropy: hardware source failed its health check");
-	fallback_seed();
+	/* Seeded even with a healthy source: it takes over if that stops. */
+	fallback_stir(64, 8);
 	log_info("pal", "entropy source: %s", entropy_source());
 }
 
@@ -190,13 +243,15 @@ const char *
 entropy_source(void)
 {
 	return src == SRC_RDSEED ? "rdseed" : src == SRC_RDRAND ? "rdrand" :
-	    "fallback (tsc jitter, not for keys)";
+	    "fallback (chacha20 over tsc jitter)";
 }
 
 int
 entropy_get(void *buf, size_t len)
 {
 	uint8_t *p = buf;
+	if (!inited)
+		entropy_init();	/* first use may come before rt_run (pal_net.c) */
 	if (src != SRC_NONE) {
 		while (len > 0) {
 			uint64_t v;
@@ -213,8 +268,8 @@ entropy_get(void *buf, size_t len)
 		    entropy_source());
 		src = SRC_NONE;
 	}
-	if (!fb_ready)
-		fallback_seed();
+	/* Fresh timing (and any hardware answer) before every use. */
+	fallback_stir(4, 1);
 	entropy_fallback_fill(&fb, p, len);
 	return -1;
 }

@@ -1,7 +1,7 @@
 /*
  * entropy.h - the PAL's entropy source (pal/entropy.c): RDSEED/RDRAND
  * after a boot-time health check, else a ChaCha20 keystream keyed from
- * TSC jitter.
+ * TSC jitter and whatever the hardware instructions still return.
  */
 #ifndef TERN_PAL_ENTROPY_H
 #define TERN_PAL_ENTROPY_H
@@ -22,14 +22,24 @@ struct entropy_fallback {
 	uint32_t nonce[3];
 	uint32_t counter;
 };
+/* Key the fallback from n samples (any quality; all of them count). */
 void entropy_fallback_init(struct entropy_fallback *f, const uint64_t *seed,
+    size_t n);
+/* Absorb n more samples into the key: the stream after a mix depends on
+   everything ever mixed in, so fresh samples only ever add to it. */
+void entropy_fallback_mix(struct entropy_fallback *f, const uint64_t *seed,
     size_t n);
 void entropy_fallback_fill(struct entropy_fallback *f, void *buf, size_t len);
 
-/* Kernel only. */
+/* Kernel only.  Idempotent; entropy_get() calls it on first use. */
 void entropy_init(void);
-/* Fills buf; 0 from a healthy hardware source, -1 if (part of) it came
-   from the fallback. */
+/*
+ * Fills all len bytes of buf; never blocks (hardware retries are
+ * bounded) and never fails to fill.  Returns 0 when every byte came from
+ * a healthy RDSEED/RDRAND, -1 when some came from the fallback (then the
+ * bytes are only as unpredictable as the TSC jitter and stray hardware
+ * answers it absorbed; the caller decides whether to say so or refuse).
+ */
 int entropy_get(void *buf, size_t len);
 const char *entropy_source(void);
 

@@ -3,6 +3,13 @@
  * netstack to the first NIC, configure it (ip= on the command line, else
  * DHCP) and print TERN NET_UP.  The runtime's scheduler loop (pal/rt.c)
  * polls the NIC and the stack's timers through rt_ns.
+ *
+ * The stack's random hook is the PAL entropy source (entropy.c), as the
+ * netstack_port contract asks: strong, never blocking.  Without a healthy
+ * RDSEED/RDRAND the words come from entropy.c's ChaCha20 fallback, which
+ * keeps absorbing TSC jitter and any hardware answers; the network still
+ * comes up (a guest without a network is no use to anyone) and the
+ * console says once that the TCP keys are only as good as that fallback.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,22 +24,36 @@
 #include "kernel/panic.h"
 #include "kernel/time.h"
 #include "netstack/netstack.h"
+#include "pal/entropy.h"
 #include "pal/rt.h"
 
 static struct netstack pal_ns;
 
 static uint64_t port_now(void *ctx) { return time_now_ns(); }
 
+/* Words from entropy_get, 64 bytes at a time; each is erased once used. */
+static struct {
+	uint32_t pool[16];
+	int left;
+	bool warned;
+} pal_rnd;
+
 static uint32_t
 port_random(void *ctx)
 {
-	/* Stack-internal identifiers (DHCP xid, IP id); not for secrets. */
-	static uint64_t x;
-	x ^= time_now_ns() + 0x9e3779b97f4a7c15ULL;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return (uint32_t)x;
+	if (pal_rnd.left == 0) {
+		if (entropy_get(pal_rnd.pool, sizeof(pal_rnd.pool)) != 0 &&
+		    !pal_rnd.warned) {
+			log_warn("net", "no healthy hardware entropy: TCP ISN and "
+			    "SYN cookie keys come from the %s, only as unpredictable "
+			    "as its timing samples", entropy_source());
+			pal_rnd.warned = true;
+		}
+		pal_rnd.left = 16;
+	}
+	uint32_t v = pal_rnd.pool[--pal_rnd.left];
+	pal_rnd.pool[pal_rnd.left] = 0;
+	return v;
 }
 
 static void

@@ -423,20 +423,35 @@ host_now(void *ctx)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * getrandom(2) from the kernel's CSPRNG (flags 0: it can wait only before
+ * the host's pool is first initialised, which on any host that can run
+ * this tool happened during boot).  Interrupted or short reads are
+ * retried; any other failure ends the process: a host port that handed
+ * the stack clock-derived keys would make its sequence numbers and SYN
+ * cookies guessable, and the netstack_port contract forbids that.
+ */
 static uint32_t
 host_random(void *ctx)
 {
 	if (host.left == 0) {
-		ssize_t r = getrandom(host.pool, sizeof(host.pool), 0);
-		if (r != (ssize_t)sizeof(host.pool)) {
-			/* Never block or fail: fall back to the clock, loudly. */
-			fprintf(stderr, "tap: getrandom failed, using the clock\n");
-			for (int i = 0; i < 64; i++)
-				host.pool[i] = (uint32_t)(host_now(NULL) * 2654435761u) ^ (uint32_t)i;
+		uint8_t *p = (uint8_t *)host.pool;
+		size_t got = 0;
+		while (got < sizeof(host.pool)) {
+			ssize_t r = getrandom(p + got, sizeof(host.pool) - got, 0);
+			if (r > 0) {
+				got += (size_t)r;
+			} else if (r < 0 && errno != EINTR) {
+				fprintf(stderr, "tap: getrandom: %s; no strong randomness "
+				    "for the netstack, stopping\n", strerror(errno));
+				exit(70);	/* EX_SOFTWARE */
+			}
 		}
 		host.left = 64;
 	}
-	return host.pool[--host.left];
+	uint32_t v = host.pool[--host.left];
+	host.pool[host.left] = 0;
+	return v;
 }
 
 static void

@@ -113,7 +113,9 @@ int tap_parse_impair(const char *s, struct tap_impair *out);
 /*
  * A netstack_port on CLOCK_MONOTONIC, getrandom(2) (buffered) and stderr
  * (lines at a level above `max_level` are dropped).  The returned port's
- * ctx points at static state: one host port per process.
+ * ctx points at static state: one host port per process.  If getrandom
+ * fails (other than EINTR) the random hook prints why and exits the
+ * process with status 70 rather than return weak values.
  */
 void tap_host_port(struct netstack_port *port, int max_level);
 

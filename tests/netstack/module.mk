@@ -31,3 +31,6 @@ netstack-fuzz: $(patsubst %,$(B)/fuzz/netstack_%,eth arp ip icmp udp tcp dhcp dn
 INTEG_TESTS += tests/netstack/fuzz.sh
 $(eval $(call host_test,netstack_siphash,tests/netstack/test_siphash.c netstack/siphash.c,))
 INTEG_TESTS += tests/netstack/tap.sh
+# The host port's random hook (netstack/host/tap.c): getrandom keys, and a
+# getrandom failure (seccomp in a child) stops the process.
+$(eval $(call host_test,netstack_host_port,tests/netstack/test_host_port.c $(NS_HOST_SRCS),))

@@ -11,7 +11,9 @@
  * TIME_WAIT table; receive credit and the zero window; zero-copy
  * transmit (page split, checksum in software or offloaded, references
  * held while a NIC holds frames, full rings); a hostile peer over a
- * chaotic NIC; and two stacks back to back over a clean and a lossy link.
+ * chaotic NIC; two stacks back to back over a clean and a lossy link;
+ * and where the ISN and SYN cookie keys come from (the random hook, at
+ * attach, never the clock).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1497,6 +1499,81 @@ test_pmtu_segment_size(void **state)
 	assert_int_equal(rd16(f.tx[0] + 14 + 2), 1000);
 }
 
+/* ---- secrets come from the random hook, at attach ---------------------- */
+
+static uint32_t hook_words[64];
+static int hook_n;
+static uint32_t
+recording_random(void *ctx)
+{
+	uint32_t v = fake_random(ctx);
+	if (hook_n < 64)
+		hook_words[hook_n++] = v;
+	return v;
+}
+
+static bool
+hook_gave(uint32_t w)
+{
+	for (int i = 0; i < hook_n; i++)
+		if (hook_words[i] == w)
+			return true;
+	return false;
+}
+
+/* Brings the global stack up with a random hook starting at `rnd` and the
+   clock at `now`, checks the keys are drawn by attach from the hook's
+   words alone, and returns the ISS of its SYN-ACK to one fixed SYN. */
+static uint32_t
+bring_up(uint32_t rnd, uint64_t now, uint64_t keys[4])
+{
+	fake_init(&f);
+	f.rnd = rnd;
+	f.now = now;
+	hook_n = 0;
+	struct netstack_port port = { fake_now, recording_random, NULL, &f };
+	netstack_attach(&ns, &f.nic, &port, txmem);
+	keys[0] = ns.tcp.isn_key[0];
+	keys[1] = ns.tcp.isn_key[1];
+	keys[2] = ns.tcp.cookie_key[0];
+	keys[3] = ns.tcp.cookie_key[1];
+	for (int i = 0; i < 4; i++) {
+		assert_true(keys[i] != 0);	/* drawn by attach, not later */
+		/* isn_key[0]'s low bit is forced: it marks the keys drawn. */
+		uint32_t lo = (uint32_t)keys[i];
+		assert_true(hook_gave((uint32_t)(keys[i] >> 32)));
+		assert_true(hook_gave(lo) || (i == 0 && hook_gave(lo & ~1u)));
+	}
+	netstack_set_static(&ns, MY_IP, 0xffffff00u, PEER_IP, 0);
+	teach_arp();
+	assert_int_equal(tcp_listen(&ns, 80, on_accept, NULL), 0);
+	f.ntx = 0;
+	peer_port = PEER_PORT;
+	my_port = 80;
+	seg(5000, 0, 0x02, NULL, NULL, 0);
+	assert_int_equal(f.ntx, 1);
+	assert_int_equal(last_flags(), 0x12);
+	return rd32(last_tcp() + 4);
+}
+
+/* Two stacks brought up with the same clock readings but different hooks
+   (two boots of the same image at the same moment) have different keys
+   and answer the same SYN with different ISNs; equal hook output and a
+   different clock give the same keys: the clock is not part of them. */
+static void test_keys_from_random_hook(void **state)
+{
+	(void)state;
+	uint64_t k1[4], k2[4], k3[4];
+	uint64_t t0 = 5000000000ULL;
+	uint32_t iss1 = bring_up(1, t0, k1);
+	uint32_t iss2 = bring_up(0x5eed, t0, k2);
+	for (int i = 0; i < 4; i++)
+		assert_true(k1[i] != k2[i]);
+	assert_true(iss1 != iss2);
+	bring_up(1, t0 + 123456789, k3);
+	assert_memory_equal(k1, k3, sizeof(k1));
+}
+
 int
 main(void)
 {
@@ -1537,6 +1614,7 @@ main(void)
 		cmocka_unit_test_setup(test_pmtu_segment_size, setup),
 		cmocka_unit_test(test_pair_transfer),
 		cmocka_unit_test(test_pair_lossy),
+		cmocka_unit_test(test_keys_from_random_hook),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * test_entropy.c: the portable half of pal/entropy.c - the ChaCha20 block
  * function against RFC 8439's test vector, the hardware-source health
- * check on good and broken sample sets, and the fallback keystream.
+ * check on good and broken sample sets, the fallback keystream, and how
+ * the fallback absorbs samples (every bit of every sample counts).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -83,12 +84,63 @@ static void test_fallback(void **state)
 	assert_int_equal(entropy_health(w, 64), 0);
 }
 
+/* What entropy_get stirs in before each use must change the stream, in
+   every sample and every bit position, and identically for equal input. */
+static void test_fallback_mix(void **state)
+{
+	(void)state;
+	uint64_t seed[8] = { 11, 22, 33, 44, 55, 66, 77, 88 };
+	struct entropy_fallback base, a, b;
+	uint8_t x[64], y[64], z[64];
+	entropy_fallback_init(&base, seed, 8);
+
+	a = base;
+	b = base;
+	uint64_t fresh[5] = { 1, 2, 3, 4, 5 };
+	entropy_fallback_mix(&a, fresh, 5);
+	entropy_fallback_mix(&b, fresh, 5);
+	entropy_fallback_fill(&a, x, sizeof(x));
+	entropy_fallback_fill(&b, y, sizeof(y));
+	assert_memory_equal(x, y, sizeof(x));	/* deterministic */
+	b = base;
+	entropy_fallback_fill(&b, z, sizeof(z));
+	assert_memory_not_equal(x, z, sizeof(x));	/* the mix mattered */
+
+	/* A one-bit change in any sample, high or low half, in the first
+	   group of four or the tail, changes the stream. */
+	for (int i = 0; i < 5; i++) {
+		for (int bit = 0; bit < 64; bit += 21) {
+			uint64_t f2[5];
+			memcpy(f2, fresh, sizeof(f2));
+			f2[i] ^= 1ULL << bit;
+			b = base;
+			entropy_fallback_mix(&b, f2, 5);
+			entropy_fallback_fill(&b, y, sizeof(y));
+			assert_memory_not_equal(x, y, sizeof(x));
+		}
+	}
+	/* Mixing the same samples twice is not a no-op (no XOR cancelling). */
+	b = base;
+	entropy_fallback_mix(&b, fresh, 5);
+	entropy_fallback_mix(&b, fresh, 5);
+	entropy_fallback_fill(&b, y, sizeof(y));
+	assert_memory_not_equal(x, y, sizeof(x));
+	assert_memory_not_equal(z, y, sizeof(z));
+	/* Zero seed words still give a live key (the compression runs). */
+	uint64_t zero[4] = { 0, 0, 0, 0 };
+	entropy_fallback_init(&a, zero, 4);
+	uint64_t w[64];
+	entropy_fallback_fill(&a, w, sizeof(w));
+	assert_int_equal(entropy_health(w, 64), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chacha20_vector),
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_fallback),
+		cmocka_unit_test(test_fallback_mix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
