@@ -121,10 +121,11 @@ nvme_submit(struct nvme_softc *sc, struct nvme_queue *q, const struct nvme_sqe *
 	uint16_t next = (uint16_t)((q->sq_tail + 1) % q->depth);
 	if (next == q->sq_head)
 		return TERN_EAGAIN;	/* full */
-	memcpy((uint8_t *)q->sq.va + (size_t)q->sq_tail * 64, e, 64);
+	void *slot = (uint8_t *)q->sq.va + (size_t)q->sq_tail * 64;
+	memcpy(slot, e, 64);
 	q->sq_tail = next;
 	hw_wmb();
-	hw_dma_sync_dev(&sc->hw, q->sq.va, q->sq.len);
+	hw_dma_sync_dev(&sc->hw, slot, 64);
 	wr4(sc, q->sq_db, q->sq_tail);
 	return TERN_OK;
 }

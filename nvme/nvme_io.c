@@ -74,14 +74,14 @@ prp_put(struct prp_writer *w, uint64_t pa)
 		uint32_t k = (uint32_t)__builtin_ctz(w->pool);
 		w->pool &= w->pool - 1;
 		w->page[w->i] = w->sc->chain.pa + k * PG;
-		hw_dma_sync_dev(&w->sc->hw, w->page, PG);
+		hw_dma_sync_dev(&w->sc->hw, w->page, (w->i + 1) * 8);
 		w->page = (uint64_t *)((uint8_t *)w->sc->chain.va + k * PG);
 		w->i = 0;
 	}
 	w->page[w->i++] = pa;
 	w->left--;
 	if (w->left == 0)
-		hw_dma_sync_dev(&w->sc->hw, w->page, PG);
+		hw_dma_sync_dev(&w->sc->hw, w->page, w->i * 8);
 }
 
 /* Pool pages a list of e entries needs beyond the slot's own page. */
@@ -111,6 +111,8 @@ build_prps(struct nvme_softc *sc, struct nvme_queue *q, struct blk_req *r,
 		if (i + 1 < r->nsegs && ((pa + len) & (PG - 1)) != 0)
 			return TERN_EINVAL;	/* only the last may end mid-page */
 		np += (uint32_t)(((pa + len + PG - 1) & ~(PG - 1)) - (pa & ~(PG - 1))) / PG;
+		if (r->op == BLK_WRITE)
+			hw_dma_sync_dev(&sc->hw, r->segs[i].va, len);
 	}
 	if (np == 0)
 		return TERN_EINVAL;

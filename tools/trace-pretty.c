@@ -11,6 +11,9 @@
  * common 0x0, ISR 0x1000, device 0x2000, notify 0x3000; -l overrides it.
  * NVMe devices ("nvme...") get the controller registers of BAR 0 (NVMe
  * Base 2.0 3.1.3) and doorbells as SQ<n>TDBL / CQ<n>HDBL (stride 4).
+ * S (device wrote, the CPU reads) and D (the CPU wrote, the device reads)
+ * events show their first 32 bytes and are checked for a hex length that
+ * matches the byte count.
  * Non-event lines (firmware output on COM2) are dropped unless -x is given;
  * '#' comments are printed.  Exit status 1 on a sequence gap.
  */
@@ -218,7 +221,7 @@ main(int argc, char **argv)
 		long seq;
 		int used = 0;
 		if (sscanf(line, "%63s %ld %c%n", dev, &seq, &kind, &used) != 3 ||
-		    strchr("RWcCAVSTI", kind) == NULL ||
+		    strchr("RWcCAVSDTI", kind) == NULL ||
 		    (line[used] != ' ' && line[used] != '\0')) {
 			if (keep_other)
 				printf("| %s\n", line);
@@ -270,11 +273,13 @@ main(int argc, char **argv)
 			if (sscanf(rest, "%lli", &pa) == 1)
 				printf("%-12s %6ld virt_to_phys -> 0x%llx\n", dev, seq, pa);
 			break;
-		case 'S': {
+		case 'S':
+		case 'D': {
 			int k = 0;
 			if (sscanf(rest, "%lli %llu %n", &pa, &len, &k) >= 2) {
 				const char *hex = rest + k;
-				printf("%-12s %6ld sync pa=0x%llx len=%llu:", dev, seq, pa, len);
+				printf("%-12s %6ld %s pa=0x%llx len=%llu:", dev, seq,
+				    kind == 'S' ? "sync" : "dev reads", pa, len);
 				size_t hl = strlen(hex);
 				for (size_t i = 0; i + 1 < hl && i < 64; i += 2)
 					printf("%s%c%c", i % 8 == 0 ? " " : "", hex[i], hex[i + 1]);

@@ -239,6 +239,7 @@ virtq_setup(struct virtio_dev *vd, struct virtq *q, uint16_t index, uint16_t max
 	q->intr = msix_program(vd, VIRTIO_C_Q_MSIX, "a queue");
 	/* Polled queues ask the device not to interrupt. */
 	q->avail[0] = q->intr ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
+	hw_dma_sync_dev(vd->hw, (const void *)&q->avail[0], 2);
 	w64(vd, VIRTIO_C_Q_DESC, q->mem.pa);
 	w64(vd, VIRTIO_C_Q_AVAIL, q->mem.pa + 16 * (uint64_t)n);
 	w64(vd, VIRTIO_C_Q_USED, q->mem.pa + used_off(n));
@@ -278,6 +279,7 @@ virtq_intr(struct virtq *q, bool on)
 	if (!q->intr)
 		return;
 	q->avail[0] = on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
+	hw_dma_sync_dev(q->vd->hw, (const void *)&q->avail[0], 2);
 	hw_mb();
 }
 
@@ -319,17 +321,20 @@ virtq_add(struct virtq *q, const struct virtq_buf *bufs, int n, void *cookie)
 		    (size_t)head * q->ind_max;
 		for (int i = 0; i < n; i++)
 			fill_desc(&t[i], &bufs[i], i + 1 < n, (uint16_t)(i + 1));
+		hw_dma_sync_dev(q->vd->hw, t, (size_t)n * sizeof(*t));
 		struct virtq_desc *e = &q->desc[head];
 		e->addr = q->ind_mem.pa + (uint64_t)head * q->ind_max * sizeof(*t);
 		e->len = (uint32_t)(n * (int)sizeof(*t));
 		e->flags = VIRTQ_DESC_F_INDIRECT;
 		e->next = 0;
+		hw_dma_sync_dev(q->vd->hw, e, sizeof(*e));
 		d = q->dnext[head];
 		q->indirect_chains++;
 	} else {
 		for (int i = 0; i < n; i++) {
 			uint16_t next = q->dnext[d];
 			fill_desc(&q->desc[d], &bufs[i], i + 1 < n, next);
+			hw_dma_sync_dev(q->vd->hw, &q->desc[d], sizeof(q->desc[d]));
 			d = next;
 		}
 	}
@@ -337,7 +342,9 @@ virtq_add(struct virtq *q, const struct virtq_buf *bufs, int n, void *cookie)
 	q->nfree = (uint16_t)(q->nfree - need);
 	q->dcount[head] = (uint16_t)need;
 	q->cookie[head] = cookie;
-	q->avail[2 + (q->avail_idx & (q->size - 1))] = head;
+	volatile uint16_t *ring = &q->avail[2 + (q->avail_idx & (q->size - 1))];
+	*ring = head;
+	hw_dma_sync_dev(q->vd->hw, (const void *)ring, 2);
 	q->avail_idx++;
 	return TERN_OK;
 }
@@ -345,10 +352,11 @@ virtq_add(struct virtq *q, const struct virtq_buf *bufs, int n, void *cookie)
 void
 virtq_kick(struct virtq *q)
 {
-	/* Descriptors and ring entries before the index (2.7.13). */
+	/* Descriptors and ring entries (synced by virtq_add) before the
+	   index (2.7.13). */
 	hw_wmb();
-	hw_dma_sync_dev(q->vd->hw, q->mem.va, q->mem.len);
 	q->avail[1] = q->avail_idx;
+	hw_dma_sync_dev(q->vd->hw, (const void *)&q->avail[1], 2);
 	hw_mb();
 	hw_write16(q->vd->notify.bar, q->vd->notify.off + q->notify_off, q->index);
 }

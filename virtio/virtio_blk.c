@@ -162,10 +162,13 @@ vblk_submit(struct blk_dev *d, struct blk_req *r)
 	s->hdr.reserved = 0;
 	s->hdr.sector = r->op == BLK_FLUSH ? 0 : r->lba * sc->sectors_per_block;
 	s->status = 0xff;
+	hw_dma_sync_dev(&sc->bus.hw, &s->hdr, sizeof(s->hdr));
 	bufs[n++] = (struct virtq_buf){ sc->slots_mem.pa + slot * sizeof(*s), 16, false };
 	if (r->op != BLK_FLUSH) {
 		for (uint32_t i = 0; i < r->nsegs; i++) {
 			uint64_t pa = hw_virt_to_phys(&sc->bus.hw, r->segs[i].va);
+			if (r->op == BLK_WRITE)
+				hw_dma_sync_dev(&sc->bus.hw, r->segs[i].va, r->segs[i].len);
 			uint32_t left = r->segs[i].len;
 			while (left > 0) {
 				uint32_t k = left < sc->size_max ? left : sc->size_max;

@@ -161,6 +161,7 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 		if (nb == VNET_TX_MAX_FRAGS + 1 || b->len == 0)
 			return TERN_EINVAL;
 		bufs[nb++] = (struct virtq_buf){ hw_virt_to_phys(&sc->bus.hw, b->data), b->len, false };
+		hw_dma_sync_dev(&sc->bus.hw, b->data, b->len);
 		bytes += b->len;
 	}
 	if (bytes < 14 || bytes > (uint32_t)n->mtu + 18)
@@ -175,6 +176,7 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 		h->csum_start = meta->csum_start;
 		h->csum_offset = meta->csum_offset;
 	}
+	hw_dma_sync_dev(&sc->bus.hw, h, VNET_HDR_SIZE);
 	bufs[0] = (struct virtq_buf){ sc->tx_hdr_mem.pa + slot * VNET_HDR_SIZE, VNET_HDR_SIZE, false };
 	int rc = virtq_add(&sc->txq, bufs, nb, (void *)(uintptr_t)(slot + 1));
 	if (rc != TERN_OK) {

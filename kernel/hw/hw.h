@@ -23,6 +23,16 @@
  *    under record it logs the bytes; under replay it fills them in.  A read
  *    of device-written memory without it is a driver bug that replay tests
  *    catch because the memory stays zero.
+ *  - Memory the CPU wrote for the device to read (descriptors and ring
+ *    entries, submission entries, PRP lists, request headers, write data,
+ *    transmitted frames) MUST be handed to the device with
+ *    hw_dma_sync_dev() after the CPU's last write to it and before the
+ *    notify or doorbell that lets the device look.  Natively this is a
+ *    compiler barrier; under record it logs the bytes (a D event); under
+ *    replay they are compared with the recording, so a driver that puts
+ *    a wrong address, length or LBA in device memory fails its replay.
+ *    Sync exactly what was written, not whole rings: stale bytes around
+ *    it differ between machines.
  *  - A word the device may still be changing while the driver looks (a
  *    used-ring index, a completion phase) is read with hw_dma_load16/32:
  *    one load whose value is what the recorder logs, so a trace never

@@ -24,6 +24,7 @@ void hw_trace_dma(struct hw_dev *d, char kind, uint64_t pa, uint64_t len);
 void hw_trace_sync(struct hw_dev *d, const void *va, size_t len);
 void hw_trace_sync_value(struct hw_dev *d, const volatile void *va, const void *v,
     size_t len);
+void hw_trace_sync_dev(struct hw_dev *d, const void *va, size_t len);
 void hw_trace_time(struct hw_dev *d, uint64_t ns);
 /* True when trace=<name> asked for this device (bus glue sets d->trace). */
 bool hw_trace_wanted(const char *name);
@@ -197,10 +198,14 @@ HW_DMA_LOAD(16)
 HW_DMA_LOAD(32)
 #undef HW_DMA_LOAD
 
+/* The CPU's writes to va..va+len are for the device: ordering only on
+   x86; the recorder logs what the device is about to read. */
 static inline void
 hw_dma_sync_dev(struct hw_dev *d, const void *va, size_t len)
 {
 	__asm__ volatile("" ::: "memory");
+	if (HW_TRACING(d))
+		hw_trace_sync_dev(d, va, len);
 }
 
 static inline uint64_t

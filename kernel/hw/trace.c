@@ -71,10 +71,33 @@ hw_trace_dma(struct hw_dev *d, char kind, uint64_t pa, uint64_t len)
 	line(buf, n);
 }
 
+/* One event carrying bytes: "<dev> <seq> <kind> 0x<pa> <len> <hex>", the
+   hex in chunks so a 64 KiB block does not cost a format call per byte. */
+static void
+trace_bytes(struct hw_dev *d, char kind, const volatile void *va, const void *v,
+    size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[96];
+	const uint8_t *p = v;
+	int n = ksnprintf(buf, sizeof(buf), "%s %u %c 0x%llx %zu ", d->name,
+	    d->seq++, kind, (unsigned long long)virt_to_phys((const void *)va), len);
+	line(buf, n);
+	for (size_t i = 0; i < len; ) {
+		size_t k = 0;
+		for (; k + 2 <= sizeof(buf) && i < len; i++) {
+			buf[k++] = hex[p[i] >> 4];
+			buf[k++] = hex[p[i] & 15];
+		}
+		line(buf, (int)k);
+	}
+	line("\n", 1);
+}
+
 void
 hw_trace_sync(struct hw_dev *d, const void *va, size_t len)
 {
-	hw_trace_sync_value(d, va, va, len);
+	trace_bytes(d, 'S', va, va, len);
 }
 
 /* An S event for the memory at va whose bytes are those at v (the value
@@ -82,16 +105,14 @@ hw_trace_sync(struct hw_dev *d, const void *va, size_t len)
 void
 hw_trace_sync_value(struct hw_dev *d, const volatile void *va, const void *v, size_t len)
 {
-	char buf[96];
-	const uint8_t *p = v;
-	int n = ksnprintf(buf, sizeof(buf), "%s %u S 0x%llx %zu ", d->name,
-	    d->seq++, (unsigned long long)virt_to_phys((const void *)va), len);
-	line(buf, n);
-	for (size_t i = 0; i < len; i++) {
-		n = ksnprintf(buf, sizeof(buf), "%02x", p[i]);
-		line(buf, n);
-	}
-	line("\n", 1);
+	trace_bytes(d, 'S', va, v, len);
+}
+
+/* A D event: the device is about to read these bytes the CPU wrote. */
+void
+hw_trace_sync_dev(struct hw_dev *d, const void *va, size_t len)
+{
+	trace_bytes(d, 'D', va, va, len);
 }
 
 void

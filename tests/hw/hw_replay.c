@@ -12,11 +12,11 @@
 #include "tests/hw/hw_replay.h"
 
 struct rp_ev {
-	char kind;		/* R W c C A V S T */
+	char kind;		/* R W c C A V S D T */
 	int bar, width;
 	uint32_t seq;
-	uint64_t off, val;	/* A/V/S: off = pa, val = len */
-	uint8_t *bytes;		/* S only */
+	uint64_t off, val;	/* A/V/S/D: off = pa, val = len */
+	uint8_t *bytes;		/* S and D */
 	int line;
 };
 
@@ -32,7 +32,11 @@ struct hw_replay {
 	struct rp_map *map;
 	size_t nmap, mapcap;
 	bool diverged;
+	bool stopped;		/* hw_replay_stop: accesses past pos are free */
 	uint64_t clock;		/* last time handed out */
+	struct hw_bar *bars[8];	/* last window seen per index, for names */
+	bool (*namer)(void *, uint64_t, struct hw_replay_field *);
+	void *namer_arg;
 	char msg[512];
 	void (*fail)(void *, const char *);
 	void *fail_arg;
@@ -85,7 +89,7 @@ parse_line(struct hw_replay *r, char *l, int lineno)
 			return -1;
 		e.val = a;
 		break;
-	case 'S': {
+	case 'S': case 'D': {
 		int m = 0;
 		if (sscanf(p, "%llx %llu %n", &a, &b, &m) != 2 || b > (1u << 24))
 			return -1;
@@ -193,7 +197,15 @@ const char *hw_replay_message(const struct hw_replay *r) { return r->msg; }
 size_t hw_replay_pos(const struct hw_replay *r) { return r->pos; }
 size_t hw_replay_count(const struct hw_replay *r) { return r->nev; }
 bool hw_replay_done(const struct hw_replay *r) { return !r->diverged && r->pos == r->nev; }
-void hw_replay_stop(struct hw_replay *r) { r->pos = r->nev; }
+void hw_replay_stop(struct hw_replay *r) { r->stopped = true; }
+
+void
+hw_replay_set_namer(struct hw_replay *r,
+    bool (*fn)(void *arg, uint64_t pa, struct hw_replay_field *f), void *arg)
+{
+	r->namer = fn;
+	r->namer_arg = arg;
+}
 
 static const char *
 regname(const struct hw_bar *b, uint64_t off, int width)
@@ -237,14 +249,54 @@ kind_name(char k)
 	case 'A': return "dma alloc";
 	case 'V': return "virt_to_phys";
 	case 'S': return "dma sync";
+	case 'D': return "device read of driver memory";
 	case 'T': return "time read";
 	}
 	return "event";
 }
 
+/* One recorded event in words, e.g. "read8 device_status (bar 4 +0x14)
+   = 0xf", for messages about events the driver never reached. */
+static void
+describe(struct hw_replay *r, const struct rp_ev *e, char *buf, size_t n)
+{
+	const struct hw_bar *b = e->bar >= 0 && e->bar < 8 ? r->bars[e->bar] : NULL;
+	switch (e->kind) {
+	case 'R': case 'W':
+		snprintf(buf, n, "%s%d %s (bar %d +0x%" PRIx64 ") = 0x%" PRIx64,
+		    e->kind == 'R' ? "read" : "write", e->width * 8,
+		    regname(b, e->off, e->width), e->bar, e->off, e->val);
+		break;
+	case 'c': case 'C':
+		snprintf(buf, n, "%s%d +0x%" PRIx64 " = 0x%" PRIx64, kind_name(e->kind),
+		    e->width * 8, e->off, e->val);
+		break;
+	case 'T':
+		snprintf(buf, n, "time read = %" PRIu64, e->val);
+		break;
+	default:
+		snprintf(buf, n, "%s at pa 0x%" PRIx64 " len 0x%" PRIx64, kind_name(e->kind),
+		    e->off, e->val);
+	}
+}
+
+/* The driver went on after the last event: the recording has nothing
+   for it, which must not pass quietly as a read of 0. */
+static void
+past_end(struct hw_replay *r, const char *what)
+{
+	if (r->nev == 0) {
+		diverge(r, "driver did %s, but the trace has no events", what);
+		return;
+	}
+	const struct rp_ev *last = &r->ev[r->nev - 1];
+	diverge(r, "driver did %s past the end of the trace (%zu events, the last is "
+	    "seq %u, line %d)", what, r->nev, last->seq, last->line);
+}
+
 /* The next event, which must be of kind `want`; skips bus-glue config
-   events.  NULL (divergence reported) on a mismatch, NULL silently once
-   ended or diverged. */
+   events.  NULL (divergence reported) on a mismatch or past the end,
+   NULL silently once stopped or diverged. */
 static struct rp_ev *
 next(struct hw_replay *r, char want, const char *what)
 {
@@ -253,7 +305,12 @@ next(struct hw_replay *r, char want, const char *what)
 	while (r->pos < r->nev && want != 'c' && want != 'C' &&
 	    (r->ev[r->pos].kind == 'c' || r->ev[r->pos].kind == 'C'))
 		r->pos++;
-	if (r->pos == r->nev)
+	if (r->pos == r->nev) {
+		if (!r->stopped)
+			past_end(r, what);
+		return NULL;
+	}
+	if (r->stopped)
 		return NULL;
 	struct rp_ev *e = &r->ev[r->pos];
 	if (e->kind != want) {
@@ -276,6 +333,8 @@ rp_read(struct hw_bar *b, uint32_t off, int width)
 {
 	struct hw_replay *r = of(b->dev);
 	char what[96];
+	if (b->index < 8)
+		r->bars[b->index] = b;
 	snprintf(what, sizeof(what), "read%d %s (bar %d +0x%x)", width * 8,
 	    regname(b, off, width), b->index, off);
 	struct rp_ev *e = next(r, 'R', what);
@@ -295,6 +354,8 @@ rp_write(struct hw_bar *b, uint32_t off, int width, uint64_t v)
 {
 	struct hw_replay *r = of(b->dev);
 	char what[128];
+	if (b->index < 8)
+		r->bars[b->index] = b;
 	snprintf(what, sizeof(what), "write%d %s (bar %d +0x%x) = 0x%" PRIx64, width * 8,
 	    regname(b, off, width), b->index, off, v);
 	struct rp_ev *e = next(r, 'W', what);
@@ -448,6 +509,112 @@ rp_dma_sync_cpu(struct hw_dev *d, const void *va, size_t len)
 	memcpy((void *)(uintptr_t)va, e->bytes, len);
 }
 
+/* The field at recorded address pa from the test's namer; false (and
+   f->len 0, f->name "memory") when it has none. */
+static bool
+field_at(struct hw_replay *r, uint64_t pa, struct hw_replay_field *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (r->namer != NULL && r->namer(r->namer_arg, pa, f) && f->len > 0 &&
+	    f->pa <= pa && pa < f->pa + f->len)
+		return true;
+	f->pa = pa;
+	f->len = 0;
+	snprintf(f->name, sizeof(f->name), "memory");
+	return false;
+}
+
+/* Up to 16 bytes as hex, and as a little-endian number when they form
+   a field of at most 8 bytes. */
+static void
+show_bytes(const uint8_t *p, size_t n, char *buf, size_t cap)
+{
+	size_t k = 0, m = n < 16 ? n : 16;
+	if (n <= 8) {
+		uint64_t v = 0;
+		for (size_t i = n; i-- > 0; )
+			v = v << 8 | p[i];
+		k += (size_t)snprintf(buf, cap, "0x%" PRIx64 " (", v);
+	}
+	for (size_t i = 0; i < m && k + 3 < cap; i++)
+		k += (size_t)snprintf(buf + k, cap - k, "%s%02x", i ? " " : "", p[i]);
+	if (m < n && k + 4 < cap)
+		k += (size_t)snprintf(buf + k, cap - k, " ...");
+	if (n <= 8 && k + 2 < cap)
+		snprintf(buf + k, cap - k, ")");
+}
+
+/* D: the device is about to read what the driver wrote at va.  The
+   place (through the A/V mappings, so host addresses do not matter), the
+   length and every byte must be what the recorded driver handed over. */
+static void
+rp_dma_sync_dev(struct hw_dev *d, const void *va, size_t len)
+{
+	struct hw_replay *r = of(d);
+	uint64_t pa = map_pa(r, va);
+	char what[96];
+	snprintf(what, sizeof(what), "a device read of %zu bytes at pa 0x%" PRIx64, len, pa);
+	struct rp_ev *e = next(r, 'D', what);
+	if (e == NULL)
+		return;
+	struct hw_replay_field want, got;
+	if (pa != e->off || e->val != len) {
+		field_at(r, e->off, &want);
+		field_at(r, pa, &got);
+		diverge(r, "driver hands the device %zu bytes at pa 0x%" PRIx64 " (%s), "
+		    "trace (seq %u, line %d) has %" PRIu64 " bytes at pa 0x%" PRIx64 " (%s)",
+		    len, pa, got.name, e->seq, e->line, e->val, e->off, want.name);
+		return;
+	}
+	const uint8_t *p = va;
+	size_t first = 0, ndiff = 0;
+	while (first < len && p[first] == e->bytes[first])
+		first++;
+	if (first == len)
+		return;
+	for (size_t i = first; i < len; i++)
+		ndiff += p[i] != e->bytes[i];
+	field_at(r, e->off + first, &want);
+	/* Show the whole named field, clipped to what was synced; unnamed
+	   bytes from the first difference on. */
+	uint64_t lo = want.len ? want.pa : e->off + first;
+	uint64_t hi = want.len ? want.pa + want.len : e->off + len;
+	if (lo < e->off)
+		lo = e->off;
+	if (hi > e->off + len)
+		hi = e->off + len;
+	size_t o = (size_t)(lo - e->off), n = (size_t)(hi - lo);
+	char exp[96], act[96];
+	show_bytes(e->bytes + o, n, exp, sizeof(exp));
+	show_bytes(p + o, n, act, sizeof(act));
+	diverge(r, "device read of %zu bytes at pa 0x%" PRIx64 " (trace seq %u, line %d): "
+	    "%s at pa 0x%" PRIx64 " (+0x%zx): expected %s, driver wrote %s "
+	    "(%zu byte%s differ)", len, e->off, e->seq, e->line,
+	    want.len ? want.name : "bytes", lo, o, exp, act, ndiff, ndiff == 1 ? "" : "s");
+}
+
+bool
+hw_replay_finish(struct hw_replay *r)
+{
+	if (r->diverged)
+		return false;
+	/* Trailing config events belong to the PCI glue (never replayed). */
+	size_t p = r->pos;
+	while (p < r->nev && (r->ev[p].kind == 'c' || r->ev[p].kind == 'C'))
+		p++;
+	if (p == r->nev) {
+		r->pos = p;
+		return true;
+	}
+	const struct rp_ev *e = &r->ev[p];
+	char desc[160];
+	describe(r, e, desc, sizeof(desc));
+	r->pos = p;
+	diverge(r, "driver finished with %zu of %zu events not replayed; the first is "
+	    "seq %u (line %d): %s", r->nev - p, r->nev, e->seq, e->line, desc);
+	return false;
+}
+
 static uint64_t
 rp_now_ns(struct hw_dev *d)
 {
@@ -474,6 +641,7 @@ const struct hw_ops hw_replay_ops = {
 	.dma_free = rp_dma_free,
 	.virt_to_phys = rp_virt_to_phys,
 	.dma_sync_cpu = rp_dma_sync_cpu,
+	.dma_sync_dev = rp_dma_sync_dev,
 	.now_ns = rp_now_ns,
 	.delay_us = rp_delay_us,
 };

@@ -23,6 +23,7 @@
 #include "tests/hw/blk_sync.h"
 #include "tests/hw/hw_fault.h"
 #include "tests/hw/hw_replay.h"
+#include "tests/hw/trace_util.h"
 
 #define NVME_TRACE "tests/traces/qemu72-nvme.trace"
 
@@ -114,9 +115,12 @@ run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 		assert_int_equal(live_dma, 0);
 		(*attach_failures)++;
 	} else {
+		/* blktest's data: the replay compares what is written. */
 		const uint32_t bytes = 64 * 1024;
 		uint8_t *buf = aligned_alloc(4096, bytes);
-		memset(buf, 0x5a, bytes);
+		char v[32];
+		assert_int_equal(trace_marker_value(NVME_TRACE, "seed=", "", v, sizeof(v)), 0);
+		blktest_pattern(buf, bytes, strtoull(v, NULL, 16));
 		if (nregs > 0) {
 			struct blk_dev *d = regs[0];
 			uint32_t n = bytes / d->block_size;

@@ -23,6 +23,7 @@
 #include "tests/hw/blk_sync.h"
 #include "tests/hw/hw_fault.h"
 #include "tests/hw/hw_replay.h"
+#include "tests/hw/trace_util.h"
 #include "tests/virtio/virtio_regnames.h"
 #include "virtio/virtio_var.h"
 
@@ -84,9 +85,12 @@ blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 		assert_true(nlog > 0);
 		(*attach_failures)++;
 	} else {
+		/* blktest's data: the replay compares what is written. */
 		const uint32_t bytes = 64 * 1024, n = bytes / sc->blk.block_size;
 		uint8_t *buf = aligned_alloc(4096, bytes);
-		memset(buf, 0x5a, bytes);
+		char v[32];
+		assert_int_equal(trace_marker_value(BLK_TRACE, "seed=", " ", v, sizeof(v)), 0);
+		blktest_pattern(buf, bytes, strtoull(v, NULL, 16));
 		uint64_t lba = sc->blk.nblocks - n;
 		int w = test_blk_rw(&sc->blk, BLK_WRITE, lba, n, buf, 1, 2000);
 		int fl = test_blk_rw(&sc->blk, BLK_FLUSH, 0, 0, NULL, 1, 2000);
@@ -168,16 +172,16 @@ net_run(enum hw_fault_kind kind, int countdown)
 	} else {
 		static uint8_t eth[14], arp[46];
 		struct nic *n = &sc->nic;
-		memset(eth, 0xff, 6);
-		memcpy(eth + 6, n->mac, 6);
-		eth[12] = 0x08;
-		eth[13] = 0x06;
+		nettest_arp_request(eth, arp, n->mac);
 		struct nic_buf pb = { .data = arp, .len = 46, .cap = 46, .release = arp_release };
 		struct nic_buf hb = { .data = eth, .len = 14, .cap = 14, .next = &pb,
 			.release = arp_release };
 		n->rx = drop_rx;
+		/* Poll as long as the recording did: a poll past its end is a
+		   divergence, after which reads are all-ones. */
 		if (n->ops->tx(n, 0, &hb, NULL) == TERN_OK)
-			for (int i = 0; i < 20; i++)
+			for (int i = 0; i < 1000 && !hw_replay_diverged(r) &&
+			    hw_replay_pos(r) < hw_replay_count(r); i++)
 				n->ops->poll(n, 64);
 		n->rx = NULL;
 		hw_replay_stop(r);
