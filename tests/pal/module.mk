@@ -20,3 +20,4 @@ $(B)/tests/pal/test_elf: $(B)/tests/pal/workload.elf
 
 $(eval $(call host_test,pal/test_sched,tests/pal/test_sched.c pal/sched.c,))
 $(eval $(call host_test,pal/test_entropy,tests/pal/test_entropy.c pal/entropy.c,))
+$(eval $(call host_test,pal/test_txref,tests/pal/test_txref.c pal/txref.c pal/sched.c,))
