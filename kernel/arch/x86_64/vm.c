@@ -428,8 +428,8 @@ vm_wx_check(const char *where)
 	}
 	sc.nx = 0;
 	wx_walk(&sc, pml4, 4, 0, true, true);		/* collect */
-	if (sc.nx > sc.cap)
-		sc.nx = sc.cap;		/* the tables grew in between: cannot */
+	if (sc.nx > sc.cap)	/* nothing maps pages between the passes, */
+		sc.nx = sc.cap;	/* but never index past the array */
 	for (size_t i = 1; i < sc.nx; i++) {		/* insertion sort by pa */
 		struct wx_page v = sc.x[i];
 		size_t j = i;
