@@ -90,7 +90,7 @@ apply(struct cmdline *c, cmdline_warn_fn fn, void *ctx, const struct word *w)
 	bool needs_value = !is(w, "blktest") && !is(w, "nettest");
 	if (needs_value && w->val == NULL && (is(w, "log") || is(w, "exit") ||
 	    is(w, "test") || is(w, "trace") || is(w, "ip") || is(w, "gw") ||
-	    is(w, "dns") || is(w, "app"))) {
+	    is(w, "dns") || is(w, "app") || is(w, "ptfail"))) {
 		warn(c, fn, ctx, "option %.*s needs a value%.*s", w);
 		return;
 	}
@@ -148,6 +148,15 @@ apply(struct cmdline *c, cmdline_warn_fn fn, void *ctx, const struct word *w)
 		copy_val(c, fn, ctx, w, c->dns, sizeof(c->dns));
 	} else if (is(w, "app")) {
 		copy_val(c, fn, ctx, w, c->app, sizeof(c->app));
+	} else if (is(w, "ptfail")) {
+		long n = 0;
+		size_t i = 0;
+		for (; i < w->vlen && i < 7 && w->val[i] >= '0' && w->val[i] <= '9'; i++)
+			n = n * 10 + (w->val[i] - '0');
+		if (i == 0 || i != w->vlen)
+			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (0..9999999)", w);
+		else
+			c->ptfail = n;
 	} else {
 		warn(c, fn, ctx, "unknown option '%.*s' (value '%.*s')", w);
 	}
@@ -158,6 +167,7 @@ cmdline_parse(struct cmdline *c, const char *s, cmdline_warn_fn fn, void *ctx)
 {
 	memset(c, 0, sizeof(*c));
 	c->log_level = LOG_INFO;
+	c->ptfail = -1;
 	if (s == NULL)
 		return;
 	const char *p = s;

@@ -32,6 +32,7 @@ struct cmdline {
 	char gw[CMDLINE_VAL_MAX];	/* gw=a.b.c.d */
 	char dns[CMDLINE_VAL_MAX];	/* dns=a.b.c.d[,a.b.c.d] */
 	char app[CMDLINE_VAL_MAX];	/* app=<module name> override */
+	long ptfail;		/* ptfail=N: page-table allocations left per workload run (-1: off) */
 	unsigned unknown;	/* count of reported unknown/bad options */
 };
 

@@ -1,7 +1,8 @@
 /*
  * intr.h - interrupt vectors and handlers.
  *
- * Vectors 0..31 are CPU exceptions (kernel/arch/x86_64/trap.c: all fatal,
+ * Vectors 0..31 are CPU exceptions (kernel/arch/x86_64/trap.c: offered to
+ * exception_hook, which takes workload faults; the rest are fatal,
  * reported with TERN PANIC).  Vectors 32..254 are handed out by
  * intr_alloc(); 255 is the LAPIC spurious vector.  Handlers run with
  * interrupts disabled on the interrupted stack and must not block.

@@ -128,6 +128,8 @@ kmain(uint64_t bootinfo_phys)
 
 	kernel_subsystems_init();
 
+	/* Self-check: no frame is both writable and executable (vm.c). */
+	vm_wx_check("boot");
 	marker("BOOT_OK ms=%llu", (unsigned long long)(time_now_ns() / 1000000));
 
 	if (kernel.cmdline.test == CMDLINE_TEST_FAULT) {

@@ -2,7 +2,10 @@
  * mm.h - the kernel's memory services (kernel/mm.c, kernel/arch/x86_64/vm.c).
  *
  * All of physical memory below bootinfo.map_limit is reachable through the
- * direct map at TERN_HHDM_BASE (read/write, never executable).  Device
+ * direct map at TERN_HHDM_BASE (never executable; read/write except the
+ * frames of kernel text and rodata and of executable workload pages,
+ * which are read-only there: no frame is writable and executable through
+ * any pair of mappings).  Device
  * registers are mapped uncached with mmio_map().  The kernel image is
  * mapped with per-section permissions (text RX, rodata R, data/bss RW NX);
  * page 0 is unmapped.
@@ -40,9 +43,24 @@ uint64_t stack_alloc(size_t bytes);
    and never executable, with unmapped guard pages on both sides; NULL when
    out of memory or address space.  Never freed: a restarted workload
    reuses its region.  image_protect sets the permissions of the pages
-   covering [va, va+len) of such a region; -1 outside one. */
+   covering [va, va+len) of such a region (and makes the direct-map alias
+   of every executable page read-only, of every other one writable); -1
+   outside one or when a page-table page for that is missing.  Both fail
+   rather than panic when page-table memory runs out, as does
+   stack_alloc (which then returns 0). */
 void *image_alloc(size_t bytes);
 int image_protect(void *va, size_t len, bool write, bool exec);
+
+/* Walks every mapping of the kernel's tables and counts the frames that
+   are executable through one mapping and writable through any (the same
+   or another).  Logs up to 8 such frames and prints the marker
+   "TERN WX_CHECK where=<where> exec_pages=<n> wx_pages=<n>".  Returns the
+   count, or TERN_ENOMEM. */
+int vm_wx_check(const char *where);
+
+/* Test hook (cmdline ptfail=N): after n more page-table pages, every
+   page-table allocation fails as if memory ran out; n < 0 turns it off. */
+void vm_pt_fail_after(long n);
 
 /* The global allocator, for statistics (read-only for callers). */
 extern struct pmm kernel_pmm;

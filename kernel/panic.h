@@ -30,6 +30,22 @@ extern void (*machine_poweroff_hook)(void);
    machine_exit before it leaves, for every code except EXIT_PANIC. */
 extern void (*machine_shutdown_hook)(void);
 
+/* A CPU exception, as offered to exception_hook. */
+struct exc_info {
+	int vector;
+	const char *name;		/* "page-fault", ... */
+	uint64_t error, rip, cr2, rsp, rflags;
+};
+
+/* Offered every CPU exception (vectors 0-31) before the kernel reports it
+   with TERN PANIC; pal/rt.c installs it.  The hook runs on the faulting
+   context's stack (or the vector's IST stack), with interrupts disabled.
+   It returns when the fault is not one it can contain (the kernel then
+   panics); otherwise it MUST NOT return: it leaves the faulting context
+   for good (the runtime switches to its scheduler).  NULL: every
+   exception panics. */
+extern void (*exception_hook)(const struct exc_info *ei);
+
 /* Leave through isa-debug-exit if present, else power off / halt. */
 __attribute__((noreturn)) void machine_exit(int code);
 

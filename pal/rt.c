@@ -12,12 +12,22 @@
  *       permissions per segment (text RX, data RW NX, rodata R)
  *       TERN APP_START, run pal_main on a workload thread (group gen)
  *       wait for the exit -> TERN APP_EXIT, free everything the run made
+ *       (sockets first, then wait - bounded - for the NIC to give back
+ *       every send_ref frame pointing into the run's memory, then the
+ *       rest; on timeout that memory and the image region are abandoned)
  *       restart per policy after backoff_ms (doubling up to
  *       backoff_max_ms; reset after a run longer than backoff_max_ms),
  *       else power off.
  *
  * TERN READY port=<p> is printed once per run when the address is
  * configured and the workload listens on the manifest's port.
+ *
+ * A CPU exception in the workload's own code (rip inside its image, on
+ * one of its threads) ends the run like pal_exit does: rt_exception is
+ * the kernel's exception_hook; it records the fault and leaves the
+ * faulting thread through rt_exit, which switches to the scheduler and
+ * never returns to the trap frame.  Faults in kernel code, also inside
+ * PAL calls, are not taken and panic.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +53,9 @@ static bool net_up;
 
 #define MS 1000000ULL
 #define MAIN_STACK (256u << 10)
+/* How long an exit waits for the NIC to give back send_ref frames. */
+#define TXREF_WAIT (2000 * MS)
+#define RFLAGS_IF (1ULL << 9)
 
 void
 rt_own(struct rt_res *r, int kind)
@@ -112,6 +125,41 @@ rt_exit(int code)
 	sched_exit(&rt_sched);
 }
 
+/* exception_hook (kernel/panic.h): runs in the trap handler, interrupts
+   off, on the faulting thread's stack or the vector's IST stack. */
+static void
+rt_exception(const struct exc_info *ei)
+{
+	uint64_t base = (uint64_t)(uintptr_t)rt_app.image;
+	if (!rt_in_workload() || ei->rip < base || ei->rip - base >= rt_app.span)
+		return;		/* kernel code (a PAL call too): panic */
+	/* NMI, double fault and machine check say nothing about the
+	   workload's code; the kernel's state is suspect. */
+	if (ei->vector == 2 || ei->vector == 8 || ei->vector == 18)
+		return;
+	rt_app.faulted = true;
+	rt_app.fault_vector = ei->vector;
+	rt_app.fault_rip = ei->rip;
+	rt_app.fault_cr2 = ei->vector == 14 ? ei->cr2 : 0;
+	rt_stats.faults++;
+	log_error("pal", "%s: %s (vector %d, error 0x%llx) at image+0x%llx, "
+	    "rsp 0x%llx", rt_app.name, ei->name, ei->vector,
+	    (unsigned long long)ei->error, (unsigned long long)(ei->rip - base),
+	    (unsigned long long)ei->rsp);
+	if (ei->vector == 14)
+		log_error("pal", "%s: page fault at 0x%llx: %s %s%s", rt_app.name,
+		    (unsigned long long)ei->cr2,
+		    (ei->error & 1) ? "protection violation" : "not present",
+		    (ei->error & 2) ? "on write" : "on read",
+		    (ei->error & 16) ? " (instruction fetch)" : "");
+	/* The exception came in through an interrupt gate (IF cleared) and
+	   is never returned from with iretq: give the scheduler its
+	   interrupts back before leaving this context for good. */
+	if (ei->rflags & RFLAGS_IF)
+		intr_enable();
+	rt_exit(-1);
+}
+
 static void
 app_main(void *arg)
 {
@@ -154,6 +202,8 @@ protect_image(void)
 		log_warn("pal", "%s: %d page(s) both writable and executable "
 		    "(segments share pages; link with -z separate-code)", rt_app.name, wx);
 	kfree(p.flags);
+	if (rc == 0)
+		vm_wx_check("app");	/* the text's direct-map alias is read-only */
 	return rc;
 }
 
@@ -173,31 +223,71 @@ app_start(void)
 	rt_app.listening = false;
 	rt_app.mem_used = 0;
 	rt_app.timer_thread = false;
+	rt_app.faulted = false;
 	sched_event_clear(&rt_app.exited);
 	marker("APP_START name=%s", rt_app.name);
 	/* Detached: app_main ends the run instead of returning. */
 	if (rt_api.thread_create(app_main, NULL, MAIN_STACK, NULL) != 0)
 		fail("app", "no_memory_for_thread");
+	/* ptfail=N (test hook): the run may make N page-table pages. */
+	if (kernel.cmdline.ptfail >= 0)
+		vm_pt_fail_after(kernel.cmdline.ptfail);
 }
 
+/* Sockets go first: aborting their connections makes the netstack give
+   back every reference it holds itself.  Frames still in a NIC's TX ring
+   come back when the NIC completes them; until then nothing they point
+   into (the image, the run's allocations) may be reused or freed.  Gives
+   up after TXREF_WAIT: that memory is then never reused (the allocations
+   stay allocated, the next run gets a fresh image region). */
 static void
 app_cleanup(void)
 {
 	unsigned n[RT_THREAD + 1] = { 0 };
+	for (;;) {
+		/* From the head each time: destroying a listener can free the
+		   connections queued on it. */
+		struct rt_res *r = rt_app.res.next;
+		while (r != &rt_app.res && r->kind != RT_SOCK)
+			r = r->next;
+		if (r == &rt_app.res)
+			break;
+		rt_disown(r);
+		n[RT_SOCK]++;
+		rt_sock_destroy((pal_sock_t *)r);
+	}
+	uint64_t t0 = time_now_ns();
+	uint32_t out = rt_app.txref.out;
+	uint32_t left = txref_drain(&rt_sched, &rt_app.txref, t0 + TXREF_WAIT);
+	bool abandon = left > 0;
+	if (abandon) {
+		log_warn("pal", "%s: gave up after %llu ms waiting for the NIC to "
+		    "release %u of %u send_ref frames into the workload's memory; "
+		    "its image region and allocations are abandoned", rt_app.name,
+		    (unsigned long long)(TXREF_WAIT / MS), left, out);
+	} else if (out > 0) {
+		log_info("pal", "%s: waited %llu ms for the NIC to release %u "
+		    "send_ref frames", rt_app.name,
+		    (unsigned long long)((time_now_ns() - t0) / MS), out);
+	}
 	while (rt_app.res.next != &rt_app.res) {
 		struct rt_res *r = rt_app.res.next;
 		rt_disown(r);
 		if (r->kind > 0 && r->kind <= RT_THREAD)
 			n[r->kind]++;
-		if (r->kind == RT_SOCK)
-			rt_sock_destroy((pal_sock_t *)r);
-		else
+		if (r->kind != RT_MEM || !abandon)
 			kfree(r);	/* the header of every other kind */
 	}
 	log_info("pal", "%s: freed %u allocations (%zu bytes), %u events, "
 	    "%u timers, %u sockets, %u threads", rt_app.name, n[RT_MEM],
 	    rt_app.mem_used, n[RT_EVENT], n[RT_TIMER], n[RT_SOCK], n[RT_THREAD]);
 	rt_app.mem_used = 0;
+	if (abandon) {
+		rt_stats.image_abandoned++;
+		rt_app.image = image_alloc(rt_app.span);
+		if (rt_app.image == NULL)
+			fail("app", "no_memory_for_image");
+	}
 }
 
 static void
@@ -210,8 +300,22 @@ supervisor(void *arg)
 		uint64_t started = time_now_ns();
 		app_start();
 		sched_wait(&rt_sched, &rt_app.exited, SCHED_FOREVER);
-		marker("APP_EXIT name=%s code=%d", rt_app.name, rt_app.code);
+		/* The run is over: page-table allocations are not limited
+		   outside it (ptfail=). */
+		vm_pt_fail_after(-1);
+		if (!rt_app.faulted)
+			marker("APP_EXIT name=%s code=%d", rt_app.name, rt_app.code);
+		else if (rt_app.fault_vector == 14)
+			marker("APP_EXIT name=%s reason=fault vector=14 addr=0x%llx "
+			    "cr2=0x%llx", rt_app.name,
+			    (unsigned long long)rt_app.fault_rip,
+			    (unsigned long long)rt_app.fault_cr2);
+		else
+			marker("APP_EXIT name=%s reason=fault vector=%d addr=0x%llx",
+			    rt_app.name, rt_app.fault_vector,
+			    (unsigned long long)rt_app.fault_rip);
 		app_cleanup();
+		/* A fault is a failure (rt_exception exits with -1). */
 		bool again = m->restart == PKG_RESTART_ALWAYS ||
 		    (m->restart == PKG_RESTART_ON_FAILURE && rt_app.code != 0);
 		if (!again) {
@@ -346,6 +450,7 @@ rt_run(void)
 	static struct sched_thread sup;
 
 	rt_app.res.next = rt_app.res.prev = &rt_app.res;
+	txref_init(&rt_app.txref);
 	sched_init(&rt_sched, rt_now, rt_poll, rt_idle, NULL);
 	rt_sched.reap = rt_reap;
 	entropy_init();
@@ -355,6 +460,7 @@ rt_run(void)
 		fail("app", "no_memory_for_thread");
 	sched_thread_init(&rt_sched, &sup, (void *)(top - (64u << 10)), 64u << 10,
 	    supervisor, NULL, 0);
+	exception_hook = rt_exception;
 	sched_run(&rt_sched);
 	panic("pal: scheduler loop ended");
 }

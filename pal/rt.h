@@ -18,6 +18,7 @@
 #include "pal/pal.h"
 #include "pal/pkg.h"
 #include "pal/sched.h"
+#include "pal/txref.h"
 
 struct netstack;
 
@@ -45,6 +46,14 @@ struct rt_app {
 	struct rt_res res;		/* list head */
 	bool running;
 	int code;			/* exit code of the last run */
+	/* The last run ended by a CPU exception in its own code (rt.c
+	   rt_exception): vector, faulting rip, cr2 for page faults. */
+	bool faulted;
+	int fault_vector;
+	uint64_t fault_rip, fault_cr2;
+	/* send_ref references into the run's memory still held by the
+	   netstack or a NIC (rt_sock.c takes and puts them). */
+	struct txref txref;
 	struct sched_event exited;
 	bool ready;			/* TERN READY printed for this run */
 	bool listening;			/* a listener on the manifest port */
@@ -60,6 +69,7 @@ struct rt_stats {
 	uint64_t accept_overflow, rx_overflow, rx_copied, tx_copied;
 	uint64_t send_ref_bytes, socks;
 	uint64_t timer_fires, restarts;
+	uint64_t faults, image_abandoned;
 };
 
 extern struct sched rt_sched;

@@ -528,6 +528,9 @@ api_counters(struct pal_counter *out, size_t max)
 	C("pal.idles", rt_sched.idles);
 	C("pal.timer_fires", rt_stats.timer_fires);
 	C("pal.restarts", rt_stats.restarts);
+	C("pal.faults", rt_stats.faults);
+	C("pal.image_abandoned", rt_stats.image_abandoned);
+	C("pal.send_ref_stale", rt_app.txref.stale);
 	C("pal.sockets", rt_stats.socks);
 	C("pal.accept_overflow", rt_stats.accept_overflow);
 	C("pal.rx_overflow", rt_stats.rx_overflow);

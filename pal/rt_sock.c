@@ -32,7 +32,9 @@
  * image outlives it except in frames a NIC TX ring still holds: the
  * netstack transmits by reference and releases a reference only when
  * the NIC completes them, so the socket struct stays (as a zombie) until
- * its last reference comes back (tx_done).
+ * its last reference comes back (tx_done).  sock_send_ref's references
+ * are also counted in rt_app.txref under the run's epoch, so the runtime
+ * waits for them before it reuses or frees the memory they point into.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +84,7 @@ struct pal_sock {
 	struct pal_sock *q_head, *q_tail, *q_next;
 	size_t tx_copy_bytes;
 	uint32_t tx_out;		/* tcp_write references not yet released */
+	uint32_t epoch;			/* rt_app.txref epoch of its run */
 	struct pal_addr peer;
 };
 
@@ -100,6 +103,7 @@ sock_new(int type)
 		return NULL;
 	s->magic = SOCK_MAGIC;
 	s->type = type;
+	s->epoch = txref_epoch(&rt_app.txref);
 	rt_own(&s->res, RT_SOCK);
 	rt_stats.socks++;
 	return s;
@@ -298,7 +302,9 @@ tx_release(void *rctx)
 static void
 ref_release(void *rctx)
 {
-	tx_done(rctx);
+	pal_sock_t *s = rctx;
+	txref_put(&rt_sched, &rt_app.txref, s->epoch);
+	tx_done(s);
 }
 
 /* ---- the API ---------------------------------------------------------- */
@@ -608,6 +614,7 @@ rt_sock_send_ref(pal_sock_t *s, const void *data, size_t len, pal_time_t deadlin
 		int r = tcp_write_ref(s->pcb, data, len, ref_release, s, true);
 		if (r == TERN_OK) {
 			s->tx_out++;
+			txref_take(&rt_app.txref, s->epoch);
 			rt_stats.send_ref_bytes += len;
 			return (long)len;
 		}

@@ -5,6 +5,12 @@
 # per its policy (restart=on-failure, backoff doubling from 100 ms); one
 # with restart=never ends in a power-off.  The workload is
 # tests/pal/workload.c, which logs two lines and returns 40 + argc.
+# Issue 15: with env.MODE=faults the same workload faults in its own code
+# (a NULL write, ud2, a NULL read on a second thread): each run ends with
+# APP_EXIT reason=fault and is restarted, the kernel does not panic (a
+# fault in kernel code inside a PAL call still does); with
+# ptfail=1 page-table memory runs out while it creates threads and it sees
+# PAL_ENOMEM; no frame is writable and executable once its text is mapped.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -23,7 +29,9 @@ EOM
 }
 manifest "$tmp/m-fail" on-failure
 manifest "$tmp/m-never" never
-for k in fail never; do
+sed -e 's/^name = exiter/name = faulter/' -e 's/^env.ANSWER = 42/env.MODE = faults/' \
+	"$tmp/m-fail" >"$tmp/m-faults"
+for k in fail never faults; do
 	"$B/tools/mkpkg" -o "$tmp/$k.pkg" -m "$tmp/m-$k" -e "$B/tests/pal/workload.elf" ||
 		{ echo "FAIL app: mkpkg $k"; exit 1; }
 done
@@ -85,4 +93,31 @@ image never "$tmp/never.pkg"
 TERN_IMG=$tmp/never.img qemu_boot app_never 120 ""
 expect_rc app_never "powered off after the workload ended" 39
 expect_line app_never "exit reported" '^TERN APP_EXIT name=exiter code=41$'
+
+# Faults in the workload end the run, not the kernel: three runs end by
+# faults and are restarted; the fourth makes the kernel fault inside a PAL
+# call, which is the kernel's fault and panics (QEMU exit 65).
+image faults "$tmp/faults.pkg"
+TERN_IMG=$tmp/faults.img qemu_boot app_faults 120 "ptfail=1"
+expect_rc app_faults "a kernel fault in a PAL call still panics" 65
+expect_line app_faults "... reported as a kernel page fault at 0x8" \
+	'^TERN PANIC vector=14 name=page-fault .*rip=0xffffffff8[0-9a-f]+ cr2=0x0*8$'
+n=$(grep -c '^TERN \(PANIC\|FAIL\)' "$QLOGS/qemu-app_faults.log")
+if [ "$n" -eq 1 ]; then echo "PASS app_faults: no panic before the PAL-call fault"; else
+	echo "FAIL app_faults: $n PANIC/FAIL lines (want 1)"; harness_failed=1; fi
+expect_line app_faults "NULL write: reason=fault, rip and cr2" \
+	'^TERN APP_EXIT name=faulter reason=fault vector=14 addr=0xffffd[0-9a-f]+ cr2=0x0$'
+expect_line app_faults "a faulted run's memory is freed" 'faulter: freed 1 allocations \(4096 bytes\)'
+expect_line app_faults "ud2: reason=fault vector=6" \
+	'^TERN APP_EXIT name=faulter reason=fault vector=6 addr=0xffffd[0-9a-f]+$'
+expect_line app_faults "fault on a second thread" 'faults: thread reads address 0'
+expect_line app_faults "restarted after a fault" 'restarting faulter in 200 ms'
+expect_line app_faults "page-table exhaustion injected" 'page-table allocation refused'
+expect_line app_faults "thread_create returned PAL_ENOMEM" 'faults: thread_create -> PAL_ENOMEM'
+n=$(grep -c '^TERN APP_EXIT name=faulter reason=fault' "$QLOGS/qemu-app_faults.log")
+if [ "$n" -eq 3 ]; then echo "PASS app_faults: three runs ended by faults"; else
+	echo "FAIL app_faults: $n runs ended by faults (want 3)"; harness_failed=1; fi
+expect_line app_faults "workload text has no writable alias" \
+	'^TERN WX_CHECK where=app exec_pages=[1-9][0-9]* wx_pages=0$'
+expect_no_line app_faults "no W+X frame" '^TERN WX_CHECK .* wx_pages=[1-9]'
 finish

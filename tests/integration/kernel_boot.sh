@@ -3,6 +3,8 @@
 # with the success code; test=fault reports vector 14 and the faulting
 # address and leaves with the panic code; the fw_cfg command line wins
 # over the one in the image; test=stack hits the boot stack's guard page.
+# Issue 15: the boot-time W^X self-check finds no frame that is writable
+# through one mapping and executable through another.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
@@ -12,6 +14,8 @@ expect_rc boot_ok "exit=boot_ok leaves with the success code" 33
 expect_line boot_ok "BOOT_OK marker with a time" '^TERN BOOT_OK ms=[0-9]+$'
 expect_line boot_ok "command line taken from fw_cfg" 'command line "exit=boot_ok log=debug" from fw_cfg'
 expect_line boot_ok "timer calibrated" 'tsc [0-9]+ Hz'
+expect_line boot_ok "W^X self-check: no writable alias of kernel text" \
+	'^TERN WX_CHECK where=boot exec_pages=[1-9][0-9]* wx_pages=0$'
 expect_no_line boot_ok "no panic or failure" '^TERN (PANIC|FAIL)'
 
 qemu_boot fault 120 "test=fault"

@@ -44,6 +44,7 @@ test_defaults(void **state)
 	assert_int_equal(c.exit_after, CMDLINE_EXIT_NONE);
 	assert_int_equal(c.test, CMDLINE_TEST_NONE);
 	assert_false(c.blktest);
+	assert_int_equal(c.ptfail, -1);
 	assert_int_equal(nwarn, 0);
 	cmdline_parse(&c, NULL, NULL, NULL);
 	assert_int_equal(c.log_level, LOG_INFO);
@@ -91,6 +92,19 @@ test_unknown_and_bad(void **state)
 }
 
 static void
+test_ptfail(void **state)
+{
+	parse("ptfail=0");
+	assert_int_equal(nwarn, 0);
+	assert_int_equal(c.ptfail, 0);
+	parse("ptfail=25");
+	assert_int_equal(c.ptfail, 25);
+	parse("ptfail=-1 ptfail=1x ptfail=12345678 ptfail");
+	assert_int_equal(nwarn, 4);
+	assert_int_equal(c.ptfail, -1);
+}
+
+static void
 test_long_values(void **state)
 {
 	char s[600] = "app=";
@@ -116,6 +130,7 @@ main(void)
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_unknown_and_bad),
 		cmocka_unit_test(test_long_values),
+		cmocka_unit_test(test_ptfail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,12 @@
 /*
  * trap.c - the IDT, exception reporting and interrupt dispatch.
  *
- * Vectors 0-31 are CPU exceptions.  None is recoverable in tern (there is
- * no user mode), so each one prints a full report with the TERN PANIC
- * marker and stops the machine with EXIT_PANIC.  Vectors 32-255 go to
- * intr_dispatch (intr.c).
+ * Vectors 0-31 are CPU exceptions.  Each is first offered to
+ * exception_hook (kernel/panic.h), through which the PAL runtime ends a
+ * workload whose own code faulted; anything the hook does not take -
+ * every fault in kernel code, also inside a PAL call - prints a full
+ * report with the TERN PANIC marker and stops the machine with
+ * EXIT_PANIC.  Vectors 32-255 go to intr_dispatch (intr.c).
  */
 #include <stdint.h>
 
@@ -66,6 +68,7 @@ idt_init(void)
 }
 
 static int in_exception;
+void (*exception_hook)(const struct exc_info *ei);
 
 static void
 exception_report(const struct trapframe *tf)
@@ -119,6 +122,13 @@ void
 trap_dispatch(struct trapframe *tf)
 {
 	if (tf->vector < 32) {
+		if (exception_hook != NULL && !in_exception) {
+			struct exc_info ei = {
+				(int)tf->vector, exc_names[tf->vector], tf->error,
+				tf->rip, read_cr2(), tf->rsp, tf->rflags,
+			};
+			exception_hook(&ei);	/* returns only if not taken */
+		}
 		if (in_exception++) {
 			/* A fault while reporting a fault: say the minimum. */
 			marker("PANIC vector=%d nested rip=0x%llx",

@@ -4,7 +4,11 @@
  * Replaces the loader's tables (identity + direct map, everything RWX)
  * with:
  *   - the direct map: TERN_HHDM_BASE + [0, map_limit) in 2 MiB pages,
- *     read/write, never executable;
+ *     read/write, never executable; the 2 MiB pages that alias kernel
+ *     text and rodata, or workload text, are split into 4 KiB pages and
+ *     those aliases are read-only, so no physical page is writable
+ *     through one mapping and executable through another (vm_wx_scan
+ *     checks this);
  *   - the kernel image at its link address in 4 KiB pages: text RX,
  *     rodata R, data/bss RW NX, with the guard page under each static
  *     stack left unmapped;
@@ -14,7 +18,9 @@
  *     their text RX, with unmapped pages on both sides.
  * Nothing is mapped at low addresses, so a NULL dereference faults.
  * Page-table pages come from the pmm and are reached through the direct
- * map, which both the loader's tables and ours provide.
+ * map, which both the loader's tables and ours provide.  Running out of
+ * them is an error the caller sees (vm_map: TERN_ENOMEM), never a panic
+ * after boot; vm_pt_fail_after injects that failure for tests.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +29,8 @@
 #include "boot/bootinfo.h"
 #include "kernel/arch/x86_64/arch.h"
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/err.h"
+#include "kernel/heap.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
 #include "kernel/panic.h"
@@ -42,19 +50,43 @@ static uint64_t pml4_phys;
 static uint64_t mmio_next = MMIO_BASE;
 static uint64_t stack_next = STACK_BASE;
 static uint64_t image_next = IMAGE_BASE;
+/* Fault injection (vm_pt_fail_after): allocations left before every
+   page-table allocation is refused; -1 when off. */
+static long pt_fail_countdown = -1;
+static uint64_t dm_limit;	/* bootinfo.map_limit */
+static uint64_t pt_refused;
 
+/* One zeroed page-table page, or 0 when the pmm has none (or the fault
+   injection countdown ran out). */
 static uint64_t
 pt_alloc(void)
 {
+	if (pt_fail_countdown == 0) {
+		if (pt_refused++ == 0)
+			log_warn("vm", "page-table allocation refused (fault injection)");
+		return 0;
+	}
 	uint64_t pa = pmm_alloc(&kernel_pmm, 1, 0, 0);
-	if (pa == 0)
-		panic("out of memory for page tables");
+	if (pa == 0) {
+		log_warn("vm", "out of memory for page tables");
+		return 0;
+	}
+	if (pt_fail_countdown > 0)
+		pt_fail_countdown--;
 	memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	return pa;
 }
 
+void
+vm_pt_fail_after(long n)
+{
+	pt_fail_countdown = n < 0 ? -1 : n;
+	pt_refused = 0;
+}
+
 /* Return the entry for `va` at `level` (3 = PDPT ... 1 = PT), creating
-   intermediate tables.  Returns NULL if a large page is in the way. */
+   intermediate tables.  Returns NULL if a large page is in the way or no
+   page-table page was left. */
 static uint64_t *
 walk(uint64_t va, int level, bool create)
 {
@@ -66,6 +98,8 @@ walk(uint64_t va, int level, bool create)
 			if (!create)
 				return NULL;
 			uint64_t pa = pt_alloc();
+			if (pa == 0)
+				return NULL;
 			table[idx] = pa | PTE_P | PTE_W;
 			e = table[idx];
 		} else if (e & PTE_PS) {
@@ -81,7 +115,7 @@ vm_map(uint64_t va, uint64_t pa, uint64_t flags)
 {
 	uint64_t *pte = walk(va, 1, true);
 	if (pte == NULL)
-		return -1;
+		return TERN_ENOMEM;
 	*pte = (pa & PTE_ADDR) | flags | PTE_P;
 	if (pml4_phys != 0 && read_cr3() == pml4_phys)
 		invlpg(va);
@@ -118,6 +152,63 @@ vm_translate(uint64_t va)
 	return ~0ULL;
 }
 
+/* The direct-map entry of physical page `pa` as a 4 KiB PTE: the 2 MiB
+   page covering it is split first (512 PTEs, same permissions).  NULL
+   outside the direct map or when no page-table page is left. */
+static uint64_t *
+dm_pte(uint64_t pa)
+{
+	if (pa >= dm_limit)
+		return NULL;
+	uint64_t va = TERN_HHDM_BASE + (pa & ~(uint64_t)(PAGE_SIZE - 1));
+	uint64_t *pde = walk(va, 2, false);
+	if (pde == NULL || !(*pde & PTE_P))
+		return NULL;
+	if (*pde & PTE_PS) {
+		uint64_t pt = pt_alloc();
+		if (pt == 0)
+			return NULL;
+		uint64_t *t = phys_to_virt(pt);
+		uint64_t base = *pde & PTE_ADDR & ~0x1fffffULL;
+		/* Bit 7 is PS in a PDE but PAT in a PTE: not carried over. */
+		uint64_t fl = *pde & (PTE_P | PTE_W | PTE_G | PTE_NX);
+		for (int i = 0; i < 512; i++)
+			t[i] = (base + (uint64_t)i * PAGE_SIZE) | fl;
+		*pde = pt | PTE_P | PTE_W;
+		/* Same translation and permissions, finer pages: dropping the
+		   2 MiB TLB entry (global) is all the TLB needs. */
+		if (pml4_phys != 0 && read_cr3() == pml4_phys)
+			invlpg(va);
+	}
+	return walk(va, 1, false);
+}
+
+/* Make the direct-map alias of physical page `pa` writable or not. */
+static int
+dm_set_write(uint64_t pa, bool write)
+{
+	uint64_t *pte = dm_pte(pa);
+	if (pte == NULL)
+		return pa >= dm_limit ? TERN_EINVAL : TERN_ENOMEM;
+	*pte = write ? (*pte | PTE_W) : (*pte & ~PTE_W);
+	if (pml4_phys != 0 && read_cr3() == pml4_phys)
+		invlpg(TERN_HHDM_BASE + pa);
+	return TERN_OK;
+}
+
+/* Unmaps n pages from va and gives their frames back to the pmm (the
+   undo step of stack_alloc and image_alloc). */
+static void
+unmap_free(uint64_t va, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t pa = vm_translate(va + i * PAGE_SIZE);
+		vm_unmap(va + i * PAGE_SIZE);
+		if (pa != ~0ULL)
+			pmm_free(&kernel_pmm, pa, 1);
+	}
+}
+
 static bool
 is_guard_page(uint64_t va)
 {
@@ -132,7 +223,10 @@ is_guard_page(uint64_t va)
 void
 vm_init(const struct tern_bootinfo *bi)
 {
+	dm_limit = bi->map_limit;
 	pml4_phys = pt_alloc();
+	if (pml4_phys == 0)
+		panic("vm: no memory for the page tables");
 	pml4 = phys_to_virt(pml4_phys);
 
 	/* Direct map, 2 MiB pages. */
@@ -162,6 +256,11 @@ vm_init(const struct tern_bootinfo *bi)
 		if (vm_map(va, pa, fl) != 0)
 			panic("vm: cannot map the kernel image");
 	}
+	/* Text and rodata also appear in the direct map: read-only there, so
+	   no alias of kernel code (or of the tables it trusts) is writable. */
+	for (uint64_t va = ts; va < re; va += PAGE_SIZE)
+		if (dm_set_write(bi->kernel_phys + (va - bi->kernel_virt), false) != 0)
+			panic("vm: cannot protect the kernel's direct-map alias");
 
 	/* NX must be on before any PTE with bit 63 is used; WP makes
 	   read-only pages read-only for the kernel too. */
@@ -199,11 +298,14 @@ stack_alloc(size_t bytes)
 	uint64_t va = stack_next + PAGE_SIZE;	/* guard page stays unmapped */
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t pa = pmm_alloc(&kernel_pmm, 1, 0, 0);
-		if (pa == 0)
+		if (pa != 0)
+			memset(phys_to_virt(pa), 0, PAGE_SIZE);
+		if (pa == 0 || vm_map(va + i * PAGE_SIZE, pa, PTE_W | PTE_NX) != 0) {
+			if (pa != 0)
+				pmm_free(&kernel_pmm, pa, 1);
+			unmap_free(va, i);
 			return 0;
-		memset(phys_to_virt(pa), 0, PAGE_SIZE);
-		if (vm_map(va + i * PAGE_SIZE, pa, PTE_W | PTE_NX) != 0)
-			return 0;
+		}
 	}
 	stack_next = va + n * PAGE_SIZE;
 	return va + n * PAGE_SIZE;
@@ -218,11 +320,14 @@ image_alloc(size_t bytes)
 	uint64_t va = image_next + PAGE_SIZE;	/* guard below */
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t pa = pmm_alloc(&kernel_pmm, 1, 0, 0);
-		if (pa == 0)
+		if (pa != 0)
+			memset(phys_to_virt(pa), 0, PAGE_SIZE);
+		if (pa == 0 || vm_map(va + i * PAGE_SIZE, pa, PTE_W | PTE_NX) != 0) {
+			if (pa != 0)
+				pmm_free(&kernel_pmm, pa, 1);
+			unmap_free(va, i);
 			return NULL;
-		memset(phys_to_virt(pa), 0, PAGE_SIZE);
-		if (vm_map(va + i * PAGE_SIZE, pa, PTE_W | PTE_NX) != 0)
-			return NULL;
+		}
 	}
 	image_next = va + (n + 1) * PAGE_SIZE;	/* and a guard above */
 	return (void *)va;
@@ -240,8 +345,111 @@ image_protect(void *p, size_t len, bool write, bool exec)
 		if (pte == NULL || !(*pte & PTE_P))
 			return -1;
 		uint64_t e = *pte & ~(PTE_W | PTE_NX);
+		/* An executable page loses its writable direct-map alias first
+		   (and only a page that is no longer executable gets it back),
+		   so at no moment is a frame both. */
+		if (exec && dm_set_write(e & PTE_ADDR, false) != 0)
+			return -1;
 		*pte = e | (write ? PTE_W : 0) | (exec ? 0 : PTE_NX);
 		invlpg(va);
+		if (!exec && dm_set_write(e & PTE_ADDR, true) != 0)
+			return -1;
 	}
 	return 0;
+}
+
+/* ---- W^X self-check ---------------------------------------------------- */
+
+struct wx_page {
+	uint64_t pa, xva, wva;		/* wva: a writable alias, or 0 */
+};
+
+struct wx_scan {
+	struct wx_page *x;		/* executable frames (pass 2: sorted) */
+	size_t nx, cap;
+	int pass;
+};
+
+/* Calls leaf() for every present leaf of the kernel's tables with the
+   effective permissions (writable only if every level allows it,
+   executable only if no level sets NX). */
+static void
+wx_walk(struct wx_scan *sc, const uint64_t *table, int level, uint64_t va,
+    bool w, bool x)
+{
+	int shift = 12 + 9 * (level - 1);
+	for (int i = 0; i < 512; i++) {
+		uint64_t e = table[i];
+		if (!(e & PTE_P))
+			continue;
+		uint64_t cva = va | ((uint64_t)i << shift);
+		if (level == 4 && i >= 256)
+			cva |= 0xffff000000000000ULL;	/* canonical form */
+		bool cw = w && (e & PTE_W), cx = x && !(e & PTE_NX);
+		if (level > 1 && !(e & PTE_PS)) {
+			wx_walk(sc, phys_to_virt(e & PTE_ADDR), level - 1, cva, cw, cx);
+			continue;
+		}
+		uint64_t size = 1ULL << shift;
+		uint64_t pa = e & PTE_ADDR & ~(size - 1);
+		if (sc->pass == 0 && cx) {
+			for (uint64_t o = 0; o < size; o += PAGE_SIZE) {
+				if (sc->x != NULL && sc->nx < sc->cap)
+					sc->x[sc->nx] = (struct wx_page){ pa + o, cva + o, 0 };
+				sc->nx++;
+			}
+		} else if (sc->pass == 1 && cw) {
+			/* Every executable frame inside [pa, pa + size). */
+			size_t lo = 0, hi = sc->nx;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (sc->x[mid].pa < pa)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (; lo < sc->nx && sc->x[lo].pa < pa + size; lo++)
+				if (sc->x[lo].wva == 0)
+					sc->x[lo].wva = cva + (sc->x[lo].pa - pa);
+		}
+	}
+}
+
+int
+vm_wx_check(const char *where)
+{
+	struct wx_scan sc = { NULL, 0, 0, 0 };
+	wx_walk(&sc, pml4, 4, 0, true, true);		/* count */
+	sc.cap = sc.nx;
+	sc.x = kmalloc((sc.cap ? sc.cap : 1) * sizeof(*sc.x));
+	if (sc.x == NULL) {
+		log_error("vm", "W^X check (%s): no memory for %zu entries", where, sc.cap);
+		return TERN_ENOMEM;
+	}
+	sc.nx = 0;
+	wx_walk(&sc, pml4, 4, 0, true, true);		/* collect */
+	if (sc.nx > sc.cap)	/* nothing maps pages between the passes, */
+		sc.nx = sc.cap;	/* but never index past the array */
+	for (size_t i = 1; i < sc.nx; i++) {		/* insertion sort by pa */
+		struct wx_page v = sc.x[i];
+		size_t j = i;
+		for (; j > 0 && sc.x[j - 1].pa > v.pa; j--)
+			sc.x[j] = sc.x[j - 1];
+		sc.x[j] = v;
+	}
+	sc.pass = 1;
+	wx_walk(&sc, pml4, 4, 0, true, true);		/* find writable aliases */
+	int bad = 0;
+	for (size_t i = 0; i < sc.nx; i++) {
+		if (sc.x[i].wva == 0)
+			continue;
+		if (bad++ < 8)
+			log_error("vm", "W^X: frame 0x%llx executable at 0x%llx, "
+			    "writable at 0x%llx", (unsigned long long)sc.x[i].pa,
+			    (unsigned long long)sc.x[i].xva,
+			    (unsigned long long)sc.x[i].wva);
+	}
+	marker("WX_CHECK where=%s exec_pages=%zu wx_pages=%d", where, sc.nx, bad);
+	kfree(sc.x);
+	return bad;
 }
