@@ -71,19 +71,19 @@ transmit(struct netstack *ns)
 	switch (d->state) {
 	case DS_SELECTING:
 		build(ns, m, DHCPDISCOVER, 0, &len);
-		netstack_udp_send(ns, 0xffffffffu, CLIENT_PORT, SERVER_PORT, m, len);
+		ns_udp_send_ctl(ns, 0xffffffffu, CLIENT_PORT, SERVER_PORT, m, len);
 		break;
 	case DS_REQUESTING:
 		build(ns, m, DHCPREQUEST, 0, &len);
-		netstack_udp_send(ns, 0xffffffffu, CLIENT_PORT, SERVER_PORT, m, len);
+		ns_udp_send_ctl(ns, 0xffffffffu, CLIENT_PORT, SERVER_PORT, m, len);
 		break;
 	case DS_RENEWING:
 		build(ns, m, DHCPREQUEST, ns->cfg.ip, &len);
-		netstack_udp_send(ns, d->server_id, CLIENT_PORT, SERVER_PORT, m, len);
+		ns_udp_send_ctl(ns, d->server_id, CLIENT_PORT, SERVER_PORT, m, len);
 		break;
 	case DS_REBINDING:
 		build(ns, m, DHCPREQUEST, ns->cfg.ip, &len);
-		netstack_udp_send(ns, 0xffffffffu, CLIENT_PORT, SERVER_PORT, m, len);
+		ns_udp_send_ctl(ns, 0xffffffffu, CLIENT_PORT, SERVER_PORT, m, len);
 		break;
 	default:
 		return;

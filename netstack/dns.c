@@ -296,7 +296,7 @@ send_attempt(struct netstack *ns, struct dns_query *q)
 	ns->cnt.dns_queries_out++;
 	/* A failed send (no buffer) is just a lost datagram: the timer
 	   moves on. */
-	netstack_udp_send(ns, q->server[si], q->port, DNS_PORT, m, n);
+	ns_udp_send_ctl(ns, q->server[si], q->port, DNS_PORT, m, n);
 }
 
 static void

@@ -116,6 +116,7 @@ netstack_input(void *upper, struct nic_buf *b)
 	size_t len = b->len;
 
 	ns->cnt.rx_frames++;
+	ns->rx_cur = b;
 	if (len < ETH_HLEN) {
 		ns_drop(ns, ND_SHORT);
 	} else if (memcmp(f, ns->nic->mac, 6) != 0 && memcmp(f, bcast, 6) != 0) {
@@ -129,6 +130,7 @@ netstack_input(void *upper, struct nic_buf *b)
 		else
 			ns_drop(ns, ND_ETHERTYPE);
 	}
+	ns->rx_cur = NULL;
 	nic_buf_release(b);
 }
 

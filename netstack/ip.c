@@ -313,9 +313,11 @@ ns_ip_deliver(struct netstack *ns, uint32_t src, uint32_t dst, uint8_t proto,
 		ns_drop(ns, ND_PROTO);
 }
 
-int
-netstack_udp_send(struct netstack *ns, uint32_t dst, uint16_t sport,
-    uint16_t dport, const void *data, size_t len)
+/* copied: the counter the copy of data is charged to (an application's
+   payload, or the stack's own DHCP/DNS messages). */
+static int
+udp_send(struct netstack *ns, uint32_t dst, uint16_t sport, uint16_t dport,
+    const void *data, size_t len, uint64_t *copied)
 {
 	if (len > NS_TXBUF_SIZE - ETH_HLEN - IP_HLEN - UDP_HLEN)
 		return TERN_EINVAL;
@@ -329,10 +331,24 @@ netstack_udp_send(struct netstack *ns, uint32_t dst, uint16_t sport,
 	wr16(u + 4, (uint16_t)(UDP_HLEN + len));
 	wr16(u + 6, 0);
 	memcpy(u + UDP_HLEN, data, len);
-	ns->cnt.payload_copied += len;
+	*copied += len;
 	uint16_t c = ns_csum(u, UDP_HLEN + len, pseudo_sum(src, dst, IPPROTO_UDP, UDP_HLEN + len));
 	wr16(u + 6, c == 0 ? 0xffff : c);
 	size_t flen = ns_ip_header(ns, tb, src, dst, IPPROTO_UDP, UDP_HLEN + len);
 	ns->cnt.udp_out++;
 	return ns_eth_send_ip(ns, tb, flen, ns_next_hop(ns, dst));
+}
+
+int
+netstack_udp_send(struct netstack *ns, uint32_t dst, uint16_t sport,
+    uint16_t dport, const void *data, size_t len)
+{
+	return udp_send(ns, dst, sport, dport, data, len, &ns->cnt.payload_copied);
+}
+
+int
+ns_udp_send_ctl(struct netstack *ns, uint32_t dst, uint16_t sport,
+    uint16_t dport, const void *msg, size_t len)
+{
+	return udp_send(ns, dst, sport, dport, msg, len, &ns->cnt.ctl_copied);
 }

@@ -86,7 +86,8 @@ struct netstack_counters {
 	uint64_t arp_requests_in, arp_replies_out, arp_requests_out;
 	uint64_t icmp_echo_in, icmp_echo_out;
 	uint64_t udp_in, udp_out;
-	uint64_t payload_copied;	/* bytes copied on the data path */
+	uint64_t payload_copied;	/* application bytes copied on the data path */
+	uint64_t ctl_copied;		/* the stack's own DHCP/DNS messages */
 	uint64_t drops[ND_NDROPS];
 	uint64_t frag_in;		/* fragments accepted into reassembly */
 	uint64_t frag_dup;		/* exact duplicates, ignored */
@@ -168,6 +169,9 @@ struct ns_pmtu_entry {
 
 struct netstack {
 	struct nic *nic;
+	/* The received buffer netstack_input() is processing, NULL outside
+	   it: TCP lends it with in-order data that lies inside it. */
+	struct nic_buf *rx_cur;
 	struct netstack_port port;
 	struct netstack_cfg cfg;
 	bool configured;	/* have an address */

@@ -66,6 +66,10 @@ uint32_t ns_next_hop(struct netstack *ns, uint32_t dst);
 void ns_ip_deliver(struct netstack *ns, uint32_t src, uint32_t dst, uint8_t proto,
     bool bcast, const uint8_t *p, size_t len, bool l4_ok);
 
+/* netstack_udp_send for the stack's own messages (DHCP, DNS): their
+   copy into the frame counts in ctl_copied, not payload_copied. */
+int ns_udp_send_ctl(struct netstack *ns, uint32_t dst, uint16_t sport,
+    uint16_t dport, const void *msg, size_t len);
 bool ns_l4_csum_bad(struct netstack *ns, const uint8_t *p, size_t len, uint32_t pseudo);
 
 /* ipfrag.c */

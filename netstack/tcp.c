@@ -716,17 +716,22 @@ acceptable(struct tcp_pcb *p, uint32_t seq, uint32_t slen)
 	    (SEQ_LEQ(p->rcv_nxt, last) && SEQ_LT(last, p->rcv_nxt + wnd));
 }
 
-/* Hands in-order bytes to the application (zero copy). */
+/* Hands in-order bytes to the application (zero copy): with the driver's
+   buffer they lie in, when they come straight from the frame being
+   processed (not from the out-of-order queue or reassembly). */
 static void
 deliver(struct tcp_pcb *p, const uint8_t *data, size_t n)
 {
+	struct nic_buf *b = p->ns->rx_cur;
 	p->rcv_nxt += (uint32_t)n;
 	if (p->rx_credit)
 		p->rcv_held += (uint32_t)n;
+	if (b != NULL && (data < b->data || data + n > b->data + b->len))
+		b = NULL;
 	if (p->cbs.recv != NULL &&
 	    (p->state == TCP_ESTABLISHED || p->state == TCP_FIN_WAIT_1 ||
 	    p->state == TCP_FIN_WAIT_2))
-		p->cbs.recv(p->ctx, p, data, n);
+		p->cbs.recv(p->ctx, p, data, n, b);
 }
 
 /* Keeps a copy of an out-of-order segment (bounded; counted drops). */
@@ -787,7 +792,7 @@ fin_input(struct tcp_pcb *p)
 	if (p->state == TCP_ESTABLISHED) {
 		p->state = TCP_CLOSE_WAIT;
 		if (p->cbs.recv != NULL)
-			p->cbs.recv(p->ctx, p, NULL, 0);
+			p->cbs.recv(p->ctx, p, NULL, 0, NULL);
 		return p->state != TCP_CLOSED;
 	}
 	if (p->state == TCP_FIN_WAIT_1) {

@@ -9,7 +9,8 @@
  * has the limits.
  *
  * Receive is zero copy: recv() is called with a view into the driver's
- * buffer, valid only during the call.  By default the data counts as
+ * buffer and the buffer itself, which the callee may keep by taking a
+ * reference (nic_buf_hold).  By default the data counts as
  * consumed when recv() returns.  A pcb put in credit mode
  * (tcp_set_rx_credit) instead counts every delivered byte against its
  * receive window until the application hands it back with tcp_recved():
@@ -62,8 +63,14 @@ enum tcp_state {
 };
 
 struct tcp_cbs {
-	/* Data in order; len 0 means the peer closed its side. */
-	void (*recv)(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len);
+	/* Data in order; len 0 means the peer closed its side.  b is the
+	   received buffer data lies in (the driver's DMA buffer), or NULL
+	   when the stack had to copy it (out-of-order queue, reassembly);
+	   data is valid only during the call unless the callee takes a
+	   reference with nic_buf_hold(b) (and later nic_buf_release(b)).
+	   Holding receive buffers starves the NIC of them: bound it. */
+	void (*recv)(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len,
+	    struct nic_buf *b);
 	/* The connection is gone (reset: TERN_ECONNRESET, refused:
 	   TERN_ECONNREFUSED, timed out: TERN_ETIMEDOUT, aborted here:
 	   TERN_ECANCELED, fully closed: TERN_OK); the pcb must not be used

@@ -284,6 +284,12 @@ static inline int pal_tcp_accept(pal_sock_t *l, pal_time_t dl, pal_sock_t **out,
 static inline int pal_recv_buf(pal_sock_t *s, pal_time_t dl, struct pal_buf *b)
 { return PAL_->sock_recv_buf(s, dl, b, NULL); }
 static inline void pal_buf_free(struct pal_buf *b) { PAL_->buf_free(b); }
+static inline int pal_buf_alloc(pal_sock_t *s, size_t n, struct pal_buf *b)
+{ return PAL_->buf_alloc(s, n, b); }
+static inline int pal_send_buf(pal_sock_t *s, struct pal_buf *b)
+{ return PAL_->sock_send_buf(s, b, NULL); }
+static inline int pal_wait_writable(pal_sock_t *s, pal_time_t dl)
+{ return PAL_->sock_wait_writable(s, dl); }
 static inline long pal_send_ref(pal_sock_t *s, const void *d, size_t n,
     pal_time_t dl) { return PAL_->sock_send_ref(s, d, n, dl); }
 static inline long pal_send(pal_sock_t *s, const void *d, size_t n,

@@ -243,7 +243,7 @@ app_start(void)
 static void
 app_cleanup(void)
 {
-	unsigned n[RT_THREAD + 1] = { 0 };
+	unsigned n[RT_BUF + 1] = { 0 };
 	for (;;) {
 		/* From the head each time: destroying a listener can free the
 		   connections queued on it. */
@@ -273,14 +273,17 @@ app_cleanup(void)
 	while (rt_app.res.next != &rt_app.res) {
 		struct rt_res *r = rt_app.res.next;
 		rt_disown(r);
-		if (r->kind > 0 && r->kind <= RT_THREAD)
+		if (r->kind > 0 && r->kind <= RT_BUF)
 			n[r->kind]++;
-		if (r->kind != RT_MEM || !abandon)
+		if (r->kind == RT_BUF)
+			rt_buf_reclaim(r);	/* gives back a held driver buffer */
+		else if (r->kind != RT_MEM || !abandon)
 			kfree(r);	/* the header of every other kind */
 	}
 	log_info("pal", "%s: freed %u allocations (%zu bytes), %u events, "
-	    "%u timers, %u sockets, %u threads", rt_app.name, n[RT_MEM],
-	    rt_app.mem_used, n[RT_EVENT], n[RT_TIMER], n[RT_SOCK], n[RT_THREAD]);
+	    "%u timers, %u sockets, %u threads, %u buffers", rt_app.name, n[RT_MEM],
+	    rt_app.mem_used, n[RT_EVENT], n[RT_TIMER], n[RT_SOCK], n[RT_THREAD],
+	    n[RT_BUF]);
 	rt_app.mem_used = 0;
 	if (abandon) {
 		rt_stats.image_abandoned++;

@@ -22,7 +22,9 @@
 
 struct netstack;
 
-enum rt_kind { RT_MEM = 1, RT_EVENT, RT_TIMER, RT_SOCK, RT_THREAD };
+/* RT_BUF: a socket buffer lent to the workload (rt_sock.c), reclaimed
+   with rt_buf_reclaim at exit. */
+enum rt_kind { RT_MEM = 1, RT_EVENT, RT_TIMER, RT_SOCK, RT_THREAD, RT_BUF };
 
 /* A node on the workload's resource list. */
 struct rt_res {
@@ -67,6 +69,7 @@ struct rt_stats {
 	uint64_t threads, thread_fail, stacks_made, stacks_reused;
 	uint64_t mem_fail, mem_bad_free;
 	uint64_t accept_overflow, rx_overflow, rx_copied, tx_copied;
+	uint64_t rx_lent;		/* received bytes lent in the driver's buffer */
 	uint64_t send_ref_bytes, socks;
 	uint64_t timer_fires, restarts;
 	uint64_t faults, image_abandoned;
@@ -80,6 +83,7 @@ extern const struct pal_api rt_api;
 
 /* rt.c */
 void rt_own(struct rt_res *r, int kind);
+void rt_buf_reclaim(struct rt_res *r);
 void rt_disown(struct rt_res *r);
 void rt_net_up(void);			/* pal_net.c: address configured */
 void rt_listening(uint16_t port);	/* rt_sock.c: a listener exists */

@@ -16,10 +16,15 @@
  * the handshake until the deadline (a refused connection reads as
  * -PAL_ECONNRESET, no answer as -PAL_ETIMEDOUT).
  *
- * Receive: the netstack lends the driver's buffer only for the duration
- * of the callback, so data is copied once into a chunk here (counted in
- * pal.rx_copied); sock_recv_buf then lends that chunk without a second
- * copy.  TCP sockets run the pcb in credit mode (tcp_set_rx_credit): the
+ * Receive: the netstack lends the driver's buffer with in-order data;
+ * the socket keeps it by reference (nic_buf_hold) in a small chunk
+ * header, and sock_recv_buf lends the driver's bytes to the workload, so
+ * TCP payload reaches it without a copy (pal.rx_lent).  Held buffers are
+ * the NIC's receive ring, so they are bounded: RX_HOLD_SOCK per socket and
+ * RX_HOLD_ALL in all; past either, or when the stack had no buffer to
+ * lend (out-of-order queue, UDP), the data is copied into a chunk
+ * (pal.rx_copied).  sock_recv copies into the caller's memory and counts
+ * that copy in pal.rx_copied too.  TCP sockets run the pcb in credit mode (tcp_set_rx_credit): the
  * bytes queued here stay charged to the receive window until the workload
  * takes them (tcp_recved), so a slow reader makes the stack advertise a
  * zero window instead of losing data.  The window (256 KiB) equals
@@ -57,15 +62,20 @@
 #define TX_COPY_LIMIT	(256u << 10)
 #define TX_CHUNK	(64u << 10)
 #define BACKLOG_MAX	64
+#define RX_HOLD_SOCK	16	/* driver buffers one socket may hold */
+#define RX_HOLD_ALL	48	/* ... and all sockets (virtio-net posts 128) */
 
 enum { S_LISTEN = 1, S_TCP, S_UDP };
 
 struct rt_chunk {
+	struct rt_res res;		/* first: lent to the workload (RT_BUF) */
 	struct rt_chunk *next;
 	uint32_t magic;
 	uint32_t len, off;
 	struct pal_addr from;
-	struct pal_sock *sock;		/* tx: whose accounting */
+	struct pal_sock *sock;		/* tx: whose accounting; rx: holder */
+	struct nic_buf *nb;		/* rx: held driver buffer, or NULL */
+	const uint8_t *ext;		/* rx with nb: the bytes, inside nb */
 	uint8_t data[];
 };
 
@@ -79,6 +89,7 @@ struct pal_sock {
 	struct sched_event rd, wr;
 	struct rt_chunk *rx_head, *rx_tail;
 	size_t rx_bytes;
+	uint32_t rx_held;		/* chunks holding a driver buffer */
 	uint16_t port;			/* listener, udp */
 	int backlog, nq;
 	struct pal_sock *q_head, *q_tail, *q_next;
@@ -109,14 +120,36 @@ sock_new(int type)
 	return s;
 }
 
+static uint32_t rx_held_all;	/* driver buffers held by every socket */
+
+/* Frees a receive chunk, giving back the driver buffer it holds.  A
+   chunk lent to the workload (sock NULL) counts only in rx_held_all. */
+static void
+rx_chunk_free(struct rt_chunk *c)
+{
+	if (c->nb != NULL) {
+		nic_buf_release(c->nb);
+		rx_held_all--;
+		if (c->sock != NULL)
+			c->sock->rx_held--;
+	}
+	c->magic = 0;
+	kfree(c);
+}
+
+static const uint8_t *
+chunk_bytes(const struct rt_chunk *c)
+{
+	return c->nb != NULL ? c->ext : c->data;
+}
+
 static void
 rx_drop_all(pal_sock_t *s)
 {
 	while (s->rx_head != NULL) {
 		struct rt_chunk *c = s->rx_head;
 		s->rx_head = c->next;
-		c->magic = 0;
-		kfree(c);
+		rx_chunk_free(c);
 	}
 	s->rx_tail = NULL;
 	s->rx_bytes = 0;
@@ -168,24 +201,40 @@ wait_ev(struct sched_event *ev, pal_time_t deadline)
 
 /* ---- netstack callbacks (poll-hook context) -------------------------- */
 
-/* Appends a copy of data[0..len) to s's receive list and wakes readers;
-   false when it would pass RX_LIMIT or memory is short. */
+/* Appends data[0..len) to s's receive list and wakes readers: by
+   reference to the driver buffer nb when given and the hold bounds
+   allow, else as a copy; false when it would pass RX_LIMIT or memory is
+   short. */
 static bool
-rx_append(pal_sock_t *s, const uint8_t *data, size_t len, struct pal_addr from)
+rx_append(pal_sock_t *s, const uint8_t *data, size_t len, struct pal_addr from,
+    struct nic_buf *nb)
 {
 	struct rt_chunk *c = NULL;
+	bool lend = nb != NULL && s->rx_held < RX_HOLD_SOCK && rx_held_all < RX_HOLD_ALL;
 	if (s->rx_bytes + len <= RX_LIMIT)
-		c = kmalloc(sizeof(*c) + len);
+		c = kmalloc(sizeof(*c) + (lend ? 0 : len));
 	if (c == NULL)
 		return false;
+	c->res.next = c->res.prev = NULL;
 	c->next = NULL;
 	c->magic = CHUNK_RX;
 	c->len = (uint32_t)len;
 	c->off = 0;
 	c->from = from;
-	c->sock = NULL;
-	memcpy(c->data, data, len);
-	rt_stats.rx_copied += len;
+	c->sock = s;
+	if (lend) {
+		nic_buf_hold(nb);
+		c->nb = nb;
+		c->ext = data;
+		s->rx_held++;
+		rx_held_all++;
+		rt_stats.rx_lent += len;
+	} else {
+		c->nb = NULL;
+		c->ext = NULL;
+		memcpy(c->data, data, len);
+		rt_stats.rx_copied += len;
+	}
 	if (s->rx_tail != NULL)
 		s->rx_tail->next = c;
 	else
@@ -197,7 +246,8 @@ rx_append(pal_sock_t *s, const uint8_t *data, size_t len, struct pal_addr from)
 }
 
 static void
-on_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len)
+on_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len,
+    struct nic_buf *nb)
 {
 	pal_sock_t *s = ctx;
 	if (len == 0) {
@@ -209,7 +259,7 @@ on_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len)
 		tcp_recved(pcb, len);	/* nobody will read it: keep the window open */
 		return;
 	}
-	if (!rx_append(s, data, len, s->peer)) {
+	if (!rx_append(s, data, len, s->peer, nb)) {
 		rt_stats.rx_overflow++;
 		log_warn("pal", "%s: connection from port %u reset: %zu unread bytes "
 		    "(limit %u)", rt_app.name, pcb->rport, s->rx_bytes + len, RX_LIMIT);
@@ -284,7 +334,7 @@ on_udp(void *ctx, struct netstack *ns, uint32_t src_ip, uint16_t src_port,
 {
 	(void)ns;
 	struct pal_addr from = { src_ip, src_port };
-	if (!rx_append(ctx, data, len, from))
+	if (!rx_append(ctx, data, len, from, NULL))
 		rt_stats.rx_overflow++;		/* datagram dropped */
 }
 
@@ -467,10 +517,16 @@ rt_sock_recv_buf(pal_sock_t *s, pal_time_t deadline, struct pal_buf *out,
 	s->rx_head = c->next;
 	if (s->rx_head == NULL)
 		s->rx_tail = NULL;
-	out->data = c->data + c->off;
+	out->data = (uint8_t *)(uintptr_t)chunk_bytes(c) + c->off;
 	out->len = c->len - c->off;
 	out->cap = 0;
 	out->priv = c;
+	/* The workload holds it now: freed at its exit if not before, and
+	   no longer charged to the socket (which may go first). */
+	if (c->nb != NULL)
+		s->rx_held--;
+	c->sock = NULL;
+	rt_own(&c->res, RT_BUF);
 	s->rx_bytes -= out->len;
 	if (s->type == S_TCP && s->pcb != NULL)
 		tcp_recved(s->pcb, out->len);
@@ -490,11 +546,30 @@ rt_buf_free(struct pal_buf *b)
 		    "ignored", rt_app.name);
 		return;
 	}
-	c->magic = 0;
-	kfree(c);
+	rt_disown(&c->res);
+	if (c->magic == CHUNK_RX) {
+		rx_chunk_free(c);
+	} else {
+		c->magic = 0;
+		kfree(c);
+	}
 	b->priv = NULL;
 	b->data = NULL;
 	b->len = b->cap = 0;
+}
+
+/* A buffer the workload still had at its exit (rt.c app_cleanup, after
+   rt_disown). */
+void
+rt_buf_reclaim(struct rt_res *r)
+{
+	struct rt_chunk *c = (struct rt_chunk *)r;
+	if (c->magic == CHUNK_RX) {
+		rx_chunk_free(c);
+	} else {
+		c->magic = 0;
+		kfree(c);
+	}
 }
 
 int
@@ -513,6 +588,7 @@ rt_buf_alloc(pal_sock_t *s, size_t size, struct pal_buf *out)
 	out->len = 0;
 	out->cap = size;
 	out->priv = c;
+	rt_own(&c->res, RT_BUF);
 	return 0;
 }
 
@@ -529,6 +605,8 @@ rt_sock_send_buf(pal_sock_t *s, struct pal_buf *b, const struct pal_addr *to)
 		return -PAL_EINVAL;
 	struct rt_chunk *c = b->priv;
 	b->priv = NULL;
+	if (c->magic == CHUNK_TX)
+		rt_disown(&c->res);	/* the runtime's again, whatever happens */
 	if (c->magic != CHUNK_TX || b->len > c->len || !sock_ok(s, 0)) {
 		if (c->magic == CHUNK_TX) {
 			c->magic = 0;
@@ -673,7 +751,8 @@ rt_sock_recv(pal_sock_t *s, void *buf, size_t len, pal_time_t deadline)
 		size_t k = c->len - c->off;
 		if (k > len - n)
 			k = len - n;
-		memcpy(p + n, c->data + c->off, k);
+		memcpy(p + n, chunk_bytes(c) + c->off, k);
+		rt_stats.rx_copied += k;
 		c->off += (uint32_t)k;
 		n += k;
 		s->rx_bytes -= k;
@@ -681,8 +760,7 @@ rt_sock_recv(pal_sock_t *s, void *buf, size_t len, pal_time_t deadline)
 			s->rx_head = c->next;
 			if (s->rx_head == NULL)
 				s->rx_tail = NULL;
-			c->magic = 0;
-			kfree(c);
+			rx_chunk_free(c);
 		}
 		if (s->type == S_UDP)
 			break;		/* one datagram per call */

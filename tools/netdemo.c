@@ -130,7 +130,8 @@ body_release(void *rctx)
 }
 
 static void
-conn_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len)
+conn_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len,
+    struct nic_buf *b)
 {
 	struct conn *c = ctx;
 	if (len == 0) {
@@ -488,7 +489,8 @@ cl_body(struct client *cl, const uint8_t *p, size_t n)
 }
 
 static void
-cl_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len)
+cl_recv(void *ctx, struct tcp_pcb *pcb, const uint8_t *data, size_t len,
+    struct nic_buf *b)
 {
 	struct client *cl = ctx;
 	if (len == 0) {		/* peer closed */

@@ -52,12 +52,89 @@ env_num(const char *key, uint64_t def, uint64_t lo, uint64_t hi)
 static const char r_busy[] = "HTTP/1.1 503 Service Unavailable\r\nServer: tern-httpd\r\n"
     "Connection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n";
 
+/*
+ * A connection reads requests zero copy: a head that arrived in one
+ * segment is parsed where the driver put it (the lent buffer rb, from
+ * roff).  Only a head split across segments is gathered into buf (len
+ * bytes, which come before rb's), counted in httpd.head_copied.
+ * Responses are built in runtime buffers (pal_buf_alloc) and handed over
+ * with pal_send_buf; file bodies go by reference: nothing is copied.
+ */
 struct conn {
 	pal_sock_t *s;
 	char *buf;
 	size_t len;
-	char hdr[320];		/* one generated header block */
+	struct pal_buf rb;
+	size_t roff;
 };
+
+static uint64_t head_copied;
+
+static size_t
+rb_avail(const struct conn *c)
+{
+	return c->rb.priv != 0 ? c->rb.len - c->roff : 0;
+}
+
+static void
+rb_drop(struct conn *c)
+{
+	if (c->rb.priv != 0)
+		pal_buf_free(&c->rb);
+	c->rb.priv = 0;
+	c->rb.len = 0;
+	c->roff = 0;
+}
+
+/* The unparsed bytes: the gathered head if there is one, else the lent
+   buffer's. */
+static const char *
+cur(const struct conn *c, size_t *n)
+{
+	if (c->len > 0 || rb_avail(c) == 0) {
+		*n = c->len;
+		return c->buf;
+	}
+	*n = rb_avail(c);
+	return (const char *)c->rb.data + c->roff;
+}
+
+/* Drops k bytes from the front of cur(). */
+static void
+consume(struct conn *c, size_t k)
+{
+	if (c->len > 0) {
+		u_memmove(c->buf, c->buf + k, c->len - k);
+		c->len -= k;
+	} else {
+		c->roff += k;
+		if (c->roff >= c->rb.len)
+			rb_drop(c);
+	}
+}
+
+/* Moves lent bytes behind a gathered head (a copy, counted). */
+static void
+gather(struct conn *c)
+{
+	size_t k = rb_avail(c);
+	if (k > g.head_max - c->len)
+		k = g.head_max - c->len;
+	u_memmove(c->buf + c->len, c->rb.data + c->roff, k);
+	c->len += k;
+	head_copied += k;
+	c->roff += k;
+	if (c->roff >= c->rb.len)
+		rb_drop(c);
+}
+
+/* Waits for the next lent buffer; 0, or the PAL error. */
+static int
+fill(struct conn *c)
+{
+	rb_drop(c);
+	return pal_recv_buf(c->s, pal_deadline((pal_time_t)g.idle_ms * 1000000), &c->rb);
+}
 
 static void
 count_status(int status)
@@ -88,12 +165,17 @@ content_type(const char *name)
 	return "application/octet-stream";
 }
 
-/* Sends a generated header block for status with a body of blen bytes. */
+/* Sends a generated header block for status with a body of blen bytes,
+   followed in the same buffer by inl[0..ninl) (a small body, or none). */
 static bool
 send_head(struct conn *c, int status, const char *type, uint64_t blen, bool keep,
-    const char *extra)
+    const char *extra, const void *inl, size_t ninl)
 {
-	struct ubuf b = { c->hdr, sizeof(c->hdr), 0, false };
+	struct pal_buf pb;
+	if (pal_wait_writable(c->s, pal_deadline(SEND_TIMEOUT_NS)) != 0 ||
+	    pal_buf_alloc(c->s, 320 + ninl, &pb) != 0)
+		return false;
+	struct ubuf b = { (char *)pb.data, pb.cap, 0, false };
 	ub_str(&b, "HTTP/1.1 ");
 	ub_u64(&b, (uint64_t)status);
 	ub_str(&b, " ");
@@ -109,8 +191,14 @@ send_head(struct conn *c, int status, const char *type, uint64_t blen, bool keep
 	ub_str(&b, "Content-Length: ");
 	ub_u64(&b, blen);
 	ub_str(&b, keep ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+	ub_mem(&b, inl, ninl);
 	count_status(status);
-	return pal_send(c->s, c->hdr, b.len, pal_deadline(SEND_TIMEOUT_NS)) == (long)b.len;
+	if (b.overflow) {
+		pal_buf_free(&pb);
+		return false;
+	}
+	pb.len = b.len;
+	return pal_send_buf(c->s, &pb) == 0;
 }
 
 static bool
@@ -125,8 +213,8 @@ reply_text(struct conn *c, int status, const char *body, bool head, bool keep,
     const char *extra)
 {
 	size_t n = u_strlen(body);
-	return send_head(c, status, "text/plain; charset=utf-8", n, keep, extra) &&
-	    (head || send_body_ref(c, body, n));
+	return send_head(c, status, "text/plain; charset=utf-8", n, keep, extra,
+	    body, head ? 0 : n);
 }
 
 static bool
@@ -164,9 +252,11 @@ reply_stats(struct conn *c, bool head, bool keep)
 	ub_u64(&b, g.r5xx);
 	ub_str(&b, ",\n  \"httpd.refused_busy\": ");
 	ub_u64(&b, g.refused_busy);
+	ub_str(&b, ",\n  \"httpd.head_copied\": ");
+	ub_u64(&b, head_copied);
 	ub_str(&b, "\n}\n");
-	bool ok = !b.overflow && send_head(c, 200, "application/json", b.len, keep, 0) &&
-	    (head || pal_send(c->s, out, b.len, pal_deadline(SEND_TIMEOUT_NS)) == (long)b.len);
+	bool ok = !b.overflow && send_head(c, 200, "application/json", b.len, keep, 0,
+	    out, head ? 0 : b.len);
 	pal_free(out);
 	return ok;
 }
@@ -188,65 +278,69 @@ reply_file(struct conn *c, const struct http_req *r, bool head, bool keep)
 	if (b.overflow || u_memmem(r->path, r->path_len, "..", 2) ||
 	    pal_file(name, &data, &len) != 0)
 		return reply_text(c, 404, "not found\n", head, keep, 0);
-	return send_head(c, 200, content_type(name), len, keep, 0) &&
+	return send_head(c, 200, content_type(name), len, keep, 0, 0, 0) &&
 	    (head || send_body_ref(c, data, len));
 }
 
-/* Drops n body bytes: from the buffer first, then from the socket. */
+/* Drops n body bytes: what is already here first, then lent buffers
+   straight from the socket (never copied). */
 static bool
 skip_body(struct conn *c, uint64_t n)
 {
-	size_t k = c->len < n ? c->len : (size_t)n;
-	u_memmove(c->buf, c->buf + k, c->len - k);
-	c->len -= k;
-	n -= k;
 	while (n > 0) {
-		long got = pal_recv(c->s, c->buf, n < g.head_max ? (size_t)n : g.head_max,
-		    pal_deadline((pal_time_t)g.idle_ms * 1000000));
-		if (got <= 0)
-			return false;
-		n -= (uint64_t)got;
+		size_t have;
+		cur(c, &have);
+		if (have == 0) {
+			if (fill(c) != 0)
+				return false;
+			continue;
+		}
+		size_t k = have < n ? have : (size_t)n;
+		consume(c, k);
+		n -= k;
 	}
 	return true;
 }
 
-/* Answers one parsed request; false: close the connection. */
+/* Answers one parsed request (r points into cur(), which stays put until
+   the answer is queued), then drops its head and body; false: close. */
 static bool
 handle(struct conn *c, const struct http_req *r)
 {
 	bool head = r->method == HTTP_HEAD;
 	bool keep = r->keep_alive;
+	bool ok;
 
 	g.requests++;
-	u_memmove(c->buf, c->buf + r->head_len, c->len - r->head_len);
-	c->len -= r->head_len;
 	if (r->chunked)
 		return reply_text(c, 411, "chunked request bodies are not accepted\n",
 		    head, false, 0), false;
 	if (r->content_length > g.body_max)
 		return reply_text(c, 413, "request body too large\n", head, false, 0),
 		    false;
+	if (r->method == HTTP_OTHER) {
+		ok = reply_text(c, 405, "method not allowed\n", false, keep,
+		    "Allow: GET, HEAD\r\n");
+	} else if (r->path[0] != '/') {		/* "*" */
+		reply_text(c, 400, "bad request target\n", head, false, 0);
+		return false;
+	} else if (r->path_len == 8 && u_memcmp(r->path, "/healthz", 8) == 0) {
+		ok = reply_text(c, 200, "ok", head, keep, 0);
+	} else if (r->path_len == 6 && u_memcmp(r->path, "/stats", 6) == 0) {
+		ok = reply_stats(c, head, keep);
+	} else {
+		ok = reply_file(c, r, head, keep);
+	}
+	consume(c, r->head_len);
 	if (r->content_length > 0 && !skip_body(c, r->content_length))
 		return false;
-	if (r->method == HTTP_OTHER)
-		return reply_text(c, 405, "method not allowed\n", false, keep,
-		    "Allow: GET, HEAD\r\n") && keep;
-	if (r->path[0] != '/')			/* "*" */
-		return reply_text(c, 400, "bad request target\n", head, false, 0), false;
-	bool ok;
-	if (r->path_len == 8 && u_memcmp(r->path, "/healthz", 8) == 0)
-		ok = reply_text(c, 200, "ok", head, keep, 0);
-	else if (r->path_len == 6 && u_memcmp(r->path, "/stats", 6) == 0)
-		ok = reply_stats(c, head, keep);
-	else
-		ok = reply_file(c, r, head, keep);
 	return ok && keep;
 }
 
 static void
 conn_main(void *arg)
 {
-	struct conn c = { arg, 0, 0, { 0 } };
+	struct conn c = { arg, 0, 0, { 0 }, 0 };
 	struct http_req r;
 	int status;
 
@@ -256,7 +350,11 @@ conn_main(void *arg)
 		goto out;
 	}
 	for (;;) {
-		int rc = http_parse(c.buf, c.len, g.head_max, &r, &status);
+		size_t n;
+		if (c.len > 0 && rb_avail(&c) > 0)
+			gather(&c);		/* the rest of a split head */
+		const char *p = cur(&c, &n);
+		int rc = n > 0 ? http_parse(p, n, g.head_max, &r, &status) : 0;
 		if (rc > 0) {
 			if (!handle(&c, &r))
 				break;
@@ -267,18 +365,19 @@ conn_main(void *arg)
 			reply_text(&c, status, "bad request\n", false, false, 0);
 			break;
 		}
-		long got = pal_recv(c.s, c.buf + c.len, g.head_max - c.len,
-		    pal_deadline((pal_time_t)g.idle_ms * 1000000));
+		if (c.len == 0 && n > 0)
+			gather(&c);		/* a head split across segments */
+		int got = fill(&c);
 		if (got == -PAL_ETIMEDOUT && c.len > 0) {
 			g.requests++;
 			reply_text(&c, 408, "request timeout\n", false, false, 0);
 			break;
 		}
-		if (got <= 0)
+		if (got != 0)
 			break;	/* idle keep-alive, EOF or reset: just close */
-		c.len += (size_t)got;
 	}
 out:
+	rb_drop(&c);
 	pal_free(c.buf);
 	pal_close(c.s);
 	g.active--;

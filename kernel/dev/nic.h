@@ -8,7 +8,10 @@
  *    buffer) to nic->rx().  From then on the upper layer owns it, may keep
  *    it as long as it likes (e.g. queued in a socket until the workload
  *    reads it) and MUST eventually call nic_buf_release(), which gives it
- *    back to the driver to be posted again.  A driver that runs short of
+ *    back to the driver to be posted again.  Drivers hand up receive
+ *    buffers with refs = 1; a layer that keeps a buffer past the call that
+ *    lent it takes a reference with nic_buf_hold() and drops it with
+ *    nic_buf_release(); the driver's release hook runs on the last one.  A driver that runs short of
  *    posted buffers counts rx_nobuf; it never blocks.
  *  - TX: the upper layer passes a chain of buffer references (headers it
  *    wrote + payload still living in application memory).  The driver
@@ -40,7 +43,7 @@ struct nic_buf {
 	struct nic_buf *next;	/* next fragment of the same frame (TX) */
 	nic_buf_release_fn release; /* owner's recycle hook */
 	void *owner;		/* owner's context (driver softc, socket) */
-	uint32_t refs;		/* owner-managed reference count */
+	uint32_t refs;		/* references (RX); 0 or 1: one holder */
 	uint16_t flags;		/* RX: NIC_RXCSUM_* state */
 	uint16_t queue;		/* RX queue it arrived on */
 	uint16_t csum_start;	/* RX, NIC_RXCSUM_PARTIAL: L4 header offset
@@ -83,11 +86,26 @@ struct nic_buf {
 #define NIC_RXCSUM_BAD		0x0002
 #define NIC_RXCSUM_PARTIAL	0x0003
 
+/* Drops one reference; the owner's hook runs when the last one goes. */
 static inline void
 nic_buf_release(struct nic_buf *b)
 {
-	if (b != NULL && b->release != NULL)
+	if (b == NULL)
+		return;
+	if (b->refs > 1) {
+		b->refs--;
+		return;
+	}
+	b->refs = 0;
+	if (b->release != NULL)
 		b->release(b);
+}
+
+/* Takes one more reference on a buffer the caller was lent. */
+static inline void
+nic_buf_hold(struct nic_buf *b)
+{
+	b->refs = (b->refs == 0 ? 1 : b->refs) + 1;
 }
 
 /* Release every buffer of a chain (a TX completion, or a refused frame). */

@@ -130,7 +130,7 @@ static void
 rx_deliver(struct tap_nic *t, struct tap_rxbuf *rb, size_t len)
 {
 	struct nic *n = &t->nic;
-	rb->nb = (struct nic_buf){ .data = rb->data, .len = (uint32_t)len,
+	rb->nb = (struct nic_buf){ .data = rb->data, .len = (uint32_t)len, .refs = 1,
 		.cap = sizeof(rb->data), .release = tap_rx_release, .owner = t,
 		.cookie = (uint64_t)(uintptr_t)rb, .flags = NIC_RXCSUM_NONE };
 	if (n->rx != NULL)

@@ -119,7 +119,8 @@ static const uint8_t hello[64] = "hello";
 
 static struct tcp_pcb *live[TCP_MAX_PCBS];	/* accepted, not yet closed */
 
-static void tc_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n) { }
+static void tc_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n,
+    struct nic_buf *b) { }
 
 static void
 tc_closed(void *ctx, struct tcp_pcb *p, int reason)

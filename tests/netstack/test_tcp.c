@@ -41,10 +41,16 @@ static int eofs, closes, closed_reason, releases;
 static uint16_t peer_port = PEER_PORT, my_port = 80, peer_wnd = 65535;
 
 static const uint8_t *last_rx_ptr;	/* where the last delivery pointed */
-static void on_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n)
+static struct nic_buf *last_rx_buf;	/* the buffer it came with */
+static bool hold_rx;			/* keep a reference on it */
+static void on_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n,
+    struct nic_buf *b)
 {
 	if (n == 0) { eofs++; return; }
 	last_rx_ptr = d;
+	last_rx_buf = b;
+	if (hold_rx && b != NULL)
+		nic_buf_hold(b);
 	if (got_len + n <= sizeof(got))	/* beyond: counted only */
 		memcpy(got + got_len, d, n);
 	got_len += n;
@@ -182,6 +188,32 @@ start_connect(void)
 }
 
 static void
+test_rx_buffer_lent(void **state)
+{
+	/* A receiver that takes a reference keeps the driver's buffer (and
+	   the bytes in it) until it drops the reference; data the stack had
+	   to copy (out of order) comes without a buffer. */
+	handshake();
+	int rel = f.rx_released;
+	hold_rx = true;
+	seg(1001, iss + 1, 0x18, "hello", NULL, 0);
+	assert_ptr_equal(last_rx_buf, &f.rxb);
+	assert_int_equal(f.rx_released, rel);		/* still lent */
+	assert_memory_equal(last_rx_ptr, "hello", 5);
+	nic_buf_release(last_rx_buf);
+	assert_int_equal(f.rx_released, rel + 1);
+	seg(1011, iss + 1, 0x18, "later", NULL, 0);	/* queued out of order */
+	assert_int_equal(f.rx_released, rel + 2);
+	seg(1006, iss + 1, 0x18, "abcde", NULL, 0);	/* fills the gap */
+	hold_rx = false;
+	assert_int_equal(got_len, 15);
+	assert_null(last_rx_buf);			/* "later", from the queue */
+	assert_int_equal(f.rx_released, rel + 2);	/* "abcde" still held */
+	nic_buf_release(&f.rxb);
+	assert_int_equal(f.rx_released, rel + 3);
+}
+
+static void
 test_handshake_and_data(void **state)
 {
 	handshake();
@@ -189,8 +221,10 @@ test_handshake_and_data(void **state)
 	seg(1001, iss + 1, 0x18, "hello", NULL, 0);
 	assert_int_equal(got_len, 5);
 	assert_memory_equal(got, "hello", 5);
-	/* Zero copy: the application saw the driver's receive buffer. */
+	/* Zero copy: the application saw the driver's receive buffer, and
+	   was lent the buffer itself. */
 	assert_true(last_rx_ptr >= f.rxdata && last_rx_ptr < f.rxdata + sizeof(f.rxdata));
+	assert_ptr_equal(last_rx_buf, &f.rxb);
 	assert_int_equal(f.ntx, 0);			/* the ACK is delayed... */
 	f.now += 40000000ULL;
 	netstack_poll(&ns);
@@ -1359,7 +1393,7 @@ a_fill(void)
 static void a_connected(void *ctx, struct tcp_pcb *p) { a_fill(); }
 static void a_closed_cb(void *ctx, struct tcp_pcb *p, int r) { a_closed = true; assert_int_equal(r, 0); }
 static void
-b_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n)
+b_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n, struct nic_buf *b)
 {
 	if (n == 0) {
 		b_eof = true;
@@ -1578,6 +1612,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_rx_buffer_lent, setup),
 		cmocka_unit_test_setup(test_handshake_and_data, setup),
 		cmocka_unit_test_setup(test_send_release_and_retransmit, setup),
 		cmocka_unit_test_setup(test_abort_after_retries, setup),
