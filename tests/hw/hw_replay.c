@@ -645,3 +645,17 @@ const struct hw_ops hw_replay_ops = {
 	.now_ns = rp_now_ns,
 	.delay_us = rp_delay_us,
 };
+
+bool
+hw_replay_pick(const struct hw_replay_layout *t, uint64_t base, uint64_t off,
+    const char *prefix, struct hw_replay_field *f)
+{
+	for (; t->name != NULL; t++)
+		if (off >= t->off && off < t->off + t->len) {
+			f->pa = base + t->off;
+			f->len = t->len;
+			snprintf(f->name, sizeof(f->name), "%s.%s", prefix, t->name);
+			return true;
+		}
+	return false;
+}

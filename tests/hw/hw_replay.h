@@ -70,6 +70,15 @@ struct hw_replay_field {
    message then shows bytes).  Called only while building a message. */
 void hw_replay_set_namer(struct hw_replay *r,
     bool (*fn)(void *arg, uint64_t pa, struct hw_replay_field *f), void *arg);
+/* A namer's table of one structure's fields, ended by a NULL name. */
+struct hw_replay_layout {
+	uint32_t off, len;
+	const char *name;
+};
+/* Fills f with the field of layout t holding byte `off` of the element at
+   recorded address `base`, named "<prefix>.<field>"; false if none. */
+bool hw_replay_pick(const struct hw_replay_layout *t, uint64_t base, uint64_t off,
+    const char *prefix, struct hw_replay_field *f);
 
 /* Events consumed so far and in total. */
 size_t hw_replay_pos(const struct hw_replay *r);

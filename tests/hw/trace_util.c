@@ -168,3 +168,12 @@ trace_append(const char *text, const char *dev, const char *event)
 	    event);
 	return s;
 }
+
+const char *
+trace_msg_missing(const char *msg, const char *const *want)
+{
+	for (; *want != NULL; want++)
+		if (strstr(msg, *want) == NULL)
+			return *want;
+	return NULL;
+}

@@ -41,5 +41,8 @@ char *trace_drop_last(const char *text, const char *dev, int n);
 char *trace_append(const char *text, const char *dev, const char *event);
 /* Little-endian hex of the low `bytes` bytes of v ("803f0000"). */
 void trace_hex_le(uint64_t v, int bytes, char *out);
+/* The first string of the NULL-ended list `want` that msg lacks, or NULL
+   when it has them all (a divergence message naming what it should). */
+const char *trace_msg_missing(const char *msg, const char *const *want);
 
 #endif

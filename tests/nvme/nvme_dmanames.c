@@ -9,12 +9,7 @@
 
 #define PG 4096ULL
 
-struct field {
-	uint32_t off, len;
-	const char *name;
-};
-
-static const struct field sqe_fields[] = {	/* Base 2.0 4.2, figure 88 */
+static const struct hw_replay_layout sqe_fields[] = {	/* Base 2.0 4.2, figure 88 */
 	{ 0, 1, "opc" }, { 1, 1, "flags (FUSE, PSDT)" }, { 2, 2, "cid" },
 	{ 4, 4, "nsid" }, { 8, 8, "cdw2-3" }, { 16, 8, "mptr" }, { 24, 8, "prp1" },
 	{ 32, 8, "prp2" }, { 40, 4, "cdw10" }, { 44, 4, "cdw11" }, { 48, 4, "cdw12" },
@@ -63,7 +58,7 @@ sqe_name(const struct nvme_queue *q, uint64_t pa, struct hw_replay_field *f)
 		return false;
 	uint64_t o = pa - q->sq.pa, i = o / 64;
 	uint8_t opc = ((const uint8_t *)q->sq.va)[i * 64];
-	for (const struct field *t = sqe_fields; t->name != NULL; t++) {
+	for (const struct hw_replay_layout *t = sqe_fields; t->name != NULL; t++) {
 		if (o % 64 < t->off || o % 64 >= t->off + t->len)
 			continue;
 		int dw = t->off >= 40 ? 10 + (int)(t->off - 40) / 4 : 0;
@@ -78,23 +73,9 @@ sqe_name(const struct nvme_queue *q, uint64_t pa, struct hw_replay_field *f)
 	return false;
 }
 
-static const struct field dsm_fields[] = {	/* NVM Command Set 3.2.3 */
+static const struct hw_replay_layout dsm_fields[] = {	/* NVM Command Set 3.2.3 */
 	{ 0, 4, "cattr" }, { 4, 4, "nlb" }, { 8, 8, "slba" }, { 0, 0, NULL },
 };
-
-static bool
-pick(const struct field *t, uint64_t base, uint64_t off, const char *prefix,
-    struct hw_replay_field *f)
-{
-	for (; t->name != NULL; t++)
-		if (off >= t->off && off < t->off + t->len) {
-			f->pa = base + t->off;
-			f->len = t->len;
-			snprintf(f->name, sizeof(f->name), "%s.%s", prefix, t->name);
-			return true;
-		}
-	return false;
-}
 
 /* Does a Dataset Management entry in q point at this slot page (else it
    holds a PRP list)? */
@@ -125,7 +106,7 @@ nvme_dma_name(void *arg, uint64_t pa, struct hw_replay_field *f)
 			if (dsm_uses(q, page)) {
 				snprintf(pre, sizeof(pre), "nvme I/O sq %u slot %u DSM range",
 				    q->qid, (unsigned)(o / PG));
-				return pick(dsm_fields, page, o % PG, pre, f);
+				return hw_replay_pick(dsm_fields, page, o % PG, pre, f);
 			}
 			f->pa = q->prp.pa + (o & ~7ULL);
 			f->len = 8;

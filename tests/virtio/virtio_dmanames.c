@@ -7,22 +7,17 @@
 
 #include "tests/virtio/virtio_dmanames.h"
 
-struct field {
-	uint32_t off, len;
-	const char *name;
-};
-
-static const struct field desc_fields[] = {	/* 2.7.5 */
+static const struct hw_replay_layout desc_fields[] = {	/* 2.7.5 */
 	{ 0, 8, "addr" }, { 8, 4, "len" }, { 12, 2, "flags" }, { 14, 2, "next" },
 	{ 0, 0, NULL },
 };
 
-static const struct field blk_slot_fields[] = {	/* 5.2.6, then our status byte */
+static const struct hw_replay_layout blk_slot_fields[] = {	/* 5.2.6, then our status byte */
 	{ 0, 4, "hdr.type" }, { 4, 4, "hdr.reserved" }, { 8, 8, "hdr.sector" },
 	{ 16, 1, "status" }, { 0, 0, NULL },
 };
 
-static const struct field net_hdr_fields[] = {	/* 5.1.6 */
+static const struct hw_replay_layout net_hdr_fields[] = {	/* 5.1.6 */
 	{ 0, 1, "flags" }, { 1, 1, "gso_type" }, { 2, 2, "hdr_len" },
 	{ 4, 2, "gso_size" }, { 6, 2, "csum_start" }, { 8, 2, "csum_offset" },
 	{ 10, 2, "num_buffers" }, { 0, 0, NULL },
@@ -32,21 +27,6 @@ static bool
 in(uint64_t pa, uint64_t base, uint64_t len)
 {
 	return pa >= base && pa - base < len;
-}
-
-/* The field of table t holding byte `off` of the element at `base`. */
-static bool
-pick(const struct field *t, uint64_t base, uint64_t off, const char *prefix,
-    struct hw_replay_field *f)
-{
-	for (; t->name != NULL; t++)
-		if (off >= t->off && off < t->off + t->len) {
-			f->pa = base + t->off;
-			f->len = t->len;
-			snprintf(f->name, sizeof(f->name), "%s.%s", prefix, t->name);
-			return true;
-		}
-	return false;
 }
 
 bool
@@ -59,7 +39,7 @@ virtq_dma_name(const struct virtq *q, uint64_t pa, struct hw_replay_field *f)
 	if (in(pa, q->mem.pa, 16 * n)) {
 		uint64_t i = (pa - q->mem.pa) / 16;
 		snprintf(pre, sizeof(pre), "virtq %u desc[%u]", q->index, (unsigned)i);
-		return pick(desc_fields, q->mem.pa + 16 * i, (pa - q->mem.pa) % 16, pre, f);
+		return hw_replay_pick(desc_fields, q->mem.pa + 16 * i, (pa - q->mem.pa) % 16, pre, f);
 	}
 	uint64_t av = q->mem.pa + 16 * n;
 	if (in(pa, av, 4 + 2 * n)) {
@@ -80,7 +60,7 @@ virtq_dma_name(const struct virtq *q, uint64_t pa, struct hw_replay_field *f)
 		uint64_t o = pa - q->ind_mem.pa, head = o / tbl, e = o % tbl / 16;
 		snprintf(pre, sizeof(pre), "virtq %u desc[%u] indirect[%u]", q->index,
 		    (unsigned)head, (unsigned)e);
-		return pick(desc_fields, q->ind_mem.pa + head * tbl + e * 16, o % 16, pre, f);
+		return hw_replay_pick(desc_fields, q->ind_mem.pa + head * tbl + e * 16, o % 16, pre, f);
 	}
 	return false;
 }
@@ -96,7 +76,7 @@ virtio_blk_dma_name(void *arg, uint64_t pa, struct hw_replay_field *f)
 		uint64_t o = pa - sc->slots_mem.pa;
 		char pre[48];
 		snprintf(pre, sizeof(pre), "virtio-blk slot[%u]", (unsigned)(o / sz));
-		return pick(blk_slot_fields, sc->slots_mem.pa + o / sz * sz, o % sz, pre, f);
+		return hw_replay_pick(blk_slot_fields, sc->slots_mem.pa + o / sz * sz, o % sz, pre, f);
 	}
 	return false;
 }
@@ -112,7 +92,7 @@ virtio_net_dma_name(void *arg, uint64_t pa, struct hw_replay_field *f)
 		uint64_t o = pa - sc->tx_hdr_mem.pa;
 		char pre[48];
 		snprintf(pre, sizeof(pre), "virtio-net tx hdr[%u]", (unsigned)(o / VNET_HDR_SIZE));
-		return pick(net_hdr_fields, sc->tx_hdr_mem.pa + o / VNET_HDR_SIZE * VNET_HDR_SIZE,
+		return hw_replay_pick(net_hdr_fields, sc->tx_hdr_mem.pa + o / VNET_HDR_SIZE * VNET_HDR_SIZE,
 		    o % VNET_HDR_SIZE, pre, f);
 	}
 	return false;

@@ -289,13 +289,11 @@ mmio_map(uint64_t pa, size_t len)
 	return (void *)(va + off);
 }
 
-uint64_t
-stack_alloc(size_t bytes)
+/* Maps n fresh zeroed pages, writable and not executable, at va; on
+   failure everything it mapped is undone and -1 returned. */
+static int
+map_zeroed(uint64_t va, uint64_t n)
 {
-	uint64_t n = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
-	if (n == 0 || stack_next + (n + 1) * PAGE_SIZE > STACK_LIMIT)
-		return 0;
-	uint64_t va = stack_next + PAGE_SIZE;	/* guard page stays unmapped */
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t pa = pmm_alloc(&kernel_pmm, 1, 0, 0);
 		if (pa != 0)
@@ -304,9 +302,21 @@ stack_alloc(size_t bytes)
 			if (pa != 0)
 				pmm_free(&kernel_pmm, pa, 1);
 			unmap_free(va, i);
-			return 0;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+uint64_t
+stack_alloc(size_t bytes)
+{
+	uint64_t n = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+	if (n == 0 || stack_next + (n + 1) * PAGE_SIZE > STACK_LIMIT)
+		return 0;
+	uint64_t va = stack_next + PAGE_SIZE;	/* guard page stays unmapped */
+	if (map_zeroed(va, n) != 0)
+		return 0;
 	stack_next = va + n * PAGE_SIZE;
 	return va + n * PAGE_SIZE;
 }
@@ -318,17 +328,8 @@ image_alloc(size_t bytes)
 	if (n == 0 || image_next + (n + 2) * PAGE_SIZE > IMAGE_LIMIT)
 		return NULL;
 	uint64_t va = image_next + PAGE_SIZE;	/* guard below */
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t pa = pmm_alloc(&kernel_pmm, 1, 0, 0);
-		if (pa != 0)
-			memset(phys_to_virt(pa), 0, PAGE_SIZE);
-		if (pa == 0 || vm_map(va + i * PAGE_SIZE, pa, PTE_W | PTE_NX) != 0) {
-			if (pa != 0)
-				pmm_free(&kernel_pmm, pa, 1);
-			unmap_free(va, i);
-			return NULL;
-		}
-	}
+	if (map_zeroed(va, n) != 0)
+		return NULL;
 	image_next = va + (n + 1) * PAGE_SIZE;	/* and a guard above */
 	return (void *)va;
 }
