@@ -432,6 +432,41 @@ ns_attach(struct nvme_softc *sc, uint32_t nsid)
 	}
 }
 
+/*
+ * Attach's resources in the order it takes them.  nvme_undo(sc, s,
+ * shut_down) gives back `s` and everything taken before it; attach's
+ * failure labels and detach share it.  Detach has already shut the
+ * controller down (CC.SHN), so it skips attach's CC.EN=0.
+ */
+enum nvme_undo_step {
+	NVME_UNDO_AQ, NVME_UNDO_IDENT, NVME_UNDO_ENABLE, NVME_UNDO_CHAIN,
+	NVME_UNDO_IOQ,
+};
+
+static void
+nvme_undo(struct nvme_softc *sc, enum nvme_undo_step s, bool shut_down)
+{
+	switch (s) {
+	case NVME_UNDO_IOQ:
+		for (uint32_t i = 0; i < sc->nioq; i++)
+			queue_free(sc, &sc->ioq[i]);
+		/* FALLTHROUGH */
+	case NVME_UNDO_CHAIN:
+		hw_dma_free(&sc->hw, &sc->chain);
+		/* FALLTHROUGH */
+	case NVME_UNDO_ENABLE:
+		if (!shut_down)
+			wr4(sc, NVME_CC, 0);
+		/* FALLTHROUGH */
+	case NVME_UNDO_IDENT:
+		hw_dma_free(&sc->hw, &sc->ident);
+		/* FALLTHROUGH */
+	case NVME_UNDO_AQ:
+		queue_free(sc, &sc->aq);
+		break;
+	}
+}
+
 int
 nvme_attach_core(struct nvme_softc *sc, int unit)
 {
@@ -526,16 +561,19 @@ nvme_attach_core(struct nvme_softc *sc, int unit)
 	return TERN_OK;
 
 fail_ioq:
-	for (uint32_t i = 0; i < sc->nioq; i++)
-		queue_free(sc, &sc->ioq[i]);
+	nvme_undo(sc, NVME_UNDO_IOQ, false);
+	goto fail;
 fail_chain:
-	hw_dma_free(&sc->hw, &sc->chain);
+	nvme_undo(sc, NVME_UNDO_CHAIN, false);
+	goto fail;
 fail_disable:
-	wr4(sc, NVME_CC, 0);
+	nvme_undo(sc, NVME_UNDO_ENABLE, false);
+	goto fail;
 fail_ident:
-	hw_dma_free(&sc->hw, &sc->ident);
+	nvme_undo(sc, NVME_UNDO_IDENT, false);
+	goto fail;
 fail_aq:
-	queue_free(sc, &sc->aq);
+	nvme_undo(sc, NVME_UNDO_AQ, false);
 fail:
 	log_error("nvme", "%s: attach failed: %s", sc->hw.name, err_str(rc));
 	return rc;
@@ -563,9 +601,5 @@ nvme_detach_core(struct nvme_softc *sc)
 		log_warn("nvme", "%s: shutdown not complete within CAP.TO (%llu ms, SHST %u); "
 		    "stopping anyway", sc->hw.name,
 		    (unsigned long long)(sc->timeout_ns / 1000000), shst);
-	for (uint32_t i = 0; i < sc->nioq; i++)
-		queue_free(sc, &sc->ioq[i]);
-	hw_dma_free(&sc->hw, &sc->chain);
-	hw_dma_free(&sc->hw, &sc->ident);
-	queue_free(sc, &sc->aq);
+	nvme_undo(sc, NVME_UNDO_IOQ, true);
 }

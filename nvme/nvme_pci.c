@@ -11,6 +11,7 @@
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "kernel/pci/pci.h"
+#include "nvme/nvme_pci.h"
 #include "nvme/nvme_var.h"
 
 struct nvme_pci_softc {
@@ -44,9 +45,20 @@ setup_msix(struct pci_dev *pd, struct nvme_pci_softc *ps)
 	sc->nvec = want;
 }
 
-static int
-nvme_pci_attach(struct pci_dev *pd, void *softc)
+/* Undo setup_msix: attach's failure path and detach share it. */
+static void
+teardown_msix(struct nvme_pci_softc *ps)
 {
+	if (ps->msix_on)
+		pci_msix_disable(&ps->msix);
+	ps->msix_on = false;
+	ps->sc.nvec = 0;
+}
+
+static int
+nvme_pci_attach(struct device *dev, void *softc)
+{
+	struct pci_dev *pd = pci_dev_of(dev);
 	struct nvme_pci_softc *ps = softc;
 	struct nvme_softc *sc = &ps->sc;
 	char name[16];
@@ -60,36 +72,34 @@ nvme_pci_attach(struct pci_dev *pd, void *softc)
 	int rc = pci_map_bar(pd, 0, &sc->hw, &sc->regs);
 	if (rc != TERN_OK)
 		return rc;
-	setup_msix(pd, ps);
-	rc = nvme_attach_core(sc, nvme_units);
-	if (rc == TERN_OK) {
-		nvme_units++;
-		return TERN_OK;
-	}
-	if (ps->msix_on)
-		pci_msix_disable(&ps->msix);
-	ps->msix_on = false;
+	setup_msix(pd, ps);	/* never fails: polled without it */
+	if ((rc = nvme_attach_core(sc, nvme_units)) != TERN_OK)
+		goto fail_msix;
+	nvme_units++;
+	return TERN_OK;
+
+fail_msix:
+	teardown_msix(ps);
 	return rc;
 }
 
 static void
-nvme_pci_detach(struct pci_dev *pd, void *softc)
+nvme_pci_detach(struct device *dev, void *softc)
 {
 	struct nvme_pci_softc *ps = softc;
 	nvme_detach_core(&ps->sc);
-	if (ps->msix_on)
-		pci_msix_disable(&ps->msix);
-	ps->msix_on = false;
+	teardown_msix(ps);
 }
 
-static const struct pci_match nvme_ids[] = {
+static const struct driver_pci_id nvme_ids[] = {
 	{ PCI_ANY_ID, PCI_ANY_ID, 0x010802, 0xffffff },
 	{ 0, 0, 0, 0 },
 };
 
-const struct pci_driver nvme_pci_driver = {
+const struct driver nvme_pci_driver = {
 	.name = "nvme",
-	.ids = nvme_ids,
+	.bus = DRIVER_BUS_PCI,
+	.pci_ids = nvme_ids,
 	.softc_size = sizeof(struct nvme_pci_softc),
 	.attach = nvme_pci_attach,
 	.detach = nvme_pci_detach,

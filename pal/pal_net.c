@@ -17,6 +17,7 @@
 
 #include "kernel/cmdline.h"
 #include "kernel/dev/nic.h"
+#include "kernel/err.h"
 #include "kernel/heap.h"
 #include "kernel/intr.h"
 #include "kernel/kernel.h"
@@ -25,6 +26,7 @@
 #include "kernel/time.h"
 #include "netstack/netstack.h"
 #include "pal/entropy.h"
+#include "pal/pal_boot.h"
 #include "pal/rt.h"
 
 static struct netstack pal_ns;
@@ -105,14 +107,13 @@ static_config(struct netstack *ns, const struct cmdline *c)
 	return 0;
 }
 
-int pal_net_start(void);
 int
 pal_net_start(void)
 {
 	struct nic *nic = nic_first();
 	if (nic == NULL) {
 		log_warn("net", "no network interface: running without network");
-		return -1;
+		return TERN_ENODEV;
 	}
 	struct ns_txbuf *tx = kmalloc_aligned(sizeof(struct ns_txbuf) * NS_TXBUFS, 4096);
 	if (tx == NULL)
@@ -125,5 +126,5 @@ pal_net_start(void)
 		log_info("net", "%s: starting DHCP", nic->name);
 		netstack_dhcp_start(&pal_ns);
 	}
-	return 0;
+	return TERN_OK;
 }

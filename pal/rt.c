@@ -43,6 +43,7 @@
 #include "netstack/netstack.h"
 #include "pal/elf_load.h"
 #include "pal/entropy.h"
+#include "pal/pal_boot.h"
 #include "pal/rt.h"
 
 struct sched rt_sched;
@@ -446,7 +447,6 @@ rt_reap(void *ctx, struct sched_thread *st)
 		rt_thread_reaped(st);
 }
 
-void rt_run(void) __attribute__((noreturn));
 void
 rt_run(void)
 {

@@ -29,6 +29,26 @@ static const struct blk_ops vblk_ops = {
 	.detach = vblk_detach,
 };
 
+/*
+ * Attach's resources in the order it takes them.  vblk_undo(sc, vd, s)
+ * gives back `s` and everything taken before it; attach's failure labels
+ * and detach share it.
+ */
+enum vblk_step { VBLK_UNDO_Q, VBLK_UNDO_SLOTS };
+
+static void
+vblk_undo(struct virtio_blk_softc *sc, struct virtio_dev *vd, enum vblk_step s)
+{
+	switch (s) {
+	case VBLK_UNDO_SLOTS:
+		hw_dma_free(vd->hw, &sc->slots_mem);
+		/* FALLTHROUGH */
+	case VBLK_UNDO_Q:
+		virtq_free(vd, &sc->q);
+		break;
+	}
+}
+
 int
 virtio_blk_attach_core(struct virtio_blk_softc *sc, struct virtio_dev *vd, int unit)
 {
@@ -102,7 +122,7 @@ virtio_blk_attach_core(struct virtio_blk_softc *sc, struct virtio_dev *vd, int u
 	return TERN_OK;
 
 fail_q:
-	virtq_free(vd, &sc->q);
+	vblk_undo(sc, vd, VBLK_UNDO_Q);
 fail:
 	log_error("virtio-blk", "%s: attach failed: %s", b->name, err_str(rc));
 	return rc;
@@ -260,8 +280,7 @@ virtio_blk_detach_core(struct virtio_blk_softc *sc)
 			r->done(r);
 		}
 	}
-	hw_dma_free(vd->hw, &sc->slots_mem);
-	virtq_free(vd, &sc->q);
+	vblk_undo(sc, vd, VBLK_UNDO_SLOTS);
 }
 
 static void

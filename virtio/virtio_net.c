@@ -59,6 +59,32 @@ rx_release(struct nic_buf *b)
 		sc->rx_kick_pending = true;
 }
 
+/*
+ * Attach's resources in the order it takes them.  vnet_undo(sc, vd, s)
+ * gives back `s` and everything taken before it: attach's failure labels
+ * and detach share it, so the two cannot drift apart.
+ */
+enum vnet_step { VNET_UNDO_RXQ, VNET_UNDO_TXQ, VNET_UNDO_RXMEM, VNET_UNDO_TXHDR };
+
+static void
+vnet_undo(struct virtio_net_softc *sc, struct virtio_dev *vd, enum vnet_step s)
+{
+	switch (s) {
+	case VNET_UNDO_TXHDR:
+		hw_dma_free(vd->hw, &sc->tx_hdr_mem);
+		/* FALLTHROUGH */
+	case VNET_UNDO_RXMEM:
+		hw_dma_free(vd->hw, &sc->rx_mem);
+		/* FALLTHROUGH */
+	case VNET_UNDO_TXQ:
+		virtq_free(vd, &sc->txq);
+		/* FALLTHROUGH */
+	case VNET_UNDO_RXQ:
+		virtq_free(vd, &sc->rxq);
+		break;
+	}
+}
+
 int
 virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int unit)
 {
@@ -131,11 +157,13 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	return TERN_OK;
 
 fail_rxmem:
-	hw_dma_free(vd->hw, &sc->rx_mem);
+	vnet_undo(sc, vd, VNET_UNDO_RXMEM);
+	goto fail;
 fail_txq:
-	virtq_free(vd, &sc->txq);
+	vnet_undo(sc, vd, VNET_UNDO_TXQ);
+	goto fail;
 fail_rxq:
-	virtq_free(vd, &sc->rxq);
+	vnet_undo(sc, vd, VNET_UNDO_RXQ);
 fail:
 	log_error("virtio-net", "%s: attach failed: %s", n->name, err_str(rc));
 	return rc;
@@ -336,10 +364,7 @@ virtio_net_detach_core(struct virtio_net_softc *sc)
 			sc->tx_chain[i] = NULL;
 		}
 	}
-	virtq_free(vd, &sc->rxq);
-	virtq_free(vd, &sc->txq);
-	hw_dma_free(vd->hw, &sc->tx_hdr_mem);
-	hw_dma_free(vd->hw, &sc->rx_mem);
+	vnet_undo(sc, vd, VNET_UNDO_TXHDR);
 }
 
 static void

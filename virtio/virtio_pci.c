@@ -14,6 +14,7 @@
 #include "kernel/heap.h"
 #include "kernel/log.h"
 #include "kernel/pci/pci.h"
+#include "virtio/virtio_pci.h"
 #include "virtio/virtio_var.h"
 
 static int net_units, blk_units;
@@ -129,8 +130,9 @@ bus_setup(struct pci_dev *pd, struct virtio_bus *vb, const char *name)
 }
 
 static int
-vblk_pci_attach(struct pci_dev *pd, void *softc)
+vblk_pci_attach(struct device *dev, void *softc)
 {
+	struct pci_dev *pd = pci_dev_of(dev);
 	struct virtio_blk_softc *sc = softc;
 	char name[24] = "virtio-blk?";
 	name[10] = (char)('0' + blk_units % 10);
@@ -145,7 +147,7 @@ vblk_pci_attach(struct pci_dev *pd, void *softc)
 }
 
 static void
-vblk_pci_detach(struct pci_dev *pd, void *softc)
+vblk_pci_detach(struct device *dev, void *softc)
 {
 	struct virtio_blk_softc *sc = softc;
 	virtio_blk_detach_core(sc);
@@ -153,8 +155,9 @@ vblk_pci_detach(struct pci_dev *pd, void *softc)
 }
 
 static int
-vnet_pci_attach(struct pci_dev *pd, void *softc)
+vnet_pci_attach(struct device *dev, void *softc)
 {
+	struct pci_dev *pd = pci_dev_of(dev);
 	struct virtio_net_softc *sc = softc;
 	char name[24] = "virtio-net?";
 	name[10] = (char)('0' + net_units % 10);
@@ -169,36 +172,38 @@ vnet_pci_attach(struct pci_dev *pd, void *softc)
 }
 
 static void
-vnet_pci_detach(struct pci_dev *pd, void *softc)
+vnet_pci_detach(struct device *dev, void *softc)
 {
 	struct virtio_net_softc *sc = softc;
 	virtio_net_detach_core(sc);
 	bus_teardown(&sc->bus);
 }
 
-static const struct pci_match vblk_ids[] = {
+static const struct driver_pci_id vblk_ids[] = {
 	{ 0x1af4, 0x1042, 0, 0 },	/* modern */
 	{ 0x1af4, 0x1001, 0, 0 },	/* transitional */
 	{ 0, 0, 0, 0 },
 };
 
-static const struct pci_match vnet_ids[] = {
+static const struct driver_pci_id vnet_ids[] = {
 	{ 0x1af4, 0x1041, 0, 0 },
 	{ 0x1af4, 0x1000, 0, 0 },
 	{ 0, 0, 0, 0 },
 };
 
-const struct pci_driver virtio_blk_pci_driver = {
+const struct driver virtio_blk_pci_driver = {
 	.name = "virtio-blk",
-	.ids = vblk_ids,
+	.bus = DRIVER_BUS_PCI,
+	.pci_ids = vblk_ids,
 	.softc_size = sizeof(struct virtio_blk_softc),
 	.attach = vblk_pci_attach,
 	.detach = vblk_pci_detach,
 };
 
-const struct pci_driver virtio_net_pci_driver = {
+const struct driver virtio_net_pci_driver = {
 	.name = "virtio-net",
-	.ids = vnet_ids,
+	.bus = DRIVER_BUS_PCI,
+	.pci_ids = vnet_ids,
 	.softc_size = sizeof(struct virtio_net_softc),
 	.attach = vnet_pci_attach,
 	.detach = vnet_pci_detach,

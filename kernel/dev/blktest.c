@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kernel/dev/blk.h"
+#include "kernel/dev/blktest.h"
 #include "kernel/err.h"
 #include "kernel/heap.h"
 #include "kernel/log.h"
@@ -33,7 +34,6 @@ pattern(uint8_t *buf, uint32_t len, uint64_t seed)
 	}
 }
 
-int blktest_run(int mode);
 int
 blktest_run(int mode)
 {

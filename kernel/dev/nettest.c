@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernel/dev/nettest.h"
 #include "kernel/dev/nic.h"
 #include "kernel/err.h"
 #include "kernel/log.h"
@@ -47,7 +48,6 @@ rx(void *upper, struct nic_buf *b)
 	nic_buf_release(b);
 }
 
-int nettest_run(void);
 int
 nettest_run(void)
 {

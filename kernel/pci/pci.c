@@ -51,6 +51,25 @@ pci_bus_init(struct pci_bus *pb, const struct pci_cfg_ops *ops, void *ctx,
 	pb->seg = seg;
 	pb->bus_start = bus_start;
 	pb->bus_end = bus_end < bus_start ? bus_start : bus_end;
+	pb->bus.name = "pci";
+	pb->bus.kind = DRIVER_BUS_PCI;
+	pb->bus.ops = &pci_bus_ops;
+}
+
+/* "bb:dd.f" for logs (struct device.name). */
+static void
+bdf_name(char *out, uint8_t bus, uint8_t dev, uint8_t fn)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	out[0] = hex[bus >> 4];
+	out[1] = hex[bus & 15];
+	out[2] = ':';
+	out[3] = hex[dev >> 4];
+	out[4] = hex[dev & 15];
+	out[5] = '.';
+	out[6] = hex[fn & 7];
+	out[7] = '\0';
 }
 
 /* ---- BARs -------------------------------------------------------------- */
@@ -253,6 +272,8 @@ probe_fn(struct pci_bus *pb, uint8_t bus, uint8_t dev, uint8_t fn, int depth)
 	pd->bus = bus;
 	pd->dev = dev;
 	pd->fn = fn;
+	pd->base.bus = &pb->bus;
+	bdf_name(pd->base.name, bus, dev, fn);
 	pd->vendor = (uint16_t)id;
 	pd->device = (uint16_t)(id >> 16);
 	cr = rd(pb, bus, dev, fn, PCI_REVISION, 4);

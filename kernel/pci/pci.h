@@ -18,13 +18,14 @@
  *    MSI-X table outside its BAR) is logged, counted in pci_bus.nbad and
  *    that feature is dropped; enumeration goes on.
  *
- * Drivers export one const struct pci_driver and are listed with
- * pci_register_driver() before pci_attach_all() (kernel: pci_init()).
- * The first registered driver whose match table accepts a function gets
- * it: the bus allocates `softc_size` zeroed bytes and calls attach(pd,
- * softc).  attach returns 0 or a negative tern_err; on failure the softc
- * is freed and the function stays unbound (logged).  attach runs at boot
- * with interrupts on and may block for bounded device waits.
+ * Drivers: each segment is a struct bus of kind DRIVER_BUS_PCI
+ * (kernel/dev/driver.h).  Its enumerate hook is pci_enumerate() plus
+ * pci_report(); its match hook takes a driver's pci_ids (vendor, device,
+ * class under mask).  bus_probe(&pb->bus, driver_table) (kernel:
+ * pci_init()) enumerates once and attaches the first matching driver of
+ * the table to each function; attach(dev, softc) gets the function with
+ * pci_dev_of(dev).  Enumerate once: pci_enumerate() forgets earlier
+ * functions and their bindings.
  */
 #ifndef TERN_PCI_H
 #define TERN_PCI_H
@@ -33,11 +34,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/dev/driver.h"
 
 #define PCI_MAX_DEVS		128	/* functions kept per segment */
 #define PCI_MAX_DEPTH		16	/* nested bridges */
 #define PCI_MAX_CAPS		16	/* capabilities recorded per function */
-#define PCI_MAX_DRIVERS		16
 
 /* Configuration header offsets (type 0 and the common part of type 1). */
 #define PCI_VENDOR_ID		0x00
@@ -104,7 +105,6 @@ struct pci_cap {
 };
 
 struct pci_bus;
-struct pci_driver;
 struct hw_dev;
 struct hw_bar;
 
@@ -132,28 +132,22 @@ struct pci_dev {
 
 	struct pci_bus *pb;	/* owner */
 	volatile uint8_t *ecam;	/* ECAM window, NULL for port I/O access */
-	const struct pci_driver *driver; /* bound driver, or NULL */
-	void *softc;
+	/* The bus-neutral part: name "bb:dd.f", bound driver and softc. */
+	struct device base;
 };
 
-/* Match entry: vendor/device (PCI_ANY_ID matches all) and class under
-   class_mask (0: any class).  A table ends with an all-zero entry. */
-#define PCI_ANY_ID		0xffff
-struct pci_match {
-	uint16_t vendor, device;
-	uint32_t class, class_mask;
-};
+/* A driver's struct device back to its PCI function (PCI drivers only). */
+static inline struct pci_dev *
+pci_dev_of(struct device *d)
+{
+	return (struct pci_dev *)(void *)((char *)d - offsetof(struct pci_dev, base));
+}
 
-struct pci_driver {
-	const char *name;		/* "virtio-net", "nvme", ... */
-	const struct pci_match *ids;
-	size_t softc_size;
-	int (*attach)(struct pci_dev *pd, void *softc);
-	void (*detach)(struct pci_dev *pd, void *softc); /* may be NULL */
-};
+#define PCI_ANY_ID		DRIVER_PCI_ANY
 
 /* One enumerated segment. */
 struct pci_bus {
+	struct bus bus;			/* "pci": the driver model's view */
 	const struct pci_cfg_ops *ops;
 	void *ctx;
 	uint16_t seg;
@@ -163,12 +157,10 @@ struct pci_bus {
 	uint32_t nbad;			/* inconsistencies found */
 	uint32_t ndropped;		/* functions beyond PCI_MAX_DEVS */
 	uint8_t scanned[32];		/* bitmap of buses scanned */
-	/* softc allocation for attach (kernel: kzalloc/kfree). */
-	void *(*zalloc)(size_t size);
-	void (*free)(void *p);
 };
 
-/* Prepare `pb` (zeroed) for segment `seg` buses [bus_start, bus_end]. */
+/* Prepare `pb` (zeroed) for segment `seg` buses [bus_start, bus_end];
+   pb->bus is ready for bus_probe() except for zalloc/free (softcs). */
 void pci_bus_init(struct pci_bus *pb, const struct pci_cfg_ops *ops,
     void *ctx, uint16_t seg, uint8_t bus_start, uint8_t bus_end);
 /* Enumerate from bus_start.  Returns the number of functions found. */
@@ -193,17 +185,10 @@ void pci_enable(const struct pci_dev *pd, bool master);
    several capabilities of one id (virtio) iterate with this. */
 uint8_t pci_find_cap(const struct pci_dev *pd, uint8_t id, uint8_t after);
 
-/* Driver registry. */
-bool pci_match_one(const struct pci_match *ids, const struct pci_dev *pd);
-/* Register a driver (const, static storage).  TERN_ENOMEM when full. */
-int pci_register_driver(const struct pci_driver *drv);
-/* Offer every unbound function to the registered drivers; returns the
-   number bound.  Uses pb->zalloc/free for softcs. */
-int pci_attach_all(struct pci_bus *pb);
-/* Detach every bound function (reverse order) and free the softcs. */
-void pci_detach_all(struct pci_bus *pb);
-/* Forget all registered drivers (tests). */
-void pci_drivers_reset(void);
+/* The hooks pci_bus_init() installs in pb->bus (pci_drv.c). */
+extern const struct bus_ops pci_bus_ops;
+/* The PCI bus's match rule: does `pd` match an entry of `ids`? */
+bool pci_match_one(const struct driver_pci_id *ids, const struct pci_dev *pd);
 
 /*
  * Fill the hw seam identity of a function for a driver's struct hw_dev:
@@ -248,10 +233,10 @@ void pci_msix_disable(struct pci_msix *mx);
  * Kernel glue (pci_kern.c).
  * pci_init(): needs acpi_init() (MCFG) and the heap; maps ECAM for the
  * first MCFG segment, else uses ports 0xCF8/0xCFC for bus 0..255;
- * enumerates, prints TERN PCI lines and attaches registered drivers.
- * Call pci_register_driver() for each driver before it.
+ * enumerates, prints TERN PCI lines and attaches the drivers of `table`
+ * (driver_table).  Returns the number of functions bound.
  */
-void pci_init(void);
+int pci_init(const struct driver *const *table);
 /* The kernel's segment 0, valid after pci_init(). */
 extern struct pci_bus pci_root;
 /*

@@ -14,6 +14,7 @@
 
 #include "kernel/acpi/acpi.h"
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/dev/driver.h"
 #include "kernel/heap.h"
 #include "kernel/intr.h"
 #include "kernel/log.h"
@@ -131,8 +132,8 @@ cf8_write(void *ctx, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off,
 
 static const struct pci_cfg_ops cf8_ops = { cf8_read, cf8_write, NULL };
 
-void
-pci_init(void)
+int
+pci_init(const struct driver *const *table)
 {
 	const struct acpi_mcfg *m = NULL;
 
@@ -162,13 +163,14 @@ pci_init(void)
 		pci_bus_init(&pci_root, &cf8_ops, NULL, 0, 0, 255);
 		log_info("pci", "no MCFG: configuration via ports 0xcf8/0xcfc");
 	}
-	pci_root.zalloc = kzalloc;
-	pci_root.free = kfree;
-	int bound;
+	pci_root.bus.zalloc = kzalloc;
+	pci_root.bus.free = kfree;
 
-	pci_enumerate(&pci_root);
-	pci_report(&pci_root);
-	bound = pci_attach_all(&pci_root);
+	/* Enumerate (TERN PCI lines), then attach from the table. */
+	int bound = bus_probe(&pci_root.bus, table);
+	if (bound < 0)
+		return bound;
 	log_info("pci", "%u functions, %d bound to drivers", pci_root.ndevs,
 	    bound);
+	return bound;
 }

@@ -143,17 +143,10 @@ void platform_collect_fw(struct platform_evidence *ev,
     const struct acpi_info *ai, const struct smbios_info *si);
 
 #if defined(TERN_KERNEL)
-struct tern_bootinfo;
 /*
- * The whole platform bring-up in order, for kernel_subsystems_init():
- * acpi_init, smbios_init, platform_detect (TERN PLATFORM), ioapic_init,
- * clock_init (TERN CLOCK).  Needs the direct map, mmio_map, the heap,
- * the LAPIC and intr_alloc.  Never fails; each step reports its own
- * problems.  pci_init() comes after it (drivers registered first).
- */
-void platform_init(const struct tern_bootinfo *bi);
-
-/*
+ * The platform bring-up order (acpi_init, smbios_init, platform_detect,
+ * ioapic_init, clock_init) lives in the composition root, kernel/subsys.c.
+ *
  * Kernel glue (platform_kern.c).  platform_detect() collects evidence
  * from CPUID and the already-parsed `acpi` and `smbios` (call acpi_init
  * and smbios_init first), classifies, prints the one TERN PLATFORM line

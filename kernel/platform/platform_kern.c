@@ -81,13 +81,3 @@ platform_has_kvmclock(void)
 {
 	return plat_done && platform_ev_kvmclock(&plat_ev);
 }
-
-void
-platform_init(const struct tern_bootinfo *bi)
-{
-	acpi_init(bi);
-	smbios_init(bi);
-	platform_detect();
-	ioapic_init();
-	clock_init();
-}

@@ -32,7 +32,7 @@
 
 #include <cmocka.h>
 
-int pal_net_start(void);
+#include "pal/pal_boot.h"
 
 /* ---- fakes for what pal_net.c links against --------------------------- */
 

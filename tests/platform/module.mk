@@ -6,7 +6,7 @@ PLAT_TEST_COMMON := tests/platform/fake_fw.c tests/platform/log_stub.c
 $(eval $(call host_test,plat_acpi,tests/platform/test_acpi.c kernel/acpi/acpi.c $(PLAT_TEST_COMMON),))
 $(eval $(call host_test,plat_smbios,tests/platform/test_smbios.c kernel/smbios/smbios.c $(PLAT_TEST_COMMON),))
 $(eval $(call host_test,plat_classify,tests/platform/test_platform.c kernel/platform/platform.c kernel/platform/platform_ev.c kernel/acpi/acpi.c kernel/smbios/smbios.c $(PLAT_TEST_COMMON),))
-$(eval $(call host_test,plat_pci,tests/platform/test_pci.c kernel/pci/pci.c kernel/pci/pci_drv.c kernel/pci/pci_hw.c $(PLAT_TEST_COMMON),))
+$(eval $(call host_test,plat_pci,tests/platform/test_pci.c kernel/pci/pci.c kernel/pci/pci_drv.c kernel/pci/pci_hw.c kernel/dev/bus.c kernel/lib/err.c $(PLAT_TEST_COMMON),))
 $(eval $(call host_test,plat_clock,tests/platform/test_clock.c kernel/clock/clock_calc.c,))
 $(eval $(call host_test,plat_realfw,tests/platform/test_realfw.c kernel/acpi/acpi.c kernel/smbios/smbios.c kernel/platform/platform.c kernel/platform/platform_ev.c $(PLAT_TEST_COMMON),))
 $(eval $(call host_test,plat_intr,tests/platform/test_intr.c kernel/platform/ioapic.c kernel/pci/pci_msix.c kernel/acpi/acpi.c $(PLAT_TEST_COMMON),))

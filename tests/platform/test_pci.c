@@ -228,7 +228,6 @@ setup(void **state)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 	log_stub_reset();
-	pci_drivers_reset();
 	pci_bus_init(&c->pb, &fake_ops, &c->fp, 0, 0, 255);
 	*state = c;
 	return 0;
@@ -458,7 +457,7 @@ test_all_ones_everywhere(void **state)
 	assert_true(c->fp.reads <= 40);
 }
 
-/* ---- driver registry ---------------------------------------------------- */
+/* ---- the PCI bus in the driver model (kernel/dev/driver.h) -------------- */
 
 struct test_softc {
 	struct hw_dev hw;
@@ -468,8 +467,9 @@ struct test_softc {
 static int attach_calls, detach_calls;
 
 static int
-ok_attach(struct pci_dev *pd, void *softc)
+ok_attach(struct device *dev, void *softc)
 {
+	struct pci_dev *pd = pci_dev_of(dev);
 	struct test_softc *sc = softc;
 
 	attach_calls++;
@@ -480,31 +480,44 @@ ok_attach(struct pci_dev *pd, void *softc)
 }
 
 static void
-ok_detach(struct pci_dev *pd, void *softc)
+ok_detach(struct device *dev, void *softc)
 {
 	detach_calls++;
 }
 
 static int
-fail_attach(struct pci_dev *pd, void *softc)
+fail_attach(struct device *dev, void *softc)
 {
 	attach_calls++;
 	return TERN_EIO;
 }
 
-static const struct pci_match vnet_ids[] = {
+static const struct driver_pci_id vnet_ids[] = {
 	{ 0x1af4, 0x1041, 0, 0 },
 	{ 0 },
 };
-static const struct pci_match nvme_ids[] = {
+static const struct driver_pci_id nvme_ids[] = {
 	{ PCI_ANY_ID, PCI_ANY_ID, 0x010802, 0xffffff },
 	{ 0 },
 };
-static const struct pci_driver vnet_drv = {
-	"virtio-net", vnet_ids, sizeof(struct test_softc), ok_attach, ok_detach,
+static const struct driver vnet_drv = {
+	.name = "virtio-net", .bus = DRIVER_BUS_PCI, .pci_ids = vnet_ids,
+	.softc_size = sizeof(struct test_softc), .attach = ok_attach,
+	.detach = ok_detach,
 };
-static const struct pci_driver nvme_drv = {
-	"nvme", nvme_ids, sizeof(struct test_softc), fail_attach, NULL,
+static const struct driver nvme_drv = {
+	.name = "nvme", .bus = DRIVER_BUS_PCI, .pci_ids = nvme_ids,
+	.softc_size = sizeof(struct test_softc), .attach = fail_attach,
+};
+/* A VMBus driver in the same table: the PCI bus must never offer it a
+   function, even one whose ids would be all-zero. */
+static const struct driver_guid any_guid[] = { { { 1 } }, { { 0 } } };
+static const struct driver vmbus_drv = {
+	.name = "netvsc", .bus = DRIVER_BUS_VMBUS, .vmbus_ids = any_guid,
+	.attach = fail_attach,
+};
+static const struct driver *const table[] = {
+	&vmbus_drv, &vnet_drv, &nvme_drv, NULL,
 };
 
 static unsigned live_allocs;
@@ -512,56 +525,61 @@ static void *t_zalloc(size_t n) { live_allocs++; return calloc(1, n); }
 static void t_free(void *p) { live_allocs--; free(p); }
 
 static void
-test_driver_registry(void **state)
+test_driver_binding(void **state)
 {
 	struct ctx *c = *state;
-	const struct pci_dev *pd;
+	struct pci_dev *pd;
 	struct test_softc *sc;
 
 	build_tree(&c->fp);
-	pci_enumerate(&c->pb);
-	c->pb.zalloc = t_zalloc;
-	c->pb.free = t_free;
+	c->pb.bus.zalloc = t_zalloc;
+	c->pb.bus.free = t_free;
 	attach_calls = detach_calls = 0;
 	live_allocs = 0;
 
-	assert_int_equal(pci_register_driver(&vnet_drv), TERN_OK);
-	assert_int_equal(pci_register_driver(&vnet_drv), TERN_EEXIST);
-	assert_int_equal(pci_register_driver(&nvme_drv), TERN_OK);
-	assert_int_equal(pci_register_driver(NULL), TERN_EINVAL);
-
-	assert_int_equal(pci_attach_all(&c->pb), 1);
+	/* bus_probe: the enumerate hook finds the tree and prints it. */
+	log_stub_reset();
+	assert_int_equal(bus_probe(&c->pb.bus, table), 1);
+	assert_int_equal(c->pb.ndevs, 9);
+	assert_non_null(strstr(log_stub_markers,
+	    "PCI bdf=00:01.0 id=1af4:1041 class=020000"));
 	assert_int_equal(attach_calls, 2);	/* vnet ok, nvme failed */
 	assert_int_equal(live_allocs, 1);	/* nvme's softc freed */
-	pd = find(&c->pb, 0, 1, 0);
-	assert_ptr_equal(pd->driver, &vnet_drv);
-	sc = pd->softc;
+	pd = (struct pci_dev *)(uintptr_t)find(&c->pb, 0, 1, 0);
+	assert_string_equal(pd->base.name, "00:01.0");
+	assert_ptr_equal(pd->base.bus, &c->pb.bus);
+	assert_ptr_equal(pci_dev_of(&pd->base), pd);
+	assert_ptr_equal(pd->base.driver, &vnet_drv);
+	sc = pd->base.softc;
 	assert_int_equal(sc->attached, 1);
 	assert_string_equal(sc->hw.name, "virtio-net0");
 	assert_int_equal(sc->hw.pci_bus, 0);
 	assert_int_equal(sc->hw.pci_dev, 1);
 	assert_null(sc->hw.pci_cfg);
 	assert_true(pci_cfg_read16(pd, PCI_COMMAND) & PCI_CMD_MASTER);
-	assert_null(find(&c->pb, 0, 2, 0)->driver);
+	/* The NVMe function whose attach failed stays unbound. */
+	assert_null(find(&c->pb, 0, 2, 0)->base.driver);
+	assert_null(find(&c->pb, 0, 2, 0)->base.softc);
 
 	/* Attaching again binds nothing new and calls only the failed one. */
 	attach_calls = 0;
-	assert_int_equal(pci_attach_all(&c->pb), 0);
+	assert_int_equal(bus_attach_all(&c->pb.bus, table), 0);
 	assert_int_equal(attach_calls, 1);
 
-	pci_detach_all(&c->pb);
+	bus_detach_all(&c->pb.bus);
 	assert_int_equal(detach_calls, 1);
 	assert_int_equal(live_allocs, 0);
-	assert_null(pd->driver);
+	assert_null(pd->base.driver);
+	assert_null(pd->base.softc);
 }
 
 static void
 test_match_rules(void **state)
 {
 	struct pci_dev pd;
-	static const struct pci_match any_net[] = {
+	static const struct driver_pci_id any_net[] = {
 		{ PCI_ANY_ID, PCI_ANY_ID, 0x020000, 0xff0000 }, { 0 } };
-	static const struct pci_match ena[] = {
+	static const struct driver_pci_id ena[] = {
 		{ 0x1d0f, 0xec20, 0, 0 }, { 0x1d0f, 0xec21, 0, 0 }, { 0 } };
 
 	memset(&pd, 0, sizeof(pd));
@@ -574,6 +592,7 @@ test_match_rules(void **state)
 	assert_false(pci_match_one(ena, &pd));
 	pd.class = 0x010802;
 	assert_false(pci_match_one(any_net, &pd));
+	assert_false(pci_match_one(NULL, &pd));
 }
 
 int
@@ -588,7 +607,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_bars_and_msix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bridge_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_ones_everywhere, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_driver_registry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver_binding, setup, teardown),
 		cmocka_unit_test(test_match_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
