@@ -405,6 +405,7 @@ ns_attach(struct nvme_softc *sc, uint32_t nsid)
 	b->block_size = 1u << shift;
 	b->nblocks = nsze;
 	b->queue_depth = sc->iodepth - 1u;
+	b->nqueues = sc->nioq;	/* blk queue q is I/O queue pair q + 1 */
 	b->max_transfer = sc->mdts_bytes;
 	if ((uint64_t)b->max_transfer > (65536ULL << shift))
 		b->max_transfer = (uint32_t)(65536ULL << shift);	/* NLB is 16 bits */
@@ -601,5 +602,11 @@ nvme_detach_core(struct nvme_softc *sc)
 		log_warn("nvme", "%s: shutdown not complete within CAP.TO (%llu ms, SHST %u); "
 		    "stopping anyway", sc->hw.name,
 		    (unsigned long long)(sc->timeout_ns / 1000000), shst);
+	/* Shut down (or given up on): commands still in flight go back to
+	   their callers before their queues and PRP pages are freed. */
+	int n = nvme_cancel_all(sc, TERN_ECANCELED);
+	if (n > 0)
+		log_warn("nvme", "%s: %d I/O commands in flight at detach cancelled",
+		    sc->hw.name, n);
 	nvme_undo(sc, NVME_UNDO_IOQ, true);
 }

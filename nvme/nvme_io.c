@@ -2,8 +2,9 @@
  * nvme_io.c - the NVMe datapath behind kernel/dev/blk.h (NVM Command Set
  * 3.2; PRP rules in NVMe Base 2.0 4.1.1 / shared/PROTOCOLS.md C.6).
  *
- * One command per request on the submitting CPU's queue pair, command id
- * = slot in that queue.  PRP1 is the first page (it may carry an offset),
+ * One command per request on the queue pair the caller names (blk queue
+ * q is I/O queue pair q + 1, one per CPU), command id = slot in that
+ * queue.  PRP1 is the first page (it may carry an offset),
  * PRP2 the second page or a PRP list: the slot's own list page, chained
  * through pages of the controller's shared pool when a transfer needs more
  * than 512 entries (above 2 MiB).  Segments must be page-granular except
@@ -203,30 +204,25 @@ build_cmd(struct nvme_ns *ns, struct nvme_queue *q, struct blk_req *r, uint32_t 
 	return build_prps(ns->sc, q, r, slot, e);
 }
 
-/* The submitting CPU's queue pair. */
-static struct nvme_queue *
-my_queue(struct nvme_softc *sc)
-{
-	uint32_t cpu = sc->cpu_index != NULL ? sc->cpu_index() : 0;
-	return &sc->ioq[cpu % sc->nioq];
-}
-
 static int
-nvme_blk_submit(struct blk_dev *d, struct blk_req *r)
+nvme_blk_submit(struct blk_dev *d, uint32_t qi, struct blk_req *r)
 {
 	struct nvme_ns *ns = d->sc;
 	struct nvme_softc *sc = ns->sc;
 	struct nvme_sqe e;
 
-	if (sc->broken)
+	if (sc->broken || sc->detached)
 		return TERN_ENODEV;
+	if (qi >= sc->nioq)
+		return TERN_EINVAL;
 	if (r->op == BLK_FLUSH && !sc->vwc) {
-		r->status = TERN_OK;
+		/* No volatile cache: nothing to send; done() from the next
+		   poll of this queue. */
 		d->stats.flushes++;
-		r->done(r);
+		blk_complete_later(d, r, TERN_OK);
 		return TERN_OK;
 	}
-	struct nvme_queue *q = my_queue(sc);
+	struct nvme_queue *q = &sc->ioq[qi];
 	uint32_t slot = 0;
 	while (slot < q->depth && q->inflight[slot] != NULL)
 		slot++;
@@ -246,12 +242,36 @@ nvme_blk_submit(struct blk_dev *d, struct blk_req *r)
 }
 
 static void
-fail_req(struct nvme_softc *sc, struct blk_req *r)
+fail_req(struct nvme_softc *sc, struct blk_req *r, int status)
 {
 	chain_put(sc, r);
-	r->status = TERN_EIO;
-	req_ns(r)->blk.stats.errors++;
-	r->done(r);
+	if (status != TERN_ECANCELED)
+		req_ns(r)->blk.stats.errors++;
+	blk_complete(&req_ns(r)->blk, r, status);
+}
+
+/*
+ * Complete every command still in flight on every queue with `status`;
+ * returns how many.  Only once the controller no longer processes them
+ * (shut down, disabled or gone): until then it may still write into the
+ * requests' buffers.
+ */
+int
+nvme_cancel_all(struct nvme_softc *sc, int status)
+{
+	int n = 0;
+	for (uint32_t qi = 0; qi < sc->nioq; qi++) {
+		struct nvme_queue *q = &sc->ioq[qi];
+		for (uint32_t i = 0; i < q->depth && i < NVME_IOQ_DEPTH; i++) {
+			struct blk_req *r = q->inflight[i];
+			if (r == NULL)
+				continue;
+			q->inflight[i] = NULL;
+			fail_req(sc, r, status);
+			n++;
+		}
+	}
+	return n;
 }
 
 /*
@@ -278,7 +298,7 @@ recover(struct nvme_softc *sc, struct blk_dev *d)
 			    nvme_submit(sc, q, &e) == TERN_OK)
 				continue;
 			q->inflight[i] = NULL;
-			fail_req(sc, r);
+			fail_req(sc, r, TERN_EIO);
 			n++;
 		}
 	}
@@ -361,31 +381,33 @@ reap(struct nvme_softc *sc, struct nvme_queue *q)
 		q->inflight[c.cid] = NULL;
 		chain_put(sc, r);
 		uint16_t st = c.status >> 1;
-		if (st == 0) {
-			r->status = TERN_OK;
-		} else {
+		int status = TERN_OK;
+		if (st != 0) {
 			uint16_t sct = (st >> 8) & 7, scode = st & 0xff;
-			r->status = (sct == 0 && scode == 0x80) ? TERN_ERANGE : TERN_EIO;
+			status = (sct == 0 && scode == 0x80) ? TERN_ERANGE : TERN_EIO;
 			req_ns(r)->blk.stats.errors++;
 			log_warn("nvme", "%s: op %d at LBA %llu failed: type %u code 0x%02x",
 			    req_ns(r)->blk.name, r->op, (unsigned long long)r->lba, sct, scode);
 		}
 		account(r);
-		r->done(r);
+		blk_complete(&req_ns(r)->blk, r, status);
 		n++;
 	}
 	return n;
 }
 
+/* Poll blk queue qi: its pair's completions; when there were none, the
+   controller-wide checks (fatal status, slow commands). */
 static int
-nvme_blk_poll(struct blk_dev *d)
+nvme_blk_poll(struct blk_dev *d, uint32_t qi)
 {
 	struct nvme_ns *ns = d->sc;
 	struct nvme_softc *sc = ns->sc;
 	int n = 0;
 
-	for (uint32_t qi = 0; qi < sc->nioq; qi++)
-		n += reap(sc, &sc->ioq[qi]);
+	if (sc->detached || qi >= sc->nioq)
+		return 0;
+	n = reap(sc, &sc->ioq[qi]);
 	d->stats.intrs = sc->intrs;
 	if (n == 0 && !sc->broken) {
 		if (hw_read32(&sc->regs, NVME_CSTS) & NVME_CSTS_CFS)

@@ -72,7 +72,6 @@ struct nvme_softc {
 	/* Set by the bus glue before nvme_attach_core. */
 	uint32_t want_ioq;		/* queue pairs to ask for (CPUs); 0 = 1 */
 	uint16_t nvec;			/* MSI-X entries for I/O CQs; 0 = polled */
-	uint32_t (*cpu_index)(void);	/* submitting CPU; NULL = CPU 0 */
 	uint64_t intrs;			/* completion interrupts taken */
 };
 
@@ -86,5 +85,8 @@ int nvme_submit(struct nvme_softc *sc, struct nvme_queue *q, const struct nvme_s
    it deserves a log line (powers of two of the running count). */
 bool nvme_bad_completion(struct nvme_softc *sc);
 bool nvme_next_cqe(struct nvme_softc *sc, struct nvme_queue *q, struct nvme_cqe *out);
+/* Complete every I/O command in flight with `status` (TERN_ECANCELED on
+   detach); only once the controller stopped.  Returns how many. */
+int nvme_cancel_all(struct nvme_softc *sc, int status);
 
 #endif

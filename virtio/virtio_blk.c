@@ -19,8 +19,8 @@
 #include "kernel/log.h"
 #include "virtio/virtio_var.h"
 
-static int vblk_submit(struct blk_dev *d, struct blk_req *r);
-static int vblk_poll(struct blk_dev *d);
+static int vblk_submit(struct blk_dev *d, uint32_t q, struct blk_req *r);
+static int vblk_poll(struct blk_dev *d, uint32_t q);
 static void vblk_detach(struct blk_dev *d);
 
 static const struct blk_ops vblk_ops = {
@@ -108,6 +108,7 @@ virtio_blk_attach_core(struct virtio_blk_softc *sc, struct virtio_dev *vd, int u
 	b->block_size = bs;
 	b->nblocks = sectors / sc->sectors_per_block;
 	uint32_t per_req = sc->q.ind_max != 0 ? 1 : 3;
+	b->nqueues = 1;		/* VIRTIO_BLK_F_MQ not negotiated */
 	b->queue_depth = sc->q.size / per_req < VBLK_SLOTS ? sc->q.size / per_req : VBLK_SLOTS;
 	b->max_segs = sc->seg_max < BLK_MAX_SEGS ? sc->seg_max : BLK_MAX_SEGS;
 	b->max_transfer = sc->size_max * b->max_segs;
@@ -129,7 +130,7 @@ fail:
 }
 
 static int
-vblk_submit(struct blk_dev *d, struct blk_req *r)
+vblk_submit(struct blk_dev *d, uint32_t q, struct blk_req *r)
 {
 	struct virtio_blk_softc *sc = d->sc;
 	struct virtio_dev *vd = &sc->bus.vd;
@@ -150,10 +151,10 @@ vblk_submit(struct blk_dev *d, struct blk_req *r)
 		break;
 	case BLK_FLUSH:
 		if (!(d->features & BLK_F_FLUSH)) {
-			/* No volatile cache: every completed write is durable. */
-			r->status = TERN_OK;
+			/* No volatile cache: every completed write is durable.
+			   done() runs from the next poll, not from here. */
 			d->stats.flushes++;
-			r->done(r);
+			blk_complete_later(d, r, TERN_OK);
 			return TERN_OK;
 		}
 		type = VIRTIO_BLK_T_FLUSH;
@@ -210,16 +211,21 @@ vblk_submit(struct blk_dev *d, struct blk_req *r)
 	return TERN_OK;
 }
 
+/*
+ * Reap the queue: at most VBLK_SLOTS completions per call, so a done()
+ * that resubmits (and a device that completes at once) cannot keep the
+ * caller here; the rest waits for the next poll.
+ */
 static int
-vblk_poll(struct blk_dev *d)
+vblk_poll(struct blk_dev *d, uint32_t q)
 {
 	struct virtio_blk_softc *sc = d->sc;
 	int done = 0;
-	uint32_t len;
+	uint32_t len, seen = 0;
 	void *cookie;
 
 	d->stats.intrs = sc->bus.vd.intrs;
-	while ((cookie = virtq_get(&sc->q, &len)) != NULL) {
+	while (seen++ < VBLK_SLOTS && (cookie = virtq_get(&sc->q, &len)) != NULL) {
 		uint32_t slot = (uint32_t)(uintptr_t)cookie - 1;
 		struct blk_req *r = sc->inflight[slot];
 		sc->inflight[slot] = NULL;
@@ -230,10 +236,9 @@ vblk_poll(struct blk_dev *d)
 		}
 		hw_dma_sync_cpu(&sc->bus.hw, &sc->slots[slot].status, 1);
 		uint8_t st = sc->slots[slot].status;
-		if (st == VIRTIO_BLK_S_OK) {
-			r->status = TERN_OK;
-		} else {
-			r->status = st == VIRTIO_BLK_S_UNSUPP ? TERN_ENOTSUP : TERN_EIO;
+		int status = TERN_OK;
+		if (st != VIRTIO_BLK_S_OK) {
+			status = st == VIRTIO_BLK_S_UNSUPP ? TERN_ENOTSUP : TERN_EIO;
 			d->stats.errors++;
 			log_warn("virtio-blk", "%s: request at block %llu failed, status %u",
 			    d->name, (unsigned long long)r->lba, st);
@@ -249,7 +254,7 @@ vblk_poll(struct blk_dev *d)
 		} else {
 			d->stats.flushes++;
 		}
-		r->done(r);
+		blk_complete(d, r, status);
 		done++;
 	}
 	if (done == 0 && virtio_check_broken(&sc->bus.vd)) {
@@ -259,8 +264,7 @@ vblk_poll(struct blk_dev *d)
 			if (r == NULL)
 				continue;
 			sc->inflight[i] = NULL;
-			r->status = TERN_ENODEV;
-			r->done(r);
+			blk_complete(d, r, TERN_ENODEV);
 			done++;
 		}
 	}
@@ -271,13 +275,14 @@ void
 virtio_blk_detach_core(struct virtio_blk_softc *sc)
 {
 	struct virtio_dev *vd = &sc->bus.vd;
+	/* After the reset the device no longer touches our memory, so the
+	   requests it held can go back to their callers. */
 	virtio_reset(vd);
 	for (uint32_t i = 0; i < VBLK_SLOTS; i++) {
 		struct blk_req *r = sc->inflight[i];
 		if (r != NULL) {
 			sc->inflight[i] = NULL;
-			r->status = TERN_ECANCELED;
-			r->done(r);
+			blk_complete(&sc->blk, r, TERN_ECANCELED);
 		}
 	}
 	vblk_undo(sc, vd, VBLK_UNDO_SLOTS);

@@ -10,7 +10,7 @@
 static volatile int done;
 
 static void
-on_done(struct blk_req *r)
+on_done(struct blk_req *r, int status)
 {
 	done = 1;
 }
@@ -21,6 +21,8 @@ test_blk_rw(struct blk_dev *d, int op, uint64_t lba, uint32_t nblocks, void *buf
 {
 	static struct blk_req r;
 
+	if (r.state == BLK_RS_INFLIGHT)
+		return TERN_EBUSY;	/* an earlier timeout's, still the driver's */
 	memset(&r, 0, sizeof(r));
 	done = 0;
 	r.op = op;
@@ -35,10 +37,10 @@ test_blk_rw(struct blk_dev *d, int op, uint64_t lba, uint32_t nblocks, void *buf
 		r.nsegs = (uint32_t)nsegs;
 	}
 	r.done = on_done;
-	int rc = d->ops->submit(d, &r);
+	int rc = blk_submit(d, 0, &r);
 	if (rc != TERN_OK)
 		return rc;
 	for (int i = 0; i < max_polls && !done; i++)
-		d->ops->poll(d);
+		blk_poll(d, 0);
 	return done ? r.status : TERN_ETIMEDOUT;
 }

@@ -323,8 +323,28 @@ ring_sq(struct nvme_sim *s, uint16_t qid, uint16_t tail)
 			s->f_wrong_cid = false;
 			complete(s, qid, (uint16_t)(cid + 40), 0, 0);	/* bogus */
 		}
+		if (qid != 0 && s->hold_io && s->nheld < 64) {
+			s->held[s->nheld].sqid = qid;
+			s->held[s->nheld].cid = cid;
+			s->held[s->nheld++].status = st;
+			continue;
+		}
 		complete(s, qid, cid, st, dw0);
 	}
+}
+
+int
+nvme_sim_release(struct nvme_sim *s, uint16_t sqid, uint16_t cid)
+{
+	for (uint32_t i = 0; i < s->nheld; i++) {
+		if (s->held[i].sqid != sqid || s->held[i].cid != cid)
+			continue;
+		uint16_t st = s->held[i].status;
+		s->held[i] = s->held[--s->nheld];
+		complete(s, sqid, cid, st, 0);
+		return 0;
+	}
+	return -1;
 }
 
 static uint64_t
@@ -384,6 +404,7 @@ sim_write(struct hw_bar *b, uint32_t off, int width, uint64_t v)
 			s->csts = s->f_cfs_on_enable ? 2 : s->f_never_ready ? 0 : 1;
 		} else if (!(v & 1)) {
 			s->csts = 0;
+			s->nheld = 0;	/* a disabled controller forgets them */
 		}
 		if ((v >> 14) & 3)
 			s->csts = (s->csts & ~0xcu) | 2u << 2;	/* shutdown complete */

@@ -62,10 +62,19 @@ struct nvme_sim {
 	uint64_t irqs, dsm_ranges;
 	uint64_t cmds, rejected_dma;
 	uint64_t ndma;			/* live DMA allocations */
+	/* Held completions: with hold_io, I/O commands run at the doorbell
+	   as always but their completion entries wait here until the test
+	   releases them, in any order, with nvme_sim_release. */
+	bool hold_io;
+	struct { uint16_t sqid, cid, status; } held[64];
+	uint32_t nheld;
 };
 
 extern const struct hw_ops nvme_sim_ops;
 void nvme_sim_init(struct nvme_sim *s, bool amazon, uint32_t nns, uint64_t nsze);
 void nvme_sim_fini(struct nvme_sim *s);
+/* Post the held completion of command `cid` on SQ `sqid`: 0, or -1 when
+   none is held. */
+int nvme_sim_release(struct nvme_sim *s, uint16_t sqid, uint16_t cid);
 
 #endif

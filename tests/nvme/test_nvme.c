@@ -93,12 +93,16 @@ teardown_dev(struct fix *f)
 }
 
 static void
-on_done(struct blk_req *r)
+on_done(struct blk_req *r, int status)
 {
 	(*(int *)r->ctx)++;
 }
 
-/* Submit and poll until done; returns the request status. */
+/* The CPU the test pretends to run on: it submits to queue cpu % nqueues. */
+static uint32_t cur_cpu;
+
+/* Submit on this CPU's queue and poll it until done; returns the request
+   status. */
 static int
 rw(struct blk_dev *d, int op, uint64_t lba, uint32_t nblocks, void *buf)
 {
@@ -109,11 +113,12 @@ rw(struct blk_dev *d, int op, uint64_t lba, uint32_t nblocks, void *buf)
 	r.segs[0].len = nblocks * d->block_size;
 	if (op == BLK_FLUSH || op == BLK_WRITE_ZEROES || op == BLK_DISCARD)
 		r.nsegs = 0;
-	int rc = blk_submit(d, &r);
+	uint32_t q = cur_cpu % blk_nqueues(d);
+	int rc = blk_submit(d, q, &r);
 	if (rc != TERN_OK)
 		return rc;
 	for (int i = 0; i < 10 && !done; i++)
-		d->ops->poll(d);
+		blk_poll(d, q);
 	assert_int_equal(done, 1);
 	return r.status;
 }
@@ -225,18 +230,18 @@ test_fault_lost_completion(void **st)
 	r.segs[0].va = b;
 	r.segs[0].len = 512;
 	f->sim.f_drop = true;
-	assert_int_equal(blk_submit(d, &r), TERN_OK);
+	assert_int_equal(blk_submit(d, 0, &r), TERN_OK);
 	for (int i = 0; i < 100; i++)
-		assert_int_equal(d->ops->poll(d), 0);
+		assert_int_equal(blk_poll(d, 0), 0);
 	/* Never completed, never acknowledged; after the deadline it is
 	   logged once and still waited for. */
 	assert_int_equal(done, 0);
 	assert_int_equal(d->stats.timeouts_logged, 0);
 	f->sim.now_ns += 31000000000ULL;
-	assert_int_equal(d->ops->poll(d), 0);
+	assert_int_equal(blk_poll(d, 0), 0);
 	assert_int_equal(d->stats.timeouts_logged, 1);
 	f->sim.now_ns += 600000000000ULL;
-	assert_int_equal(d->ops->poll(d), 0);
+	assert_int_equal(blk_poll(d, 0), 0);
 	assert_int_equal(d->stats.timeouts_logged, 1);
 	assert_int_equal(done, 0);
 	free(b);
@@ -336,9 +341,9 @@ test_fault_io_stray_forever(void **st)
 	r.segs[0].va = b;
 	r.segs[0].len = 512;
 	f->sim.f_stray_cid = true;
-	assert_int_equal(blk_submit(d, &r), TERN_OK);
+	assert_int_equal(blk_submit(d, 0, &r), TERN_OK);
 	for (int i = 1; i <= 3; i++) {
-		assert_int_equal(d->ops->poll(d), 0);
+		assert_int_equal(blk_poll(d, 0), 0);
 		assert_int_equal(f->sim.strays, 1 + (uint64_t)i * NVME_IOQ_DEPTH);
 	}
 	assert_int_equal(done, 0);
@@ -397,8 +402,8 @@ test_fault_stale_phase(void **st)
 	r.segs[0].va = b;
 	r.segs[0].len = 512;
 	f->sim.f_stale_phase = true;
-	assert_int_equal(blk_submit(d, &r), TERN_OK);
-	assert_int_equal(d->ops->poll(d), 0);
+	assert_int_equal(blk_submit(d, 0, &r), TERN_OK);
+	assert_int_equal(blk_poll(d, 0), 0);
 	assert_int_equal(done, 0);
 	free(b);
 	teardown_dev(f);
@@ -477,12 +482,12 @@ test_fault_cfs_io(void **st)
 		r[i].segs[0].va = b + i * 4096;
 		r[i].segs[0].len = 4096;
 	}
-	assert_int_equal(blk_submit(d, &r[0]), TERN_OK);	/* runs */
+	assert_int_equal(blk_submit(d, 0, &r[0]), TERN_OK);	/* runs */
 	f->sim.f_cfs_io = true;
-	assert_int_equal(blk_submit(d, &r[1]), TERN_OK);	/* lost */
-	assert_int_equal(blk_submit(d, &r[2]), TERN_OK);	/* ignored */
+	assert_int_equal(blk_submit(d, 0, &r[1]), TERN_OK);	/* lost */
+	assert_int_equal(blk_submit(d, 0, &r[2]), TERN_OK);	/* ignored */
 	for (int i = 0; i < 10 && done < 3; i++)
-		d->ops->poll(d);
+		blk_poll(d, 0);
 	assert_int_equal(done, 3);
 	assert_int_equal(d->stats.resets, 1);
 	for (int i = 0; i < 3; i++) {
@@ -521,15 +526,12 @@ test_large_2mib(void **st)
 
 /* ---- Queue pairs, MSI-X, Dataset Management, chained PRP lists. ---- */
 
-static uint32_t cur_cpu;
-static uint32_t get_cpu(void) { return cur_cpu; }
 static void sim_irq(void *ctx, int entry) { nvme_intr(ctx, entry); }
 
 static void
 want_three_queues(struct fix *f)
 {
 	f->sc.want_ioq = 3;
-	f->sc.cpu_index = get_cpu;
 }
 
 /* One pair per CPU: three asked, three created, each CPU uses its own. */
@@ -689,13 +691,13 @@ test_large_8mib_chained(void **st)
 		q[i].segs[0] = (struct blk_seg){ r, (uint32_t)n };
 	}
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(blk_submit(d, &q[i]), TERN_OK);
-	assert_int_equal(blk_submit(d, &q[4]), TERN_EAGAIN);
-	d->ops->poll(d);
+		assert_int_equal(blk_submit(d, 0, &q[i]), TERN_OK);
+	assert_int_equal(blk_submit(d, 0, &q[4]), TERN_EAGAIN);
+	blk_poll(d, 0);
 	assert_int_equal(done, 4);
 	assert_int_equal(f->sc.chain_used, 0);
-	assert_int_equal(blk_submit(d, &q[4]), TERN_OK);
-	d->ops->poll(d);
+	assert_int_equal(blk_submit(d, 0, &q[4]), TERN_OK);
+	blk_poll(d, 0);
 	assert_int_equal(done, 5);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(q[i].status, TERN_OK);

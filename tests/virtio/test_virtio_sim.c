@@ -88,7 +88,7 @@ blk_end(struct blk_fix *f, bool attached)
 }
 
 static int ndone;
-static void on_done(struct blk_req *r) { ndone++; }
+static void on_done(struct blk_req *r, int status) { ndone++; }
 
 static void
 fill(uint8_t *p, size_t n, uint32_t seed)
@@ -151,14 +151,14 @@ blk_io(bool indirect)
 		reqs[i] = (struct blk_req){ .op = BLK_READ, .lba = i * 8, .nblocks = 8,
 			.nsegs = 1, .done = on_done };
 		reqs[i].segs[0] = (struct blk_seg){ r + (i % 8) * 4096, 4096 };
-		int rc = d->ops->submit(d, &reqs[i]);
+		int rc = blk_submit(d, 0, &reqs[i]);
 		if (rc == TERN_OK)
 			sent++;
 		else
 			assert_int_equal(rc, TERN_EAGAIN);
 	}
 	assert_int_equal(sent, (int)d->queue_depth);
-	d->ops->poll(d);
+	blk_poll(d, 0);
 	assert_int_equal(ndone - before, sent);
 	free(w);
 	free(r);

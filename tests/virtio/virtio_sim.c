@@ -50,6 +50,7 @@ device_reset(struct vsim *s)
 	s->drv_features = 0;
 	s->config_msix = VIRTIO_NO_VECTOR;
 	s->isr = 0;
+	s->nheld = 0;	/* a reset device forgets what it held */
 	for (int i = 0; i < 2; i++) {
 		struct vsim_queue *q = &s->q[i];
 		memset(q, 0, sizeof(*q));
@@ -651,7 +652,10 @@ process(struct vsim *s, uint16_t qi)
 		q->last_avail++;
 		if (!walk(s, q, head, &c))
 			return;
-		if (s->type == VSIM_BLK) {
+		if (s->type == VSIM_BLK && s->hold_blk && s->nheld < 256) {
+			s->held[s->nheld].head = head;
+			s->held[s->nheld++].len = blk_request(s, &c);
+		} else if (s->type == VSIM_BLK) {
 			push_used(s, q, head, blk_request(s, &c));
 		} else if (qi == 1) {
 			net_tx(s, &c);
@@ -662,6 +666,20 @@ process(struct vsim *s, uint16_t qi)
 			q->rx_heads[(q->rx_head + q->rx_count++) % 256] = head;
 		}
 	}
+}
+
+int
+vsim_blk_release(struct vsim *s, int k)
+{
+	if (k < 0 || k >= s->nheld || s->stopped)
+		return -1;
+	uint16_t head = s->held[k].head;
+	uint32_t len = s->held[k].len;
+	for (int i = k; i + 1 < s->nheld; i++)
+		s->held[i] = s->held[i + 1];
+	s->nheld--;
+	push_used(s, &s->q[0], head, len);
+	return 0;
 }
 
 int

@@ -89,6 +89,12 @@ struct vsim {
 	int violations;
 	char violation[256];		/* the first one */
 	int dma_live;			/* hw_dma_alloc regions not freed */
+	/* Held block completions: with hold_blk, requests run at notify as
+	   always but their used entries wait here, in arrival order, until
+	   vsim_blk_release puts them on the used ring. */
+	bool hold_blk;
+	struct { uint16_t head; uint32_t len; } held[256];
+	int nheld;
 	struct vsim_region { uintptr_t va; size_t len; } regions[64];
 };
 
@@ -109,6 +115,10 @@ int vsim_net_inject_hdr(struct vsim *s, const struct virtio_net_hdr *hdr,
     const void *frame, uint32_t len);
 /* Receive buffers currently posted. */
 int vsim_net_posted(const struct vsim *s);
+
+/* Put held block completion k (0 = the oldest held) on the used ring:
+   0, or -1 when there is no such entry. */
+int vsim_blk_release(struct vsim *s, int k);
 
 extern const struct hw_ops vsim_ops;
 
