@@ -19,8 +19,11 @@ int
 nic_register(struct nic *n)
 {
 	struct nic **pp = &nics;
-	while (*pp != NULL)
-		pp = &(*pp)->next_nic;
+	/* A driver that recovered its device registers the same NIC again
+	   (virtio_net_recover): it keeps its place. */
+	for (; *pp != NULL; pp = &(*pp)->next_nic)
+		if (*pp == n)
+			return TERN_OK;
 	n->next_nic = NULL;
 	*pp = n;
 	return TERN_OK;
@@ -36,8 +39,9 @@ int
 blk_register(struct blk_dev *d)
 {
 	struct blk_dev **pp = &blks;
-	while (*pp != NULL)
-		pp = &(*pp)->next_blk;
+	for (; *pp != NULL; pp = &(*pp)->next_blk)
+		if (*pp == d)
+			return TERN_OK;
 	d->next_blk = NULL;
 	*pp = d;
 	return TERN_OK;
