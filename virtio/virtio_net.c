@@ -40,6 +40,12 @@ static const struct nic_ops vnet_ops = {
 	.detach = vnet_detach,
 };
 
+/* The features attach (and virtio_net_recover) ask for. */
+#define VNET_WANTED (1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS | \
+	1ULL << VIRTIO_NET_F_MRG_RXBUF | 1ULL << VIRTIO_NET_F_CSUM | \
+	1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MTU | \
+	1ULL << VIRTIO_F_INDIRECT_DESC)
+
 static int
 rx_post(struct virtio_net_softc *sc, struct nic_buf *b)
 {
@@ -92,10 +98,7 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	int rc;
 
 	ksnprintf(n->name, sizeof(n->name), "virtio-net%d", unit);
-	rc = virtio_init(vd, 1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS |
-	    1ULL << VIRTIO_NET_F_MRG_RXBUF | 1ULL << VIRTIO_NET_F_CSUM |
-	    1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MTU |
-	    1ULL << VIRTIO_F_INDIRECT_DESC);
+	rc = virtio_init(vd, VNET_WANTED);
 	if (rc != TERN_OK)
 		goto fail;
 	if (virtio_has(vd, VIRTIO_NET_F_MAC)) {
@@ -371,4 +374,87 @@ static void
 vnet_detach(struct nic *n)
 {
 	virtio_net_detach_core(n->sc);
+}
+
+/*
+ * Recover a device that went broken (DEVICE_NEEDS_RESET, or a protocol
+ * violation virtio_check_broken caught): reset it, negotiate again and
+ * set both queues up anew on the same softc and the same struct nic, so
+ * the upper layer's binding (rx, upper, its connections) survives.  The
+ * receive buffer memory is kept: buffers the upper layer still holds
+ * (zero-copy receive) stay valid and are posted again when released;
+ * every other one is posted now.  Transmit chains in flight are released
+ * (those frames are lost, as on a wire).  The MAC must read the same as
+ * before; the NIC is registered again (a no-op for one already in the
+ * registry) and TERN NIC printed again.  Returns TERN_OK or the error of
+ * the step that failed (the device then stays broken).
+ */
+int
+virtio_net_recover(struct virtio_net_softc *sc)
+{
+	struct virtio_dev *vd = &sc->bus.vd;
+	struct nic *n = &sc->nic;
+	int rc;
+
+	log_warn("virtio-net", "%s: device needs a reset: recovering", n->name);
+	virtio_reset(vd);
+	for (uint32_t i = 0; i < VNET_TX_SLOTS; i++) {
+		if (sc->tx_chain[i] != NULL) {
+			nic_buf_release_chain(sc->tx_chain[i]);
+			sc->tx_chain[i] = NULL;
+			n->stats.tx_drops++;
+		}
+		sc->tx_free[i] = i;
+	}
+	sc->tx_nfree = VNET_TX_SLOTS;
+	/* size 0 from here on: a buffer released meanwhile is not posted. */
+	virtq_free(vd, &sc->rxq);
+	virtq_free(vd, &sc->txq);
+	sc->rx_skip = 0;
+	sc->rx_kick_pending = false;
+	rc = virtio_init(vd, VNET_WANTED);
+	if (rc != TERN_OK)
+		goto fail;
+	rc = TERN_EIO;
+	if (virtio_has(vd, VIRTIO_NET_F_MAC)) {
+		for (int i = 0; i < 6; i++)
+			if (virtio_cfg8(vd, VIRTIO_NET_CFG_MAC + (uint32_t)i) != n->mac[i]) {
+				log_error("virtio-net", "%s: MAC changed across the reset", n->name);
+				goto fail;
+			}
+	}
+	rc = virtq_setup(vd, &sc->rxq, RXQ, VNET_RX_BUFS);
+	if (rc != TERN_OK)
+		goto fail;
+	rc = virtq_setup(vd, &sc->txq, TXQ, 256);
+	if (rc != TERN_OK)
+		goto fail_rxq;
+	virtq_use_indirect(&sc->txq, VNET_TX_MAX_FRAGS + 1);
+	virtq_intr(&sc->txq, false);
+	uint32_t posted = 0, held = 0;
+	for (uint32_t i = 0; i < VNET_RX_BUFS && posted < sc->rxq.size; i++) {
+		if (sc->rx_bufs[i].refs != 0) {
+			held++;		/* posted by rx_release when it comes back */
+			continue;
+		}
+		if (rx_post(sc, &sc->rx_bufs[i]) != TERN_OK)
+			break;
+		posted++;
+	}
+	virtio_ready(vd);
+	virtq_kick(&sc->rxq);
+	nic_register(n);
+	log_info("virtio-net", "%s: recovered: %u receive buffers posted, %u held "
+	    "by the stack", n->name, posted, held);
+	marker("NIC name=%s mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%u link=%s", n->name,
+	    n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->mtu,
+	    n->link_up ? "up" : "down");
+	return TERN_OK;
+
+fail_rxq:
+	virtq_free(vd, &sc->rxq);
+fail:
+	vd->broken = true;
+	log_error("virtio-net", "%s: recovery failed: %s", n->name, err_str(rc));
+	return rc;
 }

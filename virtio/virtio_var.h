@@ -61,5 +61,7 @@ struct virtio_net_softc {
 
 void virtio_blk_detach_core(struct virtio_blk_softc *sc);
 void virtio_net_detach_core(struct virtio_net_softc *sc);
+/* Reset and set up again a broken device in place (virtio_net.c). */
+int virtio_net_recover(struct virtio_net_softc *sc);
 
 #endif

@@ -15,8 +15,11 @@ int
 nic_register(struct nic *n)
 {
 	struct nic **pp = &nics;
-	while (*pp != NULL)
-		pp = &(*pp)->next_nic;
+	/* A driver that recovered its device registers the same NIC again
+	   (virtio_net_recover): it keeps its place. */
+	for (; *pp != NULL; pp = &(*pp)->next_nic)
+		if (*pp == n)
+			return TERN_OK;
 	n->next_nic = NULL;
 	*pp = n;
 	return TERN_OK;

@@ -51,6 +51,9 @@ device_reset(struct vsim *s)
 	s->config_msix = VIRTIO_NO_VECTOR;
 	s->isr = 0;
 	s->nheld = 0;	/* a reset device forgets what it held */
+	/* A reset is how a driver recovers a device that needed one
+	   (virtio 1.2 2.1.2); a device that is gone stays gone. */
+	s->stopped = s->gone;
 	for (int i = 0; i < 2; i++) {
 		struct vsim_queue *q = &s->q[i];
 		memset(q, 0, sizeof(*q));
@@ -603,7 +606,7 @@ net_tx(struct vsim *s, struct chain *c)
 		violate(s, "transmit chain of %u bytes", total);
 		return;
 	}
-	if (s->nframes == VSIM_MAX_FRAMES)
+	if (s->on_tx == NULL && s->nframes == VSIM_MAX_FRAMES)
 		return;
 	uint8_t *f = malloc(total), *p = f;
 	for (int i = 0; i < c->n; i++) {
@@ -627,6 +630,11 @@ net_tx(struct vsim *s, struct chain *c)
 			    h.csum_start, h.csum_offset, flen);
 		else
 			sim_complete_csum(f, flen, h.csum_start, h.csum_offset);
+	}
+	if (s->on_tx != NULL) {
+		s->on_tx(s->tx_ctx, f, flen);
+		free(f);
+		return;
 	}
 	s->frame_len[s->nframes] = flen;
 	s->frames[s->nframes++] = f;

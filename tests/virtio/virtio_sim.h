@@ -76,7 +76,11 @@ struct vsim {
 	uint32_t seg_max, size_max;	/* 0: not offered */
 	uint64_t reads, writes, flushes;
 
-	/* network */
+	/* network: transmitted frames go to on_tx when it is set (ternsim's
+	   wire; the frame is only valid during the call), else they are
+	   captured in frames[] */
+	void (*on_tx)(void *ctx, const uint8_t *frame, uint32_t len);
+	void *tx_ctx;
 	uint8_t *frames[VSIM_MAX_FRAMES];
 	uint32_t frame_len[VSIM_MAX_FRAMES];
 	int nframes;

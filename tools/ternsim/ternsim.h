@@ -1,0 +1,18 @@
+/*
+ * ternsim.h - what ternsim's kernel services (ts_kern.c) need from its
+ * main program (ternsim.c): the wire, and an orderly end.
+ */
+#ifndef TERN_TOOLS_TERNSIM_H
+#define TERN_TOOLS_TERNSIM_H
+
+#include <stdint.h>
+
+/* Start the clock time_now_ns() counts from. */
+void ts_clock_start(void);
+/* Wait up to `ms` for a frame on the wire (or a signal), deliver what
+   came, and end the process on SIGINT/SIGTERM. */
+void ts_wire_wait(int ms);
+/* Before exit: report the counters, close the wire and the disk. */
+void ts_shutdown(void);
+
+#endif
