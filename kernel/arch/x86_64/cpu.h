@@ -6,6 +6,7 @@
 #ifndef TERN_ARCH_CPU_H
 #define TERN_ARCH_CPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
@@ -34,6 +35,30 @@ cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
 	    : "a"(leaf), "c"(sub));
+}
+
+/* One RDSEED/RDRAND attempt: true (and *v) when the carry flag says the
+   CPU had a value. */
+static inline bool
+cpu_rdseed(uint64_t *v)
+{
+	uint8_t ok;
+	__asm__ volatile("rdseed %0; setc %1" : "=r"(*v), "=qm"(ok) :: "cc");
+	return ok != 0;
+}
+
+static inline bool
+cpu_rdrand(uint64_t *v)
+{
+	uint8_t ok;
+	__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok) :: "cc");
+	return ok != 0;
+}
+
+static inline void
+cpu_sfence(void)
+{
+	__asm__ volatile("sfence" ::: "memory");
 }
 
 static inline uint64_t
