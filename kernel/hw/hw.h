@@ -121,12 +121,25 @@ struct hw_ops {
 	bool (*rand)(struct hw_dev *d, int src, uint64_t *v);
 };
 
+/* Which bus a device was found on (hw_dev.bus). */
+enum hw_bus {
+	HW_BUS_NONE,		/* platform devices (HPET, cpu), simulators */
+	HW_BUS_PCI,
+	HW_BUS_VMBUS,
+};
+
 /* Per-device seam state, embedded in the driver's softc by the bus glue. */
 struct hw_dev {
 	char name[24];		/* "virtio-net0", "nvme0": used in every log */
 	uint64_t dma_limit;	/* DMA addresses must be < this (0: no limit) */
 	bool trace;		/* kernel: record accesses on COM2 */
 	uint32_t seq;		/* trace event counter */
+	/* Identity, filled by the bus glue: bus-independent driver cores
+	   read it only through hw_dev_tag(). */
+	enum hw_bus bus;
+	uint16_t pci_vendor, pci_device;	/* HW_BUS_PCI */
+	uint8_t vmbus_instance[16];	/* HW_BUS_VMBUS: channel instance GUID,
+					   as in the offer (wire byte order) */
 	/* PCI location for config access (bus glue fills these). */
 	uint16_t pci_seg;
 	uint8_t pci_bus, pci_dev, pci_fn;
@@ -156,6 +169,32 @@ struct hw_dev {
  *      asks to retry.  Callers check CPUID for the instruction first and
  *      bound their retries.
  */
+
+/*
+ * Three bytes that tell a device from its siblings on this machine and
+ * stay the same from boot to boot, whatever the bus: PCI bus, device,
+ * function; VMBus the last three bytes of the instance GUID; zeros for
+ * a device without a bus.  For values such as a fallback MAC address,
+ * so a driver core never reads bus fields itself.
+ */
+static inline void
+hw_dev_tag(const struct hw_dev *d, uint8_t out[3])
+{
+	switch (d->bus) {
+	case HW_BUS_PCI:
+		out[0] = d->pci_bus;
+		out[1] = d->pci_dev;
+		out[2] = d->pci_fn;
+		break;
+	case HW_BUS_VMBUS:
+		out[0] = d->vmbus_instance[13];
+		out[1] = d->vmbus_instance[14];
+		out[2] = d->vmbus_instance[15];
+		break;
+	default:
+		out[0] = out[1] = out[2] = 0;
+	}
+}
 
 #if defined(TERN_KERNEL)
 #include "kernel/hw/hw_native.h"

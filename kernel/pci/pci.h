@@ -209,7 +209,8 @@ void pci_drivers_reset(void);
 
 /*
  * Fill the hw seam identity of a function for a driver's struct hw_dev:
- * name, pci_seg/bus/dev/fn and pci_cfg (ECAM window or NULL).  The
+ * name, bus = HW_BUS_PCI, vendor/device ids, pci_seg/bus/dev/fn and
+ * pci_cfg (ECAM window or NULL).  The
  * caller keeps ops/backend (host) untouched.
  */
 void pci_hw_dev_init(const struct pci_dev *pd, struct hw_dev *hw,

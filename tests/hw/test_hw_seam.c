@@ -313,6 +313,23 @@ static void test_fault(void **state)
 	close_trace(&fx);
 }
 
+static void test_dev_tag(void **state)
+{
+	(void)state;
+	struct hw_dev d = { .bus = HW_BUS_PCI, .pci_bus = 0x12, .pci_dev = 0x1f,
+		.pci_fn = 3 };
+	uint8_t t[3];
+	hw_dev_tag(&d, t);
+	assert_memory_equal(t, "\x12\x1f\x03", 3);
+	struct hw_dev v = { .bus = HW_BUS_VMBUS, .pci_bus = 9 };
+	memcpy(v.vmbus_instance, "0123456789abcdef", 16);
+	hw_dev_tag(&v, t);
+	assert_memory_equal(t, "def", 3);
+	struct hw_dev n = { .pci_bus = 9, .pci_dev = 9 };
+	hw_dev_tag(&n, t);
+	assert_memory_equal(t, "\0\0\0", 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_finish_names_new_events),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_fault),
+		cmocka_unit_test(test_dev_tag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
