@@ -36,6 +36,17 @@ expect_line seam_trace_com2 "MSI-X entry 0 message written through the seam" \
 expect_line seam_trace_com2 "MSI-X entry 0 unmasked through the seam" \
 	'^msix-00:02.0 [0-9]+ W [0-5] 4 0xc 0x0$'
 
+# Issue 14, memory attributes: the PAT reads back with entry 1 WC, a
+# write-combining window (the VGA framebuffer) takes LLQ-sized block
+# writes, the exec page runs as the hypercall page, and W^X still holds.
+qemu_boot memattr 120 "exit=boot_ok test=memattr"
+expect_rc memattr "the memory-attribute self-test ends with success" 33
+expect_line memattr "PAT, WC window, exec page and hypercall path all work" \
+	'^TERN MEMATTR pat=0x0007040600070106 wc=ok exec=ok hypercall=ok$'
+expect_line memattr "W^X holds with the exec page mapped" \
+	'^TERN WX_CHECK where=memattr exec_pages=[1-9][0-9]* wx_pages=0$'
+expect_no_line memattr "no panic or failure" '^TERN (PANIC|FAIL)'
+
 qemu_boot fault 120 "test=fault"
 expect_rc fault "a page fault stops with the panic code" 65
 expect_line fault "panic names vector 14 and the address" '^TERN PANIC vector=14 name=page-fault .*cr2=0x0*8$'

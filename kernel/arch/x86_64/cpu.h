@@ -61,6 +61,15 @@ cpu_sfence(void)
 	__asm__ volatile("sfence" ::: "memory");
 }
 
+/* CPUID.1:EDX bit 16: the PAT MSR exists. */
+static inline bool
+cpu_has_pat(void)
+{
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	return (r[3] >> 16) & 1;
+}
+
 static inline uint64_t
 rdtsc(void)
 {
@@ -83,6 +92,10 @@ static inline void cpu_sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void cpu_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 
 #define MSR_EFER		0xC0000080
+#define MSR_PAT			0x277
+/* PAT entries 0..7 (Intel SDM 3A 13.12.2): WB, WC, UC-, UC, WB, WT, UC-,
+   UC.  Only entry 1 differs from the reset value (WT). */
+#define VM_PAT			0x0007040600070106ULL
 #define MSR_APIC_BASE		0x1B
 #define EFER_NXE		(1u << 11)
 
