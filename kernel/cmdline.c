@@ -118,8 +118,10 @@ apply(struct cmdline *c, cmdline_warn_fn fn, void *ctx, const struct word *w)
 			c->test = CMDLINE_TEST_UD;
 		else if (val_is(w, "stack"))
 			c->test = CMDLINE_TEST_STACK;
+		else if (val_is(w, "memattr"))
+			c->test = CMDLINE_TEST_MEMATTR;
 		else
-			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (fault|ud|stack)", w);
+			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (fault|ud|stack|memattr)", w);
 	} else if (is(w, "blktest")) {
 		if (w->val == NULL || val_is(w, "1"))
 			c->blktest = 1;

@@ -18,7 +18,7 @@
 enum cmdline_exit { CMDLINE_EXIT_NONE = 0, CMDLINE_EXIT_BOOT_OK, CMDLINE_EXIT_READY,
 	CMDLINE_EXIT_NET_UP };
 enum cmdline_test { CMDLINE_TEST_NONE = 0, CMDLINE_TEST_FAULT, CMDLINE_TEST_UD,
-	CMDLINE_TEST_STACK };
+	CMDLINE_TEST_STACK, CMDLINE_TEST_MEMATTR };
 
 struct cmdline {
 	int log_level;		/* enum log_level, default LOG_INFO */

@@ -144,6 +144,8 @@ kmain(uint64_t bootinfo_phys)
 		stack_eater(0);
 		fail("test", "stack_overflow_not_caught");
 	}
+	if (kernel.cmdline.test == CMDLINE_TEST_MEMATTR)
+		memattr_selftest();
 	if (kernel.cmdline.test == CMDLINE_TEST_UD)
 		__asm__ volatile("ud2");
 	if (kernel.cmdline.exit_after == CMDLINE_EXIT_BOOT_OK)

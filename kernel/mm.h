@@ -6,7 +6,8 @@
  * frames of kernel text and rodata and of executable workload pages,
  * which are read-only there: no frame is writable and executable through
  * any pair of mappings).  Device
- * registers are mapped uncached with mmio_map().  The kernel image is
+ * registers are mapped uncached with mmio_map(), other device memory with
+ * the type mmio_map_attr() names.  The kernel image is
  * mapped with per-section permissions (text RX, rodata R, data/bss RW NX);
  * page 0 is unmapped.
  */
@@ -34,6 +35,37 @@ void page_free(void *va, size_t npages);
 
 /* Map `len` bytes of device memory at `pa` uncached; NULL on failure. */
 void *mmio_map(uint64_t pa, size_t len);
+/*
+ * The same with a memory type: MMIO_UC (registers), MMIO_WC (write-
+ * combining: ENA's LLQ window, framebuffers; stores may be merged and
+ * reordered until a fence, so the caller fences before any doorbell, as
+ * hw_write_block does) or MMIO_WB (device memory that is ordinary RAM
+ * to the CPU).  WC is PAT entry 1, programmed at boot; where the PAT
+ * could not be programmed a WC request is mapped uncached (correct,
+ * slower).  NULL on failure or an unknown attr.  Mapping RAM that the
+ * direct map also covers with another type is the caller's bug.
+ */
+#define MMIO_UC		0
+#define MMIO_WC		1
+#define MMIO_WB		2
+void *mmio_map_attr(uint64_t pa, size_t len, int attr);
+/* The memory type (MMIO_UC/WC/WB) of the 4 KiB page mapping va, -1 when
+   unmapped or of another type; and IA32_PAT as read back at boot (0 when
+   the CPU has no PAT). */
+int vm_cache_attr(const void *va);
+uint64_t vm_pat(void);
+
+/*
+ * One page of code (the Hyper-V hypercall page): a fresh frame holding
+ * `len` bytes of `code` (len <= 4096; NULL/0 for a zeroed page the
+ * hypervisor fills in), mapped read-execute with guard pages around it.
+ * The frame is written through the direct map before it is executable
+ * anywhere, and its direct-map alias is then read-only: it is never
+ * writable and executable at once (vm_wx_check).  *pa_out (if not NULL)
+ * gets the frame's physical address.  Never freed.  NULL when out of
+ * memory or address space.
+ */
+void *exec_page_alloc(const void *code, size_t len, uint64_t *pa_out);
 
 /* Allocate a kernel stack of `bytes` with an unmapped guard page below it;
    returns the top (initial rsp) or 0. */

@@ -18,9 +18,11 @@
  * callers say so (pal_entropy: -PAL_EIO; the netstack: a console
  * warning, docs/pal.md).
  *
- * entropy_health(), chacha20_block() and the fallback are portable and
- * host-tested (tests/pal/test_entropy.c); the instructions are kernel
- * only.
+ * The whole file is portable: RDSEED, RDRAND, CPUID and the jitter clock
+ * are hardware-seam operations (hw_rand, hw_cpuid, hw_now_ns) on a "cpu"
+ * device, so tests/pal/test_entropy.c drives source selection, the health
+ * check and the fallback with a fake backend (entropy_bind), and
+ * trace=cpu records the draws in the kernel.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -141,8 +143,7 @@ entropy_fallback_fill(struct entropy_fallback *f, void *buf, size_t len)
 	memset(blk, 0, sizeof(blk));
 }
 
-#ifndef TERN_HOST
-#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/hw/hw.h"
 #include "kernel/log.h"
 
 enum { SRC_NONE, SRC_RDSEED, SRC_RDRAND };
@@ -150,20 +151,29 @@ static int src;
 static bool has_seed, has_rand;
 static bool inited;
 static struct entropy_fallback fb;
+static struct hw_dev *cpu;	/* entropy_bind, else the built-in one */
+#if defined(TERN_KERNEL)
+static struct hw_dev cpu_dev = { .name = "cpu" };
+#endif
 
+void
+entropy_bind(struct hw_dev *d)
+{
+	cpu = d;
+	inited = false;
+	src = SRC_NONE;
+	has_seed = has_rand = false;
+	memset(&fb, 0, sizeof(fb));
+}
+
+/* Bounded retries: both instructions may fail transiently (CF=0). */
 static bool
 hw_draw(int which, uint64_t *v)
 {
-	for (int tries = 0; tries < 64; tries++) {
-		uint8_t ok;
-		if (which == SRC_RDSEED)
-			__asm__ volatile("rdseed %0; setc %1" : "=r"(*v), "=qm"(ok));
-		else
-			__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok));
-		if (ok)
+	int how = which == SRC_RDSEED ? HW_RAND_SEED : HW_RAND_RAND;
+	for (int tries = 0; tries < ENTROPY_TRIES; tries++)
+		if (hw_rand(cpu, how, v))
 			return true;
-		__asm__ volatile("pause");
-	}
 	return false;
 }
 
@@ -181,11 +191,11 @@ source_healthy(int which)
 static uint64_t
 jitter_sample(void)
 {
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = hw_now_ns(cpu);
 	volatile uint64_t x = t0;
 	for (int k = 0; k < 64 + (int)(t0 & 63); k++)
 		x = x * 6364136223846793005ULL + 1;
-	return (rdtsc() - t0) ^ (t0 << 17) ^ x;
+	return (hw_now_ns(cpu) - t0) ^ (t0 << 17) ^ x;
 }
 
 /*
@@ -218,12 +228,18 @@ entropy_init(void)
 	if (inited)
 		return;
 	inited = true;
-	cpuid(0, 0, r);
+#if defined(TERN_KERNEL)
+	if (cpu == NULL) {
+		cpu = &cpu_dev;
+		cpu->trace = hw_trace_wanted(cpu->name);
+	}
+#endif
+	hw_cpuid(cpu, 0, 0, r);
 	uint32_t max = r[0];
-	cpuid(1, 0, r);
+	hw_cpuid(cpu, 1, 0, r);
 	has_rand = (r[2] >> 30) & 1;
 	if (max >= 7) {
-		cpuid(7, 0, r);
+		hw_cpuid(cpu, 7, 0, r);
 		has_seed = (r[1] >> 18) & 1;
 	}
 	if (has_seed && source_healthy(SRC_RDSEED))
@@ -273,4 +289,3 @@ entropy_get(void *buf, size_t len)
 	entropy_fallback_fill(&fb, p, len);
 	return -1;
 }
-#endif

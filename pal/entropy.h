@@ -1,7 +1,8 @@
 /*
  * entropy.h - the PAL's entropy source (pal/entropy.c): RDSEED/RDRAND
  * after a boot-time health check, else a ChaCha20 keystream keyed from
- * TSC jitter and whatever the hardware instructions still return.
+ * TSC jitter and whatever the hardware instructions still return; all of
+ * them reached through the hardware seam (kernel/hw/hw.h).
  */
 #ifndef TERN_PAL_ENTROPY_H
 #define TERN_PAL_ENTROPY_H
@@ -31,7 +32,18 @@ void entropy_fallback_mix(struct entropy_fallback *f, const uint64_t *seed,
     size_t n);
 void entropy_fallback_fill(struct entropy_fallback *f, void *buf, size_t len);
 
-/* Kernel only.  Idempotent; entropy_get() calls it on first use. */
+struct hw_dev;
+/* Attempts per hardware draw before it counts as failed. */
+#define ENTROPY_TRIES	64
+/*
+ * The CPU the source draws from: RDSEED/RDRAND, CPUID and the jitter
+ * clock go through this hw_dev's seam (kernel/hw/hw.h).  The kernel
+ * needs no call (a built-in "cpu" device, traced with trace=cpu); host
+ * tests bind a fake or replay backend.  Resets the source: the next use
+ * runs entropy_init again.  d stays owned by the caller.
+ */
+void entropy_bind(struct hw_dev *d);
+/* Idempotent; entropy_get() calls it on first use. */
 void entropy_init(void);
 /*
  * Fills all len bytes of buf; never blocks (hardware retries are

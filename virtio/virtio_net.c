@@ -105,9 +105,12 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 		for (int i = 0; i < 6; i++)
 			n->mac[i] = virtio_cfg8(vd, VIRTIO_NET_CFG_MAC + (uint32_t)i);
 	} else {
-		/* A locally administered address from the PCI location. */
-		uint8_t mac[6] = { 0x02, 0x74, 0x65, vd->hw->pci_bus, vd->hw->pci_dev,
-			(uint8_t)(vd->hw->pci_fn + unit) };
+		/* A locally administered address from the device's place on
+		   its bus (PCI: bus, device, function). */
+		uint8_t tag[3];
+		hw_dev_tag(vd->hw, tag);
+		uint8_t mac[6] = { 0x02, 0x74, 0x65, tag[0], tag[1],
+			(uint8_t)(tag[2] + unit) };
 		memcpy(n->mac, mac, 6);
 	}
 	n->mtu = 1500;

@@ -15,6 +15,7 @@
 #include "kernel/acpi/acpi.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/clock/clock.h"
+#include "kernel/hw/hw.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
 #include "kernel/platform/platform.h"
@@ -34,14 +35,24 @@
 
 #define CAL_BUDGET		(1ull << 32)	/* TSC ticks: ~1-4 s */
 
-static volatile uint8_t *hpet;
+/* The HPET's registers go through the hardware seam like a device's:
+   trace=hpet0 records them on COM2. */
+static const struct hw_regname hpet_names[] = {
+	{ HPET_GCAP_ID, 4, "GCAP_ID" },
+	{ HPET_PERIOD, 4, "COUNTER_CLK_PERIOD" },
+	{ HPET_GEN_CONF, 4, "GEN_CONF" },
+	{ HPET_COUNTER, 8, "MAIN_COUNTER" },
+	{ 0, 0, NULL },
+};
+static struct hw_dev hpet_hw = { .name = "hpet0" };
+static struct hw_bar hpet = { .dev = &hpet_hw, .names = hpet_names };
 static uint64_t hpet_hz, hpet_mask;
 static int chosen = CLOCK_TSC;
 
 static uint64_t
 hpet_read(void)
 {
-	return *(volatile uint64_t *)(hpet + HPET_COUNTER) & hpet_mask;
+	return hw_read64(&hpet, HPET_COUNTER) & hpet_mask;
 }
 
 static uint64_t
@@ -69,19 +80,23 @@ hpet_setup(void)
 
 	if (!acpi.hpet_present)
 		return false;
-	if (hpet == NULL)
-		hpet = mmio_map(acpi.hpet_base, 0x400);
-	if (hpet == NULL)
+	if (hpet.va == NULL) {
+		hpet_hw.trace = hw_trace_wanted(hpet_hw.name);
+		hpet.pa = acpi.hpet_base;
+		hpet.len = 0x400;
+		hpet.va = mmio_map(hpet.pa, (size_t)hpet.len);
+	}
+	if (hpet.va == NULL)
 		return false;
-	cap = *(volatile uint32_t *)(hpet + HPET_GCAP_ID);
-	hpet_hz = clock_hpet_hz(*(volatile uint32_t *)(hpet + HPET_PERIOD));
+	cap = hw_read32(&hpet, HPET_GCAP_ID);
+	hpet_hz = clock_hpet_hz(hw_read32(&hpet, HPET_PERIOD));
 	if (hpet_hz == 0 || cap == 0xffffffffu) {
 		log_warn("clock", "HPET at 0x%llx: bad period, not used",
 		    (unsigned long long)acpi.hpet_base);
 		return false;
 	}
 	hpet_mask = (cap & HPET_GCAP_64BIT) ? ~0ull : 0xffffffffull;
-	*(volatile uint32_t *)(hpet + HPET_GEN_CONF) |= HPET_ENABLE;
+	hw_write32(&hpet, HPET_GEN_CONF, hw_read32(&hpet, HPET_GEN_CONF) | HPET_ENABLE);
 	if (!counts(hpet_read)) {
 		log_warn("clock", "HPET does not count, not used");
 		return false;
@@ -120,7 +135,7 @@ clock_calibrate_tsc(void)
 {
 	uint64_t hz = 0;
 
-	if (hpet != NULL && hpet_hz != 0)
+	if (hpet.va != NULL && hpet_hz != 0)
 		hz = calibrate(hpet_read, hpet_mask, hpet_hz);
 	if (hz == 0 && pm_usable())
 		hz = calibrate(pm_read, acpi.pm_timer_32bit ? 0xffffffffull :

@@ -40,6 +40,13 @@
  *  - Every DMA address handed to a device comes from hw_dma_alloc() or
  *    hw_virt_to_phys() and is below hw_dev.dma_limit.
  *  - Waits are built from hw_now_ns() and hw_delay_us() and are bounded.
+ *  - CPU-level operations (MSRs, CPUID, hypercalls, the random-number
+ *    instructions) also go through the seam, on the hw_dev of whoever asks
+ *    (a driver's device, or a "cpu" device for platform code), so they are
+ *    traced and replayed like register accesses.
+ *  - A block of 64-bit words that must reach the device as one burst (an
+ *    ENA LLQ entry in a write-combining window) is written with
+ *    hw_write_block(), never as a loop of hw_write64().
  */
 #ifndef TERN_HW_H
 #define TERN_HW_H
@@ -75,6 +82,17 @@ struct hw_dma {
 	size_t len;
 };
 
+/* Sources for hw_rand(). */
+#define HW_RAND_SEED	0	/* RDSEED: conditioned entropy */
+#define HW_RAND_RAND	1	/* RDRAND: DRBG output */
+
+/* hw_hypercall() status when no hypercall page is installed (not a
+   Hyper-V status: those fit in 16 bits with bit 15 clear). */
+#define HW_HYPERCALL_NO_PAGE	0xffffu
+
+/* hw_write_block() bounds: whole 64-bit words, at most one page. */
+#define HW_BLOCK_MAX_WORDS	512
+
 /* Host backends implement this table; the kernel never uses it. */
 struct hw_ops {
 	uint64_t (*read)(struct hw_bar *b, uint32_t off, int width);
@@ -92,6 +110,22 @@ struct hw_ops {
 	/* Wait up to timeout_ns for an interrupt on vector slot `vec` (or any
 	   progress, for a simulator); returns true if one arrived. */
 	bool (*intr_wait)(struct hw_dev *d, int vec, uint64_t timeout_ns);
+	uint64_t (*msr_read)(struct hw_dev *d, uint32_t msr);
+	void (*msr_write)(struct hw_dev *d, uint32_t msr, uint64_t v);
+	void (*cpuid)(struct hw_dev *d, uint32_t leaf, uint32_t subleaf,
+	    uint32_t out[4]);
+	uint64_t (*hypercall)(struct hw_dev *d, uint64_t control, uint64_t in_pa,
+	    uint64_t out_pa);
+	void (*write_block)(struct hw_bar *b, uint32_t off, const uint64_t *w,
+	    size_t nwords);
+	bool (*rand)(struct hw_dev *d, int src, uint64_t *v);
+};
+
+/* Which bus a device was found on (hw_dev.bus). */
+enum hw_bus {
+	HW_BUS_NONE,		/* platform devices (HPET, cpu), simulators */
+	HW_BUS_PCI,
+	HW_BUS_VMBUS,
 };
 
 /* Per-device seam state, embedded in the driver's softc by the bus glue. */
@@ -100,6 +134,12 @@ struct hw_dev {
 	uint64_t dma_limit;	/* DMA addresses must be < this (0: no limit) */
 	bool trace;		/* kernel: record accesses on COM2 */
 	uint32_t seq;		/* trace event counter */
+	/* Identity, filled by the bus glue: bus-independent driver cores
+	   read it only through hw_dev_tag(). */
+	enum hw_bus bus;
+	uint16_t pci_vendor, pci_device;	/* HW_BUS_PCI */
+	uint8_t vmbus_instance[16];	/* HW_BUS_VMBUS: channel instance GUID,
+					   as in the offer (wire byte order) */
 	/* PCI location for config access (bus glue fills these). */
 	uint16_t pci_seg;
 	uint8_t pci_bus, pci_dev, pci_fn;
@@ -108,6 +148,53 @@ struct hw_dev {
 	const struct hw_ops *ops; /* host only */
 	void *backend;		/* host only: backend state */
 };
+
+/*
+ * CPU-level operations, in both builds:
+ *  hw_msr_read/hw_msr_write  RDMSR/WRMSR of `msr`.  A #GP (an MSR the
+ *      platform lacks) is not caught: callers check CPUID first.
+ *  hw_cpuid  CPUID leaf/subleaf; out[0..3] = eax, ebx, ecx, edx.
+ *  hw_hypercall  a Hyper-V hypercall (TLFS 3.7: control word in RCX,
+ *      input and output page bus addresses in RDX and R8) through the
+ *      installed hypercall page; returns the hypervisor's result (status
+ *      in bits 15:0, reps completed in 43:32), or HW_HYPERCALL_NO_PAGE
+ *      while no page is installed (kernel: hw_hypercall_set_page()).
+ *  hw_write_block  `nwords` (1..HW_BLOCK_MAX_WORDS) 64-bit stores of w[]
+ *      to consecutive offsets from `off` (8-byte aligned) of MMIO window
+ *      b, in ascending order, then a store fence: a write-combining window
+ *      (ENA LLQ, 64- or 128-byte entries) emits the block before any
+ *      later store such as the doorbell.
+ *  hw_rand  one RDSEED (HW_RAND_SEED) or RDRAND (HW_RAND_RAND) attempt:
+ *      true and *v set when the CPU had a value (carry set); false when it
+ *      asks to retry.  Callers check CPUID for the instruction first and
+ *      bound their retries.
+ */
+
+/*
+ * Three bytes that tell a device from its siblings on this machine and
+ * stay the same from boot to boot, whatever the bus: PCI bus, device,
+ * function; VMBus the last three bytes of the instance GUID; zeros for
+ * a device without a bus.  For values such as a fallback MAC address,
+ * so a driver core never reads bus fields itself.
+ */
+static inline void
+hw_dev_tag(const struct hw_dev *d, uint8_t out[3])
+{
+	switch (d->bus) {
+	case HW_BUS_PCI:
+		out[0] = d->pci_bus;
+		out[1] = d->pci_dev;
+		out[2] = d->pci_fn;
+		break;
+	case HW_BUS_VMBUS:
+		out[0] = d->vmbus_instance[13];
+		out[1] = d->vmbus_instance[14];
+		out[2] = d->vmbus_instance[15];
+		break;
+	default:
+		out[0] = out[1] = out[2] = 0;
+	}
+}
 
 #if defined(TERN_KERNEL)
 #include "kernel/hw/hw_native.h"
@@ -137,6 +224,14 @@ uint32_t hw_dma_load32(struct hw_dev *d, const volatile void *va);
 uint64_t hw_now_ns(struct hw_dev *d);
 void hw_delay_us(struct hw_dev *d, uint32_t us);
 bool hw_intr_wait(struct hw_dev *d, int vec, uint64_t timeout_ns);
+uint64_t hw_msr_read(struct hw_dev *d, uint32_t msr);
+void hw_msr_write(struct hw_dev *d, uint32_t msr, uint64_t v);
+void hw_cpuid(struct hw_dev *d, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+uint64_t hw_hypercall(struct hw_dev *d, uint64_t control, uint64_t in_pa,
+    uint64_t out_pa);
+void hw_write_block(struct hw_bar *b, uint32_t off, const uint64_t *w,
+    size_t nwords);
+bool hw_rand(struct hw_dev *d, int src, uint64_t *v);
 #define hw_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define hw_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define hw_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)

@@ -26,6 +26,19 @@ void hw_trace_sync_value(struct hw_dev *d, const volatile void *va, const void *
     size_t len);
 void hw_trace_sync_dev(struct hw_dev *d, const void *va, size_t len);
 void hw_trace_time(struct hw_dev *d, uint64_t ns);
+void hw_trace_msr(struct hw_dev *d, char kind, uint32_t msr, uint64_t v);
+void hw_trace_cpuid(struct hw_dev *d, uint32_t leaf, uint32_t subleaf,
+    const uint32_t r[4]);
+void hw_trace_hypercall(struct hw_dev *d, uint64_t control, uint64_t in_pa,
+    uint64_t out_pa, uint64_t status);
+void hw_trace_block(struct hw_dev *d, int bar, uint32_t off, const uint64_t *w,
+    size_t nwords);
+void hw_trace_rand(struct hw_dev *d, int src, bool ok, uint64_t v);
+/* The installed hypercall page (trace.c), NULL until the Hyper-V glue
+   calls hw_hypercall_set_page() with an executable page (exec_page_alloc)
+   the hypervisor filled in. */
+extern void *hw_hypercall_page;
+void hw_hypercall_set_page(void *page);
 /* True when trace=<name> asked for this device (bus glue sets d->trace). */
 bool hw_trace_wanted(const char *name);
 
@@ -235,6 +248,79 @@ hw_intr_wait(struct hw_dev *d, int vec, uint64_t timeout_ns)
 	else
 		time_delay_us(timeout_ns < 1000000 ? timeout_ns / 1000 + 1 : 1000);
 	return false;
+}
+
+static inline uint64_t
+hw_msr_read(struct hw_dev *d, uint32_t msr)
+{
+	uint64_t v = rdmsr(msr);
+	if (HW_TRACING(d))
+		hw_trace_msr(d, 'm', msr, v);
+	return v;
+}
+
+static inline void
+hw_msr_write(struct hw_dev *d, uint32_t msr, uint64_t v)
+{
+	if (HW_TRACING(d))
+		hw_trace_msr(d, 'M', msr, v);
+	wrmsr(msr, v);
+}
+
+static inline void
+hw_cpuid(struct hw_dev *d, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	cpuid(leaf, subleaf, out);
+	if (HW_TRACING(d))
+		hw_trace_cpuid(d, leaf, subleaf, out);
+}
+
+/* TLFS 3.7 register convention, not the C one: control in RCX, input
+   page in RDX, output page in R8, result in RAX.  The page's code may
+   clobber the other caller-saved registers. */
+static inline uint64_t
+hw_hypercall(struct hw_dev *d, uint64_t control, uint64_t in_pa, uint64_t out_pa)
+{
+	uint64_t status;
+	void *page = __atomic_load_n(&hw_hypercall_page, __ATOMIC_ACQUIRE);
+	if (page == NULL) {
+		status = HW_HYPERCALL_NO_PAGE;
+	} else {
+		register uint64_t rcx __asm__("rcx") = control;
+		register uint64_t rdx __asm__("rdx") = in_pa;
+		register uint64_t r8 __asm__("r8") = out_pa;
+		__asm__ volatile("call *%[page]"
+		    : "=a"(status), "+r"(rcx), "+r"(rdx), "+r"(r8)
+		    : [page] "r"(page)
+		    : "rsi", "rdi", "r9", "r10", "r11", "memory", "cc");
+	}
+	if (HW_TRACING(d))
+		hw_trace_hypercall(d, control, in_pa, out_pa, status);
+	return status;
+}
+
+static inline void
+hw_write_block(struct hw_bar *b, uint32_t off, const uint64_t *w, size_t nwords)
+{
+	volatile uint64_t *p = (volatile uint64_t *)(b->va + off);
+	if (HW_TRACING(b->dev))
+		hw_trace_block(b->dev, b->index, off, w, nwords);
+	for (size_t i = 0; i < nwords; i++)
+		p[i] = w[i];
+	/* Drains the write-combining buffer: the block reaches the device
+	   before the doorbell that follows. */
+	cpu_sfence();
+}
+
+static inline bool
+hw_rand(struct hw_dev *d, int src, uint64_t *v)
+{
+	bool ok = src == HW_RAND_SEED ? cpu_rdseed(v) : cpu_rdrand(v);
+	if (!ok)
+		*v = 0;
+	if (HW_TRACING(d))
+		hw_trace_rand(d, src, ok, *v);
+	return ok;
 }
 
 #endif

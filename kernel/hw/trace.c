@@ -124,6 +124,75 @@ hw_trace_time(struct hw_dev *d, uint64_t ns)
 	line(buf, n);
 }
 
+void
+hw_trace_msr(struct hw_dev *d, char kind, uint32_t msr, uint64_t v)
+{
+	char buf[96];
+	int n = ksnprintf(buf, sizeof(buf), "%s %u %c 0x%x 0x%llx\n", d->name,
+	    d->seq++, kind, msr, (unsigned long long)v);
+	line(buf, n);
+}
+
+void
+hw_trace_cpuid(struct hw_dev *d, uint32_t leaf, uint32_t subleaf, const uint32_t r[4])
+{
+	char buf[128];
+	int n = ksnprintf(buf, sizeof(buf), "%s %u X 0x%x 0x%x 0x%x 0x%x 0x%x 0x%x\n",
+	    d->name, d->seq++, leaf, subleaf, r[0], r[1], r[2], r[3]);
+	line(buf, n);
+}
+
+void
+hw_trace_hypercall(struct hw_dev *d, uint64_t control, uint64_t in_pa,
+    uint64_t out_pa, uint64_t status)
+{
+	char buf[128];
+	int n = ksnprintf(buf, sizeof(buf), "%s %u H 0x%llx 0x%llx 0x%llx 0x%llx\n",
+	    d->name, d->seq++, (unsigned long long)control, (unsigned long long)in_pa,
+	    (unsigned long long)out_pa, (unsigned long long)status);
+	line(buf, n);
+}
+
+/* "B <bar> 0x<off> <len> <hex>": the words as the device sees them,
+   little-endian bytes, like a D event. */
+void
+hw_trace_block(struct hw_dev *d, int bar, uint32_t off, const uint64_t *w,
+    size_t nwords)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[96];
+	int n = ksnprintf(buf, sizeof(buf), "%s %u B %d 0x%x %zu ", d->name, d->seq++,
+	    bar, off, nwords * 8);
+	line(buf, n);
+	for (size_t i = 0; i < nwords; i++) {
+		int k = 0;
+		for (int b = 0; b < 8; b++) {
+			uint8_t c = (uint8_t)(w[i] >> (8 * b));
+			buf[k++] = hex[c >> 4];
+			buf[k++] = hex[c & 15];
+		}
+		line(buf, k);
+	}
+	line("\n", 1);
+}
+
+void
+hw_trace_rand(struct hw_dev *d, int src, bool ok, uint64_t v)
+{
+	char buf[96];
+	int n = ksnprintf(buf, sizeof(buf), "%s %u N %s %d 0x%llx\n", d->name, d->seq++,
+	    src == HW_RAND_SEED ? "seed" : "rand", ok ? 1 : 0, (unsigned long long)v);
+	line(buf, n);
+}
+
+void *hw_hypercall_page;
+
+void
+hw_hypercall_set_page(void *page)
+{
+	__atomic_store_n(&hw_hypercall_page, page, __ATOMIC_RELEASE);
+}
+
 #include <string.h>
 #include "kernel/kernel.h"
 

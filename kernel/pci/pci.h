@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "kernel/dev/driver.h"
+#include "kernel/hw/hw.h"
 
 #define PCI_MAX_DEVS		128	/* functions kept per segment */
 #define PCI_MAX_DEPTH		16	/* nested bridges */
@@ -192,7 +193,8 @@ bool pci_match_one(const struct driver_pci_id *ids, const struct pci_dev *pd);
 
 /*
  * Fill the hw seam identity of a function for a driver's struct hw_dev:
- * name, pci_seg/bus/dev/fn and pci_cfg (ECAM window or NULL).  The
+ * name, bus = HW_BUS_PCI, vendor/device ids, pci_seg/bus/dev/fn and
+ * pci_cfg (ECAM window or NULL).  The
  * caller keeps ops/backend (host) untouched.
  */
 void pci_hw_dev_init(const struct pci_dev *pd, struct hw_dev *hw,
@@ -204,6 +206,21 @@ void pci_hw_dev_init(const struct pci_dev *pd, struct hw_dev *hw,
 void pci_msi_compose(uint8_t apic_id, uint8_t vector, uint32_t *addr_lo,
     uint32_t *addr_hi, uint32_t *data);
 
+/*
+ * MSI-X table entries through the hardware seam (PCIe 6.0 7.7.2.x: 16
+ * bytes per entry, dwords address lo, address hi, data, vector
+ * control).  `t` is the mapped table; offsets in it are entry * 16 +
+ * word * 4, named "msix[<entry>].<word>" by pci_msix_regnames (entries
+ * 0..PCI_MSIX_MAX_VEC-1) in replay messages.  pci_msix_write_entry masks
+ * the entry, writes the message, then unmasks it: the spec allows
+ * reprogramming only while masked.
+ */
+#define PCI_MSIX_MAX_VEC	64
+extern const struct hw_regname pci_msix_regnames[];
+void pci_msix_write_entry(struct hw_bar *t, uint16_t entry, uint32_t addr_lo,
+    uint32_t addr_hi, uint32_t data);
+void pci_msix_entry_mask(struct hw_bar *t, uint16_t entry, bool masked);
+
 #if defined(TERN_KERNEL)
 #include "kernel/intr.h"
 
@@ -214,12 +231,13 @@ void pci_msi_compose(uint8_t apic_id, uint8_t vector, uint32_t *addr_lo,
  * message for the boot CPU and unmasks it; returns the vector or a
  * negative tern_err.  pci_msix_disable masks everything, frees the
  * vectors and turns MSI-X off (detach).  One struct pci_msix per device,
- * owned by the driver's softc.
+ * owned by the driver's softc.  Table writes and the CPUID for the APIC
+ * id go through the seam on mx->hw, so trace=msix-00:03.0 records them.
  */
-#define PCI_MSIX_MAX_VEC	64
 struct pci_msix {
 	struct pci_dev *pd;
-	volatile uint32_t *table;	/* mapped table (4 dwords per entry) */
+	struct hw_dev hw;		/* "msix-<bus>:<dev>.<fn>" (trace=) */
+	struct hw_bar table;		/* the mapped table; va NULL when off */
 	uint16_t count;			/* usable entries (<= PCI_MSIX_MAX_VEC) */
 	int16_t vec[PCI_MSIX_MAX_VEC];	/* vector per entry, -1 if none */
 };

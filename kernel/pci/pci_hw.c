@@ -21,6 +21,9 @@ pci_hw_dev_init(const struct pci_dev *pd, struct hw_dev *hw, const char *name)
 	for (i = 0; name != NULL && name[i] != '\0' && i + 1 < sizeof(hw->name); i++)
 		hw->name[i] = name[i];
 	hw->name[i] = '\0';
+	hw->bus = HW_BUS_PCI;
+	hw->pci_vendor = pd->vendor;
+	hw->pci_device = pd->device;
 	hw->pci_seg = pd->seg;
 	hw->pci_bus = pd->bus;
 	hw->pci_dev = pd->dev;

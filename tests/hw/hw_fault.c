@@ -170,6 +170,73 @@ f_intr_wait(struct hw_dev *d, int vec, uint64_t timeout_ns)
 	return r;
 }
 
+static uint64_t
+f_msr_read(struct hw_dev *d, uint32_t msr)
+{
+	ENTER(d);
+	uint64_t v = f->inner->msr_read(d, msr);
+	if (fire(f, HW_FAULT_READ_ONES))
+		v = ~0ULL;
+	LEAVE(d);
+	return v;
+}
+
+static void
+f_msr_write(struct hw_dev *d, uint32_t msr, uint64_t v)
+{
+	ENTER(d);
+	f->inner->msr_write(d, msr, v);
+	LEAVE(d);
+}
+
+static void
+f_cpuid(struct hw_dev *d, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	ENTER(d);
+	f->inner->cpuid(d, leaf, subleaf, out);
+	if (fire(f, HW_FAULT_READ_ONES))
+		out[0] = out[1] = out[2] = out[3] = ~0u;
+	LEAVE(d);
+}
+
+static uint64_t
+f_hypercall(struct hw_dev *d, uint64_t control, uint64_t in_pa, uint64_t out_pa)
+{
+	ENTER(d);
+	uint64_t st = fire(f, HW_FAULT_HYPERCALL) ? HW_FAULT_HV_STATUS :
+	    f->inner->hypercall == NULL ? HW_HYPERCALL_NO_PAGE :
+	    f->inner->hypercall(d, control, in_pa, out_pa);
+	LEAVE(d);
+	return st;
+}
+
+static void
+f_write_block(struct hw_bar *b, uint32_t off, const uint64_t *w, size_t nwords)
+{
+	ENTER(b->dev);
+	if (f->inner->write_block != NULL)
+		f->inner->write_block(b, off, w, nwords);
+	else
+		for (size_t i = 0; i < nwords; i++)
+			f->inner->write(b, off + 8 * (uint32_t)i, 8, w[i]);
+	LEAVE(b->dev);
+}
+
+static bool
+f_rand(struct hw_dev *d, int src, uint64_t *v)
+{
+	ENTER(d);
+	bool ok;
+	if (fire(f, HW_FAULT_RAND)) {
+		*v = 0;
+		ok = false;
+	} else {
+		ok = f->inner->rand(d, src, v);
+	}
+	LEAVE(d);
+	return ok;
+}
+
 const struct hw_ops hw_fault_ops = {
 	.read = f_read,
 	.write = f_write,
@@ -183,4 +250,10 @@ const struct hw_ops hw_fault_ops = {
 	.now_ns = f_now_ns,
 	.delay_us = f_delay_us,
 	.intr_wait = f_intr_wait,
+	.msr_read = f_msr_read,
+	.msr_write = f_msr_write,
+	.cpuid = f_cpuid,
+	.hypercall = f_hypercall,
+	.write_block = f_write_block,
+	.rand = f_rand,
 };

@@ -3,14 +3,20 @@
  * backend (host only), after SQLite's test_vfs: every call goes to the
  * inner backend until a countdown of calls of the chosen kind reaches
  * zero; from then on (or once, for HW_FAULT_ONCE) the fault applies:
- *   HW_FAULT_READ_ONES   register and config reads return all-ones
- *                        (device gone)
+ *   HW_FAULT_READ_ONES   register, config and MSR reads and CPUID
+ *                        return all-ones (device gone)
  *   HW_FAULT_TIME_JUMP   hw_now_ns jumps 10 s ahead on every read
  *                        (every bounded wait times out)
  *   HW_FAULT_DMA_ALLOC   hw_dma_alloc fails with TERN_ENOMEM
  *   HW_FAULT_SYNC_BYTES  bytes handed over by hw_dma_sync_cpu are
  *                        corrupted (each byte xor 0xa5 after the inner
  *                        backend filled them)
+ *   HW_FAULT_RAND        hw_rand reports no value (the CPU asks for a
+ *                        retry), without asking the inner backend
+ *   HW_FAULT_HYPERCALL   hw_hypercall returns HV_STATUS_INSUFFICIENT_
+ *                        BUFFERS (0x13, TLFS: the host is short of
+ *                        memory, retry later) without calling the inner
+ *                        backend
  * The wrapper owns nothing the driver allocated: DMA memory still comes
  * from and returns to the inner backend.
  */
@@ -28,7 +34,11 @@ enum hw_fault_kind {
 	HW_FAULT_TIME_JUMP,
 	HW_FAULT_DMA_ALLOC,
 	HW_FAULT_SYNC_BYTES,
+	HW_FAULT_RAND,
+	HW_FAULT_HYPERCALL,
 };
+
+#define HW_FAULT_HV_STATUS	0x13	/* HV_STATUS_INSUFFICIENT_BUFFERS */
 
 struct hw_fault {
 	const struct hw_ops *inner;

@@ -105,3 +105,43 @@ hw_intr_wait(struct hw_dev *d, int vec, uint64_t timeout_ns)
 	}
 	return d->ops->intr_wait(d, vec, timeout_ns);
 }
+
+uint64_t hw_msr_read(struct hw_dev *d, uint32_t msr) { NEED(d, msr_read); return d->ops->msr_read(d, msr); }
+void hw_msr_write(struct hw_dev *d, uint32_t msr, uint64_t v) { NEED(d, msr_write); d->ops->msr_write(d, msr, v); }
+
+void
+hw_cpuid(struct hw_dev *d, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	NEED(d, cpuid);
+	d->ops->cpuid(d, leaf, subleaf, out);
+}
+
+/* Without a backend op there is no hypercall page, as in a kernel that
+   has not installed one. */
+uint64_t
+hw_hypercall(struct hw_dev *d, uint64_t control, uint64_t in_pa, uint64_t out_pa)
+{
+	if (ops_of(d, "hypercall")->hypercall == NULL)
+		return HW_HYPERCALL_NO_PAGE;
+	return d->ops->hypercall(d, control, in_pa, out_pa);
+}
+
+void
+hw_write_block(struct hw_bar *b, uint32_t off, const uint64_t *w, size_t nwords)
+{
+	if (nwords == 0 || nwords > HW_BLOCK_MAX_WORDS || (off & 7) != 0) {
+		fprintf(stderr, "hw_host: %s: write_block of %zu words at +0x%x "
+		    "breaks the contract\n", b->dev->name, nwords, off);
+		abort();
+	}
+	/* Backends without a block op see the words one by one. */
+	if (ops_of(b->dev, "write_block")->write_block == NULL) {
+		NEED(b->dev, write);
+		for (size_t i = 0; i < nwords; i++)
+			b->dev->ops->write(b, off + 8 * (uint32_t)i, 8, w[i]);
+		return;
+	}
+	b->dev->ops->write_block(b, off, w, nwords);
+}
+
+bool hw_rand(struct hw_dev *d, int src, uint64_t *v) { NEED(d, rand); return d->ops->rand(d, src, v); }

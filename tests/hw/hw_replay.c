@@ -12,11 +12,15 @@
 #include "tests/hw/hw_replay.h"
 
 struct rp_ev {
-	char kind;		/* R W c C A V S D T */
-	int bar, width;
+	char kind;		/* R W c C A V S D T m M X H B N */
+	int bar, width;		/* N: bar = source, width = ok */
 	uint32_t seq;
-	uint64_t off, val;	/* A/V/S/D: off = pa, val = len */
-	uint8_t *bytes;		/* S and D */
+	uint64_t off, val;	/* A/V/S/D/B: off = pa or offset, val = len;
+				   m/M: off = msr; X: off = leaf;
+				   H: off = control, val = status */
+	uint64_t a[2];		/* X: a[0] subleaf; H: input, output page */
+	uint32_t r4[4];		/* X: eax, ebx, ecx, edx */
+	uint8_t *bytes;		/* S, D and B */
 	int line;
 };
 
@@ -89,9 +93,48 @@ parse_line(struct hw_replay *r, char *l, int lineno)
 			return -1;
 		e.val = a;
 		break;
-	case 'S': case 'D': {
+	case 'm': case 'M':
+		if (sscanf(p, "%llx %llx", &a, &b) != 2)
+			return -1;
+		e.off = a, e.val = b;
+		break;
+	case 'X': {
+		unsigned long long sub, r0, r1, r2, r3;
+		if (sscanf(p, "%llx %llx %llx %llx %llx %llx", &a, &sub, &r0, &r1, &r2,
+		    &r3) != 6)
+			return -1;
+		e.off = a, e.a[0] = sub;
+		e.r4[0] = (uint32_t)r0, e.r4[1] = (uint32_t)r1;
+		e.r4[2] = (uint32_t)r2, e.r4[3] = (uint32_t)r3;
+		break;
+	}
+	case 'H': {
+		unsigned long long in, out;
+		if (sscanf(p, "%llx %llx %llx %llx", &a, &in, &out, &b) != 4)
+			return -1;
+		e.off = a, e.a[0] = in, e.a[1] = out, e.val = b;
+		break;
+	}
+	case 'N': {
+		char src[16];
+		int ok;
+		if (sscanf(p, "%15s %d %llx", src, &ok, &a) != 3 ||
+		    (strcmp(src, "seed") != 0 && strcmp(src, "rand") != 0))
+			return -1;
+		e.bar = strcmp(src, "seed") == 0 ? HW_RAND_SEED : HW_RAND_RAND;
+		e.width = ok != 0;
+		e.val = a;
+		break;
+	}
+	case 'S': case 'D': case 'B': {
 		int m = 0;
-		if (sscanf(p, "%llx %llu %n", &a, &b, &m) != 2 || b > (1u << 24))
+		if (kind == 'B') {
+			if (sscanf(p, "%d %n", &e.bar, &m) != 1)
+				return -1;
+			p += m;
+		}
+		if (sscanf(p, "%llx %llu %n", &a, &b, &m) != 2 || b > (1u << 24) ||
+		    (kind == 'B' && (b == 0 || b % 8 != 0)))
 			return -1;
 		e.off = a, e.val = b;
 		p += m;
@@ -218,6 +261,30 @@ regname(const struct hw_bar *b, uint64_t off, int width)
 	return "?";
 }
 
+/* MSRs the drivers use (Intel SDM 4; Hyper-V TLFS, PROTOCOLS.md B.2). */
+static const char *
+msr_name(uint32_t msr)
+{
+	static const struct { uint32_t msr; const char *name; } t[] = {
+		{ 0x1b, "IA32_APIC_BASE" }, { 0x277, "IA32_PAT" },
+		{ 0xc0000080, "IA32_EFER" },
+		{ 0x40000000, "HV_GUEST_OS_ID" }, { 0x40000001, "HV_HYPERCALL" },
+		{ 0x40000002, "HV_VP_INDEX" }, { 0x40000020, "HV_TIME_REF_COUNT" },
+		{ 0x40000021, "HV_REFERENCE_TSC" }, { 0x40000022, "HV_TSC_FREQUENCY" },
+		{ 0x40000023, "HV_APIC_FREQUENCY" }, { 0x40000080, "HV_SCONTROL" },
+		{ 0x40000081, "HV_SVERSION" }, { 0x40000082, "HV_SIEFP" },
+		{ 0x40000083, "HV_SIMP" }, { 0x40000084, "HV_EOM" },
+		{ 0x40000092, "HV_SINT2" }, { 0x400000b0, "HV_STIMER0_CONFIG" },
+		{ 0x400000b1, "HV_STIMER0_COUNT" },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].msr == msr)
+			return t[i].name;
+	if (msr >= 0x40000090 && msr < 0x400000a0)
+		return "HV_SINTn";
+	return "?";
+}
+
 static void
 diverge(struct hw_replay *r, const char *fmt, ...)
 {
@@ -251,6 +318,12 @@ kind_name(char k)
 	case 'S': return "dma sync";
 	case 'D': return "device read of driver memory";
 	case 'T': return "time read";
+	case 'm': return "msr read";
+	case 'M': return "msr write";
+	case 'X': return "cpuid";
+	case 'H': return "hypercall";
+	case 'B': return "block write";
+	case 'N': return "random draw";
 	}
 	return "event";
 }
@@ -273,6 +346,25 @@ describe(struct hw_replay *r, const struct rp_ev *e, char *buf, size_t n)
 		break;
 	case 'T':
 		snprintf(buf, n, "time read = %" PRIu64, e->val);
+		break;
+	case 'm': case 'M':
+		snprintf(buf, n, "%s %s (0x%" PRIx64 ") = 0x%" PRIx64, kind_name(e->kind),
+		    msr_name((uint32_t)e->off), e->off, e->val);
+		break;
+	case 'X':
+		snprintf(buf, n, "cpuid leaf 0x%" PRIx64 " subleaf 0x%" PRIx64, e->off,
+		    e->a[0]);
+		break;
+	case 'H':
+		snprintf(buf, n, "hypercall code 0x%" PRIx64 " (control 0x%" PRIx64 ")",
+		    e->off & 0xffff, e->off);
+		break;
+	case 'B':
+		snprintf(buf, n, "block write of %" PRIu64 " bytes to %s (bar %d +0x%" PRIx64 ")",
+		    e->val, regname(b, e->off, 8), e->bar, e->off);
+		break;
+	case 'N':
+		snprintf(buf, n, "%s draw", e->bar == HW_RAND_SEED ? "rdseed" : "rdrand");
 		break;
 	default:
 		snprintf(buf, n, "%s at pa 0x%" PRIx64 " len 0x%" PRIx64, kind_name(e->kind),
@@ -632,6 +724,139 @@ rp_delay_us(struct hw_dev *d, uint32_t us)
 {
 }
 
+static uint64_t
+rp_msr_read(struct hw_dev *d, uint32_t msr)
+{
+	struct hw_replay *r = of(d);
+	char what[96];
+	snprintf(what, sizeof(what), "msr read %s (0x%x)", msr_name(msr), msr);
+	struct rp_ev *e = next(r, 'm', what);
+	if (e == NULL)
+		return r->diverged ? ~0ULL : 0;
+	if (e->off != msr) {
+		diverge(r, "driver did %s, trace (seq %u, line %d) reads msr %s (0x%" PRIx64 ")",
+		    what, e->seq, e->line, msr_name((uint32_t)e->off), e->off);
+		return ~0ULL;
+	}
+	return e->val;
+}
+
+static void
+rp_msr_write(struct hw_dev *d, uint32_t msr, uint64_t v)
+{
+	struct hw_replay *r = of(d);
+	char what[128];
+	snprintf(what, sizeof(what), "msr write %s (0x%x) = 0x%" PRIx64, msr_name(msr),
+	    msr, v);
+	struct rp_ev *e = next(r, 'M', what);
+	if (e == NULL)
+		return;
+	if (e->off != msr)
+		diverge(r, "driver did %s, trace (seq %u, line %d) writes msr %s (0x%" PRIx64 ")",
+		    what, e->seq, e->line, msr_name((uint32_t)e->off), e->off);
+	else if (e->val != v)
+		diverge(r, "msr %s (0x%x): expected write 0x%" PRIx64 ", driver wrote 0x%"
+		    PRIx64 " (trace seq %u, line %d)", msr_name(msr), msr, e->val, v,
+		    e->seq, e->line);
+}
+
+static void
+rp_cpuid(struct hw_dev *d, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	struct hw_replay *r = of(d);
+	char what[64];
+	snprintf(what, sizeof(what), "cpuid leaf 0x%x subleaf 0x%x", leaf, subleaf);
+	struct rp_ev *e = next(r, 'X', what);
+	if (e != NULL && (e->off != leaf || e->a[0] != subleaf)) {
+		diverge(r, "driver did %s, trace (seq %u, line %d) has cpuid leaf 0x%" PRIx64
+		    " subleaf 0x%" PRIx64, what, e->seq, e->line, e->off, e->a[0]);
+		e = NULL;
+	}
+	for (int i = 0; i < 4; i++)
+		out[i] = e != NULL ? e->r4[i] : r->diverged ? ~0u : 0;
+}
+
+static uint64_t
+rp_hypercall(struct hw_dev *d, uint64_t control, uint64_t in_pa, uint64_t out_pa)
+{
+	struct hw_replay *r = of(d);
+	char what[128];
+	snprintf(what, sizeof(what), "hypercall code 0x%" PRIx64 " (control 0x%" PRIx64
+	    ", in 0x%" PRIx64 ", out 0x%" PRIx64 ")", control & 0xffff, control, in_pa,
+	    out_pa);
+	struct rp_ev *e = next(r, 'H', what);
+	if (e == NULL)
+		return HW_HYPERCALL_NO_PAGE;
+	if (e->off != control || e->a[0] != in_pa || e->a[1] != out_pa) {
+		diverge(r, "driver did %s, trace (seq %u, line %d) expects hypercall code 0x%"
+		    PRIx64 " (control 0x%" PRIx64 ", in 0x%" PRIx64 ", out 0x%" PRIx64 ")",
+		    what, e->seq, e->line, e->off & 0xffff, e->off, e->a[0], e->a[1]);
+		return HW_HYPERCALL_NO_PAGE;
+	}
+	return e->val;
+}
+
+/* B: the block must land at the recorded window and offset, with the
+   recorded length and words; a difference names the register at the
+   first differing word. */
+static void
+rp_write_block(struct hw_bar *b, uint32_t off, const uint64_t *w, size_t nwords)
+{
+	struct hw_replay *r = of(b->dev);
+	char what[128];
+	if (b->index < 8)
+		r->bars[b->index] = b;
+	snprintf(what, sizeof(what), "block write of %zu bytes to %s (bar %d +0x%x)",
+	    nwords * 8, regname(b, off, 8), b->index, off);
+	struct rp_ev *e = next(r, 'B', what);
+	if (e == NULL)
+		return;
+	if (e->bar != b->index || e->off != off || e->val != nwords * 8) {
+		diverge(r, "driver did %s, trace (seq %u, line %d) writes %" PRIu64
+		    " bytes to %s (bar %d +0x%" PRIx64 ")", what, e->seq, e->line, e->val,
+		    regname(b, e->off, 8), e->bar, e->off);
+		return;
+	}
+	for (size_t i = 0; i < nwords; i++) {
+		uint64_t want = 0;
+		for (int k = 7; k >= 0; k--)
+			want = want << 8 | e->bytes[8 * i + (size_t)k];
+		if (want == w[i])
+			continue;
+		size_t ndiff = 0;
+		for (size_t j = i; j < nwords; j++) {
+			uint64_t x = 0;
+			for (int k = 7; k >= 0; k--)
+				x = x << 8 | e->bytes[8 * j + (size_t)k];
+			ndiff += x != w[j];
+		}
+		uint32_t at = off + 8 * (uint32_t)i;
+		diverge(r, "block write to bar %d +0x%x (trace seq %u, line %d): word %zu, "
+		    "%s (+0x%x): expected 0x%" PRIx64 ", driver wrote 0x%" PRIx64
+		    " (%zu word%s differ)", b->index, off, e->seq, e->line, i,
+		    regname(b, at, 8), at, want, w[i], ndiff, ndiff == 1 ? "" : "s");
+		return;
+	}
+}
+
+static bool
+rp_rand(struct hw_dev *d, int src, uint64_t *v)
+{
+	struct hw_replay *r = of(d);
+	const char *what = src == HW_RAND_SEED ? "an rdseed draw" : "an rdrand draw";
+	struct rp_ev *e = next(r, 'N', what);
+	*v = 0;
+	if (e == NULL)
+		return false;
+	if (e->bar != src) {
+		diverge(r, "driver did %s, trace (seq %u, line %d) has an %s draw", what,
+		    e->seq, e->line, e->bar == HW_RAND_SEED ? "rdseed" : "rdrand");
+		return false;
+	}
+	*v = e->val;
+	return e->width != 0;
+}
+
 const struct hw_ops hw_replay_ops = {
 	.read = rp_read,
 	.write = rp_write,
@@ -644,6 +869,12 @@ const struct hw_ops hw_replay_ops = {
 	.dma_sync_dev = rp_dma_sync_dev,
 	.now_ns = rp_now_ns,
 	.delay_us = rp_delay_us,
+	.msr_read = rp_msr_read,
+	.msr_write = rp_msr_write,
+	.cpuid = rp_cpuid,
+	.hypercall = rp_hypercall,
+	.write_block = rp_write_block,
+	.rand = rp_rand,
 };
 
 bool

@@ -72,6 +72,8 @@ test_all_options(void **state)
 	assert_int_equal(c.test, CMDLINE_TEST_UD);	/* last wins */
 	assert_false(c.blktest);
 	assert_int_equal(c.log_level, LOG_ERROR);
+	parse("test=memattr");
+	assert_int_equal(c.test, CMDLINE_TEST_MEMATTR);
 }
 
 static void

@@ -556,6 +556,9 @@ test_driver_binding(void **state)
 	assert_int_equal(sc->hw.pci_bus, 0);
 	assert_int_equal(sc->hw.pci_dev, 1);
 	assert_null(sc->hw.pci_cfg);
+	assert_int_equal(sc->hw.bus, HW_BUS_PCI);
+	assert_int_equal(sc->hw.pci_vendor, pd->vendor);
+	assert_int_equal(sc->hw.pci_device, pd->device);
 	assert_true(pci_cfg_read16(pd, PCI_COMMAND) & PCI_CMD_MASTER);
 	/* The NVMe function whose attach failed stays unbound. */
 	assert_null(find(&c->pb, 0, 2, 0)->base.driver);

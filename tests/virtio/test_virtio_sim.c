@@ -418,6 +418,35 @@ net_end(struct net_fix *f)
 static int released;
 static void tx_release(struct nic_buf *b) { released++; }
 
+/* Without VIRTIO_NET_F_MAC the core makes a locally administered address
+   from hw_dev_tag(): on PCI the same bytes as the bus location always
+   gave (02:74:65:bus:dev:fn+unit), on VMBus the instance GUID's tail. */
+static void
+test_net_fallback_mac(void **state)
+{
+	struct net_fix f;
+	net_new(&f);
+	f.sim.dev_features &= ~(1ULL << VIRTIO_NET_F_MAC);
+	f.sc->bus.hw.bus = HW_BUS_PCI;
+	f.sc->bus.hw.pci_bus = 0;
+	f.sc->bus.hw.pci_dev = 3;
+	f.sc->bus.hw.pci_fn = 0;
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	static const uint8_t want[6] = { 0x02, 0x74, 0x65, 0x00, 0x03, 0x07 };
+	assert_memory_equal(f.sc->nic.mac, want, 6);
+	net_end(&f);
+
+	net_new(&f);
+	f.sim.dev_features &= ~(1ULL << VIRTIO_NET_F_MAC);
+	f.sc->bus.hw.bus = HW_BUS_VMBUS;
+	for (int i = 0; i < 16; i++)
+		f.sc->bus.hw.vmbus_instance[i] = (uint8_t)(0xa0 + i);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 1), TERN_OK);
+	static const uint8_t want2[6] = { 0x02, 0x74, 0x65, 0xad, 0xae, 0xb0 };
+	assert_memory_equal(f.sc->nic.mac, want2, 6);
+	net_end(&f);
+}
+
 static void
 test_net_tx_rx(void **state)
 {
@@ -815,6 +844,7 @@ main(void)
 		cmocka_unit_test(test_msix_bound),
 		cmocka_unit_test(test_msix_refused_polls),
 		cmocka_unit_test(test_net_tx_rx),
+		cmocka_unit_test(test_net_fallback_mac),
 		cmocka_unit_test(test_net_used_len_oversized),
 		cmocka_unit_test(test_net_held_buffers_and_detach),
 		cmocka_unit_test(test_net_bad_used_id),

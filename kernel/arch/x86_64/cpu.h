@@ -6,6 +6,7 @@
 #ifndef TERN_ARCH_CPU_H
 #define TERN_ARCH_CPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
@@ -36,6 +37,39 @@ cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	    : "a"(leaf), "c"(sub));
 }
 
+/* One RDSEED/RDRAND attempt: true (and *v) when the carry flag says the
+   CPU had a value. */
+static inline bool
+cpu_rdseed(uint64_t *v)
+{
+	uint8_t ok;
+	__asm__ volatile("rdseed %0; setc %1" : "=r"(*v), "=qm"(ok) :: "cc");
+	return ok != 0;
+}
+
+static inline bool
+cpu_rdrand(uint64_t *v)
+{
+	uint8_t ok;
+	__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok) :: "cc");
+	return ok != 0;
+}
+
+static inline void
+cpu_sfence(void)
+{
+	__asm__ volatile("sfence" ::: "memory");
+}
+
+/* CPUID.1:EDX bit 16: the PAT MSR exists. */
+static inline bool
+cpu_has_pat(void)
+{
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	return (r[3] >> 16) & 1;
+}
+
 static inline uint64_t
 rdtsc(void)
 {
@@ -58,6 +92,10 @@ static inline void cpu_sti(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void cpu_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 
 #define MSR_EFER		0xC0000080
+#define MSR_PAT			0x277
+/* PAT entries 0..7 (Intel SDM 3A 13.12.2): WB, WC, UC-, UC, WB, WT, UC-,
+   UC.  Only entry 1 differs from the reset value (WT). */
+#define VM_PAT			0x0007040600070106ULL
 #define MSR_APIC_BASE		0x1B
 #define EFER_NXE		(1u << 11)
 

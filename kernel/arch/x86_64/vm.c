@@ -12,7 +12,12 @@
  *   - the kernel image at its link address in 4 KiB pages: text RX,
  *     rodata R, data/bss RW NX, with the guard page under each static
  *     stack left unmapped;
- *   - device windows (mmio_map) uncached, NX, in their own region;
+ *   - device windows (mmio_map, mmio_map_attr) uncached, write-combining
+ *     or write-back, NX, in their own region.  Write-combining uses PAT
+ *     entry 1 (PWT alone), which vm_init reprograms from write-through
+ *     to WC (Intel SDM 3A 13.12.4: PAT index = PAT:PCD:PWT);
+ *   - single executable pages (exec_page_alloc) in the image region,
+ *     read-execute, their direct-map alias read-only;
  *   - thread stacks (stack_alloc) with an unmapped guard page below each;
  *   - workload images (image_alloc), RW NX until image_protect() makes
  *     their text RX, with unmapped pages on both sides.
@@ -54,6 +59,8 @@ static uint64_t image_next = IMAGE_BASE;
    page-table allocation is refused; -1 when off. */
 static long pt_fail_countdown = -1;
 static uint64_t dm_limit;	/* bootinfo.map_limit */
+static uint64_t pat_value;	/* IA32_PAT as read back after vm_init */
+static bool pat_wc;		/* PAT entry 1 is write-combining */
 static uint64_t pt_refused;
 
 /* One zeroed page-table page, or 0 when the pmm has none (or the fault
@@ -262,6 +269,20 @@ vm_init(const struct tern_bootinfo *bi)
 		if (dm_set_write(bi->kernel_phys + (va - bi->kernel_virt), false) != 0)
 			panic("vm: cannot protect the kernel's direct-map alias");
 
+	/* PAT entry 1 (PWT=1, PCD=0) becomes write-combining; the other
+	   entries keep their reset types, and no mapping used entry 1 as
+	   write-through, so nothing changes type under anyone.  The CR3
+	   load below flushes the TLB.  A PAT that does not read back (a CPU
+	   or hypervisor without it) leaves WC requests uncached. */
+	if (cpu_has_pat()) {
+		wrmsr(MSR_PAT, VM_PAT);
+		pat_value = rdmsr(MSR_PAT);
+		pat_wc = pat_value == VM_PAT;
+	}
+	if (!pat_wc)
+		log_warn("vm", "PAT not programmable (reads 0x%llx): write-combining "
+		    "mappings fall back to uncached", (unsigned long long)pat_value);
+
 	/* NX must be on before any PTE with bit 63 is used; WP makes
 	   read-only pages read-only for the kernel too. */
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
@@ -272,21 +293,66 @@ vm_init(const struct tern_bootinfo *bi)
 	    (unsigned long long)pml4_phys, (unsigned long long)bi->map_limit);
 }
 
+/* Cache bits of a 4 KiB PTE for an attribute (PAT index PAT:PCD:PWT). */
+static uint64_t
+attr_bits(int attr)
+{
+	switch (attr) {
+	case MMIO_WB:
+		return 0;			/* index 0: WB */
+	case MMIO_WC:
+		if (pat_wc)
+			return PTE_PWT;		/* index 1: WC (vm_init) */
+		return PTE_PCD | PTE_PWT;	/* no PAT: stay uncached */
+	default:
+		return PTE_PCD | PTE_PWT;	/* index 3: UC */
+	}
+}
+
 void *
-mmio_map(uint64_t pa, size_t len)
+mmio_map_attr(uint64_t pa, size_t len, int attr)
 {
 	uint64_t off = pa & (PAGE_SIZE - 1);
 	uint64_t base = pa - off;
 	uint64_t n = (off + len + PAGE_SIZE - 1) / PAGE_SIZE;
-	if (len == 0 || mmio_next + n * PAGE_SIZE > MMIO_LIMIT)
+	if (len == 0 || (attr != MMIO_UC && attr != MMIO_WC && attr != MMIO_WB) ||
+	    mmio_next + n * PAGE_SIZE > MMIO_LIMIT)
 		return NULL;
 	uint64_t va = mmio_next;
 	mmio_next += (n + 1) * PAGE_SIZE;	/* one unmapped page between */
 	for (uint64_t i = 0; i < n; i++)
 		if (vm_map(va + i * PAGE_SIZE, base + i * PAGE_SIZE,
-		    PTE_W | PTE_PCD | PTE_PWT | PTE_NX) != 0)
+		    PTE_W | attr_bits(attr) | PTE_NX) != 0)
 			return NULL;
 	return (void *)(va + off);
+}
+
+void *
+mmio_map(uint64_t pa, size_t len)
+{
+	return mmio_map_attr(pa, len, MMIO_UC);
+}
+
+int
+vm_cache_attr(const void *p)
+{
+	uint64_t *pte = walk((uint64_t)p & ~(uint64_t)(PAGE_SIZE - 1), 1, false);
+	if (pte == NULL || !(*pte & PTE_P))
+		return -1;
+	/* PAT bit of a 4 KiB PTE is bit 7; entry index = PAT:PCD:PWT. */
+	int idx = (int)(((*pte >> 7) & 1) << 2 | ((*pte >> 4) & 1) << 1 |
+	    ((*pte >> 3) & 1));
+	uint8_t type = (uint8_t)(pat_value >> (8 * idx));
+	if (pat_value == 0)	/* PAT unknown: the reset layout */
+		type = (uint8_t)(0x0007040600070406ULL >> (8 * idx));
+	return type == 0x06 ? MMIO_WB : type == 0x01 ? MMIO_WC :
+	    type == 0x00 || type == 0x07 ? MMIO_UC : -1;
+}
+
+uint64_t
+vm_pat(void)
+{
+	return pat_value;
 }
 
 /* Maps n fresh zeroed pages, writable and not executable, at va; on
@@ -357,6 +423,37 @@ image_protect(void *p, size_t len, bool write, bool exec)
 			return -1;
 	}
 	return 0;
+}
+
+void *
+exec_page_alloc(const void *code, size_t len, uint64_t *pa_out)
+{
+	if (len > PAGE_SIZE || image_next + 3 * PAGE_SIZE > IMAGE_LIMIT)
+		return NULL;
+	uint64_t pa = pmm_alloc(&kernel_pmm, 1, 0, 0);
+	if (pa == 0)
+		return NULL;
+	/* Written while nothing maps the frame executable... */
+	uint8_t *dm = phys_to_virt(pa);
+	memset(dm, 0, PAGE_SIZE);
+	if (len > 0)
+		memcpy(dm, code, len);
+	/* ...then its only writable alias goes read-only, and only then is
+	   it mapped read-execute: at no moment is it both. */
+	if (dm_set_write(pa, false) != 0) {
+		pmm_free(&kernel_pmm, pa, 1);
+		return NULL;
+	}
+	uint64_t va = image_next + PAGE_SIZE;	/* guard below */
+	if (vm_map(va, pa, 0) != 0) {
+		if (dm_set_write(pa, true) == 0)
+			pmm_free(&kernel_pmm, pa, 1);
+		return NULL;
+	}
+	image_next = va + 2 * PAGE_SIZE;	/* and a guard above */
+	if (pa_out != NULL)
+		*pa_out = pa;
+	return (void *)va;
 }
 
 /* ---- W^X self-check ---------------------------------------------------- */
