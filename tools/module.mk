@@ -33,6 +33,7 @@ bench: bench-boot bench-net
 # ternsim: the hosted guest (docs/ternsim.md) - the virtio drivers over
 # the device simulator, the device registry, the netstack, the PAL runtime
 # and a workload package in one Linux process, its wire a TAP device.
+# Entropy is the host's getrandom (tools/ternsim/ts_kern.c), not pal/entropy.c.
 # -O2 without sanitizers: the runtime switches stacks by hand and kills
 # threads mid-call, which ASan's stack poisoning does not follow.
 TERNSIM_SRCS := tools/ternsim/ternsim.c tools/ternsim/ts_kern.c \
@@ -41,7 +42,7 @@ TERNSIM_SRCS := tools/ternsim/ternsim.c tools/ternsim/ts_kern.c \
 	kernel/dev/dev.c kernel/dev/blk.c kernel/dev/blktest.c kernel/log.c kernel/cmdline.c \
 	kernel/lib/fmt.c kernel/lib/err.c $(NS_CORE) \
 	pal/rt.c pal/rt_api.c pal/rt_sock.c pal/pal_net.c pal/sched.c pal/txref.c \
-	pal/entropy.c pal/pkg.c pal/elf_load.c
+	pal/pkg.c pal/elf_load.c
 $(B)/tools/ternsim: $(TERNSIM_SRCS) $(ALL_HDRS) Makefile
 	@mkdir -p $(dir $@)
 	$(MSG) HOSTCC $@
