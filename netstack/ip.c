@@ -82,7 +82,7 @@ ns_ip_header(struct netstack *ns, struct ns_txbuf *tb, uint32_t src,
 static uint16_t
 base_mtu(struct netstack *ns)
 {
-	uint16_t m = ns->cfg.mtu ? ns->cfg.mtu : ns->nic->mtu;
+	uint16_t m = ns->cfg.mtu ? ns->cfg.mtu : ns->nic != NULL ? ns->nic->mtu : 0;
 	return m ? m : 1500;
 }
 

@@ -39,6 +39,10 @@ struct ns_txbuf *ns_txbuf_get(struct netstack *ns);
 void ns_txbuf_put(struct ns_txbuf *tb);
 /* Send a frame whose Ethernet header the caller already wrote. */
 int ns_eth_xmit(struct netstack *ns, struct ns_txbuf *tb, size_t len);
+/* ns_eth_xmit with the NIC metadata given (NULL: derived by ns_tx_meta). */
+int ns_eth_xmit_meta(struct netstack *ns, struct ns_txbuf *tb, size_t len,
+    const struct nic_tx_meta *meta);
+void ns_tx_meta(const uint8_t *f, size_t len, struct nic_tx_meta *m);
 /* Fill the Ethernet header for an IPv4 packet to next_hop and send it, or
    queue it while ARP resolves (broadcast for 255.255.255.255). */
 int ns_eth_send_ip(struct netstack *ns, struct ns_txbuf *tb, size_t len, uint32_t next_hop);

@@ -505,7 +505,10 @@ api_counters(struct pal_counter *out, size_t max)
 		C("tcp.syn_cookies_bad", t->syn_cookies_bad);
 		C("tcp.tw_recycled", t->tw_recycled);
 		C("tcp.zc_frames", t->zc_frames);
-		const struct nic_stats *s = &rt_ns->nic->stats;
+		/* Between nic_unregister and a rebind the stack has no NIC. */
+		static const struct nic_stats none;
+		const struct nic_stats *s = rt_ns->nic != NULL ? &rt_ns->nic->stats : &none;
+		C("net.nic_rebinds", rt_ns->nic_rebinds);
 		C("nic.rx_packets", s->rx_packets);
 		C("nic.tx_packets", s->tx_packets);
 		C("nic.rx_drops", s->rx_drops);

@@ -29,8 +29,8 @@
 
 static int vnet_tx(struct nic *n, int queue, struct nic_buf *chain,
     const struct nic_tx_meta *meta);
-static int vnet_poll(struct nic *n, int budget);
-static void vnet_intr_enable(struct nic *n, bool on);
+static int vnet_poll(struct nic *n, int queue, int budget);
+static void vnet_intr_enable(struct nic *n, int queue, bool on);
 static void vnet_detach(struct nic *n);
 
 static const struct nic_ops vnet_ops = {
@@ -92,6 +92,11 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	n->offloads = (virtio_has(vd, VIRTIO_NET_F_GUEST_CSUM) ? NIC_OFF_RX_CSUM : 0) |
 	    (virtio_has(vd, VIRTIO_NET_F_CSUM) ? NIC_OFF_TX_CSUM : 0);
 	n->nqueues = 1;
+	nic_queues_init(n);
+	/* One MSI-X entry per function (virtio_pci.c) serves the receive
+	   queue of our one pair. */
+	if (vd->msix)
+		n->queue[0].msix_vector = vd->msix_entry;
 
 	rc = virtq_setup(vd, &sc->rxq, RXQ, VNET_RX_BUFS);
 	if (rc != TERN_OK)
@@ -148,12 +153,17 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	struct virtq_buf bufs[VNET_TX_MAX_FRAGS + 1];
 	int nb = 1;
 
+	struct nic_queue_stats *qs = &n->queue[0].stats;
+
+	if (queue != 0)
+		return TERN_EINVAL;
 	if (sc->bus.vd.broken) {
 		n->stats.tx_drops++;
 		return TERN_ENODEV;
 	}
 	if (sc->tx_nfree == 0) {
 		n->stats.tx_ring_full++;
+		qs->tx_ring_full++;
 		return TERN_EAGAIN;
 	}
 	uint32_t bytes = 0;
@@ -170,17 +180,24 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)
 	    ((uint8_t *)sc->tx_hdr_mem.va + slot * VNET_HDR_SIZE);
 	memset(h, 0, VNET_HDR_SIZE);
-	if (meta != NULL && (meta->flags & NIC_TX_CSUM) &&
+	/* Metadata v2 onto the virtio header (5.1.6.2): the device sums
+	   from csum_start = the L4 header to the end and stores the result
+	   at csum_start + csum_offset, the protocol's checksum field. */
+	if (meta != NULL && (meta->flags & NIC_TX_CSUM_L4) &&
 	    (n->offloads & NIC_OFF_TX_CSUM)) {
+		int field = nic_tx_csum_field(meta);
+		if (field < 0 || meta->l4_off < 14 || (uint32_t)meta->l4_off + (uint32_t)field + 2 > bytes)
+			return TERN_EINVAL;
 		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		h->csum_start = meta->csum_start;
-		h->csum_offset = meta->csum_offset;
+		h->csum_start = meta->l4_off;
+		h->csum_offset = (uint16_t)field;
 	}
 	hw_dma_sync_dev(&sc->bus.hw, h, VNET_HDR_SIZE);
 	bufs[0] = (struct virtq_buf){ sc->tx_hdr_mem.pa + slot * VNET_HDR_SIZE, VNET_HDR_SIZE, false };
 	int rc = virtq_add(&sc->txq, bufs, nb, (void *)(uintptr_t)(slot + 1));
 	if (rc != TERN_OK) {
 		n->stats.tx_ring_full++;
+		qs->tx_ring_full++;
 		return rc;
 	}
 	sc->tx_nfree--;
@@ -188,6 +205,8 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	virtq_kick(&sc->txq);
 	n->stats.tx_packets++;
 	n->stats.tx_bytes += bytes;
+	qs->tx_packets++;
+	qs->tx_bytes += bytes;
 	return TERN_OK;
 }
 
@@ -229,17 +248,22 @@ rx_hdr_check(struct virtio_net_softc *sc, const struct virtio_net_hdr *h, uint32
 		    "(gso %u, flags %#x, csum %u+%u, %u buffers, %u bytes)", n->name, why,
 		    h->gso_type, h->flags, h->csum_start, h->csum_offset, h->num_buffers, flen);
 	n->stats.rx_drops++;
+	n->queue[0].stats.rx_drops++;
 	return TERN_EINVAL;
 }
 
 static int
-vnet_poll(struct nic *n, int budget)
+vnet_poll(struct nic *n, int queue, int budget)
 {
 	struct virtio_net_softc *sc = n->sc;
+	struct nic_queue_stats *qs = &n->queue[0].stats;
 	int work = 0;
 	uint32_t len;
 	void *cookie;
 
+	if (queue != 0)
+		return 0;
+	qs->polls++;
 	n->stats.intrs = sc->bus.vd.intrs;
 	if (sc->bus.vd.broken)
 		return 0;
@@ -292,6 +316,8 @@ vnet_poll(struct nic *n, int budget)
 		}
 		n->stats.rx_packets++;
 		n->stats.rx_bytes += b->len;
+		qs->rx_packets++;
+		qs->rx_bytes += b->len;
 		work++;
 		if (n->rx != NULL)
 			n->rx(n->upper, b);
@@ -317,18 +343,22 @@ vnet_poll(struct nic *n, int budget)
 }
 
 static void
-vnet_intr_enable(struct nic *n, bool on)
+vnet_intr_enable(struct nic *n, int queue, bool on)
 {
 	/* Only receive interrupts, and only with an MSI-X vector bound;
 	   without one the queue stays polled (avail flags NO_INTERRUPT). */
 	struct virtio_net_softc *sc = n->sc;
-	virtq_intr(&sc->rxq, on);
+	if (queue == 0)
+		virtq_intr(&sc->rxq, on);
 }
 
 void
 virtio_net_detach_core(struct virtio_net_softc *sc)
 {
 	struct virtio_dev *vd = &sc->bus.vd;
+	/* The upper layer lets go first (kernel/dev/nic.h, lifetime): no
+	   transmit or poll reaches the device while it is torn down. */
+	nic_unregister(&sc->nic);
 	virtio_reset(vd);
 	for (uint32_t i = 0; i < VNET_TX_SLOTS; i++) {
 		if (sc->tx_chain[i] != NULL) {

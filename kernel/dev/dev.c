@@ -13,6 +13,7 @@
 #include "kernel/time.h"
 
 static struct nic *nics;
+static struct nic_listener *nic_listeners;
 static struct blk_dev *blks;
 
 int
@@ -23,6 +24,27 @@ nic_register(struct nic *n)
 		pp = &(*pp)->next_nic;
 	n->next_nic = NULL;
 	*pp = n;
+	for (struct nic_listener *l = nic_listeners; l != NULL; l = l->next)
+		if (l->added != NULL)
+			l->added(l->ctx, n);
+	return TERN_OK;
+}
+
+int
+nic_unregister(struct nic *n)
+{
+	struct nic **pp = &nics;
+	while (*pp != NULL && *pp != n)
+		pp = &(*pp)->next_nic;
+	if (*pp == NULL)
+		return TERN_ENOENT;
+	*pp = n->next_nic;
+	n->next_nic = NULL;
+	/* Listeners drop their references before the driver detaches. */
+	for (struct nic_listener *l = nic_listeners; l != NULL; l = l->next)
+		if (l->removed != NULL)
+			l->removed(l->ctx, n);
+	log_info("net", "%s: unregistered", n->name);
 	return TERN_OK;
 }
 
@@ -30,6 +52,16 @@ struct nic *
 nic_first(void)
 {
 	return nics;
+}
+
+void
+nic_listen(struct nic_listener *l)
+{
+	l->next = nic_listeners;
+	nic_listeners = l;
+	for (struct nic *n = nics; n != NULL; n = n->next_nic)
+		if (l->added != NULL)
+			l->added(l->ctx, n);
 }
 
 int

@@ -46,6 +46,7 @@ klog(int level, const char *mod, const char *fmt, ...)
 void marker(const char *fmt, ...) { }
 int blk_register(struct blk_dev *d) { return TERN_OK; }
 int nic_register(struct nic *n) { return TERN_OK; }
+int nic_unregister(struct nic *n) { return TERN_OK; }
 
 static bool
 logged(const char *s)
@@ -447,7 +448,7 @@ test_net_tx_rx(void **state)
 	assert_memory_equal(f.sim.frames[0], a, 14);
 	assert_memory_equal(f.sim.frames[0] + 34, c, 300);
 	assert_int_equal(f.sim.indirect_chains, 1);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(released, 3);
 
 	/* RX: three times as many frames as buffers, each released after
@@ -456,13 +457,78 @@ test_net_tx_rx(void **state)
 	for (int i = 0; i < 3 * VNET_RX_BUFS; i++) {
 		fill(frame, sizeof(frame), (uint32_t)i);
 		assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
-		n->ops->poll(n, 64);
+		nic_poll_queue(n, 0, 64);
 		assert_int_equal(f.rx_frames, i + 1);
 		assert_int_equal(f.last_len, sizeof(frame));
 		assert_memory_equal(f.last, frame, sizeof(frame));
 	}
 	assert_int_equal(vsim_net_posted(&f.sim), posted);
 	assert_int_equal(n->stats.rx_packets, 3 * VNET_RX_BUFS);
+	net_end(&f);
+}
+
+/*
+ * NIC interface v2 on virtio-net: TX metadata maps onto the virtio header
+ * (csum_start = l4_off, csum_offset = the protocol's checksum field, so
+ * the simulator completes a valid TCP checksum), a protocol without one
+ * is refused, and each frame is counted in queue 0's counters; the queue
+ * is polled (no MSI-X vector) and other queues are not ours.
+ */
+static void
+test_net_meta_v2_and_queue_stats(void **state)
+{
+	struct net_fix f;
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	n->rx = net_rx;
+	n->upper = &f;
+	assert_true(n->offloads & NIC_OFF_TX_CSUM);
+	assert_int_equal(n->nqueues, 1);
+	assert_int_equal(n->queue[0].msix_vector, NIC_NO_VECTOR);
+
+	static uint8_t fr[84];
+	memset(fr, 0, sizeof(fr));
+	fill(fr + 54, 30, 4);
+	fr[12] = 0x08;
+	fr[14] = 0x45;
+	wr16(fr + 16, 70);
+	fr[23] = IPPROTO_TCP;
+	wr32(fr + 26, 0x0a000001);
+	wr32(fr + 30, 0x0a000002);
+	fr[46] = 5 << 4;
+	uint32_t ps = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + IPPROTO_TCP + 50;
+	ps = (ps & 0xffff) + (ps >> 16);
+	wr16(fr + 34 + 16, (uint16_t)ps);	/* the pseudo-header sum */
+	struct nic_buf b = { .data = fr, .len = sizeof(fr), .release = tx_release };
+	struct nic_tx_meta m = { .l3_off = 14, .l4_off = 34, .l4_proto = NIC_PROTO_TCP,
+		.mss = 1460, .flags = NIC_TX_CSUM_L4 };
+	released = 0;
+	assert_int_equal(nic_tx(n, 0, &b, &m), TERN_OK);
+	assert_int_equal(f.sim.nframes, 1);
+	const uint8_t *o = f.sim.frames[0];
+	assert_int_equal(ns_csum(o + 34, 50, 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + IPPROTO_TCP + 50), 0);
+	/* ICMP has no checksum a device completes; queue 1 does not exist. */
+	struct nic_tx_meta icmp = { .l3_off = 14, .l4_off = 34, .l4_proto = 1,
+		.flags = NIC_TX_CSUM_L4 };
+	assert_int_equal(nic_tx(n, 0, &b, &icmp), TERN_EINVAL);
+	assert_int_equal(nic_tx(n, 1, &b, NULL), TERN_EINVAL);
+	assert_int_equal(f.sim.nframes, 1);
+	assert_int_equal(n->queue[0].stats.tx_packets, 1);
+	assert_int_equal(n->queue[0].stats.tx_bytes, sizeof(fr));
+
+	uint8_t frame[100];
+	fill(frame, sizeof(frame), 5);
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	assert_int_equal(nic_poll_queue(n, 1, 64), 0);	/* not a queue of ours */
+	assert_int_equal(f.rx_frames, 0);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(released, 1);
+	assert_int_equal(f.rx_frames, 1);
+	assert_int_equal(n->queue[0].stats.rx_packets, 1);
+	assert_int_equal(n->queue[0].stats.rx_bytes, sizeof(frame));
+	assert_int_equal(n->queue[0].stats.polls, 1);
+	assert_int_equal(n->queue[1].stats.polls, 0);
 	net_end(&f);
 }
 
@@ -479,13 +545,13 @@ test_net_used_len_oversized(void **state)
 	n->upper = &f;
 	uint8_t frame[100] = { 1, 2, 3 };
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 4000), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(f.rx_frames, 0);
 	assert_int_equal(n->stats.rx_errors, 1);
 	assert_int_equal(n->stats.bad_completions, 1);
 	assert_int_equal(vsim_net_posted(&f.sim), VNET_RX_BUFS);
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(f.rx_frames, 1);
 	net_end(&f);
 }
@@ -506,7 +572,7 @@ test_net_held_buffers_and_detach(void **state)
 	uint8_t frame[64] = { 0 };
 	int delivered = 0;
 	while (vsim_net_inject(&f.sim, frame, sizeof(frame), 0) == 0) {
-		n->ops->poll(n, 64);
+		nic_poll_queue(n, 0, 64);
 		delivered++;
 	}
 	assert_int_equal(delivered, VNET_RX_BUFS);
@@ -533,7 +599,7 @@ test_net_bad_used_id(void **state)
 	n->upper = &f;
 	uint8_t frame[64] = { 0 };
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(f.rx_frames, 0);
 	assert_true(f.sc->bus.vd.broken);
 	assert_true(logged("virtio-net7: queue 0 used id"));
@@ -585,7 +651,7 @@ test_net_rx_csum_states(void **state)
 			.csum_start = cases[i].start, .csum_offset = cases[i].off,
 			.num_buffers = 1 };
 		assert_int_equal(vsim_net_inject_hdr(&f.sim, &h, frame, sizeof(frame)), 0);
-		n->ops->poll(n, 64);
+		nic_poll_queue(n, 0, 64);
 		want_rx += cases[i].delivered;
 		want_bad += !cases[i].delivered;
 		if (f.rx_frames != want_rx || (int)n->stats.rx_bad_offload != want_bad)
@@ -610,12 +676,12 @@ test_net_rx_csum_states(void **state)
 	fill(jumbo, sizeof(jumbo), 9);
 	struct virtio_net_hdr h3 = { .num_buffers = 3 };
 	assert_int_equal(vsim_net_inject_hdr(&f.sim, &h3, jumbo, sizeof(jumbo)), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(f.rx_frames, want_rx);
 	assert_int_equal(n->stats.rx_bad_offload, want_bad + 1);
 	struct virtio_net_hdr h1 = { .num_buffers = 1 };
 	assert_int_equal(vsim_net_inject_hdr(&f.sim, &h1, frame, sizeof(frame)), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(f.rx_frames, want_rx + 1);
 	assert_int_equal(f.last_len, sizeof(frame));
 	assert_memory_equal(f.last, frame, sizeof(frame));
@@ -624,7 +690,7 @@ test_net_rx_csum_states(void **state)
 	struct virtio_net_hdr h0 = { .num_buffers = 0 };
 	uint64_t errs = n->stats.rx_errors;
 	assert_int_equal(vsim_net_inject_hdr(&f.sim, &h0, frame, sizeof(frame)), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(n->stats.rx_errors, errs + 1);
 	assert_int_equal(f.rx_frames, want_rx + 1);
 	net_end(&f);
@@ -770,6 +836,7 @@ main(void)
 		cmocka_unit_test(test_msix_bound),
 		cmocka_unit_test(test_msix_refused_polls),
 		cmocka_unit_test(test_net_tx_rx),
+		cmocka_unit_test(test_net_meta_v2_and_queue_stats),
 		cmocka_unit_test(test_net_used_len_oversized),
 		cmocka_unit_test(test_net_held_buffers_and_detach),
 		cmocka_unit_test(test_net_bad_used_id),
