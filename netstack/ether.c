@@ -156,17 +156,23 @@ netstack_input(void *upper, struct nic_buf *b)
 {
 	struct netstack *ns = upper;
 	const uint8_t *f = b->data;
-	size_t len = b->len;
+	size_t len = 0;
 
+	/* A chain (kernel/dev/nic.h): the frame is every buffer's bytes;
+	   the parsers read headers from the first and walk the rest. */
+	for (const struct nic_buf *c = b; c != NULL; c = c->next)
+		len += c->len;
 	ns->cnt.rx_frames++;
 	ns->rx_cur = b;
-	if (len < ETH_HLEN) {
+	if (b->len < ETH_HLEN) {
 		ns_drop(ns, ND_SHORT);
 	} else if (memcmp(f, ns->mac, 6) != 0 && memcmp(f, bcast, 6) != 0) {
 		ns_drop(ns, ND_NOT_FOR_US);
 	} else {
 		uint16_t type = rd16(f + 12);
-		if (type == ETH_P_ARP)
+		if (type == ETH_P_ARP && b->next != NULL)
+			ns_drop(ns, ND_RX_CHAIN);
+		else if (type == ETH_P_ARP)
 			ns_arp_input(ns, f + ETH_HLEN, len - ETH_HLEN);
 		else if (type == ETH_P_IP)
 			ns_ip_input(ns, f + ETH_HLEN, len - ETH_HLEN, b);
@@ -174,7 +180,7 @@ netstack_input(void *upper, struct nic_buf *b)
 			ns_drop(ns, ND_ETHERTYPE);
 	}
 	ns->rx_cur = NULL;
-	nic_buf_release(b);
+	nic_buf_release_chain(b);	/* each buffer its own reference */
 }
 
 int

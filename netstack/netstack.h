@@ -82,6 +82,10 @@ enum netstack_drop {
 	   retried by polling: kernel/dev/nic.h's re-entrancy rule), or no
 	   NIC is bound (unregistered, not yet back). */
 	ND_TX_RING_FULL, ND_NO_NIC,
+	/* A received buffer chain the stack cannot take: headers not in the
+	   first buffer, or a chained datagram other than unfragmented TCP
+	   (UDP, ICMP and fragments are parsed in one piece). */
+	ND_RX_CHAIN,
 	ND_NDROPS
 };
 

@@ -499,6 +499,11 @@ smss(struct tcp_pcb *p)
 	uint32_t m = p->mss, pm = (uint32_t)ns_pmtu(p->ns, p->rip) - IP_HLEN - TCP_HLEN;
 	if (pm < m)
 		m = pm;
+	/* A segment must fit one transmit buffer on the copying path: with
+	   a larger MTU (virtio-net with mergeable buffers, 9000) we receive
+	   jumbo segments but send at most TCP_TX_SEG_MAX per segment. */
+	if (m > TCP_TX_SEG_MAX)
+		m = TCP_TX_SEG_MAX;
 	return m - (p->ts_ok ? TS_OPT_LEN : 0);
 }
 

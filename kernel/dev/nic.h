@@ -13,6 +13,15 @@
  *    lent it takes a reference with nic_buf_hold() and drops it with
  *    nic_buf_release(); the driver's release hook runs on the last one.  A driver that runs short of
  *    posted buffers counts rx_nobuf; it never blocks.
+ *    A frame larger than one receive buffer MAY go up as a chain linked
+ *    by nic_buf.next (virtio-net with mergeable buffers, MTU 9000).  The
+ *    first buffer MUST hold at least NIC_RX_HDR_MIN bytes (or the whole
+ *    frame), so the Ethernet, IPv4 and TCP/UDP headers are in it; the
+ *    payload continues in the next ones.  The head carries the frame's
+ *    checksum state and queue.  Every buffer of the chain is a reference
+ *    of its own: the upper layer releases each one (nic_buf_release_chain
+ *    when it keeps none), MAY keep single buffers of it, and MUST NOT
+ *    follow `next` of a kept buffer after nic->rx returns.
  *  - TX: the upper layer passes a chain of buffer references (headers it
  *    wrote + payload still living in application memory).  The driver
  *    points descriptors at them (no copy when the device allows) and calls
@@ -71,7 +80,7 @@ struct nic_buf {
 	uint8_t *data;		/* first valid byte */
 	uint32_t len;		/* valid bytes */
 	uint32_t cap;		/* bytes available from data to buffer end */
-	struct nic_buf *next;	/* next fragment of the same frame (TX) */
+	struct nic_buf *next;	/* next fragment of the same frame (TX, RX) */
 	nic_buf_release_fn release; /* owner's recycle hook */
 	void *owner;		/* owner's context (driver softc, socket) */
 	uint32_t refs;		/* references (RX); 0 or 1: one holder */
@@ -111,6 +120,8 @@ struct nic_buf {
  * The IPv4 header checksum, ICMP and reassembled fragments are always
  * verified in software (a device's state describes one frame's L4).
  */
+#define NIC_RX_HDR_MIN		128	/* bytes of a chained frame's first buffer */
+
 #define NIC_RXCSUM_MASK		0x0003
 #define NIC_RXCSUM_NONE		0x0000
 #define NIC_RXCSUM_GOOD		0x0001

@@ -169,13 +169,21 @@ test_tx_meta_filled(void **state)
 
 #define PEER_PORT 40000
 static struct tcp_pcb *accepted;
-static uint8_t got[256];
+static uint8_t got[4096];
 static size_t got_len;
 static int closes;
+
+static struct nic_buf *piece_buf[8];
+static size_t piece_len[8];
+static int npieces;
 
 static void
 on_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n, struct nic_buf *b)
 {
+	if (n > 0 && npieces < 8) {
+		piece_buf[npieces] = b;
+		piece_len[npieces++] = n;
+	}
 	if (n > 0 && got_len + n <= sizeof(got)) {
 		memcpy(got + got_len, d, n);
 		got_len += n;
@@ -290,6 +298,135 @@ test_unregister_and_rebind(void **state)
 	assert_int_equal(closes, 0);
 }
 
+/* ---- received buffer chains ----------------------------------------- */
+
+struct chain_rx {
+	struct nic_buf nb[3];
+	uint8_t mem[3][2048];
+	int released;
+};
+
+static void chain_release(struct nic_buf *b) { ((struct chain_rx *)b->owner)->released++; }
+
+/* Deliver `frame` to the stack split after `cut1` and `cut2` bytes, as
+   a driver with mergeable buffers would. */
+static void
+inject_chain(struct chain_rx *c, const uint8_t *frame, size_t len, size_t cut1, size_t cut2)
+{
+	size_t cuts[4] = { 0, cut1, cut2, len };
+	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < 3; i++) {
+		memcpy(c->mem[i], frame + cuts[i], cuts[i + 1] - cuts[i]);
+		c->nb[i] = (struct nic_buf){ .data = c->mem[i], .len = (uint32_t)(cuts[i + 1] - cuts[i]),
+			.cap = sizeof(c->mem[i]), .release = chain_release, .owner = c, .refs = 1,
+			.next = i < 2 ? &c->nb[i + 1] : NULL };
+	}
+	f.nic.rx(f.nic.upper, &c->nb[0]);
+}
+
+/* A TCP segment from the peer with `dlen` bytes of payload, whole. */
+static size_t
+tcp_frame(uint8_t *fr, uint32_t seq, uint32_t ack, const uint8_t *data, size_t dlen)
+{
+	uint8_t t[4096];
+	memset(t, 0, 20);
+	wr16(t, PEER_PORT); wr16(t + 2, 80); wr32(t + 4, seq); wr32(t + 8, ack);
+	t[12] = 5 << 4; t[13] = 0x18; wr16(t + 14, 65535);
+	memcpy(t + 20, data, dlen);
+	uint32_t ps = (PEER_IP >> 16) + (PEER_IP & 0xffff) + (MY_IP >> 16) +
+	    (MY_IP & 0xffff) + 6 + (uint32_t)(20 + dlen);
+	wr16(t + 16, ns_csum(t, 20 + dlen, ps));
+	return fr_ip(fr, f.nic.mac, PEER_IP, MY_IP, 6, 1, 0, t, 20 + dlen);
+}
+
+static struct tcp_pcb *
+establish(uint32_t *iss)
+{
+	uint8_t arp[60];
+	memset(arp, 0, sizeof(arp));
+	fr_arp_request(arp, PEER_IP, MY_IP);
+	fake_inject(&f, arp, sizeof(arp));
+	accepted = NULL;
+	got_len = 0;
+	npieces = 0;
+	assert_int_equal(tcp_listen(&ns, 80, on_accept, NULL), 0);
+	f.ntx = 0;
+	seg(&f, 1000, 0, 0x02, NULL);
+	*iss = rd32(last_tcp(&f) + 4);
+	seg(&f, 1001, *iss + 1, 0x10, NULL);
+	assert_non_null(accepted);
+	return accepted;
+}
+
+static void
+test_rx_chain_tcp(void **state)
+{
+	uint32_t iss;
+	struct tcp_pcb *p = establish(&iss);
+	static uint8_t data[3000], fr[3100];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	size_t len = tcp_frame(fr, 1001, iss + 1, data, sizeof(data));
+	static struct chain_rx c;
+	/* Headers and 200 bytes, then 1400, then the rest: software checksum
+	   over the three pieces, each piece delivered with its own buffer. */
+	inject_chain(&c, fr, len, 54 + 200, 54 + 1600);
+	assert_int_equal(ns.tcp.st.bad_csum, 0);
+	assert_int_equal(got_len, sizeof(data));
+	assert_memory_equal(got, data, sizeof(data));
+	assert_int_equal(npieces, 3);
+	assert_ptr_equal(piece_buf[0], &c.nb[0]);
+	assert_ptr_equal(piece_buf[1], &c.nb[1]);
+	assert_ptr_equal(piece_buf[2], &c.nb[2]);
+	assert_int_equal(piece_len[0], 200);
+	assert_int_equal(piece_len[1], 1400);
+	assert_int_equal(piece_len[2], 1400);
+	assert_int_equal(c.released, 3);	/* every buffer of the chain back */
+	assert_int_equal(p->rcv_nxt, 1001 + sizeof(data));
+
+	/* The payload starting exactly at the second buffer, its first 200
+	   bytes already received (trimmed inside the second piece), then a
+	   corrupted last piece (dropped), then the same frame intact. */
+	static uint8_t more[1000];
+	for (size_t i = 0; i < sizeof(more); i++)
+		more[i] = (uint8_t)((2800 + i) * 7 + 1);
+	npieces = 0;
+	got_len = 0;
+	len = tcp_frame(fr, 1001 + 2800, iss + 1, more, sizeof(more));
+	fr[len - 1] ^= 0x40;
+	inject_chain(&c, fr, len, 54, 54 + 500);
+	assert_int_equal(ns.tcp.st.bad_csum, 1);
+	assert_int_equal(got_len, 0);
+	assert_int_equal(c.released, 3);
+	fr[len - 1] ^= 0x40;
+	inject_chain(&c, fr, len, 54, 54 + 500);
+	assert_int_equal(got_len, 800);
+	assert_int_equal(npieces, 2);
+	assert_ptr_equal(piece_buf[0], &c.nb[1]);
+	assert_int_equal(piece_len[0], 300);
+	assert_ptr_equal(piece_buf[1], &c.nb[2]);
+	assert_int_equal(piece_len[1], 500);
+	assert_memory_equal(got, more + 200, 800);
+	assert_int_equal(c.released, 3);
+	assert_int_equal(p->rcv_nxt, 1001 + 3800);
+
+	/* A chained UDP datagram is not taken, but comes back whole. */
+	static uint8_t u[2000];
+	memset(u, 0, sizeof(u));
+	fr_udp(u, PEER_IP, MY_IP, 5000, 6000, data, 1500);
+	len = fr_ip(fr, f.nic.mac, PEER_IP, MY_IP, 17, 2, 0, u, 1508);
+	inject_chain(&c, fr, len, 100, 1000);
+	assert_int_equal(ns.cnt.drops[ND_RX_CHAIN], 1);
+	assert_int_equal(c.released, 3);
+	/* Headers split across buffers: refused, returned. */
+	len = tcp_frame(fr, 1001 + 3800, iss + 1, data, 100);
+	inject_chain(&c, fr, len, 40, 100);
+	assert_int_equal(ns.cnt.drops[ND_RX_CHAIN], 1);	/* TCP header split: */
+	assert_int_equal(ns.tcp.st.bad_csum, 2);		/* refused by TCP */
+	assert_int_equal(got_len, 800);
+	assert_int_equal(c.released, 3);
+}
+
 int
 main(void)
 {
@@ -298,6 +435,7 @@ main(void)
 		cmocka_unit_test_setup(test_poll_every_queue, setup),
 		cmocka_unit_test_setup(test_tx_meta_filled, setup),
 		cmocka_unit_test_setup(test_unregister_and_rebind, setup),
+		cmocka_unit_test_setup(test_rx_chain_tcp, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
