@@ -853,6 +853,114 @@ test_net_partial_csum_reaches_tcp(void **state)
 	free(f.sc);
 }
 
+/*
+ * MTU 9000 end to end: the stack on virtio-net with mergeable buffers
+ * advertises MSS 8960, and a 9014-byte segment arriving in five buffers
+ * reaches the application whole, piece by piece with its buffers, every
+ * buffer reposted after.
+ */
+static size_t jumbo_got, jumbo_pieces;
+static uint8_t jumbo_data[8960];
+static void
+jumbo_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n, struct nic_buf *b)
+{
+	if (n > 0 && jumbo_got + n <= sizeof(jumbo_data))
+		assert_memory_equal(d, jumbo_data + jumbo_got, n);
+	jumbo_got += n;
+	jumbo_pieces += n > 0;
+}
+static void jumbo_accept(void *ctx, struct tcp_pcb *p) { p->cbs.recv = jumbo_recv; }
+
+static size_t
+jumbo_seg(uint8_t *fr, const uint8_t *mac, uint8_t flags, uint32_t seq, uint32_t ack,
+    const uint8_t *data, size_t dlen)
+{
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	uint32_t src = 0x0a630001, dst = 0x0a630002;
+	memcpy(fr, mac, 6);
+	memcpy(fr + 6, peer, 6);
+	fr[12] = 0x08; fr[13] = 0x00;
+	uint8_t *ip = fr + 14, *t = ip + 20;
+	memset(ip, 0, 40);
+	ip[0] = 0x45; wr16(ip + 2, (uint16_t)(40 + dlen)); ip[8] = 64; ip[9] = IPPROTO_TCP;
+	wr32(ip + 12, src);
+	wr32(ip + 16, dst);
+	wr16(ip + 10, ns_csum(ip, 20, 0));
+	wr16(t, 40000); wr16(t + 2, 80); wr32(t + 4, seq); wr32(t + 8, ack);
+	t[12] = 0x50; t[13] = flags; wr16(t + 14, 65535);
+	if (dlen > 0)
+		memcpy(t + 20, data, dlen);
+	uint32_t pseudo = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
+	    IPPROTO_TCP + (uint32_t)(20 + dlen);
+	wr16(t + 16, ns_csum(t, 20 + dlen, pseudo));
+	return 54 + dlen;
+}
+
+static void
+test_net_jumbo_reaches_tcp(void **state)
+{
+	struct net_fix f;
+	static struct netstack ns;
+	static struct ns_txbuf txmem[NS_TXBUFS];
+	struct e2e ctx = { .now = 1000000000ULL };
+	net_new(&f);
+	f.sim.dev_features |= 1ULL << VIRTIO_NET_F_MTU;
+	uint16_t mtu = 9000;
+	memcpy(f.sim.cfg + VIRTIO_NET_CFG_MTU, &mtu, 2);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	struct netstack_port port = { e2e_now, e2e_random, NULL, &ctx };
+	netstack_attach(&ns, n, &port, txmem);
+	netstack_set_static(&ns, 0x0a630002, 0xffffff00u, 0x0a630001, 0);
+	assert_int_equal(tcp_listen(&ns, 80, jumbo_accept, &ctx), TERN_OK);
+	for (size_t i = 0; i < sizeof(jumbo_data); i++)
+		jumbo_data[i] = (uint8_t)(i * 13 + 5);
+	jumbo_got = jumbo_pieces = 0;
+
+	/* The peer's ARP request teaches the stack its address. */
+	uint8_t arp[60] = { 0 };
+	memset(arp, 0xff, 6);
+	arp[6] = 0x02; arp[11] = 0x99; arp[12] = 0x08; arp[13] = 0x06;
+	uint8_t *a = arp + 14;
+	a[1] = 1; a[2] = 0x08; a[4] = 6; a[5] = 4; a[7] = 1;
+	a[8] = 0x02; a[13] = 0x99;
+	wr32(a + 14, 0x0a630001);
+	wr32(a + 24, 0x0a630002);
+	struct virtio_net_hdr one = { .num_buffers = 1 };
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &one, arp, sizeof(arp)), 0);
+	netstack_poll(&ns);
+
+	static uint8_t fr[9100];
+	size_t len = jumbo_seg(fr, n->mac, 0x02, 1000, 0, NULL, 0);
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &one, fr, (uint32_t)len), 0);
+	netstack_poll(&ns);
+	const uint8_t *sa = f.sim.frames[f.sim.nframes - 1];
+	assert_int_equal(sa[47], 0x12);				/* SYN|ACK */
+	assert_int_equal(sa[54], 2);				/* MSS option */
+	assert_int_equal(rd16(sa + 56), 8960);
+	uint32_t iss = rd32(sa + 38);
+	len = jumbo_seg(fr, n->mac, 0x10, 1001, iss + 1, NULL, 0);
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &one, fr, (uint32_t)len), 0);
+	netstack_poll(&ns);
+
+	len = jumbo_seg(fr, n->mac, 0x18, 1001, iss + 1, jumbo_data, sizeof(jumbo_data));
+	assert_int_equal(len, 9014);
+	struct virtio_net_hdr five = { .num_buffers = 5 };
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &five, fr, (uint32_t)len), 0);
+	netstack_poll(&ns);
+	assert_int_equal(ns.tcp.st.bad_csum, 0);
+	assert_int_equal(jumbo_got, sizeof(jumbo_data));
+	assert_int_equal(jumbo_pieces, 5);
+	assert_int_equal(n->stats.rx_bad_offload, 0);
+	netstack_poll(&ns);
+	assert_int_equal(vsim_net_posted(&f.sim), VNET_RX_BUFS);
+	virtio_net_detach_core(f.sc);
+	if (f.sim.violations != 0)
+		fail_msg("driver violated the protocol: %s", f.sim.violation);
+	vsim_fini(&f.sim);
+	free(f.sc);
+}
+
 /* ---- attach/detach under every fault ---- */
 
 static void
@@ -903,6 +1011,7 @@ main(void)
 		cmocka_unit_test(test_net_bad_used_id),
 		cmocka_unit_test(test_net_rx_csum_states),
 		cmocka_unit_test(test_net_partial_csum_reaches_tcp),
+		cmocka_unit_test(test_net_jumbo_reaches_tcp),
 		cmocka_unit_test(test_attach_detach_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
