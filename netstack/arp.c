@@ -60,7 +60,7 @@ send_arp(struct netstack *ns, int op, const uint8_t *dst_mac, uint32_t target_ip
 		return TERN_ENOMEM;
 	uint8_t *f = tb->data;
 	memcpy(f, dst_mac, 6);
-	memcpy(f + 6, ns->nic->mac, 6);
+	memcpy(f + 6, ns->mac, 6);
 	wr16(f + 12, ETH_P_ARP);
 	uint8_t *a = f + ETH_HLEN;
 	wr16(a, 1);		/* Ethernet */
@@ -68,7 +68,7 @@ send_arp(struct netstack *ns, int op, const uint8_t *dst_mac, uint32_t target_ip
 	a[4] = 6;
 	a[5] = 4;
 	wr16(a + 6, (uint16_t)op);
-	memcpy(a + 8, ns->nic->mac, 6);
+	memcpy(a + 8, ns->mac, 6);
 	wr32(a + 14, ns->cfg.ip);
 	memcpy(a + 18, target_mac, 6);
 	wr32(a + 24, target_ip);

@@ -45,7 +45,7 @@ build(struct netstack *ns, uint8_t *m, int type, uint32_t ciaddr, size_t *len)
 	wr32(m + 4, ns->dhcp.xid);
 	wr16(m + 10, ciaddr ? 0 : 0x8000);	/* broadcast replies until bound */
 	wr32(m + 12, ciaddr);
-	memcpy(m + 28, ns->nic->mac, 6);
+	memcpy(m + 28, ns->mac, 6);
 	wr32(m + BOOTP_LEN, COOKIE);
 	uint8_t *o = m + BOOTP_LEN + 4;
 	*o++ = 53; *o++ = 1; *o++ = (uint8_t)type;
@@ -192,7 +192,7 @@ bind_lease(struct netstack *ns, uint32_t yiaddr, const struct dhcp_opts *o)
 	ns->cfg.gw = o->has_route121 ? o->route_gw : o->router;
 	ns->cfg.dns[0] = o->dns[0];
 	ns->cfg.dns[1] = o->dns[1];
-	if (o->mtu >= 576 && o->mtu <= ns->nic->mtu)
+	if (o->mtu >= 576 && ns->nic != NULL && o->mtu <= ns->nic->mtu)
 		ns->cfg.mtu = o->mtu;
 	ns->cfg.lease_s = lease;
 	ns->cfg.azure_wireserver = o->azure;
@@ -219,7 +219,7 @@ ns_dhcp_input(void *ctx, struct netstack *ns, uint32_t src_ip, uint16_t src_port
 	struct dhcp_opts o;
 
 	if (src_port != SERVER_PORT || len < BOOTP_LEN + 4 || m[0] != 2 ||
-	    rd32(m + 4) != d->xid || memcmp(m + 28, ns->nic->mac, 6) != 0 ||
+	    rd32(m + 4) != d->xid || memcmp(m + 28, ns->mac, 6) != 0 ||
 	    rd32(m + BOOTP_LEN) != COOKIE ||
 	    !parse(m + BOOTP_LEN + 4, len - BOOTP_LEN - 4, &o)) {
 		ns_drop(ns, ND_DHCP_BAD);

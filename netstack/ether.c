@@ -53,8 +53,39 @@ ns_txbuf_put(struct ns_txbuf *tb)
 	tb->busy = false;
 }
 
+/*
+ * Describe a frame for the NIC (kernel/dev/nic.h, TX metadata v2): the
+ * offsets and protocol of an IPv4 frame's headers, nothing asked of the
+ * device.  Callers that want an offload add their flags.
+ */
+void
+ns_tx_meta(const uint8_t *f, size_t len, struct nic_tx_meta *m)
+{
+	*m = (struct nic_tx_meta){ 0 };
+	if (len < ETH_HLEN + IP_HLEN || rd16(f + 12) != ETH_P_IP)
+		return;
+	size_t hl = (size_t)(f[ETH_HLEN] & 0x0f) * 4;
+	m->l3_off = ETH_HLEN;
+	if (hl < IP_HLEN || ETH_HLEN + hl > len)
+		return;
+	uint8_t proto = f[ETH_HLEN + 9];
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		m->l4_off = (uint16_t)(ETH_HLEN + hl);
+		m->l4_proto = proto;
+	}
+}
+
+/*
+ * Hand one frame to the NIC.  A refused frame (ring full, or no NIC
+ * bound) is dropped and counted, never retried here: polling the NIC to
+ * make room would deliver received frames and re-enter netstack_input
+ * from inside itself (kernel/dev/nic.h's re-entrancy rule).  Whoever sent
+ * it recovers as on a lossy wire: TCP retransmits from its timers, ARP,
+ * DHCP and DNS retry from theirs.
+ */
 int
-ns_eth_xmit(struct netstack *ns, struct ns_txbuf *tb, size_t len)
+ns_eth_xmit_meta(struct netstack *ns, struct ns_txbuf *tb, size_t len,
+    const struct nic_tx_meta *meta)
 {
 	if (len < 60) {		/* pad to the Ethernet minimum */
 		memset(tb->data + len, 0, 60 - len);
@@ -62,13 +93,19 @@ ns_eth_xmit(struct netstack *ns, struct ns_txbuf *tb, size_t len)
 	}
 	tb->nb.len = (uint32_t)len;
 	tb->nb.next = NULL;
-	int rc = nic_tx(ns->nic, 0, &tb->nb, NULL);
-	if (rc != TERN_OK) {
-		/* Ring full: poll once to reap completions and retry once. */
-		nic_poll(ns->nic, 16);
-		rc = nic_tx(ns->nic, 0, &tb->nb, NULL);
+	if (ns->nic == NULL) {
+		ns_drop(ns, ND_NO_NIC);
+		ns_txbuf_put(tb);
+		return TERN_ENODEV;
 	}
+	struct nic_tx_meta m;
+	if (meta == NULL) {
+		ns_tx_meta(tb->data, len, &m);
+		meta = &m;
+	}
+	int rc = nic_tx(ns->nic, 0, &tb->nb, meta);
 	if (rc != TERN_OK) {
+		ns_drop(ns, rc == TERN_EAGAIN ? ND_TX_RING_FULL : ND_NO_NIC);
 		ns_txbuf_put(tb);
 		return rc;
 	}
@@ -77,10 +114,16 @@ ns_eth_xmit(struct netstack *ns, struct ns_txbuf *tb, size_t len)
 }
 
 int
+ns_eth_xmit(struct netstack *ns, struct ns_txbuf *tb, size_t len)
+{
+	return ns_eth_xmit_meta(ns, tb, len, NULL);
+}
+
+int
 ns_eth_send_ip(struct netstack *ns, struct ns_txbuf *tb, size_t len, uint32_t next_hop)
 {
 	uint8_t *e = tb->data;
-	memcpy(e + 6, ns->nic->mac, 6);
+	memcpy(e + 6, ns->mac, 6);
 	wr16(e + 12, ETH_P_IP);
 	if (next_hop == 0xffffffffu) {
 		memcpy(e, bcast, 6);
@@ -113,17 +156,23 @@ netstack_input(void *upper, struct nic_buf *b)
 {
 	struct netstack *ns = upper;
 	const uint8_t *f = b->data;
-	size_t len = b->len;
+	size_t len = 0;
 
+	/* A chain (kernel/dev/nic.h): the frame is every buffer's bytes;
+	   the parsers read headers from the first and walk the rest. */
+	for (const struct nic_buf *c = b; c != NULL; c = c->next)
+		len += c->len;
 	ns->cnt.rx_frames++;
 	ns->rx_cur = b;
-	if (len < ETH_HLEN) {
+	if (b->len < ETH_HLEN) {
 		ns_drop(ns, ND_SHORT);
-	} else if (memcmp(f, ns->nic->mac, 6) != 0 && memcmp(f, bcast, 6) != 0) {
+	} else if (memcmp(f, ns->mac, 6) != 0 && memcmp(f, bcast, 6) != 0) {
 		ns_drop(ns, ND_NOT_FOR_US);
 	} else {
 		uint16_t type = rd16(f + 12);
-		if (type == ETH_P_ARP)
+		if (type == ETH_P_ARP && b->next != NULL)
+			ns_drop(ns, ND_RX_CHAIN);
+		else if (type == ETH_P_ARP)
 			ns_arp_input(ns, f + ETH_HLEN, len - ETH_HLEN);
 		else if (type == ETH_P_IP)
 			ns_ip_input(ns, f + ETH_HLEN, len - ETH_HLEN, b);
@@ -131,7 +180,7 @@ netstack_input(void *upper, struct nic_buf *b)
 			ns_drop(ns, ND_ETHERTYPE);
 	}
 	ns->rx_cur = NULL;
-	nic_buf_release(b);
+	nic_buf_release_chain(b);	/* each buffer its own reference */
 }
 
 int
@@ -140,6 +189,7 @@ netstack_attach(struct netstack *ns, struct nic *nic,
 {
 	memset(ns, 0, sizeof(*ns));
 	ns->nic = nic;
+	memcpy(ns->mac, nic->mac, 6);
 	ns->port = *port;
 	ns->txbufs = txmem;
 	memset(txmem, 0, sizeof(*txmem) * NS_TXBUFS);
@@ -151,10 +201,58 @@ netstack_attach(struct netstack *ns, struct nic *nic,
 	return TERN_OK;
 }
 
+void
+netstack_nic_removed(struct netstack *ns, struct nic *nic)
+{
+	if (nic == NULL || nic != ns->nic)
+		return;
+	/* Frames parked for ARP were meant for this NIC's ring; they are
+	   the stack's buffers, so give them back now (their senders retry). */
+	for (int i = 0; i < NS_ARP_PENDING; i++) {
+		if (ns->pending[i].tb != NULL) {
+			ns_drop(ns, ND_NO_NIC);
+			ns_txbuf_put(ns->pending[i].tb);
+			ns->pending[i].tb = NULL;
+		}
+	}
+	nic->rx = NULL;
+	nic->upper = NULL;
+	ns->nic = NULL;
+	ns_log(ns, 1, "nic %s removed: connections wait for it to return",
+	    nic->name);
+}
+
+int
+netstack_nic_added(struct netstack *ns, struct nic *nic)
+{
+	if (ns->nic != NULL)
+		return nic == ns->nic ? TERN_OK : TERN_EBUSY;
+	if (memcmp(nic->mac, ns->mac, 6) != 0)
+		return TERN_ENODEV;
+	ns->nic = nic;
+	nic->upper = ns;
+	nic->rx = netstack_input;
+	/* The MTU stays what was configured (DHCP may have lowered it); a
+	   smaller NIC MTU wins. */
+	if (nic->mtu < ns->cfg.mtu)
+		ns->cfg.mtu = nic->mtu;
+	ns->nic_rebinds++;
+	ns_log(ns, 1, "nic %s rebound", nic->name);
+	return TERN_OK;
+}
+
 int
 netstack_poll(struct netstack *ns)
 {
-	int work = nic_poll(ns->nic, 64);
+	int work = 0;
+	/* Every RX queue, one after the other: they all belong to this
+	   CPU today (kernel/dev/nic.h).  Nothing below polls again. */
+	if (ns->nic != NULL) {
+		struct nic *n = ns->nic;
+		int nq = n->nqueues > 0 ? n->nqueues : 1;
+		for (int q = 0; q < nq && ns->nic == n; q++)
+			work += nic_poll_queue(n, q, 64);
+	}
 	ns_arp_timers(ns);
 	ns_dhcp_timers(ns);
 	ns_frag_timers(ns);

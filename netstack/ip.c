@@ -82,7 +82,7 @@ ns_ip_header(struct netstack *ns, struct ns_txbuf *tb, uint32_t src,
 static uint16_t
 base_mtu(struct netstack *ns)
 {
-	uint16_t m = ns->cfg.mtu ? ns->cfg.mtu : ns->nic->mtu;
+	uint16_t m = ns->cfg.mtu ? ns->cfg.mtu : ns->nic != NULL ? ns->nic->mtu : 0;
 	return m ? m : 1500;
 }
 
@@ -203,7 +203,25 @@ bool
 ns_l4_csum_bad(struct netstack *ns, const uint8_t *p, size_t len, uint32_t pseudo)
 {
 	ns->cnt.rx_csum_sw++;
-	return ns_csum(p, len, pseudo) != 0;
+	if (ns_rx_contig(ns, p, len) >= len)
+		return ns_csum(p, len, pseudo) != 0;
+	/* A chained datagram: sum piece by piece, a piece of odd length
+	   shifting the next one's bytes into the other half of the word. */
+	uint64_t sum = pseudo;
+	bool odd = false;
+	for (size_t off = 0; off < len;) {
+		const uint8_t *d;
+		struct nic_buf *b;
+		size_t n = ns_rx_piece(ns, p, len, off, &d, &b);
+		if (n == 0)
+			return true;	/* the chain is shorter than the datagram */
+		for (size_t i = 0; i < n; i++, odd = !odd)
+			sum += odd ? d[i] : (uint32_t)d[i] << 8;
+		off += n;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum != 0;
 }
 
 static void
@@ -273,6 +291,11 @@ ns_ip_input(struct netstack *ns, const uint8_t *h, size_t len, const struct nic_
 		ns_drop(ns, ND_IP_HDR);
 		return;
 	}
+	size_t contig = ns_rx_contig(ns, h, len);
+	if (hl > contig) {
+		ns_drop(ns, ND_RX_CHAIN);	/* the header must be in one piece */
+		return;
+	}
 	if (ns_csum(h, hl, 0) != 0) {
 		ns_drop(ns, ND_IP_CSUM);
 		return;
@@ -288,6 +311,13 @@ ns_ip_input(struct netstack *ns, const uint8_t *h, size_t len, const struct nic_
 	if (!bcast && !(ns->configured && dst == ns->cfg.ip) &&
 	    !(!ns->configured && h[9] == IPPROTO_UDP)) {	/* DHCP before an address */
 		ns_drop(ns, ND_NOT_FOR_US);
+		return;
+	}
+	if (tot > contig && (h[9] != IPPROTO_TCP || (rd16(h + 6) & 0x3fff) != 0)) {
+		/* Only TCP walks a chain; a 9000-byte UDP datagram or ping
+		   arrives chained and is dropped (the stack's UDP users, DHCP
+		   and DNS, are small). */
+		ns_drop(ns, ND_RX_CHAIN);
 		return;
 	}
 	if ((rd16(h + 6) & 0x3fff) != 0)	/* MF or a fragment offset */

@@ -78,6 +78,14 @@ enum netstack_drop {
 	/* DNS replies: malformed (bounds, names, pointers), or not matching an
 	   outstanding query (ID, source, question). */
 	ND_DNS_BAD, ND_DNS_MISMATCH,
+	/* Transmit: the NIC's ring was full (the frame is dropped, never
+	   retried by polling: kernel/dev/nic.h's re-entrancy rule), or no
+	   NIC is bound (unregistered, not yet back). */
+	ND_TX_RING_FULL, ND_NO_NIC,
+	/* A received buffer chain the stack cannot take: headers not in the
+	   first buffer, or a chained datagram other than unfragmented TCP
+	   (UDP, ICMP and fragments are parsed in one piece). */
+	ND_RX_CHAIN,
 	ND_NDROPS
 };
 
@@ -168,7 +176,11 @@ struct ns_pmtu_entry {
 };
 
 struct netstack {
+	/* The NIC the stack is bound to; NULL between nic_unregister and the
+	   registration of a NIC with the same MAC (netstack_nic_added). */
 	struct nic *nic;
+	uint8_t mac[6];		/* the bound NIC's address, kept across a rebind */
+	uint64_t nic_rebinds;	/* NICs taken up again after an unregister */
 	/* The received buffer netstack_input() is processing, NULL outside
 	   it: TCP lends it with in-order data that lies inside it. */
 	struct nic_buf *rx_cur;
@@ -213,8 +225,22 @@ void netstack_set_static(struct netstack *ns, uint32_t ip, uint32_t mask,
     uint32_t gw, uint32_t dns);
 /* Start DHCP (dhcp.c). */
 void netstack_dhcp_start(struct netstack *ns);
-/* Poll the NIC and run timers (ARP expiry, DHCP).  Returns work done. */
+/* Poll every RX queue of the NIC and run timers (ARP expiry, DHCP).
+   Returns work done.  Never called from inside netstack_input. */
 int netstack_poll(struct netstack *ns);
+/*
+ * The NIC registry's news (kernel/dev/nic.h's nic_listener, wired up by
+ * the PAL).  netstack_nic_removed: if `nic` is the bound NIC, the stack
+ * stops using it (frames it would send are dropped and counted ND_NO_NIC,
+ * frames parked for ARP are released) and clears its rx hook; sockets and
+ * TCP connections keep their state, their timers keep running.
+ * netstack_nic_added: while unbound, a NIC with the stack's MAC is taken
+ * up (rx hook set, nic pointer updated) and TERN_OK returned; connections
+ * continue on it (retransmission recovers what was lost).  Any other NIC
+ * is left alone: TERN_EBUSY (bound) or TERN_ENODEV (another MAC).
+ */
+void netstack_nic_removed(struct netstack *ns, struct nic *nic);
+int netstack_nic_added(struct netstack *ns, struct nic *nic);
 /* Input of one frame (the nic->rx hook; releases the buffer). */
 void netstack_input(void *upper, struct nic_buf *b);
 

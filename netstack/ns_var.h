@@ -34,11 +34,64 @@ void ns_log(struct netstack *ns, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static inline void ns_drop(struct netstack *ns, enum netstack_drop why) { ns->cnt.drops[why]++; }
 
+/*
+ * Received frames may be buffer chains (kernel/dev/nic.h): the headers
+ * lie in the first buffer, the payload may continue in the next ones.
+ * ns_rx_piece gives the contiguous run at byte `off` of the `len` bytes
+ * starting at `p` (a pointer into the frame being processed, rx_cur):
+ * its address in *ptr, the buffer holding it in *bufp (NULL when p is not
+ * in rx_cur, e.g. reassembled or queued data, which is contiguous), and
+ * returns its length (0 when the chain ends early).  ns_rx_contig is the
+ * run at offset 0: what a parser may read directly.
+ */
+static inline size_t
+ns_rx_piece(const struct netstack *ns, const uint8_t *p, size_t len, size_t off,
+    const uint8_t **ptr, struct nic_buf **bufp)
+{
+	struct nic_buf *b = ns->rx_cur;
+	if (b == NULL || p < b->data || p > b->data + b->len) {
+		*ptr = p + off;
+		*bufp = NULL;
+		return len - off;
+	}
+	size_t first = (size_t)(b->data + b->len - p);
+	if (off < first || b->next == NULL) {
+		*ptr = p + off;
+		*bufp = b;
+		size_t end = first < len ? first : len;
+		return off < end ? end - off : 0;
+	}
+	size_t at = first;		/* frame offset of b->next's first byte */
+	for (b = b->next; b != NULL && at < len; at += b->len, b = b->next) {
+		if (off < at + b->len) {
+			size_t end = at + b->len < len ? at + b->len : len;
+			*ptr = b->data + (off - at);
+			*bufp = b;
+			return end - off;
+		}
+	}
+	*ptr = NULL;
+	*bufp = NULL;
+	return 0;
+}
+
+static inline size_t
+ns_rx_contig(const struct netstack *ns, const uint8_t *p, size_t len)
+{
+	const uint8_t *ptr;
+	struct nic_buf *b;
+	return len == 0 ? 0 : ns_rx_piece(ns, p, len, 0, &ptr, &b);
+}
+
 /* ether.c */
 struct ns_txbuf *ns_txbuf_get(struct netstack *ns);
 void ns_txbuf_put(struct ns_txbuf *tb);
 /* Send a frame whose Ethernet header the caller already wrote. */
 int ns_eth_xmit(struct netstack *ns, struct ns_txbuf *tb, size_t len);
+/* ns_eth_xmit with the NIC metadata given (NULL: derived by ns_tx_meta). */
+int ns_eth_xmit_meta(struct netstack *ns, struct ns_txbuf *tb, size_t len,
+    const struct nic_tx_meta *meta);
+void ns_tx_meta(const uint8_t *f, size_t len, struct nic_tx_meta *m);
 /* Fill the Ethernet header for an IPv4 packet to next_hop and send it, or
    queue it while ARP resolves (broadcast for 255.255.255.255). */
 int ns_eth_send_ip(struct netstack *ns, struct ns_txbuf *tb, size_t len, uint32_t next_hop);

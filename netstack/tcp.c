@@ -717,12 +717,12 @@ acceptable(struct tcp_pcb *p, uint32_t seq, uint32_t slen)
 }
 
 /* Hands in-order bytes to the application (zero copy): with the driver's
-   buffer they lie in, when they come straight from the frame being
-   processed (not from the out-of-order queue or reassembly). */
+   buffer b they lie in when they come straight from the frame being
+   processed (NULL from the out-of-order queue or reassembly).  A chained
+   frame's payload is handed over piece by piece, each with its buffer. */
 static void
-deliver(struct tcp_pcb *p, const uint8_t *data, size_t n)
+deliver(struct tcp_pcb *p, const uint8_t *data, size_t n, struct nic_buf *b)
 {
-	struct nic_buf *b = p->ns->rx_cur;
 	p->rcv_nxt += (uint32_t)n;
 	if (p->rx_credit)
 		p->rcv_held += (uint32_t)n;
@@ -778,7 +778,7 @@ ooo_drain(struct tcp_pcb *p)
 		p->ooo_n--;
 		uint32_t skip = p->rcv_nxt - q.seq;
 		if (skip < q.len)
-			deliver(p, t->ooo_buf[slot] + skip, q.len - skip);
+			deliver(p, t->ooo_buf[slot] + skip, q.len - skip, NULL);
 		t->ooo_used[slot] = false;	/* after the callback used the bytes */
 	}
 }
@@ -818,14 +818,19 @@ data_input(struct tcp_pcb *p, uint32_t seq, const uint8_t *data, size_t dlen,
 			tcp_send_ack(p);	/* after their FIN: nothing new is valid */
 		return true;
 	}
-	/* Trim what we already have and what lies beyond the window. */
+	/* Trim what we already have and what lies beyond the window.  The
+	   data is `off` bytes into the segment's payload at `data`, which
+	   may continue past the first buffer of a chained frame (ns_rx_piece
+	   walks it). */
+	size_t off = 0;
+	const size_t total = dlen;
 	if (SEQ_LT(seq, p->rcv_nxt)) {
 		uint32_t skip = p->rcv_nxt - seq;
 		if (skip > dlen) {
 			tcp_send_ack(p);	/* only old data */
 			return true;
 		}
-		data += skip;
+		off = skip;
 		dlen -= skip;
 		seq += skip;
 	}
@@ -839,16 +844,31 @@ data_input(struct tcp_pcb *p, uint32_t seq, const uint8_t *data, size_t dlen,
 	}
 	if (seq != p->rcv_nxt) {
 		t->st.out_of_order++;
-		if (dlen > 0)
-			ooo_insert(p, seq, data, dlen);
+		for (size_t k = off, n; k < off + dlen; k += n) {
+			const uint8_t *d;
+			struct nic_buf *b;
+			n = ns_rx_piece(p->ns, data, total, k, &d, &b);
+			if (n == 0)
+				break;
+			n = n < off + dlen - k ? n : off + dlen - k;
+			ooo_insert(p, seq + (uint32_t)(k - off), d, n);
+		}
 		tcp_send_ack(p);	/* RFC 5681 4.2: at once on a gap */
 		return true;
 	}
 	bool had_gap = p->ooo_n > 0;
 	if (dlen > 0) {
-		deliver(p, data, dlen);
-		if (p->state == TCP_CLOSED)
-			return false;
+		for (size_t k = off, n; k < off + dlen; k += n) {
+			const uint8_t *d;
+			struct nic_buf *b;
+			n = ns_rx_piece(p->ns, data, total, k, &d, &b);
+			if (n == 0)
+				break;
+			n = n < off + dlen - k ? n : off + dlen - k;
+			deliver(p, d, n, b);
+			if (p->state == TCP_CLOSED)
+				return false;
+		}
 		ooo_drain(p);
 		if (p->state == TCP_CLOSED)
 			return false;
@@ -1061,13 +1081,14 @@ ns_tcp_input(struct netstack *ns, uint32_t src, uint32_t dst, const uint8_t *seg
     size_t len, bool csum_ok)
 {
 	struct tcp_state_all *t = &ns->tcp;
-	if (len < TCP_HLEN || (!csum_ok && ns_l4_csum_bad(ns, seg, len,
+	if (len < TCP_HLEN || ns_rx_contig(ns, seg, len) < TCP_HLEN ||
+	    (!csum_ok && ns_l4_csum_bad(ns, seg, len,
 	    tcp_pseudo(src, dst, len)))) {
 		t->st.bad_csum++;
 		return;
 	}
 	size_t hl = (size_t)(seg[12] >> 4) * 4;
-	if (hl < TCP_HLEN || hl > len) {
+	if (hl < TCP_HLEN || hl > len || hl > ns_rx_contig(ns, seg, len)) {
 		t->st.bad_csum++;
 		return;
 	}

@@ -413,12 +413,18 @@ send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t 
 	uint8_t *t = tb->data + ETH_HLEN + IP_HLEN;
 	bool odd = false;
 	uint32_t sum = sum_piece(tcp_pseudo(ns->cfg.ip, p->rip, hl + len), NULL, 0, &odd);
-	struct nic_tx_meta meta = { 0 };
+	if (ns->nic == NULL) {
+		ns_drop(ns, ND_NO_NIC);
+		nic_buf_release_chain(&tb->nb);
+		return TERN_ENODEV;
+	}
+	struct nic_tx_meta meta = { .l3_off = ETH_HLEN, .l4_off = ETH_HLEN + IP_HLEN,
+		.l4_proto = IPPROTO_TCP, .mss = p->mss };
 	if (ns->nic->offloads & NIC_OFF_TX_CSUM) {
-		/* The device sums from csum_start and folds in what the
+		/* The device sums from l4_off and folds in what the
 		   field holds: the pseudo-header sum, not complemented. */
 		wr16(t + 16, (uint16_t)sum);
-		meta = (struct nic_tx_meta){ ETH_HLEN + IP_HLEN, 16, NIC_TX_CSUM };
+		meta.flags = NIC_TX_CSUM_L4;
 	} else {
 		sum = sum_piece(sum, t, hl, &odd);
 		for (int i = 0; i < n; i++)
@@ -427,14 +433,16 @@ send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t 
 	}
 	size_t flen = ns_ip_header(ns, tb, ns->cfg.ip, p->rip, IPPROTO_TCP, hl + len);
 	memcpy(tb->data, mac, 6);
-	memcpy(tb->data + 6, ns->nic->mac, 6);
+	memcpy(tb->data + 6, ns->mac, 6);
 	wr16(tb->data + 12, ETH_P_IP);
 	tb->nb.len = (uint32_t)(flen - len);
-	/* No nic_poll-and-retry on a full ring here: polling delivers
-	   received frames, which would re-enter TCP in the middle of
-	   tcp_output.  The caller retries from a timer instead. */
-	int rc = nic_tx(ns->nic, 0, &tb->nb, meta.flags != 0 ? &meta : NULL);
+	/* No nic_poll-and-retry on a full ring here (kernel/dev/nic.h's
+	   re-entrancy rule): polling delivers received frames, which would
+	   re-enter TCP in the middle of tcp_output.  The caller retries
+	   from a timer instead. */
+	int rc = nic_tx(ns->nic, 0, &tb->nb, &meta);
 	if (rc != TERN_OK) {
+		ns_drop(ns, rc == TERN_EAGAIN ? ND_TX_RING_FULL : ND_NO_NIC);
 		nic_buf_release_chain(&tb->nb);
 		return rc;
 	}
@@ -491,6 +499,11 @@ smss(struct tcp_pcb *p)
 	uint32_t m = p->mss, pm = (uint32_t)ns_pmtu(p->ns, p->rip) - IP_HLEN - TCP_HLEN;
 	if (pm < m)
 		m = pm;
+	/* A segment must fit one transmit buffer on the copying path: with
+	   a larger MTU (virtio-net with mergeable buffers, 9000) we receive
+	   jumbo segments but send at most TCP_TX_SEG_MAX per segment. */
+	if (m > TCP_TX_SEG_MAX)
+		m = TCP_TX_SEG_MAX;
 	return m - (p->ts_ok ? TS_OPT_LEN : 0);
 }
 

@@ -36,6 +36,9 @@
 #define RCV_BUF		(256u << 10)	/* receive window */
 #define RCV_WSCALE	3		/* 256 KiB fits 16 bits << 3 */
 #define TS_OPT_LEN	12
+/* Largest MSS the sender uses: a segment with its headers fits one
+   ns_txbuf (1536 - 14 - 20 - 20, less 22 for options = 1460). */
+#define TCP_TX_SEG_MAX	(NS_TXBUF_SIZE - ETH_HLEN - IP_HLEN - TCP_HLEN - 22)
 #define TCP_CWND_MAX	(1u << 30)	/* keeps cwnd arithmetic far from overflow */		/* NOP NOP TS(10) */
 
 #define SEQ_LT(a, b)	((int32_t)((a) - (b)) < 0)

@@ -107,6 +107,20 @@ static_config(struct netstack *ns, const struct cmdline *c)
 	return 0;
 }
 
+/* The NIC registry's news: the stack lets go of a NIC being unregistered
+   and takes up one registered later with the same MAC. */
+static void
+nic_added(void *ctx, struct nic *n)
+{
+	(void)netstack_nic_added(ctx, n);	/* logs a rebind itself */
+}
+
+static void
+nic_removed(void *ctx, struct nic *n)
+{
+	netstack_nic_removed(ctx, n);
+}
+
 int
 pal_net_start(void)
 {
@@ -122,6 +136,8 @@ pal_net_start(void)
 	netstack_attach(&pal_ns, nic, &port, tx);
 	pal_ns.on_up = on_up;
 	rt_ns = &pal_ns;
+	static struct nic_listener listener = { nic_added, nic_removed, &pal_ns, NULL };
+	nic_listen(&listener);
 	if (kernel.cmdline.ip[0] == '\0' || static_config(&pal_ns, &kernel.cmdline) != 0) {
 		log_info("net", "%s: starting DHCP", nic->name);
 		netstack_dhcp_start(&pal_ns);

@@ -505,7 +505,10 @@ api_counters(struct pal_counter *out, size_t max)
 		C("tcp.syn_cookies_bad", t->syn_cookies_bad);
 		C("tcp.tw_recycled", t->tw_recycled);
 		C("tcp.zc_frames", t->zc_frames);
-		const struct nic_stats *s = &rt_ns->nic->stats;
+		/* Between nic_unregister and a rebind the stack has no NIC. */
+		static const struct nic_stats none;
+		const struct nic_stats *s = rt_ns->nic != NULL ? &rt_ns->nic->stats : &none;
+		C("net.nic_rebinds", rt_ns->nic_rebinds);
 		C("nic.rx_packets", s->rx_packets);
 		C("nic.tx_packets", s->tx_packets);
 		C("nic.rx_drops", s->rx_drops);
@@ -513,6 +516,20 @@ api_counters(struct pal_counter *out, size_t max)
 		C("nic.bad_completions", s->bad_completions);
 		C("nic.rx_bad_offload", s->rx_bad_offload);
 		C("nic.intrs", s->intrs);
+		/* Per queue (kernel/dev/nic.h): the names must outlive the call. */
+		static const char *const qn[4][4] = {
+			{ "nic.q0.rx_packets", "nic.q0.tx_packets", "nic.q0.rx_drops", "nic.q0.polls" },
+			{ "nic.q1.rx_packets", "nic.q1.tx_packets", "nic.q1.rx_drops", "nic.q1.polls" },
+			{ "nic.q2.rx_packets", "nic.q2.tx_packets", "nic.q2.rx_drops", "nic.q2.polls" },
+			{ "nic.q3.rx_packets", "nic.q3.tx_packets", "nic.q3.rx_drops", "nic.q3.polls" },
+		};
+		for (int q = 0; rt_ns->nic != NULL && q < rt_ns->nic->nqueues && q < 4; q++) {
+			const struct nic_queue_stats *qs = &rt_ns->nic->queue[q].stats;
+			C(qn[q][0], qs->rx_packets);
+			C(qn[q][1], qs->tx_packets);
+			C(qn[q][2], qs->rx_drops);
+			C(qn[q][3], qs->polls);
+		}
 	}
 	struct blk_dev *b = blk_first();
 	if (b != NULL) {

@@ -5,9 +5,12 @@
  * RX: VNET_RX_BUFS buffers of 2 KiB in one DMA region are posted to
  * queue 0.  A received frame goes up as the nic_buf describing its own
  * buffer (data just past the 12-byte virtio header); when the upper layer
- * releases it, it is posted again.  With MTU 1500 and no receive
- * segmentation offload every frame fits one buffer, so a frame spanning
- * several (num_buffers > 1) is dropped with its continuation buffers.
+ * releases it, it is posted again.  With mergeable receive buffers
+ * (MRG_RXBUF, 5.1.6.4) a frame larger than one buffer (MTU up to 9000,
+ * from VIRTIO_NET_F_MTU) spans num_buffers of them, the header only in
+ * the first: they go up as one nic_buf chain (kernel/dev/nic.h), the
+ * first holding at least NIC_RX_HDR_MIN bytes.  A chain longer than the
+ * MTU allows is dropped and counted (rx_bad_offload).
  * The header's checksum flags become the NIC contract's receive checksum
  * state (kernel/dev/nic.h): DATA_VALID is GOOD, NEEDS_CSUM is PARTIAL
  * (offsets checked against the frame), nothing is NONE.
@@ -29,8 +32,8 @@
 
 static int vnet_tx(struct nic *n, int queue, struct nic_buf *chain,
     const struct nic_tx_meta *meta);
-static int vnet_poll(struct nic *n, int budget);
-static void vnet_intr_enable(struct nic *n, bool on);
+static int vnet_poll(struct nic *n, int queue, int budget);
+static void vnet_intr_enable(struct nic *n, int queue, bool on);
 static void vnet_detach(struct nic *n);
 
 static const struct nic_ops vnet_ops = {
@@ -115,8 +118,11 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	}
 	n->mtu = 1500;
 	if (virtio_has(vd, VIRTIO_NET_F_MTU)) {
+		/* Beyond one buffer only when frames may span buffers. */
 		uint16_t m = virtio_cfg16(vd, VIRTIO_NET_CFG_MTU);
-		if (m >= 576 && m <= VNET_BUF_SIZE - VNET_HDR_SIZE - 18)
+		uint16_t max = virtio_has(vd, VIRTIO_NET_F_MRG_RXBUF) ? VNET_MTU_MAX :
+		    VNET_BUF_SIZE - VNET_HDR_SIZE - 18;
+		if (m >= 576 && m <= max)
 			n->mtu = m;
 	}
 	n->link_up = !virtio_has(vd, VIRTIO_NET_F_STATUS) ||
@@ -124,6 +130,11 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	n->offloads = (virtio_has(vd, VIRTIO_NET_F_GUEST_CSUM) ? NIC_OFF_RX_CSUM : 0) |
 	    (virtio_has(vd, VIRTIO_NET_F_CSUM) ? NIC_OFF_TX_CSUM : 0);
 	n->nqueues = 1;
+	nic_queues_init(n);
+	/* One MSI-X entry per function (virtio_pci.c) serves the receive
+	   queue of our one pair. */
+	if (vd->msix)
+		n->queue[0].msix_vector = vd->msix_entry;
 
 	rc = virtq_setup(vd, &sc->rxq, RXQ, VNET_RX_BUFS);
 	if (rc != TERN_OK)
@@ -182,12 +193,17 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	struct virtq_buf bufs[VNET_TX_MAX_FRAGS + 1];
 	int nb = 1;
 
+	struct nic_queue_stats *qs = &n->queue[0].stats;
+
+	if (queue != 0)
+		return TERN_EINVAL;
 	if (sc->bus.vd.broken) {
 		n->stats.tx_drops++;
 		return TERN_ENODEV;
 	}
 	if (sc->tx_nfree == 0) {
 		n->stats.tx_ring_full++;
+		qs->tx_ring_full++;
 		return TERN_EAGAIN;
 	}
 	uint32_t bytes = 0;
@@ -204,17 +220,24 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)
 	    ((uint8_t *)sc->tx_hdr_mem.va + slot * VNET_HDR_SIZE);
 	memset(h, 0, VNET_HDR_SIZE);
-	if (meta != NULL && (meta->flags & NIC_TX_CSUM) &&
+	/* Metadata v2 onto the virtio header (5.1.6.2): the device sums
+	   from csum_start = the L4 header to the end and stores the result
+	   at csum_start + csum_offset, the protocol's checksum field. */
+	if (meta != NULL && (meta->flags & NIC_TX_CSUM_L4) &&
 	    (n->offloads & NIC_OFF_TX_CSUM)) {
+		int field = nic_tx_csum_field(meta);
+		if (field < 0 || meta->l4_off < 14 || (uint32_t)meta->l4_off + (uint32_t)field + 2 > bytes)
+			return TERN_EINVAL;
 		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		h->csum_start = meta->csum_start;
-		h->csum_offset = meta->csum_offset;
+		h->csum_start = meta->l4_off;
+		h->csum_offset = (uint16_t)field;
 	}
 	hw_dma_sync_dev(&sc->bus.hw, h, VNET_HDR_SIZE);
 	bufs[0] = (struct virtq_buf){ sc->tx_hdr_mem.pa + slot * VNET_HDR_SIZE, VNET_HDR_SIZE, false };
 	int rc = virtq_add(&sc->txq, bufs, nb, (void *)(uintptr_t)(slot + 1));
 	if (rc != TERN_OK) {
 		n->stats.tx_ring_full++;
+		qs->tx_ring_full++;
 		return rc;
 	}
 	sc->tx_nfree--;
@@ -222,58 +245,131 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	virtq_kick(&sc->txq);
 	n->stats.tx_packets++;
 	n->stats.tx_bytes += bytes;
+	qs->tx_packets++;
+	qs->tx_bytes += bytes;
 	return TERN_OK;
 }
 
 /*
- * Check a received frame's virtio header (flen: frame bytes after it)
- * against what was negotiated.  Only checksum offload is (GUEST_CSUM,
- * no GUEST_TSO4/6 or UFO): a device that sends GSO frames, checksum offsets
- * outside the frame, or flags without GUEST_CSUM breaks the contract;
- * the frame is dropped and counted in rx_bad_offload.  With MRG_RXBUF a
- * frame spanning several buffers is more than our MTU allows: it is
- * dropped too, and the buffers that carry its rest are skipped.
+ * Check a received frame's virtio header (flen: frame bytes after it in
+ * the first buffer) against what was negotiated.  Only checksum offload
+ * is (GUEST_CSUM, no GUEST_TSO4/6 or UFO): a device that sends GSO
+ * frames, checksum offsets outside the frame, or flags without
+ * GUEST_CSUM breaks the contract; the frame is dropped and counted in
+ * rx_bad_offload, and the buffers carrying its rest (MRG_RXBUF) are
+ * skipped.  A multi-buffer frame's offsets are checked once it is whole.
  */
 static int
 rx_hdr_check(struct virtio_net_softc *sc, const struct virtio_net_hdr *h, uint32_t flen)
 {
 	struct nic *n = &sc->nic;
 	const char *why = NULL;
+	uint16_t nbufs = 1;
 
-	if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_MRG_RXBUF) && h->num_buffers != 1) {
+	if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_MRG_RXBUF)) {
 		if (h->num_buffers == 0 || h->num_buffers > sc->rxq.size) {
 			n->stats.rx_errors++;
 			n->stats.bad_completions++;
 			return TERN_EINVAL;
 		}
-		sc->rx_skip = (uint16_t)(h->num_buffers - 1);
-		why = "frame spans buffers";
-	} else if (h->gso_type != 0) {
+		nbufs = h->num_buffers;
+	}
+	if (h->gso_type != 0) {
 		why = "GSO type not negotiated";
 	} else if (h->flags != 0 && !virtio_has(&sc->bus.vd, VIRTIO_NET_F_GUEST_CSUM)) {
 		why = "checksum flags without GUEST_CSUM";
-	} else if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	} else if (nbufs == 1 && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 	    (uint32_t)h->csum_start + h->csum_offset + 2 > flen) {
 		why = "checksum offsets outside the frame";
 	}
 	if (why == NULL)
 		return TERN_OK;
+	sc->rx_skip = (uint16_t)(nbufs - 1);
 	if (n->stats.rx_bad_offload++ == 0)
 		log_warn("virtio-net", "%s: dropped a received frame: %s "
 		    "(gso %u, flags %#x, csum %u+%u, %u buffers, %u bytes)", n->name, why,
 		    h->gso_type, h->flags, h->csum_start, h->csum_offset, h->num_buffers, flen);
 	n->stats.rx_drops++;
+	n->queue[0].stats.rx_drops++;
 	return TERN_EINVAL;
 }
 
+/* Checks a frame assembled from several buffers: within the MTU, the
+   headers in the first buffer, checksum offsets inside the frame. */
 static int
-vnet_poll(struct nic *n, int budget)
+rx_chain_check(struct virtio_net_softc *sc, const struct nic_buf *head, uint32_t total)
+{
+	struct nic *n = &sc->nic;
+	const char *why = NULL;
+	if (total > (uint32_t)n->mtu + 18)
+		why = "frame spans buffers beyond the MTU";
+	else if (head->len < NIC_RX_HDR_MIN)
+		why = "first buffer too short for the headers";
+	else if ((head->flags & NIC_RXCSUM_MASK) == NIC_RXCSUM_PARTIAL &&
+	    (uint32_t)head->csum_start + head->csum_offset + 2 > total)
+		why = "checksum offsets outside the frame";
+	if (why == NULL)
+		return TERN_OK;
+	if (n->stats.rx_bad_offload++ == 0)
+		log_warn("virtio-net", "%s: dropped a received frame: %s (%u bytes, mtu %u)",
+		    n->name, why, total, n->mtu);
+	n->stats.rx_drops++;
+	n->queue[0].stats.rx_drops++;
+	return TERN_EINVAL;
+}
+
+static void
+rx_buf_init(struct nic_buf *b, uint8_t *data, uint32_t len, uint32_t cap)
+{
+	b->data = data;
+	b->len = len;
+	b->cap = cap;
+	b->next = NULL;
+	b->refs = 1;
+	b->queue = 0;
+	b->flags = NIC_RXCSUM_NONE;
+	b->csum_start = b->csum_offset = 0;
+}
+
+/* One whole frame (a buffer or a chain) goes up. */
+static void
+rx_up(struct virtio_net_softc *sc, struct nic_buf *head, uint32_t total)
+{
+	struct nic *n = &sc->nic;
+	n->stats.rx_packets++;
+	n->stats.rx_bytes += total;
+	n->queue[0].stats.rx_packets++;
+	n->queue[0].stats.rx_bytes += total;
+	if (n->rx != NULL)
+		n->rx(n->upper, head);
+	else
+		nic_buf_release_chain(head);
+}
+
+/* The frame being assembled is lost: its buffers go back, and those of
+   it still to come are skipped. */
+static void
+rx_asm_abort(struct virtio_net_softc *sc)
+{
+	struct nic_buf *head = sc->rx_head;
+	sc->rx_skip = sc->rx_need;
+	sc->rx_head = sc->rx_tail = NULL;
+	sc->rx_need = 0;
+	nic_buf_release_chain(head);
+}
+
+static int
+vnet_poll(struct nic *n, int queue, int budget)
 {
 	struct virtio_net_softc *sc = n->sc;
+	struct nic_queue_stats *qs = &n->queue[0].stats;
 	int work = 0;
 	uint32_t len;
 	void *cookie;
 
+	if (queue != 0)
+		return 0;
+	qs->polls++;
 	n->stats.intrs = sc->bus.vd.intrs;
 	if (sc->bus.vd.broken)
 		return 0;
@@ -291,10 +387,38 @@ vnet_poll(struct nic *n, int budget)
 		size_t i = (size_t)(b - sc->rx_bufs);
 		uint8_t *buf = (uint8_t *)sc->rx_mem.va + i * VNET_BUF_SIZE;
 		if (sc->rx_skip > 0) {
-			/* The rest of a frame that spanned buffers (dropped
-			   below): no header of its own, just give it back. */
+			/* The rest of a frame that spanned buffers and was
+			   dropped: no header of its own, just give it back. */
 			sc->rx_skip--;
 			rx_release(b);
+			continue;
+		}
+		if (sc->rx_need > 0) {
+			/* The next piece of a multi-buffer frame: payload only,
+			   no header (5.1.6.4.2). */
+			if (len == 0 || len > VNET_BUF_SIZE) {
+				n->stats.rx_errors++;
+				n->stats.bad_completions++;
+				rx_release(b);
+				sc->rx_need--;
+				rx_asm_abort(sc);
+				continue;
+			}
+			hw_dma_sync_cpu(&sc->bus.hw, buf, len);
+			rx_buf_init(b, buf, len, VNET_BUF_SIZE);
+			sc->rx_tail->next = b;
+			sc->rx_tail = b;
+			sc->rx_total += len;
+			if (--sc->rx_need > 0)
+				continue;
+			struct nic_buf *head = sc->rx_head;
+			sc->rx_head = sc->rx_tail = NULL;
+			if (rx_chain_check(sc, head, sc->rx_total) != TERN_OK) {
+				nic_buf_release_chain(head);
+				continue;
+			}
+			work++;
+			rx_up(sc, head, sc->rx_total);
 			continue;
 		}
 		if (len < VNET_HDR_SIZE + 14 || len > VNET_BUF_SIZE) {
@@ -309,14 +433,8 @@ vnet_poll(struct nic *n, int budget)
 			rx_release(b);
 			continue;
 		}
-		b->data = buf + VNET_HDR_SIZE;
-		b->len = len - VNET_HDR_SIZE;
-		b->cap = VNET_BUF_SIZE - VNET_HDR_SIZE;
-		b->next = NULL;
-		b->refs = 1;
-		b->queue = 0;
-		b->flags = NIC_RXCSUM_NONE;
-		b->csum_start = b->csum_offset = 0;
+		rx_buf_init(b, buf + VNET_HDR_SIZE, len - VNET_HDR_SIZE,
+		    VNET_BUF_SIZE - VNET_HDR_SIZE);
 		if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 			b->flags = NIC_RXCSUM_PARTIAL;
 			b->csum_start = h->csum_start;
@@ -324,13 +442,14 @@ vnet_poll(struct nic *n, int budget)
 		} else if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
 			b->flags = NIC_RXCSUM_GOOD;
 		}
-		n->stats.rx_packets++;
-		n->stats.rx_bytes += b->len;
+		if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_MRG_RXBUF) && h->num_buffers > 1) {
+			sc->rx_head = sc->rx_tail = b;
+			sc->rx_need = (uint16_t)(h->num_buffers - 1);
+			sc->rx_total = b->len;
+			continue;
+		}
 		work++;
-		if (n->rx != NULL)
-			n->rx(n->upper, b);
-		else
-			rx_release(b);
+		rx_up(sc, b, b->len);
 	}
 	if (sc->rx_kick_pending) {
 		sc->rx_kick_pending = false;
@@ -351,19 +470,25 @@ vnet_poll(struct nic *n, int budget)
 }
 
 static void
-vnet_intr_enable(struct nic *n, bool on)
+vnet_intr_enable(struct nic *n, int queue, bool on)
 {
 	/* Only receive interrupts, and only with an MSI-X vector bound;
 	   without one the queue stays polled (avail flags NO_INTERRUPT). */
 	struct virtio_net_softc *sc = n->sc;
-	virtq_intr(&sc->rxq, on);
+	if (queue == 0)
+		virtq_intr(&sc->rxq, on);
 }
 
 void
 virtio_net_detach_core(struct virtio_net_softc *sc)
 {
 	struct virtio_dev *vd = &sc->bus.vd;
+	/* The upper layer lets go first (kernel/dev/nic.h, lifetime): no
+	   transmit or poll reaches the device while it is torn down. */
+	nic_unregister(&sc->nic);
 	virtio_reset(vd);
+	sc->rx_head = sc->rx_tail = NULL;	/* half a frame: memory goes below */
+	sc->rx_need = 0;
 	for (uint32_t i = 0; i < VNET_TX_SLOTS; i++) {
 		if (sc->tx_chain[i] != NULL) {
 			nic_buf_release_chain(sc->tx_chain[i]);

@@ -43,6 +43,7 @@ struct virtio_blk_softc {
 #define VNET_BUF_SIZE	2048
 #define VNET_HDR_SIZE	12
 #define VNET_TX_MAX_FRAGS 17	/* nic_bufs per transmitted frame */
+#define VNET_MTU_MAX	9000	/* with MRG_RXBUF: frames span buffers */
 
 struct virtio_net_softc {
 	struct virtio_bus bus;
@@ -57,6 +58,11 @@ struct virtio_net_softc {
 	bool rx_kick_pending;
 	uint16_t rx_skip;		/* continuation buffers of a dropped
 					   multi-buffer frame still to come */
+	/* A frame arriving in several buffers (MRG_RXBUF) being assembled
+	   into a nic_buf chain: head, tail, buffers still to come, bytes. */
+	struct nic_buf *rx_head, *rx_tail;
+	uint16_t rx_need;
+	uint32_t rx_total;
 };
 
 void virtio_blk_detach_core(struct virtio_blk_softc *sc);

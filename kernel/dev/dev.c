@@ -8,8 +8,10 @@
 
 #include "kernel/dev/nic.h"
 #include "kernel/err.h"
+#include "kernel/log.h"
 
 static struct nic *nics;
+static struct nic_listener *nic_listeners;
 
 int
 nic_register(struct nic *n)
@@ -22,6 +24,27 @@ nic_register(struct nic *n)
 			return TERN_OK;
 	n->next_nic = NULL;
 	*pp = n;
+	for (struct nic_listener *l = nic_listeners; l != NULL; l = l->next)
+		if (l->added != NULL)
+			l->added(l->ctx, n);
+	return TERN_OK;
+}
+
+int
+nic_unregister(struct nic *n)
+{
+	struct nic **pp = &nics;
+	while (*pp != NULL && *pp != n)
+		pp = &(*pp)->next_nic;
+	if (*pp == NULL)
+		return TERN_ENOENT;
+	*pp = n->next_nic;
+	n->next_nic = NULL;
+	/* Listeners drop their references before the driver detaches. */
+	for (struct nic_listener *l = nic_listeners; l != NULL; l = l->next)
+		if (l->removed != NULL)
+			l->removed(l->ctx, n);
+	log_info("net", "%s: unregistered", n->name);
 	return TERN_OK;
 }
 
@@ -29,4 +52,14 @@ struct nic *
 nic_first(void)
 {
 	return nics;
+}
+
+void
+nic_listen(struct nic_listener *l)
+{
+	l->next = nic_listeners;
+	nic_listeners = l;
+	for (struct nic *n = nics; n != NULL; n = n->next_nic)
+		if (l->added != NULL)
+			l->added(l->ctx, n);
 }

@@ -13,6 +13,15 @@
  *    lent it takes a reference with nic_buf_hold() and drops it with
  *    nic_buf_release(); the driver's release hook runs on the last one.  A driver that runs short of
  *    posted buffers counts rx_nobuf; it never blocks.
+ *    A frame larger than one receive buffer MAY go up as a chain linked
+ *    by nic_buf.next (virtio-net with mergeable buffers, MTU 9000).  The
+ *    first buffer MUST hold at least NIC_RX_HDR_MIN bytes (or the whole
+ *    frame), so the Ethernet, IPv4 and TCP/UDP headers are in it; the
+ *    payload continues in the next ones.  The head carries the frame's
+ *    checksum state and queue.  Every buffer of the chain is a reference
+ *    of its own: the upper layer releases each one (nic_buf_release_chain
+ *    when it keeps none), MAY keep single buffers of it, and MUST NOT
+ *    follow `next` of a kept buffer after nic->rx returns.
  *  - TX: the upper layer passes a chain of buffer references (headers it
  *    wrote + payload still living in application memory).  The driver
  *    points descriptors at them (no copy when the device allows) and calls
@@ -22,7 +31,38 @@
  *    map and package memory are).  Devices that force a copy (ENA LLQ
  *    header push, netvsc send sections) count it in stats.tx_copy_bytes.
  * All calls are non-blocking and made from the scheduler loop or an
- * interrupt handler on the one CPU; nothing here takes a lock.
+ * interrupt handler; nothing here takes a lock.
+ *
+ * Queues: a NIC has nqueues TX/RX queue pairs, numbered from 0.  Each
+ * queue is touched by one CPU only (struct nic_queue.cpu; CPU 0 for all
+ * of them today): its tx, poll and intr_enable calls never run
+ * concurrently with each other, which is why no lock is needed.  Calls on
+ * different queues MAY run on different CPUs; a driver keeps per-queue
+ * state apart (its own ring, counters in nic.queue[q]).  The totals in
+ * nic.stats are kept by the driver for queue 0's CPU and are approximate
+ * once queues run on several CPUs.
+ *
+ * Re-entrancy (the contract both sides rely on):
+ *  - Transmit never polls.  ops->tx MUST NOT reap receive completions or
+ *    call nic->rx; a full ring is reported (TERN_EAGAIN), never waited
+ *    for.  The upper layer MUST NOT call nic_poll from its transmit path
+ *    to make room: what it does with a refused frame is its own choice
+ *    (the netstack drops and counts it, see docs/netstack.md).
+ *  - Receive never re-enters the stack.  A driver calls nic->rx only from
+ *    ops->poll, one frame at a time, and the upper layer never calls
+ *    ops->poll from inside nic->rx (directly or through its transmit
+ *    path).  So nic->rx is never re-entered for the same NIC; it MAY
+ *    transmit (answer at once), and ops->tx MUST accept that call from
+ *    inside ops->poll.
+ *
+ * Lifetime: a driver registers its NIC after attach (nic_register) and
+ * unregisters it before detach (nic_unregister).  The registry tells its
+ * listeners both; after the removal callback returns the upper layer no
+ * longer calls into the NIC (it may still hold lent receive buffers: the
+ * driver MUST keep their memory and release hook valid until the last one
+ * comes back).  A NIC registered later with the same MAC may be taken up
+ * by the same upper layer in place of the old one (the netstack rebinds
+ * and its connections continue).
  */
 #ifndef TERN_DEV_NIC_H
 #define TERN_DEV_NIC_H
@@ -40,7 +80,7 @@ struct nic_buf {
 	uint8_t *data;		/* first valid byte */
 	uint32_t len;		/* valid bytes */
 	uint32_t cap;		/* bytes available from data to buffer end */
-	struct nic_buf *next;	/* next fragment of the same frame (TX) */
+	struct nic_buf *next;	/* next fragment of the same frame (TX, RX) */
 	nic_buf_release_fn release; /* owner's recycle hook */
 	void *owner;		/* owner's context (driver softc, socket) */
 	uint32_t refs;		/* references (RX); 0 or 1: one holder */
@@ -80,6 +120,8 @@ struct nic_buf {
  * The IPv4 header checksum, ICMP and reassembled fragments are always
  * verified in software (a device's state describes one frame's L4).
  */
+#define NIC_RX_HDR_MIN		128	/* bytes of a chained frame's first buffer */
+
 #define NIC_RXCSUM_MASK		0x0003
 #define NIC_RXCSUM_NONE		0x0000
 #define NIC_RXCSUM_GOOD		0x0001
@@ -119,16 +161,52 @@ nic_buf_release_chain(struct nic_buf *b)
 	}
 }
 
-/* TX metadata for checksum offload (valid with NIC_TX_CSUM in flags,
-   and only when the NIC offers NIC_OFF_TX_CSUM): the device completes
-   the checksum at csum_start + csum_offset over csum_start..end, the
-   field holding the pseudo-header sum. */
+/*
+ * TX metadata (v2): where the headers of the frame are and what the upper
+ * layer asks of the device.  The upper layer fills the offsets for every
+ * IPv4 frame it sends (flags 0 when it asks for nothing); a driver uses
+ * what its device can do and ignores the rest.
+ *  l3_off    offset of the IPv4 header from the frame start (14), 0 when
+ *            the frame carries no IP
+ *  l4_off    offset of the TCP/UDP header, 0 when none
+ *  l4_proto  IP protocol of that header (6 TCP, 17 UDP), 0 when none
+ *  mss       TCP payload bytes per segment for NIC_TX_TSO (TSO later):
+ *            the device cuts the payload into mss-sized segments
+ *  flags     NIC_TX_CSUM_L4: the L4 checksum field holds the pseudo-header
+ *            sum (not complemented) and the device completes it over
+ *            l4_off..end (valid only when the NIC offers NIC_OFF_TX_CSUM,
+ *            and only with l4_proto TCP or UDP); NIC_TX_CSUM_IP4: the
+ *            device computes the IPv4 header checksum (devices that can);
+ *            NIC_TX_TSO: segment by mss (NIC_OFF_TSO4).
+ * The checksum field lies at l4_off + 16 for TCP and l4_off + 6 for UDP
+ * (nic_tx_csum_field()).
+ */
 struct nic_tx_meta {
-	uint16_t csum_start;	/* offset of the L4 header in the frame */
-	uint16_t csum_offset;	/* offset of the checksum field from there */
+	uint16_t l3_off;
+	uint16_t l4_off;
+	uint8_t l4_proto;
+	uint8_t reserved;
+	uint16_t mss;
 	uint16_t flags;		/* NIC_TX_* */
 };
-#define NIC_TX_CSUM		0x0001
+#define NIC_TX_CSUM_L4		0x0001
+#define NIC_TX_CSUM		NIC_TX_CSUM_L4	/* v1 name */
+#define NIC_TX_CSUM_IP4		0x0002
+#define NIC_TX_TSO		0x0004
+#define NIC_PROTO_TCP		6
+#define NIC_PROTO_UDP		17
+
+/* Offset of the L4 checksum field from l4_off, or -1 for a protocol
+   without one a device can complete. */
+static inline int
+nic_tx_csum_field(const struct nic_tx_meta *m)
+{
+	if (m->l4_proto == NIC_PROTO_TCP)
+		return 16;
+	if (m->l4_proto == NIC_PROTO_UDP)
+		return 6;
+	return -1;
+}
 
 /* Offload flags (nic.offloads). */
 #define NIC_OFF_RX_CSUM		0x0001
@@ -147,19 +225,39 @@ struct nic_stats {
 	uint64_t intrs;				/* interrupts taken (0: polled) */
 };
 
+/* Per-queue counters (nic.queue[q].stats), kept by the queue's CPU. */
+struct nic_queue_stats {
+	uint64_t rx_packets, rx_bytes, rx_drops;
+	uint64_t tx_packets, tx_bytes, tx_ring_full;
+	uint64_t polls;		/* ops->poll calls on the queue */
+};
+
+#define NIC_MAX_QUEUES	8
+#define NIC_NO_VECTOR	0xffff
+
+struct nic_queue {
+	uint16_t msix_vector;	/* MSI-X table entry of its RX completion
+				   interrupt, NIC_NO_VECTOR when polled */
+	uint16_t cpu;		/* the one CPU that touches the queue */
+	struct nic_queue_stats stats;
+};
+
 struct nic_ops {
 	/*
 	 * Queue one frame for transmission on `queue`.  On TERN_OK the driver
 	 * owns the chain until it releases it.  TERN_EAGAIN: ring full, the
-	 * caller still owns the chain and may retry after nic_poll().
+	 * caller still owns the chain (it MUST NOT poll to make room: see
+	 * the re-entrancy rule above).  `meta` MAY be NULL (nothing asked).
 	 */
 	int (*tx)(struct nic *n, int queue, struct nic_buf *chain,
 	    const struct nic_tx_meta *meta);
-	/* Reap RX and TX completions, at most `budget` frames; returns the
-	   number of frames processed (RX delivered + TX completed). */
-	int (*poll)(struct nic *n, int budget);
-	/* Enable or disable completion interrupts (polled mode when off). */
-	void (*intr_enable)(struct nic *n, bool on);
+	/* Reap RX and TX completions of `queue`, at most `budget` frames;
+	   returns the number of frames processed (RX delivered + TX
+	   completed).  The only place a driver calls nic->rx. */
+	int (*poll)(struct nic *n, int queue, int budget);
+	/* Enable or disable the completion interrupt of `queue` (polled
+	   mode when off, or when the queue has no vector). */
+	void (*intr_enable)(struct nic *n, int queue, bool on);
 	/* Stop the device, release every buffer, free everything. */
 	void (*detach)(struct nic *n);
 };
@@ -170,7 +268,7 @@ struct nic {
 	uint16_t mtu;		/* L3 MTU, e.g. 1500 or 9001 */
 	bool link_up;
 	uint32_t offloads;	/* NIC_OFF_* the device provides */
-	uint16_t nqueues;	/* TX/RX queue pairs in use */
+	uint16_t nqueues;	/* TX/RX queue pairs in use, <= NIC_MAX_QUEUES */
 	uint16_t headroom;	/* bytes the upper layer should reserve in
 				   front of TX headers (0 for most) */
 	const struct nic_ops *ops;
@@ -181,13 +279,29 @@ struct nic {
 	void (*link_change)(void *upper, bool up);
 	void *upper;
 
-	struct nic_stats stats;
+	struct nic_stats stats;	/* totals over all queues */
+	struct nic_queue queue[NIC_MAX_QUEUES];
 	struct nic *next_nic;	/* registry list */
 };
 
-/* Registry (kernel/dev/dev.c): drivers add their NICs after attach. */
+/*
+ * Registry (kernel/dev/dev.c).  Drivers add their NICs after attach and
+ * remove them before detach.  A listener hears of both: `added` for every
+ * NIC already registered when it starts listening and for each new one,
+ * `removed` before nic_unregister returns.  Listeners are called from the
+ * driver's context (probe or detach), never from nic->rx.
+ */
+struct nic_listener {
+	void (*added)(void *ctx, struct nic *n);
+	void (*removed)(void *ctx, struct nic *n);
+	void *ctx;
+	struct nic_listener *next;	/* registry's */
+};
 int nic_register(struct nic *n);
+/* TERN_ENOENT when n is not registered. */
+int nic_unregister(struct nic *n);
 struct nic *nic_first(void);
+void nic_listen(struct nic_listener *l);
 
 static inline int
 nic_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m)
@@ -196,9 +310,35 @@ nic_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m)
 }
 
 static inline int
+nic_poll_queue(struct nic *n, int q, int budget)
+{
+	return n->ops->poll(n, q, budget);
+}
+
+/* Poll every queue with `budget` each (callers that own all the queues). */
+static inline int
 nic_poll(struct nic *n, int budget)
 {
-	return n->ops->poll(n, budget);
+	int work = 0;
+	for (int q = 0; q < n->nqueues || q == 0; q++)
+		work += n->ops->poll(n, q, budget);
+	return work;
+}
+
+static inline void
+nic_intr_enable(struct nic *n, int q, bool on)
+{
+	n->ops->intr_enable(n, q, on);
+}
+
+/* Fill a NIC's queue fields for a driver that has not: polled, CPU 0. */
+static inline void
+nic_queues_init(struct nic *n)
+{
+	for (int q = 0; q < NIC_MAX_QUEUES; q++) {
+		n->queue[q].msix_vector = NIC_NO_VECTOR;
+		n->queue[q].cpu = 0;
+	}
 }
 
 #endif

@@ -97,6 +97,7 @@ tap_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_meta
 			    w < 0 ? strerror(errno) : "short");
 	} else {
 		n->stats.tx_packets++;
+		n->queue[0].stats.tx_packets++;
 		n->stats.tx_bytes += len;
 	}
 	tap_chain_release(chain);
@@ -303,9 +304,12 @@ tap_parse_impair(const char *s, struct tap_impair *out)
 /* ---- receive ------------------------------------------------------------ */
 
 static int
-tap_poll(struct nic *n, int budget)
+tap_poll(struct nic *n, int queue, int budget)
 {
 	struct tap_nic *t = (struct tap_nic *)n;
+	if (queue != 0)
+		return 0;
+	n->queue[0].stats.polls++;
 	int done = impair_flush(t);
 	while (done < budget) {
 		struct tap_rxbuf *rb = t->free_rx;
@@ -326,6 +330,8 @@ tap_poll(struct nic *n, int budget)
 		t->free_rx = rb->next_free;
 		n->stats.rx_packets++;
 		n->stats.rx_bytes += (uint64_t)r;
+		n->queue[0].stats.rx_packets++;
+		n->queue[0].stats.rx_bytes += (uint64_t)r;
 		n->stats.rx_copy_bytes += (uint64_t)r;
 		done++;
 		if (t->imp_rx != NULL) {
@@ -339,7 +345,7 @@ tap_poll(struct nic *n, int budget)
 	return done;
 }
 
-static void tap_intr(struct nic *n, bool on) { }
+static void tap_intr(struct nic *n, int queue, bool on) { }
 
 static void
 tap_detach(struct nic *n)
@@ -373,6 +379,7 @@ tap_open(struct tap_nic *t, const char *ifname, const uint8_t mac[6], uint16_t m
 	t->nic.mtu = mtu;
 	t->nic.link_up = true;
 	t->nic.nqueues = 1;
+	nic_queues_init(&t->nic);
 	t->nic.ops = &tap_ops;
 	t->nic.sc = t;
 	for (int i = TAP_RXBUFS - 1; i >= 0; i--) {

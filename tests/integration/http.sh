@@ -40,6 +40,11 @@ check "/stats is valid JSON" ok "$(python3 -m json.tool "$QLOGS/http-stats.json"
 check "/stats counts accepted connections" yes "$(python3 -c "
 import json; d=json.load(open('$QLOGS/http-stats.json'))
 print('yes' if d['tcp.accepted'] > 0 and d['httpd.requests'] > 0 and 'pal.mem_used' in d else 'no')")"
+# NIC interface v2: queue 0's own counters agree with the NIC's totals.
+check "/stats has per-queue NIC counters" yes "$(python3 -c "
+import json; d=json.load(open('$QLOGS/http-stats.json'))
+ok = d.get('nic.q0.rx_packets', 0) > 0 and d['nic.q0.rx_packets'] == d['nic.rx_packets'] and d['nic.q0.tx_packets'] == d['nic.tx_packets'] and d['nic.q0.polls'] > 0
+print('yes' if ok else 'no: %s' % {k: v for k, v in d.items() if k.startswith('nic.')})")"
 # Files go out by reference from the workload's memory: zero copy.
 check "sending files goes out zero copy" yes "$(python3 -c "
 import json; d=json.load(open('$QLOGS/http-stats.json'))

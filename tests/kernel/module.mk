@@ -11,3 +11,4 @@ $(eval $(call host_test,kernel_blk,tests/kernel/test_blk.c kernel/dev/blk.c \
 	nvme/nvme.c nvme/nvme_io.c tests/nvme/nvme_sim.c \
 	virtio/virtio.c virtio/virtio_blk.c virtio/virtio_net.c tests/virtio/virtio_sim.c \
 	tests/virtio/virtio_regnames.c tests/hw/hw_host.c kernel/lib/fmt.c kernel/lib/err.c,))
+$(eval $(call host_test,kernel_nic_registry,tests/kernel/test_nic_registry.c kernel/dev/dev.c $(NS_CORE) kernel/lib/fmt.c,))

@@ -51,8 +51,8 @@ fake_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m
 	return TERN_OK;
 }
 
-static int fake_poll(struct nic *n, int budget) { return 0; }
-static void fake_intr(struct nic *n, bool on) { }
+static int fake_poll(struct nic *n, int q, int budget) { return 0; }
+static void fake_intr(struct nic *n, int q, bool on) { }
 static void fake_detach(struct nic *n) { }
 static const struct nic_ops fake_ops = { fake_tx, fake_poll, fake_intr, fake_detach };
 
@@ -74,6 +74,8 @@ fake_init(struct fake_nic *f)
 	f->nic.mtu = 1500;
 	f->nic.link_up = true;
 	f->nic.ops = &fake_ops;
+	f->nic.nqueues = 1;
+	nic_queues_init(&f->nic);
 	f->now = 1000000000ULL;
 }
 

@@ -5,6 +5,7 @@ $(eval $(call host_test,netstack_core,tests/netstack/test_netstack.c $(NS_SRCS),
 $(eval $(call host_test,netstack_tcp,tests/netstack/test_tcp.c $(NS_SRCS),))
 $(eval $(call host_test,netstack_ipfrag,tests/netstack/test_ipfrag.c $(NS_SRCS),))
 $(eval $(call host_test,netstack_dns,tests/netstack/test_dns.c $(NS_SRCS),))
+$(eval $(call host_test,netstack_nic_v2,tests/netstack/test_nic_v2.c $(NS_SRCS),))
 
 # One libFuzzer binary per input path, all from fuzz_input.c: the layer is
 # picked at compile time (-DFUZZ_LAYER=FL_<LAYER>); fuzz.sh runs each over

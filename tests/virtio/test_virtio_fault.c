@@ -50,6 +50,7 @@ marker(const char *fmt, ...)
 
 int blk_register(struct blk_dev *d) { return TERN_OK; }
 int nic_register(struct nic *n) { return TERN_OK; }
+int nic_unregister(struct nic *n) { return TERN_OK; }
 
 static void quiet(void *arg, const char *msg) { }
 
@@ -182,7 +183,7 @@ net_run(enum hw_fault_kind kind, int countdown)
 		if (n->ops->tx(n, 0, &hb, NULL) == TERN_OK)
 			for (int i = 0; i < 1000 && !hw_replay_diverged(r) &&
 			    hw_replay_pos(r) < hw_replay_count(r); i++)
-				n->ops->poll(n, 64);
+				nic_poll_queue(n, 0, 64);
 		n->rx = NULL;
 		hw_replay_stop(r);
 		virtio_net_detach_core(sc);

@@ -46,6 +46,7 @@ klog(int level, const char *mod, const char *fmt, ...)
 void marker(const char *fmt, ...) { }
 int blk_register(struct blk_dev *d) { return TERN_OK; }
 int nic_register(struct nic *n) { return TERN_OK; }
+int nic_unregister(struct nic *n) { return TERN_OK; }
 
 static bool
 logged(const char *s)
@@ -368,8 +369,9 @@ struct net_fix {
 	struct vsim sim;
 	struct virtio_net_softc *sc;
 	int rx_frames;
-	uint8_t last[2048];
+	uint8_t last[10240];
 	uint32_t last_len;
+	int last_nbufs;		/* buffers in the last frame's chain */
 	uint16_t last_flags, last_cstart, last_coff;
 	struct nic_buf *held[256];
 	int nheld;
@@ -381,15 +383,20 @@ net_rx(void *upper, struct nic_buf *b)
 {
 	struct net_fix *f = upper;
 	f->rx_frames++;
-	memcpy(f->last, b->data, b->len);
-	f->last_len = b->len;
+	f->last_len = 0;
+	f->last_nbufs = 0;
+	for (const struct nic_buf *c = b; c != NULL; c = c->next) {
+		memcpy(f->last + f->last_len, c->data, c->len);
+		f->last_len += c->len;
+		f->last_nbufs++;
+	}
 	f->last_flags = b->flags;
 	f->last_cstart = b->csum_start;
 	f->last_coff = b->csum_offset;
 	if (f->hold)
 		f->held[f->nheld++] = b;
 	else
-		nic_buf_release(b);
+		nic_buf_release_chain(b);
 }
 
 static void
@@ -476,7 +483,7 @@ test_net_tx_rx(void **state)
 	assert_memory_equal(f.sim.frames[0], a, 14);
 	assert_memory_equal(f.sim.frames[0] + 34, c, 300);
 	assert_int_equal(f.sim.indirect_chains, 1);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(released, 3);
 
 	/* RX: three times as many frames as buffers, each released after
@@ -485,13 +492,132 @@ test_net_tx_rx(void **state)
 	for (int i = 0; i < 3 * VNET_RX_BUFS; i++) {
 		fill(frame, sizeof(frame), (uint32_t)i);
 		assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
-		n->ops->poll(n, 64);
+		nic_poll_queue(n, 0, 64);
 		assert_int_equal(f.rx_frames, i + 1);
 		assert_int_equal(f.last_len, sizeof(frame));
 		assert_memory_equal(f.last, frame, sizeof(frame));
 	}
 	assert_int_equal(vsim_net_posted(&f.sim), posted);
 	assert_int_equal(n->stats.rx_packets, 3 * VNET_RX_BUFS);
+	net_end(&f);
+}
+
+/*
+ * NIC interface v2 on virtio-net: TX metadata maps onto the virtio header
+ * (csum_start = l4_off, csum_offset = the protocol's checksum field, so
+ * the simulator completes a valid TCP checksum), a protocol without one
+ * is refused, and each frame is counted in queue 0's counters; the queue
+ * is polled (no MSI-X vector) and other queues are not ours.
+ */
+/*
+ * MTU 9000 with mergeable receive buffers: the device offers MTU 9000, a
+ * 9014-byte frame fills five buffers and goes up as one five-buffer
+ * chain, every buffer reposted after release; a chain whose checksum
+ * offsets lie past its end is dropped and counted, its buffers back.
+ */
+static void
+test_net_mrg_rxbuf_jumbo(void **state)
+{
+	struct net_fix f;
+	net_new(&f);
+	f.sim.dev_features |= 1ULL << VIRTIO_NET_F_MTU;
+	uint16_t mtu = 9000;
+	memcpy(f.sim.cfg + VIRTIO_NET_CFG_MTU, &mtu, 2);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	n->rx = net_rx;
+	n->upper = &f;
+	assert_int_equal(n->mtu, 9000);
+
+	static uint8_t jumbo[9014];
+	fill(jumbo, sizeof(jumbo), 11);
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_DATA_VALID, .num_buffers = 5 };
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &h, jumbo, sizeof(jumbo)), 0);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(f.rx_frames, 1);
+	assert_int_equal(f.last_nbufs, 5);
+	assert_int_equal(f.last_len, sizeof(jumbo));
+	assert_memory_equal(f.last, jumbo, sizeof(jumbo));
+	assert_int_equal(f.last_flags, NIC_RXCSUM_GOOD);
+	assert_int_equal(n->stats.rx_bad_offload, 0);
+	assert_int_equal(n->stats.rx_bytes, sizeof(jumbo));
+	assert_int_equal(n->queue[0].stats.rx_packets, 1);
+	assert_int_equal(vsim_net_posted(&f.sim), VNET_RX_BUFS);
+
+	/* Offsets past the assembled frame: dropped, counted, reposted. */
+	struct virtio_net_hdr bad = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.csum_start = 9000, .csum_offset = 16, .num_buffers = 5 };
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &bad, jumbo, sizeof(jumbo)), 0);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(f.rx_frames, 1);
+	assert_int_equal(n->stats.rx_bad_offload, 1);
+	assert_int_equal(vsim_net_posted(&f.sim), VNET_RX_BUFS);
+	/* A normal frame after it is intact. */
+	uint8_t frame[200];
+	fill(frame, sizeof(frame), 12);
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(f.rx_frames, 2);
+	assert_int_equal(f.last_nbufs, 1);
+	assert_memory_equal(f.last, frame, sizeof(frame));
+	net_end(&f);
+}
+
+static void
+test_net_meta_v2_and_queue_stats(void **state)
+{
+	struct net_fix f;
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	n->rx = net_rx;
+	n->upper = &f;
+	assert_true(n->offloads & NIC_OFF_TX_CSUM);
+	assert_int_equal(n->nqueues, 1);
+	assert_int_equal(n->queue[0].msix_vector, NIC_NO_VECTOR);
+
+	static uint8_t fr[84];
+	memset(fr, 0, sizeof(fr));
+	fill(fr + 54, 30, 4);
+	fr[12] = 0x08;
+	fr[14] = 0x45;
+	wr16(fr + 16, 70);
+	fr[23] = IPPROTO_TCP;
+	wr32(fr + 26, 0x0a000001);
+	wr32(fr + 30, 0x0a000002);
+	fr[46] = 5 << 4;
+	uint32_t ps = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + IPPROTO_TCP + 50;
+	ps = (ps & 0xffff) + (ps >> 16);
+	wr16(fr + 34 + 16, (uint16_t)ps);	/* the pseudo-header sum */
+	struct nic_buf b = { .data = fr, .len = sizeof(fr), .release = tx_release };
+	struct nic_tx_meta m = { .l3_off = 14, .l4_off = 34, .l4_proto = NIC_PROTO_TCP,
+		.mss = 1460, .flags = NIC_TX_CSUM_L4 };
+	released = 0;
+	assert_int_equal(nic_tx(n, 0, &b, &m), TERN_OK);
+	assert_int_equal(f.sim.nframes, 1);
+	const uint8_t *o = f.sim.frames[0];
+	assert_int_equal(ns_csum(o + 34, 50, 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + IPPROTO_TCP + 50), 0);
+	/* ICMP has no checksum a device completes; queue 1 does not exist. */
+	struct nic_tx_meta icmp = { .l3_off = 14, .l4_off = 34, .l4_proto = 1,
+		.flags = NIC_TX_CSUM_L4 };
+	assert_int_equal(nic_tx(n, 0, &b, &icmp), TERN_EINVAL);
+	assert_int_equal(nic_tx(n, 1, &b, NULL), TERN_EINVAL);
+	assert_int_equal(f.sim.nframes, 1);
+	assert_int_equal(n->queue[0].stats.tx_packets, 1);
+	assert_int_equal(n->queue[0].stats.tx_bytes, sizeof(fr));
+
+	uint8_t frame[100];
+	fill(frame, sizeof(frame), 5);
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	assert_int_equal(nic_poll_queue(n, 1, 64), 0);	/* not a queue of ours */
+	assert_int_equal(f.rx_frames, 0);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(released, 1);
+	assert_int_equal(f.rx_frames, 1);
+	assert_int_equal(n->queue[0].stats.rx_packets, 1);
+	assert_int_equal(n->queue[0].stats.rx_bytes, sizeof(frame));
+	assert_int_equal(n->queue[0].stats.polls, 1);
+	assert_int_equal(n->queue[1].stats.polls, 0);
 	net_end(&f);
 }
 
@@ -508,13 +634,13 @@ test_net_used_len_oversized(void **state)
 	n->upper = &f;
 	uint8_t frame[100] = { 1, 2, 3 };
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 4000), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(f.rx_frames, 0);
 	assert_int_equal(n->stats.rx_errors, 1);
 	assert_int_equal(n->stats.bad_completions, 1);
 	assert_int_equal(vsim_net_posted(&f.sim), VNET_RX_BUFS);
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(f.rx_frames, 1);
 	net_end(&f);
 }
@@ -579,7 +705,7 @@ test_net_held_buffers_and_detach(void **state)
 	uint8_t frame[64] = { 0 };
 	int delivered = 0;
 	while (vsim_net_inject(&f.sim, frame, sizeof(frame), 0) == 0) {
-		n->ops->poll(n, 64);
+		nic_poll_queue(n, 0, 64);
 		delivered++;
 	}
 	assert_int_equal(delivered, VNET_RX_BUFS);
@@ -606,7 +732,7 @@ test_net_bad_used_id(void **state)
 	n->upper = &f;
 	uint8_t frame[64] = { 0 };
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(f.rx_frames, 0);
 	assert_true(f.sc->bus.vd.broken);
 	assert_true(logged("virtio-net7: queue 0 used id"));
@@ -658,7 +784,7 @@ test_net_rx_csum_states(void **state)
 			.csum_start = cases[i].start, .csum_offset = cases[i].off,
 			.num_buffers = 1 };
 		assert_int_equal(vsim_net_inject_hdr(&f.sim, &h, frame, sizeof(frame)), 0);
-		n->ops->poll(n, 64);
+		nic_poll_queue(n, 0, 64);
 		want_rx += cases[i].delivered;
 		want_bad += !cases[i].delivered;
 		if (f.rx_frames != want_rx || (int)n->stats.rx_bad_offload != want_bad)
@@ -683,12 +809,12 @@ test_net_rx_csum_states(void **state)
 	fill(jumbo, sizeof(jumbo), 9);
 	struct virtio_net_hdr h3 = { .num_buffers = 3 };
 	assert_int_equal(vsim_net_inject_hdr(&f.sim, &h3, jumbo, sizeof(jumbo)), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(f.rx_frames, want_rx);
 	assert_int_equal(n->stats.rx_bad_offload, want_bad + 1);
 	struct virtio_net_hdr h1 = { .num_buffers = 1 };
 	assert_int_equal(vsim_net_inject_hdr(&f.sim, &h1, frame, sizeof(frame)), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(f.rx_frames, want_rx + 1);
 	assert_int_equal(f.last_len, sizeof(frame));
 	assert_memory_equal(f.last, frame, sizeof(frame));
@@ -697,7 +823,7 @@ test_net_rx_csum_states(void **state)
 	struct virtio_net_hdr h0 = { .num_buffers = 0 };
 	uint64_t errs = n->stats.rx_errors;
 	assert_int_equal(vsim_net_inject_hdr(&f.sim, &h0, frame, sizeof(frame)), 0);
-	n->ops->poll(n, 64);
+	nic_poll_queue(n, 0, 64);
 	assert_int_equal(n->stats.rx_errors, errs + 1);
 	assert_int_equal(f.rx_frames, want_rx + 1);
 	net_end(&f);
@@ -800,6 +926,114 @@ test_net_partial_csum_reaches_tcp(void **state)
 	free(f.sc);
 }
 
+/*
+ * MTU 9000 end to end: the stack on virtio-net with mergeable buffers
+ * advertises MSS 8960, and a 9014-byte segment arriving in five buffers
+ * reaches the application whole, piece by piece with its buffers, every
+ * buffer reposted after.
+ */
+static size_t jumbo_got, jumbo_pieces;
+static uint8_t jumbo_data[8960];
+static void
+jumbo_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n, struct nic_buf *b)
+{
+	if (n > 0 && jumbo_got + n <= sizeof(jumbo_data))
+		assert_memory_equal(d, jumbo_data + jumbo_got, n);
+	jumbo_got += n;
+	jumbo_pieces += n > 0;
+}
+static void jumbo_accept(void *ctx, struct tcp_pcb *p) { p->cbs.recv = jumbo_recv; }
+
+static size_t
+jumbo_seg(uint8_t *fr, const uint8_t *mac, uint8_t flags, uint32_t seq, uint32_t ack,
+    const uint8_t *data, size_t dlen)
+{
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	uint32_t src = 0x0a630001, dst = 0x0a630002;
+	memcpy(fr, mac, 6);
+	memcpy(fr + 6, peer, 6);
+	fr[12] = 0x08; fr[13] = 0x00;
+	uint8_t *ip = fr + 14, *t = ip + 20;
+	memset(ip, 0, 40);
+	ip[0] = 0x45; wr16(ip + 2, (uint16_t)(40 + dlen)); ip[8] = 64; ip[9] = IPPROTO_TCP;
+	wr32(ip + 12, src);
+	wr32(ip + 16, dst);
+	wr16(ip + 10, ns_csum(ip, 20, 0));
+	wr16(t, 40000); wr16(t + 2, 80); wr32(t + 4, seq); wr32(t + 8, ack);
+	t[12] = 0x50; t[13] = flags; wr16(t + 14, 65535);
+	if (dlen > 0)
+		memcpy(t + 20, data, dlen);
+	uint32_t pseudo = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
+	    IPPROTO_TCP + (uint32_t)(20 + dlen);
+	wr16(t + 16, ns_csum(t, 20 + dlen, pseudo));
+	return 54 + dlen;
+}
+
+static void
+test_net_jumbo_reaches_tcp(void **state)
+{
+	struct net_fix f;
+	static struct netstack ns;
+	static struct ns_txbuf txmem[NS_TXBUFS];
+	struct e2e ctx = { .now = 1000000000ULL };
+	net_new(&f);
+	f.sim.dev_features |= 1ULL << VIRTIO_NET_F_MTU;
+	uint16_t mtu = 9000;
+	memcpy(f.sim.cfg + VIRTIO_NET_CFG_MTU, &mtu, 2);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	struct netstack_port port = { e2e_now, e2e_random, NULL, &ctx };
+	netstack_attach(&ns, n, &port, txmem);
+	netstack_set_static(&ns, 0x0a630002, 0xffffff00u, 0x0a630001, 0);
+	assert_int_equal(tcp_listen(&ns, 80, jumbo_accept, &ctx), TERN_OK);
+	for (size_t i = 0; i < sizeof(jumbo_data); i++)
+		jumbo_data[i] = (uint8_t)(i * 13 + 5);
+	jumbo_got = jumbo_pieces = 0;
+
+	/* The peer's ARP request teaches the stack its address. */
+	uint8_t arp[60] = { 0 };
+	memset(arp, 0xff, 6);
+	arp[6] = 0x02; arp[11] = 0x99; arp[12] = 0x08; arp[13] = 0x06;
+	uint8_t *a = arp + 14;
+	a[1] = 1; a[2] = 0x08; a[4] = 6; a[5] = 4; a[7] = 1;
+	a[8] = 0x02; a[13] = 0x99;
+	wr32(a + 14, 0x0a630001);
+	wr32(a + 24, 0x0a630002);
+	struct virtio_net_hdr one = { .num_buffers = 1 };
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &one, arp, sizeof(arp)), 0);
+	netstack_poll(&ns);
+
+	static uint8_t fr[9100];
+	size_t len = jumbo_seg(fr, n->mac, 0x02, 1000, 0, NULL, 0);
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &one, fr, (uint32_t)len), 0);
+	netstack_poll(&ns);
+	const uint8_t *sa = f.sim.frames[f.sim.nframes - 1];
+	assert_int_equal(sa[47], 0x12);				/* SYN|ACK */
+	assert_int_equal(sa[54], 2);				/* MSS option */
+	assert_int_equal(rd16(sa + 56), 8960);
+	uint32_t iss = rd32(sa + 38);
+	len = jumbo_seg(fr, n->mac, 0x10, 1001, iss + 1, NULL, 0);
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &one, fr, (uint32_t)len), 0);
+	netstack_poll(&ns);
+
+	len = jumbo_seg(fr, n->mac, 0x18, 1001, iss + 1, jumbo_data, sizeof(jumbo_data));
+	assert_int_equal(len, 9014);
+	struct virtio_net_hdr five = { .num_buffers = 5 };
+	assert_int_equal(vsim_net_inject_hdr(&f.sim, &five, fr, (uint32_t)len), 0);
+	netstack_poll(&ns);
+	assert_int_equal(ns.tcp.st.bad_csum, 0);
+	assert_int_equal(jumbo_got, sizeof(jumbo_data));
+	assert_int_equal(jumbo_pieces, 5);
+	assert_int_equal(n->stats.rx_bad_offload, 0);
+	netstack_poll(&ns);
+	assert_int_equal(vsim_net_posted(&f.sim), VNET_RX_BUFS);
+	virtio_net_detach_core(f.sc);
+	if (f.sim.violations != 0)
+		fail_msg("driver violated the protocol: %s", f.sim.violation);
+	vsim_fini(&f.sim);
+	free(f.sc);
+}
+
 /* ---- attach/detach under every fault ---- */
 
 static void
@@ -845,11 +1079,14 @@ main(void)
 		cmocka_unit_test(test_msix_refused_polls),
 		cmocka_unit_test(test_net_tx_rx),
 		cmocka_unit_test(test_net_fallback_mac),
+		cmocka_unit_test(test_net_meta_v2_and_queue_stats),
+		cmocka_unit_test(test_net_mrg_rxbuf_jumbo),
 		cmocka_unit_test(test_net_used_len_oversized),
 		cmocka_unit_test(test_net_held_buffers_and_detach),
 		cmocka_unit_test(test_net_bad_used_id),
 		cmocka_unit_test(test_net_rx_csum_states),
 		cmocka_unit_test(test_net_partial_csum_reaches_tcp),
+		cmocka_unit_test(test_net_jumbo_reaches_tcp),
 		cmocka_unit_test(test_attach_detach_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
