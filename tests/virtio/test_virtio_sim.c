@@ -664,13 +664,13 @@ test_net_recover(void **state)
 	uint8_t frame[100] = { 1, 2, 3 };
 	f.hold = true;
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
-	n->ops->poll(n, 64);
+	n->ops->poll(n, 0, 64);
 	f.hold = false;
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
 	/* The second completion set NEEDS_RESET: the device stops. */
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), -1);
-	n->ops->poll(n, 64);
-	n->ops->poll(n, 64);
+	n->ops->poll(n, 0, 64);
+	n->ops->poll(n, 0, 64);
 	assert_true(f.sc->bus.vd.broken);
 	assert_int_equal(f.rx_frames, 2);
 	assert_int_equal(f.nheld, 1);
@@ -681,10 +681,10 @@ test_net_recover(void **state)
 	assert_true(logged("recovered: 127 receive buffers posted, 1 held"));
 	assert_int_equal(vsim_net_posted(&f.sim), VNET_RX_BUFS - 1);
 	nic_buf_release(f.held[0]);
-	n->ops->poll(n, 64);	/* kicks the buffer given back */
+	n->ops->poll(n, 0, 64);	/* kicks the buffer given back */
 	assert_int_equal(vsim_net_posted(&f.sim), VNET_RX_BUFS);
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
-	n->ops->poll(n, 64);
+	n->ops->poll(n, 0, 64);
 	assert_int_equal(f.rx_frames, 3);
 	net_end(&f);
 }

@@ -160,7 +160,7 @@ ts_wire_wait(int ms)
 /* The NIC's poll as the runtime calls it: the wire first, then the
    driver; a broken device is recovered before the driver polls it. */
 static int
-ts_nic_poll(struct nic *n, int budget)
+ts_nic_poll(struct nic *n, int queue, int budget)
 {
 	if (ts.stop)
 		stop_now();
@@ -171,7 +171,7 @@ ts_nic_poll(struct nic *n, int budget)
 			ts.recover_fails++;
 	}
 	wire_pump();
-	return ts.drv_ops->poll(n, budget);
+	return ts.drv_ops->poll(n, queue, budget);
 }
 
 static void
