@@ -73,6 +73,27 @@ rx_release(struct nic_buf *b)
  * gives back `s` and everything taken before it: attach's failure labels
  * and detach share it, so the two cannot drift apart.
  */
+/* The two queues of the one pair (attach and recover); on failure
+   nothing is left set up. */
+static int
+vnet_rings_setup(struct virtio_net_softc *sc)
+{
+	struct virtio_dev *vd = &sc->bus.vd;
+	int rc = virtq_setup(vd, &sc->rxq, RXQ, VNET_RX_BUFS);
+	if (rc != TERN_OK)
+		return rc;
+	rc = virtq_setup(vd, &sc->txq, TXQ, 256);
+	if (rc != TERN_OK) {
+		virtq_free(vd, &sc->rxq);
+		return rc;
+	}
+	virtq_use_indirect(&sc->txq, VNET_TX_MAX_FRAGS + 1);
+	/* Transmit completions are reaped by poll: no interrupts for them;
+	   receive interrupts (with MSI-X) wake the idle CPU. */
+	virtq_intr(&sc->txq, false);
+	return TERN_OK;
+}
+
 enum vnet_step { VNET_UNDO_RXQ, VNET_UNDO_TXQ, VNET_UNDO_RXMEM, VNET_UNDO_TXHDR };
 
 static void
@@ -136,16 +157,9 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	if (vd->msix)
 		n->queue[0].msix_vector = vd->msix_entry;
 
-	rc = virtq_setup(vd, &sc->rxq, RXQ, VNET_RX_BUFS);
+	rc = vnet_rings_setup(sc);
 	if (rc != TERN_OK)
 		goto fail;
-	rc = virtq_setup(vd, &sc->txq, TXQ, 256);
-	if (rc != TERN_OK)
-		goto fail_rxq;
-	virtq_use_indirect(&sc->txq, VNET_TX_MAX_FRAGS + 1);
-	/* Transmit completions are reaped by poll: no interrupts for them;
-	   receive interrupts (with MSI-X) wake the idle CPU. */
-	virtq_intr(&sc->txq, false);
 	rc = TERN_ENOMEM;
 	if (hw_dma_alloc(vd->hw, (size_t)VNET_RX_BUFS * VNET_BUF_SIZE, 4096, &sc->rx_mem) != 0)
 		goto fail_txq;
@@ -179,8 +193,6 @@ fail_rxmem:
 fail_txq:
 	vnet_undo(sc, vd, VNET_UNDO_TXQ);
 	goto fail;
-fail_rxq:
-	vnet_undo(sc, vd, VNET_UNDO_RXQ);
 fail:
 	log_error("virtio-net", "%s: attach failed: %s", n->name, err_str(rc));
 	return rc;
@@ -551,14 +563,9 @@ virtio_net_recover(struct virtio_net_softc *sc)
 				goto fail;
 			}
 	}
-	rc = virtq_setup(vd, &sc->rxq, RXQ, VNET_RX_BUFS);
+	rc = vnet_rings_setup(sc);
 	if (rc != TERN_OK)
 		goto fail;
-	rc = virtq_setup(vd, &sc->txq, TXQ, 256);
-	if (rc != TERN_OK)
-		goto fail_rxq;
-	virtq_use_indirect(&sc->txq, VNET_TX_MAX_FRAGS + 1);
-	virtq_intr(&sc->txq, false);
 	uint32_t posted = 0, held = 0;
 	for (uint32_t i = 0; i < VNET_RX_BUFS && posted < sc->rxq.size; i++) {
 		if (sc->rx_bufs[i].refs != 0) {
@@ -579,8 +586,6 @@ virtio_net_recover(struct virtio_net_softc *sc)
 	    n->link_up ? "up" : "down");
 	return TERN_OK;
 
-fail_rxq:
-	virtq_free(vd, &sc->rxq);
 fail:
 	vd->broken = true;
 	log_error("virtio-net", "%s: recovery failed: %s", n->name, err_str(rc));
