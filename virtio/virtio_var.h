@@ -36,6 +36,7 @@ struct virtio_blk_softc {
 	uint32_t seg_max;		/* data descriptors per request */
 	uint32_t size_max;		/* bytes per data descriptor */
 	uint32_t sectors_per_block;
+	bool detached;			/* vblk_stop ran since attach */
 };
 
 #define VNET_RX_BUFS	128

@@ -20,37 +20,15 @@
 #include "kernel/err.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
-#include "tests/hw/blk_sync.h"
 #include "tests/hw/hw_fault.h"
 #include "tests/hw/hw_replay.h"
+#include "tests/hw/kstubs.h"
 #include "tests/hw/trace_util.h"
 #include "tests/virtio/virtio_regnames.h"
 #include "virtio/virtio_var.h"
 
 #define BLK_TRACE "tests/traces/qemu72-virtio-blk.trace"
 #define NET_TRACE "tests/traces/qemu72-virtio-net.trace"
-
-static int nlog;
-static char last_log[256];
-
-void
-klog(int level, const char *mod, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	kvsnprintf(last_log, sizeof(last_log), fmt, ap);
-	va_end(ap);
-	nlog++;
-}
-
-void
-marker(const char *fmt, ...)
-{
-}
-
-int blk_register(struct blk_dev *d) { return TERN_OK; }
-int nic_register(struct nic *n) { return TERN_OK; }
-int nic_unregister(struct nic *n) { return TERN_OK; }
 
 static void quiet(void *arg, const char *msg) { }
 
@@ -72,7 +50,7 @@ blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 	struct hw_fault f;
 	hw_fault_wrap(&f, &sc->bus.hw, kind, countdown, false);
 
-	nlog = 0;
+	kstub_reset();
 	int rc = virtio_blk_attach_core(sc, &sc->bus.vd, 1);
 	/* Attach needs every DMA region it asks for: one refused and
 	   attach reporting success is the unset-rc mistake. */
@@ -83,7 +61,7 @@ blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 		   everything it took (ASan checks at exit). */
 		assert_true(f.injected > 0);
 		assert_true(rc < 0);
-		assert_true(nlog > 0);
+		assert_true(kstub_nlog > 0);
 		(*attach_failures)++;
 	} else {
 		/* blktest's data: the replay compares what is written. */
@@ -93,9 +71,9 @@ blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 		assert_int_equal(trace_marker_value(BLK_TRACE, "seed=", " ", v, sizeof(v)), 0);
 		blktest_pattern(buf, bytes, strtoull(v, NULL, 16));
 		uint64_t lba = sc->blk.nblocks - n;
-		int w = test_blk_rw(&sc->blk, BLK_WRITE, lba, n, buf, 1, 2000);
-		int fl = test_blk_rw(&sc->blk, BLK_FLUSH, 0, 0, NULL, 1, 2000);
-		int rd = test_blk_rw(&sc->blk, BLK_READ, lba, n, buf, 1, 2000);
+		int w = blk_rw_sync(&sc->blk, BLK_WRITE, lba, n, buf, 2000);
+		int fl = blk_rw_sync(&sc->blk, BLK_FLUSH, 0, 0, NULL, 2000);
+		int rd = blk_rw_sync(&sc->blk, BLK_READ, lba, n, buf, 2000);
 		if (f.injected == 0)
 			assert_true(w == TERN_OK && fl == TERN_OK && rd == TERN_OK);
 		hw_replay_stop(r);
@@ -138,11 +116,11 @@ test_blk_device_gone_at_attach(void **state)
 	virtio_qemu_windows(&sc->bus, virtio_blk_regnames);
 	struct hw_fault f;
 	hw_fault_wrap(&f, &sc->bus.hw, HW_FAULT_READ_ONES, 0, false);
-	nlog = 0;
+	kstub_reset();
 	int rc = virtio_blk_attach_core(sc, &sc->bus.vd, 1);
-	printf("    attach: %s; log: %s\n", err_str(rc), last_log);
+	printf("    attach: %s; log: %s\n", err_str(rc), kstub_last);
 	assert_int_equal(rc, TERN_ENODEV);
-	assert_non_null(strstr(last_log, "virtio-blk1"));
+	assert_non_null(strstr(kstub_last, "virtio-blk1"));
 	hw_fault_unwrap(&f, &sc->bus.hw);
 	free(sc);
 	hw_replay_close(r);
@@ -163,13 +141,13 @@ net_run(enum hw_fault_kind kind, int countdown)
 	virtio_qemu_windows(&sc->bus, virtio_net_regnames);
 	struct hw_fault f;
 	hw_fault_wrap(&f, &sc->bus.hw, kind, countdown, false);
-	nlog = 0;
+	kstub_reset();
 	int rc = virtio_net_attach_core(sc, &sc->bus.vd, 0);
 	if (kind == HW_FAULT_DMA_ALLOC && f.injected > 0 && rc == TERN_OK)
 		fail_msg("net attach returned TERN_OK after DMA allocation %d failed", countdown + 1);
 	if (rc != TERN_OK) {
 		assert_true(f.injected > 0);
-		assert_true(nlog > 0);
+		assert_true(kstub_nlog > 0);
 	} else {
 		static uint8_t eth[14], arp[46];
 		struct nic *n = &sc->nic;
