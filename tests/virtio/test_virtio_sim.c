@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sanitizer/asan_interface.h>
 
 #include "kernel/err.h"
 #include "kernel/lib/fmt.h"
@@ -695,12 +696,33 @@ test_net_recover(void **state)
 	net_end(&f);
 }
 
+/* The bus frees a softc after detach: here it is poisoned instead (any
+   touch is an ASan error) so the simulator, which keeps a pointer to its
+   hw_dev, can still be finished. */
+static void
+softc_gone(struct virtio_net_softc *sc)
+{
+	ASAN_POISON_MEMORY_REGION(sc, sizeof(*sc));
+}
+
+static void
+softc_free(struct virtio_net_softc *sc, struct vsim *sim)
+{
+	ASAN_UNPOISON_MEMORY_REGION(sc, sizeof(*sc));
+	vsim_fini(sim);
+	free(sc);
+}
+
 static void
 test_net_held_buffers_and_detach(void **state)
 {
 	/* The upper layer holds every receive buffer: the device runs dry
-	   (inject fails, nothing is overwritten); releasing after detach
-	   must not touch the freed queue. */
+	   (inject fails, nothing is overwritten).  Then the device is
+	   detached and its softc freed, as the bus does, while the stack
+	   still holds them (kernel/dev/nic.h, lifetime): their data stays
+	   readable (ASan would see freed memory), releasing them touches
+	   nothing of the softc, and the pool's memory goes back with the
+	   last one, not before. */
 	struct net_fix f;
 	net_new(&f);
 	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
@@ -710,20 +732,54 @@ test_net_held_buffers_and_detach(void **state)
 	f.hold = true;
 	uint8_t frame[64] = { 0 };
 	int delivered = 0;
-	while (vsim_net_inject(&f.sim, frame, sizeof(frame), 0) == 0) {
+	while (frame[20] = (uint8_t)delivered,
+	    vsim_net_inject(&f.sim, frame, sizeof(frame), 0) == 0) {
 		nic_poll_queue(n, 0, 64);
 		delivered++;
 	}
 	assert_int_equal(delivered, VNET_RX_BUFS);
 	assert_int_equal(f.nheld, VNET_RX_BUFS);
 	virtio_net_detach_core(f.sc);
-	for (int i = 0; i < f.nheld; i++)
+	softc_gone(f.sc);
+	assert_true(kstub_logged("virtio-net7: 128 receive buffers still held by the stack"));
+	assert_int_equal(f.sim.dma_live, 1);	/* the pool, nothing else */
+	for (int i = 0; i < f.nheld; i++) {
+		assert_int_equal(f.held[i]->len, sizeof(frame));
+		assert_int_equal(f.held[i]->data[20], (uint8_t)i);
 		nic_buf_release(f.held[i]);
+		assert_int_equal(f.sim.dma_live, i + 1 < f.nheld ? 1 : 0);
+	}
 	if (f.sim.violations != 0)
 		fail_msg("driver violated the protocol: %s", f.sim.violation);
+	softc_free(f.sc, &f.sim);
+}
+
+/* A detach while the stack holds no buffer frees the pool at once, and
+   one held buffer keeps it until its release. */
+static void
+test_net_detach_one_held(void **state)
+{
+	struct net_fix f;
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	n->rx = net_rx;
+	n->upper = &f;
+	uint8_t frame[64] = { 9 };
+	f.hold = true;
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	nic_poll_queue(n, 0, 64);
+	f.hold = false;
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(f.nheld, 1);
+	virtio_net_detach_core(f.sc);
+	softc_gone(f.sc);
+	assert_int_equal(f.sim.dma_live, 1);
+	assert_int_equal(f.held[0]->data[0], 9);
+	nic_buf_release(f.held[0]);
 	assert_int_equal(f.sim.dma_live, 0);
-	vsim_fini(&f.sim);
-	free(f.sc);
+	softc_free(f.sc, &f.sim);
 }
 
 static void
@@ -1089,6 +1145,7 @@ main(void)
 		cmocka_unit_test(test_net_mrg_rxbuf_jumbo),
 		cmocka_unit_test(test_net_used_len_oversized),
 		cmocka_unit_test(test_net_held_buffers_and_detach),
+		cmocka_unit_test(test_net_detach_one_held),
 		cmocka_unit_test(test_net_bad_used_id),
 		cmocka_unit_test(test_net_rx_csum_states),
 		cmocka_unit_test(test_net_partial_csum_reaches_tcp),
