@@ -29,10 +29,6 @@
 
 static void quiet(void *arg, const char *msg) { }
 
-static const char *const kind_names[] = {
-	"none", "read_ones", "time_jump", "dma_alloc", "sync_bytes",
-};
-
 /* Counts live DMA regions around the replay backend's allocator. */
 static int live_dma;
 static int (*inner_alloc)(struct hw_dev *, size_t, size_t, struct hw_dma *);
@@ -59,8 +55,9 @@ count_free(struct hw_dev *d, struct hw_dma *dma)
 /* One run with `kind` after `countdown` calls; returns whether the fault
    fired at all. */
 static bool
-run(enum hw_fault_kind kind, int countdown, int *attach_failures)
+run(enum hw_fault_kind kind, int countdown, void *ctx)
 {
+	int *attach_failures = ctx;
 	struct hw_replay *r = hw_replay_open(NVME_TRACE, "nvme0");
 	assert_non_null(r);
 	hw_replay_set_fail(r, quiet, NULL);
@@ -132,16 +129,14 @@ run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 static void
 test_fault_loop(void **state)
 {
-	for (int k = HW_FAULT_READ_ONES; k <= HW_FAULT_SYNC_BYTES; k++) {
-		int runs = 0, attach_failures = 0;
-		for (int c = 0; c < 600; c++, runs++)
-			if (!run((enum hw_fault_kind)k, c, &attach_failures))
-				break;
-		printf("    nvme %-10s: %d countdowns, %d failed attaches\n", kind_names[k],
-		    runs, attach_failures);
-		assert_true(runs < 600);
-		assert_true(runs > 0);
-	}
+	int attach_failures = 0;
+	int runs[HW_FAULT_SYNC_BYTES];
+	assert_int_equal(hw_fault_loop("nvme", HW_FAULT_READ_ONES, HW_FAULT_SYNC_BYTES, 600,
+	    run, &attach_failures, runs), 0);
+	printf("    nvme: %d failed attaches in all\n", attach_failures);
+	for (int k = 0; k < HW_FAULT_SYNC_BYTES; k++)
+		assert_true(runs[k] > 0);
+	assert_true(attach_failures > 0);
 }
 
 /* Everything all-ones from the first read: "controller absent". */
