@@ -158,7 +158,12 @@ cloud_xml_get(const char *d, size_t len, const char *path, char *out, size_t cap
 			t++;
 		}
 		if (t + 2 + nlen + 1 > len || d[t + 1] != '/' ||
-		    memcmp(d + t + 2, d + s, nlen) != 0 || d[t + 2 + nlen] != '>')
+		    memcmp(d + t + 2, d + s, nlen) != 0)
+			return TERN_EPROTO;
+		size_t g = t + 2 + nlen;
+		while (g < len && xml_space(d[g]))
+			g++;
+		if (g >= len || d[g] != '>')
 			return TERN_EPROTO;
 		size_t vs = i, ve = t;
 		while (vs < ve && xml_space(d[vs]))
