@@ -356,7 +356,8 @@ aws_response(struct cloud *c)
 			step_failed(c, "token_malformed");
 			return;
 		}
-		c->attempt = 0;
+		/* attempt is not reset: the PUT belongs to the GET it serves,
+		   so a GET refused again after every new token stays bounded. */
 		c->phase = P_AWS_GET;
 		return;
 	}
