@@ -61,6 +61,7 @@ void machine_exit(int code) { fail_msg("machine_exit %d", code); abort(); }
 void marker(const char *fmt, ...) { }
 static int net_ups;
 void rt_net_up(void) { net_ups++; }
+void pal_cloud_net_up(struct netstack *ns) { }	/* no cloud= in these tests */
 
 /* The clock: fixed, and every read counted. */
 static uint64_t clock_ns = 7000000000ULL;
