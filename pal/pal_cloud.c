@@ -168,9 +168,10 @@ pal_cloud_configure(struct pkg_manifest *m)
 		return;
 	}
 	if (rc == 0 && pal_cloud_apply(m, &pal_ud, &reason) == 0) {
-		log_info("cloud", "user data applied: %s%s%s port %u, %u env",
-		    pal_ud.have_args ? "args \"" : "", pal_ud.have_args ? pal_ud.args : "",
-		    pal_ud.have_args ? "\"," : "", m->listen_port, pal_ud.nenv);
+		log_info("cloud", "user data applied: listen port %u, %u env, args %s%s%s",
+		    m->listen_port, pal_ud.nenv, pal_ud.have_args ? "\"" : "",
+		    pal_ud.have_args ? pal_ud.args : "(package's)",
+		    pal_ud.have_args ? "\"" : "");
 		return;
 	}
 	log_error("cloud", "user data refused: %s", reason);

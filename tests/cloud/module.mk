@@ -6,3 +6,4 @@ CLOUD_TEST_LIB := kernel/lib/fmt.c kernel/lib/err.c
 $(eval $(call host_test,cloud_http,tests/cloud/test_cloud_http.c cloud/http.c,))
 $(eval $(call host_test,cloud_extract,tests/cloud/test_cloud_extract.c cloud/extract.c cloud/userdata.c pal/cloud_cfg.c pal/pkg.c $(CLOUD_TEST_LIB),))
 $(eval $(call host_test,cloud_e2e,tests/cloud/test_cloud_e2e.c tests/cloud/cloud_fake.c $(CLOUD_SRCS) $(NS_CORE) $(CLOUD_TEST_LIB),))
+INTEG_TESTS += tests/cloud/ternsim_cloud.sh
