@@ -12,8 +12,9 @@
 #   (static, so no DHCP option 245: the default WireServer address).
 #
 # Scenarios (PASS/FAIL lines): EC2 with user data; Azure with a 500 on
-# the first health report; Azure with bad user data; EC2 with no
-# metadata service at all.  Bounded: every wait has a limit; ~40 s.
+# the first health report; Azure with bad user data; Azure over DHCP
+# (dnsmasq, option 245 -> a WireServer on 169.254.169.253); EC2 with no
+# metadata service at all.  Bounded: every wait has a limit; ~45 s.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build}
@@ -148,6 +149,38 @@ else
 	fail "azure bad user data: no TERN FAIL stage=config in 30 s ($L/azbad.log)"
 fi
 stop "$sim_pid" "$fp"
+
+# ---- Azure over DHCP: WireServer from option 245 -----------------------
+# dnsmasq (when installed) leases 169.254.0.10 with option 245 =
+# 169.254.169.253, where the WireServer fake listens instead of the default.
+if command -v dnsmasq >/dev/null; then
+	nsx ip addr add 169.254.169.253/32 dev tc0
+	ip netns exec "$NS" dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
+		--interface=tc0 --bind-interfaces --dhcp-authoritative \
+		--dhcp-range=169.254.0.10,169.254.0.10,255.255.0.0,1h \
+		--dhcp-option=3,169.254.0.1 --dhcp-option=245,169.254.169.253 \
+		--dhcp-leasefile="$L/leases" --pid-file= >"$L/dnsmasq.log" 2>&1 &
+	pids+=($!)
+	dp=$!
+	fake dhcp --mode=azure --ws=169.254.169.253
+	fp=$fake_pid
+	ip netns exec "$NS" "$SIM" --platform=qemu --tap=tc0 --pkg="$PKG" \
+		--cmdline="cloud=azure" >"$L/dhcp.log" 2>&1 &
+	pids+=($!)
+	sim_pid=$!
+	if wait_line dhcp '^TERN CLOUD provider=azure' 30; then
+		grep -q 'WireServer 169.254.169.253 (DHCP option 245)' "$L/dhcp.log" &&
+		    grep -qx 'TERN CLOUD provider=azure vm=02aab8a4-74ef-476e-8182-f6d2ba4166a6 ready=reported' \
+		    "$L/dhcp.log" && [ "$(count dhcp '"state": "Ready"')" = 1 ] &&
+			pass "azure dhcp: WireServer from option 245, Ready reported there" ||
+			fail "azure dhcp: ($L/dhcp.log, $L/dhcp.jsonl)"
+	else
+		fail "azure dhcp: no TERN CLOUD in 30 s ($L/dhcp.log)"
+	fi
+	stop "$sim_pid" "$fp" "$dp"
+else
+	echo "NOTE ternsim_cloud: dnsmasq not installed: DHCP option 245 scenario skipped"
+fi
 
 # ---- EC2 without a metadata service: serve anyway ----------------------
 sim down aws
