@@ -82,12 +82,24 @@ pal_cloud_net_up(struct netstack *ns)
 	}
 }
 
+/* The marker, then the client's counters so far (cloud.h cloud_stats). */
 static void
 print_marker(void)
 {
 	char m[LOG_LINE_MAX];
 	cloud_marker(&pal_cloud, m, sizeof(m));
 	marker("%s", m);
+	const struct cloud_stats *st = &pal_cloud.st;
+	log_info("cloud", "%llu requests, %llu responses, %llu connect failures, "
+	    "%llu timeouts, %llu malformed, %llu bad status, %llu bad documents, "
+	    "%llu retries, %llu give-ups, %llu tokens (%llu refused), %llu goal states, "
+	    "%llu health reports", (unsigned long long)st->requests,
+	    (unsigned long long)st->responses, (unsigned long long)st->connect_fail,
+	    (unsigned long long)st->timeouts, (unsigned long long)st->http_errors,
+	    (unsigned long long)st->bad_status, (unsigned long long)st->bad_doc,
+	    (unsigned long long)st->retries, (unsigned long long)st->gave_up,
+	    (unsigned long long)st->token_fetches, (unsigned long long)st->token_rejected,
+	    (unsigned long long)st->goalstates, (unsigned long long)st->health_posts);
 }
 
 void
