@@ -14,3 +14,4 @@ $(B)/fuzz/cloud: tests/cloud/fuzz_cloud.c cloud/http.c cloud/extract.c cloud/use
 		-o $@ tests/cloud/fuzz_cloud.c cloud/http.c cloud/extract.c cloud/userdata.c
 FUZZ_TARGETS += $(B)/fuzz/cloud
 INTEG_TESTS += tests/cloud/fuzz.sh
+INTEG_TESTS += tests/cloud/qemu_cloud.sh
