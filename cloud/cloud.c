@@ -378,13 +378,15 @@ aws_response(struct cloud *c)
 	char *dst[] = { c->instance_id, c->instance_type, c->region, c->local_ipv4 };
 	if (s == 200 && c->step == AWS_NGET - 1) {
 		if (c->resp.body_len > sizeof(c->userdata)) {
+			/* Over EC2's own 16 KiB limit: not ours, as on Azure. */
 			c->st.bad_doc++;
-			step_failed(c, "userdata_too_big");
-			return;
+			cloud_log(c, LOG_WARN, "cloud: user-data: %zu bytes, over %u; "
+			    "ignored", c->resp.body_len, (unsigned)sizeof(c->userdata));
+		} else {
+			memcpy(c->userdata, c->body, c->resp.body_len);
+			c->userdata_len = c->resp.body_len;
+			c->have_userdata = true;
 		}
-		memcpy(c->userdata, c->body, c->resp.body_len);
-		c->userdata_len = c->resp.body_len;
-		c->have_userdata = true;
 	} else if (s == 200) {
 		if (!body_value(c, dst[c->step], CLOUD_VAL_MAX)) {
 			dst[c->step][0] = '\0';

@@ -220,6 +220,20 @@ test_aws_no_userdata(void **state)
 }
 
 static void
+test_aws_userdata_too_big(void **state)
+{
+	static char big[CLOUD_UD_MAX + 2];
+	memset(big, 'x', sizeof(big) - 1);
+	setup_net(CLOUD_AWS, false);
+	imds.userdata = big;
+	run(meta_done, 60 * S);
+	assert_true(cl.meta_ok);	/* the rest of the metadata is fine */
+	assert_false(cl.have_userdata);
+	assert_int_equal(cl.st.bad_doc, 1);
+	assert_non_null(strstr(logbuf, "user-data: 16385 bytes, over 16384; ignored"));
+}
+
+static void
 test_aws_token_reacquire(void **state)
 {
 	setup_net(CLOUD_AWS, false);
@@ -421,6 +435,7 @@ main(void)
 		cmocka_unit_test(test_fake_rules),
 		cmocka_unit_test(test_aws_happy),
 		cmocka_unit_test(test_aws_no_userdata),
+		cmocka_unit_test(test_aws_userdata_too_big),
 		cmocka_unit_test(test_aws_token_reacquire),
 		cmocka_unit_test(test_aws_always_401_bounded),
 		cmocka_unit_test(test_aws_transient_500),
