@@ -38,7 +38,7 @@ enum cloud_provider { CLOUD_NONE = 0, CLOUD_AWS, CLOUD_AZURE };
 #define CLOUD_IMDS_IP		0xa9fea9feu	/* 169.254.169.254 */
 #define CLOUD_WIRESERVER_IP	0xa83f8110u	/* 168.63.129.16 (D.5) */
 #define CLOUD_REQ_MAX		2048		/* one request, head and body */
-#define CLOUD_BODY_MAX		32768		/* one response body */
+#define CLOUD_BODY_MAX		65536		/* one response body: IMDS JSON with 16 KiB of base64 userData and many tags */
 #define CLOUD_TOKEN_MAX		256		/* IMDSv2 token */
 #define CLOUD_TOKEN_TTL_S	900		/* what ec2-metadata asks for */
 #define CLOUD_VAL_MAX		128		/* one id, type, region... */
