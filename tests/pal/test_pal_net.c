@@ -61,6 +61,7 @@ void (fail)(const char *stage, const char *reason) { fail_msg("fail %s %s", stag
 void machine_exit(int code) { fail_msg("machine_exit %d", code); abort(); }
 static int net_ups;
 void rt_net_up(void) { net_ups++; }
+void pal_cloud_net_up(struct netstack *ns) { }	/* no cloud= in these tests */
 
 /* The entropy source: a keystream that differs per call (an xorshift with
    its own state, unrelated to the clock), every 32-bit word it hands out
