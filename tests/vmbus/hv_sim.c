@@ -83,9 +83,14 @@ sim_pump(struct hv_sim *s)
 	struct hv_message *slot = sim_slot(s);
 	if (slot == NULL || s->qlen == 0 || s->q[s->qhead].at_ns > s->now_ns)
 		return;
+	/* Once msg_pending was shown, only an EOM brings the next one:
+	   a guest that frees the slot without EOM gets nothing more. */
+	if (s->eom_needed)
+		return;
 	if (__atomic_load_n(&slot->message_type, __ATOMIC_ACQUIRE) != 0) {
 		/* Busy: the guest must EOM before it gets the next one. */
 		slot->flags |= HV_MSGFLAG_PENDING;
+		s->eom_needed = true;
 		return;
 	}
 	struct sim_msg *m = &s->q[s->qhead];
@@ -95,6 +100,7 @@ sim_pump(struct hv_sim *s)
 	slot->payload_size = m->len;
 	memcpy(slot->payload, m->data, m->len);
 	slot->flags = s->qlen > 0 ? HV_MSGFLAG_PENDING : 0;
+	s->eom_needed = s->qlen > 0;
 	__atomic_store_n(&slot->message_type, HV_MSGTYPE_VMBUS, __ATOMIC_RELEASE);
 	s->irq_pending = true;
 	s->irqs++;
@@ -301,6 +307,7 @@ sim_msr_write(struct hw_dev *d, uint32_t msr, uint64_t v)
 			sim_err(s, "EOM written with 0x%llx, not 0",
 			    (unsigned long long)v);
 		s->eoms++;
+		s->eom_needed = false;
 		sim_pump(s);
 		return;
 	case HV_MSR_CRASH_CTL:

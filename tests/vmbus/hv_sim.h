@@ -79,6 +79,7 @@ struct hv_sim {
 	uint32_t vp_index;
 	uint64_t eoms, irqs;
 	bool irq_pending;
+	bool eom_needed;		/* msg_pending shown: wait for EOM */
 	/* TSC page behaviour */
 	bool f_tsc_seq0;		/* publish sequence 0 (invalid page) */
 	int f_tsc_bump;			/* bump the sequence on the next n TSC reads */

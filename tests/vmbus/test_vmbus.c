@@ -489,7 +489,7 @@ test_ring_full_pending_send(void **state)
 
 	/* 12 KiB of data, 1024-byte packets: 11 fit (never exactly full). */
 	while ((rc = vmbus_chan_send(t->ch, VMBUS_PKT_DATA_INBAND, 0, 1,
-	    NULL, 0, payload, sizeof(payload))) == TERN_OK)
+	    NULL, 0, payload, sizeof(payload))) == TERN_OK && sent < 64)
 		sent++;
 	assert_int_equal(rc, TERN_EAGAIN);
 	assert_int_equal(sent, 11);
@@ -701,7 +701,7 @@ test_random_host_messages(void **state)
 	/* Whatever arrived, the bus is consistent and still talks. */
 	assert_true(f->vb.st.msgs_bad + f->vb.st.offers_bad > 0);
 	assert_true(f->vb.nchans <= VMBUS_MAX_CHANS);
-	f->expect_errors = true;	/* random relids released etc. */
+	/* and the host saw no protocol error from us (fixture) */
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
