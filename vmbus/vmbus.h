@@ -50,6 +50,7 @@ struct vmbus_pkt {
 	uint32_t len;			/* len8 * 8: bytes copied */
 };
 
+/* The owner sets vb->bus.zalloc/free (softc memory) before vmbus_probe. */
 int vmbus_connect(struct vmbus *vb, struct hv *hv);
 int vmbus_probe(struct vmbus *vb, const struct driver *const *table);
 /* Returns the number of host messages handled. */
@@ -113,5 +114,13 @@ int vmbus_gpadl_teardown(struct vmbus_chan *ch, uint32_t handle);
 /* Printable class name of a class GUID ("netvsc", "storvsc", ... or
    "unknown"). */
 const char *vmbus_class_name(const uint8_t guid[16]);
+
+#if defined(TERN_KERNEL)
+/* Kernel glue (vmbus_kern.c): connect and probe on the SynIC of
+   hv_kern() (TERN_ENODEV without one); poll; UNLOAD at shutdown. */
+int vmbus_kern_init(const struct driver *const *table);
+void vmbus_kern_poll(void);
+void vmbus_kern_shutdown(void);
+#endif
 
 #endif /* TERN_VMBUS_H */

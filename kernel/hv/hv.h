@@ -116,4 +116,15 @@ const char *hv_clock_source(const struct hv *hv);
    Returns false when the host does not offer them. */
 bool hv_crash_report(struct hv *hv, const uint64_t p[5]);
 
+#if defined(TERN_KERNEL)
+/*
+ * Kernel glue (hv_kern.c), called from the composition root after
+ * platform_detect: does nothing (TERN_ENODEV) unless CPUID offers the
+ * Hyper-V hypercall interface.  hv_kern() is the brought-up state for
+ * the VMBus, NULL without a SynIC.
+ */
+int hv_kern_init(void);
+struct hv *hv_kern(void);
+#endif
+
 #endif /* TERN_HV_H */
