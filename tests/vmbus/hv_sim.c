@@ -492,6 +492,10 @@ sim_open(struct hv_sim *s, const struct vmbus_open *o)
 	if (ih->write_index || ih->read_index || oh->write_index || oh->read_index)
 		sim_err(s, "OPENCHANNEL relid %u: ring indices not zero", c->relid);
 	oh->feature_bits |= VMBUS_RING_FEAT_PENDING;
+	if (s->f_rescind_on_open) {
+		hv_sim_rescind(s, c->relid);
+		return;
+	}
 	struct vmbus_open_result r = { { VMBUS_MSG_OPENCHANNEL_RESULT, 0 },
 		c->relid, o->openid, s->f_open_status };
 	if (s->f_open_status == 0) {

@@ -98,6 +98,7 @@ struct hv_sim {
 	/* Faults */
 	bool f_mute;			/* never answer anything */
 	bool f_mute_open;		/* never answer OPENCHANNEL */
+	bool f_rescind_on_open;		/* answer OPENCHANNEL with a rescind */
 	uint32_t f_gpadl_status;	/* GPADL_CREATED status */
 	uint32_t f_open_status;		/* OPENCHANNEL_RESULT status */
 	uint64_t f_offer_delay_ns;	/* offers arrive this late */

@@ -654,6 +654,43 @@ test_rescind_unknown_and_unbound(void **state)
 }
 
 static void
+test_rescind_during_open(void **state)
+{
+	struct fx *f = *state;
+
+	f->s.f_rescind_on_open = true;
+	assert_int_equal(vmbus_connect(&f->vb, &f->hv), TERN_OK);
+	uint64_t t0 = f->s.now_ns;
+	assert_int_equal(vmbus_probe(&f->vb, td_table), 0);
+	assert_int_equal(td_open_rc, TERN_ENODEV);
+	/* It stopped waiting at the rescind, not at the timeout. */
+	assert_true(f->s.now_ns - t0 < 1000000000ull);
+	/* The host dropped the GPADL with the channel: no teardown. */
+	assert_int_equal(f->s.post_msgs[VMBUS_MSG_GPADL_TEARDOWN], 0);
+	vmbus_poll(&f->vb);
+	assert_int_equal(f->s.relid_released, 1);
+	assert_null(chan(f, RELID_NET));
+}
+
+static void
+test_subchannel_not_bound(void **state)
+{
+	struct fx *f = *state;
+
+	struct sim_chan *sub = hv_sim_offer(&f->s, hv_sim_guid_netvsc, 1, 40, 0x50);
+	sub->sub_index = 1;
+	assert_int_equal(vmbus_connect(&f->vb, &f->hv), TERN_OK);
+	assert_int_equal(f->vb.nchans, 3);
+	assert_non_null(strstr(vstub_markers, "relid=40 sub=1"));
+	assert_int_equal(vmbus_probe(&f->vb, td_table), 1);
+	assert_null(chan(f, 40)->dev.driver);
+	assert_non_null(chan(f, RELID_NET)->dev.driver);
+	/* Not a VMBus device: no channel. */
+	struct device other = { 0 };
+	assert_null(vmbus_chan_of(&other));
+}
+
+static void
 test_unload(void **state)
 {
 	struct fx *f = *state;
@@ -735,6 +772,8 @@ main(void)
 		T(test_bad_header_offset),
 		T(test_rescind_open_and_reoffer),
 		T(test_rescind_unknown_and_unbound),
+		T(test_rescind_during_open),
+		T(test_subchannel_not_bound),
 		T(test_unload),
 		T(test_unload_no_answer),
 		T(test_random_host_messages),
