@@ -2,8 +2,9 @@
  * hv_kern.c - kernel glue for the Hyper-V enlightenments: brings up
  * kernel/hv on the boot CPU when CPUID (platform_has_hyperv_hypercalls)
  * says the Microsoft hypervisor interface and its hypercall privilege
- * are there, and never otherwise: on QEMU/KVM, Nitro or a QEMU guest
- * dressed as Azure nothing here runs.
+ * are there and the platform classifier says azure or hyperv, and never
+ * otherwise: on QEMU/KVM (also with hv-* enlightenments), Nitro or a
+ * QEMU guest dressed as Azure nothing here runs.
  *
  * Steps: probe (TERN HV line), guest OS id + hypercall page (an
  * executable, never writable page from exec_page_alloc, then
@@ -68,7 +69,13 @@ hv_kern_init(void)
 	uint64_t pa;
 	int rc;
 
-	if (!platform_has_hyperv_hypercalls())
+	/* Both: CPUID offers the interface, and the classifier says this is
+	   Hyper-V or Azure.  KVM with Hyper-V enlightenments (QEMU hv-*)
+	   shows "Microsoft Hv" too but has no VMBus host; it keeps the
+	   KVM path. */
+	int name = platform_name();
+	if (!platform_has_hyperv_hypercalls() ||
+	    (name != PLATFORM_AZURE && name != PLATFORM_HYPERV))
 		return TERN_ENODEV;
 	hv_state.read_tsc = hv_rdtsc;
 	if ((rc = hv_probe(&hv_state, &hv_cpu)) != TERN_OK)
