@@ -548,6 +548,14 @@ vmbus_gpadl_create(struct vmbus_chan *ch, const struct hw_dma *buf,
 		return rc;
 	rc = vmbus_await(vb, VMBUS_MSG_GPADL_CREATED, h, ch->relid, &cr,
 	    sizeof(cr), "GPADL_CREATED");
+	if (rc == TERN_ETIMEDOUT) {
+		/* The host may have created it and lost only the answer:
+		   take it back, and if even that is not confirmed, the
+		   buffer must never be reused. */
+		if (vmbus_gpadl_teardown(ch, h) != TERN_OK)
+			return TERN_EBUSY;
+		return rc;
+	}
 	if (rc != TERN_OK)
 		return rc;
 	if (cr.status != 0 || cr.child_relid != ch->relid) {
@@ -611,8 +619,14 @@ vmbus_chan_open(struct vmbus_chan *ch, uint32_t send_bytes,
 	vmbus_ring_init(&ch->tx, &ch->hw, base, send_bytes);
 	vmbus_ring_init(&ch->rx, &ch->hw, base + send_bytes, recv_bytes);
 	ch->send_bytes = send_bytes;
-	if ((rc = vmbus_gpadl_create(ch, &ch->ring_mem, &ch->ring_gpadl)) != TERN_OK)
-		goto fail_mem;
+	if ((rc = vmbus_gpadl_create(ch, &ch->ring_mem, &ch->ring_gpadl)) != TERN_OK) {
+		if (rc != TERN_EBUSY)
+			goto fail_mem;
+		log_warn(ch->hw.name, "ring GPADL state unknown; %u bytes leaked on purpose",
+		    send_bytes + recv_bytes);
+		memset(&ch->ring_mem, 0, sizeof(ch->ring_mem));
+		return TERN_ETIMEDOUT;
+	}
 
 	memset(&o, 0, sizeof(o));
 	o.h.msgtype = VMBUS_MSG_OPENCHANNEL;

@@ -103,7 +103,10 @@ void vmbus_chan_close(struct vmbus_chan *ch);
 /*
  * A GPADL over `buf` (page-aligned, a page multiple; every page's address
  * from hw_virt_to_phys on the channel's device) for driver buffers
- * (netvsc receive/send buffers).  *handle gets the handle.  Teardown
+ * (netvsc receive/send buffers).  *handle gets the handle.  When
+ * GPADL_CREATED does not come it tears the GPADL down again
+ * (TERN_ETIMEDOUT); if that is not confirmed either it returns
+ * TERN_EBUSY and the caller MUST NOT free or reuse `buf`.  Teardown
  * waits for GPADL_TORNDOWN; if that never comes the caller MUST NOT free
  * the buffer (the host may still map it): TERN_ETIMEDOUT says so.
  */

@@ -113,6 +113,10 @@ sim_enqueue(struct hv_sim *s, const void *msg, size_t len, uint64_t delay)
 		sim_err(s, "host message queue overflow");
 		return;
 	}
+	/* A lost reply: what a host that never answers looks like to the
+	   one wait that expected it. */
+	if (s->f_drop_at != 0 && --s->f_drop_at == 0)
+		return;
 	struct sim_msg *m = &s->q[(s->qhead + s->qlen) % SIM_QLEN];
 	memset(m, 0, sizeof(*m));
 	m->len = (uint8_t)len;
@@ -901,6 +905,8 @@ sim_dma_alloc(struct hw_dev *d, size_t len, size_t align, struct hw_dma *out)
 	struct hv_sim *s = S(d);
 	size_t n = (len + PG - 1) & ~(size_t)(PG - 1);
 	if (s->nalloc == SIM_MAX_ALLOCS)
+		return -1;
+	if (s->f_dma_fail_at != 0 && --s->f_dma_fail_at == 0)
 		return -1;
 	void *p = aligned_alloc(align < PG ? PG : align, n);
 	if (p == NULL)

@@ -103,6 +103,8 @@ struct hv_sim {
 	uint32_t f_open_status;		/* OPENCHANNEL_RESULT status */
 	uint64_t f_offer_delay_ns;	/* offers arrive this late */
 	int f_busy_posts;		/* next n posts: INSUFFICIENT_BUFFERS */
+	int f_dma_fail_at;		/* n-th dma_alloc from now fails (0: never) */
+	int f_drop_at;			/* n-th host reply from now is lost (0: never) */
 	/* Counters */
 	uint64_t posts, post_msgs[32], signals, unloads, relid_released;
 	/* Memory the guest allocated: the only valid guest addresses. */

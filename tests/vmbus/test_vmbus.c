@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -741,6 +742,116 @@ test_random_host_messages(void **state)
 	/* and the host saw no protocol error from us (fixture) */
 }
 
+/* ---- fault matrix ------------------------------------------------------ */
+
+/* The whole life (connect, probe with open, data, close, unload) once. */
+static int
+life(struct fx *f)
+{
+	int rc = vmbus_connect(&f->vb, &f->hv);
+	if (rc != TERN_OK)
+		return rc;
+	vmbus_probe(&f->vb, td_table);
+	struct vmbus_chan *ch = chan(f, RELID_NET);
+	if (ch != NULL && ch->dev.driver != NULL) {
+		struct sim_chan *sc = hv_sim_chan(&f->s, RELID_NET);
+		vmbus_chan_send(ch, VMBUS_PKT_DATA_INBAND, 0, 1, NULL, 0, "ping", 4);
+		hv_sim_chan_send(&f->s, sc, VMBUS_PKT_COMP, 0, 1, "pong", 4);
+		vmbus_poll(&f->vb);
+	}
+	return vmbus_unload(&f->vb);
+}
+
+/* Fail the n-th DMA allocation, for every n until a run needs no more:
+   each ends in a clean error or success, frees everything (the fixture
+   checks the simulator's allocations) and breaks no host rule. */
+static void
+test_fault_dma_countdown(void **state)
+{
+	struct fx *f = *state;
+	int n;
+
+	for (n = 1; n < 64; n++) {
+		struct fx *g = test_calloc(1, sizeof(*g));
+		hv_sim_init(&g->s);
+		hv_sim_offer(&g->s, hv_sim_guid_netvsc, 1, RELID_NET, CONN_NET);
+		g->hv.read_tsc = hv_sim_read_tsc;
+		assert_int_equal(hv_probe(&g->hv, &g->s.dev), TERN_OK);
+		assert_int_equal(hw_dma_alloc(&g->s.dev, 4096, 4096, &g->hcpage), 0);
+		assert_int_equal(hv_hypercall_enable(&g->hv, g->hcpage.pa), TERN_OK);
+		assert_int_equal(hv_synic_init(&g->hv, 0x41), TERN_OK);
+		g->vb.bus.zalloc = tzalloc;
+		g->vb.bus.free = tfree;
+		g->s.f_dma_fail_at = n;
+		int rc = life(g);
+		bool fired = g->s.f_dma_fail_at == 0;
+		vmbus_fini(&g->vb);
+		hv_synic_fini(&g->hv);
+		hv_hypercall_disable(&g->hv);
+		hw_dma_free(&g->s.dev, &g->hcpage);
+		assert_int_equal(hv_sim_fini(&g->s), 0);
+		if (hv_sim_error_count(&g->s) != 0)
+			fail_msg("dma fault %d: host error %s", n, g->s.err[0]);
+		assert_int_equal(softcs_live, 0);
+		test_free(g);
+		if (!fired) {
+			assert_int_equal(rc, TERN_OK);
+			break;
+		}
+	}
+	assert_true(n > 3 && n < 64);	/* it did reach a clean full run */
+	(void)f;
+}
+
+/* Lose the n-th host reply, for every n: each wait gives up after its
+   bound, nothing leaks, nothing hangs. */
+static void
+test_fault_lost_reply_countdown(void **state)
+{
+	struct fx *f = *state;
+	int n;
+
+	for (n = 1; n < 64; n++) {
+		struct fx *g = test_calloc(1, sizeof(*g));
+		hv_sim_init(&g->s);
+		hv_sim_offer(&g->s, hv_sim_guid_netvsc, 1, RELID_NET, CONN_NET);
+		g->hv.read_tsc = hv_sim_read_tsc;
+		assert_int_equal(hv_probe(&g->hv, &g->s.dev), TERN_OK);
+		assert_int_equal(hw_dma_alloc(&g->s.dev, 4096, 4096, &g->hcpage), 0);
+		assert_int_equal(hv_hypercall_enable(&g->hv, g->hcpage.pa), TERN_OK);
+		assert_int_equal(hv_synic_init(&g->hv, 0x41), TERN_OK);
+		g->vb.bus.zalloc = tzalloc;
+		g->vb.bus.free = tfree;
+		g->s.f_drop_at = n;
+		uint64_t t0 = g->s.now_ns;
+		int rc = life(g);
+		bool fired = g->s.f_drop_at == 0;
+		/* At most a few bounded waits, never forever. */
+		assert_true(g->s.now_ns - t0 <= 4 * VMBUS_TIMEOUT_NS);
+		vmbus_fini(&g->vb);
+		hv_synic_fini(&g->hv);
+		hv_hypercall_disable(&g->hv);
+		/* A GPADL whose teardown was lost stays allocated on purpose
+		   (the host may still map it): that is the one allowed
+		   "leak", and the simulator still owns it. */
+		hw_dma_free(&g->s.dev, &g->hcpage);
+		int leaked = hv_sim_fini(&g->s);
+		if (getenv("TERN_TEST_VERBOSE") != NULL)
+			fprintf(stderr, "lost reply %d: rc %d leaked %d errors %d %s\n",
+			    n, rc, leaked, g->s.nerr, g->s.nerr ? g->s.err[0] : "");
+		assert_true(leaked <= 1);
+		assert_int_equal(hv_sim_error_count(&g->s), 0);
+		assert_int_equal(softcs_live, 0);
+		test_free(g);
+		if (!fired) {
+			assert_int_equal(rc, TERN_OK);
+			break;
+		}
+	}
+	assert_true(n > 3 && n < 64);
+	(void)f;
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int
@@ -777,6 +888,8 @@ main(void)
 		T(test_unload),
 		T(test_unload_no_answer),
 		T(test_random_host_messages),
+		T(test_fault_dma_countdown),
+		T(test_fault_lost_reply_countdown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
