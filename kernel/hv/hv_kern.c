@@ -9,7 +9,8 @@
  * Steps: probe (TERN HV line), guest OS id + hypercall page (an
  * executable, never writable page from exec_page_alloc, then
  * hw_hypercall_set_page), SynIC with SINT2 on a vector of our own, the
- * reference time, and the crash MSRs as the panic hook.  Each step that
+ * reference time (its TSC rate handed to kernel/clock, a second TERN
+ * CLOCK line), and the crash MSRs as the panic hook.  Each step that
  * fails is logged and the ones after it that depend on it are skipped.
  */
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "kernel/arch/x86_64/cpu.h"
+#include "kernel/clock/clock.h"
 #include "kernel/err.h"
 #include "kernel/hv/hv.h"
 #include "kernel/intr.h"
@@ -24,6 +26,7 @@
 #include "kernel/mm.h"
 #include "kernel/panic.h"
 #include "kernel/platform/platform.h"
+#include "kernel/time.h"
 
 static struct hw_dev hv_cpu = { .name = "hv" };
 static struct hv hv_state;
@@ -54,6 +57,39 @@ hv_panic_report(const char *reason)
 	size_t n = strnlen(reason, 32);
 	memcpy(&p[1], reason, n);
 	hv_crash_report(&hv_state, p);
+}
+
+/*
+ * Hand the TSC rate to the kernel clock: from the reference TSC page's
+ * scale while its sequence says it is valid, else from the frequency
+ * MSR, else leave the HPET/PM-timer calibration alone.  The kernel clock
+ * keeps reading the TSC itself; only its rate comes from here.
+ */
+static void
+hv_clock_handover(void)
+{
+	uint64_t scale = 0;
+	const char *from = NULL;
+
+	if (hv_state.tsc_page_on) {
+		volatile struct hv_tsc_page *p = hv_state.tsc_page.va;
+		uint32_t seq = p->sequence;
+		uint64_t sc = p->scale;
+		if (seq != 0 && p->sequence == seq) {
+			scale = sc;
+			from = "hv-tsc-page";
+		}
+	}
+	if (scale != 0) {
+		clock_hv_ref_tsc(scale);
+	} else if (hv_state.tsc_hz != 0) {
+		time_set_tsc_hz(hv_state.tsc_hz, "hv-tsc-freq");
+		from = "hv-tsc-freq";
+	} else {
+		return;
+	}
+	marker("CLOCK source=%s hz=%llu", from,
+	    (unsigned long long)time_tsc_hz());
 }
 
 struct hv *
@@ -100,6 +136,8 @@ hv_kern_init(void)
 		log_warn("hv", "SynIC: %s; no VMBus", err_str(rc));
 	if ((rc = hv_time_init(&hv_state)) != TERN_OK)
 		log_warn("hv", "no Hyper-V reference time: %s", err_str(rc));
+	else
+		hv_clock_handover();
 	log_info("hv", "reference time %s, TSC %llu Hz%s", hv_clock_source(&hv_state),
 	    (unsigned long long)hv_state.tsc_hz,
 	    hv_state.tsc_hz ? " (from the frequency MSR)" : " (not offered)");
