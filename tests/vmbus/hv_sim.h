@@ -63,7 +63,11 @@ struct sim_msg {
 };
 
 struct hv_sim;
-/* Device hook: called after the guest signals channel `c`. */
+/* Device hook (a VSP): called when the guest signals channel `c`, from
+   inside the guest's HvSignalEvent.  The guest signals only when the
+   ring goes from empty to non-empty, so the hook drains every packet with
+   hv_sim_chan_recv; it may answer with hv_sim_chan_send and MUST NOT call
+   guest code. */
 typedef void (*hv_sim_hook)(struct hv_sim *s, struct sim_chan *c, void *ctx);
 
 struct hv_sim {

@@ -466,6 +466,41 @@ test_send_recv(void **state)
 	assert_int_equal(t->cb_calls, 1);
 }
 
+/* A device hook answering every packet, as a VSP will (issue 18). */
+static void
+echo_vsp(struct hv_sim *s, struct sim_chan *c, void *ctx)
+{
+	uint8_t buf[256];
+	uint64_t tid;
+	int n;
+
+	while ((n = hv_sim_chan_recv(s, c, buf, sizeof(buf), NULL, &tid)) >= 0) {
+		(*(int *)ctx)++;
+		hv_sim_chan_send(s, c, VMBUS_PKT_COMP, 0, tid, buf, (size_t)n);
+	}
+}
+
+static void
+test_device_hook(void **state)
+{
+	struct fx *f = *state;
+	int served = 0;
+
+	f->s.hook = echo_vsp;
+	f->s.hook_ctx = &served;
+	struct tdrv *t = open_net(f);
+	for (int i = 0; i < 3; i++) {
+		char msg[8] = "req-0";
+		msg[4] = (char)('0' + i);
+		assert_int_equal(vmbus_chan_send(t->ch, VMBUS_PKT_DATA_INBAND,
+		    VMBUS_PKT_FLAG_COMPLETION, (uint64_t)i, NULL, 0, msg, 8), TERN_OK);
+	}
+	assert_int_equal(served, 3);
+	vmbus_poll(&f->vb);
+	assert_int_equal(t->rx, 3);
+	assert_memory_equal(t->last, "req-2", 6);
+}
+
 static void
 test_host_masked_no_signal(void **state)
 {
@@ -874,6 +909,7 @@ main(void)
 		T(test_open_refused),
 		T(test_open_no_answer),
 		T(test_send_recv),
+		T(test_device_hook),
 		T(test_host_masked_no_signal),
 		T(test_ring_full_pending_send),
 		T(test_ring_wraps),
