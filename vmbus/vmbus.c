@@ -490,6 +490,55 @@ vmbus_probe(struct vmbus *vb, const struct driver *const *table)
 	return bus_probe(&vb->bus, table);
 }
 
+/* ---- sub-channels --------------------------------------------------- */
+
+int
+vmbus_subchan_list(struct vmbus_chan *ch, struct vmbus_chan **out, int n)
+{
+	struct vmbus *vb = ch->vb;
+	int k = 0;
+
+	for (uint32_t i = 0; i < vb->nchans; i++) {
+		struct vmbus_chan *c = &vb->ch[i];
+		if (c->state == VMBUS_CH_FREE || c->rescind_pending ||
+		    c->offer.sub_channel_index == 0 ||
+		    memcmp(c->offer.if_instance, ch->offer.if_instance, 16) != 0)
+			continue;
+		if (k < n && out != NULL)
+			out[k] = c;
+		k++;
+	}
+	return k;
+}
+
+int
+vmbus_subchan_wait(struct vmbus_chan *ch, int want)
+{
+	struct vmbus *vb = ch->vb;
+	struct hv_message m;
+	uint64_t start = hw_now_ns(vb->dev);
+	int have;
+
+	while ((have = vmbus_subchan_list(ch, NULL, 0)) < want) {
+		int rc = vmbus_take(vb, &m);
+		if (rc == TERN_OK) {
+			vmbus_handle(vb, &m);
+			continue;
+		}
+		if (rc == TERN_EPROTO)
+			continue;
+		uint64_t now = hw_now_ns(vb->dev);
+		if (now - start >= vmbus_timeout(vb)) {
+			vb->st.timeouts++;
+			log_warn(ch->hw.name, "%d of %d sub-channel OFFERCHANNELs after %llu ms",
+			    have, want, (unsigned long long)(vmbus_timeout(vb) / 1000000));
+			break;
+		}
+		hw_intr_wait(vb->dev, vb->hv->vector, 1000000);
+	}
+	return have;
+}
+
 /* ---- GPADL ---------------------------------------------------------- */
 
 int

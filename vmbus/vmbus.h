@@ -96,6 +96,19 @@ int vmbus_chan_send(struct vmbus_chan *ch, uint16_t type, uint16_t flags,
  */
 int vmbus_chan_recv(struct vmbus_chan *ch, void *buf, size_t buflen,
     struct vmbus_pkt *pkt);
+/*
+ * Sub-channels (vRSS): the host offers them after the driver asked its
+ * VSP (netvsc: an NVSP sub-channel request).  vmbus_subchan_wait handles
+ * host messages until `want` sub-channels of primary `ch` (same instance
+ * GUID, sub_channel_index > 0) are offered, at most vb->timeout_ns, and
+ * returns how many there are (fewer is logged, not an error).
+ * vmbus_subchan_list puts up to n of them in out[], in offer order; each
+ * is opened and closed like a primary.  A rescinded sub-channel is closed
+ * by the bus; its owner learns it from TERN_ENODEV on send.
+ */
+int vmbus_subchan_wait(struct vmbus_chan *ch, int want);
+int vmbus_subchan_list(struct vmbus_chan *ch, struct vmbus_chan **out, int n);
+
 /* CLOSECHANNEL, GPADL teardown, free the rings.  Safe on a rescinded
    channel (no host messages then) and on a closed one. */
 void vmbus_chan_close(struct vmbus_chan *ch);

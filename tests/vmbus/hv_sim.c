@@ -381,6 +381,13 @@ struct sim_chan *
 hv_sim_offer(struct hv_sim *s, const uint8_t class_guid[16], uint8_t inst_last,
     uint32_t relid, uint32_t conn_id)
 {
+	return hv_sim_offer_sub(s, class_guid, inst_last, relid, conn_id, 0);
+}
+
+struct sim_chan *
+hv_sim_offer_sub(struct hv_sim *s, const uint8_t class_guid[16],
+    uint8_t inst_last, uint32_t relid, uint32_t conn_id, uint16_t sub_index)
+{
 	for (int i = 0; i < SIM_MAX_CHANS; i++) {
 		struct sim_chan *c = &s->ch[i];
 		if (c->present || c->rescinded)
@@ -393,6 +400,7 @@ hv_sim_offer(struct hv_sim *s, const uint8_t class_guid[16], uint8_t inst_last,
 		c->instance[15] = inst_last;
 		c->relid = relid;
 		c->conn_id = conn_id;
+		c->sub_index = sub_index;
 		if (s->connected)
 			sim_send_offer(s, c, 0);
 		return c;

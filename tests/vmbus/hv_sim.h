@@ -133,6 +133,10 @@ uint64_t hv_sim_read_tsc(struct hw_dev *d);
    at once).  Returns the channel or NULL. */
 struct sim_chan *hv_sim_offer(struct hv_sim *s, const uint8_t class_guid[16],
     uint8_t inst_last, uint32_t relid, uint32_t conn_id);
+/* The same for a sub-channel (sub_index > 0) of the device whose
+   instance GUID ends in inst_last. */
+struct sim_chan *hv_sim_offer_sub(struct hv_sim *s, const uint8_t class_guid[16],
+    uint8_t inst_last, uint32_t relid, uint32_t conn_id, uint16_t sub_index);
 struct sim_chan *hv_sim_chan(struct hv_sim *s, uint32_t relid);
 void hv_sim_rescind(struct hv_sim *s, uint32_t relid);
 /* Queue a raw host message (for malformed-input tests). */

@@ -727,6 +727,36 @@ test_subchannel_not_bound(void **state)
 }
 
 static void
+test_subchannels(void **state)
+{
+	struct fx *f = *state;
+	struct vmbus_chan *sub[4];
+	struct tdrv *t = open_net(f);
+
+	assert_int_equal(vmbus_subchan_list(t->ch, sub, 4), 0);
+	/* The VSP offers two (as after an NVSP sub-channel request), one of
+	   another device in between. */
+	hv_sim_offer_sub(&f->s, hv_sim_guid_netvsc, 1, 40, 0x50, 1);
+	hv_sim_offer_sub(&f->s, hv_sim_guid_netvsc, 9, 41, 0x51, 1);
+	hv_sim_offer_sub(&f->s, hv_sim_guid_netvsc, 1, 42, 0x52, 2);
+	assert_int_equal(vmbus_subchan_wait(t->ch, 2), 2);
+	assert_int_equal(vmbus_subchan_list(t->ch, sub, 4), 2);
+	assert_int_equal(vmbus_chan_relid(sub[0]), 40);
+	assert_int_equal(vmbus_chan_relid(sub[1]), 42);
+	assert_int_equal(vmbus_chan_open(sub[1], RING, RING, NULL, 0, NULL, NULL), TERN_OK);
+	struct sim_chan *sc = hv_sim_chan(&f->s, 42);
+	assert_int_equal(vmbus_chan_send(sub[1], VMBUS_PKT_DATA_INBAND, 0, 5,
+	    NULL, 0, "q", 1), TERN_OK);
+	assert_int_equal(sc->signals, 1);	/* on the sub-channel's own id */
+	vmbus_chan_close(sub[1]);
+	/* Asking for more than the host gives: bounded, and says so. */
+	uint64_t t0 = f->s.now_ns;
+	assert_int_equal(vmbus_subchan_wait(t->ch, 3), 2);
+	assert_true(f->s.now_ns - t0 >= VMBUS_TIMEOUT_NS);
+	assert_non_null(strstr(vstub_last, "2 of 3 sub-channel"));
+}
+
+static void
 test_unload(void **state)
 {
 	struct fx *f = *state;
@@ -921,6 +951,7 @@ main(void)
 		T(test_rescind_unknown_and_unbound),
 		T(test_rescind_during_open),
 		T(test_subchannel_not_bound),
+		T(test_subchannels),
 		T(test_unload),
 		T(test_unload_no_answer),
 		T(test_random_host_messages),
