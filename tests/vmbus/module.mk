@@ -18,3 +18,5 @@ $(B)/fuzz/vmbus: $(VMBUS_FUZZ_SRCS) $(ALL_HDRS)
 	$(Q)$(VMBUS_FUZZ_CC) $(VMBUS_FUZZ_CFLAGS) -o $@ $(VMBUS_FUZZ_SRCS)
 FUZZ_TARGETS += $(B)/fuzz/vmbus
 INTEG_TESTS += tests/vmbus/fuzz.sh
+# ternsim --platform=azure prints the HV and VMBUS markers (build/tools/ternsim).
+INTEG_TESTS += tests/vmbus/ternsim_azure.sh
