@@ -115,12 +115,17 @@ vmbus_offer_add(struct vmbus *vb, const struct vmbus_offer *o)
 		log_warn("vmbus", "second offer for live relid %u; ignored", relid);
 		return;
 	}
+	/* A re-offer gets its old slot back; otherwise a new slot, so a
+	   pointer a driver kept to a rescinded (sub-)channel never turns
+	   into another device.  Only a full table reuses any free slot. */
 	struct vmbus_chan *ch = NULL;
-	for (uint32_t i = 0; i < vb->nchans; i++)
-		if (vb->ch[i].state == VMBUS_CH_FREE && vb->ch[i].dev.driver == NULL) {
+	for (uint32_t i = 0; i < vb->nchans && ch == NULL; i++)
+		if (vb->ch[i].state == VMBUS_CH_FREE && vb->ch[i].relid == relid)
 			ch = &vb->ch[i];
-			break;
-		}
+	for (uint32_t i = 0; vb->nchans == VMBUS_MAX_CHANS && i < vb->nchans &&
+	    ch == NULL; i++)
+		if (vb->ch[i].state == VMBUS_CH_FREE && vb->ch[i].dev.driver == NULL)
+			ch = &vb->ch[i];
 	if (ch == NULL) {
 		if (vb->nchans == VMBUS_MAX_CHANS) {
 			vb->st.offers_bad++;

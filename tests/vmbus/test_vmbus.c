@@ -658,6 +658,7 @@ test_rescind_open_and_reoffer(void **state)
 {
 	struct fx *f = *state;
 	open_net(f);
+	struct vmbus_chan *before = chan(f, RELID_NET);
 
 	hv_sim_rescind(&f->s, RELID_NET);
 	vmbus_poll(&f->vb);
@@ -672,6 +673,7 @@ test_rescind_open_and_reoffer(void **state)
 	vmbus_poll(&f->vb);
 	assert_int_equal(td_attached, 2);
 	assert_int_equal(chan(f, RELID_NET)->state, VMBUS_CH_OPEN);
+	assert_ptr_equal(chan(f, RELID_NET), before);	/* its own slot */
 }
 
 static void
@@ -687,6 +689,11 @@ test_rescind_unknown_and_unbound(void **state)
 	assert_int_equal(f->vb.st.rescinds, 2);
 	assert_null(chan(f, RELID_STOR));
 	assert_int_equal(f->s.relid_released, 1);
+	/* Another device does not take the rescinded one's slot. */
+	hv_sim_offer(&f->s, hv_sim_guid_storvsc, 3, 33, 0x33);
+	vmbus_poll(&f->vb);
+	assert_int_equal(f->vb.nchans, 3);
+	assert_non_null(chan(f, 33));
 }
 
 static void
