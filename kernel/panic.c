@@ -21,6 +21,7 @@ uint64_t __stack_chk_guard = 0x595e9fbd94fda766ULL;
 /* Optional platform power-off (ACPI S5), installed once ACPI is parsed. */
 void (*machine_poweroff_hook)(void);
 void (*machine_shutdown_hook)(void);
+void (*panic_report_hook)(const char *reason);
 
 void
 machine_exit(int code)
@@ -50,6 +51,11 @@ panic(const char *fmt, ...)
 	kvsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	marker("PANIC reason=\"%s\"", buf);
+	/* Once: a hook that panics itself must not loop. */
+	void (*report)(const char *) = panic_report_hook;
+	panic_report_hook = NULL;
+	if (report != NULL)
+		report(buf);
 	machine_exit(EXIT_PANIC);
 }
 

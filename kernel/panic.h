@@ -29,6 +29,9 @@ extern void (*machine_poweroff_hook)(void);
 /* Orderly device shutdown (disks write back and stop), run once by
    machine_exit before it leaves, for every code except EXIT_PANIC. */
 extern void (*machine_shutdown_hook)(void);
+/* Optional: tells the hypervisor about a panic (Hyper-V crash MSRs,
+   kernel/hv), called once by panic() after the TERN PANIC line. */
+extern void (*panic_report_hook)(const char *reason);
 
 /* A CPU exception, as offered to exception_hook. */
 struct exc_info {

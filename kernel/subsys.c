@@ -3,9 +3,11 @@
  * the core (memory, interrupts, the LAPIC timer; kernel/main.c).
  *
  *   platform  acpi_init, smbios_init, platform_detect (TERN PLATFORM),
- *             ioapic_init, clock_init (TERN CLOCK)
+ *             ioapic_init, clock_init (TERN CLOCK), hv_kern_init (only
+ *             on Hyper-V: TERN HV)
  *   buses     pci_init: enumerate (TERN PCI), then attach the drivers of
- *             driver_table (kernel/dev/drivers.c; TERN NIC, TERN BLK)
+ *             driver_table (kernel/dev/drivers.c; TERN NIC, TERN BLK);
+ *             vmbus_kern_init (only on Hyper-V: TERN VMBUS)
  *   tests     blktest=, nettest (command line)
  *   -- BOOT_OK (main.c) --
  *   net       pal_net_start
@@ -22,6 +24,7 @@
 #include "kernel/dev/driver.h"
 #include "kernel/dev/nettest.h"
 #include "kernel/err.h"
+#include "kernel/hv/hv.h"
 #include "kernel/kernel.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
@@ -30,6 +33,16 @@
 #include "kernel/platform/platform.h"
 #include "kernel/smbios/smbios.h"
 #include "pal/pal_boot.h"
+#include "vmbus/vmbus.h"
+
+/* Disks write back first (storvsc sits on the VMBus), then the VMBus
+   says UNLOAD so the host drops every channel. */
+static void
+subsys_shutdown(void)
+{
+	blk_shutdown_all();
+	vmbus_kern_shutdown();
+}
 
 void
 kernel_subsystems_init(void)
@@ -43,13 +56,18 @@ kernel_subsystems_init(void)
 	platform_detect();
 	ioapic_init();
 	clock_init();
+	/* Hyper-V enlightenments only where CPUID offers them; elsewhere
+	   this returns at once and nothing changes. */
+	bool hyperv = hv_kern_init() == TERN_OK;
 	machine_poweroff_hook = acpi_poweroff;
-	machine_shutdown_hook = blk_shutdown_all;
+	machine_shutdown_hook = subsys_shutdown;
 
 	/* Buses, and through them the drivers of the one table. */
 	rc = pci_init(driver_table);
 	if (rc < 0)
 		log_error("boot", "pci: %s", err_str(rc));
+	if (hyperv && (rc = vmbus_kern_init(driver_table)) != TERN_OK)
+		log_error("boot", "vmbus: %s", err_str(rc));
 
 	/* Boot-time self-tests; each prints its own pass/fail marker. */
 	if (kernel.cmdline.blktest &&

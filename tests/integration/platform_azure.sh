@@ -15,4 +15,6 @@ expect_rc azure "reached TERN BOOT_OK" 33
 expect_line azure "platform is azure" '^TERN PLATFORM name=azure cpuid=TCGTCGTCGTCG acpi_oem=VRTUAL smbios_vendor="Microsoft Corporation" smbios_product="Virtual Machine"'
 expect_line azure "note on TCG" '^TERN PLATFORM .* note=firmware_azure_cpuid_tcg'
 expect_line azure "Hyper-V gates closed" 'hypercalls 0 ref_tsc 0 kvmclock 0'
+# kernel/hv and the VMBus stay out of a TCG guest, whatever firmware says.
+expect_no_line azure "no Hyper-V enlightenments" '^TERN (HV|VMBUS) '
 finish

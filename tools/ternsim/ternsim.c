@@ -8,6 +8,11 @@
  *
  *   ternsim --tap=IF [--platform=qemu] [--disk=FILE] [--pkg=FILE]
  *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N] [--mtu=N]
+ *   ternsim --platform=azure [--pkg=FILE] [--cmdline="..."]
+ *
+ * --platform=azure brings up kernel/hv and the VMBus against the Hyper-V
+ * host simulator instead (ts_azure.c: TERN HV, TERN VMBUS); with no
+ * netvsc/storvsc yet it has no wire and no disk.
  *
  * The boot sequence is the kernel's (kernel/main.c, kernel/subsys.c):
  * command line, devices (TERN NIC, TERN BLK), pal_net_start (TERN NET_UP
@@ -39,6 +44,7 @@
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +91,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu] [--disk=FILE] "
-	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n");
+	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n"
+	    "       ternsim --platform=azure [--pkg=FILE] [--cmdline=\"...\"]\n");
 	exit(2);
 }
 
@@ -313,16 +320,17 @@ main(int argc, char **argv)
 	const char *tap = NULL, *disk = NULL, *pkg = "build/apps/httpd.pkg";
 	const char *cmd = "";
 	long reset_after = -1;
-	bool mtu_offered = false;
+	bool mtu_offered = false, azure = false;
 
 	ts.mtu = 1500;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strncmp(a, "--platform=", 11) == 0) {
-			if (strcmp(a + 11, "qemu") != 0) {
-				fprintf(stderr, "ternsim: platform %s: only qemu (virtio) is "
-				    "simulated yet\n", a + 11);
+			azure = strcmp(a + 11, "azure") == 0;
+			if (!azure && strcmp(a + 11, "qemu") != 0) {
+				fprintf(stderr, "ternsim: platform %s: only qemu (virtio) "
+				    "and azure (VMBus core) are simulated\n", a + 11);
 				return 2;
 			}
 		} else if (strncmp(a, "--tap=", 6) == 0) {
@@ -349,7 +357,11 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (tap == NULL || strlen(tap) >= IFNAMSIZ || strlen(cmd) >= TERN_CMDLINE_MAX)
+	/* azure: no netvsc/storvsc yet, so no wire and no disk to give. */
+	if (azure ? (tap != NULL || disk != NULL || reset_after >= 0 || mtu_offered) :
+	    (tap == NULL || strlen(tap) >= IFNAMSIZ))
+		usage();
+	if (strlen(cmd) >= TERN_CMDLINE_MAX)
 		usage();
 
 	ts_clock_start();
@@ -366,6 +378,15 @@ main(int argc, char **argv)
 	cmdline_parse(&kernel.cmdline, ts.bi.cmdline, cmdline_warn, NULL);
 	log_set_level(kernel.cmdline.log_level);
 	load_pkg(pkg);
+	if (azure) {
+		log_info("ternsim", "platform azure (simulated Hyper-V host), "
+		    "no wire, no disk, package %s", pkg);
+		int rc = ts_azure_start();
+		if (rc != TERN_OK)
+			fail("vmbus", err_str(rc));
+		pal_net_start();
+		rt_run();
+	}
 	log_info("ternsim", "platform qemu (simulated virtio), wire %s, disk %s, "
 	    "package %s", tap, disk != NULL ? disk : "none", pkg);
 

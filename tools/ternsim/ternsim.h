@@ -14,5 +14,8 @@ void ts_clock_start(void);
 void ts_wire_wait(int ms);
 /* Before exit: report the counters, close the wire and the disk. */
 void ts_shutdown(void);
+/* --platform=azure (ts_azure.c): kernel/hv and the VMBus against the
+   Hyper-V host simulator; TERN_OK or the failing step's error. */
+int ts_azure_start(void);
 
 #endif

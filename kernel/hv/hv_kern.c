@@ -1,0 +1,145 @@
+/*
+ * hv_kern.c - kernel glue for the Hyper-V enlightenments: brings up
+ * kernel/hv on the boot CPU when CPUID (platform_has_hyperv_hypercalls)
+ * says the Microsoft hypervisor interface and its hypercall privilege
+ * are there and the platform classifier says azure or hyperv, and never
+ * otherwise: on QEMU/KVM (also with hv-* enlightenments), Nitro or a
+ * QEMU guest dressed as Azure nothing here runs.
+ *
+ * Steps: probe (TERN HV line), guest OS id + hypercall page (an
+ * executable, never writable page from exec_page_alloc, then
+ * hw_hypercall_set_page), SynIC with SINT2 on a vector of our own, the
+ * reference time (its TSC rate handed to kernel/clock, a second TERN
+ * CLOCK line), and the crash MSRs as the panic hook.  Each step that
+ * fails is logged and the ones after it that depend on it are skipped.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/arch/x86_64/cpu.h"
+#include "kernel/clock/clock.h"
+#include "kernel/err.h"
+#include "kernel/hv/hv.h"
+#include "kernel/intr.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/panic.h"
+#include "kernel/platform/platform.h"
+#include "kernel/time.h"
+
+static struct hw_dev hv_cpu = { .name = "hv" };
+static struct hv hv_state;
+static bool hv_up;
+static volatile uint64_t hv_sint_irqs;
+
+static uint64_t
+hv_rdtsc(struct hw_dev *d)
+{
+	return rdtsc();
+}
+
+/* SINT2: waiters poll the message page after hlt returns; the interrupt
+   only has to wake the CPU.  The common path EOIs the LAPIC (no AutoEOI,
+   see hv_synic_init). */
+static void
+hv_sint_intr(void *ctx, int vector)
+{
+	hv_sint_irqs++;
+}
+
+/* The panic hook: P0 a tern marker, P1 the first 8 bytes of the reason
+   so the host's crash record says something. */
+static void
+hv_panic_report(const char *reason)
+{
+	uint64_t p[5] = { 0x5445524e50414e43ull /* "TERNPANC" */, 0, 0, 0, 0 };
+	size_t n = strnlen(reason, 32);
+	memcpy(&p[1], reason, n);
+	hv_crash_report(&hv_state, p);
+}
+
+/*
+ * Hand the TSC rate to the kernel clock: from the reference TSC page's
+ * scale while its sequence says it is valid, else from the frequency
+ * MSR, else leave the HPET/PM-timer calibration alone.  The kernel clock
+ * keeps reading the TSC itself; only its rate comes from here.
+ */
+static void
+hv_clock_handover(void)
+{
+	uint64_t scale = 0;
+	const char *from = NULL;
+
+	if (hv_state.tsc_page_on) {
+		volatile struct hv_tsc_page *p = hv_state.tsc_page.va;
+		uint32_t seq = p->sequence;
+		uint64_t sc = p->scale;
+		if (seq != 0 && p->sequence == seq) {
+			scale = sc;
+			from = "hv-tsc-page";
+		}
+	}
+	if (scale != 0) {
+		clock_hv_ref_tsc(scale);
+	} else if (hv_state.tsc_hz != 0) {
+		time_set_tsc_hz(hv_state.tsc_hz, "hv-tsc-freq");
+		from = "hv-tsc-freq";
+	} else {
+		return;
+	}
+	marker("CLOCK source=%s hz=%llu", from,
+	    (unsigned long long)time_tsc_hz());
+}
+
+struct hv *
+hv_kern(void)
+{
+	return hv_up && hv_state.synic_on ? &hv_state : NULL;
+}
+
+int
+hv_kern_init(void)
+{
+	char line[LOG_LINE_MAX];
+	uint64_t pa;
+	int rc;
+
+	/* Both: CPUID offers the interface, and the classifier says this is
+	   Hyper-V or Azure.  KVM with Hyper-V enlightenments (QEMU hv-*)
+	   shows "Microsoft Hv" too but has no VMBus host; it keeps the
+	   KVM path. */
+	int name = platform_name();
+	if (!platform_has_hyperv_hypercalls() ||
+	    (name != PLATFORM_AZURE && name != PLATFORM_HYPERV))
+		return TERN_ENODEV;
+	hv_state.read_tsc = hv_rdtsc;
+	if ((rc = hv_probe(&hv_state, &hv_cpu)) != TERN_OK)
+		return rc;
+	hv_format(&hv_state, line, sizeof(line));
+	marker("%s", line);
+	void *page = exec_page_alloc(NULL, 0, &pa);
+	if (page == NULL) {
+		log_error("hv", "no executable page for hypercalls");
+		return TERN_ENOMEM;
+	}
+	if ((rc = hv_hypercall_enable(&hv_state, pa)) != TERN_OK)
+		return rc;
+	hw_hypercall_set_page(page);
+	hv_up = true;
+	if (hv_state.misc & HV_M_CRASH_MSRS)
+		panic_report_hook = hv_panic_report;
+	int vec = intr_alloc(hv_sint_intr, NULL, "hv-sint2");
+	if (vec < 0)
+		log_error("hv", "no vector for SINT2: %s", err_str(vec));
+	else if ((rc = hv_synic_init(&hv_state, vec)) != TERN_OK)
+		log_warn("hv", "SynIC: %s; no VMBus", err_str(rc));
+	if ((rc = hv_time_init(&hv_state)) != TERN_OK)
+		log_warn("hv", "no Hyper-V reference time: %s", err_str(rc));
+	else
+		hv_clock_handover();
+	log_info("hv", "reference time %s, TSC %llu Hz%s", hv_clock_source(&hv_state),
+	    (unsigned long long)hv_state.tsc_hz,
+	    hv_state.tsc_hz ? " (from the frequency MSR)" : " (not offered)");
+	return TERN_OK;
+}

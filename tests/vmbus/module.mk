@@ -1,0 +1,22 @@
+# tests/vmbus: the Hyper-V enlightenments and the VMBus core against the
+# strict host simulator (hv_sim.c, PROTOCOLS.md B.15).
+VMBUS_TEST_COMMON := tests/vmbus/hv_sim.c tests/vmbus/vmbus_stubs.c \
+	tests/hw/hw_host.c kernel/hv/hv.c kernel/lib/fmt.c kernel/lib/err.c
+$(eval $(call host_test,hv,tests/vmbus/test_hv.c $(VMBUS_TEST_COMMON),))
+$(eval $(call host_test,vmbus,tests/vmbus/test_vmbus.c vmbus/vmbus.c \
+	vmbus/vmbus_ring.c kernel/dev/bus.c $(VMBUS_TEST_COMMON),))
+# A hostile host (libFuzzer): raw SynIC messages, ring bytes and indices,
+# rescinds, against a connected bus with an open channel.
+VMBUS_FUZZ_CC ?= clang
+VMBUS_FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-DTERN_HOST=1 -I.
+VMBUS_FUZZ_SRCS := tests/vmbus/fuzz_vmbus.c vmbus/vmbus.c vmbus/vmbus_ring.c \
+	kernel/dev/bus.c $(VMBUS_TEST_COMMON)
+$(B)/fuzz/vmbus: $(VMBUS_FUZZ_SRCS) $(ALL_HDRS)
+	@mkdir -p $(dir $@)
+	$(MSG) FUZZCC $@
+	$(Q)$(VMBUS_FUZZ_CC) $(VMBUS_FUZZ_CFLAGS) -o $@ $(VMBUS_FUZZ_SRCS)
+FUZZ_TARGETS += $(B)/fuzz/vmbus
+INTEG_TESTS += tests/vmbus/fuzz.sh
+# ternsim --platform=azure prints the HV and VMBUS markers (build/tools/ternsim).
+INTEG_TESTS += tests/vmbus/ternsim_azure.sh
