@@ -18,3 +18,10 @@ $(B)/tests/virtio_fault: tests/traces/qemu72-virtio-blk.trace tests/traces/qemu7
 $(eval $(call host_test,virtio_sim,tests/virtio/test_virtio_sim.c \
 	tests/virtio/virtio_sim.c tests/virtio/virtio_regnames.c tests/hw/hw_host.c tests/hw/kstubs.c kernel/dev/blk.c kernel/dev/dev.c \
 	$(VIRTIO_CORE) $(NS_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
+
+# virtio-net multiqueue against the simulator's MQ device and control
+# queue: pairs, per-queue receive and transmit, the netstack's queue
+# choice, MSI-X per queue, and every way the control command can fail.
+$(eval $(call host_test,virtio_mq,tests/virtio/test_virtio_mq.c \
+	tests/virtio/virtio_sim.c tests/virtio/virtio_regnames.c tests/hw/hw_host.c tests/hw/kstubs.c kernel/dev/blk.c kernel/dev/dev.c \
+	$(VIRTIO_CORE) $(NS_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
