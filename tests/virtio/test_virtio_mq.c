@@ -6,7 +6,8 @@
  * as queue 2, transmit per queue and the netstack's per-connection queue
  * choice, one MSI-X entry per receive queue, and the hostile cases: the
  * control command refused, never answered (a bounded wait), completed
- * without its ack, and max_virtqueue_pairs 0, 0x8000 and 0x8001.  The
+ * without its ack, max_virtqueue_pairs 0, 0x8000 and 0x8001, a queue of
+ * size 0, and every DMA allocation of the attach refused in turn.  The
  * simulator checks the driver's side (command class, command, size and
  * range; no transmit on a pair not enabled); every test asserts it saw
  * no violation.
@@ -467,6 +468,63 @@ test_mq_recover(void **state)
 	mq_end(&f);
 }
 
+/* The control queue (8 on a 4-pair device) has size 0: one pair, no
+   command.  Pair 2's transmit queue (5) has size 0: pairs 0 and 1 work,
+   and the device is asked for two. */
+static void
+test_mq_pair_setup_fails(void **state)
+{
+	struct mq_fix f;
+	mq_new(&f, 4);
+	f.sim.f.zero_size_q = 8;
+	struct nic *n = mq_attach(&f);
+	assert_int_equal(n->nqueues, 1);
+	assert_int_equal(f.sim.ctrl_cmds, 0);
+	assert_true(kstub_logged("control queue 8 unusable"));
+	mq_end(&f);
+
+	mq_new(&f, 4);
+	f.sim.f.zero_size_q = 5;
+	n = mq_attach(&f);
+	assert_int_equal(n->nqueues, 2);
+	assert_int_equal(f.sim.pairs, 2);
+	assert_true(kstub_logged("queue pair 2 unusable"));
+	assert_int_equal(send_on(n, 1), TERN_OK);
+	mq_end(&f);
+}
+
+/* Every DMA allocation of a 4-pair attach refused in turn: the attach
+   fails with a log line or runs with what it got, and after detach
+   (or the failed attach) every region is back and the device saw no
+   violation. */
+static void
+test_mq_dma_failure_loop(void **state)
+{
+	int fails = 0, degraded = 0;
+	for (int k = 0; k < 30; k++) {
+		struct mq_fix f;
+		mq_new(&f, 4);
+		f.sim.f.dma_fail_after = k;
+		int rc = virtio_net_attach_core(f.sc, &f.sc->bus.vd, 5);
+		if (rc == TERN_OK) {
+			struct nic *n = &f.sc->nic;
+			degraded += n->nqueues < 4;
+			assert_int_equal(send_on(n, n->nqueues - 1), TERN_OK);
+			mq_end(&f);
+			continue;
+		}
+		fails++;
+		assert_true(kstub_logged("attach failed"));
+		if (f.sim.violations != 0)
+			fail_msg("k=%d: driver violated the protocol: %s", k, f.sim.violation);
+		assert_int_equal(f.sim.dma_live, 0);
+		vsim_fini(&f.sim);
+		free(f.sc);
+	}
+	assert_true(fails > 0);
+	assert_true(degraded > 0);
+}
+
 int
 main(void)
 {
@@ -484,6 +542,8 @@ main(void)
 		cmocka_unit_test(test_mq_msix_per_queue),
 		cmocka_unit_test(test_mq_msix_shared),
 		cmocka_unit_test(test_mq_recover),
+		cmocka_unit_test(test_mq_pair_setup_fails),
+		cmocka_unit_test(test_mq_dma_failure_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

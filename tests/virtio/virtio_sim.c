@@ -71,7 +71,8 @@ vsim_init(struct vsim *s, enum vsim_type type, struct hw_dev *hw)
 	s->hw = hw;
 	s->f = (struct vsim_faults){ .bad_used_id_after = -1, .stale_used_id_after = -1,
 		.huge_used_len_after = -1, .needs_reset_after = -1, .gone_after = -1,
-		.status_after = -1 };
+		.status_after = -1, .dma_fail_after = -1,
+		.zero_size_q = -1 };
 	s->dev_features = 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_INDIRECT_DESC |
 	    1ULL << VIRTIO_F_EVENT_IDX;
 	if (type == VSIM_BLK) {
@@ -175,7 +176,11 @@ common_read(struct vsim *s, uint32_t r, int width)
 	case VIRTIO_C_STATUS: return s->status;
 	case VIRTIO_C_GEN: return s->gen;
 	case VIRTIO_C_Q_SELECT: return s->qsel;
-	case VIRTIO_C_Q_SIZE: return q == NULL || s->f.zero_queue_size ? 0 : q->size;
+	case VIRTIO_C_Q_SIZE:
+		if (q == NULL || s->f.zero_queue_size ||
+		    s->qsel == s->f.zero_size_q)
+			return 0;
+		return q->size;
 	case VIRTIO_C_Q_MSIX: return q == NULL ? VIRTIO_NO_VECTOR : q->msix;
 	case VIRTIO_C_Q_ENABLE: return q == NULL ? 0 : q->enable;
 	case VIRTIO_C_Q_NOFF: return s->qsel;
@@ -226,6 +231,7 @@ status_write(struct vsim *s, uint8_t v)
 }
 
 static void process(struct vsim *s, uint16_t qi);
+static bool fire(int *after);
 
 static void
 common_write(struct vsim *s, uint32_t r, int width, uint64_t v)
@@ -346,6 +352,8 @@ static int
 sim_dma_alloc(struct hw_dev *d, size_t len, size_t align, struct hw_dma *out)
 {
 	struct vsim *s = sim_of(d);
+	if (fire(&s->f.dma_fail_after))
+		return -1;
 	if (align < 16)
 		align = 16;
 	size_t rounded = (len + align - 1) / align * align;

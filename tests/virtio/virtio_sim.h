@@ -51,6 +51,9 @@ struct vsim_faults {
 	bool ctrl_refuse;		/* net: control commands get VIRTIO_NET_ERR */
 	bool ctrl_silent;		/* net: control commands never answered */
 	bool ctrl_no_ack;		/* net: completed with used len 0, ack unwritten */
+	int zero_size_q;		/* this queue reads size 0 (-1: off) */
+	int dma_fail_after;		/* hw_dma_alloc fails once after this
+					   many successes (-1: off) */
 };
 
 #define VSIM_MAX_FRAMES	512
