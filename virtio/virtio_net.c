@@ -22,7 +22,8 @@
  * they are.  They go back to their owner (nic_buf_release) when the
  * device returns the chain.
  *
- * Multiqueue (5.1.6.5.5): with VIRTIO_NET_F_MQ and VIRTIO_NET_F_CTRL_VQ
+ * Multiqueue (5.1.6.5.5, the control path in virtio_net_mq.c): with
+ * VIRTIO_NET_F_MQ and VIRTIO_NET_F_CTRL_VQ
  * (taken together or not at all) the device says how many pairs it has
  * (max_virtqueue_pairs, checked: 1 to 0x7fff, since the control queue
  * 2 * max must be selectable); we set up min(max, VNET_MAX_PAIRS) pairs
@@ -67,12 +68,6 @@ static const struct nic_ops vnet_ops = {
 	1ULL << VIRTIO_NET_F_MRG_RXBUF | 1ULL << VIRTIO_NET_F_CSUM | \
 	1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MTU | \
 	1ULL << VIRTIO_F_INDIRECT_DESC | VNET_MQ_FEATURES)
-
-/* How long a control command may wait for its ack byte. */
-#define VNET_CTRL_WAIT_NS	500000000ULL
-/* Largest max_virtqueue_pairs whose control queue (2 * max) a 16-bit
-   queue_select can name; the spec's 0x8000 cannot. */
-#define VNET_PAIRS_USABLE	0x7fff
 
 static int
 rx_post(struct vnet_queue *vq, struct nic_buf *b)
@@ -223,33 +218,6 @@ vnet_pair_setup(struct virtio_net_softc *sc, uint16_t k, uint16_t want)
 	return TERN_OK;
 }
 
-static void
-vnet_ctrl_free(struct virtio_net_softc *sc)
-{
-	struct virtio_dev *vd = &sc->bus.vd;
-	if (sc->ctrl_mem.va != NULL)
-		hw_dma_free(vd->hw, &sc->ctrl_mem);
-	virtq_free(vd, &sc->ctrlq);
-}
-
-/* The control queue, index 2 * max_virtqueue_pairs, and its one command
-   buffer.  Polled: the driver waits for each answer. */
-static int
-vnet_ctrl_setup(struct virtio_net_softc *sc)
-{
-	struct virtio_dev *vd = &sc->bus.vd;
-	int rc = virtq_setup(vd, &sc->ctrlq, (uint16_t)(2 * sc->max_pairs), 8);
-	if (rc != TERN_OK)
-		return rc;
-	virtq_intr(&sc->ctrlq, false);
-	if (hw_dma_alloc(vd->hw, 64, 64, &sc->ctrl_mem) != 0) {
-		virtq_free(vd, &sc->ctrlq);
-		return TERN_ENOMEM;
-	}
-	memset(sc->ctrl_mem.va, 0, sc->ctrl_mem.len);
-	return TERN_OK;
-}
-
 /*
  * Rings of pairs 0..want-1 and, with more than one, the control queue;
  * sets nrings.  Pair 0 failing fails the whole (nothing left set up); a
@@ -265,7 +233,7 @@ vnet_rings_setup(struct virtio_net_softc *sc, uint16_t want)
 	sc->nrings = 1;
 	if (want < 2)
 		return TERN_OK;
-	rc = vnet_ctrl_setup(sc);
+	rc = virtio_net_ctrl_setup(sc);
 	if (rc != TERN_OK) {
 		log_warn("virtio-net", "%s: control queue %u unusable (%s): one queue pair",
 		    n->name, 2 * sc->max_pairs, err_str(rc));
@@ -289,113 +257,12 @@ static void
 vnet_rings_free(struct virtio_net_softc *sc)
 {
 	struct virtio_dev *vd = &sc->bus.vd;
-	vnet_ctrl_free(sc);
+	virtio_net_ctrl_free(sc);
 	for (uint16_t k = sc->nrings; k-- > 0;) {
 		virtq_free(vd, &sc->q[k].txq);
 		virtq_free(vd, &sc->q[k].rxq);
 	}
 	sc->nrings = 0;
-}
-
-/*
- * After negotiation: how many pairs to set up.  1 without MQ; with it,
- * max_virtqueue_pairs read from the device and checked (a device value
- * is input): outside 1..VNET_PAIRS_USABLE the device is run with one
- * pair and no control queue, counted and logged.
- */
-static uint16_t
-vnet_pairs_offered(struct virtio_net_softc *sc)
-{
-	struct virtio_dev *vd = &sc->bus.vd;
-	sc->max_pairs = 0;
-	if (!virtio_has(vd, VIRTIO_NET_F_MQ))
-		return 1;
-	uint16_t max = virtio_cfg16(vd, VIRTIO_NET_CFG_MAX_PAIRS);
-	if (max < VIRTIO_NET_CTRL_MQ_PAIRS_MIN || max > VNET_PAIRS_USABLE) {
-		sc->nic.stats.bad_completions++;
-		log_warn("virtio-net", "%s: max_virtqueue_pairs %u outside 1..%u: one queue pair, "
-		    "no control queue", sc->nic.name, max, VNET_PAIRS_USABLE);
-		return 1;
-	}
-	sc->max_pairs = max;
-	return max < VNET_MAX_PAIRS ? max : VNET_MAX_PAIRS;
-}
-
-/*
- * VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET(pairs) on the control queue: header,
- * le16 count, ack byte (5.1.6.5.5), after DRIVER_OK.  The ack starts as
- * 0xff so a device that completes without writing it is not taken for
- * VIRTIO_NET_OK.  Waits at most VNET_CTRL_WAIT_NS.  TERN_OK only for a
- * completion of exactly the one ack byte reading VIRTIO_NET_OK.  An
- * unanswered command stays the device's until the next reset (its
- * buffer is kept till then, and no other command is sent).
- */
-static int
-vnet_ctrl_mq(struct virtio_net_softc *sc, uint16_t pairs)
-{
-	struct virtio_dev *vd = &sc->bus.vd;
-	struct nic *n = &sc->nic;
-	uint8_t *m = sc->ctrl_mem.va;
-	struct virtio_net_ctrl_hdr h = { VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET };
-	struct virtio_net_ctrl_mq c = { pairs };
-	memcpy(m, &h, sizeof(h));
-	memcpy(m + 2, &c, sizeof(c));
-	m[4] = 0xff;
-	hw_dma_sync_dev(vd->hw, m, 5);
-	struct virtq_buf b[3] = {
-		{ sc->ctrl_mem.pa, sizeof(h), false },
-		{ sc->ctrl_mem.pa + 2, sizeof(c), false },
-		{ sc->ctrl_mem.pa + 4, 1, true },
-	};
-	int rc = virtq_add(&sc->ctrlq, b, 3, m);
-	if (rc != TERN_OK)
-		return rc;
-	virtq_kick(&sc->ctrlq);
-	uint64_t end = hw_now_ns(vd->hw) + VNET_CTRL_WAIT_NS;
-	uint32_t len = 0;
-	while (virtq_get(&sc->ctrlq, &len) == NULL) {
-		if (vd->broken || hw_now_ns(vd->hw) > end) {
-			log_error("virtio-net", "%s: no answer to VQ_PAIRS_SET(%u) within %llu ms "
-			    "(control queue %u used index)", n->name, pairs,
-			    (unsigned long long)(VNET_CTRL_WAIT_NS / 1000000), sc->ctrlq.index);
-			return TERN_ETIMEDOUT;
-		}
-		hw_delay_us(vd->hw, 10);
-	}
-	hw_dma_sync_cpu(vd->hw, m + 4, 1);
-	uint8_t ack = m[4];
-	if (len != 1) {
-		n->stats.bad_completions++;
-		log_error("virtio-net", "%s: VQ_PAIRS_SET(%u) completed with %u bytes written, "
-		    "not the 1-byte ack", n->name, pairs, len);
-		return TERN_EIO;
-	}
-	if (ack != VIRTIO_NET_OK) {
-		log_warn("virtio-net", "%s: device answered VQ_PAIRS_SET(%u) with %s (ack %u)",
-		    n->name, pairs, ack == VIRTIO_NET_ERR ? "VIRTIO_NET_ERR" : "garbage", ack);
-		return TERN_EIO;
-	}
-	return TERN_OK;
-}
-
-/* Once live: the pairs in use.  More than one only when the device
-   confirmed them; otherwise one, as the device starts (5.1.6.5.5). */
-static void
-vnet_mq_start(struct virtio_net_softc *sc)
-{
-	struct nic *n = &sc->nic;
-	n->nqueues = 1;
-	if (sc->nrings < 2)
-		return;
-	if (vnet_ctrl_mq(sc, sc->nrings) != TERN_OK) {
-		sc->ctrl_failures++;
-		log_warn("virtio-net", "%s: multiqueue not confirmed: falling back to one "
-		    "queue pair", n->name);
-		return;
-	}
-	n->nqueues = sc->nrings;
-	log_info("virtio-net", "%s: %u queue pairs (device offers %u)", n->name,
-	    sc->nrings, sc->max_pairs);
 }
 
 /* Post every receive buffer the stack does not hold, on every pair with
@@ -488,7 +355,7 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	    (virtio_has(vd, VIRTIO_NET_F_CSUM) ? NIC_OFF_TX_CSUM : 0);
 	n->nqueues = 1;
 	nic_queues_init(n);
-	uint16_t want = vnet_pairs_offered(sc);
+	uint16_t want = virtio_net_pairs_offered(sc);
 
 	rc = vnet_rings_setup(sc, want);
 	if (rc != TERN_OK)
@@ -506,7 +373,7 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	virtio_ready(vd);
 	for (uint16_t k = 0; k < sc->nrings; k++)
 		virtq_kick(&sc->q[k].rxq);
-	vnet_mq_start(sc);
+	virtio_net_mq_start(sc);
 	nic_register(n);
 	vnet_marker(n);
 	return TERN_OK;
@@ -905,7 +772,7 @@ virtio_net_recover(struct virtio_net_softc *sc)
 		sc->q[k].rx_skip = 0;
 		sc->q[k].rx_kick_pending = false;
 	}
-	vnet_ctrl_free(sc);
+	virtio_net_ctrl_free(sc);
 	sc->nrings = 0;
 	n->nqueues = 1;
 	rc = virtio_init(vd, VNET_WANTED);
@@ -919,7 +786,7 @@ virtio_net_recover(struct virtio_net_softc *sc)
 				goto fail;
 			}
 	}
-	uint16_t want = vnet_pairs_offered(sc);
+	uint16_t want = virtio_net_pairs_offered(sc);
 	if (want > sc->npairs)
 		want = sc->npairs;
 	rc = vnet_rings_setup(sc, want);
@@ -930,7 +797,7 @@ virtio_net_recover(struct virtio_net_softc *sc)
 	virtio_ready(vd);
 	for (uint16_t k = 0; k < sc->nrings; k++)
 		virtq_kick(&sc->q[k].rxq);
-	vnet_mq_start(sc);
+	virtio_net_mq_start(sc);
 	nic_register(n);
 	log_info("virtio-net", "%s: recovered: %u receive buffers posted, %u held "
 	    "by the stack", n->name, posted, held);

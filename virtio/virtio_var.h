@@ -109,6 +109,19 @@ struct virtio_net_softc {
 
 void virtio_blk_detach_core(struct virtio_blk_softc *sc);
 void virtio_net_detach_core(struct virtio_net_softc *sc);
+/*
+ * Multiqueue control path (virtio_net_mq.c), for virtio_net.c's attach
+ * and recovery.  virtio_net_pairs_offered: after negotiation, sets
+ * max_pairs and returns the pairs to set up (1 without MQ or with a bad
+ * max_virtqueue_pairs).  virtio_net_ctrl_setup/free: the control queue
+ * (index 2 * max_pairs) and its command buffer.  virtio_net_mq_start:
+ * after DRIVER_OK, asks for nrings pairs and sets nic.nqueues to what
+ * the device confirmed (1 on any failure, logged).
+ */
+uint16_t virtio_net_pairs_offered(struct virtio_net_softc *sc);
+int virtio_net_ctrl_setup(struct virtio_net_softc *sc);
+void virtio_net_ctrl_free(struct virtio_net_softc *sc);
+void virtio_net_mq_start(struct virtio_net_softc *sc);
 /* Reset and set up again a broken device in place (virtio_net.c). */
 int virtio_net_recover(struct virtio_net_softc *sc);
 

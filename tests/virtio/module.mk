@@ -1,7 +1,7 @@
 # tests/virtio: checks on the committed virtio traces (tests/traces/), and
 # the virtio drivers on the host replaying them (tests/hw/hw_replay.c).
 INTEG_TESTS += tests/virtio/traces.sh
-VIRTIO_CORE := virtio/virtio.c virtio/virtio_blk.c virtio/virtio_net.c
+VIRTIO_CORE := virtio/virtio.c virtio/virtio_blk.c virtio/virtio_net.c virtio/virtio_net_mq.c
 $(eval $(call host_test,virtio_replay,tests/virtio/test_virtio_replay.c \
 	tests/virtio/virtio_regnames.c tests/virtio/virtio_dmanames.c tests/hw/hw_replay.c \
 	tests/hw/trace_util.c tests/hw/hw_host.c tests/hw/kstubs.c kernel/dev/blk.c kernel/dev/dev.c $(VIRTIO_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
