@@ -75,7 +75,9 @@ struct vnet_rxpool {
 };
 
 /* One queue pair (virtqueues 2k and 2k+1): touched by its queue's CPU
-   only (kernel/dev/nic.h). */
+   only (kernel/dev/nic.h).  One exception while every queue runs on CPU
+   0: a received buffer is re-posted by whoever releases it; with queues
+   on several CPUs releases must travel back to the queue's CPU first. */
 struct vnet_queue {
 	struct virtq rxq, txq;
 	struct vnet_rxpool *rx;
