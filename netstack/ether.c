@@ -76,6 +76,35 @@ ns_tx_meta(const uint8_t *f, size_t len, struct nic_tx_meta *m)
 }
 
 /*
+ * The transmit queue of a frame (kernel/dev/nic.h: a NIC has nqueues):
+ * a hash of the IPv4 addresses and, for TCP and UDP, the ports, so every
+ * frame of one connection leaves on the same queue and connections
+ * spread over all of them; anything else (ARP, fragments' later pieces
+ * carry no ports and hash by address only) and a one-queue NIC use 0.
+ * The device steers the answers by its own hash (a multi-queue TAP: to
+ * the queue the flow was last sent on).
+ */
+int
+ns_tx_queue(const struct netstack *ns, const uint8_t *f, size_t len)
+{
+	int nq = ns->nic != NULL ? ns->nic->nqueues : 1;
+	if (nq <= 1 || len < ETH_HLEN + IP_HLEN || rd16(f + 12) != ETH_P_IP)
+		return 0;
+	const uint8_t *ip = f + ETH_HLEN;
+	size_t hl = (size_t)(ip[0] & 0x0f) * 4;
+	uint32_t h = rd32(ip + 12) ^ rd32(ip + 16);
+	bool first = (rd16(ip + 6) & 0x1fff) == 0;
+	if ((ip[9] == IPPROTO_TCP || ip[9] == IPPROTO_UDP) && first && hl >= IP_HLEN &&
+	    ETH_HLEN + hl + 4 <= len)
+		h ^= rd32(ip + hl) * 0x9e3779b1u;
+	/* Mix so neighbouring ports land on different queues. */
+	h ^= h >> 16;
+	h *= 0x45d9f3bu;
+	h ^= h >> 16;
+	return (int)(h % (uint32_t)nq);
+}
+
+/*
  * Hand one frame to the NIC.  A refused frame (ring full, or no NIC
  * bound) is dropped and counted, never retried here: polling the NIC to
  * make room would deliver received frames and re-enter netstack_input
@@ -103,7 +132,7 @@ ns_eth_xmit_meta(struct netstack *ns, struct ns_txbuf *tb, size_t len,
 		ns_tx_meta(tb->data, len, &m);
 		meta = &m;
 	}
-	int rc = nic_tx(ns->nic, 0, &tb->nb, meta);
+	int rc = nic_tx(ns->nic, ns_tx_queue(ns, tb->data, len), &tb->nb, meta);
 	if (rc != TERN_OK) {
 		ns_drop(ns, rc == TERN_EAGAIN ? ND_TX_RING_FULL : ND_NO_NIC);
 		ns_txbuf_put(tb);

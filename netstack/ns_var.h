@@ -92,6 +92,10 @@ int ns_eth_xmit(struct netstack *ns, struct ns_txbuf *tb, size_t len);
 int ns_eth_xmit_meta(struct netstack *ns, struct ns_txbuf *tb, size_t len,
     const struct nic_tx_meta *meta);
 void ns_tx_meta(const uint8_t *f, size_t len, struct nic_tx_meta *m);
+/* The NIC queue to send a frame on: a hash of its IPv4 addresses and
+   TCP/UDP ports modulo nqueues (one connection, one queue); 0 for
+   anything else or a one-queue NIC. */
+int ns_tx_queue(const struct netstack *ns, const uint8_t *f, size_t len);
 /* Fill the Ethernet header for an IPv4 packet to next_hop and send it, or
    queue it while ARP resolves (broadcast for 255.255.255.255). */
 int ns_eth_send_ip(struct netstack *ns, struct ns_txbuf *tb, size_t len, uint32_t next_hop);

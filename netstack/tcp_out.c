@@ -440,7 +440,8 @@ send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t 
 	   re-entrancy rule): polling delivers received frames, which would
 	   re-enter TCP in the middle of tcp_output.  The caller retries
 	   from a timer instead. */
-	int rc = nic_tx(ns->nic, 0, &tb->nb, &meta);
+	/* The connection's queue: the headers are in tb->data already. */
+	int rc = nic_tx(ns->nic, ns_tx_queue(ns, tb->data, tb->nb.len), &tb->nb, &meta);
 	if (rc != TERN_OK) {
 		ns_drop(ns, rc == TERN_EAGAIN ? ND_TX_RING_FULL : ND_NO_NIC);
 		nic_buf_release_chain(&tb->nb);

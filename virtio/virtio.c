@@ -18,7 +18,8 @@
 
 #define RESET_TIMEOUT_NS	1000000000ULL
 
-static bool msix_program(struct virtio_dev *vd, uint32_t reg, const char *what);
+static bool msix_program(struct virtio_dev *vd, uint32_t reg, uint16_t entry,
+    const char *what);
 
 static uint8_t
 c8(struct virtio_dev *vd, uint32_t r)
@@ -150,6 +151,8 @@ virtio_init(struct virtio_dev *vd, uint64_t wanted)
 		w8(vd, VIRTIO_C_STATUS, VIRTIO_S_FAILED);
 		return TERN_ENOTSUP;
 	}
+	if ((dev & wanted & vd->together) != (wanted & vd->together))
+		wanted &= ~vd->together;
 	wanted |= 1ULL << VIRTIO_F_VERSION_1;
 	/* Our DMA addresses are physical, which is what ACCESS_PLATFORM
 	   means without an IOMMU; a device that insists on it still works. */
@@ -166,7 +169,7 @@ virtio_init(struct virtio_dev *vd, uint64_t wanted)
 		w8(vd, VIRTIO_C_STATUS, VIRTIO_S_FAILED);
 		return TERN_ENOTSUP;
 	}
-	msix_program(vd, VIRTIO_C_MSIX, "configuration changes");
+	msix_program(vd, VIRTIO_C_MSIX, vd->msix_entry, "configuration changes");
 	return TERN_OK;
 }
 
@@ -183,21 +186,22 @@ used_off(uint16_t n)
 	return ((size_t)16 * n + 6 + 2 * (size_t)n + 3) & ~(size_t)3;
 }
 
-/* Bind queue or config interrupts to the bus glue's MSI-X entry; a
-   device that reads back anything else refused it (4.1.5.1.2.1). */
+/* Bind queue or config interrupts to MSI-X table entry `entry`, one the
+   bus glue bound; a device that reads back anything else refused it
+   (4.1.5.1.2.1) and the whole device falls back to polling. */
 static bool
-msix_program(struct virtio_dev *vd, uint32_t reg, const char *what)
+msix_program(struct virtio_dev *vd, uint32_t reg, uint16_t entry, const char *what)
 {
 	if (!vd->msix) {
 		w16(vd, reg, VIRTIO_NO_VECTOR);
 		return false;
 	}
-	w16(vd, reg, vd->msix_entry);
+	w16(vd, reg, entry);
 	uint16_t got = c16(vd, reg);
-	if (got == vd->msix_entry)
+	if (got == entry)
 		return true;
 	log_warn("virtio", "%s: device refused MSI-X entry %u for %s (reads %u); polling",
-	    vd->hw->name, vd->msix_entry, what, got);
+	    vd->hw->name, entry, what, got);
 	w16(vd, reg, VIRTIO_NO_VECTOR);
 	vd->msix = false;
 	return false;
@@ -205,6 +209,13 @@ msix_program(struct virtio_dev *vd, uint32_t reg, const char *what)
 
 int
 virtq_setup(struct virtio_dev *vd, struct virtq *q, uint16_t index, uint16_t max)
+{
+	return virtq_setup_vec(vd, q, index, max, vd->msix_entry);
+}
+
+int
+virtq_setup_vec(struct virtio_dev *vd, struct virtq *q, uint16_t index, uint16_t max,
+    uint16_t entry)
 {
 	memset(q, 0, sizeof(*q));
 	q->vd = vd;
@@ -236,7 +247,7 @@ virtq_setup(struct virtio_dev *vd, struct virtq *q, uint16_t index, uint16_t max
 	q->nfree = n;
 
 	w16(vd, VIRTIO_C_Q_SIZE, n);
-	q->intr = msix_program(vd, VIRTIO_C_Q_MSIX, "a queue");
+	q->intr = msix_program(vd, VIRTIO_C_Q_MSIX, entry, "a queue");
 	/* Polled queues ask the device not to interrupt. */
 	q->avail[0] = q->intr ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
 	hw_dma_sync_dev(vd->hw, (const void *)&q->avail[0], 2);

@@ -65,7 +65,14 @@ struct virtio_dev {
 	   it and fall back to polling when the device refuses it. */
 	bool msix;
 	uint16_t msix_entry;
+	/* Table entries the bus glue bound: msix_entry up to msix_entry +
+	   msix_count - 1 (1 when it bound only msix_entry; 0 read as 1). */
+	uint16_t msix_count;
 	uint64_t intrs;		/* interrupts taken (bus glue counts) */
+	/* Features a driver takes all together or not at all (a feature
+	   that requires another, e.g. net MQ requires CTRL_VQ): when the
+	   device lacks one of them, virtio_init asks for none.  0: none. */
+	uint64_t together;
 };
 
 /*
@@ -97,6 +104,11 @@ uint64_t virtio_cfg64(struct virtio_dev *vd, uint32_t off);
  * power of two, TERN_ENOMEM when DMA memory runs out.
  */
 int virtq_setup(struct virtio_dev *vd, struct virtq *q, uint16_t index, uint16_t max);
+/* The same with the queue's interrupt bound to MSI-X table entry
+   `entry` (one the bus glue bound, see msix_count) instead of
+   msix_entry; polled when the device refuses it. */
+int virtq_setup_vec(struct virtio_dev *vd, struct virtq *q, uint16_t index,
+    uint16_t max, uint16_t entry);
 /*
  * Use indirect tables of up to `max_chain` entries for chains of more
  * than one buffer, if VIRTIO_F_INDIRECT_DESC was negotiated.  Then every

@@ -1,12 +1,14 @@
 /*
  * virtio_net.c - virtio network device (virtio v1.2 section 5.1) behind
- * kernel/dev/nic.h, zero copy in both directions.
+ * kernel/dev/nic.h, zero copy in both directions, with one to
+ * VNET_MAX_PAIRS queue pairs.
  *
- * RX: VNET_RX_BUFS buffers of 2 KiB in one DMA region (struct
- * vnet_rxpool, which outlives a detach while the stack holds buffers of
- * it) are posted to queue 0.  A received frame goes up as the nic_buf describing its own
- * buffer (data just past the 12-byte virtio header); when the upper layer
- * releases it, it is posted again.  With mergeable receive buffers
+ * RX: each queue pair k posts the VNET_RX_BUFS 2 KiB buffers of its own
+ * DMA region (struct vnet_rxpool, which outlives a detach while the
+ * stack holds buffers of it) to virtqueue 2k.  A received frame goes up
+ * as the nic_buf describing its own buffer (data just past the 12-byte
+ * virtio header, queue = k); when the upper layer releases it, it is
+ * posted again on the same queue.  With mergeable receive buffers
  * (MRG_RXBUF, 5.1.6.4) a frame larger than one buffer (MTU up to 9000,
  * from VIRTIO_NET_F_MTU) spans num_buffers of them, the header only in
  * the first: they go up as one nic_buf chain (kernel/dev/nic.h), the
@@ -15,9 +17,26 @@
  * The header's checksum flags become the NIC contract's receive checksum
  * state (kernel/dev/nic.h): DATA_VALID is GOOD, NEEDS_CSUM is PARTIAL
  * (offsets checked against the frame), nothing is NONE.
- * TX: queue 1 gets one chain per frame: a 12-byte header from a small DMA
- * array, then the caller's buffers as they are.  They go back to their
- * owner (nic_buf_release) when the device returns the chain.
+ * TX: virtqueue 2k+1 gets one chain per frame sent on queue k: a 12-byte
+ * header from the pair's small DMA array, then the caller's buffers as
+ * they are.  They go back to their owner (nic_buf_release) when the
+ * device returns the chain.
+ *
+ * Multiqueue (5.1.6.5.5, the control path in virtio_net_mq.c): with
+ * VIRTIO_NET_F_MQ and VIRTIO_NET_F_CTRL_VQ
+ * (taken together or not at all) the device says how many pairs it has
+ * (max_virtqueue_pairs, checked: 1 to 0x7fff, since the control queue
+ * 2 * max must be selectable); we set up min(max, VNET_MAX_PAIRS) pairs
+ * and the control queue, go live, and ask for them with
+ * VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, waiting at most VNET_CTRL_WAIT_NS for
+ * the device's ack byte.  Refused, unanswered or garbled: one pair, as a
+ * device starts (logged); the other rings stay set up but unused until
+ * detach, since only a reset takes an enabled queue back.  The device
+ * steers received flows to queues by its own hash; which queue a frame
+ * is sent on is the upper layer's choice (docs/netstack.md).  Receive
+ * queue k interrupts on MSI-X entry k when the bus glue bound one per
+ * pair, all on entry 0 otherwise.  Without MQ the device sees exactly
+ * the accesses of a single-queue driver (the recorded traces replay).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -27,9 +46,6 @@
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "virtio/virtio_var.h"
-
-#define RXQ 0
-#define TXQ 1
 
 static int vnet_tx(struct nic *n, int queue, struct nic_buf *chain,
     const struct nic_tx_meta *meta);
@@ -44,22 +60,26 @@ static const struct nic_ops vnet_ops = {
 	.detach = vnet_detach,
 };
 
-/* The features attach (and virtio_net_recover) ask for. */
+/* The features attach (and virtio_net_recover) ask for.  MQ needs
+   CTRL_VQ (5.1.3.1): both or neither (virtio_dev.together), so a device
+   without MQ negotiates exactly what a single-queue driver does. */
+#define VNET_MQ_FEATURES (1ULL << VIRTIO_NET_F_CTRL_VQ | 1ULL << VIRTIO_NET_F_MQ)
 #define VNET_WANTED (1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS | \
 	1ULL << VIRTIO_NET_F_MRG_RXBUF | 1ULL << VIRTIO_NET_F_CSUM | \
 	1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MTU | \
-	1ULL << VIRTIO_F_INDIRECT_DESC)
+	1ULL << VIRTIO_F_INDIRECT_DESC | VNET_MQ_FEATURES)
 
 static int
-rx_post(struct virtio_net_softc *sc, struct nic_buf *b)
+rx_post(struct vnet_queue *vq, struct nic_buf *b)
 {
-	size_t i = (size_t)(b - sc->rx->bufs);
-	struct virtq_buf vb = { sc->rx->mem.pa + i * VNET_BUF_SIZE, VNET_BUF_SIZE, true };
-	return virtq_add(&sc->rxq, &vb, 1, b);
+	size_t i = (size_t)(b - vq->rx->bufs);
+	struct virtq_buf vb = { vq->rx->mem.pa + i * VNET_BUF_SIZE, VNET_BUF_SIZE, true };
+	return virtq_add(&vq->rxq, &vb, 1, b);
 }
 
-/* nic_buf release hook: the upper layer is done with a received frame.
-   After detach the buffer only counts down to the pool's own free. */
+/* nic_buf release hook: the upper layer is done with a received frame;
+   it goes back on the queue it came from.  After detach the buffer only
+   counts down to the pool's own free. */
 static void
 rx_release(struct nic_buf *b)
 {
@@ -73,16 +93,17 @@ rx_release(struct nic_buf *b)
 		}
 		return;
 	}
-	if (sc->bus.vd.broken || sc->rxq.size == 0)
+	struct vnet_queue *vq = &sc->q[p->qi];
+	if (sc->bus.vd.broken || vq->rxq.size == 0)
 		return;
-	if (rx_post(sc, b) == TERN_OK)
-		sc->rx_kick_pending = true;
+	if (rx_post(vq, b) == TERN_OK)
+		vq->rx_kick_pending = true;
 }
 
 #define VNET_RXPOOL_BYTES ((size_t)VNET_RX_BUFS * VNET_BUF_SIZE + sizeof(struct vnet_rxpool))
 
 static int
-rxpool_alloc(struct virtio_net_softc *sc, struct hw_dev *hw)
+rxpool_alloc(struct virtio_net_softc *sc, uint16_t qi, struct hw_dev *hw)
 {
 	struct hw_dma mem;
 	if (hw_dma_alloc(hw, VNET_RXPOOL_BYTES, 4096, &mem) != 0)
@@ -92,22 +113,23 @@ rxpool_alloc(struct virtio_net_softc *sc, struct hw_dev *hw)
 	p->mem = mem;
 	p->hw = *hw;
 	p->sc = sc;
+	p->qi = qi;
 	for (uint32_t i = 0; i < VNET_RX_BUFS; i++) {
 		p->bufs[i].owner = p;
 		p->bufs[i].release = rx_release;
 	}
-	sc->rx = p;
+	sc->q[qi].rx = p;
 	return TERN_OK;
 }
 
-/* Detach's (and attach failure's) end of the pool: freed now when every
+/* Detach's (and attach failure's) end of a pool: freed now when every
    buffer is ours, else left to the last release. */
 static void
-rxpool_put(struct virtio_net_softc *sc, struct hw_dev *hw)
+rxpool_put(struct virtio_net_softc *sc, uint16_t qi, struct hw_dev *hw)
 {
-	struct vnet_rxpool *p = sc->rx;
+	struct vnet_rxpool *p = sc->q[qi].rx;
 	uint32_t out = 0;
-	sc->rx = NULL;
+	sc->q[qi].rx = NULL;
 	if (p == NULL)
 		return;
 	for (uint32_t i = 0; i < VNET_RX_BUFS; i++)
@@ -119,56 +141,180 @@ rxpool_put(struct virtio_net_softc *sc, struct hw_dev *hw)
 	}
 	p->sc = NULL;
 	p->out = out;
-	log_info("virtio-net", "%s: %u receive buffers still held by the stack: their "
-	    "memory (%zu KiB) is freed when the last comes back", hw->name, out,
+	log_info("virtio-net", "%s: %u receive buffers of queue %u still held by the stack: "
+	    "their memory (%zu KiB) is freed when the last comes back", hw->name, out, qi,
 	    VNET_RXPOOL_BYTES / 1024);
 }
 
-/*
- * Attach's resources in the order it takes them.  vnet_undo(sc, vd, s)
- * gives back `s` and everything taken before it: attach's failure labels
- * and detach share it, so the two cannot drift apart.
- */
-/* The two queues of the one pair (attach and recover); on failure
-   nothing is left set up. */
+/* Memory of pairs 0..npairs-1: a receive pool and transmit headers
+   each.  On failure nothing is left allocated. */
+static void vnet_mem_free(struct virtio_net_softc *sc, uint16_t upto);
+
 static int
-vnet_rings_setup(struct virtio_net_softc *sc)
+vnet_mem_alloc(struct virtio_net_softc *sc)
 {
-	struct virtio_dev *vd = &sc->bus.vd;
-	int rc = virtq_setup(vd, &sc->rxq, RXQ, VNET_RX_BUFS);
-	if (rc != TERN_OK)
-		return rc;
-	rc = virtq_setup(vd, &sc->txq, TXQ, 256);
-	if (rc != TERN_OK) {
-		virtq_free(vd, &sc->rxq);
-		return rc;
+	struct hw_dev *hw = sc->bus.vd.hw;
+	for (uint16_t k = 0; k < sc->npairs; k++) {
+		struct vnet_queue *vq = &sc->q[k];
+		if (rxpool_alloc(sc, k, hw) != TERN_OK) {
+			vnet_mem_free(sc, k);
+			return TERN_ENOMEM;
+		}
+		if (hw_dma_alloc(hw, (size_t)VNET_TX_SLOTS * VNET_HDR_SIZE, 4096,
+		    &vq->tx_hdr_mem) != 0) {
+			rxpool_put(sc, k, hw);
+			vnet_mem_free(sc, k);
+			return TERN_ENOMEM;
+		}
+		memset(vq->tx_hdr_mem.va, 0, vq->tx_hdr_mem.len);
+		for (uint32_t i = 0; i < VNET_TX_SLOTS; i++)
+			vq->tx_free[i] = i;
+		vq->tx_nfree = VNET_TX_SLOTS;
 	}
-	virtq_use_indirect(&sc->txq, VNET_TX_MAX_FRAGS + 1);
-	/* Transmit completions are reaped by poll: no interrupts for them;
-	   receive interrupts (with MSI-X) wake the idle CPU. */
-	virtq_intr(&sc->txq, false);
 	return TERN_OK;
 }
 
-enum vnet_step { VNET_UNDO_RXQ, VNET_UNDO_TXQ, VNET_UNDO_RXMEM, VNET_UNDO_TXHDR };
-
 static void
-vnet_undo(struct virtio_net_softc *sc, struct virtio_dev *vd, enum vnet_step s)
+vnet_mem_free(struct virtio_net_softc *sc, uint16_t upto)
+{
+	struct hw_dev *hw = sc->bus.vd.hw;
+	for (uint16_t k = upto; k-- > 0;) {
+		hw_dma_free(hw, &sc->q[k].tx_hdr_mem);
+		rxpool_put(sc, k, hw);
+	}
+}
+
+/* The MSI-X entry of pair k's receive queue: its own when the bus glue
+   bound one per pair, else the shared one. */
+static uint16_t
+vnet_rx_entry(const struct virtio_dev *vd, uint16_t k, uint16_t want)
+{
+	uint16_t bound = vd->msix_count > 0 ? vd->msix_count : 1;
+	return want <= bound ? (uint16_t)(vd->msix_entry + k) : vd->msix_entry;
+}
+
+/* The two virtqueues of pair k (2k receive, 2k+1 transmit); on failure
+   nothing of the pair is left set up. */
+static int
+vnet_pair_setup(struct virtio_net_softc *sc, uint16_t k, uint16_t want)
+{
+	struct virtio_dev *vd = &sc->bus.vd;
+	struct vnet_queue *vq = &sc->q[k];
+	int rc = virtq_setup_vec(vd, &vq->rxq, (uint16_t)(2 * k), VNET_RX_BUFS,
+	    vnet_rx_entry(vd, k, want));
+	if (rc != TERN_OK)
+		return rc;
+	rc = virtq_setup(vd, &vq->txq, (uint16_t)(2 * k + 1), 256);
+	if (rc != TERN_OK) {
+		virtq_free(vd, &vq->rxq);
+		return rc;
+	}
+	virtq_use_indirect(&vq->txq, VNET_TX_MAX_FRAGS + 1);
+	/* Transmit completions are reaped by poll: no interrupts for them;
+	   receive interrupts (with MSI-X) wake the idle CPU. */
+	virtq_intr(&vq->txq, false);
+	sc->nic.queue[k].msix_vector = vq->rxq.intr ? vnet_rx_entry(vd, k, want) :
+	    NIC_NO_VECTOR;
+	return TERN_OK;
+}
+
+/*
+ * Rings of pairs 0..want-1 and, with more than one, the control queue;
+ * sets nrings.  Pair 0 failing fails the whole (nothing left set up); a
+ * later pair or the control queue failing leaves fewer pairs, logged.
+ */
+static int
+vnet_rings_setup(struct virtio_net_softc *sc, uint16_t want)
+{
+	struct nic *n = &sc->nic;
+	int rc = vnet_pair_setup(sc, 0, want);
+	if (rc != TERN_OK)
+		return rc;
+	sc->nrings = 1;
+	if (want < 2)
+		return TERN_OK;
+	rc = virtio_net_ctrl_setup(sc);
+	if (rc != TERN_OK) {
+		log_warn("virtio-net", "%s: control queue %u unusable (%s): one queue pair",
+		    n->name, 2 * sc->max_pairs, err_str(rc));
+		return TERN_OK;
+	}
+	while (sc->nrings < want) {
+		rc = vnet_pair_setup(sc, sc->nrings, want);
+		if (rc != TERN_OK) {
+			log_warn("virtio-net", "%s: queue pair %u unusable (%s): %u pairs",
+			    n->name, sc->nrings, err_str(rc), sc->nrings);
+			break;
+		}
+		sc->nrings++;
+	}
+	return TERN_OK;
+}
+
+/* Detach's end of the rings: the control queue, then the pairs from the
+   last. */
+static void
+vnet_rings_free(struct virtio_net_softc *sc)
+{
+	struct virtio_dev *vd = &sc->bus.vd;
+	virtio_net_ctrl_free(sc);
+	for (uint16_t k = sc->nrings; k-- > 0;) {
+		virtq_free(vd, &sc->q[k].txq);
+		virtq_free(vd, &sc->q[k].rxq);
+	}
+	sc->nrings = 0;
+}
+
+/* Post every receive buffer the stack does not hold, on every pair with
+   rings; returns how many the stack holds. */
+static uint32_t
+vnet_post_all(struct virtio_net_softc *sc, uint32_t *posted_out)
+{
+	uint32_t held = 0, posted = 0;
+	for (uint16_t k = 0; k < sc->nrings; k++) {
+		struct vnet_queue *vq = &sc->q[k];
+		uint32_t pk = 0;
+		for (uint32_t i = 0; i < VNET_RX_BUFS && pk < vq->rxq.size; i++) {
+			if (vq->rx->bufs[i].refs != 0) {
+				held++;	/* posted by rx_release when it comes back */
+				continue;
+			}
+			if (rx_post(vq, &vq->rx->bufs[i]) != TERN_OK)
+				break;
+			pk++;
+		}
+		posted += pk;
+	}
+	*posted_out = posted;
+	return held;
+}
+
+enum vnet_step { VNET_UNDO_RINGS, VNET_UNDO_MEM };
+
+/*
+ * Attach's resources in the order it takes them.  vnet_undo(sc, s) gives
+ * back `s` and everything taken before it: attach's failure labels and
+ * detach share it, so the two cannot drift apart.
+ */
+static void
+vnet_undo(struct virtio_net_softc *sc, enum vnet_step s)
 {
 	switch (s) {
-	case VNET_UNDO_TXHDR:
-		hw_dma_free(vd->hw, &sc->tx_hdr_mem);
+	case VNET_UNDO_MEM:
+		vnet_mem_free(sc, sc->npairs);
 		/* FALLTHROUGH */
-	case VNET_UNDO_RXMEM:
-		rxpool_put(sc, vd->hw);
-		/* FALLTHROUGH */
-	case VNET_UNDO_TXQ:
-		virtq_free(vd, &sc->txq);
-		/* FALLTHROUGH */
-	case VNET_UNDO_RXQ:
-		virtq_free(vd, &sc->rxq);
+	case VNET_UNDO_RINGS:
+		vnet_rings_free(sc);
 		break;
 	}
+}
+
+static void
+vnet_marker(struct nic *n)
+{
+	marker("NIC name=%s mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%u link=%s", n->name,
+	    n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->mtu,
+	    n->link_up ? "up" : "down");
 }
 
 int
@@ -178,6 +324,7 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	int rc;
 
 	ksnprintf(n->name, sizeof(n->name), "virtio-net%d", unit);
+	vd->together = VNET_MQ_FEATURES;
 	rc = virtio_init(vd, VNET_WANTED);
 	if (rc != TERN_OK)
 		goto fail;
@@ -208,43 +355,31 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	    (virtio_has(vd, VIRTIO_NET_F_CSUM) ? NIC_OFF_TX_CSUM : 0);
 	n->nqueues = 1;
 	nic_queues_init(n);
-	/* One MSI-X entry per function (virtio_pci.c) serves the receive
-	   queue of our one pair. */
-	if (vd->msix)
-		n->queue[0].msix_vector = vd->msix_entry;
+	uint16_t want = virtio_net_pairs_offered(sc);
 
-	rc = vnet_rings_setup(sc);
+	rc = vnet_rings_setup(sc, want);
 	if (rc != TERN_OK)
 		goto fail;
-	rc = TERN_ENOMEM;
-	if (rxpool_alloc(sc, vd->hw) != TERN_OK)
-		goto fail_txq;
-	if (hw_dma_alloc(vd->hw, (size_t)VNET_TX_SLOTS * VNET_HDR_SIZE, 4096, &sc->tx_hdr_mem) != 0)
-		goto fail_rxmem;
-	memset(sc->tx_hdr_mem.va, 0, sc->tx_hdr_mem.len);
-	for (uint32_t i = 0; i < VNET_TX_SLOTS; i++)
-		sc->tx_free[i] = i;
-	sc->tx_nfree = VNET_TX_SLOTS;
-
-	for (uint32_t i = 0; i < VNET_RX_BUFS && i < sc->rxq.size; i++) {
-		if (rx_post(sc, &sc->rx->bufs[i]) != TERN_OK)
-			break;
-	}
+	/* Memory for the pairs that have rings; a pair that failed its
+	   rings gets none (a recovery never sets up more). */
+	sc->npairs = sc->nrings;
+	rc = vnet_mem_alloc(sc);
+	if (rc != TERN_OK)
+		goto fail_rings;
+	uint32_t posted;
+	(void)vnet_post_all(sc, &posted);
 	n->ops = &vnet_ops;
 	n->sc = sc;
 	virtio_ready(vd);
-	virtq_kick(&sc->rxq);
+	for (uint16_t k = 0; k < sc->nrings; k++)
+		virtq_kick(&sc->q[k].rxq);
+	virtio_net_mq_start(sc);
 	nic_register(n);
-	marker("NIC name=%s mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%u link=%s", n->name,
-	    n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->mtu,
-	    n->link_up ? "up" : "down");
+	vnet_marker(n);
 	return TERN_OK;
 
-fail_rxmem:
-	vnet_undo(sc, vd, VNET_UNDO_RXMEM);
-	goto fail;
-fail_txq:
-	vnet_undo(sc, vd, VNET_UNDO_TXQ);
+fail_rings:
+	vnet_undo(sc, VNET_UNDO_RINGS);
 	goto fail;
 fail:
 	log_error("virtio-net", "%s: attach failed: %s", n->name, err_str(rc));
@@ -258,15 +393,15 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	struct virtq_buf bufs[VNET_TX_MAX_FRAGS + 1];
 	int nb = 1;
 
-	struct nic_queue_stats *qs = &n->queue[0].stats;
-
-	if (queue != 0)
+	if (queue < 0 || queue >= n->nqueues)
 		return TERN_EINVAL;
+	struct vnet_queue *vq = &sc->q[queue];
+	struct nic_queue_stats *qs = &n->queue[queue].stats;
 	if (sc->bus.vd.broken) {
 		n->stats.tx_drops++;
 		return TERN_ENODEV;
 	}
-	if (sc->tx_nfree == 0) {
+	if (vq->tx_nfree == 0) {
 		n->stats.tx_ring_full++;
 		qs->tx_ring_full++;
 		return TERN_EAGAIN;
@@ -281,9 +416,9 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	}
 	if (bytes < 14 || bytes > (uint32_t)n->mtu + 18)
 		return TERN_EINVAL;
-	uint32_t slot = sc->tx_free[sc->tx_nfree - 1];
+	uint32_t slot = vq->tx_free[vq->tx_nfree - 1];
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)
-	    ((uint8_t *)sc->tx_hdr_mem.va + slot * VNET_HDR_SIZE);
+	    ((uint8_t *)vq->tx_hdr_mem.va + slot * VNET_HDR_SIZE);
 	memset(h, 0, VNET_HDR_SIZE);
 	/* Metadata v2 onto the virtio header (5.1.6.2): the device sums
 	   from csum_start = the L4 header to the end and stores the result
@@ -298,16 +433,16 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 		h->csum_offset = (uint16_t)field;
 	}
 	hw_dma_sync_dev(&sc->bus.hw, h, VNET_HDR_SIZE);
-	bufs[0] = (struct virtq_buf){ sc->tx_hdr_mem.pa + slot * VNET_HDR_SIZE, VNET_HDR_SIZE, false };
-	int rc = virtq_add(&sc->txq, bufs, nb, (void *)(uintptr_t)(slot + 1));
+	bufs[0] = (struct virtq_buf){ vq->tx_hdr_mem.pa + slot * VNET_HDR_SIZE, VNET_HDR_SIZE, false };
+	int rc = virtq_add(&vq->txq, bufs, nb, (void *)(uintptr_t)(slot + 1));
 	if (rc != TERN_OK) {
 		n->stats.tx_ring_full++;
 		qs->tx_ring_full++;
 		return rc;
 	}
-	sc->tx_nfree--;
-	sc->tx_chain[slot] = chain;
-	virtq_kick(&sc->txq);
+	vq->tx_nfree--;
+	vq->tx_chain[slot] = chain;
+	virtq_kick(&vq->txq);
 	n->stats.tx_packets++;
 	n->stats.tx_bytes += bytes;
 	qs->tx_packets++;
@@ -325,14 +460,16 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
  * skipped.  A multi-buffer frame's offsets are checked once it is whole.
  */
 static int
-rx_hdr_check(struct virtio_net_softc *sc, const struct virtio_net_hdr *h, uint32_t flen)
+rx_hdr_check(struct virtio_net_softc *sc, uint16_t qi, const struct virtio_net_hdr *h,
+    uint32_t flen)
 {
 	struct nic *n = &sc->nic;
+	struct vnet_queue *vq = &sc->q[qi];
 	const char *why = NULL;
 	uint16_t nbufs = 1;
 
 	if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_MRG_RXBUF)) {
-		if (h->num_buffers == 0 || h->num_buffers > sc->rxq.size) {
+		if (h->num_buffers == 0 || h->num_buffers > vq->rxq.size) {
 			n->stats.rx_errors++;
 			n->stats.bad_completions++;
 			return TERN_EINVAL;
@@ -349,20 +486,21 @@ rx_hdr_check(struct virtio_net_softc *sc, const struct virtio_net_hdr *h, uint32
 	}
 	if (why == NULL)
 		return TERN_OK;
-	sc->rx_skip = (uint16_t)(nbufs - 1);
+	vq->rx_skip = (uint16_t)(nbufs - 1);
 	if (n->stats.rx_bad_offload++ == 0)
 		log_warn("virtio-net", "%s: dropped a received frame: %s "
 		    "(gso %u, flags %#x, csum %u+%u, %u buffers, %u bytes)", n->name, why,
 		    h->gso_type, h->flags, h->csum_start, h->csum_offset, h->num_buffers, flen);
 	n->stats.rx_drops++;
-	n->queue[0].stats.rx_drops++;
+	n->queue[qi].stats.rx_drops++;
 	return TERN_EINVAL;
 }
 
 /* Checks a frame assembled from several buffers: within the MTU, the
    headers in the first buffer, checksum offsets inside the frame. */
 static int
-rx_chain_check(struct virtio_net_softc *sc, const struct nic_buf *head, uint32_t total)
+rx_chain_check(struct virtio_net_softc *sc, uint16_t qi, const struct nic_buf *head,
+    uint32_t total)
 {
 	struct nic *n = &sc->nic;
 	const char *why = NULL;
@@ -379,32 +517,32 @@ rx_chain_check(struct virtio_net_softc *sc, const struct nic_buf *head, uint32_t
 		log_warn("virtio-net", "%s: dropped a received frame: %s (%u bytes, mtu %u)",
 		    n->name, why, total, n->mtu);
 	n->stats.rx_drops++;
-	n->queue[0].stats.rx_drops++;
+	n->queue[qi].stats.rx_drops++;
 	return TERN_EINVAL;
 }
 
 static void
-rx_buf_init(struct nic_buf *b, uint8_t *data, uint32_t len, uint32_t cap)
+rx_buf_init(struct nic_buf *b, uint16_t qi, uint8_t *data, uint32_t len, uint32_t cap)
 {
 	b->data = data;
 	b->len = len;
 	b->cap = cap;
 	b->next = NULL;
 	b->refs = 1;
-	b->queue = 0;
+	b->queue = qi;
 	b->flags = NIC_RXCSUM_NONE;
 	b->csum_start = b->csum_offset = 0;
 }
 
 /* One whole frame (a buffer or a chain) goes up. */
 static void
-rx_up(struct virtio_net_softc *sc, struct nic_buf *head, uint32_t total)
+rx_up(struct virtio_net_softc *sc, uint16_t qi, struct nic_buf *head, uint32_t total)
 {
 	struct nic *n = &sc->nic;
 	n->stats.rx_packets++;
 	n->stats.rx_bytes += total;
-	n->queue[0].stats.rx_packets++;
-	n->queue[0].stats.rx_bytes += total;
+	n->queue[qi].stats.rx_packets++;
+	n->queue[qi].stats.rx_bytes += total;
 	if (n->rx != NULL)
 		n->rx(n->upper, head);
 	else
@@ -414,112 +552,21 @@ rx_up(struct virtio_net_softc *sc, struct nic_buf *head, uint32_t total)
 /* The frame being assembled is lost: its buffers go back, and those of
    it still to come are skipped. */
 static void
-rx_asm_abort(struct virtio_net_softc *sc)
+rx_asm_abort(struct vnet_queue *vq)
 {
-	struct nic_buf *head = sc->rx_head;
-	sc->rx_skip = sc->rx_need;
-	sc->rx_head = sc->rx_tail = NULL;
-	sc->rx_need = 0;
+	struct nic_buf *head = vq->rx_head;
+	vq->rx_skip = vq->rx_need;
+	vq->rx_head = vq->rx_tail = NULL;
+	vq->rx_need = 0;
 	nic_buf_release_chain(head);
 }
 
-static int
-vnet_poll(struct nic *n, int queue, int budget)
+/* Queue 0's CPU also watches the device as a whole: its status and the
+   link state in the device configuration. */
+static void
+vnet_poll_device(struct virtio_net_softc *sc, int work)
 {
-	struct virtio_net_softc *sc = n->sc;
-	struct nic_queue_stats *qs = &n->queue[0].stats;
-	int work = 0;
-	uint32_t len;
-	void *cookie;
-
-	if (queue != 0)
-		return 0;
-	qs->polls++;
-	n->stats.intrs = sc->bus.vd.intrs;
-	if (sc->bus.vd.broken)
-		return 0;
-	/* TX completions give buffers back to their owners. */
-	while ((cookie = virtq_get(&sc->txq, &len)) != NULL) {
-		uint32_t slot = (uint32_t)(uintptr_t)cookie - 1;
-		struct nic_buf *chain = sc->tx_chain[slot];
-		sc->tx_chain[slot] = NULL;
-		sc->tx_free[sc->tx_nfree++] = slot;
-		nic_buf_release_chain(chain);
-		work++;
-	}
-	while (work < budget && (cookie = virtq_get(&sc->rxq, &len)) != NULL) {
-		struct nic_buf *b = cookie;
-		size_t i = (size_t)(b - sc->rx->bufs);
-		uint8_t *buf = (uint8_t *)sc->rx->mem.va + i * VNET_BUF_SIZE;
-		if (sc->rx_skip > 0) {
-			/* The rest of a frame that spanned buffers and was
-			   dropped: no header of its own, just give it back. */
-			sc->rx_skip--;
-			rx_release(b);
-			continue;
-		}
-		if (sc->rx_need > 0) {
-			/* The next piece of a multi-buffer frame: payload only,
-			   no header (5.1.6.4.2). */
-			if (len == 0 || len > VNET_BUF_SIZE) {
-				n->stats.rx_errors++;
-				n->stats.bad_completions++;
-				rx_release(b);
-				sc->rx_need--;
-				rx_asm_abort(sc);
-				continue;
-			}
-			hw_dma_sync_cpu(&sc->bus.hw, buf, len);
-			rx_buf_init(b, buf, len, VNET_BUF_SIZE);
-			sc->rx_tail->next = b;
-			sc->rx_tail = b;
-			sc->rx_total += len;
-			if (--sc->rx_need > 0)
-				continue;
-			struct nic_buf *head = sc->rx_head;
-			sc->rx_head = sc->rx_tail = NULL;
-			if (rx_chain_check(sc, head, sc->rx_total) != TERN_OK) {
-				nic_buf_release_chain(head);
-				continue;
-			}
-			work++;
-			rx_up(sc, head, sc->rx_total);
-			continue;
-		}
-		if (len < VNET_HDR_SIZE + 14 || len > VNET_BUF_SIZE) {
-			n->stats.rx_errors++;
-			n->stats.bad_completions++;
-			rx_release(b);
-			continue;
-		}
-		hw_dma_sync_cpu(&sc->bus.hw, buf, len);
-		const struct virtio_net_hdr *h = (const void *)buf;
-		if (rx_hdr_check(sc, h, len - VNET_HDR_SIZE) != TERN_OK) {
-			rx_release(b);
-			continue;
-		}
-		rx_buf_init(b, buf + VNET_HDR_SIZE, len - VNET_HDR_SIZE,
-		    VNET_BUF_SIZE - VNET_HDR_SIZE);
-		if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-			b->flags = NIC_RXCSUM_PARTIAL;
-			b->csum_start = h->csum_start;
-			b->csum_offset = h->csum_offset;
-		} else if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
-			b->flags = NIC_RXCSUM_GOOD;
-		}
-		if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_MRG_RXBUF) && h->num_buffers > 1) {
-			sc->rx_head = sc->rx_tail = b;
-			sc->rx_need = (uint16_t)(h->num_buffers - 1);
-			sc->rx_total = b->len;
-			continue;
-		}
-		work++;
-		rx_up(sc, b, b->len);
-	}
-	if (sc->rx_kick_pending) {
-		sc->rx_kick_pending = false;
-		virtq_kick(&sc->rxq);
-	}
+	struct nic *n = &sc->nic;
 	if (work == 0)
 		virtio_check_broken(&sc->bus.vd);
 	if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_STATUS)) {
@@ -531,6 +578,109 @@ vnet_poll(struct nic *n, int queue, int budget)
 				n->link_change(n->upper, up);
 		}
 	}
+}
+
+static int
+vnet_poll(struct nic *n, int queue, int budget)
+{
+	struct virtio_net_softc *sc = n->sc;
+	int work = 0;
+	uint32_t len;
+	void *cookie;
+
+	if (queue < 0 || queue >= n->nqueues)
+		return 0;
+	uint16_t qi = (uint16_t)queue;
+	struct vnet_queue *vq = &sc->q[qi];
+	struct nic_queue_stats *qs = &n->queue[qi].stats;
+	qs->polls++;
+	n->stats.intrs = sc->bus.vd.intrs;
+	if (sc->bus.vd.broken)
+		return 0;
+	/* TX completions give buffers back to their owners. */
+	while ((cookie = virtq_get(&vq->txq, &len)) != NULL) {
+		uint32_t slot = (uint32_t)(uintptr_t)cookie - 1;
+		struct nic_buf *chain = vq->tx_chain[slot];
+		vq->tx_chain[slot] = NULL;
+		vq->tx_free[vq->tx_nfree++] = slot;
+		nic_buf_release_chain(chain);
+		work++;
+	}
+	while (work < budget && (cookie = virtq_get(&vq->rxq, &len)) != NULL) {
+		struct nic_buf *b = cookie;
+		size_t i = (size_t)(b - vq->rx->bufs);
+		uint8_t *buf = (uint8_t *)vq->rx->mem.va + i * VNET_BUF_SIZE;
+		if (vq->rx_skip > 0) {
+			/* The rest of a frame that spanned buffers and was
+			   dropped: no header of its own, just give it back. */
+			vq->rx_skip--;
+			rx_release(b);
+			continue;
+		}
+		if (vq->rx_need > 0) {
+			/* The next piece of a multi-buffer frame: payload only,
+			   no header (5.1.6.4.2). */
+			if (len == 0 || len > VNET_BUF_SIZE) {
+				n->stats.rx_errors++;
+				n->stats.bad_completions++;
+				rx_release(b);
+				vq->rx_need--;
+				rx_asm_abort(vq);
+				continue;
+			}
+			hw_dma_sync_cpu(&sc->bus.hw, buf, len);
+			rx_buf_init(b, qi, buf, len, VNET_BUF_SIZE);
+			vq->rx_tail->next = b;
+			vq->rx_tail = b;
+			vq->rx_total += len;
+			if (--vq->rx_need > 0)
+				continue;
+			struct nic_buf *head = vq->rx_head;
+			vq->rx_head = vq->rx_tail = NULL;
+			if (rx_chain_check(sc, qi, head, vq->rx_total) != TERN_OK) {
+				nic_buf_release_chain(head);
+				continue;
+			}
+			work++;
+			rx_up(sc, qi, head, vq->rx_total);
+			continue;
+		}
+		if (len < VNET_HDR_SIZE + 14 || len > VNET_BUF_SIZE) {
+			n->stats.rx_errors++;
+			n->stats.bad_completions++;
+			rx_release(b);
+			continue;
+		}
+		hw_dma_sync_cpu(&sc->bus.hw, buf, len);
+		const struct virtio_net_hdr *h = (const void *)buf;
+		if (rx_hdr_check(sc, qi, h, len - VNET_HDR_SIZE) != TERN_OK) {
+			rx_release(b);
+			continue;
+		}
+		rx_buf_init(b, qi, buf + VNET_HDR_SIZE, len - VNET_HDR_SIZE,
+		    VNET_BUF_SIZE - VNET_HDR_SIZE);
+		if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+			b->flags = NIC_RXCSUM_PARTIAL;
+			b->csum_start = h->csum_start;
+			b->csum_offset = h->csum_offset;
+		} else if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+			b->flags = NIC_RXCSUM_GOOD;
+		}
+		if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_MRG_RXBUF) && h->num_buffers > 1) {
+			vq->rx_head = vq->rx_tail = b;
+			vq->rx_need = (uint16_t)(h->num_buffers - 1);
+			vq->rx_total = b->len;
+			continue;
+		}
+		work++;
+		rx_up(sc, qi, b, b->len);
+	}
+	if (vq->rx_kick_pending) {
+		vq->rx_kick_pending = false;
+		virtq_kick(&vq->rxq);
+	}
+	if (qi == 0)
+		vnet_poll_device(sc, work);
 	return work;
 }
 
@@ -540,8 +690,28 @@ vnet_intr_enable(struct nic *n, int queue, bool on)
 	/* Only receive interrupts, and only with an MSI-X vector bound;
 	   without one the queue stays polled (avail flags NO_INTERRUPT). */
 	struct virtio_net_softc *sc = n->sc;
-	if (queue == 0)
-		virtq_intr(&sc->rxq, on);
+	if (queue >= 0 && queue < n->nqueues)
+		virtq_intr(&sc->q[queue].rxq, on);
+}
+
+/* Transmit chains the device still had go back to their owners (counted
+   as drops when `count`). */
+static void
+vnet_tx_release_all(struct virtio_net_softc *sc, bool count)
+{
+	for (uint16_t k = 0; k < sc->npairs; k++) {
+		struct vnet_queue *vq = &sc->q[k];
+		for (uint32_t i = 0; i < VNET_TX_SLOTS; i++) {
+			if (vq->tx_chain[i] != NULL) {
+				nic_buf_release_chain(vq->tx_chain[i]);
+				vq->tx_chain[i] = NULL;
+				if (count)
+					sc->nic.stats.tx_drops++;
+			}
+			vq->tx_free[i] = i;
+		}
+		vq->tx_nfree = VNET_TX_SLOTS;
+	}
 }
 
 void
@@ -553,17 +723,15 @@ virtio_net_detach_core(struct virtio_net_softc *sc)
 	nic_unregister(&sc->nic);
 	virtio_reset(vd);
 	/* Half a frame being assembled is still ours, not the stack's. */
-	for (struct nic_buf *b = sc->rx_head; b != NULL; b = b->next)
-		b->refs = 0;
-	sc->rx_head = sc->rx_tail = NULL;
-	sc->rx_need = 0;
-	for (uint32_t i = 0; i < VNET_TX_SLOTS; i++) {
-		if (sc->tx_chain[i] != NULL) {
-			nic_buf_release_chain(sc->tx_chain[i]);
-			sc->tx_chain[i] = NULL;
-		}
+	for (uint16_t k = 0; k < sc->npairs; k++) {
+		struct vnet_queue *vq = &sc->q[k];
+		for (struct nic_buf *b = vq->rx_head; b != NULL; b = b->next)
+			b->refs = 0;
+		vq->rx_head = vq->rx_tail = NULL;
+		vq->rx_need = 0;
 	}
-	vnet_undo(sc, vd, VNET_UNDO_TXHDR);
+	vnet_tx_release_all(sc, false);
+	vnet_undo(sc, VNET_UNDO_MEM);
 }
 
 static void
@@ -575,15 +743,17 @@ vnet_detach(struct nic *n)
 /*
  * Recover a device that went broken (DEVICE_NEEDS_RESET, or a protocol
  * violation virtio_check_broken caught): reset it, negotiate again and
- * set both queues up anew on the same softc and the same struct nic, so
+ * set the queues up anew on the same softc and the same struct nic, so
  * the upper layer's binding (rx, upper, its connections) survives.  The
  * receive buffer memory is kept: buffers the upper layer still holds
  * (zero-copy receive) stay valid and are posted again when released;
  * every other one is posted now.  Transmit chains in flight are released
  * (those frames are lost, as on a wire).  The MAC must read the same as
- * before; the NIC is registered again (a no-op for one already in the
- * registry) and TERN NIC printed again.  Returns TERN_OK or the error of
- * the step that failed (the device then stays broken).
+ * before; as many pairs as before are asked for again (fewer if the
+ * device now offers fewer).  The NIC is registered again (a no-op for
+ * one already in the registry) and TERN NIC printed again.  Returns
+ * TERN_OK or the error of the step that failed (the device then stays
+ * broken).
  */
 int
 virtio_net_recover(struct virtio_net_softc *sc)
@@ -594,20 +764,17 @@ virtio_net_recover(struct virtio_net_softc *sc)
 
 	log_warn("virtio-net", "%s: device needs a reset: recovering", n->name);
 	virtio_reset(vd);
-	for (uint32_t i = 0; i < VNET_TX_SLOTS; i++) {
-		if (sc->tx_chain[i] != NULL) {
-			nic_buf_release_chain(sc->tx_chain[i]);
-			sc->tx_chain[i] = NULL;
-			n->stats.tx_drops++;
-		}
-		sc->tx_free[i] = i;
-	}
-	sc->tx_nfree = VNET_TX_SLOTS;
+	vnet_tx_release_all(sc, true);
 	/* size 0 from here on: a buffer released meanwhile is not posted. */
-	virtq_free(vd, &sc->rxq);
-	virtq_free(vd, &sc->txq);
-	sc->rx_skip = 0;
-	sc->rx_kick_pending = false;
+	for (uint16_t k = 0; k < sc->nrings; k++) {
+		virtq_free(vd, &sc->q[k].rxq);
+		virtq_free(vd, &sc->q[k].txq);
+		sc->q[k].rx_skip = 0;
+		sc->q[k].rx_kick_pending = false;
+	}
+	virtio_net_ctrl_free(sc);
+	sc->nrings = 0;
+	n->nqueues = 1;
 	rc = virtio_init(vd, VNET_WANTED);
 	if (rc != TERN_OK)
 		goto fail;
@@ -619,27 +786,22 @@ virtio_net_recover(struct virtio_net_softc *sc)
 				goto fail;
 			}
 	}
-	rc = vnet_rings_setup(sc);
+	uint16_t want = virtio_net_pairs_offered(sc);
+	if (want > sc->npairs)
+		want = sc->npairs;
+	rc = vnet_rings_setup(sc, want);
 	if (rc != TERN_OK)
 		goto fail;
-	uint32_t posted = 0, held = 0;
-	for (uint32_t i = 0; i < VNET_RX_BUFS && posted < sc->rxq.size; i++) {
-		if (sc->rx->bufs[i].refs != 0) {
-			held++;		/* posted by rx_release when it comes back */
-			continue;
-		}
-		if (rx_post(sc, &sc->rx->bufs[i]) != TERN_OK)
-			break;
-		posted++;
-	}
+	uint32_t posted;
+	uint32_t held = vnet_post_all(sc, &posted);
 	virtio_ready(vd);
-	virtq_kick(&sc->rxq);
+	for (uint16_t k = 0; k < sc->nrings; k++)
+		virtq_kick(&sc->q[k].rxq);
+	virtio_net_mq_start(sc);
 	nic_register(n);
 	log_info("virtio-net", "%s: recovered: %u receive buffers posted, %u held "
 	    "by the stack", n->name, posted, held);
-	marker("NIC name=%s mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%u link=%s", n->name,
-	    n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->mtu,
-	    n->link_up ? "up" : "down");
+	vnet_marker(n);
 	return TERN_OK;
 
 fail:

@@ -73,15 +73,19 @@ vio_intr(void *ctx, int vector)
 }
 
 /*
- * One MSI-X vector per function, table entry 0, shared by the config
- * change notification and every queue.  Without MSI-X (or when the
- * vector cannot be had) the device is polled; virtio_init/virtq_setup
- * fall back the same way when the device refuses the entry.
+ * MSI-X table entries 0..want-1 (as many as the function has), each with
+ * a vector of its own.  Entry 0 takes the config change notification
+ * and every queue of a single-queue device; a multi-queue virtio-net
+ * binds the receive queue of pair k to entry k when it has that many
+ * (virtio_net.c) and shares entry 0 otherwise.  Without MSI-X (or when
+ * not even entry 0 can be had) the device is polled; virtio_init and
+ * virtq_setup fall back the same way when the device refuses an entry.
  */
 static void
-bus_msix(struct pci_dev *pd, struct virtio_bus *vb)
+bus_msix(struct pci_dev *pd, struct virtio_bus *vb, uint16_t want)
 {
 	vb->vd.msix = false;
+	vb->vd.msix_count = 0;
 	if (pd->msix_count == 0) {
 		log_info("virtio", "%s: no MSI-X; polled", vb->hw.name);
 		return;
@@ -102,7 +106,23 @@ bus_msix(struct pci_dev *pd, struct virtio_bus *vb)
 	}
 	vb->vd.msix = true;
 	vb->vd.msix_entry = 0;
+	vb->vd.msix_count = 1;
 	log_info("virtio", "%s: MSI-X entry 0 on vector %d", vb->hw.name, rc);
+	/* More entries only as far as the table and the vectors go: a
+	   shortfall leaves the rest sharing entry 0, never an error. */
+	while (vb->vd.msix_count < want && vb->vd.msix_count < vb->msix->count) {
+		uint16_t e = vb->vd.msix_count;
+		rc = pci_msix_set(vb->msix, e, vio_intr, vb, vb->hw.name);
+		if (rc < 0) {
+			log_info("virtio", "%s: MSI-X entry %u unavailable (%s); %u entries",
+			    vb->hw.name, e, err_str(rc), e);
+			break;
+		}
+		vb->vd.msix_count++;
+	}
+	if (vb->vd.msix_count > 1)
+		log_info("virtio", "%s: MSI-X entries 0-%u bound", vb->hw.name,
+		    vb->vd.msix_count - 1);
 }
 
 static void
@@ -114,10 +134,13 @@ bus_teardown(struct virtio_bus *vb)
 		vb->msix = NULL;
 	}
 	vb->vd.msix = false;
+	vb->vd.msix_count = 0;
 }
 
+/* `msix_want`: MSI-X table entries the driver can use (one per receive
+   queue for virtio-net, one for virtio-blk). */
 static int
-bus_setup(struct pci_dev *pd, struct virtio_bus *vb, const char *name)
+bus_setup(struct pci_dev *pd, struct virtio_bus *vb, const char *name, uint16_t msix_want)
 {
 	pci_hw_dev_init(pd, &vb->hw, name);
 	vb->hw.trace = hw_trace_wanted(vb->hw.name);
@@ -125,7 +148,7 @@ bus_setup(struct pci_dev *pd, struct virtio_bus *vb, const char *name)
 	pci_enable(pd, true);
 	int rc = find_windows(pd, vb);
 	if (rc == TERN_OK)
-		bus_msix(pd, vb);
+		bus_msix(pd, vb, msix_want);
 	return rc;
 }
 
@@ -136,7 +159,7 @@ vblk_pci_attach(struct device *dev, void *softc)
 	struct virtio_blk_softc *sc = softc;
 	char name[24] = "virtio-blk?";
 	name[10] = (char)('0' + blk_units % 10);
-	int rc = bus_setup(pd, &sc->bus, name);
+	int rc = bus_setup(pd, &sc->bus, name, 1);
 	if (rc == TERN_OK)
 		rc = virtio_blk_attach_core(sc, &sc->bus.vd, blk_units);
 	if (rc == TERN_OK)
@@ -161,7 +184,7 @@ vnet_pci_attach(struct device *dev, void *softc)
 	struct virtio_net_softc *sc = softc;
 	char name[24] = "virtio-net?";
 	name[10] = (char)('0' + net_units % 10);
-	int rc = bus_setup(pd, &sc->bus, name);
+	int rc = bus_setup(pd, &sc->bus, name, VNET_MAX_PAIRS);
 	if (rc == TERN_OK)
 		rc = virtio_net_attach_core(sc, &sc->bus.vd, net_units);
 	if (rc == TERN_OK)

@@ -99,8 +99,11 @@ struct virtio_blk_req_hdr {
 #define VIRTIO_NET_F_MAC	5
 #define VIRTIO_NET_F_MRG_RXBUF	15
 #define VIRTIO_NET_F_STATUS	16
+#define VIRTIO_NET_F_CTRL_VQ	17
+#define VIRTIO_NET_F_MQ		22	/* requires CTRL_VQ (5.1.3.1) */
 #define VIRTIO_NET_CFG_MAC	0	/* u8[6] */
 #define VIRTIO_NET_CFG_STATUS	6	/* u16, bit 0 link up */
+#define VIRTIO_NET_CFG_MAX_PAIRS 8	/* u16 max_virtqueue_pairs (MQ) */
 #define VIRTIO_NET_CFG_MTU	10	/* u16 */
 #define VIRTIO_NET_S_LINK_UP	1
 struct virtio_net_hdr {
@@ -114,5 +117,29 @@ struct virtio_net_hdr {
 };
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
+
+/*
+ * Control virtqueue (5.1.6.5): a command is a device-readable class and
+ * command byte, device-readable command data, then one device-writable
+ * ack byte.  Multiqueue (5.1.6.5.5): class MQ, command VQ_PAIRS_SET with
+ * a le16 count of queue pairs, 1 to 0x8000; receive queue k is virtqueue
+ * 2k, transmit queue k is 2k+1, and the control queue follows the last
+ * pair the device offers (index 2 * max_virtqueue_pairs).
+ */
+struct virtio_net_ctrl_hdr {
+	uint8_t class;
+	uint8_t cmd;
+};
+struct virtio_net_ctrl_mq {
+	uint16_t virtqueue_pairs;
+};
+_Static_assert(sizeof(struct virtio_net_ctrl_hdr) == 2, "virtio 1.2 5.1.6.5");
+_Static_assert(sizeof(struct virtio_net_ctrl_mq) == 2, "virtio 1.2 5.1.6.5.5");
+#define VIRTIO_NET_CTRL_MQ		4
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET	0
+#define VIRTIO_NET_CTRL_MQ_PAIRS_MIN	1
+#define VIRTIO_NET_CTRL_MQ_PAIRS_MAX	0x8000
+#define VIRTIO_NET_OK			0
+#define VIRTIO_NET_ERR			1
 
 #endif

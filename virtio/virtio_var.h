@@ -47,25 +47,38 @@ struct virtio_blk_softc {
 #define VNET_MTU_MAX	9000	/* with MRG_RXBUF: frames span buffers */
 
 /*
- * The receive pool: VNET_RX_BUFS buffers of VNET_BUF_SIZE bytes, then this
- * header with their nic_bufs, in one DMA allocation apart from the softc.
- * The upper layer may still hold lent buffers when the device is
- * detached and its softc freed (kernel/dev/nic.h, lifetime), so the pool
- * outlives the softc: detach orphans it (sc = NULL) with the count of
- * buffers still out, and the last release frees it.
+ * Queue pairs set up at most (VIRTIO_NET_F_MQ): one per CPU is the aim;
+ * four spread flows over a multi-queue TAP and /stats names four
+ * (pal/rt_api.c).  Each pair has its own receive pool and transmit
+ * slots, so one CPU per queue needs no lock.
+ */
+#define VNET_MAX_PAIRS	4
+_Static_assert(VNET_MAX_PAIRS <= NIC_MAX_QUEUES, "kernel/dev/nic.h queue limit");
+
+/*
+ * A receive pool, one per queue pair: VNET_RX_BUFS buffers of
+ * VNET_BUF_SIZE bytes, then this header with their nic_bufs, in one DMA
+ * allocation apart from the softc.  The upper layer may still hold lent
+ * buffers when the device is detached and its softc freed
+ * (kernel/dev/nic.h, lifetime), so each pool outlives the softc: detach
+ * orphans it (sc = NULL) with the count of buffers still out, and the
+ * last release frees it.
  */
 struct vnet_rxpool {
 	struct hw_dma mem;		/* this allocation */
 	struct hw_dev hw;		/* a copy of the device's seam handle:
 					   frees mem once the softc is gone */
 	struct virtio_net_softc *sc;	/* NULL once orphaned */
+	uint16_t qi;			/* the queue pair it feeds */
 	uint32_t out;			/* orphaned: buffers not yet back */
 	struct nic_buf bufs[VNET_RX_BUFS];
 };
 
-struct virtio_net_softc {
-	struct virtio_bus bus;
-	struct nic nic;
+/* One queue pair (virtqueues 2k and 2k+1): touched by its queue's CPU
+   only (kernel/dev/nic.h).  One exception while every queue runs on CPU
+   0: a received buffer is re-posted by whoever releases it; with queues
+   on several CPUs releases must travel back to the queue's CPU first. */
+struct vnet_queue {
 	struct virtq rxq, txq;
 	struct vnet_rxpool *rx;
 	struct hw_dma tx_hdr_mem;	/* VNET_TX_SLOTS * VNET_HDR_SIZE */
@@ -82,8 +95,35 @@ struct virtio_net_softc {
 	uint32_t rx_total;
 };
 
+struct virtio_net_softc {
+	struct virtio_bus bus;
+	struct nic nic;
+	struct vnet_queue q[VNET_MAX_PAIRS];
+	uint16_t npairs;		/* pairs with memory (pools, headers) */
+	uint16_t nrings;		/* pairs with rings set up now; the
+					   first nic.nqueues of them in use */
+	uint16_t max_pairs;		/* device's max_virtqueue_pairs when
+					   MQ is usable, else 0 */
+	struct virtq ctrlq;		/* size 0 when not set up */
+	struct hw_dma ctrl_mem;		/* one command: class, cmd, data, ack */
+	uint64_t ctrl_failures;		/* commands refused or unanswered */
+};
+
 void virtio_blk_detach_core(struct virtio_blk_softc *sc);
 void virtio_net_detach_core(struct virtio_net_softc *sc);
+/*
+ * Multiqueue control path (virtio_net_mq.c), for virtio_net.c's attach
+ * and recovery.  virtio_net_pairs_offered: after negotiation, sets
+ * max_pairs and returns the pairs to set up (1 without MQ or with a bad
+ * max_virtqueue_pairs).  virtio_net_ctrl_setup/free: the control queue
+ * (index 2 * max_pairs) and its command buffer.  virtio_net_mq_start:
+ * after DRIVER_OK, asks for nrings pairs and sets nic.nqueues to what
+ * the device confirmed (1 on any failure, logged).
+ */
+uint16_t virtio_net_pairs_offered(struct virtio_net_softc *sc);
+int virtio_net_ctrl_setup(struct virtio_net_softc *sc);
+void virtio_net_ctrl_free(struct virtio_net_softc *sc);
+void virtio_net_mq_start(struct virtio_net_softc *sc);
 /* Reset and set up again a broken device in place (virtio_net.c). */
 int virtio_net_recover(struct virtio_net_softc *sc);
 

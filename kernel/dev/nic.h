@@ -40,7 +40,9 @@
  * different queues MAY run on different CPUs; a driver keeps per-queue
  * state apart (its own ring, counters in nic.queue[q]).  The totals in
  * nic.stats are kept by the driver for queue 0's CPU and are approximate
- * once queues run on several CPUs.
+ * once queues run on several CPUs.  The upper layer chooses the queue a
+ * frame is sent on (the netstack: one per connection, by a hash); the
+ * device chooses the queue a frame arrives on (nic_buf.queue).
  *
  * Re-entrancy (the contract both sides rely on):
  *  - Transmit never polls.  ops->tx MUST NOT reap receive completions or

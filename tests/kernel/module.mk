@@ -9,6 +9,6 @@ $(eval $(call host_test,kernel_driver,tests/kernel/test_driver.c kernel/dev/bus.
 # the NVMe and virtio simulators and a fake device on a fake clock.
 $(eval $(call host_test,kernel_blk,tests/kernel/test_blk.c kernel/dev/blk.c kernel/dev/dev.c tests/hw/kstubs.c \
 	nvme/nvme.c nvme/nvme_io.c tests/nvme/nvme_sim.c \
-	virtio/virtio.c virtio/virtio_blk.c virtio/virtio_net.c tests/virtio/virtio_sim.c \
+	virtio/virtio.c virtio/virtio_blk.c virtio/virtio_net.c virtio/virtio_net_mq.c tests/virtio/virtio_sim.c \
 	tests/virtio/virtio_regnames.c tests/hw/hw_host.c kernel/lib/fmt.c kernel/lib/err.c,))
 $(eval $(call host_test,kernel_nic_registry,tests/kernel/test_nic_registry.c kernel/dev/dev.c tests/hw/kstubs.c $(NS_CORE) kernel/lib/fmt.c,))

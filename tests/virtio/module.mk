@@ -1,7 +1,7 @@
 # tests/virtio: checks on the committed virtio traces (tests/traces/), and
 # the virtio drivers on the host replaying them (tests/hw/hw_replay.c).
 INTEG_TESTS += tests/virtio/traces.sh
-VIRTIO_CORE := virtio/virtio.c virtio/virtio_blk.c virtio/virtio_net.c
+VIRTIO_CORE := virtio/virtio.c virtio/virtio_blk.c virtio/virtio_net.c virtio/virtio_net_mq.c
 $(eval $(call host_test,virtio_replay,tests/virtio/test_virtio_replay.c \
 	tests/virtio/virtio_regnames.c tests/virtio/virtio_dmanames.c tests/hw/hw_replay.c \
 	tests/hw/trace_util.c tests/hw/hw_host.c tests/hw/kstubs.c kernel/dev/blk.c kernel/dev/dev.c $(VIRTIO_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
@@ -16,5 +16,12 @@ $(B)/tests/virtio_fault: tests/traces/qemu72-virtio-blk.trace tests/traces/qemu7
 # The drivers against the device simulator (tests/virtio/virtio_sim.c):
 # indirect tables, MSI-X, limits and one test per hostile behaviour.
 $(eval $(call host_test,virtio_sim,tests/virtio/test_virtio_sim.c \
+	tests/virtio/virtio_sim.c tests/virtio/virtio_regnames.c tests/hw/hw_host.c tests/hw/kstubs.c kernel/dev/blk.c kernel/dev/dev.c \
+	$(VIRTIO_CORE) $(NS_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
+
+# virtio-net multiqueue against the simulator's MQ device and control
+# queue: pairs, per-queue receive and transmit, the netstack's queue
+# choice, MSI-X per queue, and every way the control command can fail.
+$(eval $(call host_test,virtio_mq,tests/virtio/test_virtio_mq.c \
 	tests/virtio/virtio_sim.c tests/virtio/virtio_regnames.c tests/hw/hw_host.c tests/hw/kstubs.c kernel/dev/blk.c kernel/dev/dev.c \
 	$(VIRTIO_CORE) $(NS_CORE) kernel/lib/fmt.c kernel/lib/err.c,))

@@ -741,7 +741,7 @@ test_net_held_buffers_and_detach(void **state)
 	assert_int_equal(f.nheld, VNET_RX_BUFS);
 	virtio_net_detach_core(f.sc);
 	softc_gone(f.sc);
-	assert_true(kstub_logged("virtio-net7: 128 receive buffers still held by the stack"));
+	assert_true(kstub_logged("virtio-net7: 128 receive buffers of queue 0 still held by the stack"));
 	assert_int_equal(f.sim.dma_live, 1);	/* the pool, nothing else */
 	for (int i = 0; i < f.nheld; i++) {
 		assert_int_equal(f.held[i]->len, sizeof(frame));

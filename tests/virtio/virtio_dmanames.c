@@ -85,15 +85,20 @@ bool
 virtio_net_dma_name(void *arg, uint64_t pa, struct hw_replay_field *f)
 {
 	const struct virtio_net_softc *sc = arg;
-	if (virtq_dma_name(&sc->rxq, pa, f) || virtq_dma_name(&sc->txq, pa, f))
+	if (virtq_dma_name(&sc->ctrlq, pa, f))
 		return true;
-	if (sc->tx_hdr_mem.len != 0 &&
-	    in(pa, sc->tx_hdr_mem.pa, (uint64_t)VNET_TX_SLOTS * VNET_HDR_SIZE)) {
-		uint64_t o = pa - sc->tx_hdr_mem.pa;
-		char pre[48];
-		snprintf(pre, sizeof(pre), "virtio-net tx hdr[%u]", (unsigned)(o / VNET_HDR_SIZE));
-		return hw_replay_pick(net_hdr_fields, sc->tx_hdr_mem.pa + o / VNET_HDR_SIZE * VNET_HDR_SIZE,
-		    o % VNET_HDR_SIZE, pre, f);
+	for (int k = 0; k < VNET_MAX_PAIRS; k++) {
+		const struct vnet_queue *vq = &sc->q[k];
+		if (virtq_dma_name(&vq->rxq, pa, f) || virtq_dma_name(&vq->txq, pa, f))
+			return true;
+		if (vq->tx_hdr_mem.len != 0 &&
+		    in(pa, vq->tx_hdr_mem.pa, (uint64_t)VNET_TX_SLOTS * VNET_HDR_SIZE)) {
+			uint64_t o = pa - vq->tx_hdr_mem.pa;
+			char pre[48];
+			snprintf(pre, sizeof(pre), "virtio-net tx hdr[%u]", (unsigned)(o / VNET_HDR_SIZE));
+			return hw_replay_pick(net_hdr_fields, vq->tx_hdr_mem.pa + o / VNET_HDR_SIZE *
+			    VNET_HDR_SIZE, o % VNET_HDR_SIZE, pre, f);
+		}
 	}
 	return false;
 }

@@ -11,7 +11,6 @@
 #include "virtio/virtio_reg.h"
 
 #define NOFF_WIN	(VIRTIO_QEMU_NOTIFY)
-#define MSIX_VECTORS	3
 #define VNET_HDR_LEN_SIM 12	/* virtio_net_hdr with VERSION_1 */
 
 static struct vsim *
@@ -54,7 +53,8 @@ device_reset(struct vsim *s)
 	/* A reset is how a driver recovers a device that needed one
 	   (virtio 1.2 2.1.2); a device that is gone stays gone. */
 	s->stopped = s->gone;
-	for (int i = 0; i < 2; i++) {
+	s->pairs = 1;
+	for (int i = 0; i < VSIM_MAX_Q; i++) {
 		struct vsim_queue *q = &s->q[i];
 		memset(q, 0, sizeof(*q));
 		q->max = 256;
@@ -71,7 +71,8 @@ vsim_init(struct vsim *s, enum vsim_type type, struct hw_dev *hw)
 	s->hw = hw;
 	s->f = (struct vsim_faults){ .bad_used_id_after = -1, .stale_used_id_after = -1,
 		.huge_used_len_after = -1, .needs_reset_after = -1, .gone_after = -1,
-		.status_after = -1 };
+		.status_after = -1, .dma_fail_after = -1,
+		.zero_size_q = -1 };
 	s->dev_features = 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_INDIRECT_DESC |
 	    1ULL << VIRTIO_F_EVENT_IDX;
 	if (type == VSIM_BLK) {
@@ -90,6 +91,7 @@ vsim_init(struct vsim *s, enum vsim_type type, struct hw_dev *hw)
 		memcpy(s->cfg + VIRTIO_NET_CFG_MAC, mac, 6);
 		memcpy(s->cfg + VIRTIO_NET_CFG_STATUS, &st, 2);
 	}
+	s->msix_vectors = 3;
 	device_reset(s);
 	s->status = 0;
 	hw->ops = &vsim_ops;
@@ -127,17 +129,45 @@ blk_limits(struct vsim *s)
 	}
 }
 
+/* Multiqueue as the test set it up (also offers the features). */
+static void
+net_limits(struct vsim *s)
+{
+	if (s->type != VSIM_NET || !s->mq)
+		return;
+	s->dev_features |= 1ULL << VIRTIO_NET_F_MQ | 1ULL << VIRTIO_NET_F_CTRL_VQ;
+	memcpy(s->cfg + VIRTIO_NET_CFG_MAX_PAIRS, &s->mq_max, 2);
+}
+
+/* The control queue's index, or -1 when the device has none we model. */
+static int
+ctrl_index(const struct vsim *s)
+{
+	if (s->type != VSIM_NET || !s->mq || s->mq_max < 1 || s->mq_max > VSIM_MAX_PAIRS)
+		return -1;
+	return 2 * s->mq_max;
+}
+
+/* Queues the device has: a pair, or every pair plus the control queue. */
+static uint16_t
+num_queues(const struct vsim *s)
+{
+	int c = ctrl_index(s);
+	return c < 0 ? 2 : (uint16_t)(c + 1);
+}
+
 /* ---- register file ---- */
 
 static uint64_t
 common_read(struct vsim *s, uint32_t r, int width)
 {
-	struct vsim_queue *q = s->qsel < 2 ? &s->q[s->qsel] : NULL;
+	struct vsim_queue *q = s->qsel < num_queues(s) ? &s->q[s->qsel] : NULL;
 	switch (r) {
 	case VIRTIO_C_DFSELECT: return s->dfsel;
 	case VIRTIO_C_DF:
 		if (s->type == VSIM_BLK)
 			blk_limits(s);
+		net_limits(s);
 		{
 			uint64_t df = s->dev_features;
 			if (s->f.no_version1)
@@ -149,11 +179,15 @@ common_read(struct vsim *s, uint32_t r, int width)
 	case VIRTIO_C_GF: return s->gfsel == 0 ? (uint32_t)s->drv_features :
 	    (uint32_t)(s->drv_features >> 32);
 	case VIRTIO_C_MSIX: return s->config_msix;
-	case VIRTIO_C_NUMQ: return 2;
+	case VIRTIO_C_NUMQ: return num_queues(s);
 	case VIRTIO_C_STATUS: return s->status;
 	case VIRTIO_C_GEN: return s->gen;
 	case VIRTIO_C_Q_SELECT: return s->qsel;
-	case VIRTIO_C_Q_SIZE: return q == NULL || s->f.zero_queue_size ? 0 : q->size;
+	case VIRTIO_C_Q_SIZE:
+		if (q == NULL || s->f.zero_queue_size ||
+		    s->qsel == s->f.zero_size_q)
+			return 0;
+		return q->size;
 	case VIRTIO_C_Q_MSIX: return q == NULL ? VIRTIO_NO_VECTOR : q->msix;
 	case VIRTIO_C_Q_ENABLE: return q == NULL ? 0 : q->enable;
 	case VIRTIO_C_Q_NOFF: return s->qsel;
@@ -179,7 +213,7 @@ set64(uint64_t *f, uint32_t r, uint32_t base, uint64_t v, int width)
 static uint16_t
 msix_value(struct vsim *s, uint64_t v)
 {
-	if (s->f.refuse_msix || v >= MSIX_VECTORS)
+	if (s->f.refuse_msix || v >= s->msix_vectors)
 		return VIRTIO_NO_VECTOR;
 	return (uint16_t)v;
 }
@@ -204,11 +238,12 @@ status_write(struct vsim *s, uint8_t v)
 }
 
 static void process(struct vsim *s, uint16_t qi);
+static bool fire(int *after);
 
 static void
 common_write(struct vsim *s, uint32_t r, int width, uint64_t v)
 {
-	struct vsim_queue *q = s->qsel < 2 ? &s->q[s->qsel] : NULL;
+	struct vsim_queue *q = s->qsel < num_queues(s) ? &s->q[s->qsel] : NULL;
 	switch (r) {
 	case VIRTIO_C_DFSELECT: s->dfsel = (uint32_t)v; return;
 	case VIRTIO_C_GFSELECT: s->gfsel = (uint32_t)v; return;
@@ -281,6 +316,7 @@ sim_read(struct hw_bar *b, uint32_t off, int width)
 	if (off < VIRTIO_QEMU_NOTIFY) {
 		uint32_t o = off - VIRTIO_QEMU_DEVICE;
 		uint64_t v = 0;
+		net_limits(s);
 		if (o + (uint32_t)width > sizeof(s->cfg))
 			return 0;
 		memcpy(&v, s->cfg + o, (size_t)width);
@@ -302,7 +338,7 @@ sim_write(struct hw_bar *b, uint32_t off, int width, uint64_t v)
 	} else if (off >= VIRTIO_QEMU_NOTIFY) {
 		uint32_t qi = (off - VIRTIO_QEMU_NOTIFY) / 4;
 		s->notifies++;
-		if (qi >= 2 || v != qi) {
+		if (qi >= num_queues(s) || v != qi) {
 			violate(s, "notify at 0x%x with value %llu", off, (unsigned long long)v);
 			return;
 		}
@@ -323,6 +359,8 @@ static int
 sim_dma_alloc(struct hw_dev *d, size_t len, size_t align, struct hw_dma *out)
 {
 	struct vsim *s = sim_of(d);
+	if (fire(&s->f.dma_fail_after))
+		return -1;
 	if (align < 16)
 		align = 16;
 	size_t rounded = (len + align - 1) / align * align;
@@ -601,9 +639,13 @@ sim_complete_csum(uint8_t *f, uint32_t len, uint16_t start, uint16_t off)
 }
 
 static void
-net_tx(struct vsim *s, struct chain *c)
+net_tx(struct vsim *s, struct chain *c, uint16_t pair)
 {
 	uint32_t total = 0;
+	if (pair >= s->pairs)
+		violate(s, "transmit on queue pair %u; VQ_PAIRS_SET enabled %u", pair, s->pairs);
+	else
+		s->tx_by_pair[pair]++;
 	for (int i = 0; i < c->n; i++) {
 		if (c->b[i].w)
 			violate(s, "device-writable buffer in a transmit chain");
@@ -644,7 +686,78 @@ net_tx(struct vsim *s, struct chain *c)
 		return;
 	}
 	s->frame_len[s->nframes] = flen;
+	s->frame_pair[s->nframes] = pair;
 	s->frames[s->nframes++] = f;
+}
+
+/*
+ * A control command (5.1.6.5): device-readable class, command and data,
+ * then exactly one device-writable ack byte.  Only what the driver may
+ * send is accepted: MQ VQ_PAIRS_SET with a le16 count in 1..mq_max
+ * (5.1.6.5.5), CTRL_VQ and MQ negotiated; anything else is a violation
+ * (and answered VIRTIO_NET_ERR).  The fault switches refuse, never
+ * answer, or complete without writing the ack.
+ */
+static void
+net_ctrl(struct vsim *s, struct vsim_queue *q, uint16_t head, const struct chain *c)
+{
+	uint8_t cmd[16];
+	uint32_t rlen = 0;
+	uint8_t *ack = NULL;
+
+	s->ctrl_cmds++;
+	if (!(s->drv_features & 1ULL << VIRTIO_NET_F_CTRL_VQ) ||
+	    !(s->drv_features & 1ULL << VIRTIO_NET_F_MQ))
+		violate(s, "control command without CTRL_VQ and MQ negotiated");
+	for (int i = 0; i < c->n; i++) {
+		if (!c->b[i].w) {
+			if (ack != NULL || rlen + c->b[i].len > sizeof(cmd)) {
+				violate(s, "control command: readable buffer after the ack or over 16 bytes");
+				return;
+			}
+			memcpy(cmd + rlen, c->b[i].p, c->b[i].len);
+			rlen += c->b[i].len;
+		} else if (ack != NULL || c->b[i].len != 1) {
+			violate(s, "control command: ack of %u bytes or two acks", c->b[i].len);
+			return;
+		} else {
+			ack = c->b[i].p;
+		}
+	}
+	if (ack == NULL) {
+		violate(s, "control command without an ack byte");
+		return;
+	}
+	uint16_t pairs = 0;
+	if (rlen >= 4)
+		memcpy(&pairs, cmd + 2, 2);
+	if (rlen != 4 || cmd[0] != VIRTIO_NET_CTRL_MQ || cmd[1] != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET) {
+		violate(s, "control command class %u cmd %u with %u bytes", rlen > 0 ? cmd[0] : 0,
+		    rlen > 1 ? cmd[1] : 0, rlen);
+		*ack = VIRTIO_NET_ERR;
+		push_used(s, q, head, 1);
+		return;
+	}
+	if (pairs < 1 || pairs > s->mq_max) {
+		violate(s, "VQ_PAIRS_SET(%u) outside 1..%u", pairs, s->mq_max);
+		*ack = VIRTIO_NET_ERR;
+		push_used(s, q, head, 1);
+		return;
+	}
+	if (s->f.ctrl_silent)
+		return;		/* the chain stays the device's */
+	if (s->f.ctrl_no_ack) {
+		push_used(s, q, head, 0);
+		return;
+	}
+	if (s->f.ctrl_refuse) {
+		*ack = VIRTIO_NET_ERR;
+		push_used(s, q, head, 1);
+		return;
+	}
+	s->pairs = pairs;
+	*ack = VIRTIO_NET_OK;
+	push_used(s, q, head, 1);
 }
 
 static void
@@ -672,8 +785,10 @@ process(struct vsim *s, uint16_t qi)
 			s->held[s->nheld++].len = blk_request(s, &c);
 		} else if (s->type == VSIM_BLK) {
 			push_used(s, q, head, blk_request(s, &c));
-		} else if (qi == 1) {
-			net_tx(s, &c);
+		} else if ((int)qi == ctrl_index(s)) {
+			net_ctrl(s, q, head, &c);
+		} else if (qi & 1) {
+			net_tx(s, &c, (uint16_t)(qi / 2));
 			push_used(s, q, head, 0);
 		} else {
 			if (c.n != 1 || !c.b[0].w)
@@ -704,9 +819,17 @@ vsim_net_posted(const struct vsim *s)
 }
 
 int
-vsim_net_inject(struct vsim *s, const void *frame, uint32_t len, uint32_t extra_len)
+vsim_net_posted_pair(const struct vsim *s, int k)
 {
-	struct vsim_queue *q = &s->q[0];
+	if (k < 0 || k >= VSIM_MAX_PAIRS)
+		return 0;
+	return s->q[2 * k].rx_count;
+}
+
+static int
+inject_on(struct vsim *s, struct vsim_queue *q, const void *frame, uint32_t len,
+    uint32_t extra_len)
+{
 	struct chain c;
 
 	if (s->stopped || q->rx_count == 0)
@@ -732,6 +855,20 @@ vsim_net_inject(struct vsim *s, const void *frame, uint32_t len, uint32_t extra_
 	memcpy(c.b[0].p + VNET_HDR_LEN_SIM, frame, len);
 	push_used(s, q, head, len + VNET_HDR_LEN_SIM + extra_len);
 	return 0;
+}
+
+int
+vsim_net_inject(struct vsim *s, const void *frame, uint32_t len, uint32_t extra_len)
+{
+	return inject_on(s, &s->q[0], frame, len, extra_len);
+}
+
+int
+vsim_net_inject_pair(struct vsim *s, int k, const void *frame, uint32_t len)
+{
+	if (k < 0 || k >= s->pairs || k >= VSIM_MAX_PAIRS)
+		return -1;
+	return inject_on(s, &s->q[2 * k], frame, len, 0);
 }
 
 int

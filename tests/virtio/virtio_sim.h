@@ -8,7 +8,13 @@
  *   - block (5.2): a RAM disk; IN, OUT and FLUSH; size_max/seg_max
  *     enforced as the driver's obligations;
  *   - network (5.1): queue 1 captures transmitted frames, queue 0 holds
- *     posted receive buffers that vsim_net_inject() fills.
+ *     posted receive buffers that vsim_net_inject() fills.  With `mq`
+ *     set the device offers VIRTIO_NET_F_MQ + CTRL_VQ and mq_max
+ *     max_virtqueue_pairs (any value, hostile ones too): pair k is
+ *     queues 2k/2k+1, the control queue 2 * mq_max (when mq_max <=
+ *     VSIM_MAX_PAIRS) answers VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET strictly
+ *     (class, command, size and range checked), and a transmit on a
+ *     pair the driver did not enable is a violation.
  * Queues are processed when the driver notifies.  Guest "physical"
  * addresses are host pointers (hw_virt_to_phys is the identity).
  *
@@ -42,10 +48,18 @@ struct vsim_faults {
 	int needs_reset_after;		/* sets DEVICE_NEEDS_RESET, stops */
 	int gone_after;			/* every read all-ones, stops */
 	int status_after;		/* blk: status byte IOERR once */
+	bool ctrl_refuse;		/* net: control commands get VIRTIO_NET_ERR */
+	bool ctrl_silent;		/* net: control commands never answered */
+	bool ctrl_no_ack;		/* net: completed with used len 0, ack unwritten */
+	int zero_size_q;		/* this queue reads size 0 (-1: off) */
+	int dma_fail_after;		/* hw_dma_alloc fails once after this
+					   many successes (-1: off) */
 };
 
 #define VSIM_MAX_FRAMES	512
 #define VSIM_MAX_BUFS	64
+#define VSIM_MAX_PAIRS	8
+#define VSIM_MAX_Q	(2 * VSIM_MAX_PAIRS + 1)
 
 struct vsim_queue {
 	uint16_t size, max, msix, enable;
@@ -67,8 +81,16 @@ struct vsim {
 	uint16_t config_msix;
 	uint8_t status, gen, isr;
 	uint16_t qsel;
-	struct vsim_queue q[2];
+	struct vsim_queue q[VSIM_MAX_Q];
 	uint8_t cfg[64];		/* device-specific configuration */
+	uint16_t msix_vectors;		/* table entries (default 3) */
+
+	/* network multiqueue (set before attach) and what the driver did */
+	bool mq;			/* offer MQ + CTRL_VQ */
+	uint16_t mq_max;		/* max_virtqueue_pairs, as offered */
+	uint16_t pairs;			/* enabled by VQ_PAIRS_SET (1 after reset) */
+	uint64_t ctrl_cmds;		/* control commands seen */
+	uint64_t tx_by_pair[VSIM_MAX_PAIRS];	/* frames transmitted per pair */
 
 	/* block */
 	uint8_t *disk;
@@ -83,6 +105,7 @@ struct vsim {
 	void *tx_ctx;
 	uint8_t *frames[VSIM_MAX_FRAMES];
 	uint32_t frame_len[VSIM_MAX_FRAMES];
+	uint16_t frame_pair[VSIM_MAX_FRAMES];	/* queue pair it was sent on */
 	int nframes;
 
 	/* what happened */
@@ -124,6 +147,10 @@ int vsim_net_inject_hdr(struct vsim *s, const struct virtio_net_hdr *hdr,
     const void *frame, uint32_t len);
 /* Receive buffers currently posted. */
 int vsim_net_posted(const struct vsim *s);
+/* The same on queue pair k's receive queue: -1 when the pair is not
+   enabled (VQ_PAIRS_SET) or no buffer is posted. */
+int vsim_net_inject_pair(struct vsim *s, int k, const void *frame, uint32_t len);
+int vsim_net_posted_pair(const struct vsim *s, int k);
 
 /* Put held block completion k (0 = the oldest held) on the used ring:
    0, or -1 when there is no such entry. */
