@@ -17,7 +17,7 @@
 #include "kernel/err.h"
 #include "kernel/hv/hv.h"
 #include "tests/vmbus/hv_sim.h"
-#include "tests/vmbus/vmbus_stubs.h"
+#include "tests/hw/kstubs.h"
 
 struct fx {
 	struct hv_sim s;
@@ -31,7 +31,7 @@ fx_setup(void **state)
 	struct fx *f = test_calloc(1, sizeof(*f));
 	hv_sim_init(&f->s);
 	f->hv.read_tsc = hv_sim_read_tsc;
-	vstub_reset();
+	kstub_reset();
 	*state = f;
 	return 0;
 }
@@ -330,7 +330,7 @@ test_tsc_freq_implausible(void **state)
 	f->s.tsc_hz = 1000;		/* 1 kHz: not believed */
 	assert_int_equal(bring_up(f), TERN_OK);
 	assert_int_equal(f->hv.tsc_hz, 0);
-	assert_true(vstub_warnings > 0);
+	assert_true(kstub_warnings > 0);
 }
 
 static void

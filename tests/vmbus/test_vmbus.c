@@ -21,7 +21,7 @@
 #include "kernel/err.h"
 #include "kernel/hv/hv.h"
 #include "tests/vmbus/hv_sim.h"
-#include "tests/vmbus/vmbus_stubs.h"
+#include "tests/hw/kstubs.h"
 #include "vmbus/vmbus_var.h"
 
 #define RELID_NET	14
@@ -123,7 +123,7 @@ fx_setup(void **state)
 	f->vb.bus.free = tfree;
 	td_attached = td_detached = 0;
 	td_open_rc = 0;
-	vstub_reset();
+	kstub_reset();
 	*state = f;
 	return 0;
 }
@@ -175,11 +175,11 @@ test_connect_5_3(void **state)
 	assert_int_equal(f->vb.msg_conn_id, 4);
 	assert_int_equal(f->s.contacts, 1);
 	assert_int_equal(f->vb.nchans, 2);
-	assert_non_null(strstr(vstub_markers, "TERN VMBUS version=5.3 offers=2\n"));
-	assert_non_null(strstr(vstub_markers,
+	assert_non_null(strstr(kstub_markers, "TERN VMBUS version=5.3 offers=2\n"));
+	assert_non_null(strstr(kstub_markers,
 	    "TERN VMBUS offer class=netvsc instance=a3a2a1a0-a5a4-a7a6-a8a9-aaabacadae01 relid=14"));
-	assert_non_null(strstr(vstub_markers, "class=storvsc"));
-	assert_non_null(strstr(vstub_markers, "relid=15"));
+	assert_non_null(strstr(kstub_markers, "class=storvsc"));
+	assert_non_null(strstr(kstub_markers, "relid=15"));
 	/* Every host message was an EOM'd slot: nothing is left queued. */
 	assert_int_equal(f->s.qlen, 0);
 }
@@ -205,7 +205,7 @@ test_version_fallback_5_0(void **state)
 	assert_int_equal(vmbus_connect(&f->vb, &f->hv), TERN_OK);
 	assert_int_equal(f->vb.version, VMBUS_V5_0);
 	assert_int_equal(f->s.contacts, 4);	/* 5.3 5.2 5.1 5.0 */
-	assert_non_null(strstr(vstub_markers, "version=5.0 offers=2"));
+	assert_non_null(strstr(kstub_markers, "version=5.0 offers=2"));
 }
 
 static void
@@ -242,7 +242,7 @@ test_version_all_refused(void **state)
 	assert_int_equal(vmbus_connect(&f->vb, &f->hv), TERN_ENOTSUP);
 	assert_int_equal(f->s.contacts, 7);
 	assert_false(f->vb.connected);
-	assert_null(strstr(vstub_markers, "VMBUS version"));
+	assert_null(strstr(kstub_markers, "VMBUS version"));
 }
 
 static void
@@ -255,7 +255,7 @@ test_host_never_answers(void **state)
 	assert_int_equal(vmbus_connect(&f->vb, &f->hv), TERN_ETIMEDOUT);
 	uint64_t waited = f->s.now_ns - t0;
 	assert_true(waited >= VMBUS_TIMEOUT_NS && waited < VMBUS_TIMEOUT_NS + 10000000ull);
-	assert_non_null(strstr(vstub_last, "VERSION_RESPONSE"));
+	assert_non_null(strstr(kstub_last, "VERSION_RESPONSE"));
 	assert_int_equal(f->vb.st.timeouts, 1);
 }
 
@@ -276,7 +276,7 @@ test_offers_too_late(void **state)
 
 	f->s.f_offer_delay_ns = 6000000000ull;
 	assert_int_equal(vmbus_connect(&f->vb, &f->hv), TERN_ETIMEDOUT);
-	assert_non_null(strstr(vstub_last, "ALLOFFERS_DELIVERED"));
+	assert_non_null(strstr(kstub_last, "ALLOFFERS_DELIVERED"));
 	/* The host still thinks we are connected: it gets no UNLOAD from a
 	   failed connect, so do not expect one. */
 }
@@ -724,7 +724,7 @@ test_subchannel_not_bound(void **state)
 	sub->sub_index = 1;
 	assert_int_equal(vmbus_connect(&f->vb, &f->hv), TERN_OK);
 	assert_int_equal(f->vb.nchans, 3);
-	assert_non_null(strstr(vstub_markers, "relid=40 sub=1"));
+	assert_non_null(strstr(kstub_markers, "relid=40 sub=1"));
 	assert_int_equal(vmbus_probe(&f->vb, td_table), 1);
 	assert_null(chan(f, 40)->dev.driver);
 	assert_non_null(chan(f, RELID_NET)->dev.driver);
@@ -760,7 +760,7 @@ test_subchannels(void **state)
 	uint64_t t0 = f->s.now_ns;
 	assert_int_equal(vmbus_subchan_wait(t->ch, 3), 2);
 	assert_true(f->s.now_ns - t0 >= VMBUS_TIMEOUT_NS);
-	assert_non_null(strstr(vstub_last, "2 of 3 sub-channel"));
+	assert_non_null(strstr(kstub_last, "2 of 3 sub-channel"));
 }
 
 static void
@@ -784,7 +784,7 @@ test_unload_no_answer(void **state)
 	assert_int_equal(vmbus_connect(&f->vb, &f->hv), TERN_OK);
 	f->s.f_mute = true;
 	assert_int_equal(vmbus_unload(&f->vb), TERN_ETIMEDOUT);
-	assert_non_null(strstr(vstub_last, "UNLOAD_RESPONSE"));
+	assert_non_null(strstr(kstub_last, "UNLOAD_RESPONSE"));
 }
 
 /* ---- a hostile host --------------------------------------------------------- */
