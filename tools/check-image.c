@@ -187,7 +187,8 @@ static const uint8_t esp_type[16] = {
 };
 
 static void
-read_gpt(struct gpt *g, uint64_t lba, const char *which, uint64_t last_lba)
+read_gpt(struct gpt *g, uint64_t lba, const char *which, uint64_t last_lba,
+    uint64_t want_alt)
 {
 	uint8_t h[SECTOR];
 
@@ -222,6 +223,15 @@ read_gpt(struct gpt *g, uint64_t lba, const char *which, uint64_t last_lba)
 		refuse("GPT: %s header says it is at LBA %llu, found at %llu",
 		    which, (unsigned long long)g->my_lba,
 		    (unsigned long long)lba);
+	if (g->alt_lba != want_alt) {
+		if (lba == 1)
+			refuse("GPT: primary header puts the backup at LBA %llu, "
+			    "the last LBA is %llu (disk resized without moving "
+			    "the backup GPT?)", (unsigned long long)g->alt_lba,
+			    (unsigned long long)want_alt);
+		refuse("GPT: backup header points at LBA %llu, not 1",
+		    (unsigned long long)g->alt_lba);
+	}
 	if (g->first_usable > g->last_usable || g->last_usable >= last_lba)
 		refuse("GPT: %s header usable LBAs %llu..%llu do not fit a disk "
 		    "whose last LBA is %llu", which,
@@ -276,15 +286,8 @@ check_gpt(uint64_t *esp_first, uint64_t *esp_last)
 		refuse("protective MBR: no partition of type 0xEE");
 
 	struct gpt p, b;
-	read_gpt(&p, 1, "primary", last_lba);
-	if (p.alt_lba != last_lba)
-		refuse("GPT: primary header puts the backup at LBA %llu, the "
-		    "last LBA is %llu (image resized without fixing GPT?)",
-		    (unsigned long long)p.alt_lba, (unsigned long long)last_lba);
-	read_gpt(&b, last_lba, "backup", last_lba);
-	if (b.alt_lba != 1)
-		refuse("GPT: backup header points at LBA %llu, not 1",
-		    (unsigned long long)b.alt_lba);
+	read_gpt(&p, 1, "primary", last_lba, last_lba);
+	read_gpt(&b, last_lba, "backup", last_lba, 1);
 	if (memcmp(p.disk_guid, b.disk_guid, 16) != 0 ||
 	    p.first_usable != b.first_usable || p.last_usable != b.last_usable ||
 	    p.nentries != b.nentries || p.entry_size != b.entry_size ||

@@ -13,7 +13,7 @@
 #   finish                                 exits 1 if anything failed
 #
 # Environment: TERN_IMG (image), TERN_IMG_FMT (its -drive format options,
-# default "format=raw"; tests/images/boot.sh boots a fixed VHD with
+# default "format=raw"; tests/images/image_boot.sh boots a fixed VHD with
 # "format=vpc,force_size_calc=current_size"), TERN_BOOT_DEV=virtio|nvme
 # (boot disk device), TERN_QEMU_MEM (default 256M), QEMU_WRAP (qemu_start prefix),
 # TERN_NO_DEBUG_EXIT=1 (no isa-debug-exit: exits go through ACPI power-off).  Every run has a timeout; logs
