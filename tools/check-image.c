@@ -34,6 +34,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,27 +42,77 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tools/check_image.h"
 #include "tools/vhd.h"
 
 #define SECTOR		512u
 #define LOADER_MAX	(16u * MIB)	/* far above any real BOOTX64.EFI */
 #define CMDLINE_MAX	1024u		/* TERN_CMDLINE_MAX, boot/bootinfo.h */
 
+/*
+ * One check at a time (the tool is single-threaded): the image is a file
+ * (img_fd) or, for check_image_buf, a buffer (img_mem).  A refusal ends
+ * the check through refuse(): exit(1) in the tool, a longjmp back to
+ * check_image_buf otherwise.  Buffers come from ci_alloc and are all
+ * freed when the check ends, whichever way it ends.
+ */
 static const char *img_path;
 static int img_fd = -1;
+static const uint8_t *img_mem;
 static uint64_t data_len;	/* bytes of disk (the VHD footer excluded) */
+static jmp_buf *refuse_jmp;
+static char *refuse_why;
+static size_t refuse_whylen;
+#define CI_MAX_ALLOC 8
+static void *ci_allocs[CI_MAX_ALLOC];
+
+struct ci_result {
+	const char *format;
+	unsigned fat_type;
+	uint64_t esp_first;
+	int has_app;
+	char cmdline[CMDLINE_MAX];
+};
 
 static void
+ci_free_all(void)
+{
+	for (int i = 0; i < CI_MAX_ALLOC; i++) {
+		free(ci_allocs[i]);
+		ci_allocs[i] = NULL;
+	}
+}
+
+static __attribute__((noreturn, format(printf, 1, 2))) void
 refuse(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "check-image: %s: ", img_path);
 	va_start(ap, fmt);
+	if (refuse_jmp != NULL) {
+		vsnprintf(refuse_why, refuse_whylen, fmt, ap);
+		va_end(ap);
+		longjmp(*refuse_jmp, 1);
+	}
+	fprintf(stderr, "check-image: %s: ", img_path);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+static void *
+ci_alloc(size_t n)
+{
+	for (int i = 0; i < CI_MAX_ALLOC; i++) {
+		if (ci_allocs[i] == NULL) {
+			ci_allocs[i] = malloc(n ? n : 1);
+			if (ci_allocs[i] == NULL)
+				refuse("out of memory (%zu bytes)", n);
+			return ci_allocs[i];
+		}
+	}
+	refuse("internal: more than %d buffers", CI_MAX_ALLOC);
 }
 
 /* Read exactly n bytes at off of the disk; refuse when outside it. */
@@ -72,6 +123,10 @@ rd(uint64_t off, void *buf, size_t n, const char *what)
 		refuse("%s lies outside the disk (offset %llu, %zu bytes, disk "
 		    "%llu bytes)", what, (unsigned long long)off, n,
 		    (unsigned long long)data_len);
+	if (img_mem != NULL) {
+		memcpy(buf, img_mem + off, n);
+		return;
+	}
 	uint8_t *p = buf;
 	while (n > 0) {
 		ssize_t r = pread(img_fd, p, n, (off_t)off);
@@ -177,7 +232,7 @@ struct gpt {
 	uint64_t my_lba, alt_lba, first_usable, last_usable, entries_lba;
 	uint32_t nentries, entry_size, entries_crc;
 	uint8_t disk_guid[16];
-	uint8_t *entries;	/* nentries * entry_size bytes, malloc'd */
+	uint8_t *entries;	/* nentries * entry_size bytes, ci_alloc'd */
 };
 
 /* ESP type GUID C12A7328-F81F-11D2-BA4B-00A0C93EC93B in on-disk order. */
@@ -248,16 +303,15 @@ read_gpt(struct gpt *g, uint64_t lba, const char *which, uint64_t last_lba,
 	size_t alen = (size_t)g->nentries * g->entry_size;
 	uint64_t asec = (alen + SECTOR - 1) / SECTOR;
 	/* The array must not overlap the usable area or either header. */
-	if (g->entries_lba < 2 || g->entries_lba + asec - 1 >= last_lba ||
+	if (g->entries_lba < 2 || g->entries_lba >= last_lba ||
+	    asec > last_lba - g->entries_lba ||
 	    (g->entries_lba <= g->last_usable &&
 	    g->entries_lba + asec - 1 >= g->first_usable))
 		refuse("GPT: %s partition array at LBA %llu (%llu sectors) "
 		    "overlaps a header or the usable area", which,
 		    (unsigned long long)g->entries_lba,
 		    (unsigned long long)asec);
-	g->entries = malloc(alen);
-	if (g->entries == NULL)
-		refuse("out of memory");
+	g->entries = ci_alloc(alen);
 	rd(g->entries_lba * SECTOR, g->entries, alen, "GPT partition array");
 	crc = crc32_update(0, g->entries, alen);
 	if (crc != g->entries_crc)
@@ -311,8 +365,6 @@ check_gpt(uint64_t *esp_first, uint64_t *esp_last)
 			    (unsigned long long)p.last_usable);
 		*esp_first = first;
 		*esp_last = last;
-		free(p.entries);
-		free(b.entries);
 		return;
 	}
 	refuse("GPT: no EFI System Partition (type "
@@ -532,9 +584,7 @@ fat_read(const struct fat *fs, const struct dirent83 *f, uint32_t max,
 	if (f->size > max)
 		refuse("%s is %u bytes, more than the %u accepted", what,
 		    f->size, max);
-	uint8_t *buf = malloc(f->size ? f->size : 1);
-	if (buf == NULL)
-		refuse("out of memory");
+	uint8_t *buf = ci_alloc(f->size);
 	uint32_t csize = fs->spc * fs->bps, done = 0, c = f->clus;
 	uint32_t hops = 0;
 	while (done < f->size) {
@@ -607,6 +657,99 @@ check_pe(const uint8_t *p, uint32_t n)
 	}
 }
 
+/* --- the whole check ------------------------------------------------ */
+
+/* Check the disk behind img_fd or img_mem, file_len bytes; refuses or
+ * fills r. */
+static void
+check_all(const char *format, uint64_t file_len, struct ci_result *r)
+{
+	if (strcmp(format, "vhd") == 0) {
+		check_vhd(file_len);
+	} else {
+		data_len = file_len;
+		if (file_len == 0 || file_len % MIB != 0)
+			refuse("raw image size %llu is not a whole number of MiB "
+			    "(EC2 import refuses it)",
+			    (unsigned long long)file_len);
+	}
+
+	uint64_t esp_first = 0, esp_last = 0;
+	check_gpt(&esp_first, &esp_last);
+	r->esp_first = esp_first;
+	struct fat fs;
+	fat_open(&fs, esp_first, esp_last);
+
+	struct dirent83 f;
+	if (!fat_path(&fs, "/EFI/BOOT/BOOTX64.EFI", &f))
+		refuse("ESP: \\EFI\\BOOT\\BOOTX64.EFI is missing");
+	uint8_t *pe = fat_read(&fs, &f, LOADER_MAX, "BOOTX64.EFI");
+	check_pe(pe, f.size);
+
+	if (!fat_path(&fs, "/tern/kernel.elf", &f))
+		refuse("ESP: \\tern\\kernel.elf is missing");
+	if (f.size < 64)
+		refuse("\\tern\\kernel.elf is %u bytes, too short for ELF",
+		    f.size);
+	struct dirent83 head = f;
+	head.size = 20;
+	uint8_t *eh = fat_read(&fs, &head, 20, "kernel.elf");
+	if (memcmp(eh, "\177ELF", 4) != 0 || eh[4] != 2 || eh[5] != 1 ||
+	    le16(eh + 18) != 62)
+		refuse("\\tern\\kernel.elf is not an ELF64 little-endian x86-64 "
+		    "file");
+
+	if (!fat_path(&fs, "/tern/cmdline", &f))
+		refuse("ESP: \\tern\\cmdline is missing");
+	uint8_t *cl = fat_read(&fs, &f, CMDLINE_MAX - 1, "\\tern\\cmdline");
+	for (uint32_t k = 0; k < f.size; k++)
+		if ((cl[k] < 0x20 || cl[k] > 0x7e) && cl[k] != '\n' &&
+		    cl[k] != '\t' && cl[k] != '\r')
+			refuse("\\tern\\cmdline has a non-printable byte 0x%02x "
+			    "at offset %u", cl[k], k);
+	uint32_t shown = f.size;
+	while (shown > 0 && (cl[shown - 1] == '\n' || cl[shown - 1] == '\r'))
+		shown--;
+	for (uint32_t k = 0; k < shown; k++)
+		if (cl[k] < 0x20)
+			cl[k] = ' ';	/* one report line, whatever the file */
+	memcpy(r->cmdline, cl, shown);
+	r->cmdline[shown] = '\0';
+	r->has_app = fat_path(&fs, "/tern/app.pkg", &f);
+	r->fat_type = fs.type;
+	r->format = format;
+
+}
+
+int
+check_image_buf(const uint8_t *buf, size_t len, int vhd, char *why,
+    size_t whylen)
+{
+	jmp_buf jb;
+	struct ci_result r;
+
+	img_path = "(buffer)";
+	img_fd = -1;
+	img_mem = buf;
+	refuse_why = why;
+	refuse_whylen = whylen;
+	if (whylen > 0)
+		why[0] = '\0';
+	if (setjmp(jb) != 0) {
+		refuse_jmp = NULL;
+		img_mem = NULL;
+		ci_free_all();
+		return 1;
+	}
+	refuse_jmp = &jb;
+	check_all(vhd ? "vhd" : "raw", len, &r);
+	refuse_jmp = NULL;
+	img_mem = NULL;
+	ci_free_all();
+	return 0;
+}
+
+#ifndef CHECK_IMAGE_NO_MAIN
 /* --- main ------------------------------------------------------------ */
 
 static void
@@ -644,65 +787,15 @@ main(int argc, char **argv)
 	if (fstat(img_fd, &st) != 0 || !S_ISREG(st.st_mode))
 		refuse("not a regular file");
 	uint64_t file_len = (uint64_t)st.st_size;
-
-	if (strcmp(format, "vhd") == 0) {
-		check_vhd(file_len);
-	} else {
-		data_len = file_len;
-		if (file_len == 0 || file_len % MIB != 0)
-			refuse("raw image size %llu is not a whole number of MiB "
-			    "(EC2 import refuses it)",
-			    (unsigned long long)file_len);
-	}
-
-	uint64_t esp_first = 0, esp_last = 0;
-	check_gpt(&esp_first, &esp_last);
-	struct fat fs;
-	fat_open(&fs, esp_first, esp_last);
-
-	struct dirent83 f;
-	if (!fat_path(&fs, "/EFI/BOOT/BOOTX64.EFI", &f))
-		refuse("ESP: \\EFI\\BOOT\\BOOTX64.EFI is missing");
-	uint8_t *pe = fat_read(&fs, &f, LOADER_MAX, "BOOTX64.EFI");
-	check_pe(pe, f.size);
-	free(pe);
-
-	if (!fat_path(&fs, "/tern/kernel.elf", &f))
-		refuse("ESP: \\tern\\kernel.elf is missing");
-	if (f.size < 64)
-		refuse("\\tern\\kernel.elf is %u bytes, too short for ELF",
-		    f.size);
-	struct dirent83 head = f;
-	head.size = 20;
-	uint8_t *eh = fat_read(&fs, &head, 20, "kernel.elf");
-	if (memcmp(eh, "\177ELF", 4) != 0 || eh[4] != 2 || eh[5] != 1 ||
-	    le16(eh + 18) != 62)
-		refuse("\\tern\\kernel.elf is not an ELF64 little-endian x86-64 "
-		    "file");
-	free(eh);
-
-	if (!fat_path(&fs, "/tern/cmdline", &f))
-		refuse("ESP: \\tern\\cmdline is missing");
-	uint8_t *cl = fat_read(&fs, &f, CMDLINE_MAX - 1, "\\tern\\cmdline");
-	for (uint32_t k = 0; k < f.size; k++)
-		if ((cl[k] < 0x20 || cl[k] > 0x7e) && cl[k] != '\n' &&
-		    cl[k] != '\t' && cl[k] != '\r')
-			refuse("\\tern\\cmdline has a non-printable byte 0x%02x "
-			    "at offset %u", cl[k], k);
-	uint32_t shown = f.size;
-	while (shown > 0 && (cl[shown - 1] == '\n' || cl[shown - 1] == '\r'))
-		shown--;
-	for (uint32_t k = 0; k < shown; k++)
-		if (cl[k] < 0x20)
-			cl[k] = ' ';	/* one report line, whatever the file */
-	int has_app = fat_path(&fs, "/tern/app.pkg", &f);
-
+	struct ci_result r;
+	check_all(format, file_len, &r);
 	printf("check-image: %s: ok (%s, %llu MiB, GPT, ESP FAT%u at LBA %llu, "
 	    "BOOTX64.EFI PE32+ x86-64 EFI application, kernel.elf, %s, "
-	    "cmdline \"%.*s\")\n", img_path, format,
-	    (unsigned long long)(data_len / MIB), fs.type,
-	    (unsigned long long)esp_first, has_app ? "app.pkg" : "no app.pkg",
-	    (int)shown, (const char *)cl);
-	free(cl);
+	    "cmdline \"%s\")\n", img_path, r.format,
+	    (unsigned long long)(data_len / MIB), r.fat_type,
+	    (unsigned long long)r.esp_first, r.has_app ? "app.pkg" : "no app.pkg",
+	    r.cmdline);
+	ci_free_all();
 	return 0;
 }
+#endif
