@@ -83,6 +83,14 @@ accept "tern-qemu.img" "$B/tern-qemu.img" 'ok \(raw, 64 MiB, .*cmdline "log=info
 accept "tern-aws.img" "$B/tern-aws.img" 'ok \(raw, 64 MiB, .*BOOTX64.EFI PE32\+ x86-64 EFI application.*cmdline "log=info cloud=aws"\)$'
 accept "tern-azure.vhd" "$B/tern-azure.vhd" 'ok \(vhd, 64 MiB, .*cmdline "log=info cloud=azure"\)$'
 
+# FAT12 and FAT16 ESPs (the images above are FAT32), small GPT disks.
+B=$B tests/images/mkseed.sh "$tmp/fat12.img" "$tmp/fat12.vhd"
+accept "1 MiB disk with a FAT12 ESP" "$tmp/fat12.img" 'ok \(raw, 1 MiB, GPT, ESP FAT12 at LBA 34,'
+accept "its VHD" "$tmp/fat12.vhd" 'ok \(vhd, 1 MiB, GPT, ESP FAT12 at LBA 34,'
+SEED_MB=16 SEED_MFORMAT="-c 1" B=$B tests/images/mkseed.sh "$tmp/fat16.img"
+accept "16 MiB disk with a FAT16 ESP" "$tmp/fat16.img" 'ok \(raw, 16 MiB, GPT, ESP FAT16 at LBA [0-9]+,'
+rm -f "$tmp"/fat1[26].*
+
 # --- the VHD footer, read independently ------------------------------
 vhd=$B/tern-azure.vhd
 raw_size=$(stat -c %s "$B/images/tern-azure.raw")
