@@ -28,6 +28,10 @@
  *  - \tern\kernel.elf (an ELF64 x86-64 file) and \tern\cmdline (printable,
  *    shorter than the loader's 1024-byte buffer, boot/bootinfo.h).
  *
+ * check_image_buf() (tools/check_image.h) runs the same checks on a
+ * buffer and returns the reason instead of exiting; the fuzz target
+ * tests/images/fuzz_check_image.c drives it.
+ *
  * The FAT reader matches 8.3 names only (case-insensitively, as UEFI
  * does); every name above fits 8.3, and mkimage.sh writes them so.
  * Sectors are 512 bytes, as on both clouds' boot disks.
