@@ -9,9 +9,9 @@
 # workload package (IMAGE_APP, set by apps/module.mk) as \tern\app.pkg.
 # They differ in the command line (images/<cloud>.cmdline) and the
 # container: raw for QEMU and EC2, a fixed VHD for Azure (tools/mkvhd.c).
-# Each image is built under a temporary name, passed through
-# tools/check-image, and only then moved into place, so a refused image
-# never looks up to date.
+# Each image is passed through tools/check-image as soon as it is
+# written, and deleted when refused, so a refused image never looks up to
+# date.
 CLOUD ?= qemu
 IMAGE_SIZE_MB ?= 64
 IMAGE_CMDLINE ?= images/qemu.cmdline
@@ -29,9 +29,9 @@ define image_raw
 $(1): $(IMAGE_INPUTS) $(2)
 	$$(MSG) IMAGE $$@
 	$$(Q)tools/mkimage.sh $$@.tmp $$(IMAGE_SIZE_MB) $$(B)/BOOTX64.EFI $$(B)/kernel.elf $(2) $$(IMAGE_APP)
-	$$(MSG) CHECK $$@
-	$$(Q)$$(IMAGE_CHECK) --format raw $$@.tmp || { rm -f $$@.tmp; exit 1; }
 	$$(Q)mv $$@.tmp $$@
+	$$(MSG) CHECK $$@
+	$$(Q)$$(IMAGE_CHECK) --format raw $$@ || { rm -f $$@; exit 1; }
 endef
 $(eval $(call image_raw,$(B)/tern-qemu.img,$(IMAGE_CMDLINE)))
 $(eval $(call image_raw,$(B)/tern-aws.img,images/aws.cmdline))
@@ -44,10 +44,9 @@ $(B)/images:
 # Azure: the raw disk plus the 512-byte fixed-VHD footer.
 $(B)/tern-azure.vhd: $(B)/images/tern-azure.raw $(B)/tools/mkvhd $(IMAGE_CHECK)
 	$(MSG) VHD $@
-	$(Q)$(B)/tools/mkvhd $< $@.tmp
+	$(Q)$(B)/tools/mkvhd $< $@
 	$(MSG) CHECK $@
-	$(Q)$(IMAGE_CHECK) --format vhd $@.tmp || { rm -f $@.tmp; exit 1; }
-	$(Q)mv $@.tmp $@
+	$(Q)$(IMAGE_CHECK) --format vhd $@ || { rm -f $@; exit 1; }
 
 .PHONY: image images image-qemu image-aws image-azure
 image: $(IMAGE_FILE)
