@@ -190,6 +190,14 @@ refuse "VHD data offset of a dynamic disk" "$f" 'VHD: data offset is not 0xfffff
 f=$(mkv noid); poke "$f" $((foot + 68)) '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'; vhd_fix_sum "$f"
 refuse "VHD unique id zero" "$f" 'VHD: unique id is all zeros'
 refuse "raw disk named as VHD" "$raw" 'VHD: footer cookie' --format vhd
+# What qemu-img writes: without force_size it rounds the size up to a
+# CHS geometry (the classic VHD Azure rejects); with it, the size is kept
+# but the geometry is the 65535/16/255 marker rather than the spec's.
+qemu-img convert -q -f raw -O vpc -o subformat=fixed "$raw" "$tmp/qi.vhd"
+refuse "qemu-img fixed VHD without force_size" "$tmp/qi.vhd" 'VHD: virtual size [0-9]+ is not a whole number of MiB'
+qemu-img convert -q -f raw -O vpc -o subformat=fixed,force_size "$raw" "$tmp/qi.vhd"
+refuse "qemu-img fixed VHD with force_size" "$tmp/qi.vhd" 'VHD: geometry 65535/16/255 is not the spec.s 963/8/17'
+rm -f "$tmp/qi.vhd"
 
 
 # --- hostile input: random damage never crashes the checker ----------
