@@ -67,7 +67,7 @@ FUZZ_TARGETS :=       # libFuzzer binaries (build/fuzz/...)
 
 # Every header in the tree: host programs are rebuilt when any of them
 # changes.  Kernel and EFI objects use exact -MMD dependencies instead.
-ALL_HDRS := $(shell find boot kernel virtio nvme ena vmbus netstack pal apps tests tools -name '*.h' 2>/dev/null)
+ALL_HDRS := $(shell find boot kernel virtio nvme ena vmbus netstack cloud pal apps tests tools -name '*.h' 2>/dev/null)
 
 # $(call host_prog,output,sources,extra cflags,extra libs)
 define host_prog
@@ -83,7 +83,7 @@ $(call host_prog,$(B)/tests/$(1),$(2),$(3),$$(HOST_LDLIBS))
 endef
 
 include boot/module.mk kernel/module.mk virtio/module.mk nvme/module.mk \
-	ena/module.mk vmbus/module.mk netstack/module.mk pal/module.mk \
+	ena/module.mk vmbus/module.mk netstack/module.mk cloud/module.mk pal/module.mk \
 	apps/module.mk images/module.mk tools/module.mk tests/module.mk
 
 KERNEL_OBJS := $(patsubst %,$(B)/kernel/%.o,$(KERNEL_SRCS))

@@ -90,7 +90,7 @@ apply(struct cmdline *c, cmdline_warn_fn fn, void *ctx, const struct word *w)
 	bool needs_value = !is(w, "blktest") && !is(w, "nettest");
 	if (needs_value && w->val == NULL && (is(w, "log") || is(w, "exit") ||
 	    is(w, "test") || is(w, "trace") || is(w, "ip") || is(w, "gw") ||
-	    is(w, "dns") || is(w, "app") || is(w, "ptfail"))) {
+	    is(w, "dns") || is(w, "app") || is(w, "ptfail") || is(w, "cloud"))) {
 		warn(c, fn, ctx, "option %.*s needs a value%.*s", w);
 		return;
 	}
@@ -150,6 +150,15 @@ apply(struct cmdline *c, cmdline_warn_fn fn, void *ctx, const struct word *w)
 		copy_val(c, fn, ctx, w, c->dns, sizeof(c->dns));
 	} else if (is(w, "app")) {
 		copy_val(c, fn, ctx, w, c->app, sizeof(c->app));
+	} else if (is(w, "cloud")) {
+		if (val_is(w, "aws"))
+			c->cloud = CMDLINE_CLOUD_AWS;
+		else if (val_is(w, "azure"))
+			c->cloud = CMDLINE_CLOUD_AZURE;
+		else if (val_is(w, "none"))
+			c->cloud = CMDLINE_CLOUD_NONE;
+		else
+			warn(c, fn, ctx, "bad value for %.*s: '%.*s' (aws|azure|none)", w);
 	} else if (is(w, "ptfail")) {
 		long n = 0;
 		size_t i = 0;

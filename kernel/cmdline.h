@@ -19,6 +19,7 @@ enum cmdline_exit { CMDLINE_EXIT_NONE = 0, CMDLINE_EXIT_BOOT_OK, CMDLINE_EXIT_RE
 	CMDLINE_EXIT_NET_UP };
 enum cmdline_test { CMDLINE_TEST_NONE = 0, CMDLINE_TEST_FAULT, CMDLINE_TEST_UD,
 	CMDLINE_TEST_STACK, CMDLINE_TEST_MEMATTR };
+enum cmdline_cloud { CMDLINE_CLOUD_NONE = 0, CMDLINE_CLOUD_AWS, CMDLINE_CLOUD_AZURE };
 
 struct cmdline {
 	int log_level;		/* enum log_level, default LOG_INFO */
@@ -32,6 +33,7 @@ struct cmdline {
 	char gw[CMDLINE_VAL_MAX];	/* gw=a.b.c.d */
 	char dns[CMDLINE_VAL_MAX];	/* dns=a.b.c.d[,a.b.c.d] */
 	char app[CMDLINE_VAL_MAX];	/* app=<module name> override */
+	int cloud;		/* enum cmdline_cloud (cloud=aws|azure|none) */
 	long ptfail;		/* ptfail=N: page-table allocations left per workload run (-1: off) */
 	unsigned unknown;	/* count of reported unknown/bad options */
 };

@@ -163,12 +163,110 @@ icmp_unreach(struct netstack *ns, const uint8_t *p, size_t len)
 		pmtu_set(ns, qdst, mtu);
 }
 
+/* The reply's hold on a piece of the request ends: the receive buffer
+   goes back to its driver once nothing else holds it. */
+static void
+echo_piece_release(struct nic_buf *b)
+{
+	struct ns_echo_piece *e = b->owner;
+	struct nic_buf *rx = e->rx;
+	e->rx = NULL;
+	e->used = false;
+	nic_buf_release(rx);
+}
+
+/*
+ * The answer to an echo request that arrived as a buffer chain (a jumbo
+ * ping at MTU 9000): the 8-byte ICMP header is written into a transmit
+ * buffer and the data goes back by reference to the receive buffers that
+ * hold it (each held until the device has sent the reply), so nothing
+ * is copied.  The checksum is the request's, adjusted for the type byte
+ * (RFC 1624), since that is the only change.  The sender's MAC must be
+ * known already (it is, for a host that is talking to us); a chain
+ * cannot wait in the ARP queue.
+ */
+static void
+icmp_echo_chained(struct netstack *ns, uint32_t src, const uint8_t *p, size_t len)
+{
+	const uint8_t *mac = ns_arp_lookup(ns, ns_next_hop(ns, src));
+	if (mac == NULL || IP_HLEN + len > base_mtu(ns) || ns->nic == NULL) {
+		ns_drop(ns, ND_RX_CHAIN);
+		return;
+	}
+	struct ns_txbuf *tb = ns_txbuf_get(ns);
+	if (tb == NULL)
+		return;
+	struct nic_buf **link = &tb->nb.next;
+	int used = 0;
+	for (size_t off = 8; off < len;) {
+		const uint8_t *d;
+		struct nic_buf *rb;
+		size_t n = ns_rx_piece(ns, p, len, off, &d, &rb);
+		struct ns_echo_piece *e = NULL;
+		for (int i = 0; i < NS_ECHO_PIECES && n > 0 && rb != NULL; i++) {
+			if (!ns->echo[i].used) {
+				e = &ns->echo[i];
+				break;
+			}
+		}
+		if (e == NULL) {
+			*link = NULL;
+			nic_buf_release_chain(&tb->nb);
+			ns_drop(ns, ND_RX_CHAIN);
+			return;
+		}
+		nic_buf_hold(rb);
+		e->used = true;
+		e->rx = rb;
+		e->nb = (struct nic_buf){ .data = (uint8_t *)(uintptr_t)d, .len = (uint32_t)n,
+			.cap = (uint32_t)n, .release = echo_piece_release, .owner = e };
+		*link = &e->nb;
+		link = &e->nb.next;
+		off += n;
+		used++;
+	}
+	*link = NULL;
+	uint8_t *r = tb->data + ETH_HLEN + IP_HLEN;
+	memcpy(r, p, 8);
+	r[0] = 0;		/* echo reply */
+	/* HC' = ~(~HC + ~m + m') with m = 0x0800 (type 8, code 0), m' = 0. */
+	uint32_t sum = (uint16_t)~rd16(p + 2) + 0xf7ffu;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	wr16(r + 2, (uint16_t)~sum);
+	ns_ip_header(ns, tb, ns->cfg.ip, src, IPPROTO_ICMP, len);
+	memcpy(tb->data, mac, 6);
+	memcpy(tb->data + 6, ns->mac, 6);
+	wr16(tb->data + 12, ETH_P_IP);
+	tb->nb.len = (uint32_t)(ETH_HLEN + IP_HLEN + 8);
+	struct nic_tx_meta meta = { .l3_off = ETH_HLEN, .l4_off = ETH_HLEN + IP_HLEN,
+		.l4_proto = IPPROTO_ICMP };
+	int rc = nic_tx(ns->nic, 0, &tb->nb, &meta);
+	if (rc != TERN_OK) {
+		ns_drop(ns, rc == TERN_EAGAIN ? ND_TX_RING_FULL : ND_NO_NIC);
+		nic_buf_release_chain(&tb->nb);
+		return;
+	}
+	ns->cnt.tx_frames++;
+	ns->cnt.icmp_echo_out++;
+}
+
 static void
 icmp_input(struct netstack *ns, uint32_t src, const uint8_t *p, size_t len)
 {
-	if (len < 8 || ns_csum(p, len, 0) != 0) {
+	bool chained = len >= 8 && ns_rx_contig(ns, p, len) < len;
+	if (len < 8 || ns_rx_contig(ns, p, len) < 8 ||
+	    (chained ? ns_l4_csum_bad(ns, p, len, 0) : ns_csum(p, len, 0) != 0)) {
 		ns_drop(ns, ND_ICMP_CSUM);
 		return;
+	}
+	if (chained) {
+		ns->cnt.icmp_in++;
+		if (p[0] == 8 && p[1] == 0) {
+			ns->cnt.icmp_echo_in++;
+			icmp_echo_chained(ns, src, p, len);
+		}
+		return;		/* a jumbo error message is not one of ours */
 	}
 	ns->cnt.icmp_in++;
 	if (p[0] == 3) {
@@ -313,8 +411,9 @@ ns_ip_input(struct netstack *ns, const uint8_t *h, size_t len, const struct nic_
 		ns_drop(ns, ND_NOT_FOR_US);
 		return;
 	}
-	if (tot > contig && (h[9] != IPPROTO_TCP || (rd16(h + 6) & 0x3fff) != 0)) {
-		/* Only TCP walks a chain; a 9000-byte UDP datagram or ping
+	if (tot > contig && ((h[9] != IPPROTO_TCP && h[9] != IPPROTO_ICMP) ||
+	    (rd16(h + 6) & 0x3fff) != 0)) {
+		/* Only TCP and ICMP walk a chain; a 9000-byte UDP datagram
 		   arrives chained and is dropped (the stack's UDP users, DHCP
 		   and DNS, are small). */
 		ns_drop(ns, ND_RX_CHAIN);

@@ -83,8 +83,10 @@ enum netstack_drop {
 	   NIC is bound (unregistered, not yet back). */
 	ND_TX_RING_FULL, ND_NO_NIC,
 	/* A received buffer chain the stack cannot take: headers not in the
-	   first buffer, or a chained datagram other than unfragmented TCP
-	   (UDP, ICMP and fragments are parsed in one piece). */
+	   first buffer, a chained datagram other than unfragmented TCP or
+	   ICMP (UDP and fragments are parsed in one piece), or a chained echo
+	   request it cannot answer (no ARP entry for the sender yet, more
+	   pieces than NS_ECHO_PIECES free, or larger than the MTU). */
 	ND_RX_CHAIN,
 	ND_NDROPS
 };
@@ -139,6 +141,15 @@ struct ns_txbuf {
 	struct netstack *ns;
 	bool busy;
 	uint8_t data[NS_TXBUF_SIZE];
+};
+
+/* A piece of a chained echo request lent to its reply (ip.c): the reply
+   carries the request's data by reference, holding the receive buffer. */
+#define NS_ECHO_PIECES	12
+struct ns_echo_piece {
+	struct nic_buf nb;	/* the reply's view of the piece */
+	struct nic_buf *rx;	/* the receive buffer held for it */
+	bool used;
 };
 
 struct ns_pending {
@@ -209,6 +220,8 @@ struct netstack {
 	uint8_t frag_mem[NS_FRAG_MEM];
 	/* ip.c: path MTUs learned from ICMP fragmentation needed. */
 	struct ns_pmtu_entry pmtu[NS_PMTU_ENTRIES];
+	/* ip.c: echo replies to chained (jumbo) requests, zero copy. */
+	struct ns_echo_piece echo[NS_ECHO_PIECES];
 	/* dns.c */
 	struct dns_state dns;
 };

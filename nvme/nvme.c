@@ -585,8 +585,8 @@ fail:
  * has and writes back its volatile cache), bounded by CAP.TO, then free
  * everything.  Safe to call again (several namespaces, power-off).
  */
-void
-nvme_detach_core(struct nvme_softc *sc)
+static void
+nvme_shutdown(struct nvme_softc *sc)
 {
 	if (sc->detached)
 		return;
@@ -609,4 +609,26 @@ nvme_detach_core(struct nvme_softc *sc)
 		log_warn("nvme", "%s: %d I/O commands in flight at detach cancelled",
 		    sc->hw.name, n);
 	nvme_undo(sc, NVME_UNDO_IOQ, true);
+}
+
+/*
+ * Detach: every namespace leaves the block registry (blk_unregister calls
+ * back nvme_blk_detach, so the first one shuts the controller down and
+ * cancels what is in flight on every namespace), then the shutdown runs
+ * here for a controller that registered none.  Safe to call again.
+ */
+void
+nvme_detach_core(struct nvme_softc *sc)
+{
+	for (uint32_t i = 0; i < sc->nns; i++)
+		blk_unregister(&sc->ns[i].blk);
+	nvme_shutdown(sc);
+}
+
+/* blk_ops.detach: the registry lets go of one namespace. */
+void
+nvme_blk_detach(struct blk_dev *d)
+{
+	struct nvme_ns *ns = d->sc;
+	nvme_shutdown(ns->sc);
 }

@@ -425,13 +425,6 @@ nvme_intr(void *ctx, int vector)
 	sc->intrs++;
 }
 
-static void
-nvme_blk_detach(struct blk_dev *d)
-{
-	struct nvme_ns *ns = d->sc;
-	nvme_detach_core(ns->sc);
-}
-
 const struct blk_ops nvme_blk_ops = {
 	.submit = nvme_blk_submit,
 	.poll = nvme_blk_poll,

@@ -76,7 +76,10 @@ struct nvme_softc {
 };
 
 int nvme_attach_core(struct nvme_softc *sc, int unit);
+/* Unregisters every namespace, shuts down (bounded by CAP.TO), frees;
+   idempotent. */
 void nvme_detach_core(struct nvme_softc *sc);
+void nvme_blk_detach(struct blk_dev *d);	/* blk_ops.detach */
 int nvme_reset(struct nvme_softc *sc);
 /* MSI-X handler for any I/O CQ entry: counts; poll does the work. */
 void nvme_intr(void *ctx, int vector);

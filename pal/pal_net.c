@@ -82,6 +82,7 @@ on_up(void *ctx, struct netstack *ns)
 	}
 	if (kernel.cmdline.exit_after == CMDLINE_EXIT_NET_UP)
 		machine_exit(EXIT_NET_UP);
+	pal_cloud_net_up(ns);	/* cloud= on the command line; else nothing */
 	rt_net_up();
 }
 

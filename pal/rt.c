@@ -36,6 +36,7 @@
 #include "kernel/heap.h"
 #include "kernel/intr.h"
 #include "kernel/kernel.h"
+#include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
 #include "kernel/panic.h"
@@ -93,6 +94,7 @@ check_ready(void)
 		return;
 	rt_app.ready = true;
 	marker("READY port=%u", rt_app.pkg.m.listen_port);
+	pal_cloud_ready();
 	log_info("pal", "ready %llu ms after the loader started",
 	    (unsigned long long)(time_now_ns() / MS));
 	if (kernel.cmdline.exit_after == CMDLINE_EXIT_READY)
@@ -227,6 +229,9 @@ app_start(void)
 	rt_app.faulted = false;
 	sched_event_clear(&rt_app.exited);
 	marker("APP_START name=%s", rt_app.name);
+	/* No listener expected: started is as ready as it gets. */
+	if (rt_app.pkg.m.listen_port == 0)
+		pal_cloud_ready();
 	/* Detached: app_main ends the run instead of returning. */
 	if (rt_api.thread_create(app_main, NULL, MAIN_STACK, NULL) != 0)
 		fail("app", "no_memory_for_thread");
@@ -294,12 +299,17 @@ app_cleanup(void)
 	}
 }
 
+static void build_argv(void);
+
 static void
 supervisor(void *arg)
 {
 	(void)arg;
 	const struct pkg_manifest *m = &rt_app.pkg.m;
 	uint64_t backoff = (uint64_t)m->backoff_ms * MS;
+	/* cloud=: metadata and user data first (bounded; pal_cloud.c). */
+	pal_cloud_configure(&rt_app.pkg.m);
+	build_argv();
 	for (;;) {
 		uint64_t started = time_now_ns();
 		app_start();
@@ -318,6 +328,18 @@ supervisor(void *arg)
 			marker("APP_EXIT name=%s reason=fault vector=%d addr=0x%llx",
 			    rt_app.name, rt_app.fault_vector,
 			    (unsigned long long)rt_app.fault_rip);
+		/* Azure: a run that ended before TERN READY is a failed start
+		   (ignored once a report was made). */
+		if (!rt_app.ready) {
+			char why[96];
+			if (rt_app.faulted)
+				ksnprintf(why, sizeof(why), "stage=app reason=fault vector=%d",
+				    rt_app.fault_vector);
+			else
+				ksnprintf(why, sizeof(why), "stage=app reason=exit code=%d",
+				    rt_app.code);
+			pal_cloud_failed(why);
+		}
 		app_cleanup();
 		/* A fault is a failure (rt_exception exits with -1). */
 		bool again = m->restart == PKG_RESTART_ALWAYS ||
@@ -423,7 +445,11 @@ static int
 rt_poll(void *ctx)
 {
 	(void)ctx;
-	return rt_ns != NULL ? netstack_poll(rt_ns) : 0;
+	if (rt_ns == NULL)
+		return 0;
+	int n = netstack_poll(rt_ns);
+	pal_cloud_poll();	/* nothing unless cloud= started a client */
+	return n;
 }
 
 /* Nothing runnable: halt until an interrupt (NIC, or the 1 kHz tick that

@@ -113,4 +113,14 @@ void rt_sock_abort(pal_sock_t *s);
 /* Frees a socket at workload exit (aborting its connection). */
 void rt_sock_destroy(pal_sock_t *s);
 
+/* pal_cloud.c: the metadata clients (cloud=aws|azure; no-ops without). */
+void pal_cloud_net_up(struct netstack *ns);	/* pal_net.c on_up */
+void pal_cloud_poll(void);			/* the scheduler's poll */
+/* Supervisor, before the first start: bounded wait for metadata, then
+   user data applied to m; bad user data ends the boot (TERN FAIL
+   stage=config) after a NotReady report on Azure. */
+void pal_cloud_configure(struct pkg_manifest *m);
+void pal_cloud_ready(void);			/* TERN READY printed */
+void pal_cloud_failed(const char *reason);	/* exited before READY */
+
 #endif

@@ -42,7 +42,7 @@ TERNSIM_SRCS := tools/ternsim/ternsim.c tools/ternsim/ts_kern.c \
 	kernel/dev/dev.c kernel/dev/blk.c kernel/dev/blktest.c kernel/log.c kernel/cmdline.c \
 	kernel/lib/fmt.c kernel/lib/err.c $(NS_CORE) \
 	pal/rt.c pal/rt_api.c pal/rt_sock.c pal/pal_net.c pal/sched.c pal/txref.c \
-	pal/pkg.c pal/elf_load.c
+	pal/pkg.c pal/elf_load.c pal/pal_cloud.c pal/cloud_cfg.c $(CLOUD_SRCS)
 $(B)/tools/ternsim: $(TERNSIM_SRCS) $(ALL_HDRS) Makefile
 	@mkdir -p $(dir $@)
 	$(MSG) HOSTCC $@

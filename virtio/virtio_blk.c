@@ -56,6 +56,7 @@ virtio_blk_attach_core(struct virtio_blk_softc *sc, struct virtio_dev *vd, int u
 	int rc;
 
 	ksnprintf(b->name, sizeof(b->name), "virtio-blk%d", unit);
+	sc->detached = false;
 	rc = virtio_init(vd, 1ULL << VIRTIO_BLK_F_SIZE_MAX | 1ULL << VIRTIO_BLK_F_SEG_MAX |
 	    1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH |
 	    1ULL << VIRTIO_BLK_F_RO | 1ULL << VIRTIO_F_INDIRECT_DESC);
@@ -271,10 +272,14 @@ vblk_poll(struct blk_dev *d, uint32_t q)
 	return done;
 }
 
-void
-virtio_blk_detach_core(struct virtio_blk_softc *sc)
+/* Reset the device, cancel what it held, free; runs once per attach. */
+static void
+vblk_stop(struct virtio_blk_softc *sc)
 {
 	struct virtio_dev *vd = &sc->bus.vd;
+	if (sc->detached)
+		return;
+	sc->detached = true;
 	/* After the reset the device no longer touches our memory, so the
 	   requests it held can go back to their callers. */
 	virtio_reset(vd);
@@ -288,8 +293,21 @@ virtio_blk_detach_core(struct virtio_blk_softc *sc)
 	vblk_undo(sc, vd, VBLK_UNDO_SLOTS);
 }
 
+/*
+ * Detach: the disk leaves the block registry first (blk_unregister closes
+ * it to submits and calls back vblk_detach), so no caller keeps a pointer
+ * to a softc the bus is about to free.  Idempotent.
+ */
+void
+virtio_blk_detach_core(struct virtio_blk_softc *sc)
+{
+	blk_unregister(&sc->blk);
+	vblk_stop(sc);
+}
+
+/* blk_ops.detach */
 static void
 vblk_detach(struct blk_dev *d)
 {
-	virtio_blk_detach_core(d->sc);
+	vblk_stop(d->sc);
 }

@@ -2,8 +2,9 @@
  * virtio_net.c - virtio network device (virtio v1.2 section 5.1) behind
  * kernel/dev/nic.h, zero copy in both directions.
  *
- * RX: VNET_RX_BUFS buffers of 2 KiB in one DMA region are posted to
- * queue 0.  A received frame goes up as the nic_buf describing its own
+ * RX: VNET_RX_BUFS buffers of 2 KiB in one DMA region (struct
+ * vnet_rxpool, which outlives a detach while the stack holds buffers of
+ * it) are posted to queue 0.  A received frame goes up as the nic_buf describing its own
  * buffer (data just past the 12-byte virtio header); when the upper layer
  * releases it, it is posted again.  With mergeable receive buffers
  * (MRG_RXBUF, 5.1.6.4) a frame larger than one buffer (MTU up to 9000,
@@ -52,20 +53,75 @@ static const struct nic_ops vnet_ops = {
 static int
 rx_post(struct virtio_net_softc *sc, struct nic_buf *b)
 {
-	size_t i = (size_t)(b - sc->rx_bufs);
-	struct virtq_buf vb = { sc->rx_mem.pa + i * VNET_BUF_SIZE, VNET_BUF_SIZE, true };
+	size_t i = (size_t)(b - sc->rx->bufs);
+	struct virtq_buf vb = { sc->rx->mem.pa + i * VNET_BUF_SIZE, VNET_BUF_SIZE, true };
 	return virtq_add(&sc->rxq, &vb, 1, b);
 }
 
-/* nic_buf release hook: the upper layer is done with a received frame. */
+/* nic_buf release hook: the upper layer is done with a received frame.
+   After detach the buffer only counts down to the pool's own free. */
 static void
 rx_release(struct nic_buf *b)
 {
-	struct virtio_net_softc *sc = b->owner;
+	struct vnet_rxpool *p = b->owner;
+	struct virtio_net_softc *sc = p->sc;
+	if (sc == NULL) {
+		if (--p->out == 0) {
+			struct hw_dev hw = p->hw;
+			struct hw_dma mem = p->mem;
+			hw_dma_free(&hw, &mem);
+		}
+		return;
+	}
 	if (sc->bus.vd.broken || sc->rxq.size == 0)
 		return;
 	if (rx_post(sc, b) == TERN_OK)
 		sc->rx_kick_pending = true;
+}
+
+#define VNET_RXPOOL_BYTES ((size_t)VNET_RX_BUFS * VNET_BUF_SIZE + sizeof(struct vnet_rxpool))
+
+static int
+rxpool_alloc(struct virtio_net_softc *sc, struct hw_dev *hw)
+{
+	struct hw_dma mem;
+	if (hw_dma_alloc(hw, VNET_RXPOOL_BYTES, 4096, &mem) != 0)
+		return TERN_ENOMEM;
+	struct vnet_rxpool *p = (void *)((uint8_t *)mem.va + (size_t)VNET_RX_BUFS * VNET_BUF_SIZE);
+	memset(p, 0, sizeof(*p));
+	p->mem = mem;
+	p->hw = *hw;
+	p->sc = sc;
+	for (uint32_t i = 0; i < VNET_RX_BUFS; i++) {
+		p->bufs[i].owner = p;
+		p->bufs[i].release = rx_release;
+	}
+	sc->rx = p;
+	return TERN_OK;
+}
+
+/* Detach's (and attach failure's) end of the pool: freed now when every
+   buffer is ours, else left to the last release. */
+static void
+rxpool_put(struct virtio_net_softc *sc, struct hw_dev *hw)
+{
+	struct vnet_rxpool *p = sc->rx;
+	uint32_t out = 0;
+	sc->rx = NULL;
+	if (p == NULL)
+		return;
+	for (uint32_t i = 0; i < VNET_RX_BUFS; i++)
+		out += p->bufs[i].refs != 0;
+	if (out == 0) {
+		struct hw_dma mem = p->mem;
+		hw_dma_free(hw, &mem);
+		return;
+	}
+	p->sc = NULL;
+	p->out = out;
+	log_info("virtio-net", "%s: %u receive buffers still held by the stack: their "
+	    "memory (%zu KiB) is freed when the last comes back", hw->name, out,
+	    VNET_RXPOOL_BYTES / 1024);
 }
 
 /*
@@ -104,7 +160,7 @@ vnet_undo(struct virtio_net_softc *sc, struct virtio_dev *vd, enum vnet_step s)
 		hw_dma_free(vd->hw, &sc->tx_hdr_mem);
 		/* FALLTHROUGH */
 	case VNET_UNDO_RXMEM:
-		hw_dma_free(vd->hw, &sc->rx_mem);
+		rxpool_put(sc, vd->hw);
 		/* FALLTHROUGH */
 	case VNET_UNDO_TXQ:
 		virtq_free(vd, &sc->txq);
@@ -161,7 +217,7 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	if (rc != TERN_OK)
 		goto fail;
 	rc = TERN_ENOMEM;
-	if (hw_dma_alloc(vd->hw, (size_t)VNET_RX_BUFS * VNET_BUF_SIZE, 4096, &sc->rx_mem) != 0)
+	if (rxpool_alloc(sc, vd->hw) != TERN_OK)
 		goto fail_txq;
 	if (hw_dma_alloc(vd->hw, (size_t)VNET_TX_SLOTS * VNET_HDR_SIZE, 4096, &sc->tx_hdr_mem) != 0)
 		goto fail_rxmem;
@@ -171,10 +227,7 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	sc->tx_nfree = VNET_TX_SLOTS;
 
 	for (uint32_t i = 0; i < VNET_RX_BUFS && i < sc->rxq.size; i++) {
-		struct nic_buf *b = &sc->rx_bufs[i];
-		b->owner = sc;
-		b->release = rx_release;
-		if (rx_post(sc, b) != TERN_OK)
+		if (rx_post(sc, &sc->rx->bufs[i]) != TERN_OK)
 			break;
 	}
 	n->ops = &vnet_ops;
@@ -396,8 +449,8 @@ vnet_poll(struct nic *n, int queue, int budget)
 	}
 	while (work < budget && (cookie = virtq_get(&sc->rxq, &len)) != NULL) {
 		struct nic_buf *b = cookie;
-		size_t i = (size_t)(b - sc->rx_bufs);
-		uint8_t *buf = (uint8_t *)sc->rx_mem.va + i * VNET_BUF_SIZE;
+		size_t i = (size_t)(b - sc->rx->bufs);
+		uint8_t *buf = (uint8_t *)sc->rx->mem.va + i * VNET_BUF_SIZE;
 		if (sc->rx_skip > 0) {
 			/* The rest of a frame that spanned buffers and was
 			   dropped: no header of its own, just give it back. */
@@ -499,7 +552,10 @@ virtio_net_detach_core(struct virtio_net_softc *sc)
 	   transmit or poll reaches the device while it is torn down. */
 	nic_unregister(&sc->nic);
 	virtio_reset(vd);
-	sc->rx_head = sc->rx_tail = NULL;	/* half a frame: memory goes below */
+	/* Half a frame being assembled is still ours, not the stack's. */
+	for (struct nic_buf *b = sc->rx_head; b != NULL; b = b->next)
+		b->refs = 0;
+	sc->rx_head = sc->rx_tail = NULL;
 	sc->rx_need = 0;
 	for (uint32_t i = 0; i < VNET_TX_SLOTS; i++) {
 		if (sc->tx_chain[i] != NULL) {
@@ -568,11 +624,11 @@ virtio_net_recover(struct virtio_net_softc *sc)
 		goto fail;
 	uint32_t posted = 0, held = 0;
 	for (uint32_t i = 0; i < VNET_RX_BUFS && posted < sc->rxq.size; i++) {
-		if (sc->rx_bufs[i].refs != 0) {
+		if (sc->rx->bufs[i].refs != 0) {
 			held++;		/* posted by rx_release when it comes back */
 			continue;
 		}
-		if (rx_post(sc, &sc->rx_bufs[i]) != TERN_OK)
+		if (rx_post(sc, &sc->rx->bufs[i]) != TERN_OK)
 			break;
 		posted++;
 	}

@@ -36,6 +36,7 @@ struct virtio_blk_softc {
 	uint32_t seg_max;		/* data descriptors per request */
 	uint32_t size_max;		/* bytes per data descriptor */
 	uint32_t sectors_per_block;
+	bool detached;			/* vblk_stop ran since attach */
 };
 
 #define VNET_RX_BUFS	128
@@ -45,12 +46,28 @@ struct virtio_blk_softc {
 #define VNET_TX_MAX_FRAGS 17	/* nic_bufs per transmitted frame */
 #define VNET_MTU_MAX	9000	/* with MRG_RXBUF: frames span buffers */
 
+/*
+ * The receive pool: VNET_RX_BUFS buffers of VNET_BUF_SIZE bytes, then this
+ * header with their nic_bufs, in one DMA allocation apart from the softc.
+ * The upper layer may still hold lent buffers when the device is
+ * detached and its softc freed (kernel/dev/nic.h, lifetime), so the pool
+ * outlives the softc: detach orphans it (sc = NULL) with the count of
+ * buffers still out, and the last release frees it.
+ */
+struct vnet_rxpool {
+	struct hw_dma mem;		/* this allocation */
+	struct hw_dev hw;		/* a copy of the device's seam handle:
+					   frees mem once the softc is gone */
+	struct virtio_net_softc *sc;	/* NULL once orphaned */
+	uint32_t out;			/* orphaned: buffers not yet back */
+	struct nic_buf bufs[VNET_RX_BUFS];
+};
+
 struct virtio_net_softc {
 	struct virtio_bus bus;
 	struct nic nic;
 	struct virtq rxq, txq;
-	struct hw_dma rx_mem;		/* VNET_RX_BUFS * VNET_BUF_SIZE */
-	struct nic_buf rx_bufs[VNET_RX_BUFS];
+	struct vnet_rxpool *rx;
 	struct hw_dma tx_hdr_mem;	/* VNET_TX_SLOTS * VNET_HDR_SIZE */
 	struct nic_buf *tx_chain[VNET_TX_SLOTS];
 	uint32_t tx_free[VNET_TX_SLOTS];

@@ -45,6 +45,9 @@ static const struct hw_regname hpet_names[] = {
 	{ 0, 0, NULL },
 };
 static struct hw_dev hpet_hw = { .name = "hpet0" };
+/* The CPU as the clock code asks it (kvmclock MSRs, CPUID leaves):
+   through the seam like a device, traced with trace=cpu-clock. */
+static struct hw_dev clock_cpu = { .name = "cpu-clock" };
 static struct hw_bar hpet = { .dev = &hpet_hw, .names = hpet_names };
 static uint64_t hpet_hz, hpet_mask;
 static int chosen = CLOCK_TSC;
@@ -168,7 +171,8 @@ kvmclock_tsc_hz(void)
 
 	if (pa == ~0ull)
 		return 0;
-	wrmsr(msr, pa | 1);
+	clock_cpu.trace = hw_trace_wanted(clock_cpu.name);
+	hw_msr_write(&clock_cpu, msr, pa | 1);
 	for (int i = 0; i < 1000 && hz == 0; i++) {
 		uint32_t v = __atomic_load_n(&pvclock.version, __ATOMIC_ACQUIRE);
 		uint32_t mul;
@@ -184,7 +188,7 @@ kvmclock_tsc_hz(void)
 		if (__atomic_load_n(&pvclock.version, __ATOMIC_RELAXED) == v)
 			hz = clock_pvclock_tsc_hz(mul, shift);
 	}
-	wrmsr(msr, 0);	/* only the rate was needed */
+	hw_msr_write(&clock_cpu, msr, 0);	/* only the rate was needed */
 	return hz;
 }
 
@@ -193,10 +197,11 @@ invariant_tsc(void)
 {
 	uint32_t r[4];
 
-	cpuid(0x80000000, 0, r);
+	clock_cpu.trace = hw_trace_wanted(clock_cpu.name);
+	hw_cpuid(&clock_cpu, 0x80000000, 0, r);
 	if (r[0] < 0x80000007)
 		return false;
-	cpuid(0x80000007, 0, r);
+	hw_cpuid(&clock_cpu, 0x80000007, 0, r);
 	return (r[3] >> 8) & 1;
 }
 

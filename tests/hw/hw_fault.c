@@ -5,6 +5,7 @@
  * the wrapper.
  */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tests/hw/hw_fault.h"
 
@@ -257,3 +258,32 @@ const struct hw_ops hw_fault_ops = {
 	.write_block = f_write_block,
 	.rand = f_rand,
 };
+
+const char *
+hw_fault_kind_name(enum hw_fault_kind kind)
+{
+	static const char *const names[] = { "none", "read_ones", "time_jump",
+		"dma_alloc", "sync_bytes", "rand", "hypercall" };
+	return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+int
+hw_fault_loop(const char *what, enum hw_fault_kind first, enum hw_fault_kind last,
+    int max, bool (*run)(enum hw_fault_kind kind, int countdown, void *ctx), void *ctx,
+    int *runs)
+{
+	int stuck = 0;
+	for (int k = first; k <= (int)last; k++) {
+		int c = 0;
+		while (c < max && run((enum hw_fault_kind)k, c, ctx))
+			c++;
+		printf("    %s %-10s: %d countdowns%s\n", what,
+		    hw_fault_kind_name((enum hw_fault_kind)k), c,
+		    c == max ? " (still firing: the scenario never ran out)" : "");
+		if (runs != NULL)
+			runs[k - (int)first] = c;
+		if (c == max && stuck == 0)
+			stuck = k;
+	}
+	return stuck;
+}

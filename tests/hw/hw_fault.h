@@ -60,4 +60,22 @@ void hw_fault_unwrap(struct hw_fault *f, struct hw_dev *d);
 
 extern const struct hw_ops hw_fault_ops;
 
+const char *hw_fault_kind_name(enum hw_fault_kind kind);
+
+/*
+ * The fault loop every driver's fault test runs: for each kind from
+ * `first` to `last`, call run(kind, countdown, ctx) for countdown 0, 1,
+ * 2, ... until a run reports that its fault never fired (the scenario
+ * made fewer calls of that kind than the countdown: every point has been
+ * tried).  `run` sets up a fresh device, wraps it with hw_fault_wrap,
+ * runs the scenario, checks what it must (freed memory, errors reported)
+ * and returns whether the fault fired.  One line per kind on stdout,
+ * prefixed by `what`.  Countdowns tried per kind go to runs[kind - first]
+ * when runs is not NULL.  Returns 0, or the first kind still firing after
+ * `max` countdowns (a scenario that never ends is a failure too).
+ */
+int hw_fault_loop(const char *what, enum hw_fault_kind first, enum hw_fault_kind last,
+    int max, bool (*run)(enum hw_fault_kind kind, int countdown, void *ctx), void *ctx,
+    int *runs);
+
 #endif

@@ -29,38 +29,11 @@
 #include "kernel/log.h"
 #include "kernel/time.h"
 #include "nvme/nvme_var.h"
+#include "tests/hw/kstubs.h"
 #include "tests/nvme/nvme_sim.h"
 #include "tests/virtio/virtio_regnames.h"
 #include "tests/virtio/virtio_sim.h"
 #include "virtio/virtio_var.h"
-
-static char logbuf[16384];
-
-void
-klog(int level, const char *mod, const char *fmt, ...)
-{
-	va_list ap;
-	size_t used = strlen(logbuf);
-	if (used + 300 > sizeof(logbuf))
-		used = 0, logbuf[0] = 0;
-	va_start(ap, fmt);
-	kvsnprintf(logbuf + used, sizeof(logbuf) - used, fmt, ap);
-	va_end(ap);
-	strcat(logbuf, "\n");
-	fprintf(stderr, "    [%s] %s", mod, logbuf + used);
-}
-
-void marker(const char *fmt, ...) { }
-int nic_register(struct nic *n) { return TERN_OK; }
-int nic_unregister(struct nic *n) { return TERN_OK; }
-
-/* The fake kernel clock: every reading moves it on by 1 ms. */
-static uint64_t fake_now;
-uint64_t
-time_now_ns(void)
-{
-	return fake_now += 1000000;
-}
 
 /* ---- completion bookkeeping ---- */
 
@@ -87,7 +60,7 @@ reset_book(void)
 	memset(reqs, 0, sizeof(reqs));
 	memset(calls, 0, sizeof(calls));
 	norder = 0;
-	logbuf[0] = 0;
+	kstub_reset();
 }
 
 static void
@@ -366,7 +339,7 @@ test_unregister_inflight(void **st)
 	assert_int_equal(resubmit_rc, TERN_ENODEV);
 	assert_int_equal(blk_inflight(vd), 0);
 	assert_int_equal(vd->stats.cancelled, 3);
-	assert_non_null(strstr(logbuf, "virtio-blk3: unregistered with 3 requests in flight: "
+	assert_non_null(strstr(kstub_log, "virtio-blk3: unregistered with 3 requests in flight: "
 	    "3 cancelled"));
 	assert_int_equal(blk_submit(vd, 0, &reqs[4]), TERN_ENODEV);
 	assert_int_equal(blk_poll(vd, 0), 0);
@@ -552,9 +525,9 @@ test_rw_sync_timeout(void **st)
 	fake_init(&g, "fine1");
 	g.answer = true;
 
-	uint64_t t0 = fake_now;
+	uint64_t t0 = kstub_now_ns;
 	assert_int_equal(blk_rw_sync(&f.blk, BLK_READ, 5, 2, buf, 250), TERN_ETIMEDOUT);
-	uint64_t waited = fake_now - t0;
+	uint64_t waited = kstub_now_ns - t0;
 	assert_true(waited >= 250000000ULL && waited <= 260000000ULL);
 	assert_true(f.polls >= 240);
 	/* The line names the device, the queue, the operation and the
@@ -562,16 +535,16 @@ test_rw_sync_timeout(void **st)
 	char want[160];
 	ksnprintf(want, sizeof(want), "stuck0: queue 0: read of 2 blocks at LBA 5 (request %p) "
 	    "did not complete in 250 ms", (void *)f.held);
-	assert_non_null(strstr(logbuf, want));
+	assert_non_null(strstr(kstub_log, want));
 	assert_int_equal(blk_inflight(&f.blk), 1);
 
 	/* Its request is still the driver's: the next sync call, on any
 	   device, is refused without reaching a device. */
-	logbuf[0] = 0;
+	kstub_reset();
 	assert_int_equal(blk_rw_sync(&g.blk, BLK_WRITE, 0, 1, buf, 250), TERN_EBUSY);
 	assert_int_equal(g.submits, 0);
 	assert_int_equal(f.submits, 1);
-	assert_non_null(strstr(logbuf, "stuck0: sync request"));
+	assert_non_null(strstr(kstub_log, "stuck0: sync request"));
 
 	/* Once the stuck device answers, sync I/O works again. */
 	f.answer = true;

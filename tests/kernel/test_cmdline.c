@@ -107,6 +107,23 @@ test_ptfail(void **state)
 }
 
 static void
+test_cloud(void **state)
+{
+	parse("");
+	assert_int_equal(c.cloud, CMDLINE_CLOUD_NONE);
+	parse("cloud=aws");
+	assert_int_equal(nwarn, 0);
+	assert_int_equal(c.cloud, CMDLINE_CLOUD_AWS);
+	parse("cloud=azure");
+	assert_int_equal(c.cloud, CMDLINE_CLOUD_AZURE);
+	parse("cloud=azure cloud=none");
+	assert_int_equal(c.cloud, CMDLINE_CLOUD_NONE);
+	parse("cloud=gcp cloud cloud=AWS");
+	assert_int_equal(nwarn, 3);
+	assert_int_equal(c.cloud, CMDLINE_CLOUD_NONE);
+}
+
+static void
 test_long_values(void **state)
 {
 	char s[600] = "app=";
@@ -133,6 +150,7 @@ main(void)
 		cmocka_unit_test(test_unknown_and_bad),
 		cmocka_unit_test(test_long_values),
 		cmocka_unit_test(test_ptfail),
+		cmocka_unit_test(test_cloud),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,7 @@
 #include "kernel/dev/driver.h"
 #include "kernel/err.h"
 
-void log_stub_reset(void);
+#include "tests/hw/kstubs.h"
 
 /* ---- match rules -------------------------------------------------------- */
 
@@ -283,7 +283,7 @@ setup(void **state)
 	live_allocs = nallocs = alloc_fail_at = 0;
 	nevents = 0;
 	net_attach_rc = TERN_OK;
-	log_stub_reset();
+	kstub_reset();
 	return 0;
 }
 

@@ -13,12 +13,11 @@
 #include <cmocka.h>
 
 #include "kernel/time.h"
+#include "tests/hw/kstubs.h"
 #include "tests/netstack/fake_nic.h"
 
 #include "kernel/log.h"
 
-uint64_t time_now_ns(void) { return 0; }
-void klog(int level, const char *mod, const char *fmt, ...) { }
 
 static struct fake_nic a, b, c;
 static struct netstack ns;

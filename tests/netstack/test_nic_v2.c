@@ -427,6 +427,90 @@ test_rx_chain_tcp(void **state)
 	assert_int_equal(c.released, 3);
 }
 
+
+/* ---- a chained (jumbo) echo request --------------------------------- */
+
+static struct nic_buf *held_tx;		/* the reply, until "sent" */
+static uint8_t echo_out[4096];
+static size_t echo_out_len;
+static int echo_out_pieces;
+
+static int
+hold_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m)
+{
+	echo_out_len = 0;
+	echo_out_pieces = 0;
+	for (struct nic_buf *b = chain; b != NULL; b = b->next, echo_out_pieces++) {
+		assert_true(echo_out_len + b->len <= sizeof(echo_out));
+		memcpy(echo_out + echo_out_len, b->data, b->len);
+		echo_out_len += b->len;
+	}
+	held_tx = chain;
+	return TERN_OK;
+}
+static const struct nic_ops hold_ops = { hold_tx, fake_poll, fake_intr, fake_detach };
+
+/* An echo request of 3000 data bytes in three receive buffers (a jumbo
+   ping at MTU 9000): answered with the data by reference, each receive
+   buffer held until the reply has been sent, and checksummed right;
+   without an ARP entry for the sender, or with a bad checksum, it is
+   dropped and every buffer comes back at once. */
+static void
+test_rx_chain_icmp_echo(void **state)
+{
+	uint8_t arp[60];
+	memset(arp, 0, sizeof(arp));
+	fr_arp_request(arp, PEER_IP, MY_IP);
+	fake_inject(&f, arp, sizeof(arp));	/* the stack learns the peer */
+	f.nic.mtu = 9000;
+	ns.cfg.mtu = 9000;	/* as netstack_attach takes it from the NIC */
+	f.nic.ops = &hold_ops;
+	static uint8_t icmp[3008], fr[3100];
+	icmp[0] = 8;
+	wr16(icmp + 4, 0x1234);
+	wr16(icmp + 6, 7);
+	for (size_t i = 8; i < sizeof(icmp); i++)
+		icmp[i] = (uint8_t)(i * 13 + 5);
+	wr16(icmp + 2, ns_csum(icmp, sizeof(icmp), 0));
+	size_t len = fr_ip(fr, f.nic.mac, PEER_IP, MY_IP, 1, 3, 0, icmp, sizeof(icmp));
+	static struct chain_rx c;
+	inject_chain(&c, fr, len, 34 + 100, 34 + 1600);
+	assert_int_equal(ns.cnt.icmp_echo_out, 1);
+	assert_int_equal(ns.cnt.drops[ND_RX_CHAIN], 0);
+	assert_int_equal(echo_out_pieces, 4);	/* headers, then the three */
+	assert_int_equal(echo_out_len, len);
+	assert_int_equal(c.released, 0);	/* all three lent to the reply */
+	const uint8_t *ip = echo_out + 14, *r = ip + 20;
+	assert_int_equal(rd32(ip + 12), MY_IP);
+	assert_int_equal(rd32(ip + 16), PEER_IP);
+	assert_int_equal(rd16(ip + 2), 20 + sizeof(icmp));
+	assert_int_equal(ns_csum(ip, 20, 0), 0);
+	assert_int_equal(r[0], 0);
+	assert_int_equal(ns_csum(r, sizeof(icmp), 0), 0);
+	assert_memory_equal(r + 4, icmp + 4, sizeof(icmp) - 4);
+	assert_int_equal(ns.cnt.payload_copied, 0);
+	nic_buf_release_chain(held_tx);		/* the device sent it */
+	assert_int_equal(c.released, 3);
+
+	/* A flipped data bit: a bad checksum, nothing sent. */
+	fr[len - 1] ^= 0x01;
+	echo_out_pieces = 0;
+	inject_chain(&c, fr, len, 34 + 100, 34 + 1600);
+	assert_int_equal(ns.cnt.drops[ND_ICMP_CSUM], 1);
+	assert_int_equal(echo_out_pieces, 0);
+	assert_int_equal(c.released, 3);
+	fr[len - 1] ^= 0x01;
+
+	/* From a host whose MAC is not known: no answer (a chain cannot wait
+	   for ARP), counted, buffers back. */
+	len = fr_ip(fr, f.nic.mac, PEER_IP + 1, MY_IP, 1, 4, 0, icmp, sizeof(icmp));
+	inject_chain(&c, fr, len, 34 + 100, 34 + 1600);
+	assert_int_equal(ns.cnt.drops[ND_RX_CHAIN], 1);
+	assert_int_equal(echo_out_pieces, 0);
+	assert_int_equal(c.released, 3);
+	assert_int_equal(ns.cnt.icmp_echo_out, 1);
+}
+
 int
 main(void)
 {
@@ -436,6 +520,7 @@ main(void)
 		cmocka_unit_test_setup(test_tx_meta_filled, setup),
 		cmocka_unit_test_setup(test_unregister_and_rebind, setup),
 		cmocka_unit_test_setup(test_rx_chain_tcp, setup),
+		cmocka_unit_test_setup(test_rx_chain_icmp_echo, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,40 +17,39 @@
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "nvme/nvme_var.h"
+#include "tests/hw/kstubs.h"
 #include "tests/nvme/nvme_sim.h"
 
-static char markers[4][256];
-static int nmarkers;
-static struct blk_dev *regs[8];
-static int nregs;
-
-void
-klog(int level, const char *mod, const char *fmt, ...)
+/* The disks the driver registered, in attach order (the real registry,
+   kernel/dev/blk.c): a detach that forgets to unregister leaves a dangling
+   entry here. */
+static int
+nregs(void)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "[%s] ", mod);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
+	int n = 0;
+	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next_blk)
+		n++;
+	return n;
 }
 
-void
-marker(const char *fmt, ...)
+static struct blk_dev *
+reg(int i)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	if (nmarkers < 4)
-		kvsnprintf(markers[nmarkers++], sizeof(markers[0]), fmt, ap);
-	va_end(ap);
+	struct blk_dev *d = blk_first();
+	while (d != NULL && i-- > 0)
+		d = d->next_blk;
+	assert_non_null(d);
+	return d;
 }
 
-int
-blk_register(struct blk_dev *d)
+/* The i-th marker line since the last kstub_reset(). */
+static const char *
+marker_line(int i)
 {
-	if (nregs < 8)
-		regs[nregs++] = d;
-	return TERN_OK;
+	static char buf[256];
+	if (!kstub_marker(i, buf, sizeof(buf)))
+		buf[0] = '\0';
+	return buf;
 }
 
 struct fix {
@@ -66,7 +65,7 @@ static struct fix *
 setup_dev(bool amazon, uint32_t nns)
 {
 	struct fix *f = calloc(1, sizeof(*f));
-	nmarkers = nregs = 0;
+	kstub_reset();
 	nvme_sim_init(&f->sim, amazon, nns, 8192);
 	if (mdts_override)
 		f->sim.mdts = mdts_override;
@@ -127,16 +126,16 @@ static void
 test_bringup_plain(void **st)
 {
 	struct fix *f = setup_dev(false, 2);
-	assert_int_equal(nregs, 2);
-	assert_string_equal(regs[0]->name, "nvme0n1");
-	assert_string_equal(regs[1]->name, "nvme0n2");
-	assert_int_equal(regs[0]->block_size, 512);
-	assert_int_equal(regs[0]->nblocks, 8192);
-	assert_int_equal(regs[0]->max_transfer, 128 * 1024);
-	assert_true(regs[0]->features & BLK_F_FLUSH);
+	assert_int_equal(nregs(), 2);
+	assert_string_equal(reg(0)->name, "nvme0n1");
+	assert_string_equal(reg(1)->name, "nvme0n2");
+	assert_int_equal(reg(0)->block_size, 512);
+	assert_int_equal(reg(0)->nblocks, 8192);
+	assert_int_equal(reg(0)->max_transfer, 128 * 1024);
+	assert_true(reg(0)->features & BLK_F_FLUSH);
 	assert_false(f->sc.amazon);
-	assert_non_null(strstr(markers[0], "BLK name=nvme0n1 sectors=8192 bsize=512"));
-	assert_null(strstr(markers[0], "ebs_"));
+	assert_non_null(strstr(marker_line(0), "BLK name=nvme0n1 sectors=8192 bsize=512"));
+	assert_null(strstr(marker_line(0), "ebs_"));
 	teardown_dev(f);
 }
 
@@ -145,12 +144,12 @@ test_bringup_amazon(void **st)
 {
 	struct fix *f = setup_dev(true, 1);
 	assert_true(f->sc.amazon);
-	assert_int_equal(nregs, 1);
-	assert_non_null(strstr(markers[0], "name=nvme0n1"));
-	assert_non_null(strstr(markers[0], "model=\"Amazon Elastic Block Store\""));
-	assert_non_null(strstr(markers[0], "serial=vol0abc123"));
-	assert_non_null(strstr(markers[0], "ebs_volume=vol-0abc123"));
-	assert_non_null(strstr(markers[0], "ebs_dev=sdf"));
+	assert_int_equal(nregs(), 1);
+	assert_non_null(strstr(marker_line(0), "name=nvme0n1"));
+	assert_non_null(strstr(marker_line(0), "model=\"Amazon Elastic Block Store\""));
+	assert_non_null(strstr(marker_line(0), "serial=vol0abc123"));
+	assert_non_null(strstr(marker_line(0), "ebs_volume=vol-0abc123"));
+	assert_non_null(strstr(marker_line(0), "ebs_dev=sdf"));
 	teardown_dev(f);
 }
 
@@ -160,7 +159,7 @@ static void
 test_io_roundtrip(void **st)
 {
 	struct fix *f = setup_dev(false, 2);
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = reg(0);
 	uint8_t *w = aligned_alloc(4096, 132 * 1024), *r = aligned_alloc(4096, 132 * 1024);
 	static const struct { uint32_t off, blocks; uint64_t lba; } cases[] = {
 		{ 0, 1, 0 }, { 0, 16, 100 }, { 0, 256, 1000 }, { 512, 8, 2000 },
@@ -178,7 +177,7 @@ test_io_roundtrip(void **st)
 		assert_memory_equal(f->sim.disk[0] + cases[c].lba * 512, w + cases[c].off, n);
 	}
 	/* The second namespace is a separate disk. */
-	assert_int_equal(rw(regs[1], BLK_READ, 0, 1, r), TERN_OK);
+	assert_int_equal(rw(reg(1), BLK_READ, 0, 1, r), TERN_OK);
 	for (int i = 0; i < 512; i++)
 		assert_int_equal(r[i], 0);
 	assert_int_equal(d->stats.writes, 5);
@@ -198,9 +197,9 @@ test_fault_wrong_cid(void **st)
 	uint8_t *b = aligned_alloc(4096, 4096);
 	memset(b, 0x5a, 4096);
 	f->sim.f_wrong_cid = true;
-	assert_int_equal(rw(regs[0], BLK_WRITE, 8, 8, b), TERN_OK);
+	assert_int_equal(rw(reg(0), BLK_WRITE, 8, 8, b), TERN_OK);
 	assert_int_equal(f->sc.bad_completions, 1);
-	assert_int_equal(regs[0]->stats.bad_completions, 1);
+	assert_int_equal(reg(0)->stats.bad_completions, 1);
 	assert_memory_equal(f->sim.disk[0] + 8 * 512, b, 4096);
 	free(b);
 	teardown_dev(f);
@@ -212,8 +211,8 @@ test_fault_lba_range(void **st)
 	struct fix *f = setup_dev(false, 1);
 	uint8_t *b = aligned_alloc(4096, 4096);
 	f->sim.nsze[0] = 16;	/* the device shrank under us */
-	assert_int_equal(rw(regs[0], BLK_READ, 100, 1, b), TERN_ERANGE);
-	assert_int_equal(regs[0]->stats.errors, 1);
+	assert_int_equal(rw(reg(0), BLK_READ, 100, 1, b), TERN_ERANGE);
+	assert_int_equal(reg(0)->stats.errors, 1);
 	free(b);
 	teardown_dev(f);
 }
@@ -222,7 +221,7 @@ static void
 test_fault_lost_completion(void **st)
 {
 	struct fix *f = setup_dev(true, 1);
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = reg(0);
 	uint8_t *b = aligned_alloc(4096, 4096);
 	int done = 0;
 	struct blk_req r = { .op = BLK_WRITE, .lba = 0, .nblocks = 1, .nsegs = 1,
@@ -261,9 +260,9 @@ attach_fails(bool cfs, int want)
 	f->sc.hw.ops = &nvme_sim_ops;
 	f->sc.hw.backend = &f->sim;
 	f->sc.regs.dev = &f->sc.hw;
-	nregs = 0;
+	kstub_reset();
 	assert_int_equal(nvme_attach_core(&f->sc, 0), want);
-	assert_int_equal(nregs, 0);
+	assert_int_equal(nregs(), 0);
 	assert_int_equal(f->sim.ndma, 0);
 	if (!cfs) {
 		assert_true(f->sim.now_ns >= 1000000000ULL);	/* CAP.TO = 1 s */
@@ -288,7 +287,7 @@ fix_new(bool amazon, uint8_t mdts)
 	f->sc.hw.ops = &nvme_sim_ops;
 	f->sc.hw.backend = &f->sim;
 	f->sc.regs.dev = &f->sc.hw;
-	nregs = nmarkers = 0;
+	kstub_reset();
 	return f;
 }
 
@@ -319,7 +318,7 @@ test_fault_admin_stray_forever(void **st)
 	assert_int_equal(f->sc.bad_completions, f->sim.strays - 1);
 	assert_true(f->sim.now_ns >= 5000000000ULL);
 	assert_true(f->sim.now_ns < 5100000000ULL);
-	assert_int_equal(nregs, 0);
+	assert_int_equal(nregs(), 0);
 	assert_int_equal(f->sim.ndma, 0);
 	fix_free(f);
 }
@@ -333,7 +332,7 @@ static void
 test_fault_io_stray_forever(void **st)
 {
 	struct fix *f = setup_dev(false, 1);
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = reg(0);
 	uint8_t *b = aligned_alloc(4096, 4096);
 	int done = 0;
 	struct blk_req r = { .op = BLK_READ, .lba = 0, .nblocks = 1, .nsegs = 1,
@@ -372,7 +371,7 @@ test_fault_attach_dma_each_step(void **st)
 		if (!fired) {
 			/* Past the last allocation: a clean attach. */
 			assert_int_equal(rc, TERN_OK);
-			assert_int_equal(nregs, 1);
+			assert_int_equal(nregs(), 1);
 			nvme_detach_core(&f->sc);
 			assert_int_equal(f->sim.ndma, 0);
 			fix_free(f);
@@ -381,7 +380,7 @@ test_fault_attach_dma_each_step(void **st)
 		if (rc == TERN_OK)
 			fail_msg("attach reported success with DMA allocation %u failed", n);
 		assert_int_equal(rc, TERN_ENOMEM);
-		assert_int_equal(nregs, 0);
+		assert_int_equal(nregs(), 0);
 		assert_int_equal(f->sim.ndma, 0);
 		fix_free(f);
 	}
@@ -394,7 +393,7 @@ static void
 test_fault_stale_phase(void **st)
 {
 	struct fix *f = setup_dev(false, 1);
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = reg(0);
 	uint8_t *b = aligned_alloc(4096, 4096);
 	int done = 0;
 	struct blk_req r = { .op = BLK_READ, .lba = 0, .nblocks = 1, .nsegs = 1,
@@ -418,7 +417,7 @@ test_cq_wrap(void **st)
 	uint8_t *b = aligned_alloc(4096, 4096);
 	for (int i = 0; i < 300; i++) {
 		memset(b, i & 0xff, 512);
-		assert_int_equal(rw(regs[0], BLK_WRITE, (uint64_t)i, 1, b), TERN_OK);
+		assert_int_equal(rw(reg(0), BLK_WRITE, (uint64_t)i, 1, b), TERN_OK);
 		assert_int_equal(f->sim.disk[0][i * 512 + 17], i & 0xff);
 	}
 	assert_int_equal(f->sc.bad_completions, 0);
@@ -435,14 +434,14 @@ test_dma_49bit(void **st)
 	struct fix *f = setup_dev(true, 1);
 	uint8_t *b = aligned_alloc(4096, 4096);
 	f->sim.pa_bias = 1ULL << 48;
-	assert_int_equal(rw(regs[0], BLK_READ, 0, 1, b), TERN_ERANGE);
+	assert_int_equal(rw(reg(0), BLK_READ, 0, 1, b), TERN_ERANGE);
 	assert_int_equal(f->sim.rejected_dma, 0);
 	f->sc.hw.dma_limit = 0;
-	assert_int_equal(rw(regs[0], BLK_READ, 0, 1, b), TERN_EIO);
+	assert_int_equal(rw(reg(0), BLK_READ, 0, 1, b), TERN_EIO);
 	assert_int_equal(f->sim.rejected_dma, 1);
 	f->sim.pa_bias = 0;
 	f->sc.hw.dma_limit = 1ULL << 48;
-	assert_int_equal(rw(regs[0], BLK_READ, 0, 1, b), TERN_OK);
+	assert_int_equal(rw(reg(0), BLK_READ, 0, 1, b), TERN_OK);
 	free(b);
 	teardown_dev(f);
 }
@@ -452,7 +451,7 @@ static void
 test_write_zeroes(void **st)
 {
 	struct fix *f = setup_dev(false, 1);
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = reg(0);
 	assert_true(d->features & BLK_F_WRITE_ZEROES);
 	memset(f->sim.disk[0], 0xab, 8192 * 512);
 	assert_int_equal(rw(d, BLK_WRITE_ZEROES, 10, 1000, NULL), TERN_OK);
@@ -470,7 +469,7 @@ static void
 test_fault_cfs_io(void **st)
 {
 	struct fix *f = setup_dev(true, 1);
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = reg(0);
 	uint8_t *b = aligned_alloc(4096, 3 * 4096);
 	int done = 0;
 	struct blk_req r[3];
@@ -508,7 +507,7 @@ test_large_2mib(void **st)
 	mdts_override = 9;
 	struct fix *f = setup_dev(false, 1);
 	mdts_override = 0;
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = reg(0);
 	assert_int_equal(d->max_transfer, 2u << 20);
 	size_t n = 2u << 20;
 	uint8_t *w = aligned_alloc(4096, n), *r = aligned_alloc(4096, n);
@@ -540,7 +539,7 @@ test_queue_per_cpu(void **st)
 {
 	pre_attach = want_three_queues;
 	struct fix *f = setup_dev(false, 1);
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = reg(0);
 	assert_int_equal(f->sc.nioq, 3);
 	for (int q = 1; q <= 3; q++)
 		assert_true(f->sim.sq[q].live && f->sim.cq[q].live);
@@ -574,7 +573,7 @@ test_queue_grant(void **st)
 	assert_int_equal(f->sc.nioq, 2);
 	assert_false(f->sim.sq[3].live);
 	uint8_t *b = aligned_alloc(4096, 4096);
-	assert_int_equal(rw(regs[0], BLK_READ, 0, 8, b), TERN_OK);
+	assert_int_equal(rw(reg(0), BLK_READ, 0, 8, b), TERN_OK);
 	free(b);
 	teardown_dev(f);
 }
@@ -595,7 +594,7 @@ test_msix(void **st)
 {
 	pre_attach = msix_two;
 	struct fix *f = setup_dev(false, 1);
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = reg(0);
 	assert_true(f->sim.cq[1].ien && f->sim.cq[2].ien && f->sim.cq[3].ien);
 	assert_int_equal(f->sim.cq[1].iv, 0);
 	assert_int_equal(f->sim.cq[2].iv, 1);
@@ -629,7 +628,7 @@ test_msix_refused(void **st)
 		assert_true(f->sim.cq[q].live && !f->sim.cq[q].ien);
 	uint8_t *b = aligned_alloc(4096, 4096);
 	memset(b, 0x5a, 4096);
-	assert_int_equal(rw(regs[0], BLK_WRITE, 16, 8, b), TERN_OK);
+	assert_int_equal(rw(reg(0), BLK_WRITE, 16, 8, b), TERN_OK);
 	assert_int_equal(f->sim.disk[0][16 * 512], 0x5a);
 	assert_int_equal(f->sc.intrs, 0);
 	free(b);
@@ -641,7 +640,7 @@ static void
 test_discard(void **st)
 {
 	struct fix *f = setup_dev(false, 1);
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = reg(0);
 	assert_true(d->features & BLK_F_DISCARD);
 	memset(f->sim.disk[0], 0x77, 64 * 512);
 	assert_int_equal(rw(d, BLK_DISCARD, 8, 40, NULL), TERN_OK);
@@ -664,7 +663,7 @@ test_large_8mib_chained(void **st)
 	mdts_override = 11;
 	struct fix *f = setup_dev(false, 1);
 	mdts_override = 0;
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = reg(0);
 	assert_int_equal(d->max_transfer, 8u << 20);
 	size_t n = 8u << 20;
 	/* The disk is 8192 blocks (4 MiB): use a bigger one. */

@@ -20,43 +20,14 @@
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "nvme/nvme_var.h"
-#include "tests/hw/blk_sync.h"
 #include "tests/hw/hw_fault.h"
 #include "tests/hw/hw_replay.h"
+#include "tests/hw/kstubs.h"
 #include "tests/hw/trace_util.h"
 
 #define NVME_TRACE "tests/traces/qemu72-nvme.trace"
 
-static int nlog;
-static char last_log[256];
-static struct blk_dev *regs[NVME_MAX_NS];
-static int nregs;
-
-void
-klog(int level, const char *mod, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	kvsnprintf(last_log, sizeof(last_log), fmt, ap);
-	va_end(ap);
-	nlog++;
-}
-
-void marker(const char *fmt, ...) { }
-
-int
-blk_register(struct blk_dev *d)
-{
-	if (nregs < NVME_MAX_NS)
-		regs[nregs++] = d;
-	return TERN_OK;
-}
-
 static void quiet(void *arg, const char *msg) { }
-
-static const char *const kind_names[] = {
-	"none", "read_ones", "time_jump", "dma_alloc", "sync_bytes",
-};
 
 /* Counts live DMA regions around the replay backend's allocator. */
 static int live_dma;
@@ -84,8 +55,9 @@ count_free(struct hw_dev *d, struct hw_dma *dma)
 /* One run with `kind` after `countdown` calls; returns whether the fault
    fired at all. */
 static bool
-run(enum hw_fault_kind kind, int countdown, int *attach_failures)
+run(enum hw_fault_kind kind, int countdown, void *ctx)
 {
+	int *attach_failures = ctx;
 	struct hw_replay *r = hw_replay_open(NVME_TRACE, "nvme0");
 	assert_non_null(r);
 	hw_replay_set_fail(r, quiet, NULL);
@@ -103,7 +75,7 @@ run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 	struct hw_fault f;
 	hw_fault_wrap(&f, &sc->hw, kind, countdown, false);
 
-	nlog = nregs = 0;
+	kstub_reset();
 	live_dma = 0;
 	bool fired_before_detach = false;
 	int rc = nvme_attach_core(sc, 0);
@@ -111,7 +83,7 @@ run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 		/* A failed attach says so and has freed what it took. */
 		assert_true(f.injected > 0);
 		assert_true(rc < 0);
-		assert_true(nlog > 0);
+		assert_true(kstub_nlog > 0);
 		assert_int_equal(live_dma, 0);
 		(*attach_failures)++;
 	} else {
@@ -121,16 +93,16 @@ run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 		char v[32];
 		assert_int_equal(trace_marker_value(NVME_TRACE, "seed=", "", v, sizeof(v)), 0);
 		blktest_pattern(buf, bytes, strtoull(v, NULL, 16));
-		if (nregs > 0) {
-			struct blk_dev *d = regs[0];
+		if (blk_first() != NULL) {
+			struct blk_dev *d = blk_first();
 			uint32_t n = bytes / d->block_size;
 			/* A corrupted identify may claim any geometry: the driver
 			   must still refuse what does not fit, not overrun. */
 			uint64_t lba = d->nblocks > n ? d->nblocks - n : 0;
 			if (n <= 65536 && (uint64_t)n * d->block_size == bytes) {
-				int w = test_blk_rw(d, BLK_WRITE, lba, n, buf, 1, 2000);
-				int fl = test_blk_rw(d, BLK_FLUSH, 0, 0, NULL, 1, 2000);
-				int rd = test_blk_rw(d, BLK_READ, lba, n, buf, 1, 2000);
+				int w = blk_rw_sync(d, BLK_WRITE, lba, n, buf, 2000);
+				int fl = blk_rw_sync(d, BLK_FLUSH, 0, 0, NULL, 2000);
+				int rd = blk_rw_sync(d, BLK_READ, lba, n, buf, 2000);
 				if (f.injected == 0)
 					assert_true(w == TERN_OK && fl == TERN_OK && rd == TERN_OK);
 			}
@@ -157,16 +129,14 @@ run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 static void
 test_fault_loop(void **state)
 {
-	for (int k = HW_FAULT_READ_ONES; k <= HW_FAULT_SYNC_BYTES; k++) {
-		int runs = 0, attach_failures = 0;
-		for (int c = 0; c < 600; c++, runs++)
-			if (!run((enum hw_fault_kind)k, c, &attach_failures))
-				break;
-		printf("    nvme %-10s: %d countdowns, %d failed attaches\n", kind_names[k],
-		    runs, attach_failures);
-		assert_true(runs < 600);
-		assert_true(runs > 0);
-	}
+	int attach_failures = 0;
+	int runs[HW_FAULT_SYNC_BYTES];
+	assert_int_equal(hw_fault_loop("nvme", HW_FAULT_READ_ONES, HW_FAULT_SYNC_BYTES, 600,
+	    run, &attach_failures, runs), 0);
+	printf("    nvme: %d failed attaches in all\n", attach_failures);
+	for (int k = 0; k < HW_FAULT_SYNC_BYTES; k++)
+		assert_true(runs[k] > 0);
+	assert_true(attach_failures > 0);
 }
 
 /* Everything all-ones from the first read: "controller absent". */
@@ -180,11 +150,11 @@ test_gone_at_attach(void **state)
 	sc->regs = (struct hw_bar){ .dev = &sc->hw, .index = 0, .len = 0x4000 };
 	struct hw_fault f;
 	hw_fault_wrap(&f, &sc->hw, HW_FAULT_READ_ONES, 0, false);
-	nlog = 0;
+	kstub_reset();
 	int rc = nvme_attach_core(sc, 0);
-	printf("    attach: %s; log: %s\n", err_str(rc), last_log);
+	printf("    attach: %s; log: %s\n", err_str(rc), kstub_last);
 	assert_int_equal(rc, TERN_ENODEV);
-	assert_non_null(strstr(last_log, "nvme0"));
+	assert_non_null(strstr(kstub_last, "nvme0"));
 	hw_fault_unwrap(&f, &sc->hw);
 	free(sc);
 	hw_replay_close(r);

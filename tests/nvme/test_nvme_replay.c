@@ -26,8 +26,8 @@
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "nvme/nvme_var.h"
-#include "tests/hw/blk_sync.h"
 #include "tests/hw/hw_replay.h"
+#include "tests/hw/kstubs.h"
 #include "tests/hw/trace_util.h"
 #include "tests/nvme/nvme_dmanames.h"
 
@@ -36,38 +36,14 @@
 #endif
 #define NVME_TRACE TRACE_DIR "/qemu72-nvme.trace"
 
-static char markers[4][256];
-static int nmarkers;
-static struct blk_dev *regs[4];
-static int nregs;
-
-void
-klog(int level, const char *mod, const char *fmt, ...)
+/* The disks registered (the real registry, kernel/dev/blk.c). */
+static int
+nregs(void)
 {
-	char buf[256];
-	va_list ap;
-	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	printf("    [%s] %s\n", mod, buf);
-}
-
-void
-marker(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (nmarkers < 4)
-		kvsnprintf(markers[nmarkers++], sizeof(markers[0]), fmt, ap);
-	va_end(ap);
-}
-
-int
-blk_register(struct blk_dev *d)
-{
-	if (nregs < 4)
-		regs[nregs++] = d;
-	return TERN_OK;
+	int n = 0;
+	for (struct blk_dev *d = blk_first(); d != NULL; d = d->next_blk)
+		n++;
+	return n;
 }
 
 /* NVMe Base 2.0 3.1.3 register names, for divergence messages. */
@@ -92,7 +68,7 @@ replay_softc(struct hw_replay *r)
 	sc->want_ioq = 1;
 	sc->nvec = 1;
 	hw_replay_set_namer(r, nvme_dma_name, sc);
-	nmarkers = nregs = 0;
+	kstub_reset();
 	return sc;
 }
 
@@ -110,21 +86,23 @@ replay_run(struct hw_replay *r, bool strict)
 	int rc = nvme_attach_core(sc, 0);
 	if (strict)
 		assert_int_equal(rc, TERN_OK);
-	if (rc != TERN_OK || nregs == 0) {
+	if (rc != TERN_OK || nregs() == 0) {
 		if (rc == TERN_OK)
 			nvme_detach_core(sc);
 		free(sc);
 		return hw_replay_finish(r);
 	}
-	struct blk_dev *d = regs[0];
+	struct blk_dev *d = blk_first();
 	char v[256];
 	if (strict) {
-		assert_int_equal(nregs, 1);
+		assert_int_equal(nregs(), 1);
 		assert_int_equal(trace_marker_value(NVME_TRACE, "TERN BLK name=nvme0n1 ", "",
 		    v, sizeof(v)), 0);
 		char want[300];
 		snprintf(want, sizeof(want), "BLK name=nvme0n1 %s", v);
-		assert_string_equal(markers[0], want);
+		char got[300];
+		assert_true(kstub_marker(0, got, sizeof(got)));
+		assert_string_equal(got, want);
 		assert_string_equal(sc->mn, "QEMU NVMe Ctrl");
 		assert_int_equal(sc->nioq, 1);
 		assert_true(sc->ioq[0].ien);
@@ -140,9 +118,9 @@ replay_run(struct hw_replay *r, bool strict)
 	uint8_t *wbuf = aligned_alloc(4096, bytes), *rbuf = aligned_alloc(4096, bytes);
 	blktest_pattern(wbuf, bytes, seed);
 	memset(rbuf, 0, bytes);
-	int w = test_blk_rw(d, BLK_WRITE, lba, n, wbuf, 1, 100000);
-	int f = test_blk_rw(d, BLK_FLUSH, 0, 0, NULL, 1, 100000);
-	int rd = test_blk_rw(d, BLK_READ, lba, n, rbuf, 1, 100000);
+	int w = blk_rw_sync(d, BLK_WRITE, lba, n, wbuf, 100000);
+	int f = blk_rw_sync(d, BLK_FLUSH, 0, 0, NULL, 100000);
+	int rd = blk_rw_sync(d, BLK_READ, lba, n, rbuf, 100000);
 	if (strict) {
 		assert_int_equal(w, TERN_OK);
 		assert_int_equal(f, TERN_OK);

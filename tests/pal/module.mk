@@ -19,8 +19,8 @@ $(eval $(call host_test,pal/test_elf,tests/pal/test_elf.c pal/elf_load.c,-DWL_PA
 $(B)/tests/pal/test_elf: $(B)/tests/pal/workload.elf
 
 $(eval $(call host_test,pal/test_sched,tests/pal/test_sched.c pal/sched.c,))
-$(eval $(call host_test,pal/test_entropy,tests/pal/test_entropy.c pal/entropy.c tests/hw/hw_host.c,))
+$(eval $(call host_test,pal/test_entropy,tests/pal/test_entropy.c pal/entropy.c tests/hw/hw_host.c tests/hw/kstubs.c,))
 # pal_net.c's netstack_port over the real netstack, with fake kernel
 # services and a recording entropy source (the random hook's binding).
-$(eval $(call host_test,pal/test_pal_net,tests/pal/test_pal_net.c pal/pal_net.c $(NS_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
+$(eval $(call host_test,pal/test_pal_net,tests/pal/test_pal_net.c pal/pal_net.c tests/hw/kstubs.c $(NS_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
 $(eval $(call host_test,pal/test_txref,tests/pal/test_txref.c pal/txref.c pal/sched.c,))

@@ -20,21 +20,7 @@
 #include "kernel/hw/hw.h"
 #include "kernel/log.h"
 #include "pal/entropy.h"
-
-/* The kernel's logger, as far as entropy.c uses it. */
-static char last_log[256];
-static int nwarn;
-void
-klog(int level, const char *mod, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(last_log, sizeof(last_log), fmt, ap);
-	va_end(ap);
-	if (level == LOG_WARN)
-		nwarn++;
-	(void)mod;
-}
+#include "tests/hw/kstubs.h"
 
 /* RFC 8439 section 2.3.2. */
 static void test_chacha20_vector(void **state)
@@ -235,7 +221,7 @@ bind_fake(struct fake_cpu *c)
 	fake_dev.ops = &fake_ops;
 	fake_dev.backend = c;
 	entropy_bind(&fake_dev);
-	nwarn = 0;
+	kstub_reset();
 	return c;
 }
 
@@ -255,7 +241,7 @@ static void test_source_rdseed(void **state)
 		f_rand(&(struct hw_dev){ .backend = &peek }, HW_RAND_SEED, &want[i]);
 	assert_int_equal(entropy_get(got, sizeof(got)), 0);
 	assert_memory_equal(got, want, sizeof(got));
-	assert_int_equal(nwarn, 0);
+	assert_int_equal(kstub_warnings, 0);
 }
 
 static void test_stuck_rdseed_uses_rdrand(void **state)
@@ -276,7 +262,7 @@ static void test_no_instructions(void **state)
 	bind_fake(&c);
 	entropy_init();
 	assert_non_null(strstr(entropy_source(), "fallback"));
-	assert_int_equal(nwarn, 0);	/* nothing failed: there was nothing */
+	assert_int_equal(kstub_warnings, 0);	/* nothing failed: there was nothing */
 	uint8_t a[32], b[32];
 	assert_int_equal(entropy_get(a, sizeof(a)), -1);
 	assert_int_equal(entropy_get(b, sizeof(b)), -1);
@@ -290,8 +276,8 @@ static void test_both_stuck_warns(void **state)
 	bind_fake(&c);
 	entropy_init();
 	assert_non_null(strstr(entropy_source(), "fallback"));
-	assert_int_equal(nwarn, 1);
-	assert_non_null(strstr(last_log, "entropy source: fallback"));
+	assert_int_equal(kstub_warnings, 1);
+	assert_non_null(strstr(kstub_last, "entropy source: fallback"));
 }
 
 /* RDRAND answers the health check and a few words, then never again:
@@ -305,7 +291,7 @@ static void test_source_stops(void **state)
 	assert_string_equal(entropy_source(), "rdrand");
 	uint8_t buf[64];
 	assert_int_equal(entropy_get(buf, sizeof(buf)), -1);
-	assert_int_equal(nwarn, 1);
+	assert_int_equal(kstub_warnings, 1);
 	assert_non_null(strstr(entropy_source(), "fallback"));
 	/* The failing draw was retried ENTROPY_TRIES times, no more. */
 	int before = c.attempts[HW_RAND_RAND];

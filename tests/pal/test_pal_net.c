@@ -28,6 +28,7 @@
 #include "kernel/time.h"
 #include "pal/entropy.h"
 #include "pal/rt.h"
+#include "tests/hw/kstubs.h"
 #include "tests/netstack/fake_nic.h"
 
 #include <cmocka.h>
@@ -58,28 +59,9 @@ kmalloc_aligned(size_t size, size_t align)
 
 void (fail)(const char *stage, const char *reason) { fail_msg("fail %s %s", stage, reason); abort(); }
 void machine_exit(int code) { fail_msg("machine_exit %d", code); abort(); }
-void marker(const char *fmt, ...) { }
 static int net_ups;
 void rt_net_up(void) { net_ups++; }
-
-/* The clock: fixed, and every read counted. */
-static uint64_t clock_ns = 7000000000ULL;
-static int clock_reads;
-uint64_t time_now_ns(void) { clock_reads++; return clock_ns; }
-
-static int warnings;
-static char last_warning[256];
-void
-klog(int level, const char *mod, const char *fmt, ...)
-{
-	if (level != LOG_WARN)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(last_warning, sizeof(last_warning), fmt, ap);
-	va_end(ap);
-	warnings++;
-}
+void pal_cloud_net_up(struct netstack *ns) { }	/* no cloud= in these tests */
 
 /* The entropy source: a keystream that differs per call (an xorshift with
    its own state, unrelated to the clock), every 32-bit word it hands out
@@ -125,6 +107,9 @@ start(uint64_t keys[4])
 {
 	fake_init(&fnic);
 	have_nic = true;
+	/* A fixed clock (tests/hw/kstubs.c), every reading still counted. */
+	kstub_clock_step_ns = 0;
+	kstub_now_ns = 7000000000ULL;
 	memset(&kernel, 0, sizeof(kernel));
 	snprintf(kernel.cmdline.ip, sizeof(kernel.cmdline.ip), "10.0.2.15/24");
 	assert_int_equal(pal_net_start(), 0);
@@ -151,11 +136,11 @@ static void test_hook_is_entropy(void **state)
 		assert_true(entropy_gave(lo) || (i == 0 && entropy_gave(lo & ~1u)));
 	}
 	const struct netstack_port *p = &rt_ns->port;
-	int reads = clock_reads;
+	int reads = kstub_clock_reads;
 	for (int i = 0; i < 100; i++)
 		assert_true(entropy_gave(p->random(p->ctx)));
-	assert_int_equal(clock_reads, reads);
-	assert_int_equal(warnings, 0);
+	assert_int_equal(kstub_clock_reads, reads);
+	assert_int_equal(kstub_warnings, 0);
 }
 
 /* Two bring-ups with the clock reading the same: different keys. */
@@ -177,14 +162,14 @@ static void test_fallback_warns_once(void **state)
 	(void)state;
 	uint64_t k[4];
 	fallback = true;
-	warnings = 0;
+	kstub_reset();
 	start(k);
 	const struct netstack_port *p = &rt_ns->port;
 	for (int i = 0; i < 200; i++)
 		assert_true(entropy_gave(p->random(p->ctx)));
 	assert_true(entropy_gave((uint32_t)(k[1] >> 32)));
-	assert_int_equal(warnings, 1);
-	assert_non_null(strstr(last_warning, "fallback (test)"));
+	assert_int_equal(kstub_warnings, 1);
+	assert_true(kstub_logged("fallback (test)"));
 	fallback = false;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "kernel/acpi/fwmem.h"
+#include "tests/hw/kstubs.h"
 
 #define FAKE_BASE	0x7f000000ull
 #define FAKE_SIZE	(256u * 1024u)
@@ -70,11 +71,5 @@ void smb_platform(struct smb_builder *b, const char *bios_vendor,
     const char *bios_version, const char *sys_vendor, const char *product,
     const uint8_t uuid[16], const char *board_asset, const char *chassis_asset);
 
-/* Captured log lines (log_stub.c). */
-extern unsigned log_stub_warnings;
-extern char log_stub_last[512];
-extern char log_stub_markers[8192];	/* every marker line */
-void log_stub_reset(void);
-extern int log_stub_verbose;
 
 #endif

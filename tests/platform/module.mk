@@ -1,7 +1,7 @@
 # tests/platform: ACPI, SMBIOS, platform classifier and PCI enumeration
 # (issue 3).  The parsers are the kernel sources, compiled for the host
-# with ASan/UBSan; fake_fw.c builds table sets, log_stub.c replaces klog.
-PLAT_TEST_COMMON := tests/platform/fake_fw.c tests/platform/log_stub.c
+# with ASan/UBSan; fake_fw.c builds table sets, tests/hw/kstubs.c replaces klog.
+PLAT_TEST_COMMON := tests/platform/fake_fw.c tests/hw/kstubs.c
 
 $(eval $(call host_test,plat_acpi,tests/platform/test_acpi.c kernel/acpi/acpi.c $(PLAT_TEST_COMMON),))
 $(eval $(call host_test,plat_smbios,tests/platform/test_smbios.c kernel/smbios/smbios.c $(PLAT_TEST_COMMON),))
@@ -17,7 +17,7 @@ INTEG_TESTS += tests/integration/platform_qemu.sh \
 	tests/integration/platform_nitro.sh tests/integration/platform_azure.sh
 
 # A debugging aid, not a test: parse a raw guest memory dump.
-$(eval $(call host_prog,$(B)/tools/fwscan,tests/platform/fwscan.c kernel/acpi/acpi.c kernel/smbios/smbios.c kernel/platform/platform.c kernel/platform/platform_ev.c tests/platform/log_stub.c,,))
+$(eval $(call host_prog,$(B)/tools/fwscan,tests/platform/fwscan.c kernel/acpi/acpi.c kernel/smbios/smbios.c kernel/platform/platform.c kernel/platform/platform_ev.c tests/hw/kstubs.c,,))
 
 # libFuzzer targets for the two firmware parsers (clang).  make test runs
 # each for 5 s over tests/platform/corpus/ (tests/platform/fuzz.sh); longer:

@@ -28,7 +28,7 @@ setup(void **state)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 	fake_init(&c->m);
-	log_stub_reset();
+	kstub_reset();
 	*state = c;
 	return 0;
 }
@@ -58,7 +58,7 @@ test_nitro(void **state)
 	assert_string_equal(ai->root.table_id, "AMZNRSDT");
 	assert_int_equal(ai->ntables, 7);
 	assert_int_equal(ai->nbad, 0);
-	assert_int_equal(log_stub_warnings, 0);
+	assert_int_equal(kstub_warnings, 0);
 	assert_non_null(acpi_find(ai, "SRAT"));
 	assert_non_null(acpi_find(ai, "SLIT"));
 	assert_non_null(acpi_find(ai, "WAET"));
@@ -308,7 +308,7 @@ test_table_bad_checksum(void **state)
 	assert_false(c->ai.madt_present);
 	assert_int_equal(c->ai.ncpus, 0);
 	assert_int_equal(c->ai.nbad, 1);
-	assert_int_equal(log_stub_warnings, 1);
+	assert_int_equal(kstub_warnings, 1);
 	/* The rest is intact. */
 	assert_true(c->ai.fadt_present);
 	assert_true(c->ai.hpet_present);
@@ -469,7 +469,7 @@ test_madt_bad_entries(void **state)
 	assert_int_equal(c->ai.ncpus, 1);
 	assert_int_equal(c->ai.nioapics, 0);
 	assert_int_equal(c->ai.nisos, 0);
-	assert_int_equal(log_stub_warnings, 2);
+	assert_int_equal(kstub_warnings, 2);
 }
 
 static void
@@ -484,7 +484,7 @@ test_madt_entry_past_end(void **state)
 	rsdp = one_table_set(c, "APIC", b, 24);
 	assert_int_equal(acpi_parse(&c->m.fw, rsdp, &c->ai), TERN_OK);
 	assert_int_equal(c->ai.ncpus, 1);
-	assert_int_equal(log_stub_warnings, 1);
+	assert_int_equal(kstub_warnings, 1);
 }
 
 static void

@@ -227,7 +227,7 @@ static int
 setup(void **state)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
-	log_stub_reset();
+	kstub_reset();
 	pci_bus_init(&c->pb, &fake_ops, &c->fp, 0, 0, 255);
 	*state = c;
 	return 0;
@@ -327,7 +327,7 @@ test_report_lines(void **state)
 	build_tree(&c->fp);
 	pci_enumerate(&c->pb);
 	pci_report(&c->pb);
-	assert_string_equal(log_stub_markers,
+	assert_string_equal(kstub_markers,
 	    "TERN PCI bdf=00:00.0 id=8086:29c0 class=060000\n"
 	    "TERN PCI bdf=00:01.0 id=1af4:1041 class=020000\n"
 	    "TERN PCI bdf=00:02.0 id=1b36:0010 class=010802\n"
@@ -538,10 +538,10 @@ test_driver_binding(void **state)
 	live_allocs = 0;
 
 	/* bus_probe: the enumerate hook finds the tree and prints it. */
-	log_stub_reset();
+	kstub_reset();
 	assert_int_equal(bus_probe(&c->pb.bus, table), 1);
 	assert_int_equal(c->pb.ndevs, 9);
-	assert_non_null(strstr(log_stub_markers,
+	assert_non_null(strstr(kstub_markers,
 	    "PCI bdf=00:01.0 id=1af4:1041 class=020000"));
 	assert_int_equal(attach_calls, 2);	/* vnet ok, nvme failed */
 	assert_int_equal(live_allocs, 1);	/* nvme's softc freed */

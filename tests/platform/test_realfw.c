@@ -120,12 +120,12 @@ test_qemu_q35(void **state)
 	struct smbios_info si;
 	char line[256];
 
-	log_stub_reset();
+	kstub_reset();
 	classify("ovmf-q35-qemu.bin", ai, &si, line, sizeof(line));
 	assert_string_equal(line, "PLATFORM name=qemu cpuid=TCGTCGTCGTCG "
 	    "acpi_oem=BOCHS smbios_vendor=\"QEMU\" "
 	    "smbios_product=\"Standard PC (Q35 + ICH9, 2009)\"");
-	assert_int_equal(log_stub_warnings, 0);
+	assert_int_equal(kstub_warnings, 0);
 	assert_true(ai->root_is_xsdt);
 	assert_int_equal(ai->rsdp_rev, 2);
 	assert_int_equal(ai->nbad, 0);
@@ -177,7 +177,7 @@ test_azure_dressing(void **state)
 	struct smbios_info si;
 	char line[256];
 
-	log_stub_reset();
+	kstub_reset();
 	classify("ovmf-q35-azure.bin", ai, &si, line, sizeof(line));
 	assert_string_equal(line, "PLATFORM name=azure cpuid=TCGTCGTCGTCG "
 	    "acpi_oem=VRTUAL smbios_vendor=\"Microsoft Corporation\" "
@@ -187,7 +187,7 @@ test_azure_dressing(void **state)
 	assert_non_null(acpi_find(ai, "SPCR"));
 	assert_false(ai->spcr_present);
 	assert_int_equal(ai->nbad, 1);
-	assert_int_equal(log_stub_warnings, 1);
+	assert_int_equal(kstub_warnings, 1);
 	/* Everything else still parsed. */
 	assert_int_equal(ai->nmcfg, 1);
 	assert_true(ai->s5_valid);

@@ -28,7 +28,7 @@ setup(void **state)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 	fake_init(&c->m);
-	log_stub_reset();
+	kstub_reset();
 	*state = c;
 	return 0;
 }
@@ -71,7 +71,7 @@ test_nitro_ep32(void **state)
 	assert_string_equal(c->si.board_asset_tag, "i-0123456789abcdef0");
 	assert_int_equal(c->si.nstructs, 5);
 	assert_int_equal(c->si.nbad, 0);
-	assert_int_equal(log_stub_warnings, 0);
+	assert_int_equal(kstub_warnings, 0);
 }
 
 static void

@@ -20,9 +20,9 @@
 #include "kernel/err.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
-#include "tests/hw/blk_sync.h"
 #include "tests/hw/hw_fault.h"
 #include "tests/hw/hw_replay.h"
+#include "tests/hw/kstubs.h"
 #include "tests/hw/trace_util.h"
 #include "tests/virtio/virtio_regnames.h"
 #include "virtio/virtio_var.h"
@@ -30,39 +30,14 @@
 #define BLK_TRACE "tests/traces/qemu72-virtio-blk.trace"
 #define NET_TRACE "tests/traces/qemu72-virtio-net.trace"
 
-static int nlog;
-static char last_log[256];
-
-void
-klog(int level, const char *mod, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	kvsnprintf(last_log, sizeof(last_log), fmt, ap);
-	va_end(ap);
-	nlog++;
-}
-
-void
-marker(const char *fmt, ...)
-{
-}
-
-int blk_register(struct blk_dev *d) { return TERN_OK; }
-int nic_register(struct nic *n) { return TERN_OK; }
-int nic_unregister(struct nic *n) { return TERN_OK; }
-
 static void quiet(void *arg, const char *msg) { }
-
-static const char *const kind_names[] = {
-	"none", "read_ones", "time_jump", "dma_alloc", "sync_bytes",
-};
 
 /* One blk run with `kind` after `countdown` calls; returns whether the
    fault fired at all. */
 static bool
-blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
+blk_run(enum hw_fault_kind kind, int countdown, void *ctx)
 {
+	int *attach_failures = ctx;
 	struct hw_replay *r = hw_replay_open(BLK_TRACE, "virtio-blk1");
 	assert_non_null(r);
 	hw_replay_set_fail(r, quiet, NULL);
@@ -72,7 +47,7 @@ blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 	struct hw_fault f;
 	hw_fault_wrap(&f, &sc->bus.hw, kind, countdown, false);
 
-	nlog = 0;
+	kstub_reset();
 	int rc = virtio_blk_attach_core(sc, &sc->bus.vd, 1);
 	/* Attach needs every DMA region it asks for: one refused and
 	   attach reporting success is the unset-rc mistake. */
@@ -83,7 +58,7 @@ blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 		   everything it took (ASan checks at exit). */
 		assert_true(f.injected > 0);
 		assert_true(rc < 0);
-		assert_true(nlog > 0);
+		assert_true(kstub_nlog > 0);
 		(*attach_failures)++;
 	} else {
 		/* blktest's data: the replay compares what is written. */
@@ -93,9 +68,9 @@ blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 		assert_int_equal(trace_marker_value(BLK_TRACE, "seed=", " ", v, sizeof(v)), 0);
 		blktest_pattern(buf, bytes, strtoull(v, NULL, 16));
 		uint64_t lba = sc->blk.nblocks - n;
-		int w = test_blk_rw(&sc->blk, BLK_WRITE, lba, n, buf, 1, 2000);
-		int fl = test_blk_rw(&sc->blk, BLK_FLUSH, 0, 0, NULL, 1, 2000);
-		int rd = test_blk_rw(&sc->blk, BLK_READ, lba, n, buf, 1, 2000);
+		int w = blk_rw_sync(&sc->blk, BLK_WRITE, lba, n, buf, 2000);
+		int fl = blk_rw_sync(&sc->blk, BLK_FLUSH, 0, 0, NULL, 2000);
+		int rd = blk_rw_sync(&sc->blk, BLK_READ, lba, n, buf, 2000);
 		if (f.injected == 0)
 			assert_true(w == TERN_OK && fl == TERN_OK && rd == TERN_OK);
 		hw_replay_stop(r);
@@ -114,15 +89,11 @@ blk_run(enum hw_fault_kind kind, int countdown, int *attach_failures)
 static void
 test_blk_fault_loop(void **state)
 {
-	for (int k = HW_FAULT_READ_ONES; k <= HW_FAULT_SYNC_BYTES; k++) {
-		int runs = 0, attach_failures = 0;
-		for (int c = 0; c < 400; c++, runs++)
-			if (!blk_run((enum hw_fault_kind)k, c, &attach_failures))
-				break;
-		printf("    blk %-10s: %d countdowns, %d failed attaches\n", kind_names[k],
-		    runs, attach_failures);
-		assert_true(runs < 400);
-	}
+	int attach_failures = 0;
+	assert_int_equal(hw_fault_loop("blk", HW_FAULT_READ_ONES, HW_FAULT_SYNC_BYTES, 400,
+	    blk_run, &attach_failures, NULL), 0);
+	printf("    blk: %d failed attaches in all\n", attach_failures);
+	assert_true(attach_failures > 0);
 }
 
 static void
@@ -138,11 +109,11 @@ test_blk_device_gone_at_attach(void **state)
 	virtio_qemu_windows(&sc->bus, virtio_blk_regnames);
 	struct hw_fault f;
 	hw_fault_wrap(&f, &sc->bus.hw, HW_FAULT_READ_ONES, 0, false);
-	nlog = 0;
+	kstub_reset();
 	int rc = virtio_blk_attach_core(sc, &sc->bus.vd, 1);
-	printf("    attach: %s; log: %s\n", err_str(rc), last_log);
+	printf("    attach: %s; log: %s\n", err_str(rc), kstub_last);
 	assert_int_equal(rc, TERN_ENODEV);
-	assert_non_null(strstr(last_log, "virtio-blk1"));
+	assert_non_null(strstr(kstub_last, "virtio-blk1"));
 	hw_fault_unwrap(&f, &sc->bus.hw);
 	free(sc);
 	hw_replay_close(r);
@@ -153,7 +124,7 @@ static void arp_release(struct nic_buf *b) { }
 static void drop_rx(void *upper, struct nic_buf *b) { nic_buf_release(b); }
 
 static bool
-net_run(enum hw_fault_kind kind, int countdown)
+net_run(enum hw_fault_kind kind, int countdown, void *ctx)
 {
 	struct hw_replay *r = hw_replay_open(NET_TRACE, "virtio-net0");
 	assert_non_null(r);
@@ -163,13 +134,13 @@ net_run(enum hw_fault_kind kind, int countdown)
 	virtio_qemu_windows(&sc->bus, virtio_net_regnames);
 	struct hw_fault f;
 	hw_fault_wrap(&f, &sc->bus.hw, kind, countdown, false);
-	nlog = 0;
+	kstub_reset();
 	int rc = virtio_net_attach_core(sc, &sc->bus.vd, 0);
 	if (kind == HW_FAULT_DMA_ALLOC && f.injected > 0 && rc == TERN_OK)
 		fail_msg("net attach returned TERN_OK after DMA allocation %d failed", countdown + 1);
 	if (rc != TERN_OK) {
 		assert_true(f.injected > 0);
-		assert_true(nlog > 0);
+		assert_true(kstub_nlog > 0);
 	} else {
 		static uint8_t eth[14], arp[46];
 		struct nic *n = &sc->nic;
@@ -198,14 +169,8 @@ net_run(enum hw_fault_kind kind, int countdown)
 static void
 test_net_fault_loop(void **state)
 {
-	for (int k = HW_FAULT_READ_ONES; k <= HW_FAULT_SYNC_BYTES; k++) {
-		int runs = 0;
-		for (int c = 0; c < 400; c++, runs++)
-			if (!net_run((enum hw_fault_kind)k, c))
-				break;
-		printf("    net %-10s: %d countdowns\n", kind_names[k], runs);
-		assert_true(runs < 400);
-	}
+	assert_int_equal(hw_fault_loop("net", HW_FAULT_READ_ONES, HW_FAULT_SYNC_BYTES, 400,
+	    net_run, NULL, NULL), 0);
 }
 
 int

@@ -21,8 +21,8 @@
 #include "kernel/err.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
-#include "tests/hw/blk_sync.h"
 #include "tests/hw/hw_replay.h"
+#include "tests/hw/kstubs.h"
 #include "tests/hw/trace_util.h"
 #include "tests/virtio/virtio_dmanames.h"
 #include "tests/virtio/virtio_regnames.h"
@@ -35,33 +35,6 @@
 #define NET_TRACE TRACE_DIR "/qemu72-virtio-net.trace"
 
 /* --- what the kernel would provide ------------------------------------ */
-
-static char last_marker[256];
-
-void
-klog(int level, const char *mod, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	printf("    [%s] %s\n", mod, buf);
-}
-
-void
-marker(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	kvsnprintf(last_marker, sizeof(last_marker), fmt, ap);
-	va_end(ap);
-	printf("    TERN %s\n", last_marker);
-}
-
-int blk_register(struct blk_dev *d) { return TERN_OK; }
-int nic_register(struct nic *n) { return TERN_OK; }
-int nic_unregister(struct nic *n) { return TERN_OK; }
 
 /* --- virtio-blk ---------------------------------------------------------- */
 
@@ -97,7 +70,7 @@ blk_replay_run(struct hw_replay *r, bool strict)
 		    v, sizeof(v)), 0);
 		assert_int_equal(sc->blk.nblocks, strtoull(v, NULL, 10));
 		assert_int_equal(sc->blk.block_size, 512);
-		assert_string_equal(last_marker, "BLK name=virtio-blk1 sectors=16384 bsize=512");
+		assert_string_equal(kstub_last_marker, "BLK name=virtio-blk1 sectors=16384 bsize=512");
 	}
 
 	/* blktest=1: the seed is in the trace's BLKTEST marker. */
@@ -109,9 +82,9 @@ blk_replay_run(struct hw_replay *r, bool strict)
 	uint8_t *wbuf = aligned_alloc(4096, bytes), *rbuf = aligned_alloc(4096, bytes);
 	blktest_pattern(wbuf, bytes, seed);
 	memset(rbuf, 0, bytes);
-	int w = test_blk_rw(&sc->blk, BLK_WRITE, lba, n, wbuf, 1, 100000);
-	int f = test_blk_rw(&sc->blk, BLK_FLUSH, 0, 0, NULL, 1, 100000);
-	int rd = test_blk_rw(&sc->blk, BLK_READ, lba, n, rbuf, 1, 100000);
+	int w = blk_rw_sync(&sc->blk, BLK_WRITE, lba, n, wbuf, 100000);
+	int f = blk_rw_sync(&sc->blk, BLK_FLUSH, 0, 0, NULL, 100000);
+	int rd = blk_rw_sync(&sc->blk, BLK_READ, lba, n, rbuf, 100000);
 	if (strict) {
 		assert_int_equal(w, TERN_OK);
 		assert_int_equal(f, TERN_OK);
@@ -264,7 +237,7 @@ test_net_qemu_trace(void **state)
 	hw_replay_set_namer(r, virtio_net_dma_name, sc);
 
 	assert_int_equal(virtio_net_attach_core(sc, &sc->bus.vd, 0), TERN_OK);
-	assert_string_equal(last_marker,
+	assert_string_equal(kstub_last_marker,
 	    "NIC name=virtio-net0 mac=52:54:00:12:34:56 mtu=1500 link=up");
 
 	/* nettest=1: one ARP request for 10.0.2.2, header and body in two

@@ -97,6 +97,13 @@ vsim_init(struct vsim *s, enum vsim_type type, struct hw_dev *hw)
 }
 
 void
+vsim_net_set_mtu(struct vsim *s, uint16_t mtu)
+{
+	s->dev_features |= 1ULL << VIRTIO_NET_F_MTU;
+	memcpy(s->cfg + VIRTIO_NET_CFG_MTU, &mtu, 2);
+}
+
+void
 vsim_fini(struct vsim *s)
 {
 	free(s->disk);
@@ -705,10 +712,19 @@ vsim_net_inject(struct vsim *s, const void *frame, uint32_t len, uint32_t extra_
 	if (s->stopped || q->rx_count == 0)
 		return -1;
 	uint16_t head = q->rx_heads[q->rx_head];
-	q->rx_head = (uint16_t)((q->rx_head + 1) % 256);
-	q->rx_count--;
 	walk(s, q, head, &c);
 	s->chains--;
+	if (c.n == 1 && c.b[0].len >= VNET_HDR_LEN_SIM && c.b[0].len < len + VNET_HDR_LEN_SIM &&
+	    extra_len == 0 && (s->drv_features & 1ULL << VIRTIO_NET_F_MRG_RXBUF)) {
+		/* Larger than one buffer: spread over as many as it takes
+		   (mergeable receive buffers, all posted alike). */
+		uint32_t room = c.b[0].len;
+		struct virtio_net_hdr h = { .num_buffers =
+			(uint16_t)((len + VNET_HDR_LEN_SIM + room - 1) / room) };
+		return vsim_net_inject_hdr(s, &h, frame, len);
+	}
+	q->rx_head = (uint16_t)((q->rx_head + 1) % 256);
+	q->rx_count--;
 	if (c.n != 1 || c.b[0].len < len + VNET_HDR_LEN_SIM)
 		return -1;
 	struct virtio_net_hdr h = { .num_buffers = 1 };

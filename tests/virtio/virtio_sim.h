@@ -106,9 +106,14 @@ struct vsim {
    default features, 8 MiB disk or MAC 52:54:00:12:34:56, no faults. */
 void vsim_init(struct vsim *s, enum vsim_type type, struct hw_dev *hw);
 void vsim_fini(struct vsim *s);
+/* Offer VIRTIO_NET_F_MTU with `mtu` in the config space (before attach). */
+void vsim_net_set_mtu(struct vsim *s, uint16_t mtu);
 /* Deliver a frame to the next posted receive buffer: 0, or -1 when no
-   buffer is posted.  Raises the used length by `extra_len` (a hostile
-   device lying about the length). */
+   buffer is posted.  A frame larger than one buffer is spread over
+   several when the driver took VIRTIO_NET_F_MRG_RXBUF (as
+   vsim_net_inject_hdr with num_buffers set), else refused.  Raises the
+   used length by `extra_len` (a hostile device lying about the length;
+   single-buffer frames only). */
 int vsim_net_inject(struct vsim *s, const void *frame, uint32_t len, uint32_t extra_len);
 /* Deliver a frame with the virtio header `hdr` as given (checksum flags,
    offsets, GSO type): a frame longer than one buffer is spread over

@@ -7,7 +7,7 @@
  * and the simulated disk is a file.
  *
  *   ternsim --tap=IF [--platform=qemu] [--disk=FILE] [--pkg=FILE]
- *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N]
+ *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N] [--mtu=N]
  *
  * The boot sequence is the kernel's (kernel/main.c, kernel/subsys.c):
  * command line, devices (TERN NIC, TERN BLK), pal_net_start (TERN NET_UP
@@ -21,6 +21,11 @@
  * driver polls, and while the runtime idles (cpu_idle -> ts_wire_wait,
  * a poll(2) on the TAP bounded by the kernel's 1 ms tick).  Frames that
  * do not fit a posted buffer are dropped and counted.
+ *
+ * --mtu=N (576..9000): the simulated NIC offers VIRTIO_NET_F_MTU with N
+ * (frames up to N + 18 bytes cross the wire, spread over several receive
+ * buffers); without it the device offers none and the driver runs at
+ * 1500.
  *
  * --fault=reset-after=N: the simulated NIC sets DEVICE_NEEDS_RESET after
  * N completions (frames received plus frames sent) and stops.  The
@@ -44,19 +49,18 @@
 
 #include "boot/bootinfo.h"
 #include "kernel/dev/blk.h"
+#include "kernel/dev/blktest.h"
 #include "kernel/dev/nic.h"
 #include "kernel/err.h"
 #include "kernel/kernel.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
+#include "pal/pal_boot.h"
 #include "tests/virtio/virtio_regnames.h"
 #include "tests/virtio/virtio_sim.h"
 #include "tools/ternsim/ternsim.h"
 #include "virtio/virtio_var.h"
 
-int pal_net_start(void);
-void rt_run(void) __attribute__((noreturn));
-int blktest_run(int mode);
 
 /* The one simulated machine (ternsim's short list of globals). */
 static struct {
@@ -71,6 +75,8 @@ static struct {
 	size_t disk_len;
 	int recover_fails;
 	uint64_t wire_rx, wire_tx, wire_rx_dropped, wire_tx_errors, recoveries;
+	uint32_t wire_tx_max;		/* largest frame put on the wire */
+	uint16_t mtu;			/* the wire's; offered with --mtu */
 	volatile sig_atomic_t stop;
 	struct tern_bootinfo bi;
 } ts;
@@ -79,7 +85,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu] [--disk=FILE] "
-	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N]\n");
+	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n");
 	exit(2);
 }
 
@@ -107,8 +113,11 @@ static void
 wire_tx(void *ctx, const uint8_t *frame, uint32_t len)
 {
 	(void)ctx;
-	if (write(ts.tap, frame, len) == (ssize_t)len)
+	if (write(ts.tap, frame, len) == (ssize_t)len) {
 		ts.wire_tx++;
+		if (len > ts.wire_tx_max)
+			ts.wire_tx_max = len;
+	}
 	else
 		ts.wire_tx_errors++;	/* lost, as on a wire */
 }
@@ -122,9 +131,10 @@ wire_pump(void)
 		ssize_t n = read(ts.tap, frame, sizeof(frame));
 		if (n <= 0)
 			return;
-		/* One buffer per frame: what does not fit the driver's buffer
-		   (jumbo frames) never reaches it. */
-		if (n < 14 || (size_t)n + sizeof(struct virtio_net_hdr) > VNET_BUF_SIZE ||
+		/* A frame larger than one receive buffer spans several
+		   (mergeable buffers); one the driver has no room for, or
+		   beyond the MTU the device offered, is lost as on a wire. */
+		if (n < 14 || (size_t)n > (size_t)ts.mtu + 18 ||
 		    vsim_net_inject(&ts.net_sim, frame, (uint32_t)n, 0) != 0) {
 			ts.wire_rx_dropped++;
 			continue;
@@ -186,11 +196,11 @@ ts_shutdown(void)
 {
 	if (ts.net != NULL)
 		log_info("ternsim", "wire: %llu frames in, %llu out, %llu dropped in, "
-		    "%llu lost out, %llu device recoveries",
+		    "%llu lost out, %llu device recoveries, largest frame out %u bytes",
 		    (unsigned long long)ts.wire_rx, (unsigned long long)ts.wire_tx,
 		    (unsigned long long)ts.wire_rx_dropped,
 		    (unsigned long long)ts.wire_tx_errors,
-		    (unsigned long long)ts.recoveries);
+		    (unsigned long long)ts.recoveries, ts.wire_tx_max);
 	blk_shutdown_all();
 	if (ts.disk != NULL)
 		msync(ts.disk, ts.disk_len, MS_SYNC);
@@ -199,7 +209,7 @@ ts_shutdown(void)
 /* ---- devices ------------------------------------------------------------ */
 
 static void
-net_attach(const char *ifname, long reset_after)
+net_attach(const char *ifname, long reset_after, bool offer_mtu)
 {
 	ts.tap = tap_open(ifname);
 	if (ts.tap < 0) {
@@ -212,6 +222,8 @@ net_attach(const char *ifname, long reset_after)
 	snprintf(sc->bus.hw.name, sizeof(sc->bus.hw.name), "virtio-net0");
 	vsim_init(&ts.net_sim, VSIM_NET, &sc->bus.hw);
 	ts.net_sim.on_tx = wire_tx;
+	if (offer_mtu)
+		vsim_net_set_mtu(&ts.net_sim, ts.mtu);
 	virtio_qemu_windows(&sc->bus, virtio_net_regnames);
 	sc->bus.vd.msix = false;	/* polled: ternsim has no interrupts */
 	if (virtio_net_attach_core(sc, &sc->bus.vd, 0) != TERN_OK)
@@ -301,6 +313,9 @@ main(int argc, char **argv)
 	const char *tap = NULL, *disk = NULL, *pkg = "build/apps/httpd.pkg";
 	const char *cmd = "";
 	long reset_after = -1;
+	bool mtu_offered = false;
+
+	ts.mtu = 1500;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -318,6 +333,13 @@ main(int argc, char **argv)
 			pkg = a + 6;
 		} else if (strncmp(a, "--cmdline=", 10) == 0) {
 			cmd = a + 10;
+		} else if (strncmp(a, "--mtu=", 6) == 0) {
+			char *end;
+			long m = strtol(a + 6, &end, 10);
+			if (*end != '\0' || m < 576 || m > 9000)
+				usage();
+			ts.mtu = (uint16_t)m;
+			mtu_offered = true;
 		} else if (strncmp(a, "--fault=reset-after=", 20) == 0) {
 			char *end;
 			reset_after = strtol(a + 20, &end, 10);
@@ -347,7 +369,7 @@ main(int argc, char **argv)
 	log_info("ternsim", "platform qemu (simulated virtio), wire %s, disk %s, "
 	    "package %s", tap, disk != NULL ? disk : "none", pkg);
 
-	net_attach(tap, reset_after);
+	net_attach(tap, reset_after, mtu_offered);
 	if (disk != NULL) {
 		blk_attach(disk);
 		if (kernel.cmdline.blktest != 0)
