@@ -33,6 +33,12 @@ boot() {	# boot <cloud> <image> <-drive format options>
 	expect_line "$name" "boots to BOOT_OK" '^TERN BOOT_OK ms=[0-9]+$'
 	expect_line "$name" "the workload serves" '^TERN READY port=80$'
 	expect_no_line "$name" "no panic or failure" '^TERN (PANIC|FAIL)'
+	# The image's cloud= reaches the metadata client (pal/pal_cloud.c).
+	case $1 in
+	aws) expect_line "$name" "the EC2 metadata client ran and gave up" \
+		'^TERN CLOUD provider=aws metadata=unavailable' ;;
+	azure) expect_line "$name" "the Azure metadata client started" 'cloud: azure' ;;
+	esac
 }
 boot aws "$B/tern-aws.img" format=raw
 boot azure "$B/tern-azure.vhd" format=vpc,force_size_calc=current_size
