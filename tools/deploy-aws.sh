@@ -6,7 +6,7 @@
 #
 #   tools/deploy-aws.sh --bucket BUCKET [--run] [--keep] [--region R]
 #       [--type m5.large] [--image build/tern-aws.img] [--wait 600]
-#       [--subnet subnet-...] [--security-group sg-...]
+#       [--subnet subnet-...] [--security-group sg-...] [--user-data FILE]
 #
 # Without --run (the default) it only prints the aws CLI calls it would
 # make, one "+ aws ..." line each, with <placeholders> for ids that only a
@@ -15,13 +15,14 @@
 # support, launches one instance, polls `get-console-output --latest`
 # until TERN READY (exit 0), TERN FAIL/PANIC (exit 1) or --wait seconds
 # (exit 2), and then removes everything it made, on failure too, unless
-# --keep.  Needs: aws CLI v2 configured, the vmimport service role, a
+# --keep.  --user-data passes FILE to the instance (the `#tern v1` format,
+# docs/clouds.md "The user data format").  Needs: aws CLI v2 configured, the vmimport service role, a
 # bucket; the instance costs money while it runs.
 set -u
 here=$(dirname "$0")
 . "$here/deploy-lib.sh"
 B=${B:-$here/../build}
-bucket= region= itype=m5.large img=$B/tern-aws.img wait=600 subnet= sg=
+bucket= region= itype=m5.large img=$B/tern-aws.img wait=600 subnet= sg= udata=
 DEPLOY_KEEP=0
 usage() { sed -n '7,10p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -35,11 +36,13 @@ while [ $# -gt 0 ]; do
 	--wait) wait=${2:?}; shift ;;
 	--subnet) subnet=${2:?}; shift ;;
 	--security-group) sg=${2:?}; shift ;;
+	--user-data) udata=${2:?}; shift ;;
 	*) usage ;;
 	esac
 	shift
 done
 [ -n "$bucket" ] || usage
+[ -z "$udata" ] || [ -f "$udata" ] || { echo "deploy-aws: no user data file $udata" >&2; exit 1; }
 [ -n "$region" ] && export AWS_DEFAULT_REGION=$region
 die() { echo "deploy-aws: $*" >&2; exit 1; }
 
@@ -90,6 +93,7 @@ on_exit aws ec2 deregister-image --image-id "$ami"
 net=()
 [ -n "$subnet" ] && net+=(--subnet-id "$subnet")
 [ -n "$sg" ] && net+=(--security-group-ids "$sg")
+[ -n "$udata" ] && net+=(--user-data "file://$udata")
 inst=$(call '<instance-id>' aws ec2 run-instances --image-id "$ami" --instance-type "$itype" \
 	--count 1 "${net[@]}" \
 	--tag-specifications "ResourceType=instance,Tags=[{Key=Name,Value=$name}]" \

@@ -7,7 +7,7 @@
 #
 #   tools/deploy-azure.sh [--run] [--keep] [--location westeurope]
 #       [--size Standard_D2s_v5] [--image build/tern-azure.vhd] [--wait 600]
-#       [--group NAME] [--storage NAME]
+#       [--group NAME] [--storage NAME] [--user-data FILE]
 #
 # Without --run (the default) it only prints the az CLI calls it would
 # make, one "+ az ..." line each; nothing is called.  With --run it makes a
@@ -16,14 +16,15 @@
 # diagnostics on), polls `az vm boot-diagnostics get-boot-log` until TERN
 # READY (exit 0), TERN FAIL/PANIC (exit 1) or --wait seconds (exit 2), and
 # then deletes the resource group, on failure too, unless --keep.  Needs:
-# az CLI logged in (`az login`); the VM costs money while it runs.
+# --user-data passes FILE to the VM (the `#tern v1` format, docs/clouds.md
+# "The user data format").  Needs: az CLI logged in (`az login`); the VM costs money while it runs.
 set -u
 here=$(dirname "$0")
 . "$here/deploy-lib.sh"
 B=${B:-$here/../build}
 stamp=$(date +%Y%m%d%H%M%S)
 location=westeurope size=Standard_D2s_v5 img=$B/tern-azure.vhd wait=600
-group=tern-$stamp storage=tern$stamp$((RANDOM % 1000))
+group=tern-$stamp storage=tern$stamp$((RANDOM % 1000)) udata=
 DEPLOY_KEEP=0
 usage() { sed -n '8,10p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -36,12 +37,14 @@ while [ $# -gt 0 ]; do
 	--wait) wait=${2:?}; shift ;;
 	--group) group=${2:?}; shift ;;
 	--storage) storage=${2:?}; shift ;;
+	--user-data) udata=${2:?}; shift ;;
 	*) usage ;;
 	esac
 	shift
 done
 die() { echo "deploy-azure: $*" >&2; exit 1; }
 # Storage account names: 3-24 lower-case letters and digits.
+[ -z "$udata" ] || [ -f "$udata" ] || die "no user data file $udata"
 [[ $storage =~ ^[a-z0-9]{3,24}$ ]] || die "storage account name '$storage' is not 3-24 lower-case letters/digits"
 
 if [ -x "$B/tools/check-image" ]; then
@@ -66,8 +69,10 @@ call - az image create -g "$group" -n tern -l "$location" --os-type Linux \
 	die "image create failed"
 # Secure Boot would refuse the unsigned loader: no Trusted Launch.  The
 # admin user and key are required by az for a Linux VM and go unused.
+ud=()
+[ -n "$udata" ] && ud=(--user-data "$udata")
 call - az vm create -g "$group" -n tern1 -l "$location" --image tern --size "$size" \
 	--security-type Standard --admin-username tern --generate-ssh-keys \
-	--boot-diagnostics-storage "$storage" -o none || die "vm create failed"
+	--boot-diagnostics-storage "$storage" "${ud[@]}" -o none || die "vm create failed"
 
 console_wait "$wait" az vm boot-diagnostics get-boot-log -g "$group" -n tern1

@@ -84,6 +84,15 @@ run aws_badimg 'TERN READY port=80' -- tools/deploy-aws.sh --run --bucket tb --i
 [ $rc -ne 0 ] && [ "$(calls)" -eq 0 ] && grep -q 'not a whole number of MiB' "$tmp/aws_badimg.out" &&
 	pass "aws: an image check-image refuses is never uploaded" || fail "aws_badimg: rc=$rc, $(calls) calls"
 
+printf '#tern v1\nport=8080\nenv.PORT=8080\n' >"$tmp/ud.txt"
+run aws_udata 'TERN READY port=8080' -- tools/deploy-aws.sh --run --bucket tb --user-data "$tmp/ud.txt"
+expect aws_udata 0
+grep -q -- "run-instances .*--user-data file://$tmp/ud.txt" "$FAKE_LOG" && pass "aws_udata: user data passed to run-instances" ||
+	fail "aws_udata: no --user-data file:// on run-instances"
+run aws_noud -- tools/deploy-aws.sh --run --bucket tb --user-data "$tmp/nope.txt"
+[ $rc -ne 0 ] && [ "$(calls)" -eq 0 ] && pass "aws: a missing user data file is refused before any call" ||
+	fail "aws_noud: rc=$rc, $(calls) calls"
+
 # --- Azure ------------------------------------------------------------
 run az_ready 'x' 'TERN READY port=80' -- tools/deploy-azure.sh --run --group tg --storage tstore
 expect az_ready 0
@@ -92,6 +101,10 @@ order az_ready 'az group create -n tg' 'storage blob upload .*--type page' 'imag
 run az_fail 'TERN FAIL stage=net reason=no_nic' -- tools/deploy-azure.sh --run --group tg --storage tstore
 expect az_fail 1
 order az_fail 'vm create' 'az group delete -n tg'
+run az_udata 'TERN READY port=8080' -- tools/deploy-azure.sh --run --group tg --storage tstore --user-data "$tmp/ud.txt"
+expect az_udata 0
+grep -q -- "vm create .*--user-data $tmp/ud.txt" "$FAKE_LOG" && pass "az_udata: user data passed to vm create" ||
+	fail "az_udata: no --user-data on vm create"
 run az_name -- tools/deploy-azure.sh --run --storage Bad_Name
 [ $rc -ne 0 ] && [ "$(calls)" -eq 0 ] && pass "azure: a bad storage account name is refused before any call" ||
 	fail "az_name: rc=$rc, $(calls) calls"
