@@ -1,33 +1,65 @@
-# images/: per-cloud disk images.  `make image` builds the QEMU image
-# build/tern-qemu.img (GPT + FAT32 ESP); IMAGE_APP, when set by a module,
-# is the workload package placed at \tern\app.pkg.
+# images/: per-cloud disk images (images/README.md, docs/clouds.md).
+#
+#   make image [CLOUD=qemu|aws|azure]   one variant (default qemu)
+#   make images                         all three
+#   make image-aws / make image-azure   aliases for CLOUD=aws / CLOUD=azure
+#
+# Every variant is the same GPT disk with one FAT32 ESP (tools/mkimage.sh):
+# loader, kernel, the variant's command line as \tern\cmdline and the
+# workload package (IMAGE_APP, set by apps/module.mk) as \tern\app.pkg.
+# They differ in the command line (images/<cloud>.cmdline) and the
+# container: raw for QEMU and EC2, a fixed VHD for Azure (tools/mkvhd.c).
+# Each image is passed through tools/check-image as soon as it is
+# written, and deleted when refused, so a refused image never looks up to
+# date.
+CLOUD ?= qemu
 IMAGE_SIZE_MB ?= 64
 IMAGE_CMDLINE ?= images/qemu.cmdline
+IMAGE_CHECK := $(B)/tools/check-image
+IMAGE_INPUTS := $(B)/BOOTX64.EFI $(B)/kernel.elf $(IMAGE_APP) tools/mkimage.sh \
+	$(IMAGE_CHECK)
 
-$(B)/tern-qemu.img: $(B)/BOOTX64.EFI $(B)/kernel.elf $(IMAGE_CMDLINE) $(IMAGE_APP) tools/mkimage.sh
-	$(MSG) IMAGE $@
-	$(Q)tools/mkimage.sh $@ $(IMAGE_SIZE_MB) $(B)/BOOTX64.EFI $(B)/kernel.elf $(IMAGE_CMDLINE) $(IMAGE_APP)
+IMAGE_FILE_qemu := $(B)/tern-qemu.img
+IMAGE_FILE_aws := $(B)/tern-aws.img
+IMAGE_FILE_azure := $(B)/tern-azure.vhd
+IMAGE_FILE := $(IMAGE_FILE_$(CLOUD))
 
-.PHONY: image
-image: $(B)/tern-qemu.img
+# $(call image_raw,output,cmdline file)
+define image_raw
+$(1): $(IMAGE_INPUTS) $(2)
+	$$(MSG) IMAGE $$@
+	$$(Q)tools/mkimage.sh $$@.tmp $$(IMAGE_SIZE_MB) $$(B)/BOOTX64.EFI $$(B)/kernel.elf $(2) $$(IMAGE_APP)
+	$$(Q)mv $$@.tmp $$@
+	$$(MSG) CHECK $$@
+	$$(Q)$$(IMAGE_CHECK) --format raw $$@ || { rm -f $$@; exit 1; }
+endef
+$(eval $(call image_raw,$(B)/tern-qemu.img,$(IMAGE_CMDLINE)))
+$(eval $(call image_raw,$(B)/tern-aws.img,images/aws.cmdline))
+$(eval $(call image_raw,$(B)/images/tern-azure.raw,images/azure.cmdline))
+$(B)/images/tern-azure.raw: | $(B)/images
+
+$(B)/images:
+	@mkdir -p $@
+
+# Azure: the raw disk plus the 512-byte fixed-VHD footer.
+$(B)/tern-azure.vhd: $(B)/images/tern-azure.raw $(B)/tools/mkvhd $(IMAGE_CHECK)
+	$(MSG) VHD $@
+	$(Q)$(B)/tools/mkvhd $< $@
+	$(MSG) CHECK $@
+	$(Q)$(IMAGE_CHECK) --format vhd $@ || { rm -f $@; exit 1; }
+
+.PHONY: image images image-qemu image-aws image-azure
+image: $(IMAGE_FILE)
+ifeq ($(IMAGE_FILE),)
+	@echo "make image: CLOUD=$(CLOUD) is not one of qemu, aws, azure" >&2; exit 1
+endif
+images: $(IMAGE_FILE_qemu) $(IMAGE_FILE_aws) $(IMAGE_FILE_azure)
+image-qemu: $(IMAGE_FILE_qemu)
+image-aws: $(IMAGE_FILE_aws)
+image-azure: $(IMAGE_FILE_azure)
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/run-qemu.sh $(B)/tern-qemu.img
 
 INTEG_TESTS += tests/integration/kernel_boot.sh tests/integration/loader_corrupt.sh
-
-# Cloud images.  The disk layout is the same GPT + ESP; the clouds differ
-# in container format: EC2 imports a raw disk (aws ec2 import-snapshot, UEFI
-# boot mode), Azure wants a fixed VHD whose virtual size is a whole number
-# of MiB (qemu-img's force_size keeps it exact).
-$(B)/tern-aws.img: $(B)/tern-qemu.img
-	$(MSG) IMAGE $@
-	$(Q)cp $< $@
-$(B)/tern-azure.vhd: $(B)/tern-qemu.img
-	$(MSG) IMAGE $@
-	$(Q)qemu-img convert -q -f raw -O vpc -o subformat=fixed,force_size $< $@
-
-.PHONY: image-aws image-azure
-image-aws: $(B)/tern-aws.img
-image-azure: $(B)/tern-azure.vhd

@@ -49,3 +49,9 @@ $(B)/tools/ternsim: $(TERNSIM_SRCS) $(ALL_HDRS) Makefile
 	$(MSG) HOSTCC $@
 	$(Q)$(HOST_CC) $(NETDEMO_PERF_CFLAGS) -o $@ $(TERNSIM_SRCS)
 HOST_TOOLS += $(B)/tools/ternsim
+
+# Disk image tools (images/module.mk, docs/clouds.md): check-image refuses
+# what EC2 or Azure would refuse; mkvhd appends the fixed-VHD footer.
+$(eval $(call host_prog,$(B)/tools/check-image,tools/check-image.c,,))
+$(eval $(call host_prog,$(B)/tools/mkvhd,tools/mkvhd.c,,))
+HOST_TOOLS += $(B)/tools/check-image $(B)/tools/mkvhd

@@ -12,12 +12,15 @@
 #   expect_rc <name> <desc> <rc>
 #   finish                                 exits 1 if anything failed
 #
-# Environment: TERN_IMG (image), TERN_BOOT_DEV=virtio|nvme (boot disk
-# device), TERN_QEMU_MEM (default 256M), QEMU_WRAP (qemu_start prefix),
+# Environment: TERN_IMG (image), TERN_IMG_FMT (its -drive format options,
+# default "format=raw"; tests/images/image_boot.sh boots a fixed VHD with
+# "format=vpc,force_size_calc=current_size"), TERN_BOOT_DEV=virtio|nvme
+# (boot disk device), TERN_QEMU_MEM (default 256M), QEMU_WRAP (qemu_start prefix),
 # TERN_NO_DEBUG_EXIT=1 (no isa-debug-exit: exits go through ACPI power-off).  Every run has a timeout; logs
 # stay in build/test-logs/ and a failing check prints the log's tail.
 B=${B:-build}
 TERN_IMG=${TERN_IMG:-$B/tern-qemu.img}
+TERN_IMG_FMT=${TERN_IMG_FMT:-format=raw}
 TERN_BOOT_DEV=${TERN_BOOT_DEV:-virtio}
 TERN_QEMU_MEM=${TERN_QEMU_MEM:-256M}
 TERN_OVMF=${TERN_OVMF:-/usr/share/ovmf/OVMF.fd}
@@ -35,7 +38,7 @@ _qemu_args() {
 	esac
 	QARGS=(qemu-system-x86_64 -machine q35 -m "$TERN_QEMU_MEM" -bios "$TERN_OVMF"
 		-display none -no-reboot -net none
-		-drive if=none,id=boot,file="$TERN_IMG",format=raw,snapshot=on
+		-drive if=none,id=boot,file="$TERN_IMG",$TERN_IMG_FMT,snapshot=on
 		"${disk[@]}"
 		-serial file:"$QLOGS/qemu-$name.raw")
 	[ -n "${TERN_NO_DEBUG_EXIT:-}" ] || QARGS+=(-device isa-debug-exit,iobase=0xf4,iosize=0x04)
