@@ -279,8 +279,8 @@ fill_host_info(struct ena_softc *sc)
 	struct ena_host_info *h = sc->host_info.va;
 	memset(h, 0, sizeof(*h));
 	h->os_type = ENA_OS_TYPE_TERN;
-	strlcpy((char *)h->os_dist_str, "tern", sizeof(h->os_dist_str));
-	strlcpy((char *)h->kernel_ver_str, "tern 0.1", sizeof(h->kernel_ver_str));
+	memcpy(h->os_dist_str, "tern", sizeof("tern"));
+	memcpy(h->kernel_ver_str, "tern 0.1", sizeof("tern 0.1"));
 	h->driver_version = ENA_DRV_VERSION;
 	h->ena_spec_version = 2u << 8;
 	h->bdf = sc->bdf;

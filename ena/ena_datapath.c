@@ -135,12 +135,12 @@ chain_copy(const struct nic_buf *b, uint8_t *dst, uint32_t len)
 	}
 }
 
+/* len_ctrl bits every buffer descriptor of a frame carries (A.8.1);
+   the phase is added per ring unit when the descriptor is written. */
 static uint32_t
-txd_ctrl(struct ena_txq *tq, uint16_t req_id, uint8_t phase)
+txd_ctrl(uint16_t req_id)
 {
-	(void)tq;
-	return ((uint32_t)(req_id >> 10) & 0x3f) << ENA_TXD_REQ_HI_SHIFT |
-	    (phase ? ENA_TXD_PHASE : 0) | ENA_TXD_COMP_REQ;
+	return ((uint32_t)(req_id >> 10) & 0x3f) << ENA_TXD_REQ_HI_SHIFT | ENA_TXD_COMP_REQ;
 }
 
 struct tx_plan {
@@ -176,8 +176,7 @@ tx_plan(struct ena_softc *sc, struct tx_plan *p, struct nic_buf *chain,
 		int fl = chain_byte(chain, meta->l3_off + 6u);
 		struct ena_tx_meta_desc *m = (struct ena_tx_meta_desc *)&p->d[p->n++];
 		m->len_ctrl = ENA_TXD_META | ENA_TXD_FIRST | ENA_TXM_EXT_VALID |
-		    ENA_TXM_ETH_META_TYPE | ENA_TXM_META_STORE |
-		    ((uint32_t)(req_id >> 10) & 0x3f) << ENA_TXD_REQ_HI_SHIFT;
+		    ENA_TXM_ETH_META_TYPE | ENA_TXM_META_STORE;
 		m->word1 = 0;
 		m->word2 = (uint32_t)(meta->l4_off - meta->l3_off) |
 		    (uint32_t)meta->l3_off << 8 | (l4len / 4) << 16;
@@ -221,7 +220,7 @@ tx_plan(struct ena_softc *sc, struct tx_plan *p, struct nic_buf *chain,
 		f->len_ctrl |= ENA_TXD_FIRST;
 	p->d[p->n - 1].len_ctrl |= ENA_TXD_LAST;
 	for (uint16_t i = first_buf; i < p->n; i++) {
-		p->d[i].len_ctrl |= txd_ctrl(NULL, req_id, 0);
+		p->d[i].len_ctrl |= txd_ctrl(req_id);
 		p->d[i].meta_ctrl |= (uint32_t)(req_id & 0x3ff) << ENA_TXD_REQ_LO_SHIFT;
 	}
 	return TERN_OK;
