@@ -499,7 +499,11 @@ dev_init(struct ena_softc *sc, uint8_t reason)
 		sc->max_queues = want_nq;
 		sc->rx_depth = want_rx;
 	}
-	uint16_t old_tx = sc->tx_depth;
+	/* Recovery keeps the rings it has: TX placement, LLQ entry size and
+	   depths must come out of this negotiation as before. */
+	bool old_llq = sc->llq;
+	uint16_t old_tx = sc->tx_depth, old_entry = sc->llq_entry;
+	uint16_t old_inline = sc->llq_inline, old_burst = sc->llq_burst;
 	sc->tx_depth = want_tx;
 
 	/* Step 12. */
@@ -532,12 +536,21 @@ dev_init(struct ena_softc *sc, uint8_t reason)
 	sc->aenq_groups = aq.enabled_groups;
 
 	/* Step 14. */
-	bool had_llq = sc->llq;
 	rc = negotiate_llq(sc);
+	bool changed = sc->nq != 0 && (sc->llq != old_llq || sc->tx_depth < old_tx ||
+	    (sc->llq && sc->llq_entry != old_entry));
+	if (sc->nq != 0) {
+		sc->llq = old_llq;
+		sc->tx_depth = old_tx;
+		sc->llq_entry = old_entry;
+		sc->llq_inline = old_inline;
+		sc->llq_burst = old_burst;
+	}
 	if (sc->admin_dead)
 		return TERN_ETIMEDOUT;
-	if (old_tx != 0 && (sc->tx_depth < old_tx || sc->llq != had_llq)) {
-		log_error(MOD, "%s: TX placement changed across reset", sc->hw.name);
+	if (changed) {
+		log_error(MOD, "%s: TX placement changed across reset (LLQ %s: %s)",
+		    sc->hw.name, old_llq ? "was on" : "was off", err_str(rc));
 		return TERN_EPROTO;
 	}
 

@@ -557,11 +557,19 @@ aq_doorbell(struct ena_sim *s, uint16_t db)
 		s->admin_cmds++;
 		struct ena_acq_entry r;
 		memset(&r, 0, sizeof(r));
-		uint8_t st = admin_cmd(s, e, &r);
+		/* An injected failure happens instead of the command: nothing
+		   of it takes effect. */
+		bool fail = false;
 		if (s->f_admin_fail_op != 0 && s->f_admin_fail_op == c.opcode) {
 			s->f_admin_fail_op = 0;
-			st = s->f_admin_fail_status ? s->f_admin_fail_status : ENA_ADMIN_UNKNOWN_ERR;
+			fail = true;
 		}
+		if (s->f_admin_fail_at != 0 && --s->f_admin_fail_at == 0)
+			fail = true;
+		uint8_t st = fail ? (s->f_admin_fail_status ? s->f_admin_fail_status :
+		    ENA_ADMIN_UNKNOWN_ERR) : admin_cmd(s, e, &r);
+		if (s->f_admin_drop_at != 0 && --s->f_admin_drop_at == 0)
+			continue;
 		if (s->f_admin_drop > 0) {
 			s->f_admin_drop--;
 			continue;
@@ -1076,6 +1084,8 @@ readless(struct ena_sim *s, uint32_t v)
 		return;
 	}
 	if (s->f_readless_dead)
+		return;
+	if (s->f_readless_drop_at != 0 && --s->f_readless_drop_at == 0)
 		return;
 	s->readless_reads++;
 	struct ena_mmio_resp *r = (struct ena_mmio_resp *)(uintptr_t)s->mmio_resp;

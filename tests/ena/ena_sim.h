@@ -137,6 +137,10 @@ struct ena_sim {
 	bool f_rx_csum_bad;
 	uint32_t f_reset_after_tx;	/* after N frames: AENQ DEVICE_REQUEST_RESET */
 	uint32_t f_dma_fail_at;
+	/* Countdowns (1 = the next one; 0 = off): the k-th admin command
+	   fails with f_admin_fail_status (or "unknown error") / is never
+	   completed; the k-th read-less read is never answered. */
+	uint32_t f_admin_fail_at, f_admin_drop_at, f_readless_drop_at;
 	bool f_never_reset;		/* RESET_IN_PROGRESS never rises */
 };
 
