@@ -686,6 +686,47 @@ test_aenq_device_reset_and_fatal(void **state)
 	fix_end(f, true);
 }
 
+static void no_watchdog(struct ena_sim_cfg *c) { c->watchdog_ms = 0xffff; }
+
+/* The HW hint 0xffff turns the keep-alive watchdog off; a MAC that
+   changes across a reset is logged and the registered one kept; a device
+   that never finishes a reset gets three attempts, then stays quiet. */
+static void
+test_recovery_edges(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(no_watchdog);
+	assert_int_equal(fix_attach(f), TERN_OK);
+	advance_ms(f, 30000, false);
+	assert_int_equal(f->sc.st.keepalive_missed, 0);
+	assert_int_equal(f->sc.st.resets, 0);
+
+	f->sim.cfg.mac[5] = 0x77;
+	assert_int_equal(ena_sim_aenq(&f->sim, ENA_AENQ_DEVICE_REQUEST_RESET, 0, NULL, 0), 0);
+	nic_poll_queue(&f->sc.nic, 0, 64);
+	assert_int_equal(f->sc.st.resets, 1);
+	assert_true(ena_test_logged("MAC changed across reset"));
+	assert_memory_equal(f->sc.nic.mac, "\x02\x1d\x0f\xec\x20\x01", 6);
+
+	f->sim.f_never_reset = true;
+	assert_int_equal(ena_sim_aenq(&f->sim, ENA_AENQ_DEVICE_REQUEST_RESET, 0, NULL, 0), 0);
+	for (int i = 0; i < 10; i++) {
+		nic_poll_queue(&f->sc.nic, 0, 64);
+		f->sim.now_ns += 1100ULL * 1000000;
+	}
+	assert_int_equal(f->sc.st.reset_failures, 3);
+	assert_true(f->sc.dead);
+	assert_true(ena_test_logged("giving up after 3 attempts"));
+	uint8_t frame[100];
+	uint32_t len = mk_frame(frame, false, 0, 40, false, 1);
+	struct nic_buf *c = mk_chain(f, frame, len, 0, 0);
+	assert_int_equal(nic_tx(&f->sc.nic, 0, c, NULL), TERN_EAGAIN);
+	assert_int_equal(ena_test_unregistered, 0);
+	f->sim.f_never_reset = false;
+	assert_int_equal(f->sim.perrs, 0);
+	fix_end(f, true);
+}
+
 static int irq_count[ESIM_NVEC];
 static void on_irq(void *ctx, int vec) { (void)ctx; irq_count[vec]++; }
 
@@ -744,6 +785,7 @@ main(void)
 		cmocka_unit_test(test_aenq_link_and_keepalive),
 		cmocka_unit_test(test_aenq_device_reset_and_fatal),
 		cmocka_unit_test(test_interrupt_unmask),
+		cmocka_unit_test(test_recovery_edges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
