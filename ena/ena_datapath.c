@@ -384,7 +384,8 @@ tx_reap(struct ena_softc *sc, struct ena_txq *tq, int budget)
 {
 	uint16_t mask = (uint16_t)(tq->depth - 1);
 	int done = 0;
-	while (done < budget) {
+	/* At most one lap of the ring per call, whatever the device writes. */
+	for (uint32_t lap = 0; done < budget && lap < tq->depth; lap++) {
 		struct ena_tx_cdesc *c = (struct ena_tx_cdesc *)tq->cq.va + (tq->cq_head & mask);
 		uint32_t w0 = hw_dma_load32(&sc->hw, c);
 		if (((w0 >> 24) & 1) != tq->cq_phase)
@@ -452,7 +453,7 @@ rx_reap(struct ena_softc *sc, struct ena_rxq *rq, int queue, int budget)
 	struct nic_queue_stats *qs = &n->queue[queue].stats;
 	uint16_t mask = (uint16_t)(rq->depth - 1);
 	int done = 0;
-	while (done < budget && rq->live) {
+	for (uint32_t lap = 0; done < budget && rq->live && lap < rq->depth; lap++) {
 		struct ena_rx_cdesc *c = (struct ena_rx_cdesc *)rq->cq.va + (rq->cq_head & mask);
 		uint32_t st = hw_dma_load32(&sc->hw, c);
 		if (((st & ENA_RXC_PHASE) != 0) != (rq->cq_phase != 0))

@@ -517,6 +517,8 @@ acq_post(struct ena_sim *s, struct ena_acq_entry *r)
 	struct ena_acq_entry *slot = (struct ena_acq_entry *)(uintptr_t)
 	    (s->acq_base + (uint64_t)(s->acq_tail & (depth - 1)) * ENA_ACQ_ENTRY_SIZE);
 	r->flags = (uint8_t)((r->flags & ~1) | s->acq_phase);
+	if (s->mangle != NULL)
+		s->mangle(s->mangle_ctx, ESIM_M_ACQ, r, sizeof(*r));
 	/* Body before the byte holding the phase (A.5 device side). */
 	memcpy((uint8_t *)slot + 4, (uint8_t *)r + 4, ENA_ACQ_ENTRY_SIZE - 4);
 	memcpy(slot, r, 4);
@@ -616,6 +618,8 @@ ena_sim_aenq(struct ena_sim *s, uint16_t group, uint16_t syndrome, const void *p
 	if (payload != NULL)
 		memcpy(v.payload, payload, len < sizeof(v.payload) ? len : sizeof(v.payload));
 	v.flags = s->aenq_phase;
+	if (s->mangle != NULL)
+		s->mangle(s->mangle_ctx, ESIM_M_AENQ, &v, sizeof(v));
 	memcpy((uint8_t *)e + 8, (uint8_t *)&v + 8, sizeof(v) - 8);
 	memcpy(e, &v, 8);
 	s->aenq_tail++;
@@ -669,6 +673,8 @@ tx_complete(struct ena_sim *s, struct esim_sq *sq, uint16_t req_id)
 	}
 	v.sq_head_idx = sq->head;
 	v.flags = cq->phase;
+	if (s->mangle != NULL)
+		s->mangle(s->mangle_ctx, ESIM_M_TXC, &v, sizeof(v));
 	memcpy((uint8_t *)c + 4, (uint8_t *)&v + 4, 4);
 	memcpy(c, &v, 4);
 	cq->tail++;
@@ -1008,6 +1014,8 @@ ena_sim_rx(struct ena_sim *s, uint16_t pair, const void *frame, uint32_t len)
 		}
 		if (phase)
 			v.status |= ENA_RXC_PHASE;
+		if (s->mangle != NULL)
+			s->mangle(s->mangle_ctx, ESIM_M_RXC, &v, sizeof(v));
 		struct ena_rx_cdesc *c = (struct ena_rx_cdesc *)(uintptr_t)
 		    (cq->base + (uint64_t)(cq->tail & (cq->depth - 1)) * 16);
 		memcpy((uint8_t *)c + 4, (uint8_t *)&v + 4, 12);
@@ -1057,6 +1065,15 @@ reg_value(struct ena_sim *s, uint32_t off)
 	return 0;
 }
 
+static uint32_t
+reg_value_shown(struct ena_sim *s, uint32_t off)
+{
+	uint32_t v = reg_value(s, off);
+	if (s->mangle != NULL)
+		s->mangle(s->mangle_ctx, ESIM_M_REG, &v, sizeof(v));
+	return v;
+}
+
 static uint64_t
 sim_read(struct hw_bar *b, uint32_t off, int width)
 {
@@ -1068,7 +1085,7 @@ sim_read(struct hw_bar *b, uint32_t off, int width)
 	if (s->cfg.readless)
 		perr(s, "plain MMIO read of 0x%x while read-less is offered", off);
 	s->plain_reads++;
-	return reg_value(s, off);
+	return reg_value_shown(s, off);
 }
 
 static void
@@ -1090,7 +1107,7 @@ readless(struct ena_sim *s, uint32_t v)
 	s->readless_reads++;
 	struct ena_mmio_resp *r = (struct ena_mmio_resp *)(uintptr_t)s->mmio_resp;
 	r->reg_off = off;
-	r->reg_val = reg_value(s, off);
+	r->reg_val = reg_value_shown(s, off);
 	__atomic_store_n(&r->req_id, seq, __ATOMIC_RELEASE);	/* last (A.3 step 3) */
 }
 

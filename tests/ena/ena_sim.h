@@ -18,6 +18,7 @@
 #define TERN_TESTS_ENA_SIM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernel/hw/hw.h"
@@ -31,6 +32,12 @@
 #define ESIM_UNMASK_BASE	0x2000	/* unmask registers: + 4 * vector */
 #define ESIM_BAR0_LEN		0x4000
 #define ESIM_NVEC		(1 + ESIM_MAXQ)
+/* What ena_sim.mangle is shown. */
+#define ESIM_M_REG		0	/* a register value (plain or read-less) */
+#define ESIM_M_ACQ		1	/* an admin completion entry */
+#define ESIM_M_AENQ		2	/* an AENQ entry */
+#define ESIM_M_TXC		3	/* a TX completion */
+#define ESIM_M_RXC		4	/* an RX completion */
 
 struct esim_cq {
 	bool live;
@@ -118,6 +125,11 @@ struct ena_sim {
 	uint64_t tx_frames, rx_frames, rx_nobuf, aenq_dropped;
 	uint64_t admin_cmds, resets, readless_reads, plain_reads;
 	uint64_t ndma;
+
+	/* Hostile mode (fuzzing): when set, called on every value the
+	   driver is about to read (ESIM_M_*), which it may change. */
+	void (*mangle)(void *ctx, int kind, void *p, size_t len);
+	void *mangle_ctx;
 
 	/* Protocol errors. */
 	uint64_t perrs;

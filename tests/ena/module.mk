@@ -6,3 +6,13 @@ $(eval $(call host_test,ena_sim,tests/ena/test_ena.c tests/ena/ena_sim.c \
 # One fault at every countdown position of attach and of recovery.
 $(eval $(call host_test,ena_fault,tests/ena/test_ena_fault.c tests/ena/ena_sim.c \
 	tests/ena/ena_stubs.c tests/hw/hw_host.c $(ENA_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
+# libFuzzer: the driver against the simulator in hostile mode (clang).
+ENA_FUZZ_SRCS := tests/ena/fuzz_ena.c tests/ena/ena_sim.c tests/ena/ena_stubs.c \
+	tests/hw/hw_host.c $(ENA_CORE) kernel/lib/fmt.c kernel/lib/err.c
+$(B)/fuzz/ena_hostile: $(ENA_FUZZ_SRCS) $(ALL_HDRS)
+	@mkdir -p $(dir $@)
+	$(MSG) FUZZCC $@
+	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -DTERN_HOST=1 -I. \
+		-o $@ $(ENA_FUZZ_SRCS)
+FUZZ_TARGETS += $(B)/fuzz/ena_hostile
+INTEG_TESTS += tests/ena/fuzz.sh
