@@ -517,11 +517,16 @@ dev_init(struct ena_softc *sc, uint8_t reason)
 		sc->off_rx = off.rx_supported;
 	}
 	sc->keepalive_to_ns = ms_ns(ENA_KEEPALIVE_DEFAULT_MS);
+	sc->tx_to_ns = ms_ns(ENA_TX_TIMEOUT_DEFAULT_MS);
 	struct ena_feat_hw_hints hh;
-	if (get_feature(sc, ENA_FEAT_HW_HINTS, 0, &hh, sizeof(hh)) == TERN_OK &&
-	    hh.driver_watchdog_timeout != 0)
-		sc->keepalive_to_ns = hh.driver_watchdog_timeout == 0xffff ? 0 :
-		    ms_ns(hh.driver_watchdog_timeout);
+	if (get_feature(sc, ENA_FEAT_HW_HINTS, 0, &hh, sizeof(hh)) == TERN_OK) {
+		if (hh.driver_watchdog_timeout != 0)
+			sc->keepalive_to_ns = hh.driver_watchdog_timeout == 0xffff ? 0 :
+			    ms_ns(hh.driver_watchdog_timeout);
+		if (hh.missing_tx_completion_timeout != 0)
+			sc->tx_to_ns = hh.missing_tx_completion_timeout == 0xffff ? 0 :
+			    ms_ns(hh.missing_tx_completion_timeout);
+	}
 	if (sc->admin_dead)
 		return TERN_ETIMEDOUT;
 
@@ -1005,6 +1010,28 @@ aenq_process(struct ena_softc *sc)
 	}
 }
 
+/* A frame the device has held longer than the TX timeout: its completion
+   is lost, and the ring would leak; reset (reason 3). */
+static void
+tx_check_missing(struct ena_softc *sc, uint64_t now)
+{
+	if (sc->tx_to_ns == 0)
+		return;
+	for (uint16_t q = 0; q < sc->nq; q++) {
+		struct ena_txq *tq = &sc->txq[q];
+		for (uint16_t i = 0; tq->live && i < tq->depth; i++) {
+			if (tq->slot[i].chain != NULL && now - tq->slot[i].sent_ns > sc->tx_to_ns) {
+				sc->st.tx_timeouts++;
+				log_warn(MOD, "%s: TX queue %u req_id %u: no completion in %u ms",
+				    sc->hw.name, q, i, (unsigned)(sc->tx_to_ns / 1000000));
+				ena_request_reset(sc, ENA_RESET_MISSING_TX_CMPL,
+				    "missing TX completion");
+				return;
+			}
+		}
+	}
+}
+
 /* From queue 0's poll: AENQ, watchdogs, a pending reset. */
 void
 ena_service(struct ena_softc *sc)
@@ -1019,6 +1046,7 @@ ena_service(struct ena_softc *sc)
 		}
 		if (!sc->reset_pending && now - sc->last_sts_check_ns >= ms_ns(1000)) {
 			sc->last_sts_check_ns = now;
+			tx_check_missing(sc, now);
 			uint32_t sts = ena_reg_read(sc, ENA_REG_DEV_STS);
 			if (sts != 0xffffffffu && (sts & ENA_DEV_STS_FATAL)) {
 				sc->st.fatal_errors++;
@@ -1050,6 +1078,6 @@ ena_stats_foreach(const struct ena_softc *sc,
 	S(aenq_events); S(aenq_bad); S(keepalives); S(keepalive_missed);
 	S(link_changes); S(device_reset_requests); S(fatal_errors);
 	S(bad_tx_req_id); S(bad_rx_req_id); S(bad_rx_cdesc); S(llq_hdr_too_big);
-	S(llq_entries); S(tx_too_many_bufs); S(intrs);
+	S(llq_entries); S(tx_too_many_bufs); S(tx_timeouts); S(intrs);
 #undef S
 }

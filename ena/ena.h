@@ -47,6 +47,7 @@ struct ena_stats {
 	uint64_t llq_hdr_too_big;	/* headers past the inline room: refused */
 	uint64_t llq_entries;
 	uint64_t tx_too_many_bufs;	/* frames over the descriptor limit */
+	uint64_t tx_timeouts;		/* a TX completion never came: reset */
 	uint64_t intrs;
 };
 

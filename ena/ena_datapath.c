@@ -370,6 +370,7 @@ ena_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_meta
 	doorbell(sc, tq);
 	tq->slot[req_id].chain = chain;
 	tq->slot[req_id].ndesc = units;
+	tq->slot[req_id].sent_ns = hw_now_ns(&sc->hw);
 	tq->used = (uint16_t)(tq->used + units);
 	n->stats.tx_packets++;
 	n->stats.tx_bytes += total;

@@ -26,6 +26,7 @@
 #define ENA_TX_MAX_BUFS		16	/* buffers of one frame (< 19, A.6.3) */
 #define ENA_ADMIN_TO_DEFAULT_MS	3000	/* A.4 step 4 */
 #define ENA_KEEPALIVE_DEFAULT_MS 6000	/* A.4 keep-alive */
+#define ENA_TX_TIMEOUT_DEFAULT_MS 5000	/* missing TX completion (A.6.6 hint) */
 #define ENA_READLESS_SPINS	200000	/* A.3 step 2, 1 us each */
 #define ENA_MTU_MAX		9001	/* largest L3 MTU we carry */
 #define ENA_DRV_VERSION		0x67000100u	/* 'g' module type, 0.1.0 */
@@ -33,6 +34,7 @@
 struct ena_tx_slot {
 	struct nic_buf *chain;	/* NULL: req_id free */
 	uint16_t ndesc;		/* ring units it used (descs or LLQ entries) */
+	uint64_t sent_ns;	/* when it was handed to the device */
 };
 
 struct ena_txq {
@@ -133,6 +135,7 @@ struct ena_softc {
 	/* Watchdog and recovery (A.4 keep-alive, A.10). */
 	uint64_t last_keepalive_ns;
 	uint64_t keepalive_to_ns;	/* 0: no watchdog */
+	uint64_t tx_to_ns;		/* missing TX completion, 0: none */
 	uint8_t reset_reason;
 	bool reset_pending;
 	bool dead;			/* recovery failed: NIC stays quiet */

@@ -882,6 +882,10 @@ tx_doorbell(struct ena_sim *s, struct esim_sq *sq, uint16_t tail)
 		if (rc < 0)
 			continue;	/* dropped, no completion: the driver must recover */
 		tx_finish(s, sq, &p);
+		if (s->f_tx_lose) {
+			s->f_tx_lose = false;
+			continue;
+		}
 		tx_complete(s, sq, (uint16_t)p.req_id);
 		if (s->f_reset_after_tx != 0 && --s->f_reset_after_tx == 0)
 			ena_sim_aenq(s, ENA_AENQ_DEVICE_REQUEST_RESET, 0, NULL, 0);

@@ -143,6 +143,7 @@ struct ena_sim {
 	uint8_t f_admin_fail_status;
 	bool f_readless_dead;		/* never answer MMIO_REG_READ */
 	bool f_tx_bad_req_id;
+	bool f_tx_lose;			/* the next frame goes out, its completion never */
 	bool f_rx_bad_req_id;
 	bool f_rx_stale_phase;
 	bool f_rx_mbz;

@@ -688,6 +688,35 @@ test_aenq_device_reset_and_fatal(void **state)
 
 static void no_watchdog(struct ena_sim_cfg *c) { c->watchdog_ms = 0xffff; }
 
+/* A completion that never comes: after the TX timeout (5 s) a reset
+   (reason 3) gives the chain back and the ring is whole again. */
+static void
+test_tx_completion_lost(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(NULL);
+	assert_int_equal(fix_attach(f), TERN_OK);
+	uint8_t frame[200], got[200];
+	uint32_t len = mk_frame(frame, false, 0, 60, false, 2);
+	f->sim.f_tx_lose = true;
+	struct nic_buf *c = mk_chain(f, frame, len, 42, 0);
+	assert_int_equal(nic_tx(&f->sc.nic, 1, c, NULL), TERN_OK);
+	assert_int_equal(ena_sim_wire_pop(&f->sim, got, sizeof(got)), (int)len);
+	advance_ms(f, 4000, true);
+	assert_int_equal(f->tx_released, 0);
+	assert_int_equal(f->sc.st.tx_timeouts, 0);
+	advance_ms(f, 3000, true);
+	assert_int_equal(f->sc.st.tx_timeouts, 1);
+	assert_int_equal(f->sc.st.resets, 1);
+	assert_int_equal(f->sim.reset_reason, ENA_RESET_MISSING_TX_CMPL);
+	assert_int_equal(f->tx_released, 2);
+	assert_int_equal(f->sc.txq[1].used, 0);
+	assert_int_equal(f->sc.txq[1].nfree, f->sc.txq[1].depth);
+	tx_round(f, false, 100, 1);
+	assert_int_equal(f->sim.perrs, 0);
+	fix_end(f, true);
+}
+
 /* The HW hint 0xffff turns the keep-alive watchdog off; a MAC that
    changes across a reset is logged and the registered one kept; a device
    that never finishes a reset gets three attempts, then stays quiet. */
@@ -786,6 +815,7 @@ main(void)
 		cmocka_unit_test(test_aenq_device_reset_and_fatal),
 		cmocka_unit_test(test_interrupt_unmask),
 		cmocka_unit_test(test_recovery_edges),
+		cmocka_unit_test(test_tx_completion_lost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
