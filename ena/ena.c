@@ -799,6 +799,13 @@ print_marker(struct ena_softc *sc, const char *what)
 	    sc->nvec ? "MSI-X" : "polled");
 }
 
+static void
+nic_counters(const struct nic *n, void (*fn)(void *arg, const char *name, uint64_t v),
+    void *arg)
+{
+	ena_stats_foreach(n->sc, fn, arg);
+}
+
 int
 ena_attach_core(struct ena_softc *sc, int unit)
 {
@@ -822,6 +829,7 @@ ena_attach_core(struct ena_softc *sc, int unit)
 	struct nic *n = &sc->nic;
 	n->ops = &ena_nic_ops;
 	n->sc = sc;
+	n->counters = nic_counters;
 	n->link_up = true;
 	n->nqueues = sc->nq;
 	n->offloads = 0;

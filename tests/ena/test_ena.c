@@ -649,6 +649,19 @@ test_aenq_link_and_keepalive(void **state)
 	fix_end(f, true);
 }
 
+struct named {
+	const char *name;
+	uint64_t v;
+};
+
+static void
+find_counter(void *arg, const char *name, uint64_t v)
+{
+	struct named *w = arg;
+	if (strcmp(name, w->name) == 0)
+		w->v = v;
+}
+
 static void
 test_aenq_device_reset_and_fatal(void **state)
 {
@@ -682,6 +695,11 @@ test_aenq_device_reset_and_fatal(void **state)
 		ena_sim_wire_pop(&f->sim, frame, sizeof(frame));
 	}
 	assert_int_equal(f->sc.st.resets, 3);
+	/* What /stats shows (struct nic.counters). */
+	struct named want = { "ena.resets", UINT64_MAX };
+	assert_non_null(f->sc.nic.counters);
+	f->sc.nic.counters(&f->sc.nic, find_counter, &want);
+	assert_int_equal(want.v, 3);
 	assert_int_equal(f->sim.perrs, 0);
 	fix_end(f, true);
 }
