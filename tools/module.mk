@@ -36,7 +36,8 @@ bench: bench-boot bench-net
 # Entropy is the host's getrandom (tools/ternsim/ts_kern.c), not pal/entropy.c.
 # -O2 without sanitizers: the runtime switches stacks by hand and kills
 # threads mid-call, which ASan's stack poisoning does not follow.
-TERNSIM_SRCS := tools/ternsim/ternsim.c tools/ternsim/ts_kern.c \
+TERNSIM_SRCS := tools/ternsim/ternsim.c tools/ternsim/ts_kern.c tools/ternsim/ts_nitro.c \
+	tests/ena/ena_sim.c ena/ena.c ena/ena_datapath.c \
 	tests/virtio/virtio_sim.c tests/virtio/virtio_regnames.c tests/hw/hw_host.c \
 	virtio/virtio.c virtio/virtio_net.c virtio/virtio_blk.c \
 	kernel/dev/dev.c kernel/dev/blk.c kernel/dev/blktest.c kernel/log.c kernel/cmdline.c \

@@ -815,6 +815,10 @@ tx_finish(struct ena_sim *s, struct esim_sq *sq, struct pkt *p)
 		return;
 	}
 	s->tx_frames++;
+	if (s->on_tx != NULL) {
+		s->on_tx(s->on_tx_ctx, p->f, p->len);
+		return;
+	}
 	if (s->nwire < ESIM_WIRE_MAX) {
 		struct esim_frame *w = &s->wire[s->nwire++];
 		memcpy(w->data, p->f, p->len);
@@ -1031,6 +1035,13 @@ ena_sim_rx(struct ena_sim *s, uint16_t pair, const void *frame, uint32_t len)
 	s->rx_frames++;
 	raise_irq(s, cq->vec);
 	return 0;
+}
+
+uint32_t
+ena_sim_rx_room(struct ena_sim *s, uint16_t pair)
+{
+	struct esim_sq *sq = rx_sq_of_pair(s, pair);
+	return sq != NULL ? (uint16_t)(sq->tail - sq->head) : 0;
 }
 
 int

@@ -119,7 +119,10 @@ struct ena_sim {
 	void (*irq)(void *ctx, int vec);
 	void *irq_ctx;
 
-	/* Wire. */
+	/* Wire.  With on_tx set, transmitted frames go there (a TAP in
+	   ternsim) instead of into wire[]. */
+	void (*on_tx)(void *ctx, const uint8_t *frame, uint32_t len);
+	void *on_tx_ctx;
 	struct esim_frame wire[ESIM_WIRE_MAX];
 	uint32_t nwire;
 	uint64_t tx_frames, rx_frames, rx_nobuf, aenq_dropped;
@@ -169,6 +172,8 @@ void ena_sim_bind(struct ena_sim *s, struct hw_dev *hw, struct hw_bar *regs,
 /* A frame from the wire to RX queue pair `pair`; 0 when delivered, -1
    when the driver had not posted enough buffers (counted in rx_nobuf). */
 int ena_sim_rx(struct ena_sim *s, uint16_t pair, const void *frame, uint32_t len);
+/* Receive descriptors the driver has posted on pair `pair` (0: none). */
+uint32_t ena_sim_rx_room(struct ena_sim *s, uint16_t pair);
 /* Post an AENQ event; 0, or -1 when the group is disabled or the
    queue is full. */
 int ena_sim_aenq(struct ena_sim *s, uint16_t group, uint16_t syndrome,

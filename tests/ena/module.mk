@@ -16,3 +16,4 @@ $(B)/fuzz/ena_hostile: $(ENA_FUZZ_SRCS) $(ALL_HDRS)
 		-o $@ $(ENA_FUZZ_SRCS)
 FUZZ_TARGETS += $(B)/fuzz/ena_hostile
 INTEG_TESTS += tests/ena/fuzz.sh
+INTEG_TESTS += tests/ena/ternsim_nitro.sh

@@ -6,7 +6,7 @@
  * (tests/virtio/virtio_sim.c); the simulated NIC's wire is a TAP device
  * and the simulated disk is a file.
  *
- *   ternsim --tap=IF [--platform=qemu] [--disk=FILE] [--pkg=FILE]
+ *   ternsim --tap=IF [--platform=qemu|nitro] [--disk=FILE] [--pkg=FILE]
  *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N]
  *
  * The boot sequence is the kernel's (kernel/main.c, kernel/subsys.c):
@@ -70,6 +70,7 @@ static struct {
 	uint8_t *disk;
 	size_t disk_len;
 	int recover_fails;
+	bool nitro;			/* --platform=nitro: ENA (ts_nitro.c) */
 	uint64_t wire_rx, wire_tx, wire_rx_dropped, wire_tx_errors, recoveries;
 	volatile sig_atomic_t stop;
 	struct tern_bootinfo bi;
@@ -78,7 +79,7 @@ static struct {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu] [--disk=FILE] "
+	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu|nitro] [--disk=FILE] "
 	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N]\n");
 	exit(2);
 }
@@ -142,10 +143,23 @@ stop_now(void)
 }
 
 void
+ts_check_stop(void)
+{
+	if (ts.stop)
+		stop_now();
+}
+
+void
 ts_wire_wait(int ms)
 {
 	if (ts.stop)
 		stop_now();
+	if (ts.nitro) {
+		ts_nitro_wait(ms);
+		if (ts.stop)
+			stop_now();
+		return;
+	}
 	if (ts.net != NULL && vsim_net_posted(&ts.net_sim) > 0) {
 		struct pollfd p = { ts.tap, POLLIN, 0 };
 		if (poll(&p, 1, ms) > 0)
@@ -191,6 +205,7 @@ ts_shutdown(void)
 		    (unsigned long long)ts.wire_rx_dropped,
 		    (unsigned long long)ts.wire_tx_errors,
 		    (unsigned long long)ts.recoveries);
+	ts_nitro_shutdown();
 	blk_shutdown_all();
 	if (ts.disk != NULL)
 		msync(ts.disk, ts.disk_len, MS_SYNC);
@@ -305,9 +320,11 @@ main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strncmp(a, "--platform=", 11) == 0) {
-			if (strcmp(a + 11, "qemu") != 0) {
-				fprintf(stderr, "ternsim: platform %s: only qemu (virtio) is "
-				    "simulated yet\n", a + 11);
+			if (strcmp(a + 11, "nitro") == 0) {
+				ts.nitro = true;
+			} else if (strcmp(a + 11, "qemu") != 0) {
+				fprintf(stderr, "ternsim: platform %s: only qemu (virtio) and "
+				    "nitro (ENA) are simulated\n", a + 11);
 				return 2;
 			}
 		} else if (strncmp(a, "--tap=", 6) == 0) {
@@ -344,10 +361,25 @@ main(int argc, char **argv)
 	cmdline_parse(&kernel.cmdline, ts.bi.cmdline, cmdline_warn, NULL);
 	log_set_level(kernel.cmdline.log_level);
 	load_pkg(pkg);
-	log_info("ternsim", "platform qemu (simulated virtio), wire %s, disk %s, "
-	    "package %s", tap, disk != NULL ? disk : "none", pkg);
+	log_info("ternsim", "platform %s, wire %s, disk %s, package %s",
+	    ts.nitro ? "nitro (simulated ENA)" : "qemu (simulated virtio)", tap,
+	    disk != NULL ? disk : "none", pkg);
 
-	net_attach(tap, reset_after);
+	if (ts.nitro) {
+		if (disk != NULL) {
+			fprintf(stderr, "ternsim: --disk with --platform=nitro: the NVMe "
+			    "simulator is not wired into ternsim yet\n");
+			return 2;
+		}
+		ts.tap = tap_open(tap);
+		if (ts.tap < 0) {
+			fprintf(stderr, "ternsim: TAP %s: %s\n", tap, strerror(errno));
+			return 1;
+		}
+		ts_nitro_attach(ts.tap, reset_after);
+	} else {
+		net_attach(tap, reset_after);
+	}
 	if (disk != NULL) {
 		blk_attach(disk);
 		if (kernel.cmdline.blktest != 0)

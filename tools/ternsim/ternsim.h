@@ -14,5 +14,14 @@ void ts_clock_start(void);
 void ts_wire_wait(int ms);
 /* Before exit: report the counters, close the wire and the disk. */
 void ts_shutdown(void);
+/* End the process now if SIGINT/SIGTERM arrived. */
+void ts_check_stop(void);
+
+/* --platform=nitro (ts_nitro.c): the ENA driver over the ENA simulator
+   on TAP fd `tap`; reset_after >= 0 asks for a device reset after that
+   many transmitted frames.  wait/shutdown as ts_wire_wait/ts_shutdown. */
+void ts_nitro_attach(int tap, long reset_after);
+void ts_nitro_wait(int ms);
+void ts_nitro_shutdown(void);
 
 #endif
