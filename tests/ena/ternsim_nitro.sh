@@ -5,11 +5,12 @@
 # namespace, checked from Linux with curl and ping.  Traffic never leaves
 # the namespace.
 #
-#   te0  10.79.5.1 (Linux) <-> 10.79.5.2 ternsim --platform=nitro
+#   te0  10.79.5.1 (Linux) <-> 10.79.5.2 ternsim --platform=nitro, an EBS
+#        volume (NVMe simulator, Amazon identity) on a file
 #   te1  10.79.6.1 (Linux) <-> 10.79.6.2 ternsim --platform=nitro --fault=reset-after=N
 #
 # Checks (one PASS/FAIL line each): the boot lines with the ENA marker
-# (llq=on, mtu=9001); /healthz; the 256 KiB big.bin byte for byte; 200
+# (llq=on, mtu=9001), the NVMe marker with the EBS volume id; /healthz; the 256 KiB big.bin byte for byte; 200
 # concurrent connections; a 9001-byte-MTU ping; no protocol error seen by
 # the simulator; a device-requested reset in the middle of a download,
 # which completes byte for byte with the marker printed again with the
@@ -87,15 +88,17 @@ stop_sim() {
 	fi
 }
 
-start_sim main 0
+truncate -s 4M "$L/ebs.img"
+start_sim main 0 --disk="$L/ebs.img" --cmdline="ip=10.79.5.2/24 gw=10.79.5.1"
 if wait_ready main; then
 	want=("TERN NIC name=ena0 driver=ena mac=02:1d:0f:ec:20:01 mtu=9001 queues=4 llq=on"
+	    "TERN BLK name=nvme0n1 sectors=8192" "ebs_volume=vol-"
 	    "TERN NET_UP ip=10.79.5.2/24 gw=10.79.5.1" "TERN APP_START name=httpd" "TERN READY port=80")
 	missing=""
 	for w in "${want[@]}"; do
 		grep -qF "$w" "$L/main.log" || missing="$missing [$w]"
 	done
-	[ -z "$missing" ] && pass "boot: ENA marker (llq=on, mtu=9001), NET_UP, APP_START, READY" ||
+	[ -z "$missing" ] && pass "boot: ENA marker (llq=on, mtu=9001), EBS volume on NVMe, NET_UP, APP_START, READY" ||
 		fail "boot: missing$missing"
 else
 	fail "boot: no TERN READY in 10 s (log $L/main.log)"

@@ -243,8 +243,9 @@ net_attach(const char *ifname, long reset_after)
 	}
 }
 
+/* The disk file, mmap'd shared into ts.disk (writes land in the file). */
 static void
-blk_attach(const char *path)
+map_disk(const char *path)
 {
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	struct stat st;
@@ -264,6 +265,12 @@ blk_attach(const char *path)
 		fprintf(stderr, "ternsim: disk %s: mmap: %s\n", path, strerror(errno));
 		exit(1);
 	}
+}
+
+static void
+blk_attach(const char *path)
+{
+	map_disk(path);
 	struct virtio_blk_softc *sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		exit(1);
@@ -366,11 +373,6 @@ main(int argc, char **argv)
 	    disk != NULL ? disk : "none", pkg);
 
 	if (ts.nitro) {
-		if (disk != NULL) {
-			fprintf(stderr, "ternsim: --disk with --platform=nitro: the NVMe "
-			    "simulator is not wired into ternsim yet\n");
-			return 2;
-		}
 		ts.tap = tap_open(tap);
 		if (ts.tap < 0) {
 			fprintf(stderr, "ternsim: TAP %s: %s\n", tap, strerror(errno));
@@ -381,7 +383,12 @@ main(int argc, char **argv)
 		net_attach(tap, reset_after);
 	}
 	if (disk != NULL) {
-		blk_attach(disk);
+		if (ts.nitro) {
+			map_disk(disk);
+			ts_nitro_disk(ts.disk, ts.disk_len);
+		} else {
+			blk_attach(disk);
+		}
 		if (kernel.cmdline.blktest != 0)
 			blktest_run(kernel.cmdline.blktest);
 	}

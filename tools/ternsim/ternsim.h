@@ -5,6 +5,7 @@
 #ifndef TERN_TOOLS_TERNSIM_H
 #define TERN_TOOLS_TERNSIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Start the clock time_now_ns() counts from. */
@@ -21,6 +22,9 @@ void ts_check_stop(void);
    on TAP fd `tap`; reset_after >= 0 asks for a device reset after that
    many transmitted frames.  wait/shutdown as ts_wire_wait/ts_shutdown. */
 void ts_nitro_attach(int tap, long reset_after);
+/* An EBS volume: the NVMe driver over the NVMe simulator (Amazon
+   identity) on `len` bytes of mapped disk file. */
+void ts_nitro_disk(uint8_t *disk, size_t len);
 void ts_nitro_wait(int ms);
 void ts_nitro_shutdown(void);
 

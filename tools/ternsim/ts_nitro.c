@@ -7,7 +7,9 @@
  * and it posts a keep-alive every second, so the driver's watchdogs run
  * in real time.  --fault=reset-after=N: after N transmitted frames the
  * device asks for a reset through the AENQ; the driver recovers in place
- * (same struct nic, same MAC) from its own poll.
+ * (same struct nic, same MAC) from its own poll.  --disk=FILE: an EBS
+ * volume, the NVMe driver over the NVMe simulator with Amazon identity
+ * (tests/nvme/nvme_sim.c), its blocks the mapped file.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -20,7 +22,9 @@
 #include "kernel/err.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
+#include "nvme/nvme_var.h"
 #include "tests/ena/ena_sim.h"
+#include "tests/nvme/nvme_sim.h"
 #include "tools/ternsim/ternsim.h"
 
 static struct {
@@ -31,6 +35,8 @@ static struct {
 	struct nic_ops ops;
 	uint64_t last_keepalive_ns;
 	uint64_t wire_rx, wire_tx, wire_rx_dropped, wire_tx_errors;
+	struct nvme_sim nvme_sim;
+	struct nvme_softc *nvme;
 } tn;
 
 static uint64_t
@@ -120,6 +126,26 @@ ts_nitro_attach(int tap, long reset_after)
 		log_info("ternsim", "fault: the ENA device requests a reset after %ld "
 		    "transmitted frames", reset_after);
 	}
+}
+
+void
+ts_nitro_disk(uint8_t *disk, size_t len)
+{
+	nvme_sim_init(&tn.nvme_sim, true, 1, len / 512);
+	free(tn.nvme_sim.disk[0]);
+	tn.nvme_sim.disk[0] = disk;
+	struct nvme_softc *sc = calloc(1, sizeof(*sc));
+	if (sc == NULL)
+		exit(1);
+	snprintf(sc->hw.name, sizeof(sc->hw.name), "nvme0");
+	sc->hw.ops = &nvme_sim_ops;
+	sc->hw.backend = &tn.nvme_sim;
+	sc->hw.dma_limit = 1ULL << 48;	/* Amazon controller (nvme_pci.c) */
+	sc->regs.dev = &sc->hw;
+	sc->want_ioq = 1;
+	if (nvme_attach_core(sc, 0) != TERN_OK)
+		fail("blk", "nvme_attach");
+	tn.nvme = sc;
 }
 
 void
