@@ -1,8 +1,8 @@
 /*
- * ena.c - ENA control path: bring-up (PROTOCOLS.md A.4), read-less
- * register reads (A.3), the admin queue (A.5), features (A.6), IO queue
- * creation (A.7), LLQ negotiation (A.9), AENQ (A.10), and reset and
- * recovery.  The datapath is in ena_datapath.c.
+ * ena.c - ENA control path: bring-up (PROTOCOLS.md A.4), features (A.6),
+ * IO queue creation (A.7), LLQ negotiation (A.9), AENQ (A.10), watchdogs,
+ * reset and recovery.  Register access and the admin queue are in
+ * ena_admin.c, the datapath in ena_datapath.c.
  *
  * What callers may rely on (see ena.h): attach is a straight line of
  * bounded steps with unwind labels; every value the device writes
@@ -33,244 +33,6 @@ static const struct nic_ops ena_nic_ops = {
 	.detach = NULL,
 };
 
-static uint64_t
-ms_ns(uint32_t ms)
-{
-	return (uint64_t)ms * 1000000ULL;
-}
-
-static void
-reg_write(struct ena_softc *sc, uint32_t off, uint32_t v)
-{
-	hw_write32(&sc->regs, off, v);
-}
-
-static void
-mem_addr(struct ena_mem_addr *a, uint64_t pa)
-{
-	a->lo = (uint32_t)pa;
-	a->hi = (uint16_t)(pa >> 32);
-	a->rsvd = 0;
-}
-
-/* A.3: the device DMA-writes the value; we spin on req_id, bounded. */
-uint32_t
-ena_reg_read(struct ena_softc *sc, uint32_t off)
-{
-	if (!sc->readless)
-		return hw_read32(&sc->regs, off);
-	struct ena_mmio_resp *r = sc->mmio_resp.va;
-	uint16_t seq = ++sc->mmio_seq;
-	r->req_id = (uint16_t)(seq + 0xdead);	/* cannot match seq */
-	hw_dma_sync_dev(&sc->hw, r, sizeof(*r));
-	hw_wmb();
-	reg_write(sc, ENA_REG_MMIO_REG_READ, off << 16 | seq);
-	for (uint32_t i = 0; i < ENA_READLESS_SPINS; i++) {
-		if (hw_dma_load16(&sc->hw, &r->req_id) == seq) {
-			hw_rmb();
-			hw_dma_sync_cpu(&sc->hw, r, sizeof(*r));
-			if (r->reg_off != off) {
-				sc->st.readless_bad++;
-				log_warn(MOD, "%s: read-less read of 0x%x answered for 0x%x",
-				    sc->hw.name, off, r->reg_off);
-				return 0xffffffffu;
-			}
-			return r->reg_val;
-		}
-		hw_delay_us(&sc->hw, 1);
-	}
-	sc->st.readless_timeouts++;
-	log_warn(MOD, "%s: read-less read of register 0x%x: no response in %u us",
-	    sc->hw.name, off, ENA_READLESS_SPINS);
-	return 0xffffffffu;
-}
-
-static void
-set_mmio_resp(struct ena_softc *sc)
-{
-	if (!sc->readless)
-		return;
-	reg_write(sc, ENA_REG_MMIO_RESP_LO, (uint32_t)sc->mmio_resp.pa);
-	reg_write(sc, ENA_REG_MMIO_RESP_HI, (uint32_t)(sc->mmio_resp.pa >> 32));
-}
-
-/* Poll DEV_STS until (sts & mask) == want, back-off 100 us .. 5 ms,
-   for at most to_ms.  0xffffffff (a failed read) never matches. */
-static int
-wait_sts(struct ena_softc *sc, uint32_t mask, uint32_t want, uint32_t to_ms,
-    const char *what)
-{
-	uint64_t end = hw_now_ns(&sc->hw) + ms_ns(to_ms);
-	uint32_t step = 100;
-	for (;;) {
-		uint32_t sts = ena_reg_read(sc, ENA_REG_DEV_STS);
-		if (sts != 0xffffffffu && (sts & mask) == want)
-			return TERN_OK;
-		if (hw_now_ns(&sc->hw) >= end) {
-			log_error(MOD, "%s: %s: DEV_STS 0x%x after %u ms", sc->hw.name,
-			    what, sts, to_ms);
-			return TERN_ETIMEDOUT;
-		}
-		hw_delay_us(&sc->hw, step);
-		if (step < 5000)
-			step *= 2;
-	}
-}
-
-/* A.4 step 3. */
-static int
-dev_reset(struct ena_softc *sc, uint8_t reason)
-{
-	uint32_t sts = ena_reg_read(sc, ENA_REG_DEV_STS);
-	uint32_t caps = ena_reg_read(sc, ENA_REG_CAPS);
-	if (sts == 0xffffffffu || caps == 0xffffffffu) {
-		log_error(MOD, "%s: reset: DEV_STS/CAPS unreadable", sc->hw.name);
-		return TERN_ENODEV;
-	}
-	if (!(sts & ENA_DEV_STS_READY)) {
-		log_error(MOD, "%s: reset: device not ready (DEV_STS 0x%x)", sc->hw.name, sts);
-		return TERN_ENODEV;
-	}
-	sc->caps = caps;
-	sc->reset_to_ms = ENA_CAPS_RESET_TO(caps) * 100;
-	if (sc->reset_to_ms == 0) {
-		log_error(MOD, "%s: CAPS 0x%x gives no reset timeout", sc->hw.name, caps);
-		return TERN_EPROTO;
-	}
-	uint32_t ctl = ENA_DEV_CTL_RESET;
-	if ((sc->capabilities & ENA_CAP_EXT_RESET_REASONS) || reason < 16) {
-		ctl |= (uint32_t)(reason & 0xf) << ENA_DEV_CTL_REASON_SHIFT;
-		ctl |= (uint32_t)((reason >> 4) & 0xf) << 24;
-	} else {
-		ctl |= (uint32_t)ENA_RESET_GENERIC << ENA_DEV_CTL_REASON_SHIFT;
-	}
-	reg_write(sc, ENA_REG_DEV_CTL, ctl);
-	/* The reset forgets the response address (A.3 step 1). */
-	set_mmio_resp(sc);
-	int rc = wait_sts(sc, ENA_DEV_STS_RESET_IN_PROGRESS,
-	    ENA_DEV_STS_RESET_IN_PROGRESS, sc->reset_to_ms, "reset start");
-	if (rc != TERN_OK)
-		return rc;
-	reg_write(sc, ENA_REG_DEV_CTL, 0);
-	rc = wait_sts(sc, ENA_DEV_STS_RESET_IN_PROGRESS, 0, sc->reset_to_ms, "reset end");
-	if (rc != TERN_OK)
-		return rc;
-	uint32_t ato = ENA_CAPS_ADMIN_TO(caps);
-	sc->admin_to_ms = ato ? ato * 100 : ENA_ADMIN_TO_DEFAULT_MS;
-	return TERN_OK;
-}
-
-/*
- * A.5: submit one command and wait for its completion, polled, bounded
- * by the CAPS admin timeout.  `cmd` is a 64-byte entry whose common
- * header this fills in; the 64-byte completion goes to `resp` (MAY be
- * NULL).  A completion with another command id is counted and skipped.
- */
-static int
-admin_exec(struct ena_softc *sc, void *cmd, struct ena_acq_entry *resp)
-{
-	if (sc->admin_dead)
-		return TERN_EIO;
-	struct ena_aq_common *c = cmd;
-	uint16_t mask = ENA_AQ_DEPTH - 1;
-	uint16_t id = (uint16_t)(sc->cmd_seq++ & mask);
-	c->command_id = id;
-	c->flags = (uint8_t)((c->flags & ~ENA_AQ_FLAG_PHASE) | sc->aq_phase);
-	uint8_t *slot = (uint8_t *)sc->aq.va + (sc->aq_tail & mask) * ENA_AQ_ENTRY_SIZE;
-	memcpy(slot, cmd, ENA_AQ_ENTRY_SIZE);
-	hw_dma_sync_dev(&sc->hw, slot, ENA_AQ_ENTRY_SIZE);
-	sc->aq_tail++;
-	if ((sc->aq_tail & mask) == 0)
-		sc->aq_phase ^= 1;
-	hw_wmb();
-	reg_write(sc, ENA_REG_AQ_DB, sc->aq_tail);
-	sc->st.admin_cmds++;
-
-	uint64_t end = hw_now_ns(&sc->hw) + ms_ns(sc->admin_to_ms);
-	uint32_t step = 1;
-	for (;;) {
-		struct ena_acq_entry *e = (struct ena_acq_entry *)
-		    ((uint8_t *)sc->acq.va + (sc->acq_head & mask) * ENA_ACQ_ENTRY_SIZE);
-		uint32_t w0 = hw_dma_load32(&sc->hw, e);
-		if (((w0 >> 24) & ENA_AQ_FLAG_PHASE) == sc->acq_phase) {
-			hw_rmb();
-			hw_dma_sync_cpu(&sc->hw, e, ENA_ACQ_ENTRY_SIZE);
-			struct ena_acq_entry got;
-			memcpy(&got, e, sizeof(got));
-			sc->acq_head++;
-			if ((sc->acq_head & mask) == 0)
-				sc->acq_phase ^= 1;
-			if ((got.command_id & ENA_AQ_CMD_ID_MASK) != id) {
-				sc->st.admin_bad_resp++;
-				log_warn(MOD, "%s: admin completion for command %u while "
-				    "waiting for %u (opcode %u): ignored", sc->hw.name,
-				    got.command_id & ENA_AQ_CMD_ID_MASK, id, c->opcode);
-				continue;
-			}
-			if (resp != NULL)
-				*resp = got;
-			if (got.status != ENA_ADMIN_SUCCESS) {
-				sc->st.admin_errors++;
-				log_warn(MOD, "%s: admin opcode %u: status %u ext %u",
-				    sc->hw.name, c->opcode, got.status, got.ext_status);
-				return got.status == ENA_ADMIN_UNSUPPORTED ||
-				    got.status == ENA_ADMIN_BAD_OPCODE ? TERN_ENOTSUP : TERN_EIO;
-			}
-			return TERN_OK;
-		}
-		if (hw_now_ns(&sc->hw) >= end)
-			break;
-		hw_delay_us(&sc->hw, step);
-		if (step < 1000)
-			step *= 2;
-	}
-	sc->st.admin_timeouts++;
-	sc->admin_dead = true;
-	log_error(MOD, "%s: admin opcode %u (command %u): no completion in %u ms "
-	    "(ACQ head %u)", sc->hw.name, c->opcode, id, sc->admin_to_ms, sc->acq_head);
-	ena_request_reset(sc, ENA_RESET_ADMIN_TO, "admin timeout");
-	return TERN_ETIMEDOUT;
-}
-
-static bool
-feature_ok(const struct ena_softc *sc, uint8_t id)
-{
-	return id == ENA_FEAT_DEVICE_ATTRIBUTES || (sc->features & (1u << id)) != 0;
-}
-
-/* GET_FEATURE: up to `len` payload bytes (ACQ offset 8) into out. */
-static int
-get_feature(struct ena_softc *sc, uint8_t id, uint8_t ver, void *out, size_t len)
-{
-	if (!feature_ok(sc, id))
-		return TERN_ENOTSUP;
-	struct ena_aq_feature cmd;
-	struct ena_acq_entry resp;
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.c.opcode = ENA_ADMIN_GET_FEATURE;
-	cmd.flags = ENA_FEAT_SELECT_CURRENT;
-	cmd.feature_id = id;
-	cmd.feature_version = ver;
-	int rc = admin_exec(sc, &cmd, &resp);
-	if (rc == TERN_OK)
-		memcpy(out, resp.data, len);
-	return rc;
-}
-
-static int
-set_feature(struct ena_softc *sc, uint8_t id, uint8_t ver, const void *in, size_t len)
-{
-	if (id != ENA_FEAT_HOST_ATTR_CONFIG && !feature_ok(sc, id))
-		return TERN_ENOTSUP;
-	struct ena_aq_feature cmd;
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.c.opcode = ENA_ADMIN_SET_FEATURE;
-	cmd.feature_id = id;
-	cmd.feature_version = ver;
-	memcpy(cmd.payload, in, len);
-	return admin_exec(sc, &cmd, NULL);
-}
-
 /* A.6.5: os type is ours (any value is accepted, as far as known). */
 #define ENA_OS_TYPE_TERN	0x74
 static void
@@ -296,7 +58,7 @@ negotiate_llq(struct ena_softc *sc)
 	sc->llq = false;
 	if (sc->llq_bar.len == 0)
 		return TERN_ENOTSUP;
-	int rc = get_feature(sc, ENA_FEAT_LLQ, 1, &g, sizeof(g));
+	int rc = ena_get_feature(sc, ENA_FEAT_LLQ, 1, &g, sizeof(g));
 	if (rc != TERN_OK)
 		return rc;
 	if (!(g.header_location_supported & ENA_LLQ_HDR_INLINE) ||
@@ -332,7 +94,7 @@ negotiate_llq(struct ena_softc *sc)
 		    sc->hw.name, (unsigned)sc->llq_bar.len);
 		return TERN_ENOTSUP;
 	}
-	rc = set_feature(sc, ENA_FEAT_LLQ, 1, &s, sizeof(s));
+	rc = ena_set_feature(sc, ENA_FEAT_LLQ, 1, &s, sizeof(s));
 	if (rc != TERN_OK)
 		return rc;
 	sc->llq = true;
@@ -365,9 +127,9 @@ static int
 dev_init(struct ena_softc *sc, uint8_t reason)
 {
 	int rc;
-	set_mmio_resp(sc);
+	ena_set_mmio_resp(sc);
 	sc->admin_dead = false;
-	if ((rc = dev_reset(sc, reason)) != TERN_OK)
+	if ((rc = ena_dev_reset(sc, reason)) != TERN_OK)
 		return rc;
 	uint32_t ver = ena_reg_read(sc, ENA_REG_VERSION);
 	uint32_t cver = ena_reg_read(sc, ENA_REG_CTRL_VERSION);
@@ -405,31 +167,31 @@ dev_init(struct ena_softc *sc, uint8_t reason)
 	sc->cmd_seq = 0;
 	sc->aenq_head = ENA_AENQ_DEPTH;
 	sc->aenq_phase = 1;
-	reg_write(sc, ENA_REG_AQ_BASE_LO, (uint32_t)sc->aq.pa);
-	reg_write(sc, ENA_REG_AQ_BASE_HI, (uint32_t)(sc->aq.pa >> 32));
-	reg_write(sc, ENA_REG_ACQ_BASE_LO, (uint32_t)sc->acq.pa);
-	reg_write(sc, ENA_REG_ACQ_BASE_HI, (uint32_t)(sc->acq.pa >> 32));
-	reg_write(sc, ENA_REG_AQ_CAPS, ENA_AQ_DEPTH | ENA_AQ_ENTRY_SIZE << 16);
-	reg_write(sc, ENA_REG_ACQ_CAPS, ENA_AQ_DEPTH | ENA_ACQ_ENTRY_SIZE << 16);
-	reg_write(sc, ENA_REG_AENQ_BASE_LO, (uint32_t)sc->aenq.pa);
-	reg_write(sc, ENA_REG_AENQ_BASE_HI, (uint32_t)(sc->aenq.pa >> 32));
-	reg_write(sc, ENA_REG_AENQ_CAPS, ENA_AENQ_DEPTH | ENA_AENQ_ENTRY_SIZE << 16);
+	ena_reg_write(sc, ENA_REG_AQ_BASE_LO, (uint32_t)sc->aq.pa);
+	ena_reg_write(sc, ENA_REG_AQ_BASE_HI, (uint32_t)(sc->aq.pa >> 32));
+	ena_reg_write(sc, ENA_REG_ACQ_BASE_LO, (uint32_t)sc->acq.pa);
+	ena_reg_write(sc, ENA_REG_ACQ_BASE_HI, (uint32_t)(sc->acq.pa >> 32));
+	ena_reg_write(sc, ENA_REG_AQ_CAPS, ENA_AQ_DEPTH | ENA_AQ_ENTRY_SIZE << 16);
+	ena_reg_write(sc, ENA_REG_ACQ_CAPS, ENA_AQ_DEPTH | ENA_ACQ_ENTRY_SIZE << 16);
+	ena_reg_write(sc, ENA_REG_AENQ_BASE_LO, (uint32_t)sc->aenq.pa);
+	ena_reg_write(sc, ENA_REG_AENQ_BASE_HI, (uint32_t)(sc->aenq.pa >> 32));
+	ena_reg_write(sc, ENA_REG_AENQ_CAPS, ENA_AENQ_DEPTH | ENA_AENQ_ENTRY_SIZE << 16);
 	/* Step 8: admin completions are polled. */
-	reg_write(sc, ENA_REG_INTR_MASK, 1);
+	ena_reg_write(sc, ENA_REG_INTR_MASK, 1);
 
 	/* Step 9: best effort. */
 	fill_host_info(sc);
 	struct ena_feat_host_attr ha;
 	memset(&ha, 0, sizeof(ha));
-	mem_addr(&ha.os_info_ba, sc->host_info.pa);
-	if (set_feature(sc, ENA_FEAT_HOST_ATTR_CONFIG, 0, &ha, sizeof(ha)) != TERN_OK)
+	ena_mem_addr(&ha.os_info_ba, sc->host_info.pa);
+	if (ena_set_feature(sc, ENA_FEAT_HOST_ATTR_CONFIG, 0, &ha, sizeof(ha)) != TERN_OK)
 		log_info(MOD, "%s: host info not accepted; continuing", sc->hw.name);
 	if (sc->admin_dead)
 		return TERN_ETIMEDOUT;
 
 	/* Step 10. */
 	struct ena_feat_dev_attr da;
-	if ((rc = get_feature(sc, ENA_FEAT_DEVICE_ATTRIBUTES, 0, &da, sizeof(da))) != TERN_OK)
+	if ((rc = ena_get_feature(sc, ENA_FEAT_DEVICE_ATTRIBUTES, 0, &da, sizeof(da))) != TERN_OK)
 		return rc;
 	if (da.max_mtu < 576 || (da.mac[0] & 1) ||
 	    (da.mac[0] | da.mac[1] | da.mac[2] | da.mac[3] | da.mac[4] | da.mac[5]) == 0) {
@@ -448,9 +210,9 @@ dev_init(struct ena_softc *sc, uint8_t reason)
 
 	/* Step 11. */
 	uint32_t nq, txd, rxd;
-	if (feature_ok(sc, ENA_FEAT_MAX_QUEUES_EXT)) {
+	if (ena_feature_ok(sc, ENA_FEAT_MAX_QUEUES_EXT)) {
 		struct ena_feat_max_queues_ext mq;
-		if ((rc = get_feature(sc, ENA_FEAT_MAX_QUEUES_EXT, 1, &mq, sizeof(mq))) != TERN_OK)
+		if ((rc = ena_get_feature(sc, ENA_FEAT_MAX_QUEUES_EXT, 1, &mq, sizeof(mq))) != TERN_OK)
 			return rc;
 		if (mq.version != 1) {
 			log_error(MOD, "%s: MAX_QUEUES_EXT answered version %u", sc->hw.name,
@@ -470,7 +232,7 @@ dev_init(struct ena_softc *sc, uint8_t reason)
 		uint8_t p[32];
 		uint32_t v[7];
 		uint16_t t[2];
-		if ((rc = get_feature(sc, ENA_FEAT_MAX_QUEUES_NUM, 0, p, sizeof(p))) != TERN_OK)
+		if ((rc = ena_get_feature(sc, ENA_FEAT_MAX_QUEUES_NUM, 0, p, sizeof(p))) != TERN_OK)
 			return rc;
 		memcpy(v, p, sizeof(v));
 		memcpy(t, p + 28, sizeof(t));
@@ -508,24 +270,24 @@ dev_init(struct ena_softc *sc, uint8_t reason)
 
 	/* Step 12. */
 	struct ena_feat_aenq aq;
-	if ((rc = get_feature(sc, ENA_FEAT_AENQ_CONFIG, 0, &aq, sizeof(aq))) != TERN_OK)
+	if ((rc = ena_get_feature(sc, ENA_FEAT_AENQ_CONFIG, 0, &aq, sizeof(aq))) != TERN_OK)
 		return rc;
 	struct ena_feat_offload off;
 	sc->off_tx = sc->off_rx = 0;
-	if (get_feature(sc, ENA_FEAT_STATELESS_OFFLOAD, 0, &off, sizeof(off)) == TERN_OK) {
+	if (ena_get_feature(sc, ENA_FEAT_STATELESS_OFFLOAD, 0, &off, sizeof(off)) == TERN_OK) {
 		sc->off_tx = off.tx;
 		sc->off_rx = off.rx_supported;
 	}
-	sc->keepalive_to_ns = ms_ns(ENA_KEEPALIVE_DEFAULT_MS);
-	sc->tx_to_ns = ms_ns(ENA_TX_TIMEOUT_DEFAULT_MS);
+	sc->keepalive_to_ns = ena_ms_ns(ENA_KEEPALIVE_DEFAULT_MS);
+	sc->tx_to_ns = ena_ms_ns(ENA_TX_TIMEOUT_DEFAULT_MS);
 	struct ena_feat_hw_hints hh;
-	if (get_feature(sc, ENA_FEAT_HW_HINTS, 0, &hh, sizeof(hh)) == TERN_OK) {
+	if (ena_get_feature(sc, ENA_FEAT_HW_HINTS, 0, &hh, sizeof(hh)) == TERN_OK) {
 		if (hh.driver_watchdog_timeout != 0)
 			sc->keepalive_to_ns = hh.driver_watchdog_timeout == 0xffff ? 0 :
-			    ms_ns(hh.driver_watchdog_timeout);
+			    ena_ms_ns(hh.driver_watchdog_timeout);
 		if (hh.missing_tx_completion_timeout != 0)
 			sc->tx_to_ns = hh.missing_tx_completion_timeout == 0xffff ? 0 :
-			    ms_ns(hh.missing_tx_completion_timeout);
+			    ena_ms_ns(hh.missing_tx_completion_timeout);
 	}
 	if (sc->admin_dead)
 		return TERN_ETIMEDOUT;
@@ -536,7 +298,7 @@ dev_init(struct ena_softc *sc, uint8_t reason)
 	    1u << ENA_AENQ_KEEP_ALIVE | 1u << ENA_AENQ_DEVICE_REQUEST_RESET;
 	aq.enabled_groups = want & aq.supported_groups;
 	aq.supported_groups = 0;
-	if ((rc = set_feature(sc, ENA_FEAT_AENQ_CONFIG, 0, &aq, sizeof(aq))) != TERN_OK)
+	if ((rc = ena_set_feature(sc, ENA_FEAT_AENQ_CONFIG, 0, &aq, sizeof(aq))) != TERN_OK)
 		return rc;
 	sc->aenq_groups = aq.enabled_groups;
 
@@ -561,15 +323,15 @@ dev_init(struct ena_softc *sc, uint8_t reason)
 
 	/* MTU (feature 14): the largest we carry, at most the device's. */
 	uint32_t mtu = sc->max_mtu < ENA_MTU_MAX ? sc->max_mtu : ENA_MTU_MAX;
-	if (feature_ok(sc, ENA_FEAT_MTU)) {
-		if ((rc = set_feature(sc, ENA_FEAT_MTU, 0, &mtu, sizeof(mtu))) != TERN_OK)
+	if (ena_feature_ok(sc, ENA_FEAT_MTU)) {
+		if ((rc = ena_set_feature(sc, ENA_FEAT_MTU, 0, &mtu, sizeof(mtu))) != TERN_OK)
 			return rc;
 	}
 	sc->nic.mtu = (uint16_t)mtu;
 
 	/* Step 15 (interrupt part): every AENQ slot is free. */
 	hw_mb();
-	reg_write(sc, ENA_REG_AENQ_HEAD_DB, sc->aenq_head);
+	ena_reg_write(sc, ENA_REG_AENQ_HEAD_DB, sc->aenq_head);
 	sc->last_keepalive_ns = hw_now_ns(&sc->hw);
 	return TERN_OK;
 }
@@ -587,8 +349,8 @@ create_cq(struct ena_softc *sc, struct hw_dma *ring, uint16_t depth, uint8_t wor
 	cmd.cq_caps_2 = words;
 	cmd.cq_depth = depth;
 	cmd.msix_vector = vec;
-	mem_addr(&cmd.cq_ba, ring->pa);
-	int rc = admin_exec(sc, &cmd, &r);
+	ena_mem_addr(&cmd.cq_ba, ring->pa);
+	int rc = ena_admin_exec(sc, &cmd, &r);
 	if (rc != TERN_OK)
 		return rc;
 	struct ena_acq_create_cq *cr = (struct ena_acq_create_cq *)(void *)&r;
@@ -618,8 +380,8 @@ create_sq(struct ena_softc *sc, uint8_t dir, uint8_t place, struct hw_dma *ring,
 	cmd.cq_idx = cq_idx;
 	cmd.sq_depth = depth;
 	if (place == ENA_SQ_PLACE_HOST)
-		mem_addr(&cmd.sq_ba, ring->pa);
-	int rc = admin_exec(sc, &cmd, &r);
+		ena_mem_addr(&cmd.sq_ba, ring->pa);
+	int rc = ena_admin_exec(sc, &cmd, &r);
 	if (rc != TERN_OK)
 		return rc;
 	struct ena_acq_create_sq *sr = (struct ena_acq_create_sq *)(void *)&r;
@@ -697,20 +459,20 @@ queues_destroy(struct ena_softc *sc)
 		ds.c.opcode = ENA_ADMIN_DESTROY_SQ;
 		ds.sq_idx = tq->sq_idx;
 		ds.sq_identity = ENA_SQ_DIR_TX << ENA_SQ_DIR_SHIFT;
-		(void)admin_exec(sc, &ds, NULL);
+		(void)ena_admin_exec(sc, &ds, NULL);
 		memset(&dc, 0, sizeof(dc));
 		dc.c.opcode = ENA_ADMIN_DESTROY_CQ;
 		dc.cq_idx = tq->cq_idx;
-		(void)admin_exec(sc, &dc, NULL);
+		(void)ena_admin_exec(sc, &dc, NULL);
 		memset(&ds, 0, sizeof(ds));
 		ds.c.opcode = ENA_ADMIN_DESTROY_SQ;
 		ds.sq_idx = rq->sq_idx;
 		ds.sq_identity = ENA_SQ_DIR_RX << ENA_SQ_DIR_SHIFT;
-		(void)admin_exec(sc, &ds, NULL);
+		(void)ena_admin_exec(sc, &ds, NULL);
 		memset(&dc, 0, sizeof(dc));
 		dc.c.opcode = ENA_ADMIN_DESTROY_CQ;
 		dc.cq_idx = rq->cq_idx;
-		(void)admin_exec(sc, &dc, NULL);
+		(void)ena_admin_exec(sc, &dc, NULL);
 	}
 	queues_forget(sc);
 }
@@ -851,7 +613,7 @@ fail_queues:
 fail_rings:
 	rings_free(sc);
 fail_reset:
-	(void)dev_reset(sc, ENA_RESET_INIT_ERR);
+	(void)ena_dev_reset(sc, ENA_RESET_INIT_ERR);
 fail_ctrl:
 	ctrl_free(sc);
 fail:
@@ -881,7 +643,7 @@ ena_detach_core(struct ena_softc *sc)
 		nic_unregister(&sc->nic);
 	sc->registered = false;
 	queues_destroy(sc);
-	(void)dev_reset(sc, ENA_RESET_NORMAL);
+	(void)ena_dev_reset(sc, ENA_RESET_NORMAL);
 	tx_release_all(sc);
 	rings_free(sc);
 	ctrl_free(sc);
@@ -911,7 +673,7 @@ recover(struct ena_softc *sc)
 	uint64_t now = hw_now_ns(&sc->hw);
 	if (sc->reset_tries >= ENA_RESET_TRIES)
 		return;
-	if (sc->reset_tries != 0 && now - sc->last_reset_try_ns < ms_ns(1000))
+	if (sc->reset_tries != 0 && now - sc->last_reset_try_ns < ena_ms_ns(1000))
 		return;
 	sc->reset_tries++;
 	sc->last_reset_try_ns = now;
@@ -991,7 +753,7 @@ aenq_process(struct ena_softc *sc)
 				memcpy(&hh, ev.payload, sizeof(hh));
 				if (hh.driver_watchdog_timeout != 0)
 					sc->keepalive_to_ns = hh.driver_watchdog_timeout == 0xffff ?
-					    0 : ms_ns(hh.driver_watchdog_timeout);
+					    0 : ena_ms_ns(hh.driver_watchdog_timeout);
 			} else {
 				sc->st.aenq_bad++;
 			}
@@ -1014,7 +776,7 @@ aenq_process(struct ena_softc *sc)
 	}
 	if (any) {
 		hw_mb();
-		reg_write(sc, ENA_REG_AENQ_HEAD_DB, sc->aenq_head);
+		ena_reg_write(sc, ENA_REG_AENQ_HEAD_DB, sc->aenq_head);
 	}
 }
 
@@ -1052,7 +814,7 @@ ena_service(struct ena_softc *sc)
 			sc->st.keepalive_missed++;
 			ena_request_reset(sc, ENA_RESET_KEEP_ALIVE_TO, "keep-alive missing");
 		}
-		if (!sc->reset_pending && now - sc->last_sts_check_ns >= ms_ns(1000)) {
+		if (!sc->reset_pending && now - sc->last_sts_check_ns >= ena_ms_ns(1000)) {
 			sc->last_sts_check_ns = now;
 			tx_check_missing(sc, now);
 			uint32_t sts = ena_reg_read(sc, ENA_REG_DEV_STS);

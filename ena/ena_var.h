@@ -11,6 +11,7 @@
 #define TERN_ENA_VAR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ena/ena.h"
@@ -148,8 +149,27 @@ struct ena_softc {
 	struct ena_stats st;
 };
 
-/* ena.c: the control path shared with the datapath. */
+static inline uint64_t
+ena_ms_ns(uint32_t ms)
+{
+	return (uint64_t)ms * 1000000ULL;
+}
+
+/* ena_admin.c: registers, reset and the admin queue. */
 uint32_t ena_reg_read(struct ena_softc *sc, uint32_t off);
+void ena_reg_write(struct ena_softc *sc, uint32_t off, uint32_t v);
+void ena_mem_addr(struct ena_mem_addr *a, uint64_t pa);
+void ena_set_mmio_resp(struct ena_softc *sc);
+int ena_dev_reset(struct ena_softc *sc, uint8_t reason);
+/* One command (64 bytes, header filled in here); the completion into
+   resp (MAY be NULL).  TERN_OK, TERN_ENOTSUP, TERN_EIO, TERN_ETIMEDOUT. */
+int ena_admin_exec(struct ena_softc *sc, void *cmd, struct ena_acq_entry *resp);
+bool ena_feature_ok(const struct ena_softc *sc, uint8_t id);
+int ena_get_feature(struct ena_softc *sc, uint8_t id, uint8_t ver, void *out, size_t len);
+int ena_set_feature(struct ena_softc *sc, uint8_t id, uint8_t ver, const void *in,
+    size_t len);
+
+/* ena.c: the control path shared with the datapath. */
 void ena_request_reset(struct ena_softc *sc, uint8_t reason, const char *why);
 void ena_service(struct ena_softc *sc);
 
