@@ -266,8 +266,6 @@ llq_write(struct ena_softc *sc, struct ena_txq *tq, struct tx_plan *p,
 		if (first)
 			chain_copy(chain, e + 2 * sizeof(struct ena_tx_desc), p->push);
 		first = false;
-		if (sc->llq_burst != 0 && tq->since_db >= sc->llq_burst)
-			doorbell(sc, tq);
 		hw_write_block(&sc->llq_bar, tq->llq_off + (uint32_t)(tq->tail & mask) *
 		    sc->llq_entry, w, sc->llq_entry / 8u);
 		sc->st.llq_entries++;
@@ -352,6 +350,10 @@ ena_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_meta
 	for (struct nic_buf *b = chain; b != NULL; b = b->next)
 		hw_dma_sync_dev(&sc->hw, b->data, b->len);
 	if (sc->llq) {
+		/* LIMIT_TX_BURST (A.9): never more than llq_burst entries
+		   between doorbells, and never a doorbell inside a frame. */
+		if (sc->llq_burst != 0 && tq->since_db + units > sc->llq_burst)
+			doorbell(sc, tq);
 		llq_write(sc, tq, &p, chain);
 		n->stats.tx_copy_bytes += p.push;
 	} else {

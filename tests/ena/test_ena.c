@@ -30,8 +30,8 @@ struct fix {
 	int link_events;
 	bool last_link;
 	int tx_released;
-	struct nic_buf tb[4];
-	uint8_t tmem[4][9200];
+	struct nic_buf tb[12];
+	uint8_t tmem[12][9200];
 };
 
 static void
@@ -376,6 +376,33 @@ test_llq_shapes(void **state)
 	assert_int_equal(nic_tx(&f->sc.nic, 0, c, NULL), TERN_OK);
 	assert_int_equal(ena_sim_wire_pop(&f->sim, got, sizeof(got)), (int)len);
 	assert_memory_equal(got, frame, len);
+	assert_int_equal(nic_poll_queue(&f->sc.nic, 0, 64), 1);
+	assert_int_equal(f->tx_released, 2);
+
+	/* Ten buffers of 120 bytes: 96 bytes inline, ten descriptors, two
+	   before the header and eight in a second 128-byte entry. */
+	static uint8_t big[1200];
+	uint32_t blen = mk_frame(big, false, 0, 1200 - 42, false, 5);
+	struct nic_buf *head = NULL, **tail = &head;
+	for (int i = 0; i < 10; i++) {
+		struct nic_buf *b = &f->tb[i];
+		memset(b, 0, sizeof(*b));
+		b->data = f->tmem[i];
+		b->len = 120;
+		memcpy(b->data, big + 120 * i, 120);
+		b->release = tx_release;
+		b->owner = f;
+		b->refs = 1;
+		*tail = b;
+		tail = &b->next;
+	}
+	uint64_t entries = f->sc.st.llq_entries;
+	assert_int_equal(nic_tx(&f->sc.nic, 0, head, NULL), TERN_OK);
+	assert_int_equal(f->sc.st.llq_entries - entries, 2);
+	assert_int_equal(ena_sim_wire_pop(&f->sim, got, sizeof(got)), (int)blen);
+	assert_memory_equal(got, big, blen);
+	assert_int_equal(nic_poll_queue(&f->sc.nic, 0, 64), 1);
+	assert_int_equal(f->tx_released, 12);
 	assert_int_equal(f->sim.perrs, 0);
 	fix_end(f, true);
 }
