@@ -37,7 +37,7 @@ bench: bench-boot bench-net
 # -O2 without sanitizers: the runtime switches stacks by hand and kills
 # threads mid-call, which ASan's stack poisoning does not follow.
 TERNSIM_SRCS := tools/ternsim/ternsim.c tools/ternsim/ts_kern.c tools/ternsim/ts_nitro.c \
-	tests/ena/ena_sim.c ena/ena.c ena/ena_admin.c ena/ena_datapath.c \
+	tests/ena/ena_sim.c tests/ena/ena_sim_io.c ena/ena.c ena/ena_admin.c ena/ena_datapath.c \
 	tests/nvme/nvme_sim.c nvme/nvme.c nvme/nvme_io.c \
 	tests/virtio/virtio_sim.c tests/virtio/virtio_regnames.c tests/hw/hw_host.c \
 	virtio/virtio.c virtio/virtio_net.c virtio/virtio_blk.c \

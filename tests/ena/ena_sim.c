@@ -1,8 +1,8 @@
 /*
  * ena_sim.c - strict ENA device simulator (see ena_sim.h).  Registers per
  * PROTOCOLS.md A.2, read-less MMIO A.3, reset A.4, admin queue A.5,
- * features A.6, IO queues A.7, descriptors A.8, LLQ A.9, AENQ A.10,
- * interrupts A.11.  Wire layouts come from ena/ena_reg.h (whose
+ * features A.6, IO queues A.7, LLQ window A.9, AENQ A.10, interrupts
+ * A.11.  TX and RX processing (A.8, A.9) are in ena_sim_io.c.  Wire layouts come from ena/ena_reg.h (whose
  * _Static_asserts pin them to the same tables).
  */
 #include <stdarg.h>
@@ -13,13 +13,14 @@
 
 #include "ena/ena_reg.h"
 #include "tests/ena/ena_sim.h"
+#include "tests/ena/ena_sim_int.h"
 
 #define PG 4096ULL
 
 static struct ena_sim *S(struct hw_dev *d) { return d->backend; }
 
-static void __attribute__((format(printf, 2, 3)))
-perr(struct ena_sim *s, const char *fmt, ...)
+void
+esim_perr(struct ena_sim *s, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -89,11 +90,11 @@ ena_sim_bind(struct ena_sim *s, struct hw_dev *hw, struct hw_bar *regs, struct h
 	}
 }
 
-static bool
-addr_ok(struct ena_sim *s, uint64_t a, const char *what)
+bool
+esim_addr_ok(struct ena_sim *s, uint64_t a, const char *what)
 {
 	if (a == 0 || (a >> s->cfg.dma_width) != 0) {
-		perr(s, "%s address 0x%llx outside %u bits", what, (unsigned long long)a,
+		esim_perr(s, "%s address 0x%llx outside %u bits", what, (unsigned long long)a,
 		    s->cfg.dma_width);
 		return false;
 	}
@@ -106,8 +107,8 @@ mem48(const struct ena_mem_addr *a)
 	return (uint64_t)a->hi << 32 | a->lo;
 }
 
-static void
-raise_irq(struct ena_sim *s, uint16_t vec)
+void
+esim_raise_irq(struct ena_sim *s, uint16_t vec)
 {
 	if (vec >= ESIM_NVEC)
 		return;
@@ -184,11 +185,11 @@ get_feature(struct ena_sim *s, const struct ena_aq_feature *c, struct ena_acq_en
 {
 	uint8_t id = c->feature_id;
 	if ((c->flags & 3) != ENA_FEAT_SELECT_CURRENT && (c->flags & 3) != 3)
-		perr(s, "GET_FEATURE %u: select %u", id, c->flags & 3);
+		esim_perr(s, "GET_FEATURE %u: select %u", id, c->flags & 3);
 	if (c->c.flags & (ENA_AQ_FLAG_CTRL_DATA | ENA_AQ_FLAG_CTRL_INDIRECT))
-		perr(s, "GET_FEATURE %u: control buffer flags on a direct feature", id);
+		esim_perr(s, "GET_FEATURE %u: control buffer flags on a direct feature", id);
 	if (id >= 32 || !(supported_features(s) & (1u << id))) {
-		perr(s, "GET_FEATURE %u: feature not in supported_features", id);
+		esim_perr(s, "GET_FEATURE %u: feature not in supported_features", id);
 		return ENA_ADMIN_UNSUPPORTED;
 	}
 	switch (id) {
@@ -207,7 +208,7 @@ get_feature(struct ena_sim *s, const struct ena_aq_feature *c, struct ena_acq_en
 	}
 	case ENA_FEAT_MAX_QUEUES_EXT: {
 		if (c->feature_version != 1) {
-			perr(s, "MAX_QUEUES_EXT asked with version %u", c->feature_version);
+			esim_perr(s, "MAX_QUEUES_EXT asked with version %u", c->feature_version);
 			return ENA_ADMIN_ILLEGAL_PARAM;
 		}
 		struct ena_feat_max_queues_ext m;
@@ -248,7 +249,7 @@ get_feature(struct ena_sim *s, const struct ena_aq_feature *c, struct ena_acq_en
 	}
 	case ENA_FEAT_LLQ: {
 		if (c->feature_version < 1)
-			perr(s, "LLQ asked with version %u", c->feature_version);
+			esim_perr(s, "LLQ asked with version %u", c->feature_version);
 		struct ena_feat_llq l;
 		memset(&l, 0, sizeof(l));
 		l.max_llq_num = s->cfg.nq;
@@ -267,7 +268,7 @@ get_feature(struct ena_sim *s, const struct ena_aq_feature *c, struct ena_acq_en
 		return 0;
 	}
 	}
-	perr(s, "GET_FEATURE %u: not gettable", id);
+	esim_perr(s, "GET_FEATURE %u: not gettable", id);
 	return ENA_ADMIN_UNSUPPORTED;
 }
 
@@ -276,9 +277,9 @@ set_feature(struct ena_sim *s, const struct ena_aq_feature *c)
 {
 	uint8_t id = c->feature_id;
 	if (c->c.flags & (ENA_AQ_FLAG_CTRL_DATA | ENA_AQ_FLAG_CTRL_INDIRECT))
-		perr(s, "SET_FEATURE %u: control buffer flags on a direct feature", id);
+		esim_perr(s, "SET_FEATURE %u: control buffer flags on a direct feature", id);
 	if (id >= 32 || !(supported_features(s) & (1u << id))) {
-		perr(s, "SET_FEATURE %u: feature not in supported_features", id);
+		esim_perr(s, "SET_FEATURE %u: feature not in supported_features", id);
 		return ENA_ADMIN_UNSUPPORTED;
 	}
 	switch (id) {
@@ -286,7 +287,7 @@ set_feature(struct ena_sim *s, const struct ena_aq_feature *c)
 		struct ena_feat_aenq a;
 		memcpy(&a, c->payload, sizeof(a));
 		if (a.enabled_groups & ~SUPPORTED_GROUPS) {
-			perr(s, "AENQ_CONFIG enables unsupported groups 0x%x", a.enabled_groups);
+			esim_perr(s, "AENQ_CONFIG enables unsupported groups 0x%x", a.enabled_groups);
 			return ENA_ADMIN_ILLEGAL_PARAM;
 		}
 		s->aenq_enabled = a.enabled_groups;
@@ -296,7 +297,7 @@ set_feature(struct ena_sim *s, const struct ena_aq_feature *c)
 		uint32_t mtu;
 		memcpy(&mtu, c->payload, 4);
 		if (mtu < 68 || mtu > s->cfg.max_mtu) {
-			perr(s, "MTU %u outside 68..%u", mtu, s->cfg.max_mtu);
+			esim_perr(s, "MTU %u outside 68..%u", mtu, s->cfg.max_mtu);
 			return ENA_ADMIN_ILLEGAL_PARAM;
 		}
 		s->mtu = mtu;
@@ -306,14 +307,14 @@ set_feature(struct ena_sim *s, const struct ena_aq_feature *c)
 		struct ena_feat_host_attr h;
 		memcpy(&h, c->payload, sizeof(h));
 		uint64_t a = mem48(&h.os_info_ba);
-		if (!addr_ok(s, a, "host info") || (a & (PG - 1)))
+		if (!esim_addr_ok(s, a, "host info") || (a & (PG - 1)))
 			return ENA_ADMIN_MALFORMED;
 		memcpy(s->host_info, (void *)(uintptr_t)a, sizeof(s->host_info));
 		struct ena_host_info hi;
 		memcpy(&hi, s->host_info, sizeof(hi));
 		if (hi.os_type == 0 || hi.num_cpus == 0 || hi.ena_spec_version == 0 ||
 		    hi.driver_version == 0)
-			perr(s, "host info incomplete (os_type %u, cpus %u, spec 0x%x)",
+			esim_perr(s, "host info incomplete (os_type %u, cpus %u, spec 0x%x)",
 			    hi.os_type, hi.num_cpus, hi.ena_spec_version);
 		s->host_info_set = true;
 		return 0;
@@ -329,13 +330,13 @@ set_feature(struct ena_sim *s, const struct ena_aq_feature *c)
 		      l.desc_before_hdr_enabled == 4) ||
 		    (l.accel_flags & ~(ENA_LLQ_ACCEL_NO_META_CACHE |
 		      (s->cfg.burst ? ENA_LLQ_ACCEL_LIMIT_BURST : 0)))) {
-			perr(s, "SET LLQ: invalid selection (hdr %u entry %u before %u stride %u "
+			esim_perr(s, "SET LLQ: invalid selection (hdr %u entry %u before %u stride %u "
 			    "accel 0x%x)", l.header_location_enabled, l.entry_size_enabled,
 			    l.desc_before_hdr_enabled, l.desc_stride_enabled, l.accel_flags);
 			return ENA_ADMIN_ILLEGAL_PARAM;
 		}
 		if (l.desc_before_hdr_enabled != 2 || l.desc_stride_enabled != 2) {
-			perr(s, "SET LLQ: simulator implements 2 descs before header, multi stride");
+			esim_perr(s, "SET LLQ: simulator implements 2 descs before header, multi stride");
 			return ENA_ADMIN_UNSUPPORTED;
 		}
 		s->llq_on = true;
@@ -344,7 +345,7 @@ set_feature(struct ena_sim *s, const struct ena_aq_feature *c)
 		return 0;
 	}
 	}
-	perr(s, "SET_FEATURE %u: not settable", id);
+	esim_perr(s, "SET_FEATURE %u: not settable", id);
 	return ENA_ADMIN_UNSUPPORTED;
 }
 
@@ -353,22 +354,22 @@ create_cq(struct ena_sim *s, const struct ena_aq_create_cq *c, struct ena_acq_en
 {
 	uint64_t ba = mem48(&c->cq_ba);
 	if (!(c->cq_caps_1 & ENA_CQ_CAPS1_INTR_MODE))
-		perr(s, "CREATE_CQ without interrupt mode");
+		esim_perr(s, "CREATE_CQ without interrupt mode");
 	uint8_t words = c->cq_caps_2 & 0x1f;
 	if (words != 2 && words != 4) {
-		perr(s, "CREATE_CQ entry size %u words", words);
+		esim_perr(s, "CREATE_CQ entry size %u words", words);
 		return ENA_ADMIN_ILLEGAL_PARAM;
 	}
 	if (!one_bit(c->cq_depth) || c->cq_depth > s->cfg.depth) {
-		perr(s, "CREATE_CQ depth %u (power of two <= %u)", c->cq_depth, s->cfg.depth);
+		esim_perr(s, "CREATE_CQ depth %u (power of two <= %u)", c->cq_depth, s->cfg.depth);
 		return ENA_ADMIN_ILLEGAL_PARAM;
 	}
 	if (c->msix_vector == 0 || c->msix_vector > s->cfg.nq) {
-		perr(s, "CREATE_CQ MSI-X vector %u (IO vectors are 1..%u)", c->msix_vector,
+		esim_perr(s, "CREATE_CQ MSI-X vector %u (IO vectors are 1..%u)", c->msix_vector,
 		    s->cfg.nq);
 		return ENA_ADMIN_ILLEGAL_PARAM;
 	}
-	if (!addr_ok(s, ba, "CQ") || (ba & 7))
+	if (!esim_addr_ok(s, ba, "CQ") || (ba & 7))
 		return ENA_ADMIN_MALFORMED;
 	for (int i = 0; i < ESIM_MAXQ * 2; i++) {
 		if (s->cq[i].live)
@@ -392,41 +393,41 @@ create_sq(struct ena_sim *s, const struct ena_aq_create_sq *c, struct ena_acq_en
 	uint8_t dir = c->sq_identity >> ENA_SQ_DIR_SHIFT;
 	uint8_t place = c->sq_caps_2 & 0xf;
 	if ((c->sq_identity & 0x1f) || c->rsvd0)
-		perr(s, "CREATE_SQ reserved bits set");
+		esim_perr(s, "CREATE_SQ reserved bits set");
 	if (dir != ENA_SQ_DIR_TX && dir != ENA_SQ_DIR_RX) {
-		perr(s, "CREATE_SQ direction %u", dir);
+		esim_perr(s, "CREATE_SQ direction %u", dir);
 		return ENA_ADMIN_ILLEGAL_PARAM;
 	}
 	if ((c->sq_caps_2 >> 4) & 7)
-		perr(s, "CREATE_SQ completion policy %u", (c->sq_caps_2 >> 4) & 7);
+		esim_perr(s, "CREATE_SQ completion policy %u", (c->sq_caps_2 >> 4) & 7);
 	if (!(c->sq_caps_3 & ENA_SQ_CAPS3_CONTIG))
-		perr(s, "CREATE_SQ without physically-contiguous flag");
+		esim_perr(s, "CREATE_SQ without physically-contiguous flag");
 	if (place != ENA_SQ_PLACE_HOST && place != ENA_SQ_PLACE_DEV) {
-		perr(s, "CREATE_SQ placement %u", place);
+		esim_perr(s, "CREATE_SQ placement %u", place);
 		return ENA_ADMIN_ILLEGAL_PARAM;
 	}
 	if (place == ENA_SQ_PLACE_DEV && (dir != ENA_SQ_DIR_TX || !s->llq_on)) {
-		perr(s, "CREATE_SQ device placement for %s without LLQ enabled",
+		esim_perr(s, "CREATE_SQ device placement for %s without LLQ enabled",
 		    dir == ENA_SQ_DIR_TX ? "TX" : "RX");
 		return ENA_ADMIN_ILLEGAL_PARAM;
 	}
 	if (place == ENA_SQ_PLACE_HOST && dir == ENA_SQ_DIR_TX && s->llq_on)
-		perr(s, "CREATE_SQ host-memory TX after LLQ was enabled");
+		esim_perr(s, "CREATE_SQ host-memory TX after LLQ was enabled");
 	if (c->cq_idx >= ESIM_MAXQ * 2 || !s->cq[c->cq_idx].live || s->cq[c->cq_idx].sq >= 0) {
-		perr(s, "CREATE_SQ on CQ %u that is not live or already bound", c->cq_idx);
+		esim_perr(s, "CREATE_SQ on CQ %u that is not live or already bound", c->cq_idx);
 		return ENA_ADMIN_ILLEGAL_PARAM;
 	}
 	struct esim_cq *cq = &s->cq[c->cq_idx];
 	if (c->sq_depth != cq->depth) {
-		perr(s, "CREATE_SQ depth %u != CQ depth %u", c->sq_depth, cq->depth);
+		esim_perr(s, "CREATE_SQ depth %u != CQ depth %u", c->sq_depth, cq->depth);
 		return ENA_ADMIN_ILLEGAL_PARAM;
 	}
 	if (cq->words != (dir == ENA_SQ_DIR_TX ? 2 : 4))
-		perr(s, "CREATE_SQ %s on a CQ of %u-word entries", dir == ENA_SQ_DIR_TX ? "TX" : "RX",
+		esim_perr(s, "CREATE_SQ %s on a CQ of %u-word entries", dir == ENA_SQ_DIR_TX ? "TX" : "RX",
 		    cq->words);
 	uint64_t ba = mem48(&c->sq_ba);
-	if (place == ENA_SQ_PLACE_HOST && (!addr_ok(s, ba, "SQ") || (ba & (PG - 1)))) {
-		perr(s, "CREATE_SQ host ring 0x%llx not page aligned", (unsigned long long)ba);
+	if (place == ENA_SQ_PLACE_HOST && (!esim_addr_ok(s, ba, "SQ") || (ba & (PG - 1)))) {
+		esim_perr(s, "CREATE_SQ host ring 0x%llx not page aligned", (unsigned long long)ba);
 		return ENA_ADMIN_MALFORMED;
 	}
 	for (int i = 0; i < ESIM_MAXQ * 2; i++) {
@@ -484,7 +485,7 @@ admin_cmd(struct ena_sim *s, const uint8_t *e, struct ena_acq_entry *r)
 		memcpy(&d, e, sizeof(d));
 		if (d.sq_idx >= ESIM_MAXQ * 2 || !s->sq[d.sq_idx].live ||
 		    s->sq[d.sq_idx].dir != (d.sq_identity >> ENA_SQ_DIR_SHIFT)) {
-			perr(s, "DESTROY_SQ %u: not live or wrong direction", d.sq_idx);
+			esim_perr(s, "DESTROY_SQ %u: not live or wrong direction", d.sq_idx);
 			return ENA_ADMIN_ILLEGAL_PARAM;
 		}
 		s->cq[s->sq[d.sq_idx].cq].sq = -1;
@@ -495,18 +496,18 @@ admin_cmd(struct ena_sim *s, const uint8_t *e, struct ena_acq_entry *r)
 		struct ena_aq_destroy_cq d;
 		memcpy(&d, e, sizeof(d));
 		if (d.cq_idx >= ESIM_MAXQ * 2 || !s->cq[d.cq_idx].live) {
-			perr(s, "DESTROY_CQ %u: not live", d.cq_idx);
+			esim_perr(s, "DESTROY_CQ %u: not live", d.cq_idx);
 			return ENA_ADMIN_ILLEGAL_PARAM;
 		}
 		if (s->cq[d.cq_idx].sq >= 0) {
-			perr(s, "DESTROY_CQ %u before its SQ", d.cq_idx);
+			esim_perr(s, "DESTROY_CQ %u before its SQ", d.cq_idx);
 			return ENA_ADMIN_ILLEGAL_PARAM;
 		}
 		s->cq[d.cq_idx].live = false;
 		return 0;
 	}
 	}
-	perr(s, "admin opcode %u unknown", c.opcode);
+	esim_perr(s, "admin opcode %u unknown", c.opcode);
 	return ENA_ADMIN_BAD_OPCODE;
 }
 
@@ -525,7 +526,7 @@ acq_post(struct ena_sim *s, struct ena_acq_entry *r)
 	s->acq_tail++;
 	if ((s->acq_tail & (depth - 1)) == 0)
 		s->acq_phase ^= 1;
-	raise_irq(s, 0);
+	esim_raise_irq(s, 0);
 }
 
 static void
@@ -533,11 +534,11 @@ aq_doorbell(struct ena_sim *s, uint16_t db)
 {
 	uint16_t depth = s->aq_caps & 0xffff;
 	if (!s->admin_up || s->aq_base == 0 || s->acq_base == 0) {
-		perr(s, "AQ doorbell %u before the admin queues were set up", db);
+		esim_perr(s, "AQ doorbell %u before the admin queues were set up", db);
 		return;
 	}
 	if ((uint16_t)(db - s->aq_head) > depth) {
-		perr(s, "AQ doorbell %u more than depth %u past consumed %u", db, depth, s->aq_head);
+		esim_perr(s, "AQ doorbell %u more than depth %u past consumed %u", db, depth, s->aq_head);
 		return;
 	}
 	while (s->aq_head != db) {
@@ -547,14 +548,14 @@ aq_doorbell(struct ena_sim *s, uint16_t db)
 		struct ena_aq_common c;
 		memcpy(&c, e, sizeof(c));
 		if ((c.flags & ENA_AQ_FLAG_PHASE) != phase) {
-			perr(s, "AQ entry %u (opcode %u) has phase %u, expected %u", s->aq_head,
+			esim_perr(s, "AQ entry %u (opcode %u) has phase %u, expected %u", s->aq_head,
 			    c.opcode, c.flags & 1, phase);
 			return;
 		}
 		if (c.command_id & ~ENA_AQ_CMD_ID_MASK)
-			perr(s, "AQ entry %u: reserved command_id bits 0x%x", s->aq_head, c.command_id);
+			esim_perr(s, "AQ entry %u: reserved command_id bits 0x%x", s->aq_head, c.command_id);
 		if ((c.command_id & ENA_AQ_CMD_ID_MASK) >= depth)
-			perr(s, "AQ entry %u: command_id %u >= depth", s->aq_head, c.command_id);
+			esim_perr(s, "AQ entry %u: command_id %u >= depth", s->aq_head, c.command_id);
 		s->aq_head++;
 		s->admin_cmds++;
 		struct ena_acq_entry r;
@@ -625,7 +626,7 @@ ena_sim_aenq(struct ena_sim *s, uint16_t group, uint16_t syndrome, const void *p
 	s->aenq_tail++;
 	if ((s->aenq_tail & (depth - 1)) == 0)
 		s->aenq_phase ^= 1;
-	raise_irq(s, 0);
+	esim_raise_irq(s, 0);
 	return 0;
 }
 
@@ -641,421 +642,6 @@ ena_sim_link(struct ena_sim *s, bool up)
 {
 	uint32_t f = up ? 1 : 0;
 	return ena_sim_aenq(s, ENA_AENQ_LINK_CHANGE, 0, &f, sizeof(f));
-}
-
-/* ------------------------------------------------------------------ */
-/* TX (A.8.1-A.8.3, A.9). */
-
-static uint16_t
-ipsum(const uint8_t *p, uint32_t n, uint32_t sum)
-{
-	for (uint32_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-static void
-tx_complete(struct ena_sim *s, struct esim_sq *sq, uint16_t req_id)
-{
-	struct esim_cq *cq = &s->cq[sq->cq];
-	struct ena_tx_cdesc *c = (struct ena_tx_cdesc *)(uintptr_t)
-	    (cq->base + (uint64_t)(cq->tail & (cq->depth - 1)) * sizeof(*c));
-	struct ena_tx_cdesc v;
-	memset(&v, 0, sizeof(v));
-	v.req_id = req_id;
-	if (s->f_tx_bad_req_id) {
-		s->f_tx_bad_req_id = false;
-		v.req_id = (uint16_t)(sq->depth + 3);
-	}
-	v.sq_head_idx = sq->head;
-	v.flags = cq->phase;
-	if (s->mangle != NULL)
-		s->mangle(s->mangle_ctx, ESIM_M_TXC, &v, sizeof(v));
-	memcpy((uint8_t *)c + 4, (uint8_t *)&v + 4, 4);
-	memcpy(c, &v, 4);
-	cq->tail++;
-	if ((cq->tail & (cq->depth - 1)) == 0)
-		cq->phase ^= 1;
-	raise_irq(s, cq->vec);
-}
-
-struct pkt {
-	uint32_t len;
-	bool have_meta, first_seen;
-	struct ena_tx_meta_desc meta;
-	uint32_t meta_ctrl;	/* of the first buffer descriptor */
-	int req_id;
-	uint32_t ndesc;
-	uint8_t f[ESIM_FRAME_MAX];	/* last: not cleared per frame */
-};
-
-/* One descriptor of a frame; 1 when it ended the frame, 0 to go on, -1
-   on a protocol error (the frame is dropped). */
-static int
-tx_desc(struct ena_sim *s, struct esim_sq *sq, struct pkt *p, const struct ena_tx_desc *d,
-    uint8_t phase, const uint8_t *inline_hdr, uint32_t inline_room)
-{
-	uint32_t lc = d->len_ctrl;
-	if (!!(lc & ENA_TXD_PHASE) != phase) {
-		perr(s, "TX descriptor with phase %u, expected %u", !!(lc & ENA_TXD_PHASE), phase);
-		return -1;
-	}
-	p->ndesc++;
-	if (p->ndesc > s->cfg.max_tx_descs) {
-		perr(s, "TX frame with more than %u descriptors", s->cfg.max_tx_descs);
-		return -1;
-	}
-	if (lc & ENA_TXD_META) {
-		if (p->ndesc != 1 || !(lc & ENA_TXD_FIRST) || (lc & (ENA_TXD_LAST))) {
-			perr(s, "TX meta descriptor not first, or with last set");
-			return -1;
-		}
-		memcpy(&p->meta, d, sizeof(p->meta));
-		p->have_meta = true;
-		p->first_seen = true;
-		return 0;
-	}
-	uint16_t rid = (uint16_t)(((lc >> ENA_TXD_REQ_HI_SHIFT) & 0x3f) << 10 |
-	    (d->meta_ctrl >> ENA_TXD_REQ_LO_SHIFT));
-	if (!(lc & ENA_TXD_COMP_REQ))
-		perr(s, "TX descriptor without comp_req");
-	if (!p->first_seen) {
-		if (!(lc & ENA_TXD_FIRST)) {
-			perr(s, "TX frame does not start with first");
-			return -1;
-		}
-		p->first_seen = true;
-	} else if (lc & ENA_TXD_FIRST) {
-		perr(s, "TX descriptor with first in the middle of a frame");
-		return -1;
-	}
-	if (p->ndesc == 1 || (p->have_meta && p->ndesc == 2)) {
-		p->meta_ctrl = d->meta_ctrl & ((1u << ENA_TXD_REQ_LO_SHIFT) - 1);
-		uint32_t hdr = d->addr_hi_hdr >> ENA_TXD_HDR_LEN_SHIFT;
-		if (sq->place == ENA_SQ_PLACE_DEV) {
-			if (hdr > inline_room) {
-				perr(s, "LLQ header_length %u over the %u inline bytes", hdr, inline_room);
-				return -1;
-			}
-			memcpy(p->f, inline_hdr, hdr);
-			p->len = hdr;
-		}
-		p->req_id = rid;
-	} else if (rid != p->req_id) {
-		perr(s, "TX descriptors of one frame carry req_ids %d and %u", p->req_id, rid);
-		return -1;
-	}
-	if (rid >= sq->depth) {
-		perr(s, "TX req_id %u >= depth %u", rid, sq->depth);
-		return -1;
-	}
-	uint32_t len = lc & ENA_TXD_LEN_MASK;
-	if (len > 0) {
-		uint64_t a = (uint64_t)(d->addr_hi_hdr & 0xffff) << 32 | d->addr_lo;
-		if (!addr_ok(s, a, "TX buffer"))
-			return -1;
-		if (p->len + len > ESIM_FRAME_MAX) {
-			perr(s, "TX frame over %u bytes", ESIM_FRAME_MAX);
-			return -1;
-		}
-		memcpy(p->f + p->len, (void *)(uintptr_t)a, len);
-		p->len += len;
-	}
-	return (lc & ENA_TXD_LAST) ? 1 : 0;
-}
-
-/* Offloads asked by the descriptors, then the frame goes on the wire. */
-static void
-tx_finish(struct ena_sim *s, struct esim_sq *sq, struct pkt *p)
-{
-	uint32_t mc = p->meta_ctrl;
-	if (mc & (ENA_TXD_L4_CSUM | ENA_TXD_IPV4_CSUM)) {
-		if (!(s->cfg.offload_tx & (ENA_OFF_TX_L4_IPV4_PART | ENA_OFF_TX_IPV4_CSUM)))
-			perr(s, "TX checksum offload asked but not offered");
-		if (!p->have_meta)
-			perr(s, "TX checksum offload without a meta descriptor (meta caching "
-			    "disabled)");
-		uint32_t l3 = mc & 0xf, l4 = (mc >> ENA_TXD_L4_SHIFT) & 0x1f;
-		uint32_t w2 = p->meta.word2;
-		uint32_t l3len = w2 & 0xff, l3off = (w2 >> 8) & 0xff;
-		uint32_t l4words = (w2 >> 16) & 0x3f;
-		if (l3 != ENA_TXD_L3_IPV4 || (l4 != ENA_TXD_L4_TCP && l4 != ENA_TXD_L4_UDP) ||
-		    p->len < 34 || p->f[12] != 0x08 || p->f[13] != 0x00 || l3off != 14 ||
-		    l3len != (uint32_t)(p->f[14] & 0xf) * 4u ||
-		    p->f[23] != (l4 == ENA_TXD_L4_TCP ? 6 : 17)) {
-			perr(s, "TX checksum metadata does not describe the frame (l3 %u l4 %u "
-			    "off %u len %u)", l3, l4, l3off, l3len);
-		} else {
-			uint32_t l4off = l3off + l3len;
-			uint32_t field = l4off + (l4 == ENA_TXD_L4_TCP ? 16 : 6);
-			uint32_t want_words = l4 == ENA_TXD_L4_TCP ?
-			    (uint32_t)(p->f[l4off + 12] >> 4) : 2;
-			if (l4words != want_words)
-				perr(s, "TX meta L4 header length %u words, frame says %u",
-				    l4words, want_words);
-			if (!!(mc & ENA_TXD_DF) != !!(p->f[20] & 0x40))
-				perr(s, "TX DF bit does not mirror the IPv4 header");
-			if (!(mc & ENA_TXD_L4_CSUM_PARTIAL))
-				perr(s, "TX full L4 checksum asked; only partial offered");
-			if (field + 2 <= p->len) {
-				uint16_t sum = (uint16_t)~ipsum(p->f + l4off, p->len - l4off, 0);
-				if (l4 == ENA_TXD_L4_UDP && sum == 0)
-					sum = 0xffff;
-				p->f[field] = (uint8_t)(sum >> 8);
-				p->f[field + 1] = (uint8_t)sum;
-			}
-		}
-	}
-	if (p->len < 14 || p->len > s->mtu + 18u) {
-		perr(s, "TX frame of %u bytes (MTU %u)", p->len, s->mtu);
-		return;
-	}
-	s->tx_frames++;
-	if (s->on_tx != NULL) {
-		s->on_tx(s->on_tx_ctx, p->f, p->len);
-		return;
-	}
-	if (s->nwire < ESIM_WIRE_MAX) {
-		struct esim_frame *w = &s->wire[s->nwire++];
-		memcpy(w->data, p->f, p->len);
-		w->len = p->len;
-		w->sq = (uint16_t)(sq - s->sq);
-	}
-}
-
-static void
-tx_doorbell(struct ena_sim *s, struct esim_sq *sq, uint16_t tail)
-{
-	uint16_t mask = (uint16_t)(sq->depth - 1);
-	if ((uint16_t)(tail - sq->head) > sq->depth) {
-		perr(s, "TX doorbell %u more than depth past consumed %u", tail, sq->head);
-		return;
-	}
-	if (sq->place == ENA_SQ_PLACE_DEV) {
-		for (uint16_t i = sq->tail; i != tail; i++) {
-			uint16_t slot = i & mask;
-			if (sq->llq_written[slot] == 0) {
-				perr(s, "LLQ entry %u rung without being written", i);
-				return;
-			}
-		}
-	}
-	sq->tail = tail;
-	sq->since_db = 0;
-	static struct pkt p;
-	while (sq->head != sq->tail) {
-		memset(&p, 0, offsetof(struct pkt, f));
-		p.len = 0;
-		p.req_id = -1;
-		uint16_t h = sq->head;
-		int rc = 0;
-		if (sq->place == ENA_SQ_PLACE_HOST) {
-			while (rc == 0 && h != sq->tail) {
-				struct ena_tx_desc d;
-				memcpy(&d, (void *)(uintptr_t)(sq->base + (uint64_t)(h & mask) * 16), 16);
-				uint8_t ph = (uint8_t)(((h / sq->depth) & 1) ^ 1);
-				rc = tx_desc(s, sq, &p, &d, ph, NULL, 0);
-				h++;
-			}
-		} else {
-			uint16_t per = s->llq_entry / 16;
-			bool first = true;
-			while (rc == 0 && h != sq->tail) {
-				uint8_t *e = s->llq_mem + sq->llq_off + (uint32_t)(h & mask) * s->llq_entry;
-				uint8_t ph = (uint8_t)(((h / sq->depth) & 1) ^ 1);
-				uint16_t k = first ? 2 : per;
-				for (uint16_t j = 0; j < k && rc == 0; j++) {
-					struct ena_tx_desc d;
-					memcpy(&d, e + 16 * j, 16);
-					rc = tx_desc(s, sq, &p, &d, ph, e + 32, s->llq_entry - 32u);
-				}
-				sq->llq_written[h & mask] = 0;
-				first = false;
-				h++;
-			}
-		}
-		if (rc == 0) {
-			perr(s, "TX doorbell %u ends inside a frame", sq->tail);
-			return;
-		}
-		sq->head = h;
-		if (rc < 0)
-			continue;	/* dropped, no completion: the driver must recover */
-		tx_finish(s, sq, &p);
-		if (s->f_tx_lose) {
-			s->f_tx_lose = false;
-			continue;
-		}
-		tx_complete(s, sq, (uint16_t)p.req_id);
-		if (s->f_reset_after_tx != 0 && --s->f_reset_after_tx == 0)
-			ena_sim_aenq(s, ENA_AENQ_DEVICE_REQUEST_RESET, 0, NULL, 0);
-	}
-}
-
-/* ------------------------------------------------------------------ */
-/* RX (A.8.4, A.8.5). */
-
-static struct esim_sq *
-rx_sq_of_pair(struct ena_sim *s, uint16_t pair)
-{
-	for (int i = 0; i < ESIM_MAXQ * 2; i++) {
-		struct esim_sq *sq = &s->sq[i];
-		if (sq->live && sq->dir == ENA_SQ_DIR_RX && s->cq[sq->cq].vec == pair + 1)
-			return sq;
-	}
-	return NULL;
-}
-
-static uint32_t
-rx_parse_status(struct ena_sim *s, const uint8_t *f, uint32_t len)
-{
-	if (!(s->cfg.offload_rx & ENA_OFF_RX_L4_IPV4_CSUM))
-		return 0;
-	if (len < 34 || f[12] != 0x08 || f[13] != 0 || (f[14] >> 4) != 4)
-		return 0;
-	uint32_t st = ENA_TXD_L3_IPV4;
-	uint32_t ihl = (uint32_t)(f[14] & 0xf) * 4;
-	uint8_t proto = f[23];
-	if (proto != 6 && proto != 17)
-		return st;
-	st |= (uint32_t)(proto == 6 ? ENA_TXD_L4_TCP : ENA_TXD_L4_UDP) << ENA_RXC_L4_SHIFT;
-	if ((f[20] & 0x3f) || f[21]) {
-		st |= ENA_RXC_IPV4_FRAG;
-		return st;
-	}
-	uint32_t l4 = 14 + ihl;
-	uint32_t tot = (uint32_t)f[16] << 8 | f[17];
-	if (l4 >= len || 14 + tot > len || tot < ihl)
-		return st;
-	uint32_t l4len = tot - ihl;
-	uint32_t sum = 0;
-	sum += (uint32_t)f[26] << 8 | f[27];
-	sum += (uint32_t)f[28] << 8 | f[29];
-	sum += (uint32_t)f[30] << 8 | f[31];
-	sum += (uint32_t)f[32] << 8 | f[33];
-	sum += proto + l4len;
-	uint16_t v = ipsum(f + l4, l4len, sum);
-	st |= ENA_RXC_L4_CSUM_CHECKED;
-	if (v != 0xffff || s->f_rx_csum_bad) {
-		st |= ENA_RXC_L4_CSUM_ERR;
-		s->f_rx_csum_bad = false;
-	}
-	return st;
-}
-
-int
-ena_sim_rx(struct ena_sim *s, uint16_t pair, const void *frame, uint32_t len)
-{
-	struct esim_sq *sq = rx_sq_of_pair(s, pair);
-	if (sq == NULL || len == 0) {
-		s->rx_nobuf++;
-		return -1;
-	}
-	struct esim_cq *cq = &s->cq[sq->cq];
-	uint16_t mask = (uint16_t)(sq->depth - 1);
-	uint16_t avail = (uint16_t)(sq->tail - sq->head);
-	/* Walk the posted descriptors first: nothing is consumed unless the
-	   whole frame fits. */
-	uint32_t need = 0, room = 0;
-	for (uint16_t i = 0; i < avail && room < len; i++) {
-		struct ena_rx_desc d;
-		uint16_t h = (uint16_t)(sq->head + i);
-		memcpy(&d, (void *)(uintptr_t)(sq->base + (uint64_t)(h & mask) * 16), 16);
-		uint8_t ph = (uint8_t)(((h / sq->depth) & 1) ^ 1);
-		if ((d.ctrl & ENA_RXD_PHASE) != ph) {
-			perr(s, "RX descriptor %u with phase %u, expected %u", h, d.ctrl & 1, ph);
-			return -1;
-		}
-		uint8_t want = ENA_RXD_FIRST | ENA_RXD_LAST | ENA_RXD_COMP_REQ;
-		if ((d.ctrl & want) != want || d.rsvd0 || d.rsvd1 || d.rsvd2)
-			perr(s, "RX descriptor %u ctrl 0x%x / reserved fields", h, d.ctrl);
-		if (d.req_id >= sq->depth) {
-			perr(s, "RX descriptor %u req_id %u >= depth", h, d.req_id);
-			return -1;
-		}
-		uint64_t a = (uint64_t)d.addr_hi << 32 | d.addr_lo;
-		if (!addr_ok(s, a, "RX buffer"))
-			return -1;
-		room += d.length ? d.length : 65536u;
-		need++;
-	}
-	if (room < len || need > s->cfg.max_rx_descs) {
-		s->rx_nobuf++;
-		return -1;
-	}
-	uint32_t st = rx_parse_status(s, frame, len);
-	uint32_t off = 0;
-	for (uint32_t i = 0; i < need; i++) {
-		struct ena_rx_desc d;
-		uint16_t h = sq->head;
-		memcpy(&d, (void *)(uintptr_t)(sq->base + (uint64_t)(h & mask) * 16), 16);
-		uint64_t a = (uint64_t)d.addr_hi << 32 | d.addr_lo;
-		uint32_t cap = d.length ? d.length : 65536u;
-		uint32_t n = len - off < cap ? len - off : cap;
-		memcpy((void *)(uintptr_t)a, (const uint8_t *)frame + off, n);
-		off += n;
-		sq->head++;
-		struct ena_rx_cdesc v;
-		memset(&v, 0, sizeof(v));
-		v.status = ENA_RXC_BUFFER | (i == 0 ? ENA_RXC_FIRST : 0);
-		if (i + 1 == need)
-			v.status |= ENA_RXC_LAST | st;
-		v.length = (uint16_t)n;
-		v.req_id = d.req_id;
-		v.sub_qid = (uint16_t)(sq - s->sq);
-		if (s->f_rx_bad_req_id) {
-			s->f_rx_bad_req_id = false;
-			v.req_id = (uint16_t)(sq->depth + 5);
-		}
-		if (s->f_rx_mbz) {
-			s->f_rx_mbz = false;
-			v.status |= 1u << 17;
-		}
-		uint8_t phase = cq->phase;
-		if (s->f_rx_stale_phase) {
-			s->f_rx_stale_phase = false;
-			phase ^= 1;
-		}
-		if (phase)
-			v.status |= ENA_RXC_PHASE;
-		if (s->mangle != NULL)
-			s->mangle(s->mangle_ctx, ESIM_M_RXC, &v, sizeof(v));
-		struct ena_rx_cdesc *c = (struct ena_rx_cdesc *)(uintptr_t)
-		    (cq->base + (uint64_t)(cq->tail & (cq->depth - 1)) * 16);
-		memcpy((uint8_t *)c + 4, (uint8_t *)&v + 4, 12);
-		memcpy(c, &v, 4);
-		cq->tail++;
-		if ((cq->tail & (cq->depth - 1)) == 0)
-			cq->phase ^= 1;
-	}
-	s->rx_frames++;
-	raise_irq(s, cq->vec);
-	return 0;
-}
-
-uint32_t
-ena_sim_rx_room(struct ena_sim *s, uint16_t pair)
-{
-	struct esim_sq *sq = rx_sq_of_pair(s, pair);
-	return sq != NULL ? (uint16_t)(sq->tail - sq->head) : 0;
-}
-
-int
-ena_sim_wire_pop(struct ena_sim *s, void *buf, uint32_t cap)
-{
-	if (s->nwire == 0)
-		return -1;
-	struct esim_frame *w = &s->wire[0];
-	uint32_t n = w->len < cap ? w->len : cap;
-	memcpy(buf, w->data, n);
-	int len = (int)w->len;
-	memmove(&s->wire[0], &s->wire[1], (s->nwire - 1) * sizeof(s->wire[0]));
-	s->nwire--;
-	return len;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1076,7 +662,7 @@ reg_value(struct ena_sim *s, uint32_t off)
 	case ENA_REG_AENQ_TAIL: return s->aenq_tail;
 	case ENA_REG_ACQ_TAIL: return s->acq_tail;
 	}
-	perr(s, "read of unreadable register 0x%x", off);
+	esim_perr(s, "read of unreadable register 0x%x", off);
 	return 0;
 }
 
@@ -1094,11 +680,11 @@ sim_read(struct hw_bar *b, uint32_t off, int width)
 {
 	struct ena_sim *s = S(b->dev);
 	if (b->index != 0 || width != 4) {
-		perr(s, "read of window %u offset 0x%x width %d", b->index, off, width);
+		esim_perr(s, "read of window %u offset 0x%x width %d", b->index, off, width);
 		return 0;
 	}
 	if (s->cfg.readless)
-		perr(s, "plain MMIO read of 0x%x while read-less is offered", off);
+		esim_perr(s, "plain MMIO read of 0x%x while read-less is offered", off);
 	s->plain_reads++;
 	return reg_value_shown(s, off);
 }
@@ -1108,11 +694,11 @@ readless(struct ena_sim *s, uint32_t v)
 {
 	uint16_t seq = (uint16_t)v, off = (uint16_t)(v >> 16);
 	if (!s->cfg.readless) {
-		perr(s, "read-less request on a device without it");
+		esim_perr(s, "read-less request on a device without it");
 		return;
 	}
 	if (s->mmio_resp == 0) {
-		perr(s, "read-less request for 0x%x before MMIO_RESP was (re)programmed", off);
+		esim_perr(s, "read-less request for 0x%x before MMIO_RESP was (re)programmed", off);
 		return;
 	}
 	if (s->f_readless_dead)
@@ -1131,7 +717,7 @@ dev_ctl(struct ena_sim *s, uint32_t v)
 {
 	if (v & ENA_DEV_CTL_RESET) {
 		if (!(s->dev_sts & ENA_DEV_STS_READY))
-			perr(s, "DEV_CTL reset while not ready");
+			esim_perr(s, "DEV_CTL reset while not ready");
 		s->reset_reason = v >> ENA_DEV_CTL_REASON_SHIFT;
 		device_reset(s);
 		if (!s->f_never_reset)
@@ -1144,7 +730,7 @@ dev_ctl(struct ena_sim *s, uint32_t v)
 		return;
 	}
 	if (v != 0)
-		perr(s, "DEV_CTL 0x%x not implemented", v);
+		esim_perr(s, "DEV_CTL 0x%x not implemented", v);
 }
 
 static void
@@ -1154,7 +740,7 @@ unmask(struct ena_sim *s, uint16_t vec, uint32_t v)
 	for (int i = 0; i < ESIM_MAXQ * 2; i++)
 		bound |= s->cq[i].live && s->cq[i].vec == vec;
 	if (!bound) {
-		perr(s, "unmask of vector %u with no live CQ", vec);
+		esim_perr(s, "unmask of vector %u with no live CQ", vec);
 		return;
 	}
 	if (!(v & ENA_INTR_UNMASK))
@@ -1162,7 +748,7 @@ unmask(struct ena_sim *s, uint16_t vec, uint32_t v)
 	s->vec_masked[vec] = false;
 	if (s->vec_pending[vec]) {
 		s->vec_pending[vec] = false;
-		raise_irq(s, vec);
+		esim_raise_irq(s, vec);
 	}
 }
 
@@ -1172,25 +758,25 @@ sim_write(struct hw_bar *b, uint32_t off, int width, uint64_t v64)
 	struct ena_sim *s = S(b->dev);
 	uint32_t v = (uint32_t)v64;
 	if (b->index == 2) {
-		perr(s, "LLQ window written with a %d-byte store at 0x%x (hw_write_block only)",
+		esim_perr(s, "LLQ window written with a %d-byte store at 0x%x (hw_write_block only)",
 		    width, off);
 		return;
 	}
 	if (b->index != 0 || width != 4) {
-		perr(s, "write of window %u offset 0x%x width %d", b->index, off, width);
+		esim_perr(s, "write of window %u offset 0x%x width %d", b->index, off, width);
 		return;
 	}
 	if (off >= ESIM_DB_BASE && off < ESIM_DB_BASE + 4 * ESIM_MAXQ * 2) {
 		struct esim_sq *sq = &s->sq[(off - ESIM_DB_BASE) / 4];
 		if (!sq->live) {
-			perr(s, "doorbell 0x%x of a queue that does not exist", off);
+			esim_perr(s, "doorbell 0x%x of a queue that does not exist", off);
 			return;
 		}
 		if (sq->dir == ENA_SQ_DIR_TX) {
-			tx_doorbell(s, sq, (uint16_t)v);
+			esim_tx_doorbell(s, sq, (uint16_t)v);
 		} else {
 			if ((uint16_t)((uint16_t)v - sq->head) > sq->depth) {
-				perr(s, "RX doorbell %u more than depth past consumed %u", v, sq->head);
+				esim_perr(s, "RX doorbell %u more than depth past consumed %u", v, sq->head);
 				return;
 			}
 			sq->tail = (uint16_t)v;
@@ -1213,7 +799,7 @@ sim_write(struct hw_bar *b, uint32_t off, int width, uint64_t v64)
 	case ENA_REG_AENQ_CAPS: {
 		uint16_t depth = v & 0xffff, esz = (uint16_t)(v >> 16);
 		if (!one_bit(depth) || depth > ESIM_AQ_MAX || esz != 64) {
-			perr(s, "queue caps 0x%x at 0x%x: depth must be a power of two <= %u, "
+			esim_perr(s, "queue caps 0x%x at 0x%x: depth must be a power of two <= %u, "
 			    "entries 64 bytes", v, off, ESIM_AQ_MAX);
 			break;
 		}
@@ -1222,13 +808,13 @@ sim_write(struct hw_bar *b, uint32_t off, int width, uint64_t v64)
 		else s->aenq_caps = v;
 		if (s->aq_caps && s->acq_caps) {
 			if ((s->aq_caps & 0xffff) != (s->acq_caps & 0xffff))
-				perr(s, "AQ and ACQ depths differ");
-			if (!addr_ok(s, s->aq_base, "AQ") || !addr_ok(s, s->acq_base, "ACQ"))
+				esim_perr(s, "AQ and ACQ depths differ");
+			if (!esim_addr_ok(s, s->aq_base, "AQ") || !esim_addr_ok(s, s->acq_base, "ACQ"))
 				break;
 			s->admin_up = true;
 		}
 		if (off == ENA_REG_AENQ_CAPS)
-			(void)addr_ok(s, s->aenq_base, "AENQ");
+			(void)esim_addr_ok(s, s->aenq_base, "AENQ");
 		break;
 	}
 	case ENA_REG_AQ_DB: aq_doorbell(s, (uint16_t)v); break;
@@ -1237,7 +823,7 @@ sim_write(struct hw_bar *b, uint32_t off, int width, uint64_t v64)
 		uint16_t nd = (uint16_t)v;
 		if ((int16_t)(nd - s->aenq_tail) > (int16_t)depth ||
 		    (int16_t)(nd - s->aenq_head_db) < 0)
-			perr(s, "AENQ head doorbell %u (tail %u, previous %u, depth %u)", nd,
+			esim_perr(s, "AENQ head doorbell %u (tail %u, previous %u, depth %u)", nd,
 			    s->aenq_tail, s->aenq_head_db, depth);
 		s->aenq_head_db = nd;
 		break;
@@ -1248,7 +834,7 @@ sim_write(struct hw_bar *b, uint32_t off, int width, uint64_t v64)
 	case ENA_REG_MMIO_RESP_LO: s->mmio_resp = (s->mmio_resp & ~0xffffffffULL) | v; break;
 	case ENA_REG_MMIO_RESP_HI: s->mmio_resp = (s->mmio_resp & 0xffffffffULL) | (uint64_t)v << 32; break;
 	default:
-		perr(s, "write of 0x%x to unknown register 0x%x", v, off);
+		esim_perr(s, "write of 0x%x to unknown register 0x%x", v, off);
 	}
 }
 
@@ -1257,11 +843,11 @@ sim_write_block(struct hw_bar *b, uint32_t off, const uint64_t *w, size_t nwords
 {
 	struct ena_sim *s = S(b->dev);
 	if (b->index != 2 || s->llq_mem == NULL || !s->llq_on) {
-		perr(s, "block write to window %u without LLQ enabled", b->index);
+		esim_perr(s, "block write to window %u without LLQ enabled", b->index);
 		return;
 	}
 	if (off % s->llq_entry != 0 || nwords * 8 != s->llq_entry) {
-		perr(s, "partial LLQ write: %zu words at 0x%x (entry %u bytes)", nwords, off,
+		esim_perr(s, "partial LLQ write: %zu words at 0x%x (entry %u bytes)", nwords, off,
 		    s->llq_entry);
 		return;
 	}
@@ -1273,20 +859,20 @@ sim_write_block(struct hw_bar *b, uint32_t off, const uint64_t *w, size_t nwords
 		uint16_t slot = (uint16_t)((off - sq->llq_off) / s->llq_entry);
 		uint16_t next = (uint16_t)(sq->tail + sq->since_db);
 		if (slot != (next & (sq->depth - 1)))
-			perr(s, "LLQ entry slot %u written out of order (next is %u)", slot,
+			esim_perr(s, "LLQ entry slot %u written out of order (next is %u)", slot,
 			    next & (sq->depth - 1));
 		if ((uint16_t)(next - sq->head) >= sq->depth)
-			perr(s, "LLQ entry %u written while the device still owns it", slot);
+			esim_perr(s, "LLQ entry %u written while the device still owns it", slot);
 		memcpy(s->llq_mem + off, w, nwords * 8);
 		sq->llq_written[slot]++;
 		sq->since_db++;
 		if ((s->llq_accel & ENA_LLQ_ACCEL_LIMIT_BURST) && s->cfg.burst &&
 		    sq->since_db > s->cfg.burst / s->llq_entry)
-			perr(s, "LLQ: %u entries without a doorbell (burst %u)", sq->since_db,
+			esim_perr(s, "LLQ: %u entries without a doorbell (burst %u)", sq->since_db,
 			    s->cfg.burst / s->llq_entry);
 		return;
 	}
-	perr(s, "LLQ write at 0x%x outside every LLQ ring", off);
+	esim_perr(s, "LLQ write at 0x%x outside every LLQ ring", off);
 }
 
 static int

@@ -1,13 +1,13 @@
 # tests/ena: the ENA driver against the strict device simulator
-# (tests/ena/ena_sim.c, written from PROTOCOLS.md section A).
+# (tests/ena/ena_sim.c and ena_sim_io.c, written from PROTOCOLS.md section A).
 ENA_CORE := ena/ena.c ena/ena_admin.c ena/ena_datapath.c
-$(eval $(call host_test,ena_sim,tests/ena/test_ena.c tests/ena/ena_sim.c \
+$(eval $(call host_test,ena_sim,tests/ena/test_ena.c tests/ena/ena_sim.c tests/ena/ena_sim_io.c \
 	tests/ena/ena_stubs.c tests/hw/hw_host.c $(ENA_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
 # One fault at every countdown position of attach and of recovery.
-$(eval $(call host_test,ena_fault,tests/ena/test_ena_fault.c tests/ena/ena_sim.c \
+$(eval $(call host_test,ena_fault,tests/ena/test_ena_fault.c tests/ena/ena_sim.c tests/ena/ena_sim_io.c \
 	tests/ena/ena_stubs.c tests/hw/hw_host.c $(ENA_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
 # libFuzzer: the driver against the simulator in hostile mode (clang).
-ENA_FUZZ_SRCS := tests/ena/fuzz_ena.c tests/ena/ena_sim.c tests/ena/ena_stubs.c \
+ENA_FUZZ_SRCS := tests/ena/fuzz_ena.c tests/ena/ena_sim.c tests/ena/ena_sim_io.c tests/ena/ena_stubs.c \
 	tests/hw/hw_host.c $(ENA_CORE) kernel/lib/fmt.c kernel/lib/err.c
 $(B)/fuzz/ena_hostile: $(ENA_FUZZ_SRCS) $(ALL_HDRS)
 	@mkdir -p $(dir $@)
