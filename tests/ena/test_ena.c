@@ -689,6 +689,31 @@ find_counter(void *arg, const char *name, uint64_t v)
 		w->v = v;
 }
 
+/* A NOTIFICATION with new hints (syndrome 2) shortens the keep-alive
+   watchdog; an unknown syndrome is counted. */
+static void
+test_aenq_hints(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(NULL);
+	assert_int_equal(fix_attach(f), TERN_OK);
+	struct ena_feat_hw_hints h;
+	memset(&h, 0, sizeof(h));
+	h.driver_watchdog_timeout = 2000;
+	assert_int_equal(ena_sim_aenq(&f->sim, ENA_AENQ_NOTIFICATION,
+	    ENA_AENQ_SYND_UPDATE_HINTS, &h, sizeof(h)), 0);
+	assert_int_equal(ena_sim_aenq(&f->sim, ENA_AENQ_NOTIFICATION, 77, NULL, 0), 0);
+	nic_poll_queue(&f->sc.nic, 0, 64);
+	assert_int_equal(f->sc.st.aenq_bad, 1);
+	advance_ms(f, 1500, false);
+	assert_int_equal(f->sc.st.resets, 0);
+	advance_ms(f, 1500, false);
+	assert_int_equal(f->sc.st.keepalive_missed, 1);
+	assert_int_equal(f->sc.st.resets, 1);
+	assert_int_equal(f->sim.perrs, 0);
+	fix_end(f, true);
+}
+
 static void
 test_aenq_device_reset_and_fatal(void **state)
 {
@@ -857,6 +882,7 @@ main(void)
 		cmocka_unit_test(test_admin_faults),
 		cmocka_unit_test(test_attach_dma_countdown),
 		cmocka_unit_test(test_aenq_link_and_keepalive),
+		cmocka_unit_test(test_aenq_hints),
 		cmocka_unit_test(test_aenq_device_reset_and_fatal),
 		cmocka_unit_test(test_interrupt_unmask),
 		cmocka_unit_test(test_recovery_edges),
