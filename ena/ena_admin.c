@@ -42,7 +42,7 @@ ena_reg_read(struct ena_softc *sc, uint32_t off)
 	struct ena_mmio_resp *r = sc->mmio_resp.va;
 	uint16_t seq = ++sc->mmio_seq;
 	r->req_id = (uint16_t)(seq + 0xdead);	/* cannot match seq */
-	hw_dma_sync_dev(&sc->hw, r, sizeof(*r));
+	hw_dma_sync_dev(&sc->hw, &r->req_id, sizeof(r->req_id));
 	hw_wmb();
 	ena_reg_write(sc, ENA_REG_MMIO_REG_READ, off << 16 | seq);
 	for (uint32_t i = 0; i < ENA_READLESS_SPINS; i++) {

@@ -201,6 +201,8 @@ tx_plan(struct ena_softc *sc, struct tx_plan *p, struct nic_buf *chain,
 		if (p->n >= ENA_TX_MAX_BUFS + 1 || p->n + 1u > sc->max_tx_descs)
 			return TERN_ENOMEM;
 		uint64_t pa = hw_virt_to_phys(&sc->hw, b->data + skip);
+		/* What the device fetches by DMA: the part not pushed inline. */
+		hw_dma_sync_dev(&sc->hw, b->data + skip, b->len - skip);
 		struct ena_tx_desc *d = &p->d[p->n++];
 		d->len_ctrl = (b->len - skip) & ENA_TXD_LEN_MASK;
 		d->meta_ctrl = 0;
@@ -347,8 +349,6 @@ ena_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_meta
 		return TERN_EAGAIN;
 	}
 	tq->nfree--;
-	for (struct nic_buf *b = chain; b != NULL; b = b->next)
-		hw_dma_sync_dev(&sc->hw, b->data, b->len);
 	if (sc->llq) {
 		/* LIMIT_TX_BURST (A.9): never more than llq_burst entries
 		   between doorbells, and never a doorbell inside a frame. */

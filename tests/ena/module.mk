@@ -17,3 +17,9 @@ $(B)/fuzz/ena_hostile: $(ENA_FUZZ_SRCS) $(ALL_HDRS)
 FUZZ_TARGETS += $(B)/fuzz/ena_hostile
 INTEG_TESTS += tests/ena/fuzz.sh
 INTEG_TESTS += tests/ena/ternsim_nitro.sh
+# The driver replaying a trace recorded from the simulator
+# (ENA_RECORD=1 build/tests/ena_replay records it again).
+$(eval $(call host_test,ena_replay,tests/ena/test_ena_replay.c tests/ena/ena_rec.c \
+	tests/ena/ena_sim.c tests/ena/ena_sim_io.c tests/ena/ena_stubs.c tests/hw/hw_replay.c \
+	tests/hw/trace_util.c tests/hw/hw_host.c $(ENA_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
+$(B)/tests/ena_replay: tests/traces/ena-sim.trace
