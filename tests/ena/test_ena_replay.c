@@ -155,7 +155,7 @@ record(void)
 		perror(TRACE);
 		exit(1);
 	}
-	fprintf(out, "# ENA simulator trace (tests/ena/test_ena_replay.c, ENA_RECORD=1): "
+	fprintf(out, "# simulator-generated trace: tests/ena/ena_sim.c via tests/ena/test_ena_replay.c (ENA_RECORD=1), "
 	    "1 queue pair, depth 32, LLQ 128 B, read-less\n");
 	ena_rec_attach(&rec, &r.sc.hw, out);
 	scenario(&r);
