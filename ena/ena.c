@@ -148,6 +148,17 @@ dev_init(struct ena_softc *sc, uint8_t reason)
 		return TERN_EPROTO;
 	}
 	sc->dma_width = width;
+	/* The width is known only now; what was allocated before (under the
+	   bus glue's 48-bit limit) must fit it, before the device sees it. */
+	uint64_t lim = 1ULL << width;
+	if (sc->aq.pa + sc->aq.len > lim || sc->acq.pa + sc->acq.len > lim ||
+	    sc->aenq.pa + sc->aenq.len > lim ||
+	    sc->host_info.pa + sc->host_info.len > lim ||
+	    sc->mmio_resp.pa + sc->mmio_resp.len > lim) {
+		log_error(MOD, "%s: admin memory above the device's %u-bit DMA width",
+		    sc->hw.name, width);
+		return TERN_ERANGE;
+	}
 	uint32_t sts = ena_reg_read(sc, ENA_REG_DEV_STS);
 	if (sts == 0xffffffffu || !(sts & ENA_DEV_STS_READY)) {
 		log_error(MOD, "%s: not ready after reset (DEV_STS 0x%x)", sc->hw.name, sts);
@@ -578,8 +589,7 @@ ena_attach_core(struct ena_softc *sc, int unit)
 		goto fail;
 	if ((rc = dev_init(sc, ENA_RESET_NORMAL)) != TERN_OK)
 		goto fail_ctrl;
-	if (sc->dma_width < 64)
-		sc->hw.dma_limit = 1ULL << sc->dma_width;
+	sc->hw.dma_limit = 1ULL << sc->dma_width;	/* for the rings, next */
 	sc->nq = sc->max_queues;
 	if (sc->nvec != 0 && sc->nvec - 1 < sc->nq)
 		sc->nq = (uint16_t)(sc->nvec > 1 ? sc->nvec - 1 : 1);

@@ -560,6 +560,8 @@ bad_req_id(bool rx)
 static void test_bad_rx_req_id(void **state) { (void)state; bad_req_id(true); }
 static void test_bad_tx_req_id(void **state) { (void)state; bad_req_id(false); }
 
+static void dma32(struct ena_sim_cfg *c) { c->dma_width = 32; }
+
 static void
 test_admin_faults(void **state)
 {
@@ -593,6 +595,14 @@ test_admin_faults(void **state)
 	f->sim.f_readless_dead = true;
 	assert_int_not_equal(fix_attach(f), TERN_OK);
 	assert_true(f->sc.st.readless_timeouts >= 1);
+	fix_end(f, false);
+
+	/* A 32-bit DMA width with admin memory above 4 GiB (host heap):
+	   refused, nothing left behind. */
+	f = fix_new(dma32);
+	f->sim.quiet = true;
+	assert_int_equal(fix_attach(f), TERN_ERANGE);
+	assert_true(ena_test_logged("above the device's 32-bit DMA width"));
 	fix_end(f, false);
 
 	/* Reset never starts. */
