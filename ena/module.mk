@@ -1,1 +1,2 @@
-# ena/: see ena/README.md
+# ena/: the ENA driver (core, datapath, PCI glue), built into the kernel.
+KERNEL_SRCS += ena/ena.c ena/ena_admin.c ena/ena_datapath.c ena/ena_pci.c

@@ -460,6 +460,23 @@ api_log(int level, const char *msg, size_t len)
 
 /* ---- counters -------------------------------------------------------- */
 
+/* The NIC driver's own counters (struct nic.counters) into the list. */
+struct drv_counters {
+	struct pal_counter *out;
+	size_t max, n;
+};
+
+static void
+drv_counter(void *arg, const char *name, uint64_t v)
+{
+	struct drv_counters *d = arg;
+	if (d->n < d->max && d->out != NULL) {
+		d->out[d->n].name = name;
+		d->out[d->n].value = v;
+	}
+	d->n++;
+}
+
 static size_t
 api_counters(struct pal_counter *out, size_t max)
 {
@@ -529,6 +546,11 @@ api_counters(struct pal_counter *out, size_t max)
 			C(qn[q][1], qs->tx_packets);
 			C(qn[q][2], qs->rx_drops);
 			C(qn[q][3], qs->polls);
+		}
+		if (rt_ns->nic != NULL && rt_ns->nic->counters != NULL) {
+			struct drv_counters d = { out, max, n };
+			rt_ns->nic->counters(rt_ns->nic, drv_counter, &d);
+			n = d.n;
 		}
 	}
 	struct blk_dev *b = blk_first();

@@ -221,7 +221,7 @@ main(int argc, char **argv)
 		long seq;
 		int used = 0;
 		if (sscanf(line, "%63s %ld %c%n", dev, &seq, &kind, &used) != 3 ||
-		    strchr("RWcCAVSDTI", kind) == NULL ||
+		    strchr("RWcCAVSDTIB", kind) == NULL ||
 		    (line[used] != ' ' && line[used] != '\0')) {
 			if (keep_other)
 				printf("| %s\n", line);
@@ -286,6 +286,25 @@ main(int argc, char **argv)
 				if (hl > 64)
 					printf(" ...");
 				if (hl != len * 2) {
+					printf("  !! %zu hex digits for %llu bytes", hl, len);
+					rc = 1;
+				}
+				printf("\n");
+			}
+			break;
+		}
+		case 'B': {	/* an LLQ entry or other block write */
+			int k = 0;
+			if (sscanf(rest, "%lu %li %llu %n", &bar, &off, &len, &k) >= 3) {
+				const char *hex = rest + k;
+				size_t hl = strlen(hex);
+				printf("%-12s %6ld block write bar%lu+0x%04lx len=%llu:", dev, seq,
+				    bar, off, len);
+				for (size_t i = 0; i + 1 < hl && i < 64; i += 2)
+					printf("%s%c%c", i % 8 == 0 ? " " : "", hex[i], hex[i + 1]);
+				if (hl > 64)
+					printf(" ...");
+				if (hl != len * 2 || len % 8 != 0) {
 					printf("  !! %zu hex digits for %llu bytes", hl, len);
 					rc = 1;
 				}

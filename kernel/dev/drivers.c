@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "kernel/dev/driver.h"
+#include "ena/ena_pci.h"
 #include "nvme/nvme_pci.h"
 #include "virtio/virtio_pci.h"
 
@@ -14,5 +15,6 @@ const struct driver *const driver_table[] = {
 	&virtio_blk_pci_driver,
 	&virtio_net_pci_driver,
 	&nvme_pci_driver,
+	&ena_pci_driver,
 	NULL,
 };

@@ -282,6 +282,11 @@ struct nic {
 	void *upper;
 
 	struct nic_stats stats;	/* totals over all queues */
+	/* Optional (NULL: none): the driver's own counters for /stats, e.g.
+	   "ena.resets".  Calls fn once per counter; names are static
+	   strings.  Never blocks, touches no device. */
+	void (*counters)(const struct nic *n,
+	    void (*fn)(void *arg, const char *name, uint64_t v), void *arg);
 	struct nic_queue queue[NIC_MAX_QUEUES];
 	struct nic *next_nic;	/* registry list */
 };

@@ -6,10 +6,12 @@
  * (tests/virtio/virtio_sim.c); the simulated NIC's wire is a TAP device
  * and the simulated disk is a file.
  *
- *   ternsim --tap=IF [--platform=qemu] [--disk=FILE] [--pkg=FILE]
+ *   ternsim --tap=IF [--platform=qemu|nitro] [--disk=FILE] [--pkg=FILE]
  *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N] [--mtu=N]
  *   ternsim --platform=azure [--pkg=FILE] [--cmdline="..."]
  *
+ * --platform=nitro runs the ENA driver over the ENA simulator (and an EBS
+ * volume through the NVMe driver with --disk) instead (ts_nitro.c).
  * --platform=azure brings up kernel/hv and the VMBus against the Hyper-V
  * host simulator instead (ts_azure.c: TERN HV, TERN VMBUS); with no
  * netvsc/storvsc yet it has no wire and no disk.
@@ -80,6 +82,7 @@ static struct {
 	uint8_t *disk;
 	size_t disk_len;
 	int recover_fails;
+	bool nitro;			/* --platform=nitro: ENA (ts_nitro.c) */
 	uint64_t wire_rx, wire_tx, wire_rx_dropped, wire_tx_errors, recoveries;
 	uint32_t wire_tx_max;		/* largest frame put on the wire */
 	uint16_t mtu;			/* the wire's; offered with --mtu */
@@ -90,7 +93,7 @@ static struct {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu] [--disk=FILE] "
+	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu|nitro] [--disk=FILE] "
 	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n"
 	    "       ternsim --platform=azure [--pkg=FILE] [--cmdline=\"...\"]\n");
 	exit(2);
@@ -159,10 +162,23 @@ stop_now(void)
 }
 
 void
+ts_check_stop(void)
+{
+	if (ts.stop)
+		stop_now();
+}
+
+void
 ts_wire_wait(int ms)
 {
 	if (ts.stop)
 		stop_now();
+	if (ts.nitro) {
+		ts_nitro_wait(ms);
+		if (ts.stop)
+			stop_now();
+		return;
+	}
 	if (ts.net != NULL && vsim_net_posted(&ts.net_sim) > 0) {
 		struct pollfd p = { ts.tap, POLLIN, 0 };
 		if (poll(&p, 1, ms) > 0)
@@ -208,6 +224,7 @@ ts_shutdown(void)
 		    (unsigned long long)ts.wire_rx_dropped,
 		    (unsigned long long)ts.wire_tx_errors,
 		    (unsigned long long)ts.recoveries, ts.wire_tx_max);
+	ts_nitro_shutdown();
 	blk_shutdown_all();
 	if (ts.disk != NULL)
 		msync(ts.disk, ts.disk_len, MS_SYNC);
@@ -247,8 +264,9 @@ net_attach(const char *ifname, long reset_after, bool offer_mtu)
 	}
 }
 
+/* The disk file, mmap'd shared into ts.disk (writes land in the file). */
 static void
-blk_attach(const char *path)
+map_disk(const char *path)
 {
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	struct stat st;
@@ -268,6 +286,12 @@ blk_attach(const char *path)
 		fprintf(stderr, "ternsim: disk %s: mmap: %s\n", path, strerror(errno));
 		exit(1);
 	}
+}
+
+static void
+blk_attach(const char *path)
+{
+	map_disk(path);
 	struct virtio_blk_softc *sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		exit(1);
@@ -328,9 +352,11 @@ main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strncmp(a, "--platform=", 11) == 0) {
 			azure = strcmp(a + 11, "azure") == 0;
-			if (!azure && strcmp(a + 11, "qemu") != 0) {
-				fprintf(stderr, "ternsim: platform %s: only qemu (virtio) "
-				    "and azure (VMBus core) are simulated\n", a + 11);
+			if (strcmp(a + 11, "nitro") == 0) {
+				ts.nitro = true;
+			} else if (!azure && strcmp(a + 11, "qemu") != 0) {
+				fprintf(stderr, "ternsim: platform %s: qemu (virtio), nitro "
+				    "(ENA, NVMe) and azure (VMBus core) are simulated\n", a + 11);
 				return 2;
 			}
 		} else if (strncmp(a, "--tap=", 6) == 0) {
@@ -361,8 +387,8 @@ main(int argc, char **argv)
 	if (azure ? (tap != NULL || disk != NULL || reset_after >= 0 || mtu_offered) :
 	    (tap == NULL || strlen(tap) >= IFNAMSIZ))
 		usage();
-	if (strlen(cmd) >= TERN_CMDLINE_MAX)
-		usage();
+	if (strlen(cmd) >= TERN_CMDLINE_MAX || (ts.nitro && mtu_offered))
+		usage();	/* the ENA simulator offers its own MTU (9001) */
 
 	ts_clock_start();
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -387,12 +413,27 @@ main(int argc, char **argv)
 		pal_net_start();
 		rt_run();
 	}
-	log_info("ternsim", "platform qemu (simulated virtio), wire %s, disk %s, "
-	    "package %s", tap, disk != NULL ? disk : "none", pkg);
+	log_info("ternsim", "platform %s, wire %s, disk %s, package %s",
+	    ts.nitro ? "nitro (simulated ENA)" : "qemu (simulated virtio)", tap,
+	    disk != NULL ? disk : "none", pkg);
 
-	net_attach(tap, reset_after, mtu_offered);
+	if (ts.nitro) {
+		ts.tap = tap_open(tap);
+		if (ts.tap < 0) {
+			fprintf(stderr, "ternsim: TAP %s: %s\n", tap, strerror(errno));
+			return 1;
+		}
+		ts_nitro_attach(ts.tap, reset_after);
+	} else {
+		net_attach(tap, reset_after, mtu_offered);
+	}
 	if (disk != NULL) {
-		blk_attach(disk);
+		if (ts.nitro) {
+			map_disk(disk);
+			ts_nitro_disk(ts.disk, ts.disk_len);
+		} else {
+			blk_attach(disk);
+		}
 		if (kernel.cmdline.blktest != 0)
 			blktest_run(kernel.cmdline.blktest);
 	}

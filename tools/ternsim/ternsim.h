@@ -5,6 +5,7 @@
 #ifndef TERN_TOOLS_TERNSIM_H
 #define TERN_TOOLS_TERNSIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Start the clock time_now_ns() counts from. */
@@ -17,5 +18,17 @@ void ts_shutdown(void);
 /* --platform=azure (ts_azure.c): kernel/hv and the VMBus against the
    Hyper-V host simulator; TERN_OK or the failing step's error. */
 int ts_azure_start(void);
+/* End the process now if SIGINT/SIGTERM arrived. */
+void ts_check_stop(void);
+
+/* --platform=nitro (ts_nitro.c): the ENA driver over the ENA simulator
+   on TAP fd `tap`; reset_after >= 0 asks for a device reset after that
+   many transmitted frames.  wait/shutdown as ts_wire_wait/ts_shutdown. */
+void ts_nitro_attach(int tap, long reset_after);
+/* An EBS volume: the NVMe driver over the NVMe simulator (Amazon
+   identity) on `len` bytes of mapped disk file. */
+void ts_nitro_disk(uint8_t *disk, size_t len);
+void ts_nitro_wait(int ms);
+void ts_nitro_shutdown(void);
 
 #endif

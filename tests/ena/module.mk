@@ -1,0 +1,25 @@
+# tests/ena: the ENA driver against the strict device simulator
+# (tests/ena/ena_sim.c and ena_sim_io.c, written from PROTOCOLS.md section A).
+ENA_CORE := ena/ena.c ena/ena_admin.c ena/ena_datapath.c
+$(eval $(call host_test,ena_sim,tests/ena/test_ena.c tests/ena/ena_sim.c tests/ena/ena_sim_io.c \
+	tests/hw/kstubs.c kernel/dev/dev.c tests/hw/hw_host.c $(ENA_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
+# One fault at every countdown position of attach and of recovery.
+$(eval $(call host_test,ena_fault,tests/ena/test_ena_fault.c tests/ena/ena_sim.c tests/ena/ena_sim_io.c \
+	tests/hw/kstubs.c kernel/dev/dev.c tests/hw/hw_host.c $(ENA_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
+# libFuzzer: the driver against the simulator in hostile mode (clang).
+ENA_FUZZ_SRCS := tests/ena/fuzz_ena.c tests/ena/ena_sim.c tests/ena/ena_sim_io.c tests/hw/kstubs.c kernel/dev/dev.c \
+	tests/hw/hw_host.c $(ENA_CORE) kernel/lib/fmt.c kernel/lib/err.c
+$(B)/fuzz/ena_hostile: $(ENA_FUZZ_SRCS) $(ALL_HDRS)
+	@mkdir -p $(dir $@)
+	$(MSG) FUZZCC $@
+	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -DTERN_HOST=1 -I. \
+		-o $@ $(ENA_FUZZ_SRCS)
+FUZZ_TARGETS += $(B)/fuzz/ena_hostile
+INTEG_TESTS += tests/ena/fuzz.sh
+INTEG_TESTS += tests/ena/ternsim_nitro.sh
+# The driver replaying a trace recorded from the simulator
+# (ENA_RECORD=1 build/tests/ena_replay records it again).
+$(eval $(call host_test,ena_replay,tests/ena/test_ena_replay.c tests/ena/ena_rec.c \
+	tests/ena/ena_sim.c tests/ena/ena_sim_io.c tests/hw/kstubs.c kernel/dev/dev.c tests/hw/hw_replay.c \
+	tests/hw/trace_util.c tests/hw/hw_host.c $(ENA_CORE) kernel/lib/fmt.c kernel/lib/err.c,))
+$(B)/tests/ena_replay: tests/traces/ena-sim.trace
