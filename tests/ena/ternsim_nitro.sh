@@ -10,7 +10,7 @@
 #   te1  10.79.6.1 (Linux) <-> 10.79.6.2 ternsim --platform=nitro --fault=reset-after=N
 #
 # Checks (one PASS/FAIL line each): the boot lines with the ENA marker
-# (llq=on, mtu=9001), the NVMe marker with the EBS volume id; /healthz; the 256 KiB big.bin byte for byte; 200
+# (llq=on, mtu=9001), the NVMe marker with the EBS volume id; /healthz; the 256 KiB big.bin and a 1 MiB file byte for byte; 200
 # concurrent connections; a 9001-byte-MTU ping; no protocol error seen by
 # the simulator; a device-requested reset in the middle of a download,
 # which completes byte for byte with the marker printed again with the
@@ -20,8 +20,9 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build}
 SIM=$B/tools/ternsim
-PKG=$B/apps/httpd.pkg
+PKG=$B/tests/hosted/httpd-1m.pkg
 BIG=$B/apps/httpd/big.bin
+ONEM=$B/tests/hosted/1m.bin
 L=$B/test-logs/ternsim-nitro
 NS=tern-ena-$$
 RESET_AFTER=${RESET_AFTER:-100}
@@ -40,10 +41,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -x "$SIM" ] || [ ! -f "$PKG" ]; then
-	make --no-print-directory "$SIM" "$PKG" >/dev/null ||
-		{ fail "build: $SIM $PKG"; exit 1; }
-fi
+make --no-print-directory "$SIM" "$PKG" >/dev/null ||
+	{ fail "build: $SIM $PKG"; exit 1; }
 if ! ip netns add "$NS" 2>/dev/null; then
 	fail "setup: cannot create network namespace $NS (need root)"
 	exit 1
@@ -111,6 +110,11 @@ if nsx curl -s -m 15 -o "$L/big.bin" http://10.79.5.2/big.bin && cmp -s "$L/big.
 	pass "download: big.bin $(stat -c %s "$BIG") bytes identical"
 else
 	fail "download: big.bin differs or failed"
+fi
+if nsx curl -s -m 20 -o "$L/1m.bin" http://10.79.5.2/1m.bin && cmp -s "$L/1m.bin" "$ONEM"; then
+	pass "download: 1m.bin $(stat -c %s "$ONEM") bytes identical"
+else
+	fail "download: 1m.bin differs or failed"
 fi
 
 ok=$(seq 200 | nsx xargs -P 200 -I{} curl -s -m 20 -o /dev/null -w '%{http_code}\n' \
