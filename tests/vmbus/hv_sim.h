@@ -119,6 +119,17 @@ struct hv_sim {
 	char err[SIM_MAX_ERRS][160];
 	hv_sim_hook hook;
 	void *hook_ctx;
+	/* Synthetic timer 0 (B.6), run by simulated time: expiries happen
+	   in hv_sim_advance, delay_us and intr_wait. */
+	uint64_t stimer_config, stimer_count;
+	uint64_t stimer_next_ns;	/* next expiry (sim time), 0: none */
+	uint64_t stimer_fires;		/* expiries */
+	uint64_t stimer_direct_irqs;	/* direct mode: vector raised */
+	int stimer_vec;			/* vector last raised in direct mode */
+	uint64_t stimer_msgs;		/* message mode: messages delivered */
+	uint64_t stimer_lost;		/* message mode: SINT/SIMP not ready */
+	bool stimer_msg_wait;		/* an expiry waits for the slot (EOM) */
+	uint64_t stimer_msg_exp;	/* its expiration time (100 ns) */
 };
 
 extern const struct hw_ops hv_sim_ops;
@@ -151,6 +162,10 @@ int hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
    Returns the payload length, -1 when empty, -2 on a protocol error. */
 int hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf,
     size_t buflen, uint16_t *type, uint64_t *trans_id);
+
+/* Let simulated time pass by `ns`, firing synthetic timer expiries
+   and delivering due messages on the way. */
+void hv_sim_advance(struct hv_sim *s, uint64_t ns);
 
 int hv_sim_error_count(const struct hv_sim *s);
 bool hv_sim_has_error(const struct hv_sim *s, const char *substr);
