@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kernel/hv/hv_reg.h"
 #include "tests/vmbus/hv_sim.h"
@@ -1057,6 +1058,32 @@ hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
 
 /* ---- seam plumbing ------------------------------------------------------ */
 
+/* Arena memory is never reused: only heap memory is freed. */
+static void
+sim_mem_release(struct hv_sim *s, uint8_t *va)
+{
+	if (s->arena != NULL && va >= s->arena && va < s->arena + s->arena_len)
+		return;
+	free(va);
+}
+
+bool
+hv_sim_use_arena(struct hv_sim *s, uint64_t base, size_t len)
+{
+	void *p = mmap((void *)(uintptr_t)base, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	if (p != (void *)(uintptr_t)base) {
+		munmap(p, len);
+		return false;
+	}
+	s->arena = p;
+	s->arena_len = len;
+	s->arena_used = 0;
+	return true;
+}
+
 static int
 sim_dma_alloc(struct hw_dev *d, size_t len, size_t align, struct hw_dma *out)
 {
@@ -1066,9 +1093,17 @@ sim_dma_alloc(struct hw_dev *d, size_t len, size_t align, struct hw_dma *out)
 		return -1;
 	if (s->f_dma_fail_at != 0 && --s->f_dma_fail_at == 0)
 		return -1;
-	void *p = aligned_alloc(align < PG ? PG : align, n);
-	if (p == NULL)
+	void *p;
+	if (s->arena != NULL) {
+		size_t a = align < PG ? PG : align;
+		size_t at = (s->arena_used + a - 1) & ~(a - 1);
+		if (at + n > s->arena_len)
+			return -1;
+		p = s->arena + at;
+		s->arena_used = at + n;
+	} else if ((p = aligned_alloc(align < PG ? PG : align, n)) == NULL) {
 		return -1;
+	}
 	memset(p, 0, n);
 	s->mem[s->nalloc].va = p;
 	s->mem[s->nalloc].len = n;
@@ -1096,7 +1131,7 @@ sim_dma_free(struct hw_dev *d, struct hw_dma *dma)
 				    s->gp[k].pfn[0] << 12 < b + s->mem[i].len)
 					sim_err(s, "freed memory of live GPADL 0x%x",
 					    s->gp[k].handle);
-			free(s->mem[i].va);
+			sim_mem_release(s, s->mem[i].va);
 			s->mem[i] = s->mem[--s->nalloc];
 			dma->va = NULL;
 			return;
@@ -1177,7 +1212,10 @@ hv_sim_fini(struct hv_sim *s)
 {
 	int n = s->nalloc;
 	for (int i = 0; i < s->nalloc; i++)
-		free(s->mem[i].va);
+		sim_mem_release(s, s->mem[i].va);
 	s->nalloc = 0;
+	if (s->arena != NULL)
+		munmap(s->arena, s->arena_len);
+	s->arena = NULL;
 	return n;
 }

@@ -114,6 +114,10 @@ struct hv_sim {
 	/* Memory the guest allocated: the only valid guest addresses. */
 	struct { uint8_t *va; size_t len; } mem[SIM_MAX_ALLOCS];
 	int nalloc;
+	/* Optional fixed arena (hv_sim_use_arena): guest memory at the same
+	   addresses on every run, so a recorded trace is reproducible. */
+	uint8_t *arena;
+	size_t arena_len, arena_used;
 	/* Errors */
 	int nerr;
 	char err[SIM_MAX_ERRS][160];
@@ -162,6 +166,11 @@ int hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
    Returns the payload length, -1 when empty, -2 on a protocol error. */
 int hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf,
     size_t buflen, uint16_t *type, uint64_t *trans_id);
+
+/* Take guest memory from `len` bytes mapped at the fixed address `base`
+   from now on (bump allocation, never reused).  False when the address
+   cannot be had (memory then comes from the heap as before). */
+bool hv_sim_use_arena(struct hv_sim *s, uint64_t base, size_t len);
 
 /* Let simulated time pass by `ns`, firing synthetic timer expiries
    and delivering due messages on the way. */

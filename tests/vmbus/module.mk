@@ -20,3 +20,15 @@ FUZZ_TARGETS += $(B)/fuzz/vmbus
 INTEG_TESTS += tests/vmbus/fuzz.sh
 # ternsim --platform=azure prints the HV and VMBUS markers (build/tools/ternsim).
 INTEG_TESTS += tests/vmbus/ternsim_azure.sh
+# The enlightenments and the VMBus core replaying a trace recorded from
+# the simulator (tests/hw/hw_record.c); `make record-hvsim-trace` records
+# it again (then review the diff: a change means the guest's behaviour
+# changed).
+HV_REPLAY_SRCS := tests/vmbus/test_hv_replay.c vmbus/vmbus.c vmbus/vmbus_ring.c \
+	kernel/dev/bus.c tests/hw/hw_record.c tests/hw/hw_replay.c tests/hw/trace_util.c \
+	$(VMBUS_TEST_COMMON)
+$(eval $(call host_test,hv_replay,$(HV_REPLAY_SRCS),))
+$(B)/tests/hv_replay: tests/traces/hvsim-vmbus.trace
+.PHONY: record-hvsim-trace
+record-hvsim-trace: $(B)/tests/hv_replay
+	$(B)/tests/hv_replay --record tests/traces/hvsim-vmbus.trace
