@@ -32,3 +32,10 @@ $(B)/tests/hv_replay: tests/traces/hvsim-vmbus.trace
 .PHONY: record-hvsim-trace
 record-hvsim-trace: $(B)/tests/hv_replay
 	$(B)/tests/hv_replay --record tests/traces/hvsim-vmbus.trace
+# The kernel glue (kernel/hv/hv_kern.c, vmbus/vmbus_kern.c, included by the
+# test) against the simulator, with the kernel services it calls stubbed
+# in tests/vmbus/hv_kern_stubs.c.
+$(eval $(call host_test,hv_kern,tests/vmbus/test_hv_kern.c tests/vmbus/hv_kern_stubs.c \
+	vmbus/vmbus.c vmbus/vmbus_ring.c kernel/dev/bus.c kernel/clock/clock_calc.c \
+	$(VMBUS_TEST_COMMON),))
+$(B)/tests/hv_kern: kernel/hv/hv_kern.c vmbus/vmbus_kern.c
