@@ -2,7 +2,8 @@
  * hv.h - Hyper-V enlightenments: detection (PROTOCOLS.md B.1), guest OS
  * id (B.3), the hypercall page and HvPostMessage/HvSignalEvent (B.4), the
  * SynIC message and event pages with the EOM rule (B.5), the reference
- * TSC page and TIME_REF_COUNT (B.6), and the crash MSRs (B.2).
+ * TSC page and TIME_REF_COUNT (B.6), the crash MSRs (B.2), and
+ * synthetic timer 0 as the tick (B.6, hv_timer.c).
  *
  * Portable: every MSR, CPUID and hypercall goes through the hardware seam
  * on hv->dev, so the kernel and host tests (tests/vmbus/hv_sim.c) build
