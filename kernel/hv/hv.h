@@ -186,6 +186,9 @@ const char *hv_stimer_mode_name(int mode);
  */
 int hv_kern_init(void);
 struct hv *hv_kern(void);
+/* Thread context: hand a changed reference TSC page rate (live
+   migration) to the kernel clock.  Called from vmbus_kern_poll. */
+void hv_kern_clock_poll(void);
 #endif
 
 #endif /* TERN_HV_H */

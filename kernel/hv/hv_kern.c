@@ -129,6 +129,27 @@ hv_clock_handover(void)
 	    (unsigned long long)time_tsc_hz());
 }
 
+/*
+ * Follow a rewritten reference TSC page (a live migration onto a host
+ * with another TSC rate): hand the new rate to the kernel clock.  Thread
+ * context only - time_set_tsc_hz is not safe against an interrupt that
+ * reads the clock, so interrupts are held off while the rate changes.
+ * One load of the page's sequence when nothing changed.
+ */
+void
+hv_kern_clock_poll(void)
+{
+	uint64_t scale;
+
+	if (!hv_up || !hv_clock_rate_changed(&hv_state, &scale))
+		return;
+	bool was = intr_save();
+	clock_hv_ref_tsc(scale);
+	intr_restore(was);
+	log_info("hv", "reference TSC page rewritten (sequence %u): TSC now %llu Hz",
+	    hv_state.clock_seq, (unsigned long long)time_tsc_hz());
+}
+
 struct hv *
 hv_kern(void)
 {

@@ -54,6 +54,7 @@ hv_kern_stubs_reset(struct hv_sim *s)
 	panic_report_hook = NULL;
 	timer_ticks = 0;
 	seen_direct = seen_msgs = 0;
+	kstub_intr_saves = 0;
 }
 
 int
@@ -117,6 +118,25 @@ intr_free(int v)
 {
 	if (v > 0 && v < 256)
 		kstub_handlers[v] = NULL;
+}
+
+/* One CPU, no real interrupts: the state is only counted. */
+static bool intr_on = true;
+unsigned kstub_intr_saves;
+
+bool
+intr_save(void)
+{
+	bool was = intr_on;
+	intr_on = false;
+	kstub_intr_saves++;
+	return was;
+}
+
+void
+intr_restore(bool was)
+{
+	intr_on = was;
 }
 
 void

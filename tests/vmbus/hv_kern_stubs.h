@@ -34,6 +34,7 @@ extern unsigned kstub_lapic_stops, kstub_ticks, kstub_idles;
 extern uint64_t kstub_hv_scale;		/* clock_hv_ref_tsc */
 extern uint64_t kstub_tsc_hz;		/* time_set_tsc_hz / from the scale */
 extern const char *kstub_tsc_ref;
+extern unsigned kstub_intr_saves;	/* intr_save calls */
 
 void hv_kern_stubs_reset(struct hv_sim *s);
 /* The vector whose handler is called `name`, or -1. */

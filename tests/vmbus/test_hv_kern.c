@@ -35,6 +35,7 @@ void clock_hv_ref_tsc(uint64_t scale);
 void hw_hypercall_set_page(void *page);
 int hv_kern_init(void);
 struct hv *hv_kern(void);
+void hv_kern_clock_poll(void);
 struct driver;
 int vmbus_kern_init(const struct driver *const *table);
 void vmbus_kern_poll(void);
@@ -308,6 +309,37 @@ test_vmbus_shutdown_unload(void **state)
 	assert_int_equal(s->unloads, 1);
 }
 
+/* A live migration rewrites the reference TSC page with another rate:
+   the next vmbus_kern_poll hands it to the kernel clock, interrupts held
+   off; an unchanged page costs nothing. */
+static void
+test_clock_follows_migration(void **state)
+{
+	struct hv_sim *s = *state;
+
+	assert_int_equal(hv_kern_init(), TERN_OK);
+	assert_int_equal(vmbus_kern_init(td_table), TERN_OK);
+	assert_int_equal(s->unloads, 0);
+	uint64_t first = kstub_hv_scale;
+	assert_int_equal(kstub_tsc_hz / 1000, 2500000);
+	vmbus_kern_poll();
+	assert_int_equal(kstub_hv_scale, first);
+	assert_int_equal(kstub_intr_saves, 0);
+	/* The host moves us to a 3 GHz machine. */
+	struct hv_tsc_page *p = hv_state.tsc_page.va;
+	p->scale = (uint64_t)(((unsigned __int128)10000000u << 64) / 3000000000ull);
+	p->sequence++;
+	vmbus_kern_poll();
+	assert_int_not_equal(kstub_hv_scale, first);
+	assert_int_equal(kstub_tsc_hz / 1000, 3000000);
+	assert_int_equal(kstub_intr_saves, 1);
+	assert_true(kstub_logged("reference TSC page rewritten"));
+	vmbus_kern_poll();
+	assert_int_equal(kstub_intr_saves, 1);
+	vmbus_kern_shutdown();
+	assert_int_equal(s->unloads, 1);
+}
+
 /* A host that stops answering: the shutdown still ends (bounded) and
    says which reply it missed. */
 static void
@@ -343,6 +375,7 @@ main(void)
 		T(test_clock_from_freq_msr),
 		T(test_vmbus_shutdown_unload),
 		T(test_vmbus_shutdown_mute_host),
+		T(test_clock_follows_migration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
