@@ -177,18 +177,17 @@ void hv_stimer_stop(struct hv_stimer *t);
 /* "direct", "message" or "off". */
 const char *hv_stimer_mode_name(int mode);
 
-#if defined(TERN_KERNEL)
 /*
  * Kernel glue (hv_kern.c), called from the composition root after
  * platform_detect: does nothing (TERN_ENODEV) unless CPUID offers the
  * Hyper-V hypercall interface.  hv_kern() is the brought-up state for
- * the VMBus, NULL without a SynIC.
+ * the VMBus, NULL without a SynIC.  Built into the kernel, and on the
+ * host only by tests/vmbus/test_hv_kern.c.
  */
 int hv_kern_init(void);
 struct hv *hv_kern(void);
 /* Thread context: hand a changed reference TSC page rate (live
    migration) to the kernel clock.  Called from vmbus_kern_poll. */
 void hv_kern_clock_poll(void);
-#endif
 
 #endif /* TERN_HV_H */

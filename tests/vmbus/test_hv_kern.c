@@ -27,19 +27,12 @@
 #include "tests/vmbus/hv_kern_stubs.h"
 #include "tests/vmbus/hv_sim.h"
 
-/* Kernel-only declarations the glue uses and defines (TERN_KERNEL in
-   their headers). */
+/* Kernel-only declarations of other modules the glue calls (under
+   TERN_KERNEL in their headers; hv_kern_stubs.c defines them). */
 int platform_name(void);
 bool platform_has_hyperv_hypercalls(void);
 void clock_hv_ref_tsc(uint64_t scale);
 void hw_hypercall_set_page(void *page);
-int hv_kern_init(void);
-struct hv *hv_kern(void);
-void hv_kern_clock_poll(void);
-struct driver;
-int vmbus_kern_init(const struct driver *const *table);
-void vmbus_kern_poll(void);
-void vmbus_kern_shutdown(void);
 
 /* Before cmocka.h: its fail() macro would eat kernel/panic.h's fail(). */
 #include "kernel/hv/hv_kern.c"
