@@ -32,8 +32,13 @@ void cpu_idle(void);
 /* Counters. */
 extern uint64_t intr_spurious, intr_unclaimed;
 
-/* The LAPIC timer: periodic tick at `hz`; tick_fn called on each. */
+/* The tick: the LAPIC timer at TIMER_HZ, or on Hyper-V the synthetic
+   timer that replaced it (kernel/hv/hv_kern.c); tick_fn called on each. */
+#define TIMER_HZ	1000
 void timer_set_tick(void (*tick_fn)(void));
 extern volatile uint64_t timer_ticks;
+/* Account one tick (timer_ticks, tick_fn): called by the LAPIC timer's
+   vector and by any other timer that replaced it, from its interrupt. */
+void timer_tick(void);
 
 #endif

@@ -14,6 +14,11 @@
  * S (device wrote, the CPU reads) and D (the CPU wrote, the device reads)
  * events show their first 32 bytes and are checked for a hex length that
  * matches the byte count.
+ * CPU-level events (m M msr read/write, X cpuid, H hypercall, B block
+ * write, N random draw) are printed too; MSRs get their names (the
+ * architectural ones the kernel uses and the Hyper-V synthetic MSRs of
+ * PROTOCOLS.md B.2), hypercalls their call code (B.4), CPUID leaves
+ * 0x40000000.. their Hyper-V meaning (B.1).
  * Non-event lines (firmware output on COM2) are dropped unless -x is given;
  * '#' comments are printed.  Exit status 1 on a sequence gap.
  */
@@ -75,6 +80,64 @@ static const struct name net_names[] = {
 	{ VIRTIO_NET_CFG_MTU, "mtu" },
 	{ 0, NULL },
 };
+
+/* MSR names (Intel SDM 4; Hyper-V, PROTOCOLS.md B.2). */
+static const char *
+msr_name(uint32_t msr, char *buf, size_t n)
+{
+	static const struct { uint32_t msr; const char *name; } t[] = {
+		{ 0x1b, "IA32_APIC_BASE" }, { 0x277, "IA32_PAT" },
+		{ 0xc0000080, "IA32_EFER" },
+		{ 0x40000000, "HV_GUEST_OS_ID" }, { 0x40000001, "HV_HYPERCALL" },
+		{ 0x40000002, "HV_VP_INDEX" }, { 0x40000003, "HV_RESET" },
+		{ 0x40000010, "HV_VP_RUNTIME" }, { 0x40000020, "HV_TIME_REF_COUNT" },
+		{ 0x40000021, "HV_REFERENCE_TSC" }, { 0x40000022, "HV_TSC_FREQUENCY" },
+		{ 0x40000023, "HV_APIC_FREQUENCY" }, { 0x40000073, "HV_VP_ASSIST_PAGE" },
+		{ 0x40000080, "HV_SCONTROL" }, { 0x40000081, "HV_SVERSION" },
+		{ 0x40000082, "HV_SIEFP" }, { 0x40000083, "HV_SIMP" },
+		{ 0x40000084, "HV_EOM" }, { 0x400000f0, "HV_GUEST_IDLE" },
+		{ 0x40000105, "HV_CRASH_CTL" },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].msr == msr)
+			return t[i].name;
+	if (msr >= 0x40000090 && msr < 0x400000a0)
+		snprintf(buf, n, "HV_SINT%u", msr - 0x40000090);
+	else if (msr >= 0x400000b0 && msr < 0x400000b8)
+		snprintf(buf, n, "HV_STIMER%u_%s", (msr - 0x400000b0) / 2,
+		    (msr & 1) ? "COUNT" : "CONFIG");
+	else if (msr >= 0x40000100 && msr < 0x40000105)
+		snprintf(buf, n, "HV_CRASH_P%u", msr - 0x40000100);
+	else
+		snprintf(buf, n, "msr?");
+	return buf;
+}
+
+static const char *
+cpuid_name(unsigned long leaf)
+{
+	switch (leaf) {
+	case 0x1: return "features";
+	case 0x40000000: return "hypervisor vendor";
+	case 0x40000001: return "Hyper-V interface";
+	case 0x40000002: return "Hyper-V version";
+	case 0x40000003: return "Hyper-V features";
+	case 0x40000004: return "Hyper-V recommendations";
+	case 0x40000005: return "Hyper-V limits";
+	case 0x40000006: return "Hyper-V hardware features";
+	}
+	return "";
+}
+
+static const char *
+hypercall_name(unsigned long long control)
+{
+	switch (control & 0xffff) {
+	case 0x5c: return "HvPostMessage";
+	case 0x5d: return "HvSignalEvent";
+	}
+	return "hypercall?";
+}
 
 static unsigned long lay_bar = 4, lay_common = 0, lay_isr = 0x1000;
 static unsigned long lay_device = 0x2000, lay_notify = 0x3000;
@@ -221,7 +284,7 @@ main(int argc, char **argv)
 		long seq;
 		int used = 0;
 		if (sscanf(line, "%63s %ld %c%n", dev, &seq, &kind, &used) != 3 ||
-		    strchr("RWcCAVSDTIB", kind) == NULL ||
+		    strchr("RWcCAVSDTImMXHBN", kind) == NULL ||
 		    (line[used] != ' ' && line[used] != '\0')) {
 			if (keep_other)
 				printf("| %s\n", line);
@@ -317,6 +380,37 @@ main(int argc, char **argv)
 				printf("%-12s %6ld time %llu.%06llu ms\n", dev, seq,
 				    v / 1000000, v % 1000000);
 			break;
+		case 'm':
+		case 'M': {
+			unsigned long msr;
+			if (sscanf(rest, "%lx %llx", &msr, &v) == 2)
+				printf("%-12s %6ld msr %s 0x%08lx = 0x%llx  %s\n", dev, seq,
+				    kind == 'm' ? "read " : "write", msr, v,
+				    msr_name((uint32_t)msr, name, sizeof(name)));
+			else
+				printf("%-12s %6ld %c?%s\n", dev, seq, kind, rest);
+			break;
+		}
+		case 'X': {
+			unsigned long leaf, sub, r0, r1, r2, r3;
+			if (sscanf(rest, "%lx %lx %lx %lx %lx %lx", &leaf, &sub, &r0, &r1,
+			    &r2, &r3) == 6)
+				printf("%-12s %6ld cpuid 0x%lx.%lu = %08lx %08lx %08lx %08lx  %s\n",
+				    dev, seq, leaf, sub, r0, r1, r2, r3, cpuid_name(leaf));
+			else
+				printf("%-12s %6ld X?%s\n", dev, seq, rest);
+			break;
+		}
+		case 'H': {
+			unsigned long long ctl, in, out;
+			if (sscanf(rest, "%llx %llx %llx %llx", &ctl, &in, &out, &v) == 4)
+				printf("%-12s %6ld hypercall %s (control 0x%llx%s) in=0x%llx out=0x%llx -> status %llu\n",
+				    dev, seq, hypercall_name(ctl), ctl,
+				    (ctl >> 16) & 1 ? ", fast" : "", in, out, v & 0xffff);
+			else
+				printf("%-12s %6ld H?%s\n", dev, seq, rest);
+			break;
+		}
 		default:
 			printf("%-12s %6ld %c%s\n", dev, seq, kind, rest);
 		}

@@ -131,12 +131,12 @@ int vmbus_gpadl_teardown(struct vmbus_chan *ch, uint32_t handle);
    "unknown"). */
 const char *vmbus_class_name(const uint8_t guid[16]);
 
-#if defined(TERN_KERNEL)
 /* Kernel glue (vmbus_kern.c): connect and probe on the SynIC of
-   hv_kern() (TERN_ENODEV without one); poll; UNLOAD at shutdown. */
+   hv_kern() (TERN_ENODEV without one); poll (also where the kernel clock
+   follows a rewritten TSC page); UNLOAD at shutdown.  Built into the
+   kernel, and on the host only by tests/vmbus/test_hv_kern.c. */
 int vmbus_kern_init(const struct driver *const *table);
 void vmbus_kern_poll(void);
 void vmbus_kern_shutdown(void);
-#endif
 
 #endif /* TERN_VMBUS_H */

@@ -30,9 +30,12 @@ vmbus_kern_init(const struct driver *const *table)
 	return rc < 0 ? rc : TERN_OK;
 }
 
+/* Also where the kernel clock follows a rewritten reference TSC page:
+   the one thread-context poll the Hyper-V path has. */
 void
 vmbus_kern_poll(void)
 {
+	hv_kern_clock_poll();
 	vmbus_poll(&vmbus_root);
 }
 

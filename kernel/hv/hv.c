@@ -416,3 +416,88 @@ hv_crash_report(struct hv *hv, const uint64_t p[5])
 	hw_msr_write(hv->dev, HV_MSR_CRASH_CTL, HV_CRASH_CTL_NOTIFY);
 	return true;
 }
+
+bool
+hv_crash_report_reason(struct hv *hv, const char *reason)
+{
+	uint64_t p[5] = { HV_CRASH_P0_TERN, 0, 0, 0, 0 };
+	uint8_t text[32];
+	size_t n = 0;
+
+	memset(text, 0, sizeof(text));
+	while (reason != NULL && n < sizeof(text) && reason[n] != '\0') {
+		text[n] = (uint8_t)reason[n];
+		n++;
+	}
+	for (int w = 0; w < 4; w++)
+		for (int b = 7; b >= 0; b--)
+			p[1 + w] = p[1 + w] << 8 | text[8 * w + b];
+	return hv_crash_report(hv, p);
+}
+
+/* The TSC page's scale under a stable, non-zero sequence (up to
+   HV_TSC_TRIES reads); 0 when there is none. */
+static uint64_t
+hv_page_scale(struct hv *hv, uint32_t *seq_out)
+{
+	volatile struct hv_tsc_page *p = hv->tsc_page.va;
+
+	for (int i = 0; i < HV_TSC_TRIES; i++) {
+		uint32_t seq = hw_dma_load32(hv->dev, &p->sequence);
+		if (seq == 0)
+			return 0;
+		hw_rmb();
+		hw_dma_sync_cpu(hv->dev, (const void *)p, sizeof(*p));
+		uint64_t scale = p->scale;
+		hw_rmb();
+		if (hw_dma_load32(hv->dev, &p->sequence) == seq && scale != 0) {
+			*seq_out = seq;
+			return scale;
+		}
+		hv->st.tsc_retries++;
+	}
+	return 0;
+}
+
+const char *
+hv_clock_rate(struct hv *hv, uint64_t *scale, uint64_t *hz)
+{
+	*scale = 0;
+	*hz = 0;
+	if (hv->tsc_page_on) {
+		uint32_t seq = 0;
+		uint64_t sc = hv_page_scale(hv, &seq);
+		if (sc != 0) {
+			hv->clock_seq = seq;
+			hv->clock_scale = sc;
+			*scale = sc;
+			return "hv-tsc-page";
+		}
+	}
+	if (hv->tsc_hz != 0) {
+		*hz = hv->tsc_hz;
+		return "hv-tsc-freq";
+	}
+	return NULL;
+}
+
+bool
+hv_clock_rate_changed(struct hv *hv, uint64_t *scale)
+{
+	if (!hv->tsc_page_on || hv->clock_seq == 0)
+		return false;
+	volatile struct hv_tsc_page *p = hv->tsc_page.va;
+	uint32_t now = hw_dma_load32(hv->dev, &p->sequence);
+	if (now == 0 || now == hv->clock_seq)
+		return false;
+	uint32_t seq = 0;
+	uint64_t sc = hv_page_scale(hv, &seq);
+	if (sc == 0)
+		return false;
+	hv->clock_seq = seq;
+	if (sc == hv->clock_scale)
+		return false;
+	hv->clock_scale = sc;
+	*scale = sc;
+	return true;
+}

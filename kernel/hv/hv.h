@@ -2,7 +2,8 @@
  * hv.h - Hyper-V enlightenments: detection (PROTOCOLS.md B.1), guest OS
  * id (B.3), the hypercall page and HvPostMessage/HvSignalEvent (B.4), the
  * SynIC message and event pages with the EOM rule (B.5), the reference
- * TSC page and TIME_REF_COUNT (B.6), and the crash MSRs (B.2).
+ * TSC page and TIME_REF_COUNT (B.6), the crash MSRs (B.2), and
+ * synthetic timer 0 as the tick (B.6, hv_timer.c).
  *
  * Portable: every MSR, CPUID and hypercall goes through the hardware seam
  * on hv->dev, so the kernel and host tests (tests/vmbus/hv_sim.c) build
@@ -40,6 +41,8 @@ struct hv {
 	int vector;			/* SINT2 vector */
 	struct hw_dma simp, siefp, tsc_page, post_page;
 	uint64_t tsc_hz;		/* from TSC_FREQUENCY, 0 when not offered */
+	uint32_t clock_seq;		/* TSC page sequence hv_clock_rate used */
+	uint64_t clock_scale;		/* and the scale it gave */
 	/* Reads the CPU's TSC (kernel: rdtsc; tests: the simulator).  MUST
 	   be set before hv_time_init. */
 	uint64_t (*read_tsc)(struct hw_dev *d);
@@ -116,15 +119,75 @@ const char *hv_clock_source(const struct hv *hv);
    Returns false when the host does not offer them. */
 bool hv_crash_report(struct hv *hv, const uint64_t p[5]);
 
-#if defined(TERN_KERNEL)
+/*
+ * The panic hook's report (hv_kern.c installs it): P0 = "TERNPANC"
+ * (0x5445524e50414e43), P1..P4 = the first 32 bytes of `reason`
+ * (zero-padded, little-endian words), then CTL notify.  False when the
+ * host does not offer the crash MSRs.
+ */
+bool hv_crash_report_reason(struct hv *hv, const char *reason);
+#define HV_CRASH_P0_TERN	0x5445524e50414e43ull	/* "TERNPANC" */
+
+/*
+ * TSC rate for the kernel clock (hv_kern.c's hand-over): from the
+ * reference TSC page's scale while its sequence is valid and stable
+ * (*scale set, returns "hv-tsc-page"), else from the frequency MSR
+ * (*hz set, "hv-tsc-freq"), else NULL.  Remembers the sequence it used:
+ * hv_clock_rate_changed() then says whether the host rewrote the page
+ * since (a live migration) and gives the new scale.
+ */
+const char *hv_clock_rate(struct hv *hv, uint64_t *scale, uint64_t *hz);
+bool hv_clock_rate_changed(struct hv *hv, uint64_t *scale);
+
+/*
+ * Synthetic timer 0 as the tick (B.6, hv_timer.c).  Direct mode (the
+ * timer raises `vector` itself) when CPUID 0x40000003 EDX bit 19 offers
+ * it, else message mode: HVMSG_TIMER_EXPIRED in SINT3's slot of the
+ * SynIC message page, SINT3 = `vector` (needs hv_synic_init first).
+ * Periodic, or a one-shot re-armed from hv_stimer_isr at the absolute
+ * reference time of the next tick (needs hv_ref_time).
+ */
+enum { HV_STIMER_OFF = 0, HV_STIMER_MODE_DIRECT, HV_STIMER_MODE_MESSAGE };
+
+struct hv_stimer {
+	struct hv *hv;
+	int mode;			/* HV_STIMER_OFF when not running */
+	bool periodic;
+	int vector;
+	uint64_t period;		/* 100 ns units */
+	uint64_t next;			/* one-shot: expiry armed (100 ns) */
+	uint64_t ticks, spurious, msgs_bad, late, rearm_fail;
+};
+
+/*
+ * Start timer 0 at `hz` (1..10000) on `vector` (16..255).  TERN_ENOTSUP
+ * (nothing written) without the timer privilege (EAX bit 3), or in
+ * message mode without a SynIC; TERN_EIO when the enable bit does not
+ * read back; TERN_EINVAL on bad arguments.
+ */
+int hv_stimer_start(struct hv_stimer *t, struct hv *hv, int vector,
+    uint32_t hz, bool periodic);
+/* The timer's interrupt: returns the ticks to account (0 or 1).  In
+   message mode takes SINT3's message (EOM rule included); a spurious
+   interrupt or a message that is not timer 0's expiry is counted, not a
+   tick.  A one-shot is re-armed. */
+unsigned hv_stimer_isr(struct hv_stimer *t);
+/* Stop the timer (CONFIG 0, COUNT 0) and mask SINT3 in message mode. */
+void hv_stimer_stop(struct hv_stimer *t);
+/* "direct", "message" or "off". */
+const char *hv_stimer_mode_name(int mode);
+
 /*
  * Kernel glue (hv_kern.c), called from the composition root after
  * platform_detect: does nothing (TERN_ENODEV) unless CPUID offers the
  * Hyper-V hypercall interface.  hv_kern() is the brought-up state for
- * the VMBus, NULL without a SynIC.
+ * the VMBus, NULL without a SynIC.  Built into the kernel, and on the
+ * host only by tests/vmbus/test_hv_kern.c.
  */
 int hv_kern_init(void);
 struct hv *hv_kern(void);
-#endif
+/* Thread context: hand a changed reference TSC page rate (live
+   migration) to the kernel clock.  Called from vmbus_kern_poll. */
+void hv_kern_clock_poll(void);
 
 #endif /* TERN_HV_H */

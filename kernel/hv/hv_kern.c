@@ -10,13 +10,18 @@
  * executable, never writable page from exec_page_alloc, then
  * hw_hypercall_set_page), SynIC with SINT2 on a vector of our own, the
  * reference time (its TSC rate handed to kernel/clock, a second TERN
- * CLOCK line), and the crash MSRs as the panic hook.  Each step that
- * fails is logged and the ones after it that depend on it are skipped.
+ * CLOCK line), the crash MSRs as the panic hook, and synthetic timer 0
+ * as the tick in place of the LAPIC timer (only once it has been seen
+ * ticking; otherwise the LAPIC timer stays, with a log line).  Each
+ * step that fails is logged and the ones after it that depend on it
+ * are skipped.  The decisions are portable functions in hv.c and
+ * hv_timer.c, tested against the simulator; what is left here is the
+ * kernel plumbing (vectors, pages, hooks).
  */
 #include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
 
+#include "kernel/arch/x86_64/arch.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/clock/clock.h"
 #include "kernel/err.h"
@@ -32,6 +37,7 @@ static struct hw_dev hv_cpu = { .name = "hv" };
 static struct hv hv_state;
 static bool hv_up;
 static volatile uint64_t hv_sint_irqs;
+static struct hv_stimer hv_tick;
 
 static uint64_t
 hv_rdtsc(struct hw_dev *d)
@@ -48,15 +54,57 @@ hv_sint_intr(void *ctx, int vector)
 	hv_sint_irqs++;
 }
 
-/* The panic hook: P0 a tern marker, P1 the first 8 bytes of the reason
-   so the host's crash record says something. */
+/* The panic hook: P0 a tern marker, P1..P4 the first 32 bytes of the
+   reason so the host's crash record says something. */
 static void
 hv_panic_report(const char *reason)
 {
-	uint64_t p[5] = { 0x5445524e50414e43ull /* "TERNPANC" */, 0, 0, 0, 0 };
-	size_t n = strnlen(reason, 32);
-	memcpy(&p[1], reason, n);
-	hv_crash_report(&hv_state, p);
+	hv_crash_report_reason(&hv_state, reason);
+}
+
+/* Synthetic timer 0's vector (direct mode, or SINT3 in message mode):
+   one kernel tick per expiry; the common path EOIs the LAPIC. */
+static void
+hv_stimer_intr(void *ctx, int vector)
+{
+	if (hv_stimer_isr(&hv_tick) != 0)
+		timer_tick();
+}
+
+/*
+ * Make synthetic timer 0 the tick: start it periodic at TIMER_HZ, wait
+ * (bounded, 50 ms) until it has ticked twice, then stop the LAPIC timer.
+ * Any failure leaves the LAPIC timer as the tick, with a log line.
+ */
+static void
+hv_tick_init(void)
+{
+	int vec = intr_alloc(hv_stimer_intr, NULL, "hv-stimer0");
+	if (vec < 0) {
+		log_info("hv", "no vector for the synthetic timer; the LAPIC timer stays the tick");
+		return;
+	}
+	int rc = hv_stimer_start(&hv_tick, &hv_state, vec, TIMER_HZ, true);
+	if (rc != TERN_OK) {
+		log_info("hv", "synthetic timer: %s; the LAPIC timer stays the tick",
+		    err_str(rc));
+		intr_free(vec);
+		return;
+	}
+	uint64_t t0 = time_now_ns();
+	while (hv_tick.ticks < 2 && time_now_ns() - t0 < 50000000ull)
+		cpu_idle();
+	if (hv_tick.ticks < 2) {
+		log_warn("hv", "synthetic timer (%s mode): %llu ticks in 50 ms; the LAPIC timer stays the tick",
+		    hv_stimer_mode_name(hv_tick.mode),
+		    (unsigned long long)hv_tick.ticks);
+		hv_stimer_stop(&hv_tick);
+		intr_free(vec);
+		return;
+	}
+	lapic_timer_stop();
+	log_info("hv", "tick: synthetic timer 0, %s mode, vector %d, %u Hz",
+	    hv_stimer_mode_name(hv_tick.mode), vec, TIMER_HZ);
 }
 
 /*
@@ -68,28 +116,38 @@ hv_panic_report(const char *reason)
 static void
 hv_clock_handover(void)
 {
-	uint64_t scale = 0;
-	const char *from = NULL;
+	uint64_t scale, hz;
+	const char *from = hv_clock_rate(&hv_state, &scale, &hz);
 
-	if (hv_state.tsc_page_on) {
-		volatile struct hv_tsc_page *p = hv_state.tsc_page.va;
-		uint32_t seq = p->sequence;
-		uint64_t sc = p->scale;
-		if (seq != 0 && p->sequence == seq) {
-			scale = sc;
-			from = "hv-tsc-page";
-		}
-	}
-	if (scale != 0) {
-		clock_hv_ref_tsc(scale);
-	} else if (hv_state.tsc_hz != 0) {
-		time_set_tsc_hz(hv_state.tsc_hz, "hv-tsc-freq");
-		from = "hv-tsc-freq";
-	} else {
+	if (from == NULL)
 		return;
-	}
+	if (scale != 0)
+		clock_hv_ref_tsc(scale);
+	else
+		time_set_tsc_hz(hz, "hv-tsc-freq");
 	marker("CLOCK source=%s hz=%llu", from,
 	    (unsigned long long)time_tsc_hz());
+}
+
+/*
+ * Follow a rewritten reference TSC page (a live migration onto a host
+ * with another TSC rate): hand the new rate to the kernel clock.  Thread
+ * context only - time_set_tsc_hz is not safe against an interrupt that
+ * reads the clock, so interrupts are held off while the rate changes.
+ * One load of the page's sequence when nothing changed.
+ */
+void
+hv_kern_clock_poll(void)
+{
+	uint64_t scale;
+
+	if (!hv_up || !hv_clock_rate_changed(&hv_state, &scale))
+		return;
+	bool was = intr_save();
+	clock_hv_ref_tsc(scale);
+	intr_restore(was);
+	log_info("hv", "reference TSC page rewritten (sequence %u): TSC now %llu Hz",
+	    hv_state.clock_seq, (unsigned long long)time_tsc_hz());
 }
 
 struct hv *
@@ -141,5 +199,6 @@ hv_kern_init(void)
 	log_info("hv", "reference time %s, TSC %llu Hz%s", hv_clock_source(&hv_state),
 	    (unsigned long long)hv_state.tsc_hz,
 	    hv_state.tsc_hz ? " (from the frequency MSR)" : " (not offered)");
+	hv_tick_init();
 	return TERN_OK;
 }

@@ -60,6 +60,8 @@
 #define HV_MSR_SIMP		0x40000083u
 #define HV_MSR_EOM		0x40000084u
 #define HV_MSR_SINT0		0x40000090u
+#define HV_MSR_STIMER0_CONFIG	0x400000B0u
+#define HV_MSR_STIMER0_COUNT	0x400000B1u
 #define HV_MSR_CRASH_P0		0x40000100u
 #define HV_MSR_CRASH_CTL	0x40000105u
 
@@ -76,6 +78,23 @@
 #define HV_SINT_VMBUS		2u	/* the VMBus SINT (B.5) */
 
 #define HV_CRASH_CTL_NOTIFY	(1ull << 63)
+
+/* B.6 STIMERn_CONFIG.  COUNT: one-shot = absolute expiry in reference
+   time (100 ns), periodic = the period (100 ns); 0 stops the timer. */
+#define HV_STIMER_ENABLE	(1ull << 0)
+#define HV_STIMER_PERIODIC	(1ull << 1)
+#define HV_STIMER_LAZY		(1ull << 2)
+#define HV_STIMER_AUTO_ENABLE	(1ull << 3)
+#define HV_STIMER_VECTOR_SHIFT	4		/* 11:4, direct mode only */
+#define HV_STIMER_VECTOR_MASK	(0xffull << HV_STIMER_VECTOR_SHIFT)
+#define HV_STIMER_DIRECT	(1ull << 12)
+#define HV_STIMER_SINT_SHIFT	16		/* 19:16, message mode */
+#define HV_STIMER_SINT_MASK	(0xfull << HV_STIMER_SINT_SHIFT)
+#define HV_STIMER_RESERVED	(~0xf1fffull)	/* 63:20 and 15:13 */
+/* The SINT tern gives timer messages: its own slot and vector, so a
+   tick never sits in the VMBus slot (Linux shares SINT2; B.6 lets the
+   guest pick any SINTx). */
+#define HV_SINT_TIMER		3u
 
 /* B.3: open-source format.  OS type 0x54 ('T') is tern's own choice;
    no registry of these numbers is known. */
@@ -134,6 +153,17 @@ _Static_assert(offsetof(struct hv_message, sender) == 8, "B.5");
 _Static_assert(offsetof(struct hv_message, payload) == 16, "B.5");
 
 #define HV_SINT_COUNT		16
+
+/* B.6 HVMSG_TIMER_EXPIRED payload (message type 0x80000010). */
+struct hv_timer_msg {
+	uint32_t timer_index;
+	uint32_t reserved;
+	uint64_t expiration_time;	/* 100 ns reference time */
+	uint64_t delivery_time;
+};
+_Static_assert(sizeof(struct hv_timer_msg) == 24, "B.6 timer message");
+_Static_assert(offsetof(struct hv_timer_msg, expiration_time) == 8, "B.6");
+_Static_assert(offsetof(struct hv_timer_msg, delivery_time) == 16, "B.6");
 #define HV_EVENT_AREA		256	/* bytes of flags per SINT (2048 bits) */
 #define HV_EVENT_BITS		(HV_EVENT_AREA * 8)
 

@@ -93,9 +93,9 @@ event_of(const char *l, const char *dev, unsigned *seq, char *kind, int *rest)
 	    strcmp(name, dev) == 0;
 }
 
-char *
-trace_edit_dma(const char *text, const char *dev, size_t len, const char *prefix,
-    size_t off, const char *old, const char *new)
+static char *
+edit_bytes(const char *text, const char *dev, char want, size_t len,
+    const char *prefix, size_t off, const char *old, const char *new)
 {
 	size_t ol = strlen(new);
 	if (old != NULL && ol != strlen(old))
@@ -106,7 +106,7 @@ trace_edit_dma(const char *text, const char *dev, size_t len, const char *prefix
 		char kind;
 		int rest = 0, m = 0;
 		unsigned long long pa;
-		if (l[0] != '#' && event_of(l, dev, &seq, &kind, &rest) && kind == 'D' &&
+		if (l[0] != '#' && event_of(l, dev, &seq, &kind, &rest) && kind == want &&
 		    sscanf(l + rest, "%llx %u %n", &pa, &n, &m) == 2 && n == len) {
 			const char *hex = l + rest + m;
 			if (strncmp(hex, prefix, strlen(prefix)) == 0 && 2 * off + ol <= 2 * len &&
@@ -119,6 +119,20 @@ trace_edit_dma(const char *text, const char *dev, size_t len, const char *prefix
 		l = nl ? nl + 1 : NULL;
 	}
 	return NULL;
+}
+
+char *
+trace_edit_dma(const char *text, const char *dev, size_t len, const char *prefix,
+    size_t off, const char *old, const char *new)
+{
+	return edit_bytes(text, dev, 'D', len, prefix, off, old, new);
+}
+
+char *
+trace_edit_sync(const char *text, const char *dev, size_t len, const char *prefix,
+    size_t off, const char *old, const char *new)
+{
+	return edit_bytes(text, dev, 'S', len, prefix, off, old, new);
 }
 
 char *

@@ -35,6 +35,10 @@ void nettest_arp_request(uint8_t eth[14], uint8_t arp[46], const uint8_t mac[6])
  */
 char *trace_edit_dma(const char *text, const char *dev, size_t len, const char *prefix,
     size_t off, const char *old, const char *new);
+/* The same for the first S event (bytes the device wrote and the
+   driver read, e.g. a host message in a SynIC slot). */
+char *trace_edit_sync(const char *text, const char *dev, size_t len, const char *prefix,
+    size_t off, const char *old, const char *new);
 /* Without the last `n` events of `dev`. */
 char *trace_drop_last(const char *text, const char *dev, int n);
 /* With one more event of `dev` at the end: "<dev> <last seq + 1> <event>". */

@@ -3,7 +3,9 @@
  * a script of host actions against a connected VMBus with one open
  * channel: raw SynIC messages (offers, rescinds, replies of any type and
  * size), raw bytes and indices written into the host->guest ring,
- * well-formed packets, rescind/re-offer, and guest polls.  The guest must
+ * well-formed packets, rescind/re-offer, guest polls, and synthetic timer
+ * 0 in message mode: raw bytes in its SINT3 slot (any type, size and
+ * payload) and time passing so real expiries arrive.  The guest must
  * never crash, read out of bounds or hang; it ends with UNLOAD.
  */
 #include <stddef.h>
@@ -58,10 +60,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct hv_sim s;
 	static struct hv hv;
 	static struct vmbus vb;
+	static struct hv_stimer tick;
 	struct hw_dma hc;
 	size_t i = 0;
 
 	hv_sim_init(&s);
+	s.misc &= ~HV_M_STIMER_DIRECT;	/* timer messages in SINT3 */
 	hv_sim_offer(&s, hv_sim_guid_netvsc, 1, 14, 0x2e);
 	memset(&hv, 0, sizeof(hv));
 	memset(&vb, 0, sizeof(vb));
@@ -70,6 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	hv_hypercall_enable(&hv, hc.pa);
 	hv_synic_init(&hv, 0x41);
+	hv_stimer_start(&tick, &hv, 0x42, 1000, true);
 	vb.bus.zalloc = fz_zalloc;
 	vb.bus.free = free;
 	vb.timeout_ns = 10000000;	/* 10 ms of virtual time per wait */
@@ -77,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vmbus_probe(&vb, fz_table);
 
 	while (i < size) {
-		uint8_t op = data[i++] % 6;
+		uint8_t op = data[i++] % 8;
 		struct sim_chan *c = hv_sim_chan(&s, 14);
 		switch (op) {
 		case 0: {		/* a raw host message */
@@ -130,8 +135,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					vmbus_chan_send(&vb.ch[k], VMBUS_PKT_DATA_INBAND, 0, 1,
 					    NULL, 0, "x", 1);
 			break;
+		case 6:			/* raw bytes in the timer's slot */
+			if (hv.synic_on && i + 1 <= size) {
+				struct hv_message *slot = (struct hv_message *)hv.simp.va +
+				    HV_SINT_TIMER;
+				size_t n = size - i < 32 ? size - i : 32;
+				memcpy(slot, data + i, n);
+				i += n;
+				hv_stimer_isr(&tick);
+			}
+			break;
+		case 7:			/* time passes; each expiry's interrupt */
+			if (i < size) {
+				uint64_t before = s.stimer_msgs;
+				hv_sim_advance(&s, (uint64_t)data[i++] * 10000);
+				for (uint64_t k = before; k < s.stimer_msgs && k < before + 64; k++)
+					hv_stimer_isr(&tick);
+			}
+			break;
 		}
 	}
+	hv_stimer_stop(&tick);
 	vmbus_poll(&vb);
 	vmbus_unload(&vb);
 	vmbus_fini(&vb);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kernel/hv/hv_reg.h"
 #include "tests/vmbus/hv_sim.h"
@@ -145,6 +146,143 @@ sim_signal_guest(struct hv_sim *s, struct sim_chan *c)
 	c->guest_irqs++;
 }
 
+/* ---- synthetic timer 0 (B.6) ------------------------------------------ */
+
+/* Message mode: HVMSG_TIMER_EXPIRED into SINTx's slot with the B.5
+   rules (a busy slot gets msg_pending and the expiry waits for EOM;
+   expiries meanwhile coalesce into that one). */
+static void
+sim_stimer_msg(struct hv_sim *s, uint64_t exp100)
+{
+	unsigned x = (unsigned)((s->stimer_config & HV_STIMER_SINT_MASK) >>
+	    HV_STIMER_SINT_SHIFT);
+	if (!(s->simp & 1) || !(s->scontrol & 1) ||
+	    (s->sint[x] & HV_SINT_MASKED) || (s->sint[x] & 0xff) < 16) {
+		s->stimer_lost++;
+		sim_err(s, "STIMER0 expired into SINT%u, which is masked or has no SynIC", x);
+		return;
+	}
+	struct hv_message *slot = (struct hv_message *)(uintptr_t)(s->simp & ~0xfffull) + x;
+	if (__atomic_load_n(&slot->message_type, __ATOMIC_ACQUIRE) != 0) {
+		slot->flags |= HV_MSGFLAG_PENDING;
+		if (!s->stimer_msg_wait)
+			s->stimer_msg_exp = exp100;
+		s->stimer_msg_wait = true;
+		return;
+	}
+	struct hv_timer_msg tm = { 0, 0, exp100, s->now_ns / 100 };
+	memset(slot, 0, sizeof(*slot));
+	slot->payload_size = sizeof(tm);
+	memcpy(slot->payload, &tm, sizeof(tm));
+	s->stimer_msg_wait = false;
+	__atomic_store_n(&slot->message_type, HV_MSGTYPE_TIMER, __ATOMIC_RELEASE);
+	s->stimer_msgs++;
+	s->irq_pending = true;
+	s->irqs++;
+}
+
+static void
+sim_stimer_run(struct hv_sim *s)
+{
+	while ((s->stimer_config & HV_STIMER_ENABLE) && s->stimer_next_ns != 0 &&
+	    s->stimer_next_ns <= s->now_ns) {
+		uint64_t exp = s->stimer_next_ns;
+		s->stimer_fires++;
+		if (s->stimer_config & HV_STIMER_PERIODIC) {
+			s->stimer_next_ns += s->stimer_count * 100;
+		} else {
+			/* A one-shot disables itself when it fires. */
+			s->stimer_config &= ~HV_STIMER_ENABLE;
+			s->stimer_next_ns = 0;
+		}
+		if (s->stimer_config & HV_STIMER_DIRECT) {
+			s->stimer_direct_irqs++;
+			s->stimer_vec = (int)((s->stimer_config & HV_STIMER_VECTOR_MASK) >>
+			    HV_STIMER_VECTOR_SHIFT);
+			s->irq_pending = true;
+			s->irqs++;
+		} else {
+			sim_stimer_msg(s, exp / 100);
+		}
+	}
+}
+
+/* After EOM: an expiry that waited for its slot goes in now. */
+static void
+sim_stimer_eom(struct hv_sim *s)
+{
+	if (s->stimer_msg_wait)
+		sim_stimer_msg(s, s->stimer_msg_exp);
+}
+
+static void
+sim_stimer_arm(struct hv_sim *s)
+{
+	s->stimer_next_ns = 0;
+	if (!(s->stimer_config & HV_STIMER_ENABLE) || s->stimer_count == 0)
+		return;
+	if (s->stimer_config & HV_STIMER_PERIODIC) {
+		s->stimer_next_ns = s->now_ns + s->stimer_count * 100;
+	} else {
+		/* Absolute reference time; one in the past fires at once. */
+		uint64_t at = s->stimer_count * 100;
+		s->stimer_next_ns = at > s->now_ns ? at : s->now_ns;
+	}
+}
+
+static void
+sim_stimer_config(struct hv_sim *s, uint64_t v)
+{
+	if (v & HV_STIMER_RESERVED) {
+		sim_err(s, "#GP: STIMER0_CONFIG reserved bits set (0x%llx)",
+		    (unsigned long long)v);
+		return;
+	}
+	if ((v & HV_STIMER_DIRECT) && !(s->misc & HV_M_STIMER_DIRECT)) {
+		sim_err(s, "#GP: STIMER0_CONFIG direct mode not offered by CPUID");
+		return;
+	}
+	if ((v & HV_STIMER_DIRECT) &&
+	    ((v & HV_STIMER_VECTOR_MASK) >> HV_STIMER_VECTOR_SHIFT) < 16) {
+		sim_err(s, "#GP: STIMER0_CONFIG direct vector %llu < 16",
+		    (unsigned long long)((v & HV_STIMER_VECTOR_MASK) >>
+		    HV_STIMER_VECTOR_SHIFT));
+		return;
+	}
+	/* Enabling with a zero count leaves the timer disabled. */
+	if ((v & HV_STIMER_ENABLE) && s->stimer_count == 0)
+		v &= ~HV_STIMER_ENABLE;
+	s->stimer_config = v;
+	sim_stimer_arm(s);
+}
+
+static void
+sim_stimer_count(struct hv_sim *s, uint64_t v)
+{
+	s->stimer_count = v;
+	if (v == 0)
+		s->stimer_config &= ~HV_STIMER_ENABLE;
+	else if (s->stimer_config & HV_STIMER_AUTO_ENABLE)
+		s->stimer_config |= HV_STIMER_ENABLE;
+	sim_stimer_arm(s);
+}
+
+void
+hv_sim_advance(struct hv_sim *s, uint64_t ns)
+{
+	uint64_t until = s->now_ns + ns;
+	while ((s->stimer_config & HV_STIMER_ENABLE) && s->stimer_next_ns != 0 &&
+	    s->stimer_next_ns <= until) {
+		if (s->stimer_next_ns > s->now_ns)
+			s->now_ns = s->stimer_next_ns;
+		sim_stimer_run(s);
+		sim_pump(s);
+	}
+	s->now_ns = until;
+	sim_stimer_run(s);
+	sim_pump(s);
+}
+
 /* ---- CPUID, MSRs, TSC (B.1, B.2, B.6) -------------------------------- */
 
 static void
@@ -242,6 +380,10 @@ sim_msr_read(struct hw_dev *d, uint32_t msr)
 	case HV_MSR_SVERSION: return sim_priv(s, HV_P_SYNIC, msr) ? 1 : 0;
 	case HV_MSR_SIEFP: return sim_priv(s, HV_P_SYNIC, msr) ? s->siefp : 0;
 	case HV_MSR_SIMP: return sim_priv(s, HV_P_SYNIC, msr) ? s->simp : 0;
+	case HV_MSR_STIMER0_CONFIG:
+		return sim_priv(s, HV_P_STIMER, msr) ? s->stimer_config : 0;
+	case HV_MSR_STIMER0_COUNT:
+		return sim_priv(s, HV_P_STIMER, msr) ? s->stimer_count : 0;
 	}
 	if (msr >= HV_MSR_SINT0 && msr < HV_MSR_SINT0 + 16)
 		return sim_priv(s, HV_P_SYNIC, msr) ? s->sint[msr - HV_MSR_SINT0] : 0;
@@ -313,6 +455,15 @@ sim_msr_write(struct hw_dev *d, uint32_t msr, uint64_t v)
 		s->eoms++;
 		s->eom_needed = false;
 		sim_pump(s);
+		sim_stimer_eom(s);
+		return;
+	case HV_MSR_STIMER0_CONFIG:
+		if (sim_priv(s, HV_P_STIMER, msr))
+			sim_stimer_config(s, v);
+		return;
+	case HV_MSR_STIMER0_COUNT:
+		if (sim_priv(s, HV_P_STIMER, msr))
+			sim_stimer_count(s, v);
 		return;
 	case HV_MSR_CRASH_CTL:
 		if (!(s->misc & HV_M_CRASH_MSRS))
@@ -907,6 +1058,32 @@ hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
 
 /* ---- seam plumbing ------------------------------------------------------ */
 
+/* Arena memory is never reused: only heap memory is freed. */
+static void
+sim_mem_release(struct hv_sim *s, uint8_t *va)
+{
+	if (s->arena != NULL && va >= s->arena && va < s->arena + s->arena_len)
+		return;
+	free(va);
+}
+
+bool
+hv_sim_use_arena(struct hv_sim *s, uint64_t base, size_t len)
+{
+	void *p = mmap((void *)(uintptr_t)base, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	if (p != (void *)(uintptr_t)base) {
+		munmap(p, len);
+		return false;
+	}
+	s->arena = p;
+	s->arena_len = len;
+	s->arena_used = 0;
+	return true;
+}
+
 static int
 sim_dma_alloc(struct hw_dev *d, size_t len, size_t align, struct hw_dma *out)
 {
@@ -916,9 +1093,17 @@ sim_dma_alloc(struct hw_dev *d, size_t len, size_t align, struct hw_dma *out)
 		return -1;
 	if (s->f_dma_fail_at != 0 && --s->f_dma_fail_at == 0)
 		return -1;
-	void *p = aligned_alloc(align < PG ? PG : align, n);
-	if (p == NULL)
+	void *p;
+	if (s->arena != NULL) {
+		size_t a = align < PG ? PG : align;
+		size_t at = (s->arena_used + a - 1) & ~(a - 1);
+		if (at + n > s->arena_len)
+			return -1;
+		p = s->arena + at;
+		s->arena_used = at + n;
+	} else if ((p = aligned_alloc(align < PG ? PG : align, n)) == NULL) {
 		return -1;
+	}
 	memset(p, 0, n);
 	s->mem[s->nalloc].va = p;
 	s->mem[s->nalloc].len = n;
@@ -946,7 +1131,7 @@ sim_dma_free(struct hw_dev *d, struct hw_dma *dma)
 				    s->gp[k].pfn[0] << 12 < b + s->mem[i].len)
 					sim_err(s, "freed memory of live GPADL 0x%x",
 					    s->gp[k].handle);
-			free(s->mem[i].va);
+			sim_mem_release(s, s->mem[i].va);
 			s->mem[i] = s->mem[--s->nalloc];
 			dma->va = NULL;
 			return;
@@ -960,8 +1145,7 @@ static uint64_t sim_now(struct hw_dev *d) { return S(d)->now_ns; }
 static void
 sim_delay(struct hw_dev *d, uint32_t us)
 {
-	S(d)->now_ns += (uint64_t)us * 1000;
-	sim_pump(S(d));
+	hv_sim_advance(S(d), (uint64_t)us * 1000);
 }
 
 static bool
@@ -974,7 +1158,11 @@ sim_intr_wait(struct hw_dev *d, int vec, uint64_t timeout_ns)
 		if (s->qlen > 0 && s->q[s->qhead].at_ns > s->now_ns &&
 		    s->q[s->qhead].at_ns < until)
 			until = s->q[s->qhead].at_ns;
+		if ((s->stimer_config & HV_STIMER_ENABLE) && s->stimer_next_ns > s->now_ns &&
+		    s->stimer_next_ns < until)
+			until = s->stimer_next_ns;
 		s->now_ns = until;
+		sim_stimer_run(s);
 		sim_pump(s);
 	}
 	bool was = s->irq_pending;
@@ -1024,7 +1212,10 @@ hv_sim_fini(struct hv_sim *s)
 {
 	int n = s->nalloc;
 	for (int i = 0; i < s->nalloc; i++)
-		free(s->mem[i].va);
+		sim_mem_release(s, s->mem[i].va);
 	s->nalloc = 0;
+	if (s->arena != NULL)
+		munmap(s->arena, s->arena_len);
+	s->arena = NULL;
 	return n;
 }

@@ -114,11 +114,26 @@ struct hv_sim {
 	/* Memory the guest allocated: the only valid guest addresses. */
 	struct { uint8_t *va; size_t len; } mem[SIM_MAX_ALLOCS];
 	int nalloc;
+	/* Optional fixed arena (hv_sim_use_arena): guest memory at the same
+	   addresses on every run, so a recorded trace is reproducible. */
+	uint8_t *arena;
+	size_t arena_len, arena_used;
 	/* Errors */
 	int nerr;
 	char err[SIM_MAX_ERRS][160];
 	hv_sim_hook hook;
 	void *hook_ctx;
+	/* Synthetic timer 0 (B.6), run by simulated time: expiries happen
+	   in hv_sim_advance, delay_us and intr_wait. */
+	uint64_t stimer_config, stimer_count;
+	uint64_t stimer_next_ns;	/* next expiry (sim time), 0: none */
+	uint64_t stimer_fires;		/* expiries */
+	uint64_t stimer_direct_irqs;	/* direct mode: vector raised */
+	int stimer_vec;			/* vector last raised in direct mode */
+	uint64_t stimer_msgs;		/* message mode: messages delivered */
+	uint64_t stimer_lost;		/* message mode: SINT/SIMP not ready */
+	bool stimer_msg_wait;		/* an expiry waits for the slot (EOM) */
+	uint64_t stimer_msg_exp;	/* its expiration time (100 ns) */
 };
 
 extern const struct hw_ops hv_sim_ops;
@@ -151,6 +166,15 @@ int hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
    Returns the payload length, -1 when empty, -2 on a protocol error. */
 int hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf,
     size_t buflen, uint16_t *type, uint64_t *trans_id);
+
+/* Take guest memory from `len` bytes mapped at the fixed address `base`
+   from now on (bump allocation, never reused).  False when the address
+   cannot be had (memory then comes from the heap as before). */
+bool hv_sim_use_arena(struct hv_sim *s, uint64_t base, size_t len);
+
+/* Let simulated time pass by `ns`, firing synthetic timer expiries
+   and delivering due messages on the way. */
+void hv_sim_advance(struct hv_sim *s, uint64_t ns);
 
 int hv_sim_error_count(const struct hv_sim *s);
 bool hv_sim_has_error(const struct hv_sim *s, const char *substr);

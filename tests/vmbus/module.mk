@@ -1,7 +1,7 @@
 # tests/vmbus: the Hyper-V enlightenments and the VMBus core against the
 # strict host simulator (hv_sim.c, PROTOCOLS.md B.15).
 VMBUS_TEST_COMMON := tests/vmbus/hv_sim.c tests/hw/kstubs.c \
-	tests/hw/hw_host.c kernel/hv/hv.c kernel/lib/fmt.c kernel/lib/err.c
+	tests/hw/hw_host.c kernel/hv/hv.c kernel/hv/hv_timer.c kernel/lib/fmt.c kernel/lib/err.c
 $(eval $(call host_test,hv,tests/vmbus/test_hv.c $(VMBUS_TEST_COMMON),))
 $(eval $(call host_test,vmbus,tests/vmbus/test_vmbus.c vmbus/vmbus.c \
 	vmbus/vmbus_ring.c kernel/dev/bus.c $(VMBUS_TEST_COMMON),))
@@ -20,3 +20,22 @@ FUZZ_TARGETS += $(B)/fuzz/vmbus
 INTEG_TESTS += tests/vmbus/fuzz.sh
 # ternsim --platform=azure prints the HV and VMBUS markers (build/tools/ternsim).
 INTEG_TESTS += tests/vmbus/ternsim_azure.sh
+# The enlightenments and the VMBus core replaying a trace recorded from
+# the simulator (tests/hw/hw_record.c); `make record-hvsim-trace` records
+# it again (then review the diff: a change means the guest's behaviour
+# changed).
+HV_REPLAY_SRCS := tests/vmbus/test_hv_replay.c vmbus/vmbus.c vmbus/vmbus_ring.c \
+	kernel/dev/bus.c tests/hw/hw_record.c tests/hw/hw_replay.c tests/hw/trace_util.c \
+	$(VMBUS_TEST_COMMON)
+$(eval $(call host_test,hv_replay,$(HV_REPLAY_SRCS),))
+$(B)/tests/hv_replay: tests/traces/hvsim-vmbus.trace
+.PHONY: record-hvsim-trace
+record-hvsim-trace: $(B)/tests/hv_replay
+	$(B)/tests/hv_replay --record tests/traces/hvsim-vmbus.trace
+# The kernel glue (kernel/hv/hv_kern.c, vmbus/vmbus_kern.c, included by the
+# test) against the simulator, with the kernel services it calls stubbed
+# in tests/vmbus/hv_kern_stubs.c.
+$(eval $(call host_test,hv_kern,tests/vmbus/test_hv_kern.c tests/vmbus/hv_kern_stubs.c \
+	vmbus/vmbus.c vmbus/vmbus_ring.c kernel/dev/bus.c kernel/clock/clock_calc.c \
+	$(VMBUS_TEST_COMMON),))
+$(B)/tests/hv_kern: kernel/hv/hv_kern.c vmbus/vmbus_kern.c

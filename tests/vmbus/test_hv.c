@@ -366,6 +366,260 @@ test_teardown_order(void **state)
 	assert_int_equal(f->s.hypercall & 1, 0);
 }
 
+
+/* ---- synthetic timer (B.6) ------------------------------------------- */
+
+/* Direct mode (CPUID offers it): periodic at 1000 Hz on our vector, one
+   expiry per simulated millisecond, each an interrupt on that vector. */
+static void
+test_stimer_direct_periodic(void **state)
+{
+	struct fx *f = *state;
+	struct hv_stimer t;
+
+	assert_int_equal(bring_up(f), TERN_OK);
+	assert_int_equal(hv_stimer_start(&t, &f->hv, 0x41, 1000, true), TERN_OK);
+	assert_int_equal(t.mode, HV_STIMER_MODE_DIRECT);
+	assert_string_equal(hv_stimer_mode_name(t.mode), "direct");
+	uint64_t c = f->s.stimer_config;
+	assert_true(c & HV_STIMER_ENABLE);
+	assert_true(c & HV_STIMER_PERIODIC);
+	assert_true(c & HV_STIMER_DIRECT);
+	assert_int_equal((c & HV_STIMER_VECTOR_MASK) >> HV_STIMER_VECTOR_SHIFT, 0x41);
+	assert_int_equal(f->s.stimer_count, 10000);	/* 1 ms in 100 ns */
+	for (int i = 0; i < 10; i++) {
+		hv_sim_advance(&f->s, 1000000);
+		assert_int_equal(f->s.stimer_direct_irqs, (uint64_t)i + 1);
+		assert_int_equal(f->s.stimer_vec, 0x41);
+		assert_int_equal(hv_stimer_isr(&t), 1);
+	}
+	assert_int_equal(t.ticks, 10);
+	assert_int_equal(f->s.stimer_msgs, 0);
+	hv_stimer_stop(&t);
+	assert_int_equal(f->s.stimer_config, 0);
+	hv_sim_advance(&f->s, 10000000);
+	assert_int_equal(f->s.stimer_fires, 10);
+}
+
+/* Message mode (no direct mode): HVMSG_TIMER_EXPIRED in SINT3's slot,
+   SINT3 on our vector; expiries while the slot is busy wait for EOM. */
+static void
+test_stimer_message_mode(void **state)
+{
+	struct fx *f = *state;
+	struct hv_stimer t;
+
+	f->s.misc &= ~HV_M_STIMER_DIRECT;
+	assert_int_equal(bring_up(f), TERN_OK);
+	assert_int_equal(hv_stimer_start(&t, &f->hv, 0x42, 1000, true), TERN_OK);
+	assert_int_equal(t.mode, HV_STIMER_MODE_MESSAGE);
+	assert_int_equal(f->s.stimer_config & HV_STIMER_DIRECT, 0);
+	assert_int_equal((f->s.stimer_config & HV_STIMER_SINT_MASK) >> HV_STIMER_SINT_SHIFT,
+	    HV_SINT_TIMER);
+	assert_int_equal(f->s.sint[HV_SINT_TIMER] & 0xff, 0x42);
+	assert_int_equal(f->s.sint[HV_SINT_TIMER] & (HV_SINT_MASKED | HV_SINT_AUTOEOI), 0);
+	/* No expiry yet: an interrupt now is spurious, not a tick. */
+	assert_int_equal(hv_stimer_isr(&t), 0);
+	assert_int_equal(t.spurious, 1);
+	hv_sim_advance(&f->s, 1000000);
+	assert_int_equal(f->s.stimer_msgs, 1);
+	assert_int_equal(hv_stimer_isr(&t), 1);
+	/* Three expiries while the slot is full: one message, msg_pending,
+	   and the next only after our EOM. */
+	hv_sim_advance(&f->s, 3000000);
+	assert_int_equal(f->s.stimer_fires, 4);
+	assert_int_equal(f->s.stimer_msgs, 2);
+	uint64_t eoms = f->s.eoms;
+	assert_int_equal(hv_stimer_isr(&t), 1);
+	assert_int_equal(f->s.eoms, eoms + 1);
+	assert_int_equal(f->s.stimer_msgs, 3);
+	assert_int_equal(hv_stimer_isr(&t), 1);
+	assert_int_equal(hv_stimer_isr(&t), 0);
+	assert_int_equal(t.ticks, 3);
+	assert_int_equal(t.msgs_bad, 0);
+	/* The VMBus slot was never touched. */
+	assert_int_equal(((struct hv_message *)f->hv.simp.va)[HV_SINT_VMBUS].message_type, 0);
+	hv_stimer_stop(&t);
+	assert_true(f->s.sint[HV_SINT_TIMER] & HV_SINT_MASKED);
+}
+
+/* A slot holding something other than timer 0's expiry is counted and
+   freed, never a tick. */
+static void
+test_stimer_bad_message(void **state)
+{
+	struct fx *f = *state;
+	struct hv_stimer t;
+
+	f->s.misc &= ~HV_M_STIMER_DIRECT;
+	assert_int_equal(bring_up(f), TERN_OK);
+	assert_int_equal(hv_stimer_start(&t, &f->hv, 0x42, 100, true), TERN_OK);
+	struct hv_message *slot = (struct hv_message *)f->hv.simp.va + HV_SINT_TIMER;
+	struct hv_timer_msg tm = { 2, 0, 1, 1 };	/* timer 2, not ours */
+	memcpy(slot->payload, &tm, sizeof(tm));
+	slot->payload_size = sizeof(tm);
+	slot->message_type = HV_MSGTYPE_TIMER;
+	assert_int_equal(hv_stimer_isr(&t), 0);
+	assert_int_equal(slot->message_type, 0);
+	slot->payload_size = 8;				/* too short */
+	slot->message_type = HV_MSGTYPE_TIMER;
+	assert_int_equal(hv_stimer_isr(&t), 0);
+	slot->payload_size = sizeof(tm);		/* wrong type */
+	slot->message_type = HV_MSGTYPE_VMBUS;
+	assert_int_equal(hv_stimer_isr(&t), 0);
+	assert_int_equal(t.msgs_bad, 3);
+	assert_int_equal(t.ticks, 0);
+	assert_true(kstub_logged("is not timer 0's expiry"));
+	hv_sim_advance(&f->s, 10000000);
+	assert_int_equal(hv_stimer_isr(&t), 1);
+	hv_stimer_stop(&t);
+}
+
+/* One-shot re-armed from the interrupt at the absolute time of the next
+   tick (auto-enable: the COUNT write enables it again). */
+static void
+test_stimer_oneshot_rearm(void **state)
+{
+	struct fx *f = *state;
+	struct hv_stimer t;
+
+	assert_int_equal(bring_up(f), TERN_OK);
+	assert_int_equal(hv_stimer_start(&t, &f->hv, 0x43, 1000, false), TERN_OK);
+	assert_int_equal(f->s.stimer_config & HV_STIMER_PERIODIC, 0);
+	assert_true(f->s.stimer_config & HV_STIMER_AUTO_ENABLE);
+	for (int i = 0; i < 5; i++) {
+		hv_sim_advance(&f->s, 1000000);
+		assert_int_equal(f->s.stimer_fires, (uint64_t)i + 1);
+		/* Fired and disabled itself until we re-arm. */
+		assert_int_equal(f->s.stimer_config & HV_STIMER_ENABLE, 0);
+		assert_int_equal(hv_stimer_isr(&t), 1);
+		assert_true(f->s.stimer_config & HV_STIMER_ENABLE);
+	}
+	/* Held up for 5 ms: the next tick is one period from now, not five
+	   back-to-back expiries. */
+	hv_sim_advance(&f->s, 5000000);
+	assert_int_equal(f->s.stimer_fires, 6);
+	assert_int_equal(hv_stimer_isr(&t), 1);
+	assert_int_equal(t.late, 1);
+	hv_sim_advance(&f->s, 1000000);
+	assert_int_equal(f->s.stimer_fires, 7);
+	hv_stimer_stop(&t);
+	assert_int_equal(t.rearm_fail, 0);
+}
+
+/* Without the privilege nothing is written (the simulator #GPs on any
+   STIMER MSR); message mode without a SynIC is refused too. */
+static void
+test_stimer_fallbacks(void **state)
+{
+	struct fx *f = *state;
+	struct hv_stimer t;
+
+	f->s.priv_lo &= ~HV_P_STIMER;
+	assert_int_equal(bring_up(f), TERN_OK);
+	assert_int_equal(hv_stimer_start(&t, &f->hv, 0x41, 1000, true), TERN_ENOTSUP);
+	assert_int_equal(t.mode, HV_STIMER_OFF);
+	assert_int_equal(hv_stimer_isr(&t), 0);
+	hv_stimer_stop(&t);
+	f->hv.priv_lo |= HV_P_STIMER;
+	f->s.priv_lo |= HV_P_STIMER;
+	f->hv.misc &= ~HV_M_STIMER_DIRECT;
+	hv_synic_fini(&f->hv);
+	assert_int_equal(hv_stimer_start(&t, &f->hv, 0x41, 1000, true), TERN_ENOTSUP);
+	assert_int_equal(f->s.stimer_config, 0);
+	assert_int_equal(hv_stimer_start(&t, &f->hv, 0x41, 0, true), TERN_EINVAL);
+	assert_int_equal(hv_stimer_start(&t, &f->hv, 8, 1000, true), TERN_EINVAL);
+}
+
+/* The simulator's STIMER0 model is strict: what a wrong guest would do
+   is an error there (so the tests above would catch it). */
+static void
+test_stimer_sim_strict(void **state)
+{
+	struct fx *f = *state;
+
+	f->s.misc &= ~HV_M_STIMER_DIRECT;
+	assert_int_equal(bring_up(f), TERN_OK);
+	hw_msr_write(&f->s.dev, HV_MSR_STIMER0_CONFIG, HV_STIMER_DIRECT |
+	    0x41ull << HV_STIMER_VECTOR_SHIFT);
+	assert_true(hv_sim_has_error(&f->s, "direct mode not offered"));
+	hw_msr_write(&f->s.dev, HV_MSR_STIMER0_CONFIG, 1ull << 13);
+	assert_true(hv_sim_has_error(&f->s, "reserved bits"));
+	/* Enable with COUNT 0 does not stick. */
+	hw_msr_write(&f->s.dev, HV_MSR_STIMER0_CONFIG, HV_STIMER_ENABLE | HV_STIMER_PERIODIC);
+	assert_int_equal(hw_msr_read(&f->s.dev, HV_MSR_STIMER0_CONFIG) & HV_STIMER_ENABLE, 0);
+	/* Message mode into a masked SINT: the expiry is lost, an error. */
+	hw_msr_write(&f->s.dev, HV_MSR_STIMER0_COUNT, 10000);
+	hw_msr_write(&f->s.dev, HV_MSR_STIMER0_CONFIG, HV_STIMER_ENABLE |
+	    HV_STIMER_PERIODIC | (uint64_t)HV_SINT_TIMER << HV_STIMER_SINT_SHIFT);
+	hv_sim_advance(&f->s, 1000000);
+	assert_int_equal(f->s.stimer_lost, 1);
+	assert_true(hv_sim_has_error(&f->s, "masked"));
+	hw_msr_write(&f->s.dev, HV_MSR_STIMER0_COUNT, 0);
+	hv_sim_clear_errors(&f->s);
+}
+
+/* ---- kernel glue, made portable ---------------------------------------- */
+
+/* The panic hook's report: "TERNPANC" and the reason's first 32 bytes. */
+static void
+test_crash_report_reason(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(hv_probe(&f->hv, &f->s.dev), TERN_OK);
+	assert_true(hv_crash_report_reason(&f->hv,
+	    "page fault at 0xdeadbeef in rt_run, and more text"));
+	assert_int_equal(f->s.crash[0], HV_CRASH_P0_TERN);
+	char got[33];
+	memcpy(got, &f->s.crash[1], 32);
+	got[32] = '\0';
+	assert_string_equal(got, "page fault at 0xdeadbeef in rt_r");
+	assert_int_equal(f->s.crash[5], HV_CRASH_CTL_NOTIFY);
+	assert_true(hv_crash_report_reason(&f->hv, "oops"));
+	assert_int_equal(f->s.crash[1], 0x73706f6full);	/* "oops" */
+	assert_int_equal(f->s.crash[2], 0);
+	f->s.misc &= ~HV_M_CRASH_MSRS;
+	assert_int_equal(hv_probe(&f->hv, &f->s.dev), TERN_OK);
+	f->s.crash[5] = 0;
+	assert_false(hv_crash_report_reason(&f->hv, "x"));
+	assert_int_equal(f->s.crash[5], 0);
+}
+
+/* The clock hand-over's rate: the page's scale, else the frequency MSR;
+   a rewritten page with a new scale (live migration) is noticed. */
+static void
+test_clock_rate(void **state)
+{
+	struct fx *f = *state;
+	uint64_t scale, hz;
+
+	assert_int_equal(bring_up(f), TERN_OK);
+	assert_string_equal(hv_clock_rate(&f->hv, &scale, &hz), "hv-tsc-page");
+	assert_int_equal(scale, (uint64_t)(((unsigned __int128)10000000u << 64) /
+	    f->s.tsc_hz));
+	assert_false(hv_clock_rate_changed(&f->hv, &scale));
+	/* Same scale, new sequence: nothing to hand over. */
+	f->s.f_tsc_bump = 1;
+	hv_sim_read_tsc(&f->s.dev);
+	assert_false(hv_clock_rate_changed(&f->hv, &scale));
+	/* Migrated to a 3 GHz host: new scale, new sequence. */
+	struct hv_tsc_page *p = f->hv.tsc_page.va;
+	f->s.tsc_hz = 3000000000ull;
+	p->scale = (uint64_t)(((unsigned __int128)10000000u << 64) / f->s.tsc_hz);
+	p->sequence++;
+	assert_true(hv_clock_rate_changed(&f->hv, &scale));
+	assert_int_equal(scale, p->scale);
+	assert_false(hv_clock_rate_changed(&f->hv, &scale));
+	/* An invalid page: the frequency MSR. */
+	p->sequence = 0;
+	assert_string_equal(hv_clock_rate(&f->hv, &scale, &hz), "hv-tsc-freq");
+	assert_int_equal(scale, 0);
+	assert_int_equal(hz, f->hv.tsc_hz);
+	f->hv.tsc_hz = 0;
+	assert_null(hv_clock_rate(&f->hv, &scale, &hz));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int
@@ -390,6 +644,14 @@ main(void)
 		T(test_tsc_freq_implausible),
 		T(test_crash_msrs),
 		T(test_teardown_order),
+		T(test_stimer_direct_periodic),
+		T(test_stimer_message_mode),
+		T(test_stimer_bad_message),
+		T(test_stimer_oneshot_rearm),
+		T(test_stimer_fallbacks),
+		T(test_stimer_sim_strict),
+		T(test_crash_report_reason),
+		T(test_clock_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

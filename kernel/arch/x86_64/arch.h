@@ -38,6 +38,8 @@ uint64_t vm_translate(uint64_t va);	/* ~0 if unmapped */
 /* Time (tsc.c) and LAPIC (lapic.c). */
 void tsc_init(uint64_t tsc_loader_start);
 void lapic_init(void);
+/* Mask the LAPIC timer: another timer drives the tick. */
+void lapic_timer_stop(void);
 uint64_t tsc_read(void);
 
 /* Interrupt table (intr.c). */

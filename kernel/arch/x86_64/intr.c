@@ -68,6 +68,14 @@ timer_set_tick(void (*fn)(void))
 }
 
 void
+timer_tick(void)
+{
+	timer_ticks++;
+	if (tick_hook != NULL)
+		tick_hook();
+}
+
+void
 intr_dispatch(int v)
 {
 	if (v == VEC_SPURIOUS) {
@@ -75,10 +83,8 @@ intr_dispatch(int v)
 		return;
 	}
 	if (v == VEC_TIMER) {
-		timer_ticks++;
 		lapic_eoi();
-		if (tick_hook != NULL)
-			tick_hook();
+		timer_tick();
 		return;
 	}
 	struct intr_slot *s = &slots[v];

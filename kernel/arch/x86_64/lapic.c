@@ -11,12 +11,13 @@
 #include "kernel/arch/x86_64/arch.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/arch/x86_64/trap.h"
+#include "kernel/intr.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
 #include "kernel/panic.h"
 #include "kernel/time.h"
 
-#define LAPIC_HZ	1000
+#define LAPIC_HZ	TIMER_HZ
 
 #define LAPIC_ID	0x020
 #define LAPIC_TPR	0x080
@@ -98,4 +99,14 @@ lapic_init(void)
 	log_info("lapic", "%s id %u, timer %u Hz (%llu bus ticks/s)",
 	    x2apic ? "x2apic" : "xapic", lapic_read(LAPIC_ID) >> (x2apic ? 0 : 24),
 	    LAPIC_HZ, (unsigned long long)per_sec * 16);
+}
+
+/* Another timer drives the tick now (the Hyper-V synthetic timer): mask
+   the LAPIC timer and stop its count. */
+void
+lapic_timer_stop(void)
+{
+	lapic_write(LAPIC_LVT_TMR, LVT_MASKED | VEC_TIMER);
+	lapic_write(LAPIC_TMR_INIT, 0);
+	log_info("lapic", "timer stopped; another timer drives the tick");
 }
