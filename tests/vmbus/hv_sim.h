@@ -152,6 +152,18 @@ int hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
 int hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf,
     size_t buflen, uint16_t *type, uint64_t *trans_id);
 
+/* The same, but the whole packet from its 16-byte descriptor on, so a
+   VSP sees the type-specific header (GPA ranges); *hdr_len gets offset8
+   * 8.  Returns the packet length (len8 * 8), -1 empty, -2 error. */
+int hv_sim_chan_recv_pkt(struct hv_sim *s, struct sim_chan *c, void *buf,
+    size_t buflen, uint16_t *type, uint64_t *trans_id, uint32_t *hdr_len);
+/* For VSPs: the host view of guest memory [pa, pa + len) (NULL and a
+   protocol error when it is not guest memory), and recording a protocol
+   error of their own. */
+void *hv_sim_gpa(struct hv_sim *s, uint64_t pa, size_t len, const char *what);
+void hv_sim_error(struct hv_sim *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 int hv_sim_error_count(const struct hv_sim *s);
 bool hv_sim_has_error(const struct hv_sim *s, const char *substr);
 void hv_sim_clear_errors(struct hv_sim *s);
