@@ -526,8 +526,12 @@ storvsc_vsp_hook(struct hv_sim *s, struct sim_chan *c, void *ctx)
 		if (mute)
 			continue;
 		if (op == VSTOR_OP_EXECUTE_SRB && v->f_unknown_id > 0) {
+			/* A stale id that names the same slot, carrying a failure:
+			   a driver that took it would fail the real request. */
+			struct vstor_packet bogus = r;
 			v->f_unknown_id--;
-			vsp_send(v, c, id + (1ull << 40), &r);
+			sense(&bogus, SCSI_KEY_MEDIUM_ERROR, 0x11, 0);
+			vsp_send(v, c, id + (1ull << 40), &bogus);
 		}
 		if (op == VSTOR_OP_EXECUTE_SRB && v->f_hold && v->nhold < VSP_HOLD_MAX) {
 			v->hold[v->nhold].id = id;
