@@ -219,6 +219,11 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 		    g->data_in, g->srb_flags);
 		bad = true;
 	}
+	if (!(g->srb_flags & VSTOR_SRB_DISABLE_SYNCH)) {
+		hv_sim_error(s, "storvsc vsp: srb_flags 0x%x without DISABLE_SYNCH_TRANSFER",
+		    g->srb_flags);
+		bad = true;
+	}
 	if (g->queue_tag != VSTOR_QUEUE_TAG_UNTAGGED ||
 	    g->queue_action != VSTOR_QUEUE_ACTION_SIMPLE || g->time_out_value == 0) {
 		hv_sim_error(s, "storvsc vsp: queue tag 0x%x action 0x%x timeout %u",
@@ -283,6 +288,11 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 			sense(r, SCSI_KEY_ILLEGAL_REQUEST, 0x24, 0);
 			return;
 		}
+		if (v->f_ua_inquiry > 0) {
+			v->f_ua_inquiry--;
+			sense(r, SCSI_KEY_UNIT_ATTENTION, 0x29, 0);
+			return;
+		}
 		d[0] = extra ? 0x05 : SCSI_TYPE_DISK;
 		d[2] = 6;
 		d[3] = 2;
@@ -303,7 +313,7 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 			return;
 		}
 		wbe64(d, v->nblocks - 1);
-		wbe32(d + 8, v->bsize);
+		wbe32(d + 8, v->rcap_bsize != 0 ? v->rcap_bsize : v->bsize);
 		have = 32;
 		break;
 	case SCSI_MODE_SENSE_6:
@@ -320,7 +330,7 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 			return;
 		}
 		d[0] = 4 + 20 - 1;
-		d[2] = v->dpofua ? SCSI_MODE_DPOFUA : 0;
+		d[2] = (v->dpofua ? SCSI_MODE_DPOFUA : 0) | (v->write_protect ? SCSI_MODE_WP : 0);
 		d[3] = 0;
 		d[4] = SCSI_MODE_PAGE_CACHING;
 		d[5] = 0x12;

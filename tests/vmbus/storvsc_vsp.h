@@ -33,7 +33,8 @@ struct storvsc_vsp {
 	uint32_t bsize;
 	uint8_t lun;			/* the one LUN (target 0) */
 	bool extra_cdrom_lun;		/* also report LUN lun+1 as a CD-ROM */
-	bool dpofua, wce, mode_sense_fails;
+	bool dpofua, wce, mode_sense_fails, write_protect;
+	uint32_t rcap_bsize;		/* READ CAPACITY reports this (0: bsize) */
 	uint16_t ver_max;		/* newest VSTOR version accepted */
 	uint32_t max_transfer;		/* QUERY_PROPERTIES */
 	/* Handshake state. */
@@ -52,6 +53,7 @@ struct storvsc_vsp {
 	int f_overrun_full;		/* next n I/Os: DATA_OVERRUN with full length */
 	int f_unknown_id;		/* next n I/Os: first a completion for a bogus id */
 	int f_bad_status;		/* next n I/Os: vstor status != 0 */
+	int f_ua_inquiry;		/* next n INQUIRYs: UNIT ATTENTION */
 	/* Held completions (f_hold). */
 	struct { uint64_t id; struct vstor_packet vp; } hold[VSP_HOLD_MAX];
 	int nhold;

@@ -233,6 +233,63 @@ test_mode_sense_fails(void **state)
 	assert_non_null(strstr(kstub_markers, "fua=0 wce=1"));
 }
 
+
+static void
+test_discovery_unit_attention(void **state)
+{
+	struct fx *f = *state;
+	f->v.f_ua_inquiry = 2;		/* the first commands after a reset */
+	struct storvsc_softc *sc = probe(f);
+	assert_int_equal(sc->lun, 0);
+	assert_int_equal(f->v.f_ua_inquiry, 0);
+}
+
+static void
+test_bad_capacity(void **state)
+{
+	struct fx *f = *state;
+	f->v.rcap_bsize = 520;		/* not a power of two */
+	assert_int_equal(vmbus_probe(&f->vb, table), 0);
+	assert_true(kstub_logged("block 520 rejected"));
+	assert_null(blk_first());
+}
+
+static void
+test_write_protected(void **state)
+{
+	struct fx *f = *state;
+	f->v.write_protect = true;
+	struct storvsc_softc *sc = probe(f);
+	struct hw_dma d;
+	uint8_t *buf = gmem(f, 4096, &d);
+	assert_true(sc->blk.features & BLK_F_RO);
+	assert_int_equal(blk_rw_sync(&sc->blk, BLK_WRITE, 0, 8, buf, 1000), TERN_ENOTSUP);
+	assert_int_equal(blk_rw_sync(&sc->blk, BLK_READ, 0, 8, buf, 1000), TERN_OK);
+	assert_int_equal(f->v.writes, 0);
+	hw_dma_free(&f->s.dev, &d);
+}
+
+/* The host's view shrinks under the guest: LBA OUT OF RANGE is ERANGE;
+   the LUN going away is ENODEV. */
+static void
+test_range_and_lun_errors(void **state)
+{
+	struct fx *f = *state;
+	struct storvsc_softc *sc = probe(f);
+	struct hw_dma d;
+	uint8_t *buf = gmem(f, 4096, &d);
+	f->v.nblocks = NBLK / 2;
+	assert_int_equal(blk_rw_sync(&sc->blk, BLK_READ, NBLK - 8, 8, buf, 1000), TERN_ERANGE);
+	assert_int_equal(sc->last_sense.key, SCSI_KEY_ILLEGAL_REQUEST);
+	assert_int_equal(sc->last_sense.asc, SCSI_ASC_LBA_OUT_OF_RANGE);
+	f->v.nblocks = NBLK;
+	f->v.lun = 5;
+	assert_int_equal(blk_rw_sync(&sc->blk, BLK_READ, 0, 8, buf, 1000), TERN_ENODEV);
+	f->v.lun = 0;
+	assert_int_equal(blk_rw_sync(&sc->blk, BLK_READ, 0, 8, buf, 1000), TERN_OK);
+	hw_dma_free(&f->s.dev, &d);
+}
+
 /* ---- data path --------------------------------------------------------- */
 
 static void
@@ -538,8 +595,12 @@ test_unknown_ids(void **state)
 	struct vstor_packet vp = { .operation = VSTOR_OP_COMPLETE_IO };
 	assert_int_equal(hv_sim_chan_send(&f->s, hv_sim_chan(&f->s, RELID),
 	    VMBUS_PKT_COMP, 0, 0, &vp, sizeof(vp)), 0);
+	vp.operation = VSTOR_OP_ENUMERATE_BUS;
+	assert_int_equal(hv_sim_chan_send(&f->s, hv_sim_chan(&f->s, RELID),
+	    VMBUS_PKT_DATA_INBAND, 0, 0, &vp, sizeof(vp)), 0);
 	assert_int_equal(blk_poll(&sc->blk, 0), 0);
-	assert_int_equal(sc->st.unsolicited, 1);
+	assert_int_equal(sc->st.unsolicited, 2);
+	assert_int_equal(blk_rw_sync(&sc->blk, BLK_READ, 0, 8, buf, 1000), TERN_OK);
 	hw_dma_free(&f->s.dev, &d);
 }
 
@@ -655,6 +716,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_init_no_answer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_discovery_skips_cdrom, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_mode_sense_fails, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_discovery_unit_attention, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_capacity, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_write_protected, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_range_and_lun_errors, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip_sizes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_many_in_flight, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_multi_segment, fx_setup, fx_teardown),
