@@ -55,6 +55,8 @@ hv_sim_has_error(const struct hv_sim *s, const char *sub)
 static void *
 gpa(struct hv_sim *s, uint64_t pa, size_t len, const char *what)
 {
+	if (s->gpa_any && pa != 0)
+		return (void *)(uintptr_t)pa;
 	for (int i = 0; i < s->nalloc; i++) {
 		uint64_t b = (uint64_t)(uintptr_t)s->mem[i].va;
 		if (pa >= b && pa + len <= b + s->mem[i].len)
@@ -879,6 +881,8 @@ hv_sim_chan_recv_pkt(struct hv_sim *s, struct sim_chan *c, void *buf,
 void *
 hv_sim_gpa(struct hv_sim *s, uint64_t pa, size_t len, const char *what)
 {
+	if (s->gpa_any && pa != 0)
+		return (void *)(uintptr_t)pa;
 	return gpa(s, pa, len, what);
 }
 

@@ -114,6 +114,9 @@ struct hv_sim {
 	/* Memory the guest allocated: the only valid guest addresses. */
 	struct { uint8_t *va; size_t len; } mem[SIM_MAX_ALLOCS];
 	int nalloc;
+	/* ternsim: every address is guest memory (the kernel heap is the
+	   process's malloc, not dma_alloc). */
+	bool gpa_any;
 	/* Errors */
 	int nerr;
 	char err[SIM_MAX_ERRS][160];

@@ -5,6 +5,7 @@
 #ifndef TERN_TOOLS_TERNSIM_H
 #define TERN_TOOLS_TERNSIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Start the clock time_now_ns() counts from. */
@@ -17,5 +18,10 @@ void ts_shutdown(void);
 /* --platform=azure (ts_azure.c): kernel/hv and the VMBus against the
    Hyper-V host simulator; TERN_OK or the failing step's error. */
 int ts_azure_start(void);
+/* Before ts_azure_start: the --disk file, mapped (len a multiple of 512),
+   served by a storvsc VSP. */
+void ts_azure_disk(uint8_t *disk, size_t len);
+/* Log the host simulator's protocol errors (if any) and disk counters. */
+void ts_azure_check(void);
 
 #endif
