@@ -64,7 +64,7 @@ storvsc_ctrl(struct storvsc_softc *sc, const struct vstor_packet *req,
 		uint64_t align;
 		uint8_t b[512];
 	} buf;
-	struct vmbus_pkt p;
+	struct vmbus_pkt p = { 0 };
 	uint64_t id = STORVSC_TID_CTRL | ++sc->seq;
 	int rc;
 
@@ -82,8 +82,16 @@ storvsc_ctrl(struct storvsc_softc *sc, const struct vstor_packet *req,
 	}
 	uint64_t limit = sc->timeout_ns != 0 ? sc->timeout_ns : STORVSC_INIT_TIMEOUT_NS;
 	uint64_t start = hw_now_ns(sc->hw);
-	for (;;) {
+	/* The deadline is checked on every pass, packets or not: a host that
+	   keeps sending other packets cannot hold us here. */
+	while (hw_now_ns(sc->hw) - start < limit) {
 		rc = vmbus_chan_recv(sc->ch, buf.b, sizeof(buf.b), &p);
+		if (rc == TERN_OK && !storvsc_pkt_ok(&p, sizeof(buf.b))) {
+			sc->st.bad_pkts++;
+			log_warn("storvsc", "%s: waiting for %s: dropped packet with header %u of %u bytes",
+			    sc->hw->name, what, p.hdr_len, p.len);
+			continue;
+		}
 		if (rc == TERN_OK) {
 			uint32_t len = p.len - p.hdr_len;
 			if (p.type != VMBUS_PKT_COMP || p.trans_id != id) {
@@ -109,8 +117,6 @@ storvsc_ctrl(struct storvsc_softc *sc, const struct vstor_packet *req,
 			    sc->hw->name, what, err_str(rc));
 			return rc == TERN_ENODEV ? TERN_ENODEV : TERN_EPROTO;
 		}
-		if (hw_now_ns(sc->hw) - start >= limit)
-			break;
 		hw_delay_us(sc->hw, 1000);
 	}
 	log_error("storvsc", "%s: no answer to %s after %llu ms", sc->hw->name, what,

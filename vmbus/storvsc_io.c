@@ -207,6 +207,13 @@ storvsc_srb_result(struct storvsc_softc *sc, const struct vstor_packet *vp,
 	}
 }
 
+bool
+storvsc_pkt_ok(const struct vmbus_pkt *p, size_t buflen)
+{
+	return p->hdr_len >= sizeof(struct vmbus_pkt_desc) && (p->hdr_len & 7) == 0 &&
+	    p->hdr_len <= p->len && p->len <= buflen;
+}
+
 /* ---- block ops ------------------------------------------------------- */
 
 static uint32_t
@@ -418,7 +425,7 @@ storvsc_poll(struct blk_dev *d, uint32_t q)
 		uint64_t align;
 		uint8_t b[512];
 	} buf;
-	struct vmbus_pkt p;
+	struct vmbus_pkt p = { 0 };
 	int n = 0;
 	(void)q;
 
@@ -450,6 +457,12 @@ storvsc_poll(struct blk_dev *d, uint32_t q)
 			n += (int)sc->nslots_used;
 			storvsc_fail_all(sc, TERN_ENODEV);
 			break;
+		}
+		if (!storvsc_pkt_ok(&p, sizeof(buf.b))) {
+			sc->st.bad_pkts++;
+			log_warn(d->name, "host packet with header %u of %u bytes dropped",
+			    p.hdr_len, p.len);
+			continue;
 		}
 		uint32_t len = p.len - p.hdr_len;
 		const struct vstor_packet *vp = (const void *)(buf.b + p.hdr_len);

@@ -94,6 +94,10 @@ int storvsc_srb_result(struct storvsc_softc *sc, const struct vstor_packet *vp,
    contiguous run of pages, B.10). */
 int storvsc_build_range(struct storvsc_softc *sc, const struct blk_seg *segs,
     uint32_t nsegs, struct vstor_gpa_range *rg, uint32_t max_pfns);
+/* A received packet's header and total length fit each other and the
+   buffer (the ring checks them, but nothing the host wrote is trusted
+   twice by accident). */
+bool storvsc_pkt_ok(const struct vmbus_pkt *p, size_t buflen);
 void storvsc_srb_init(struct vstor_packet *vp, uint8_t lun, const uint8_t *cdb,
     uint8_t cdb_len, uint8_t data_in, uint32_t xfer);
 

@@ -22,6 +22,6 @@ INTEG_TESTS += tests/vmbus/fuzz.sh
 INTEG_TESTS += tests/vmbus/ternsim_azure.sh
 # storvsc (vmbus/storvsc*.c) against hv_sim with the storvsc VSP.
 $(eval $(call host_test,storvsc,tests/vmbus/test_storvsc.c \
-	tests/vmbus/storvsc_vsp.c vmbus/storvsc.c vmbus/storvsc_io.c \
+	tests/vmbus/storvsc_vsp.c tests/hw/hw_fault.c vmbus/storvsc.c vmbus/storvsc_io.c \
 	vmbus/vmbus.c vmbus/vmbus_ring.c kernel/dev/bus.c kernel/dev/blk.c \
 	$(VMBUS_TEST_COMMON),))
