@@ -222,7 +222,7 @@ storvsc_scsi(struct storvsc_softc *sc, uint8_t lun, const uint8_t *cdb,
 
 	if (len > 0) {
 		memset(sc->scratch.va, 0, PG);
-		npfn = storvsc_build_range(sc, &seg, 1, &ext.rg, 2);
+		npfn = storvsc_build_range(sc, &seg, 1, &ext.rg, ext.pfn, 2);
 		if (npfn < 0)
 			return npfn;
 	}

@@ -59,7 +59,7 @@ storvsc_srb_init(struct vstor_packet *vp, uint8_t lun, const uint8_t *cdb,
 
 int
 storvsc_build_range(struct storvsc_softc *sc, const struct blk_seg *segs,
-    uint32_t nsegs, struct vstor_gpa_range *rg, uint32_t max_pfns)
+    uint32_t nsegs, struct vstor_gpa_range *rg, uint64_t *pfn, uint32_t max_pfns)
 {
 	uint32_t n = 0, total = 0;
 
@@ -80,7 +80,7 @@ storvsc_build_range(struct storvsc_softc *sc, const struct blk_seg *segs,
 		for (uint64_t p = pa & ~(uint64_t)(PG - 1); p < end; p += PG) {
 			if (n == max_pfns)
 				return TERN_EINVAL;
-			rg->pfn[n++] = p >> 12;
+			pfn[n++] = p >> 12;
 		}
 		total += segs[i].len;
 	}
@@ -251,7 +251,7 @@ storvsc_send_slot(struct storvsc_softc *sc, uint32_t i)
 		put_be32(&cdb[10], r->nblocks);
 		dir = r->op == BLK_READ ? VSTOR_DATA_IN : VSTOR_DATA_OUT;
 		sl->xfer = req_bytes(sc, r);
-		npfn = storvsc_build_range(sc, r->segs, r->nsegs, &ext.rg,
+		npfn = storvsc_build_range(sc, r->segs, r->nsegs, &ext.rg, ext.pfn,
 		    STORVSC_MAX_PFNS);
 		if (npfn < 0)
 			return npfn;

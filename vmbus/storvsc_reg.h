@@ -134,18 +134,18 @@ _Static_assert(offsetof(struct vstor_packet, u) == 12, "B.13 union at 12");
 /*
  * B.10 "GPA direct multi-page" type-specific header for storvsc data: a
  * reserved word, rangecount = 1, then one range {len, offset, pfn[]} with
- * ceil((offset + len) / 4096) PFNs.  Sent as the `ext` of
- * vmbus_chan_send; its size (16 + 8 * npfn) is a multiple of 8.
+ * ceil((offset + len) / 4096) PFNs (u64 each) right after these 16 bytes.
+ * Sent as the `ext` of vmbus_chan_send; its size (16 + 8 * npfn) is a
+ * multiple of 8.
  */
 struct vstor_gpa_range {
 	uint32_t reserved;
 	uint32_t rangecount;		/* 1 */
 	uint32_t len;			/* bytes */
 	uint32_t offset;		/* into the first page */
-	uint64_t pfn[];
 };
 _Static_assert(sizeof(struct vstor_gpa_range) == 16, "B.10 multi-page range");
-_Static_assert(offsetof(struct vstor_gpa_range, pfn) == 16, "B.10 pfn array");
+_Static_assert(offsetof(struct vstor_gpa_range, offset) == 12, "B.10 range offset");
 
 /* SCSI operation codes (SPC-4 / SBC-3). */
 #define SCSI_TEST_UNIT_READY	0x00

@@ -93,7 +93,7 @@ int storvsc_srb_result(struct storvsc_softc *sc, const struct vstor_packet *vp,
    tern_err (TERN_EINVAL when the segments are not one virtually
    contiguous run of pages, B.10). */
 int storvsc_build_range(struct storvsc_softc *sc, const struct blk_seg *segs,
-    uint32_t nsegs, struct vstor_gpa_range *rg, uint32_t max_pfns);
+    uint32_t nsegs, struct vstor_gpa_range *rg, uint64_t *pfn, uint32_t max_pfns);
 /* A received packet's header and total length fit each other and the
    buffer (the ring checks them, but nothing the host wrote is trusted
    twice by accident). */
