@@ -386,7 +386,7 @@ storvsc_discover(struct storvsc_softc *sc)
 	uint8_t luns[32];
 	int n = storvsc_report_luns(sc, luns, 32);
 	if (n < 0) {
-		if (n == TERN_ETIMEDOUT || n == TERN_ENODEV)
+		if (n == TERN_ETIMEDOUT)
 			return n;
 		log_info("storvsc", "%s: REPORT LUNS failed (%s); trying LUN 0",
 		    sc->hw->name, err_str(n));

@@ -268,6 +268,10 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 			q->data_transfer_length = 0;
 			return;
 		}
+		if (v->report_luns_fails) {
+			sense(r, SCSI_KEY_ILLEGAL_REQUEST, SCSI_ASC_INVALID_OPCODE, 0);
+			return;
+		}
 		int n = 0;
 		if (v->extra_cdrom_lun)
 			d[8 + 8 * n++ + 1] = (uint8_t)(v->lun + 1);	/* listed first */

@@ -33,7 +33,7 @@ struct storvsc_vsp {
 	uint32_t bsize;
 	uint8_t lun;			/* the one LUN (target 0) */
 	bool extra_cdrom_lun;		/* also report LUN lun+1 as a CD-ROM */
-	bool dpofua, wce, mode_sense_fails, write_protect;
+	bool dpofua, wce, mode_sense_fails, write_protect, report_luns_fails;
 	uint32_t rcap_bsize;		/* READ CAPACITY reports this (0: bsize) */
 	uint16_t ver_max;		/* newest VSTOR version accepted */
 	uint32_t max_transfer;		/* QUERY_PROPERTIES */

@@ -224,6 +224,27 @@ test_discovery_skips_cdrom(void **state)
 }
 
 static void
+test_report_luns_fails(void **state)
+{
+	struct fx *f = *state;
+	f->v.report_luns_fails = true;
+	struct storvsc_softc *sc = probe(f);
+	assert_int_equal(sc->lun, 0);
+	assert_true(kstub_logged("REPORT LUNS failed (enotsup); trying LUN 0"));
+}
+
+static void
+test_no_disk_lun(void **state)
+{
+	struct fx *f = *state;
+	f->v.report_luns_fails = true;
+	f->v.lun = 2;
+	assert_int_equal(vmbus_probe(&f->vb, table), 0);
+	assert_true(kstub_logged("no disk among 1 LUNs"));
+	assert_null(blk_first());
+}
+
+static void
 test_mode_sense_fails(void **state)
 {
 	struct fx *f = *state;
@@ -791,6 +812,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_init_step_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_init_no_answer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_discovery_skips_cdrom, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_report_luns_fails, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_no_disk_lun, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_mode_sense_fails, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_discovery_unit_attention, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_capacity, fx_setup, fx_teardown),
