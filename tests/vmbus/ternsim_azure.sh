@@ -6,7 +6,8 @@
 # SIGTERM.  Then with --disk=FILE: storvsc binds two simulated
 # controllers (a memory disk sda, the file sdb), blktest=1 writes,
 # flushes and reads back through storvsc, the pattern is in the file,
-# and a second run with blktest=verify finds it.  Bounded: 3 s per run.
+# a second run with blktest=verify finds it, and blktest=big moves one
+# 256 KiB request each way (64 pages in one range).  Bounded: 3 s per run.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build}
@@ -58,4 +59,9 @@ L=$B/test-logs/ternsim-azure-verify.log
 timeout --preserve-status -s TERM 3 "$B/tools/ternsim" --platform=azure --disk="$D" \
 	--cmdline="blktest=verify" >"$L" 2>&1
 check "blktest=verify finds the earlier run's data" "^TERN BLKTEST ok dev=sdb mode=verify .*seed=$seed\$"
+L=$B/test-logs/ternsim-azure-big.log
+timeout --preserve-status -s TERM 3 "$B/tools/ternsim" --platform=azure --disk="$D" \
+	--cmdline="blktest=big" >"$L" 2>&1
+check "blktest=big: one 256 KiB request (storvsc's max_transfer) each way" \
+	'^TERN BLKTEST ok dev=sdb mode=big lba=7680 bytes=262144 seed=[0-9a-f]{16} discard=n/a$'
 exit $failed
