@@ -10,8 +10,11 @@
  * CAPACITY(16), MODE SENSE for FUA and the write cache) and registers it
  * as "sda", "sdb", ... (one per controller), printing
  *   TERN BLK name=sda driver=storvsc relid=N lun=L sectors=S bsize=B fua=0|1
- * Detach unregisters the disk: requests in flight end TERN_ECANCELED.
- * The disk is polled (blk_poll); no channel callback is used.
+ *       wce=0|1 vstor=MAJ.MIN model="VENDOR PRODUCT"
+ * Only the first disk LUN of a controller is attached (others are logged).
+ * Detach unregisters the disk: the channel is closed, then requests in
+ * flight end TERN_ECANCELED.  The disk is polled (blk_poll); no channel
+ * callback is used.
  */
 #ifndef TERN_VMBUS_STORVSC_H
 #define TERN_VMBUS_STORVSC_H
