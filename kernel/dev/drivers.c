@@ -10,11 +10,13 @@
 #include "ena/ena_pci.h"
 #include "nvme/nvme_pci.h"
 #include "virtio/virtio_pci.h"
+#include "vmbus/storvsc.h"
 
 const struct driver *const driver_table[] = {
 	&virtio_blk_pci_driver,
 	&virtio_net_pci_driver,
 	&nvme_pci_driver,
 	&ena_pci_driver,
+	&storvsc_driver,
 	NULL,
 };

@@ -56,6 +56,8 @@ hv_sim_has_error(const struct hv_sim *s, const char *sub)
 static void *
 gpa(struct hv_sim *s, uint64_t pa, size_t len, const char *what)
 {
+	if (s->gpa_any && pa != 0)
+		return (void *)(uintptr_t)pa;
 	for (int i = 0; i < s->nalloc; i++) {
 		uint64_t b = (uint64_t)(uintptr_t)s->mem[i].va;
 		if (pa >= b && pa + len <= b + s->mem[i].len)
@@ -1010,9 +1012,48 @@ hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
 	return 0;
 }
 
+static int sim_chan_read(struct hv_sim *s, struct sim_chan *c, void *buf,
+    size_t buflen, uint16_t *type, uint64_t *trans_id, uint32_t *whole_hlen);
+
 int
 hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
     uint16_t *type, uint64_t *trans_id)
+{
+	return sim_chan_read(s, c, buf, buflen, type, trans_id, NULL);
+}
+
+int
+hv_sim_chan_recv_pkt(struct hv_sim *s, struct sim_chan *c, void *buf,
+    size_t buflen, uint16_t *type, uint64_t *trans_id, uint32_t *hdr_len)
+{
+	return sim_chan_read(s, c, buf, buflen, type, trans_id, hdr_len);
+}
+
+void *
+hv_sim_gpa(struct hv_sim *s, uint64_t pa, size_t len, const char *what)
+{
+	if (s->gpa_any && pa != 0)
+		return (void *)(uintptr_t)pa;
+	return gpa(s, pa, len, what);
+}
+
+void
+hv_sim_error(struct hv_sim *s, const char *fmt, ...)
+{
+	va_list ap;
+	char line[160];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	sim_err(s, "%s", line);
+}
+
+/* whole_hlen NULL: copy the payload (after offset8 * 8); otherwise copy
+   the whole packet from its descriptor and store offset8 * 8 there. */
+static int
+sim_chan_read(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
+    uint16_t *type, uint64_t *trans_id, uint32_t *whole_hlen)
 {
 	if (!c->open)
 		return -1;
@@ -1039,10 +1080,13 @@ hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
 	if (trailer != (uint64_t)r << 32)
 		sim_err(s, "relid %u: trailer 0x%llx, expected 0x%llx", c->relid,
 		    (unsigned long long)trailer, (unsigned long long)r << 32);
-	uint32_t n = plen - hlen;
+	uint32_t from = whole_hlen != NULL ? 0 : hlen;
+	uint32_t n = plen - from;
 	if (n > buflen)
 		n = (uint32_t)buflen;
-	ring_cpy_out(&c->in, (r + hlen) % c->in.dsize, buf, n);
+	ring_cpy_out(&c->in, (r + from) % c->in.dsize, buf, n);
+	if (whole_hlen != NULL)
+		*whole_hlen = hlen;
 	if (type != NULL)
 		*type = d.type;
 	if (trans_id != NULL)
@@ -1053,7 +1097,7 @@ hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
 	if ((h->feature_bits & VMBUS_RING_FEAT_PENDING) && pend != 0 &&
 	    before <= pend && before + plen + 8 > pend)
 		sim_signal_guest(s, c);
-	return (int)(plen - hlen);
+	return (int)(plen - from);
 }
 
 /* ---- seam plumbing ------------------------------------------------------ */

@@ -118,6 +118,9 @@ struct hv_sim {
 	   addresses on every run, so a recorded trace is reproducible. */
 	uint8_t *arena;
 	size_t arena_len, arena_used;
+	/* ternsim: every address is guest memory (the kernel heap is the
+	   process's malloc, not dma_alloc). */
+	bool gpa_any;
 	/* Errors */
 	int nerr;
 	char err[SIM_MAX_ERRS][160];
@@ -175,6 +178,17 @@ bool hv_sim_use_arena(struct hv_sim *s, uint64_t base, size_t len);
 /* Let simulated time pass by `ns`, firing synthetic timer expiries
    and delivering due messages on the way. */
 void hv_sim_advance(struct hv_sim *s, uint64_t ns);
+/* The same, but the whole packet from its 16-byte descriptor on, so a
+   VSP sees the type-specific header (GPA ranges); *hdr_len gets offset8
+   * 8.  Returns the packet length (len8 * 8), -1 empty, -2 error. */
+int hv_sim_chan_recv_pkt(struct hv_sim *s, struct sim_chan *c, void *buf,
+    size_t buflen, uint16_t *type, uint64_t *trans_id, uint32_t *hdr_len);
+/* For VSPs: the host view of guest memory [pa, pa + len) (NULL and a
+   protocol error when it is not guest memory), and recording a protocol
+   error of their own. */
+void *hv_sim_gpa(struct hv_sim *s, uint64_t pa, size_t len, const char *what);
+void hv_sim_error(struct hv_sim *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 int hv_sim_error_count(const struct hv_sim *s);
 bool hv_sim_has_error(const struct hv_sim *s, const char *substr);

@@ -39,3 +39,19 @@ $(eval $(call host_test,hv_kern,tests/vmbus/test_hv_kern.c tests/vmbus/hv_kern_s
 	vmbus/vmbus.c vmbus/vmbus_ring.c kernel/dev/bus.c kernel/clock/clock_calc.c \
 	$(VMBUS_TEST_COMMON),))
 $(B)/tests/hv_kern: kernel/hv/hv_kern.c vmbus/vmbus_kern.c
+# storvsc (vmbus/storvsc*.c) against hv_sim with the storvsc VSP.
+$(eval $(call host_test,storvsc,tests/vmbus/test_storvsc.c \
+	tests/vmbus/storvsc_vsp.c tests/hw/hw_fault.c vmbus/storvsc.c vmbus/storvsc_io.c \
+	vmbus/vmbus.c vmbus/vmbus_ring.c kernel/dev/bus.c kernel/dev/blk.c \
+	$(VMBUS_TEST_COMMON),))
+# A hostile storvsc host (libFuzzer): fuzzed completions, sense data,
+# transfer lengths, raw packets and rescinds with requests in flight.
+STORVSC_FUZZ_SRCS := tests/vmbus/fuzz_storvsc.c tests/vmbus/storvsc_vsp.c \
+	vmbus/storvsc.c vmbus/storvsc_io.c vmbus/vmbus.c vmbus/vmbus_ring.c \
+	kernel/dev/bus.c kernel/dev/blk.c $(VMBUS_TEST_COMMON)
+$(B)/fuzz/storvsc: $(STORVSC_FUZZ_SRCS) $(ALL_HDRS)
+	@mkdir -p $(dir $@)
+	$(MSG) FUZZCC $@
+	$(Q)$(VMBUS_FUZZ_CC) $(VMBUS_FUZZ_CFLAGS) -o $@ $(STORVSC_FUZZ_SRCS)
+FUZZ_TARGETS += $(B)/fuzz/storvsc
+INTEG_TESTS += tests/vmbus/fuzz_storvsc.sh

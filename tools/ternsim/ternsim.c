@@ -8,13 +8,14 @@
  *
  *   ternsim --tap=IF [--platform=qemu|nitro] [--disk=FILE] [--pkg=FILE]
  *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N] [--mtu=N]
- *   ternsim --platform=azure [--pkg=FILE] [--cmdline="..."]
+ *   ternsim --platform=azure [--disk=FILE] [--pkg=FILE] [--cmdline="..."]
  *
  * --platform=nitro runs the ENA driver over the ENA simulator (and an EBS
  * volume through the NVMe driver with --disk) instead (ts_nitro.c).
  * --platform=azure brings up kernel/hv and the VMBus against the Hyper-V
- * host simulator instead (ts_azure.c: TERN HV, TERN VMBUS); with no
- * netvsc/storvsc yet it has no wire and no disk.
+ * host simulator instead (ts_azure.c: TERN HV, TERN VMBUS); a --disk is
+ * served by a storvsc VSP to the storvsc driver (sdb); no netvsc yet, so
+ * no wire.
  *
  * The boot sequence is the kernel's (kernel/main.c, kernel/subsys.c):
  * command line, devices (TERN NIC, TERN BLK), pal_net_start (TERN NET_UP
@@ -95,7 +96,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu|nitro] [--disk=FILE] "
 	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n"
-	    "       ternsim --platform=azure [--pkg=FILE] [--cmdline=\"...\"]\n");
+	    "       ternsim --platform=azure [--disk=FILE] [--pkg=FILE] [--cmdline=\"...\"]\n");
 	exit(2);
 }
 
@@ -383,8 +384,8 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	/* azure: no netvsc/storvsc yet, so no wire and no disk to give. */
-	if (azure ? (tap != NULL || disk != NULL || reset_after >= 0 || mtu_offered) :
+	/* azure: no netvsc yet, so no wire; a disk goes to storvsc. */
+	if (azure ? (tap != NULL || reset_after >= 0 || mtu_offered) :
 	    (tap == NULL || strlen(tap) >= IFNAMSIZ))
 		usage();
 	if (strlen(cmd) >= TERN_CMDLINE_MAX || (ts.nitro && mtu_offered))
@@ -406,10 +407,19 @@ main(int argc, char **argv)
 	load_pkg(pkg);
 	if (azure) {
 		log_info("ternsim", "platform azure (simulated Hyper-V host), "
-		    "no wire, no disk, package %s", pkg);
+		    "no wire, disk %s (storvsc), package %s",
+		    disk != NULL ? disk : "none", pkg);
+		if (disk != NULL) {
+			map_disk(disk);
+			ts_azure_disk(ts.disk, ts.disk_len);
+		}
 		int rc = ts_azure_start();
 		if (rc != TERN_OK)
 			fail("vmbus", err_str(rc));
+		if (disk != NULL && kernel.cmdline.blktest != 0) {
+			blktest_run(kernel.cmdline.blktest);
+			ts_azure_check();
+		}
 		pal_net_start();
 		rt_run();
 	}

@@ -30,5 +30,10 @@ void ts_nitro_attach(int tap, long reset_after);
 void ts_nitro_disk(uint8_t *disk, size_t len);
 void ts_nitro_wait(int ms);
 void ts_nitro_shutdown(void);
+/* Before ts_azure_start: the --disk file, mapped (len a multiple of 512),
+   served by a storvsc VSP. */
+void ts_azure_disk(uint8_t *disk, size_t len);
+/* Log the host simulator's protocol errors (if any) and disk counters. */
+void ts_azure_check(void);
 
 #endif
