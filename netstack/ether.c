@@ -274,6 +274,9 @@ int
 netstack_poll(struct netstack *ns)
 {
 	int work = 0;
+	bool held = ns->clock_held;
+	ns->clock_ns = ns->port.now_ns(ns->port.ctx);
+	ns->clock_held = true;
 	/* Every RX queue, one after the other: they all belong to this
 	   CPU today (kernel/dev/nic.h).  Nothing below polls again. */
 	if (ns->nic != NULL) {
@@ -282,11 +285,19 @@ netstack_poll(struct netstack *ns)
 		for (int q = 0; q < nq && ns->nic == n; q++)
 			work += nic_poll_queue(n, q, 64);
 	}
-	ns_arp_timers(ns);
-	ns_dhcp_timers(ns);
-	ns_frag_timers(ns);
-	ns_dns_timers(ns);
-	ns_tcp_timers(ns);
+	uint64_t now = ns->clock_ns;
+	if (ns->timers_due || now - ns->timers_ns >= NS_TIMER_TICK_NS ||
+	    now < ns->timers_ns) {
+		ns->timers_due = false;
+		ns->timers_ns = now;
+		ns->cnt.timer_scans++;
+		ns_arp_timers(ns);
+		ns_dhcp_timers(ns);
+		ns_frag_timers(ns);
+		ns_dns_timers(ns);
+		ns_tcp_timers(ns);
+	}
+	ns->clock_held = held;
 	return work;
 }
 

@@ -217,6 +217,46 @@ test_arp_queue(void **state)
 		assert_false(txmem[i].busy);
 }
 
+static int clock_reads;
+static uint64_t counting_now(void *ctx) { clock_reads++; return fake_now(ctx); }
+
+/* netstack_poll reads the clock once per pass, and scans the timers once
+   per NS_TIMER_TICK_NS: a deadline is still met within a tick, and a
+   clock that steps back does not stop the scans. */
+static void
+test_poll_clock_and_tick(void **state)
+{
+	setup_static();
+	ns.port.now_ns = counting_now;
+	f.now = 5000000000ULL;
+	netstack_udp_send(&ns, 0x0a0002fe, 1000, 53, "q", 1);	/* waits for ARP */
+	uint64_t scans = ns.cnt.timer_scans;
+	clock_reads = 0;
+	netstack_poll(&ns);
+	assert_int_equal(clock_reads, 1);
+	assert_int_equal(ns.cnt.timer_scans, scans + 1);
+	netstack_poll(&ns);				/* same tick: no scan */
+	f.now += NS_TIMER_TICK_NS / 2;
+	netstack_poll(&ns);
+	assert_int_equal(clock_reads, 3);
+	assert_int_equal(ns.cnt.timer_scans, scans + 1);
+	f.now += NS_TIMER_TICK_NS / 2;			/* a tick since the scan */
+	netstack_poll(&ns);
+	assert_int_equal(ns.cnt.timer_scans, scans + 2);
+	/* The ARP wait (3 s) expires: dropped on the first pass after it. */
+	assert_int_equal(ns.cnt.drops[ND_ARP_QUEUE_FULL], 0);
+	f.now += 3000000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(ns.cnt.drops[ND_ARP_QUEUE_FULL], 1);
+	/* The clock steps back: scans continue. */
+	f.now -= 2000000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(ns.cnt.timer_scans, scans + 4);
+	/* Outside a pass every ns_now() reads the clock. */
+	assert_false(ns.clock_held);
+	ns.port.now_ns = fake_now;
+}
+
 /* A DHCP reply from 10.0.2.2 with the given options. */
 static size_t
 dhcp_reply(uint8_t *fr, int type, uint32_t yiaddr, const uint8_t *opts, size_t olen)
@@ -436,6 +476,7 @@ main(void)
 		cmocka_unit_test_setup(test_icmp_echo, setup),
 		cmocka_unit_test_setup(test_ip_validation, setup),
 		cmocka_unit_test_setup(test_arp_queue, setup),
+		cmocka_unit_test_setup(test_poll_clock_and_tick, setup),
 		cmocka_unit_test_setup(test_dhcp_exchange, setup),
 		cmocka_unit_test_setup(test_dhcp_malformed, setup),
 		cmocka_unit_test_setup(test_parse_ipv4, setup),
