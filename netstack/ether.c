@@ -171,6 +171,8 @@ ns_eth_send_ip(struct netstack *ns, struct ns_txbuf *tb, size_t len, uint32_t ne
 			p->tb = tb;
 			p->next_hop = next_hop;
 			p->queued_ns = ns_now(ns);
+			if (p->queued_ns + ARP_PENDING_NS + 1 < ns->arp_next_ns)
+				ns->arp_next_ns = p->queued_ns + ARP_PENDING_NS + 1;
 			ns_arp_request(ns, next_hop);
 			return TERN_OK;
 		}

@@ -90,6 +90,8 @@ uint16_t
 ns_pmtu(struct netstack *ns, uint32_t dst)
 {
 	uint16_t base = base_mtu(ns);
+	if (!ns->pmtu_any)
+		return base;
 	for (int i = 0; i < NS_PMTU_ENTRIES; i++) {
 		struct ns_pmtu_entry *e = &ns->pmtu[i];
 		/* The clock is read only on a match: TCP asks per segment. */
@@ -118,6 +120,7 @@ pmtu_set(struct netstack *ns, uint32_t dst, uint16_t mtu)
 	}
 	slot->dst = dst;
 	slot->mtu = mtu;
+	ns->pmtu_any = true;
 	slot->expires_ns = now + NS_PMTU_TTL_NS;
 	ns->cnt.pmtu_updates++;
 }

@@ -235,6 +235,10 @@ struct netstack {
 	bool clock_held;
 	uint64_t timers_ns;
 	bool timers_due;
+	/* arp.c: no ARP entry or parked packet expires before arp_next_ns
+	   (0: scan); ip.c: pmtu[] holds an entry (else ns_pmtu skips it). */
+	uint64_t arp_next_ns;
+	bool pmtu_any;
 };
 
 /*

@@ -255,6 +255,28 @@ test_poll_clock_and_tick(void **state)
 	/* Outside a pass every ns_now() reads the clock. */
 	assert_false(ns.clock_held);
 	ns.port.now_ns = fake_now;
+	/* An ARP entry learned after the scans found nothing to wait for
+	   still expires at its TTL (arp_next_ns is lowered on insert). */
+	netstack_poll(&ns);
+	assert_int_equal(ns.arp_next_ns, UINT64_MAX);
+	uint8_t fr[64];
+	size_t n = arp_frame(fr, 2, PEER_IP, MY_IP);
+	memcpy(fr, f.nic.mac, 6);
+	fake_inject(&f, fr, n);
+	int valid = 0;
+	for (int i = 0; i < NS_ARP_ENTRIES; i++)
+		valid += ns.arp[i].valid;
+	assert_int_equal(valid, 1);
+	f.now += ARP_TTL_NS - NS_TIMER_TICK_NS;
+	netstack_poll(&ns);
+	valid = 0;
+	for (int i = 0; i < NS_ARP_ENTRIES; i++)
+		valid += ns.arp[i].valid;
+	assert_int_equal(valid, 1);
+	f.now += NS_TIMER_TICK_NS;
+	netstack_poll(&ns);
+	for (int i = 0; i < NS_ARP_ENTRIES; i++)
+		assert_false(ns.arp[i].valid);
 }
 
 /* A DHCP reply from 10.0.2.2 with the given options. */
