@@ -37,6 +37,8 @@ cache_put(struct netstack *ns, uint32_t ip, const uint8_t *mac)
 	memcpy(slot->mac, mac, 6);
 	slot->valid = true;
 	slot->expires_ns = ns_now(ns) + ARP_TTL_NS;
+	if (slot->expires_ns < ns->arp_next_ns)
+		ns->arp_next_ns = slot->expires_ns;
 }
 
 const uint8_t *
@@ -148,18 +150,31 @@ void
 ns_arp_timers(struct netstack *ns)
 {
 	uint64_t now = ns_now(ns);
+	if (now < ns->arp_next_ns)
+		return;		/* nothing expires yet (lowered on every insert) */
+	uint64_t next = UINT64_MAX;
 	for (int i = 0; i < NS_ARP_PENDING; i++) {
 		struct ns_pending *p = &ns->pending[i];
-		if (p->tb != NULL && now - p->queued_ns > ARP_PENDING_NS) {
+		if (p->tb == NULL)
+			continue;
+		if (now - p->queued_ns > ARP_PENDING_NS) {
 			ns_log(ns, 2, "arp: no answer for next hop %u.%u.%u.%u; dropping a packet",
 			    p->next_hop >> 24, (p->next_hop >> 16) & 255,
 			    (p->next_hop >> 8) & 255, p->next_hop & 255);
 			ns_txbuf_put(p->tb);
 			p->tb = NULL;
 			ns_drop(ns, ND_ARP_QUEUE_FULL);
+		} else if (p->queued_ns + ARP_PENDING_NS + 1 < next) {
+			next = p->queued_ns + ARP_PENDING_NS + 1;
 		}
 	}
-	for (int i = 0; i < NS_ARP_ENTRIES; i++)
-		if (ns->arp[i].valid && ns->arp[i].expires_ns <= now)
+	for (int i = 0; i < NS_ARP_ENTRIES; i++) {
+		if (!ns->arp[i].valid)
+			continue;
+		if (ns->arp[i].expires_ns <= now)
 			ns->arp[i].valid = false;
+		else if (ns->arp[i].expires_ns < next)
+			next = ns->arp[i].expires_ns;
+	}
+	ns->arp_next_ns = next;
 }

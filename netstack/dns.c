@@ -381,6 +381,7 @@ netstack_dns_resolve(struct netstack *ns, const char *name, netstack_dns_fn done
 			return TERN_ENOMEM;
 		memset(q, 0, sizeof(*q));
 		q->state = DQ_READY;
+		ns->timers_due = true;	/* answered on the next pass */
 		q->ip = lit;
 		q->done = done;
 		q->ctx = ctx;
@@ -398,6 +399,7 @@ netstack_dns_resolve(struct netstack *ns, const char *name, netstack_dns_fn done
 	q->ctx = ctx;
 	if (cache_get(ns, canon, &q->ip)) {
 		q->state = DQ_READY;
+		ns->timers_due = true;
 		return TERN_OK;
 	}
 	for (int i = 0; i < DNS_SERVERS; i++)

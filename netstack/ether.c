@@ -171,6 +171,8 @@ ns_eth_send_ip(struct netstack *ns, struct ns_txbuf *tb, size_t len, uint32_t ne
 			p->tb = tb;
 			p->next_hop = next_hop;
 			p->queued_ns = ns_now(ns);
+			if (p->queued_ns + ARP_PENDING_NS + 1 < ns->arp_next_ns)
+				ns->arp_next_ns = p->queued_ns + ARP_PENDING_NS + 1;
 			ns_arp_request(ns, next_hop);
 			return TERN_OK;
 		}
@@ -274,6 +276,9 @@ int
 netstack_poll(struct netstack *ns)
 {
 	int work = 0;
+	bool held = ns->clock_held;
+	ns->clock_ns = ns->port.now_ns(ns->port.ctx);
+	ns->clock_held = true;
 	/* Every RX queue, one after the other: they all belong to this
 	   CPU today (kernel/dev/nic.h).  Nothing below polls again. */
 	if (ns->nic != NULL) {
@@ -282,11 +287,19 @@ netstack_poll(struct netstack *ns)
 		for (int q = 0; q < nq && ns->nic == n; q++)
 			work += nic_poll_queue(n, q, 64);
 	}
-	ns_arp_timers(ns);
-	ns_dhcp_timers(ns);
-	ns_frag_timers(ns);
-	ns_dns_timers(ns);
-	ns_tcp_timers(ns);
+	uint64_t now = ns->clock_ns;
+	if (ns->timers_due || now - ns->timers_ns >= NS_TIMER_TICK_NS ||
+	    now < ns->timers_ns) {
+		ns->timers_due = false;
+		ns->timers_ns = now;
+		ns->cnt.timer_scans++;
+		ns_arp_timers(ns);
+		ns_dhcp_timers(ns);
+		ns_frag_timers(ns);
+		ns_dns_timers(ns);
+		ns_tcp_timers(ns);
+	}
+	ns->clock_held = held;
 	return work;
 }
 

@@ -27,20 +27,54 @@
 #include "kernel/err.h"
 #include "netstack/ns_var.h"
 
+/*
+ * The Internet checksum (RFC 1071) of data, plus sum (a partial sum of
+ * big-endian 16-bit words, e.g. the pseudo header).  Eight bytes per step
+ * in host order with the end-around carry: a one's complement sum does
+ * not depend on byte order (RFC 1071 2.(B)), so the folded host-order
+ * sum is the big-endian one byte-swapped on a little-endian CPU.
+ */
 uint16_t
 ns_csum(const void *data, size_t len, uint32_t sum)
 {
 	const uint8_t *p = data;
-	while (len > 1) {
-		sum += (uint32_t)(p[0] << 8 | p[1]);
+	uint64_t acc = 0;
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		acc += w;
+		acc += acc < w;		/* end-around carry */
+		p += 8;
+		len -= 8;
+	}
+	while (len >= 2) {
+		uint16_t w;
+		memcpy(&w, p, 2);
+		acc += w;
+		acc += acc < w;
 		p += 2;
 		len -= 2;
 	}
-	if (len)
-		sum += (uint32_t)(p[0] << 8);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	if (len) {			/* the last byte is a word's high byte */
+		uint8_t last[2] = { p[0], 0 };
+		uint16_t w;
+		memcpy(&w, last, 2);
+		acc += w;
+		acc += acc < w;
+	}
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	uint32_t s = (uint32_t)acc;
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = (uint32_t)((s & 0xff) << 8 | s >> 8);
+#endif
+	uint64_t t = (uint64_t)sum + s;
+	t = (t & 0xffff) + (t >> 16);
+	t = (t & 0xffff) + (t >> 16);
+	t = (t & 0xffff) + (t >> 16);
+	return (uint16_t)~t;
 }
 
 static uint32_t
@@ -90,6 +124,8 @@ uint16_t
 ns_pmtu(struct netstack *ns, uint32_t dst)
 {
 	uint16_t base = base_mtu(ns);
+	if (!ns->pmtu_any)
+		return base;
 	for (int i = 0; i < NS_PMTU_ENTRIES; i++) {
 		struct ns_pmtu_entry *e = &ns->pmtu[i];
 		/* The clock is read only on a match: TCP asks per segment. */
@@ -118,6 +154,7 @@ pmtu_set(struct netstack *ns, uint32_t dst, uint16_t mtu)
 	}
 	slot->dst = dst;
 	slot->mtu = mtu;
+	ns->pmtu_any = true;
 	slot->expires_ns = now + NS_PMTU_TTL_NS;
 	ns->cnt.pmtu_updates++;
 }

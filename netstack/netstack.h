@@ -111,6 +111,7 @@ struct netstack_counters {
 	   with a partial checksum, flagged bad by the device, and verified
 	   in software (no device state, or ICMP/fragments/BAD). */
 	uint64_t rx_csum_good, rx_csum_partial, rx_csum_hw_bad, rx_csum_sw;
+	uint64_t timer_scans;		/* netstack_poll passes that ran the timers */
 };
 
 #define NS_ARP_ENTRIES	16
@@ -186,6 +187,8 @@ struct ns_pmtu_entry {
 	uint64_t expires_ns;
 };
 
+#define NS_TIMER_TICK_NS 1000000ULL
+
 struct netstack {
 	/* The NIC the stack is bound to; NULL between nic_unregister and the
 	   registration of a NIC with the same MAC (netstack_nic_added). */
@@ -224,6 +227,18 @@ struct netstack {
 	struct ns_echo_piece echo[NS_ECHO_PIECES];
 	/* dns.c */
 	struct dns_state dns;
+	/* ether.c: netstack_poll reads the clock once per pass and ns_now()
+	   returns that reading until the pass ends (clock_held); the timer
+	   scans run once per NS_TIMER_TICK_NS (timers_ns: the last run), or
+	   on the next pass when something set timers_due. */
+	uint64_t clock_ns;
+	bool clock_held;
+	uint64_t timers_ns;
+	bool timers_due;
+	/* arp.c: no ARP entry or parked packet expires before arp_next_ns
+	   (0: scan); ip.c: pmtu[] holds an entry (else ns_pmtu skips it). */
+	uint64_t arp_next_ns;
+	bool pmtu_any;
 };
 
 /*
@@ -239,7 +254,10 @@ void netstack_set_static(struct netstack *ns, uint32_t ip, uint32_t mask,
 /* Start DHCP (dhcp.c). */
 void netstack_dhcp_start(struct netstack *ns);
 /* Poll every RX queue of the NIC and run timers (ARP expiry, DHCP).
-   Returns work done.  Never called from inside netstack_input. */
+   Returns work done.  Never called from inside netstack_input.  The
+   clock is read once per call; the timers are scanned at most once per
+   NS_TIMER_TICK_NS (1 ms, the kernel's tick: a deadline fires up to a
+   tick late, as an idle CPU wakes only on the tick anyway). */
 int netstack_poll(struct netstack *ns);
 /*
  * The NIC registry's news (kernel/dev/nic.h's nic_listener, wired up by

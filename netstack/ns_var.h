@@ -28,7 +28,12 @@ static inline uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (u
 static inline void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static inline void wr32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
 
-static inline uint64_t ns_now(struct netstack *ns) { return ns->port.now_ns(ns->port.ctx); }
+/* The clock: inside netstack_poll, the pass's one reading. */
+static inline uint64_t
+ns_now(struct netstack *ns)
+{
+	return ns->clock_held ? ns->clock_ns : ns->port.now_ns(ns->port.ctx);
+}
 
 void ns_log(struct netstack *ns, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -28,7 +28,13 @@ bench-boot: deps
 .PHONY: bench-net
 bench-net: deps $(B)/tools/netdemo
 	$(Q)B=$(B) tools/bench-net.sh
-bench: bench-boot bench-net
+# Instructions per keep-alive /healthz request, per layer, in ternsim
+# under callgrind (tools/bench-insn.sh): counts, not time, so it can run
+# on a busy machine.
+.PHONY: bench-insn
+bench-insn: deps $(B)/tools/ternsim $(B)/apps/httpd.pkg
+	$(Q)B=$(B) tools/bench-insn.sh
+bench: bench-boot bench-net bench-insn
 
 # ternsim: the hosted guest (docs/ternsim.md) - the virtio drivers over
 # the device simulator, the device registry, the netstack, the PAL runtime

@@ -9,15 +9,10 @@
 static bool
 is_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-	case '+': case '-': case '.': case '^': case '_': case '`': case '|':
-	case '~':
-		return true;
-	}
-	return false;
+	/* RFC 9110 5.6.2 tchar as a bitmap of ASCII: ALPHA, DIGIT and
+	   !#$%&'*+-.^_`|~ (tests/apps/test_http.c checks all 256 bytes). */
+	static const uint64_t tchar[2] = { 0x03ff6cfa00000000ULL, 0x57ffffffc7fffffeULL };
+	return c < 128 && (tchar[c >> 6] >> (c & 63) & 1) != 0;
 }
 
 static char
@@ -60,16 +55,17 @@ static int
 next_line(const char *buf, size_t len, size_t *pos, size_t *ls, size_t *le)
 {
 	size_t i = *pos;
-	while (i < len && buf[i] != '\n')
-		i++;
+	bool bare_cr = false;	/* a CR not followed by LF: one pass */
+	for (; i < len && buf[i] != '\n'; i++)
+		if (buf[i] == '\r' && i + 1 < len && buf[i + 1] != '\n')
+			bare_cr = true;
 	if (i == len)
 		return 0;
 	size_t e = i;
 	if (e > *pos && buf[e - 1] == '\r')
 		e--;
-	for (size_t k = *pos; k < e; k++)
-		if (buf[k] == '\r')
-			return -1;
+	if (bare_cr)
+		return -1;
 	*ls = *pos;
 	*le = e;
 	*pos = i + 1;
@@ -161,15 +157,13 @@ http_parse(const char *buf, size_t len, size_t max_head, struct http_req *r,
 	*status = 0;
 	if (len > max_head)
 		len = max_head;	/* a head must fit within max_head */
-	/* Up to a few empty lines may precede the request (RFC 9112 2.2). */
-	for (int skip = 0; skip < 4; skip++) {
-		size_t p = pos;
-		rc = next_line(buf, len, &p, &ls, &le);
-		if (rc <= 0 || le != ls)
+	/* Up to a few empty lines may precede the request (RFC 9112 2.2);
+	   the first line that is not one of them is the request line. */
+	for (int skip = 0;; skip++) {
+		rc = next_line(buf, len, &pos, &ls, &le);
+		if (rc <= 0 || le != ls || skip == 4)
 			break;
-		pos = p;
 	}
-	rc = next_line(buf, len, &pos, &ls, &le);
 	if (rc < 0)
 		return refuse(status, 400);
 	if (rc == 0)

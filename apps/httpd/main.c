@@ -14,8 +14,9 @@
  * a quiet close).  Other methods get 405; chunked bodies 411.
  *
  * Constant responses and file bodies are sent by reference from the
- * workload image and the package (no copy); only generated headers and
- * /stats are copied.
+ * workload image and the package (no copy); a response whose bytes depend
+ * only on constants (a text reply, a file's head) is built once and sent
+ * by reference from then on (hc below); only /stats is built per request.
  */
 #include "pal/pal.h"
 
@@ -165,12 +166,58 @@ content_type(const char *name)
 	return "application/octet-stream";
 }
 
+/*
+ * Responses whose bytes depend only on their arguments (constant bodies,
+ * file heads) are built once and kept here; later ones go out by
+ * reference from this static memory (pal_send_ref: no allocation, no
+ * formatting, no copy).  An entry is never changed once filled, so a
+ * reference still in flight stays valid; when the table is full, heads
+ * are built per request as before (counted in head_built).
+ */
+#define HC_ENTRIES 8
+#define HC_BYTES 448
+static struct head_cache {
+	int status;
+	const char *type, *extra;
+	uint64_t blen;
+	const void *inl;
+	size_t ninl, len;
+	bool keep;
+	char bytes[HC_BYTES];
+} hc[HC_ENTRIES];
+static unsigned hc_used;
+static uint64_t head_cached, head_built;
+
+static const struct head_cache *
+hc_find(int status, const char *type, uint64_t blen, bool keep, const char *extra,
+    const void *inl, size_t ninl)
+{
+	for (unsigned i = 0; i < hc_used; i++) {
+		const struct head_cache *e = &hc[i];
+		if (e->status == status && e->type == type && e->blen == blen &&
+		    e->keep == keep && e->extra == extra && e->inl == inl && e->ninl == ninl)
+			return e;
+	}
+	return 0;
+}
+
 /* Sends a generated header block for status with a body of blen bytes,
-   followed in the same buffer by inl[0..ninl) (a small body, or none). */
+   followed in the same buffer by inl[0..ninl) (a small body, or none).
+   constant: type, extra and inl[0..ninl) never change (literals, the
+   image), so the bytes may be built once and sent from hc. */
 static bool
 send_head(struct conn *c, int status, const char *type, uint64_t blen, bool keep,
-    const char *extra, const void *inl, size_t ninl)
+    const char *extra, const void *inl, size_t ninl, bool constant)
 {
+	if (constant) {
+		const struct head_cache *e = hc_find(status, type, blen, keep, extra, inl, ninl);
+		if (e != 0) {
+			count_status(status);
+			head_cached++;
+			return pal_send_ref(c->s, e->bytes, e->len,
+			    pal_deadline(SEND_TIMEOUT_NS)) == (long)e->len;
+		}
+	}
 	struct pal_buf pb;
 	if (pal_wait_writable(c->s, pal_deadline(SEND_TIMEOUT_NS)) != 0 ||
 	    pal_buf_alloc(c->s, 320 + ninl, &pb) != 0)
@@ -193,9 +240,15 @@ send_head(struct conn *c, int status, const char *type, uint64_t blen, bool keep
 	ub_str(&b, keep ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
 	ub_mem(&b, inl, ninl);
 	count_status(status);
+	head_built++;
 	if (b.overflow) {
 		pal_buf_free(&pb);
 		return false;
+	}
+	if (constant && hc_used < HC_ENTRIES && b.len <= HC_BYTES) {
+		struct head_cache *e = &hc[hc_used++];
+		*e = (struct head_cache){ status, type, extra, blen, inl, ninl, b.len, keep, { 0 } };
+		u_memmove(e->bytes, pb.data, b.len);
 	}
 	pb.len = b.len;
 	return pal_send_buf(c->s, &pb) == 0;
@@ -214,7 +267,7 @@ reply_text(struct conn *c, int status, const char *body, bool head, bool keep,
 {
 	size_t n = u_strlen(body);
 	return send_head(c, status, "text/plain; charset=utf-8", n, keep, extra,
-	    body, head ? 0 : n);
+	    body, head ? 0 : n, true);
 }
 
 static bool
@@ -254,9 +307,13 @@ reply_stats(struct conn *c, bool head, bool keep)
 	ub_u64(&b, g.refused_busy);
 	ub_str(&b, ",\n  \"httpd.head_copied\": ");
 	ub_u64(&b, head_copied);
+	ub_str(&b, ",\n  \"httpd.head_cached\": ");
+	ub_u64(&b, head_cached);
+	ub_str(&b, ",\n  \"httpd.head_built\": ");
+	ub_u64(&b, head_built);
 	ub_str(&b, "\n}\n");
 	bool ok = !b.overflow && send_head(c, 200, "application/json", b.len, keep, 0,
-	    out, head ? 0 : b.len);
+	    out, head ? 0 : b.len, false);
 	pal_free(out);
 	return ok;
 }
@@ -278,7 +335,7 @@ reply_file(struct conn *c, const struct http_req *r, bool head, bool keep)
 	if (b.overflow || u_memmem(r->path, r->path_len, "..", 2) ||
 	    pal_file(name, &data, &len) != 0)
 		return reply_text(c, 404, "not found\n", head, keep, 0);
-	return send_head(c, 200, content_type(name), len, keep, 0, 0, 0) &&
+	return send_head(c, 200, content_type(name), len, keep, 0, 0, 0, true) &&
 	    (head || send_body_ref(c, data, len));
 }
 

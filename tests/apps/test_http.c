@@ -4,6 +4,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -97,6 +98,42 @@ static void test_bare_lf_and_leading_blank(void **state)
 	assert_int_equal(parse("\r\nGET / HTTP/1.1\nHost: a\n\n", 8192), 1);
 	assert_int_equal(r.path_len, 1);
 	refused("GET / HTTP/1.1\rHost: a\r\n\r\n", 400);
+}
+
+/* Every byte in a header name: accepted exactly for RFC 9110's tchar
+   (http.c keeps them in a bitmap). */
+static void test_tchar_every_byte(void **state)
+{
+	(void)state;
+	const char *tchars = "!#$%&'*+-.^_`|~";
+	for (int c = 0; c < 256; c++) {
+		char req[64];
+		int n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\nX%cY: 1\r\n\r\n", c);
+		bool want = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || (c != 0 && strchr(tchars, c) != NULL);
+		int rc = http_parse(req, (size_t)n, 8192, &r, &status);
+		if (c == '\n' || c == ':' )
+			continue;	/* ends the line or the name: other rules */
+		if ((rc == 1) != want)
+			fail_msg("byte 0x%02x in a header name: rc %d, want %s", c, rc,
+			    want ? "accepted" : "refused");
+	}
+}
+
+/* A bare CR anywhere in a complete line is refused; while the line is
+   incomplete the parser waits, a CR at the end may be the CRLF's. */
+static void test_bare_cr_positions(void **state)
+{
+	(void)state;
+	refused("GET /\rx HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+	refused("GET / HTTP/1.1\r\nHo\rst: a\r\n\r\n", 400);
+	refused("GET / HTTP/1.1\r\nHost: a\r\r\n\r\n", 400);
+	assert_int_equal(parse("GET / HTTP/1.1\r", 8192), 0);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r", 8192), 0);
+	assert_int_equal(parse("GET / HT\rTP/1.1", 8192), 0);
+	/* four empty lines may precede the request, a fifth is refused */
+	assert_int_equal(parse("\r\n\n\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 8192), 1);
+	refused("\r\n\n\r\n\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400);
 }
 
 static void test_absolute_form(void **state)
@@ -202,6 +239,8 @@ int main(void)
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_bare_lf_and_leading_blank),
+		cmocka_unit_test(test_tchar_every_byte),
+		cmocka_unit_test(test_bare_cr_positions),
 		cmocka_unit_test(test_absolute_form),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_smuggling),

@@ -11,6 +11,7 @@
 #   ts2  10.79.2.1 (Linux) <-> 10.79.2.2 ternsim --mtu=9000, TAP at MTU 9000
 #
 # Checks (one PASS/FAIL line each): the TERN lines of a boot; /healthz;
+# httpd's cached constant answers (keep-alive, HEAD, close);
 # the package's 256 KiB big.bin and a 1 MiB file byte for byte; 200
 # concurrent connections; at MTU 9000 a 9000-byte ping (don't fragment)
 # answered, the 1 MiB file byte for byte, and frames larger than 1514
@@ -109,6 +110,21 @@ fi
 
 body=$(nsx curl -s -m 5 http://10.79.0.2/healthz)
 [ "$body" = ok ] && pass "healthz: ok" || fail "healthz: got '$body'"
+
+# Constant responses are built once and then sent from httpd's table
+# (apps/README.md): the same bytes on one keep-alive connection, for a
+# HEAD and with Connection: close, and /stats counts the reuse.
+h1=$(nsx curl -s -m 5 -i http://10.79.0.2/healthz http://10.79.0.2/healthz | tr -d '\r')
+h2=$(nsx curl -s -m 5 -I http://10.79.0.2/healthz | tr -d '\r')
+h3=$(nsx curl -s -m 5 -i -H 'Connection: close' http://10.79.0.2/healthz | tr -d '\r')
+one=$'HTTP/1.1 200 OK\nServer: tern-httpd\nContent-Type: text/plain; charset=utf-8\nContent-Length: 2\n'
+cached=$(nsx curl -s -m 5 http://10.79.0.2/stats | sed -n 's/.*"httpd.head_cached": \([0-9]*\).*/\1/p')
+if [ "$h1" = "$one"$'\nok'"$one"$'\nok' ] && [ "$h2" = "${one%$'\n'}" ] &&
+    [ "$h3" = "${one}Connection: close"$'\n\nok' ] && [ "${cached:-0}" -ge 1 ]; then
+	pass "head cache: keep-alive, HEAD and close answers byte for byte, head_cached=$cached"
+else
+	fail "head cache: wrong answers or head_cached=${cached:-?} (h1='$h1' h2='$h2' h3='$h3')"
+fi
 
 if nsx curl -s -m 15 -o "$L/big.bin" http://10.79.0.2/big.bin &&
     cmp -s "$L/big.bin" "$BIG"; then

@@ -217,6 +217,116 @@ test_arp_queue(void **state)
 		assert_false(txmem[i].busy);
 }
 
+/* The reference: 16-bit big-endian words one at a time (RFC 1071). */
+static uint16_t
+csum_ref(const uint8_t *p, size_t len, uint32_t sum)
+{
+	uint64_t s = sum;
+	for (size_t i = 0; i + 1 < len; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		s += (uint32_t)(p[len - 1] << 8);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* ns_csum (eight bytes a step, host order) against the reference: every
+   length to 300 and some long ones, every alignment, carries forced by
+   0xff runs, partial sums up to the largest a pseudo header gives. */
+static void
+test_csum_reference(void **state)
+{
+	(void)state;
+	static uint8_t buf[13100];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(x >> 16);
+	}
+	memset(buf + 4000, 0xff, 2000);
+	const size_t lens[] = { 1499, 1500, 1514, 2000, 4096, 8999, 9000 };
+	const uint32_t sums[] = { 0, 1, 0xffff, 0x2fffd, 0x1fffe0 };
+	for (size_t a = 0; a < 8; a++)
+		for (size_t si = 0; si < sizeof(sums) / sizeof(sums[0]); si++) {
+			for (size_t n = 0; n <= 300; n++)
+				if (ns_csum(buf + a, n, sums[si]) != csum_ref(buf + a, n, sums[si]))
+					fail_msg("length %zu at offset %zu, sum 0x%x", n, a, sums[si]);
+			for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+				size_t n = lens[k];
+				uint8_t *p = buf + (k & 1 ? 3990 : 0) + a;
+				if (ns_csum(p, n, sums[si]) != csum_ref(p, n, sums[si]))
+					fail_msg("length %zu at offset %zu, sum 0x%x", n, a, sums[si]);
+			}
+		}
+	memset(buf, 0xff, 64);			/* all ones: +0 and -0 */
+	assert_int_equal(ns_csum(buf, 64, 0), csum_ref(buf, 64, 0));
+	memset(buf, 0, 64);
+	assert_int_equal(ns_csum(buf, 64, 0), 0xffff);
+}
+
+static int clock_reads;
+static uint64_t counting_now(void *ctx) { clock_reads++; return fake_now(ctx); }
+
+/* netstack_poll reads the clock once per pass, and scans the timers once
+   per NS_TIMER_TICK_NS: a deadline is still met within a tick, and a
+   clock that steps back does not stop the scans. */
+static void
+test_poll_clock_and_tick(void **state)
+{
+	setup_static();
+	ns.port.now_ns = counting_now;
+	f.now = 5000000000ULL;
+	netstack_udp_send(&ns, 0x0a0002fe, 1000, 53, "q", 1);	/* waits for ARP */
+	uint64_t scans = ns.cnt.timer_scans;
+	clock_reads = 0;
+	netstack_poll(&ns);
+	assert_int_equal(clock_reads, 1);
+	assert_int_equal(ns.cnt.timer_scans, scans + 1);
+	netstack_poll(&ns);				/* same tick: no scan */
+	f.now += NS_TIMER_TICK_NS / 2;
+	netstack_poll(&ns);
+	assert_int_equal(clock_reads, 3);
+	assert_int_equal(ns.cnt.timer_scans, scans + 1);
+	f.now += NS_TIMER_TICK_NS / 2;			/* a tick since the scan */
+	netstack_poll(&ns);
+	assert_int_equal(ns.cnt.timer_scans, scans + 2);
+	/* The ARP wait (3 s) expires: dropped on the first pass after it. */
+	assert_int_equal(ns.cnt.drops[ND_ARP_QUEUE_FULL], 0);
+	f.now += 3000000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(ns.cnt.drops[ND_ARP_QUEUE_FULL], 1);
+	/* The clock steps back: scans continue. */
+	f.now -= 2000000000ULL;
+	netstack_poll(&ns);
+	assert_int_equal(ns.cnt.timer_scans, scans + 4);
+	/* Outside a pass every ns_now() reads the clock. */
+	assert_false(ns.clock_held);
+	ns.port.now_ns = fake_now;
+	/* An ARP entry learned after the scans found nothing to wait for
+	   still expires at its TTL (arp_next_ns is lowered on insert). */
+	netstack_poll(&ns);
+	assert_int_equal(ns.arp_next_ns, UINT64_MAX);
+	uint8_t fr[64];
+	size_t n = arp_frame(fr, 2, PEER_IP, MY_IP);
+	memcpy(fr, f.nic.mac, 6);
+	fake_inject(&f, fr, n);
+	int valid = 0;
+	for (int i = 0; i < NS_ARP_ENTRIES; i++)
+		valid += ns.arp[i].valid;
+	assert_int_equal(valid, 1);
+	f.now += ARP_TTL_NS - NS_TIMER_TICK_NS;
+	netstack_poll(&ns);
+	valid = 0;
+	for (int i = 0; i < NS_ARP_ENTRIES; i++)
+		valid += ns.arp[i].valid;
+	assert_int_equal(valid, 1);
+	f.now += NS_TIMER_TICK_NS;
+	netstack_poll(&ns);
+	for (int i = 0; i < NS_ARP_ENTRIES; i++)
+		assert_false(ns.arp[i].valid);
+}
+
 /* A DHCP reply from 10.0.2.2 with the given options. */
 static size_t
 dhcp_reply(uint8_t *fr, int type, uint32_t yiaddr, const uint8_t *opts, size_t olen)
@@ -436,6 +546,8 @@ main(void)
 		cmocka_unit_test_setup(test_icmp_echo, setup),
 		cmocka_unit_test_setup(test_ip_validation, setup),
 		cmocka_unit_test_setup(test_arp_queue, setup),
+		cmocka_unit_test_setup(test_poll_clock_and_tick, setup),
+		cmocka_unit_test(test_csum_reference),
 		cmocka_unit_test_setup(test_dhcp_exchange, setup),
 		cmocka_unit_test_setup(test_dhcp_malformed, setup),
 		cmocka_unit_test_setup(test_parse_ipv4, setup),

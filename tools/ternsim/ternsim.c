@@ -87,6 +87,7 @@ static struct {
 	uint64_t wire_rx, wire_tx, wire_rx_dropped, wire_tx_errors, recoveries;
 	uint32_t wire_tx_max;		/* largest frame put on the wire */
 	uint16_t mtu;			/* the wire's; offered with --mtu */
+	int idle_ms;			/* --idle-ms: cpu_idle's wait, else 1 ms */
 	volatile sig_atomic_t stop;
 	struct tern_bootinfo bi;
 } ts;
@@ -96,6 +97,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu|nitro] [--disk=FILE] "
 	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n"
+	    "       [--idle-ms=N]\n"
 	    "       ternsim --platform=azure [--disk=FILE] [--pkg=FILE] [--cmdline=\"...\"]\n");
 	exit(2);
 }
@@ -172,6 +174,8 @@ ts_check_stop(void)
 void
 ts_wire_wait(int ms)
 {
+	if (ts.idle_ms > 0)
+		ms = ts.idle_ms;
 	if (ts.stop)
 		stop_now();
 	if (ts.nitro) {
@@ -375,6 +379,12 @@ main(int argc, char **argv)
 				usage();
 			ts.mtu = (uint16_t)m;
 			mtu_offered = true;
+		} else if (strncmp(a, "--idle-ms=", 10) == 0) {
+			char *end;
+			long m = strtol(a + 10, &end, 10);
+			if (*end != '\0' || m < 1 || m > 10000)
+				usage();
+			ts.idle_ms = (int)m;
 		} else if (strncmp(a, "--fault=reset-after=", 20) == 0) {
 			char *end;
 			reset_after = strtol(a + 20, &end, 10);

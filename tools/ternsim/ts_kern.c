@@ -119,6 +119,9 @@ image_alloc(size_t bytes)
 			return NULL;
 		images[i].va = p;
 		images[i].len = (bytes + PAGE - 1) & ~(PAGE - 1);
+		/* Where the workload runs: a profiler sees code there with no
+		   object (tools/bench-insn.sh reads this line). */
+		log_info("ternsim", "image at %p, %zu bytes", (void *)p, images[i].len);
 		return p;
 	}
 	return NULL;
