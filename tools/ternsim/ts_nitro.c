@@ -119,6 +119,7 @@ ts_nitro_attach(int tap, long reset_after)
 	struct ena_sim_cfg c;
 	tn.tap = tap;
 	ena_sim_default_cfg(&c);
+	c.msix_off = true;	/* no MSI-X: the simulator refuses any unmask */
 	ena_sim_init(&tn.sim, &c);
 	tn.sim.on_tx = wire_tx;
 	tn.sim.now_ns = mono_ns();
