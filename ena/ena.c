@@ -8,9 +8,12 @@
  * bounded steps with unwind labels; every value the device writes
  * (register reads, admin completions, AENQ entries) is checked and
  * counted in sc->st, never trusted.  Admin commands run one at a time
- * and are polled (INTR_MASK stays 1); the AENQ, the keep-alive watchdog
- * and DEV_STS.FATAL are serviced from queue 0's poll, which is also
- * where a pending reset runs.  A reset keeps every allocation: rings
+ * and are polled.  With MSI-X (sc->nvec != 0) the management vector is
+ * unmasked once the device is up (INTR_MASK = 0, A.4 step 15): its
+ * interrupt marks the AENQ for service and the next poll of any queue
+ * walks it; without MSI-X INTR_MASK stays 1 and queue 0's poll walks it.
+ * The keep-alive watchdog and DEV_STS.FATAL are serviced from queue 0's
+ * poll, which is also where a pending reset runs.  A reset keeps every allocation: rings
  * are rebuilt in place, in-flight TX chains are released, RX buffers
  * the device held are posted again, and the NIC stays registered with
  * the same MAC.
@@ -340,7 +343,10 @@ dev_init(struct ena_softc *sc, uint8_t reason)
 	}
 	sc->nic.mtu = (uint16_t)mtu;
 
-	/* Step 15 (interrupt part): every AENQ slot is free. */
+	/* Step 15: the management vector (when bound), then every AENQ
+	   slot is free. */
+	if (sc->nvec != 0)
+		ena_reg_write(sc, ENA_REG_INTR_MASK, 0);
 	hw_mb();
 	ena_reg_write(sc, ENA_REG_AENQ_HEAD_DB, sc->aenq_head);
 	sc->last_keepalive_ns = hw_now_ns(&sc->hw);
@@ -713,9 +719,10 @@ recover(struct ena_softc *sc)
 }
 
 /* A.10: walk the AENQ by phase, then write the running head. */
-static void
-aenq_process(struct ena_softc *sc)
+void
+ena_aenq_process(struct ena_softc *sc)
 {
+	sc->aenq_irq = false;
 	uint16_t mask = ENA_AENQ_DEPTH - 1;
 	bool any = false;
 	for (int n = 0; n < ENA_AENQ_DEPTH; n++) {
@@ -818,7 +825,7 @@ ena_service(struct ena_softc *sc)
 {
 	uint64_t now = hw_now_ns(&sc->hw);
 	if (!sc->reset_pending && !sc->dead) {
-		aenq_process(sc);
+		ena_aenq_process(sc);
 		if (!sc->reset_pending && sc->keepalive_to_ns != 0 &&
 		    now - sc->last_keepalive_ns > sc->keepalive_to_ns) {
 			sc->st.keepalive_missed++;
@@ -842,9 +849,12 @@ void
 ena_intr(void *ctx, int vector)
 {
 	struct ena_softc *sc = ctx;
-	(void)vector;
 	sc->st.intrs++;
 	sc->nic.stats.intrs++;
+	if (vector == 0) {
+		sc->st.mgmt_intrs++;
+		sc->aenq_irq = true;	/* ena_poll walks the AENQ */
+	}
 }
 
 void
@@ -859,5 +869,6 @@ ena_stats_foreach(const struct ena_softc *sc,
 	S(link_changes); S(device_reset_requests); S(fatal_errors);
 	S(bad_tx_req_id); S(bad_rx_req_id); S(bad_rx_cdesc); S(llq_hdr_too_big);
 	S(llq_entries); S(tx_too_many_bufs); S(tx_timeouts); S(intrs);
+	S(mgmt_intrs);
 #undef S
 }

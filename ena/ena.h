@@ -14,8 +14,10 @@
  *    Blocks for bounded device waits only (CAPS timeouts).
  *  - ena_detach_core(sc): unregisters the NIC and frees everything.
  *  - ena_intr(ctx = sc, vector): interrupt handler for every MSI-X entry
- *    (0 management, 1 + q for queue pair q; A.11): counts, the work is
- *    done by ops->poll.
+ *    (0 management, 1 + q for queue pair q; A.11): counts; vector 0
+ *    marks the AENQ for the next poll of any queue.  The work is done by
+ *    ops->poll; the IO vector stays masked (A.11 auto-mask) until the
+ *    upper layer calls intr_enable(q, true) after its poll pass.
  *  - the counters of struct ena_stats ("ena.<field>" in /stats).
  */
 #ifndef TERN_ENA_H
@@ -48,7 +50,8 @@ struct ena_stats {
 	uint64_t llq_entries;
 	uint64_t tx_too_many_bufs;	/* frames over the descriptor limit */
 	uint64_t tx_timeouts;		/* a TX completion never came: reset */
-	uint64_t intrs;
+	uint64_t intrs;			/* MSI-X interrupts, every vector */
+	uint64_t mgmt_intrs;		/* of them on vector 0 (admin/AENQ) */
 };
 
 int ena_attach_core(struct ena_softc *sc, int unit);

@@ -558,6 +558,8 @@ ena_poll(struct nic *n, int queue, int budget)
 	n->queue[queue].stats.polls++;
 	if (queue == 0)
 		ena_service(sc);
+	else if (sc->aenq_irq && !sc->reset_pending && !sc->dead)
+		ena_aenq_process(sc);	/* the management vector fired (A.11) */
 	if (sc->reset_pending || sc->dead)
 		return 0;
 	struct ena_txq *tq = &sc->txq[queue];

@@ -2,8 +2,14 @@
  * ena_pci.c - PCI glue for ENA (PROTOCOLS.md A.1, A.11): BAR0 registers
  * uncached, BAR2 (when present) write-combining for LLQ, read-less MMIO
  * unless revision bit 0 says otherwise, MSI-X entry 0 for management and
- * 1 + q for queue pair q, all to ena_intr.  Without MSI-X the driver
- * polls.  Everything else is the bus-independent core in ena.c.
+ * 1 + q for queue pair q (A.11), each delivered to ena_intr with its
+ * table entry (the kernel hands handlers the CPU vector, which
+ * ena_pci_intr maps back).  The core then unmasks the management vector
+ * (INTR_MASK = 0) and leaves the IO vectors masked until the upper
+ * layer's intr_enable.  Without MSI-X (fewer than 2 entries, or enabling
+ * fails) sc->nvec is 0 and the driver polls: INTR_MASK stays 1 and no
+ * unmask is written.  Everything else is the bus-independent core in
+ * ena.c.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +30,19 @@ struct ena_pci_softc {
 
 static int ena_units;
 
+/* The CPU vector back to the MSI-X entry ena_intr expects. */
+static void
+ena_pci_intr(void *ctx, int vector)
+{
+	struct ena_pci_softc *ps = ctx;
+	for (uint16_t e = 0; e < ps->sc.nvec; e++) {
+		if (ps->msix.vec[e] == vector) {
+			ena_intr(&ps->sc, e);
+			return;
+		}
+	}
+}
+
 static void
 setup_msix(struct pci_dev *pd, struct ena_pci_softc *ps)
 {
@@ -37,8 +56,10 @@ setup_msix(struct pci_dev *pd, struct ena_pci_softc *ps)
 	uint16_t want = 1 + ENA_MAX_QUEUES;
 	if (rc >= 0 && ps->msix.count < want)
 		want = ps->msix.count;
+	if (rc >= 0 && want < 2)
+		rc = TERN_ENOTSUP;	/* A.11: management + at least one queue */
 	for (uint16_t i = 0; rc >= 0 && i < want; i++)
-		rc = pci_msix_set(&ps->msix, i, ena_intr, sc, sc->hw.name);
+		rc = pci_msix_set(&ps->msix, i, ena_pci_intr, ps, sc->hw.name);
 	if (rc < 0) {
 		log_warn("ena", "%s: MSI-X unavailable (%s); polled", sc->hw.name, err_str(rc));
 		pci_msix_disable(&ps->msix);

@@ -112,6 +112,7 @@ struct ena_softc {
 	uint16_t aenq_head;		/* running counter, starts at depth */
 	uint8_t aenq_phase;
 	uint32_t aenq_groups;
+	volatile bool aenq_irq;		/* vector 0 fired: walk the AENQ */
 
 	struct hw_dma host_info;
 
@@ -172,6 +173,7 @@ int ena_set_feature(struct ena_softc *sc, uint8_t id, uint8_t ver, const void *i
 /* ena.c: the control path shared with the datapath. */
 void ena_request_reset(struct ena_softc *sc, uint8_t reason, const char *why);
 void ena_service(struct ena_softc *sc);
+void ena_aenq_process(struct ena_softc *sc);
 
 /* ena_datapath.c. */
 int ena_tx(struct nic *n, int queue, struct nic_buf *chain,

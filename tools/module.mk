@@ -44,7 +44,7 @@ bench: bench-boot bench-net bench-insn
 # threads mid-call, which ASan's stack poisoning does not follow.
 TERNSIM_SRCS := tools/ternsim/ternsim.c tools/ternsim/ts_kern.c tools/ternsim/ts_azure.c \
 	tests/vmbus/hv_sim.c kernel/hv/hv.c vmbus/vmbus.c vmbus/vmbus_ring.c kernel/dev/bus.c \
-	tools/ternsim/ts_nitro.c \
+	tools/ternsim/ts_nitro.c tools/ternsim/ts_impair.c \
 	tests/ena/ena_sim.c tests/ena/ena_sim_io.c ena/ena.c ena/ena_admin.c ena/ena_datapath.c \
 	tests/nvme/nvme_sim.c nvme/nvme.c nvme/nvme_io.c \
 	tests/vmbus/storvsc_vsp.c vmbus/storvsc.c vmbus/storvsc_io.c \

@@ -110,7 +110,7 @@ mem48(const struct ena_mem_addr *a)
 void
 esim_raise_irq(struct ena_sim *s, uint16_t vec)
 {
-	if (vec >= ESIM_NVEC)
+	if (vec >= ESIM_NVEC || s->cfg.msix_off)
 		return;
 	if (vec == 0) {
 		if (s->intr_mask & 1)
@@ -745,6 +745,11 @@ unmask(struct ena_sim *s, uint16_t vec, uint32_t v)
 	}
 	if (!(v & ENA_INTR_UNMASK))
 		return;
+	if (s->cfg.msix_off) {
+		esim_perr(s, "unmask of vector %u without MSI-X", vec);
+		return;
+	}
+	s->unmask_writes[vec]++;
 	s->vec_masked[vec] = false;
 	if (s->vec_pending[vec]) {
 		s->vec_pending[vec] = false;
@@ -828,7 +833,11 @@ sim_write(struct hw_bar *b, uint32_t off, int width, uint64_t v64)
 		s->aenq_head_db = nd;
 		break;
 	}
-	case ENA_REG_INTR_MASK: s->intr_mask = v & 1; break;
+	case ENA_REG_INTR_MASK:
+		if (!(v & 1) && s->cfg.msix_off)
+			esim_perr(s, "INTR_MASK = 0 without MSI-X");
+		s->intr_mask = v & 1;
+		break;
 	case ENA_REG_DEV_CTL: dev_ctl(s, v); break;
 	case ENA_REG_MMIO_REG_READ: readless(s, v); break;
 	case ENA_REG_MMIO_RESP_LO: s->mmio_resp = (s->mmio_resp & ~0xffffffffULL) | v; break;

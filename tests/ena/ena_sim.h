@@ -81,6 +81,9 @@ struct ena_sim_cfg {
 	uint32_t offload_tx, offload_rx;
 	uint16_t watchdog_ms;		/* HW_HINTS driver_watchdog_timeout */
 	uint16_t max_tx_descs, max_rx_descs;
+	bool msix_off;			/* the function has no MSI-X (polled
+					   fallback): nothing is delivered, an
+					   unmask or INTR_MASK = 0 is an error */
 };
 
 struct ena_sim {
@@ -115,7 +118,8 @@ struct ena_sim {
 	/* Interrupts: IO vectors auto-mask until the unmask write (A.11). */
 	bool vec_masked[ESIM_NVEC];
 	bool vec_pending[ESIM_NVEC];
-	uint64_t irqs[ESIM_NVEC];
+	uint64_t irqs[ESIM_NVEC];		/* delivered */
+	uint64_t unmask_writes[ESIM_NVEC];	/* with bit 30 set */
 	void (*irq)(void *ctx, int vec);
 	void *irq_ctx;
 

@@ -8,24 +8,40 @@
 #   te0  10.79.5.1 (Linux) <-> 10.79.5.2 ternsim --platform=nitro, an EBS
 #        volume (NVMe simulator, Amazon identity) on a file
 #   te1  10.79.6.1 (Linux) <-> 10.79.6.2 ternsim --platform=nitro --fault=reset-after=N
+#   te2  10.79.7.1 (Linux) <-> 10.79.7.2 ternsim --platform=nitro --impair=...
+#
+# The package is built here, at test time, into $B/tests/ena: the httpd
+# package of the hosted checks plus 32m.bin and 100m.bin, deterministic
+# bytes (AES-128-CTR keystream of a fixed key, or Python's seeded
+# generator without openssl).  ternsim maps the package; the files are
+# served from it without a copy.
 #
 # Checks (one PASS/FAIL line each): the boot lines with the ENA marker
-# (llq=on, mtu=9001), the NVMe marker with the EBS volume id; /healthz; the 256 KiB big.bin and a 1 MiB file byte for byte; 200
+# (llq=on, mtu=9001), the NVMe marker with the EBS volume id; /healthz;
+# the 256 KiB big.bin, a 1 MiB and a 100 MiB file byte for byte; 200
 # concurrent connections; a 9001-byte-MTU ping; no protocol error seen by
-# the simulator; a device-requested reset in the middle of a download,
-# which completes byte for byte with the marker printed again with the
-# same MAC and /stats showing ena.resets >= 1; exit status 0 on SIGTERM.
-# Bounded: every client has a timeout; ~15 s.
+# the simulator; a device-requested reset (after RESET_AFTER transmitted
+# frames, in the middle of a 32 MiB download), which completes byte for
+# byte with the marker printed again with the same MAC and /stats showing
+# ena.resets >= 1; the 1 MiB file byte for byte and /healthz through a
+# wire with loss, reordering, duplication and corruption in both
+# directions (IMPAIR), the corrupted frames caught by checksums on both
+# sides (tcp.bad_csum on ours); exit status 0 on SIGTERM.
+# Bounded: every client has a timeout; ~25 s.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build}
 SIM=$B/tools/ternsim
-PKG=$B/tests/hosted/httpd-1m.pkg
+PKG1M=$B/tests/hosted/httpd-1m.pkg
+PKG=$B/tests/ena/httpd-big.pkg
+M32=$B/tests/ena/32m.bin
+M100=$B/tests/ena/100m.bin
 BIG=$B/apps/httpd/big.bin
 ONEM=$B/tests/hosted/1m.bin
 L=$B/test-logs/ternsim-nitro
 NS=tern-ena-$$
-RESET_AFTER=${RESET_AFTER:-100}
+RESET_AFTER=${RESET_AFTER:-12000}	# ~half the frames of the 32 MiB download
+IMPAIR=${IMPAIR:-loss=2%,reorder=2%,dup=1%,corrupt=1%,seed=16}
 rm -rf "$L"
 mkdir -p "$L"
 failed=0
@@ -41,14 +57,31 @@ cleanup() {
 }
 trap cleanup EXIT
 
-make --no-print-directory "$SIM" "$PKG" >/dev/null ||
-	{ fail "build: $SIM $PKG"; exit 1; }
+make --no-print-directory "$SIM" "$PKG1M" $B/tools/mkpkg >/dev/null ||
+	{ fail "build: $SIM $PKG1M"; exit 1; }
+# Deterministic bytes: n bytes of a keystream (fixed key) to stdout.
+gen() {
+	if command -v openssl >/dev/null; then
+		openssl enc -aes-128-ctr -nosalt -K 7465726e2d656e612d69737375653136 \
+			-iv 0 -in /dev/zero 2>/dev/null | head -c "$1"
+	else
+		python3 -c "import random,sys; sys.stdout.buffer.write(random.Random(16).randbytes($1))"
+	fi
+}
+mkdir -p "$B/tests/ena"
+[ "$(stat -c %s "$M100" 2>/dev/null)" = 104857600 ] || gen 104857600 >"$M100"
+[ "$(stat -c %s "$M32" 2>/dev/null)" = 33554432 ] || head -c 33554432 "$M100" >"$M32"
+www=()
+for f in apps/httpd/www/*; do www+=("www/$(basename "$f")=$f"); done
+$B/tools/mkpkg -o "$PKG" -m apps/httpd/manifest -e $B/apps/httpd.elf "${www[@]}" \
+	www/big.bin="$BIG" www/1m.bin="$ONEM" www/32m.bin="$M32" www/100m.bin="$M100" ||
+	{ fail "build: $PKG"; exit 1; }
 if ! ip netns add "$NS" 2>/dev/null; then
 	fail "setup: cannot create network namespace $NS (need root)"
 	exit 1
 fi
 nsx ip link set lo up
-for i in 0 1; do
+for i in 0 1 2; do
 	nsx ip tuntap add dev te$i mode tap &&
 	nsx ip addr add 10.79.$((5 + i)).1/24 dev te$i &&
 	nsx ip link set te$i up || { fail "setup: tap device te$i"; exit 1; }
@@ -117,6 +150,13 @@ else
 	fail "download: 1m.bin differs or failed"
 fi
 
+if nsx curl -s -m 30 -o "$L/100m.bin" http://10.79.5.2/100m.bin && cmp -s "$L/100m.bin" "$M100"; then
+	pass "download: 100m.bin $(stat -c %s "$M100") bytes identical"
+else
+	fail "download: 100m.bin differs or failed"
+fi
+rm -f "$L/100m.bin"
+
 ok=$(seq 200 | nsx xargs -P 200 -I{} curl -s -m 20 -o /dev/null -w '%{http_code}\n' \
 	http://10.79.5.2/healthz 2>/dev/null | grep -c '^200$')
 [ "$ok" = 200 ] && pass "concurrent: 200 of 200 connections answered 200" ||
@@ -139,12 +179,15 @@ start_sim fault 1 --fault=reset-after="$RESET_AFTER"
 if ! wait_ready fault; then
 	fail "fault: no TERN READY in 10 s (log $L/fault.log)"
 else
-	if nsx curl -s -m 30 -o "$L/big-fault.bin" http://10.79.6.2/big.bin &&
-	    cmp -s "$L/big-fault.bin" "$BIG"; then
-		pass "fault: big.bin identical across a device-requested reset"
+	# The reset comes after RESET_AFTER transmitted frames: far more
+	# than boot and READY send, so inside the download.
+	if nsx curl -s -m 30 -o "$L/32m-fault.bin" http://10.79.6.2/32m.bin &&
+	    cmp -s "$L/32m-fault.bin" "$M32"; then
+		pass "fault: 32m.bin identical across a device-requested reset after $RESET_AFTER frames"
 	else
-		fail "fault: big.bin differs or failed across the reset"
+		fail "fault: 32m.bin differs or failed across the reset"
 	fi
+	rm -f "$L/32m-fault.bin"
 	nics=$(grep -c '^TERN NIC name=ena0' "$L/fault.log")
 	macs=$(sed -n 's/^TERN NIC .* mac=\([^ ]*\) .*/\1/p' "$L/fault.log" | sort -u | wc -l)
 	resets=$(nsx curl -s -m 5 http://10.79.6.2/stats | sed -n 's/.*"ena\.resets": *\([0-9]*\).*/\1/p')
@@ -158,5 +201,39 @@ else
 		fail "fault: healthz after the reset: '$body'"
 fi
 stop_sim fault
+
+start_sim impair 2 --impair="$IMPAIR"
+if ! wait_ready impair; then
+	fail "impair: no TERN READY in 10 s (log $L/impair.log)"
+else
+	# Four downloads: enough frames (~3000 each way) that every kind of
+	# impairment happens in both directions and some corrupted frames
+	# reach the guest's TCP checksum, whatever the timing.
+	same=0
+	for k in 1 2 3 4; do
+		nsx curl -s -m 30 -o "$L/1m-impair.bin" http://10.79.7.2/1m.bin &&
+			cmp -s "$L/1m-impair.bin" "$ONEM" && same=$((same + 1))
+	done
+	if [ $same = 4 ]; then
+		pass "impair: 1m.bin identical 4 of 4 times through $IMPAIR"
+	else
+		fail "impair: 1m.bin identical $same of 4 times through $IMPAIR"
+	fi
+	body=$(nsx curl -s -m 10 --retry 3 http://10.79.7.2/healthz)
+	[ "$body" = ok ] && pass "impair: healthz ok" || fail "impair: healthz: '$body'"
+	stats=$(nsx curl -s -m 10 --retry 3 http://10.79.7.2/stats)
+	bad=$(echo "$stats" | sed -n 's/.*"tcp\.bad_csum": *\([0-9]*\).*/\1/p')
+	rtx=$(echo "$stats" | sed -n 's/.*"tcp\.retransmits": *\([0-9]*\).*/\1/p')
+	stop_sim impair
+	# Every kind of impairment happened in both directions, and the
+	# corrupted frames that reached us were caught by checksums.
+	counts=$(grep -c 'impair [a-z]* guest: [0-9]* frames, [1-9][0-9]* lost, [1-9][0-9]* corrupted, [1-9][0-9]* duplicated, [1-9][0-9]* reordered' "$L/impair.log")
+	to_guest=$(sed -n 's/.*impair to guest: .* \([0-9]*\) corrupted.*/\1/p' "$L/impair.log")
+	if [ "$counts" = 2 ] && [ "${bad:-0}" -ge 1 ] && [ "${rtx:-0}" -ge 1 ]; then
+		pass "impair: all four impairments both ways; $to_guest corrupted frames in, tcp.bad_csum=$bad, tcp.retransmits=$rtx"
+	else
+		fail "impair: $counts directions fully impaired, tcp.bad_csum=${bad:-?}, tcp.retransmits=${rtx:-?} (log $L/impair.log)"
+	fi
+fi
 
 exit $failed

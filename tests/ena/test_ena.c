@@ -850,15 +850,29 @@ test_recovery_edges(void **state)
 }
 
 static int irq_count[ESIM_NVEC];
-static void on_irq(void *ctx, int vec) { (void)ctx; irq_count[vec]++; }
+/* The MSI-X message reaching the CPU: counted, then the driver's handler. */
+static void
+on_irq(void *ctx, int vec)
+{
+	irq_count[vec]++;
+	ena_intr(ctx, vec);
+}
+
+static struct fix *
+fix_irq(void (*tweak)(struct ena_sim_cfg *))
+{
+	struct fix *f = fix_new(tweak);
+	memset(irq_count, 0, sizeof(irq_count));
+	f->sim.irq = on_irq;
+	f->sim.irq_ctx = &f->sc;
+	return f;
+}
 
 static void
 test_interrupt_unmask(void **state)
 {
 	(void)state;
-	struct fix *f = fix_new(NULL);
-	memset(irq_count, 0, sizeof(irq_count));
-	f->sim.irq = on_irq;
+	struct fix *f = fix_irq(NULL);
 	assert_int_equal(fix_attach(f), TERN_OK);
 	uint8_t frame[400];
 	uint32_t len = mk_frame(frame, false, 0, 100, false, 4);
@@ -866,6 +880,7 @@ test_interrupt_unmask(void **state)
 	assert_int_equal(ena_sim_rx(&f->sim, 2, frame, len), 0);
 	assert_int_equal(irq_count[3], 0);
 	nic_intr_enable(&f->sc.nic, 2, true);
+	assert_int_equal(f->sim.unmask_writes[3], 1);
 	assert_int_equal(irq_count[3], 1);	/* the pending one */
 	assert_int_equal(ena_sim_rx(&f->sim, 2, frame, len), 0);
 	assert_int_equal(irq_count[3], 1);	/* auto-masked */
@@ -874,14 +889,119 @@ test_interrupt_unmask(void **state)
 	assert_int_equal(irq_count[3], 2);
 	assert_int_equal(ena_sim_rx(&f->sim, 2, frame, len), 0);
 	assert_int_equal(irq_count[3], 2);
-	/* Admin completions never interrupt: INTR_MASK stays 1 (polled). */
-	assert_int_equal(irq_count[0], 0);
-	/* After a reset the queue's interrupt is re-armed. */
+	/* The upper layer's loop: interrupt, poll pass, re-enable.  One
+	   unmask write per pass that re-enables, one interrupt per pass;
+	   a pass that leaves the interrupt off writes nothing and the
+	   next frame stays silent. */
+	for (int pass = 0; pass < 5; pass++) {
+		uint64_t u = f->sim.unmask_writes[3];
+		assert_int_equal(nic_poll_queue(&f->sc.nic, 2, 64), 1);
+		nic_intr_enable(&f->sc.nic, 2, true);
+		assert_int_equal(f->sim.unmask_writes[3], u + 1);
+		assert_int_equal(ena_sim_rx(&f->sim, 2, frame, len), 0);
+		assert_int_equal(irq_count[3], 3 + pass);
+	}
+	assert_int_equal(nic_poll_queue(&f->sc.nic, 2, 64), 1);
+	nic_intr_enable(&f->sc.nic, 2, false);
+	uint64_t u = f->sim.unmask_writes[3];
+	assert_int_equal(ena_sim_rx(&f->sim, 2, frame, len), 0);
+	assert_int_equal(f->sim.unmask_writes[3], u);
+	assert_int_equal(irq_count[3], 7);
+	assert_int_equal(nic_poll_queue(&f->sc.nic, 2, 64), 1);
+	/* Other queues' vectors never fired: they were never unmasked. */
+	assert_int_equal(irq_count[1] + irq_count[2] + irq_count[4], 0);
+	assert_int_equal(f->sc.st.intrs, (uint64_t)(irq_count[0] + 7));
+	fix_release_rx(f);
+	/* After a reset the queue's interrupt is re-armed (it was on). */
+	nic_intr_enable(&f->sc.nic, 2, true);
 	assert_int_equal(ena_sim_aenq(&f->sim, ENA_AENQ_DEVICE_REQUEST_RESET, 0, NULL, 0), 0);
 	nic_poll_queue(&f->sc.nic, 0, 64);
 	assert_int_equal(f->sc.st.resets, 1);
+	assert_int_equal(f->sim.intr_mask, 0);	/* management vector on again */
+	int before = irq_count[3];
 	assert_int_equal(ena_sim_rx(&f->sim, 2, frame, len), 0);
-	assert_int_equal(irq_count[3], 3);
+	assert_int_equal(irq_count[3], before + 1);
+	assert_int_equal(f->sim.perrs, 0);
+	fix_end(f, true);
+}
+
+/* A.11 vector 0: with MSI-X the management vector is unmasked after
+   bring-up (INTR_MASK = 0); an AENQ event interrupts and the next poll of
+   any queue, not only queue 0, walks the AENQ. */
+static void
+test_mgmt_vector_aenq(void **state)
+{
+	(void)state;
+	struct fix *f = fix_irq(NULL);
+	assert_int_equal(fix_attach(f), TERN_OK);
+	assert_int_equal(f->sim.intr_mask, 0);
+	int mgmt = irq_count[0];
+	assert_int_equal(f->sc.st.mgmt_intrs, (uint64_t)mgmt);
+	assert_int_equal(ena_sim_link(&f->sim, false), 0);
+	assert_int_equal(irq_count[0], mgmt + 1);
+	assert_int_equal(f->sc.st.mgmt_intrs, (uint64_t)mgmt + 1);
+	assert_int_equal(f->link_events, 0);	/* the handler only marks it */
+	nic_poll_queue(&f->sc.nic, 3, 64);
+	assert_int_equal(f->link_events, 1);
+	assert_false(f->last_link);
+	assert_false(f->sc.nic.link_up);
+	/* No interrupt, no walk from queue 3: the event waits for queue 0. */
+	f->sim.irq = NULL;
+	assert_int_equal(ena_sim_link(&f->sim, true), 0);
+	nic_poll_queue(&f->sc.nic, 3, 64);
+	assert_int_equal(f->link_events, 1);
+	nic_poll_queue(&f->sc.nic, 0, 64);
+	assert_int_equal(f->link_events, 2);
+	assert_true(f->sc.nic.link_up);
+	assert_int_equal(f->sim.perrs, 0);
+	fix_end(f, true);
+}
+
+/* Without MSI-X (the PCI glue bound no vector): INTR_MASK stays 1, no
+   unmask is ever written (the simulator calls either a protocol error),
+   nothing interrupts, the AENQ is walked from queue 0's poll and traffic
+   moves by polling alone. */
+static void
+no_msix(struct ena_sim_cfg *c)
+{
+	c->msix_off = true;
+}
+
+static void
+test_polled_fallback(void **state)
+{
+	(void)state;
+	struct fix *f = fix_irq(no_msix);
+	f->sc.nvec = 0;
+	assert_int_equal(fix_attach(f), TERN_OK);
+	assert_int_equal(f->sim.intr_mask, 1);
+	assert_int_equal(f->sc.nq, 4);
+	assert_true(kstub_logged("polled"));
+	uint8_t frame[400];
+	uint32_t len = mk_frame(frame, false, 0, 100, false, 4);
+	for (int q = 0; q < 4; q++) {
+		nic_intr_enable(&f->sc.nic, q, true);	/* asked, nothing to arm */
+		assert_int_equal(ena_sim_rx(&f->sim, (uint16_t)q, frame, len), 0);
+		assert_int_equal(nic_poll_queue(&f->sc.nic, q, 64), 1);
+		nic_intr_enable(&f->sc.nic, q, true);
+	}
+	assert_int_equal(f->nrx, 4);
+	fix_release_rx(f);
+	assert_int_equal(ena_sim_link(&f->sim, false), 0);
+	nic_poll_queue(&f->sc.nic, 2, 64);
+	assert_int_equal(f->link_events, 0);
+	nic_poll_queue(&f->sc.nic, 0, 64);
+	assert_int_equal(f->link_events, 1);
+	/* A reset in polled mode keeps INTR_MASK at 1. */
+	assert_int_equal(ena_sim_aenq(&f->sim, ENA_AENQ_DEVICE_REQUEST_RESET, 0, NULL, 0), 0);
+	nic_poll_queue(&f->sc.nic, 0, 64);
+	assert_int_equal(f->sc.st.resets, 1);
+	assert_int_equal(f->sim.intr_mask, 1);
+	for (int v = 0; v < ESIM_NVEC; v++) {
+		assert_int_equal(irq_count[v], 0);
+		assert_int_equal(f->sim.unmask_writes[v], 0);
+	}
+	assert_int_equal(f->sc.st.intrs, 0);
 	assert_int_equal(f->sim.perrs, 0);
 	fix_end(f, true);
 }
@@ -908,6 +1028,8 @@ main(void)
 		cmocka_unit_test(test_aenq_hints),
 		cmocka_unit_test(test_aenq_device_reset_and_fatal),
 		cmocka_unit_test(test_interrupt_unmask),
+		cmocka_unit_test(test_mgmt_vector_aenq),
+		cmocka_unit_test(test_polled_fallback),
 		cmocka_unit_test(test_recovery_edges),
 		cmocka_unit_test(test_tx_completion_lost),
 	};

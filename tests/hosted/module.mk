@@ -16,3 +16,6 @@ $(B)/tests/hosted/httpd-1m.pkg: $(B)/apps/httpd.elf apps/httpd/manifest $(HTTPD_
 	$(Q)$(MKPKG) -o $@ -m apps/httpd/manifest -e $(B)/apps/httpd.elf \
 		$(foreach f,$(HTTPD_WWW),www/$(notdir $(f))=$(f)) www/big.bin=$(B)/apps/httpd/big.bin \
 		www/1m.bin=$(B)/tests/hosted/1m.bin
+
+# ternsim's wire impairment (--impair, tools/ternsim/ts_impair.c) on its own.
+$(eval $(call host_test,ternsim_impair,tests/hosted/test_impair.c tools/ternsim/ts_impair.c tests/hw/kstubs.c,))

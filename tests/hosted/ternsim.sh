@@ -9,6 +9,7 @@
 #   ts0  10.79.0.1 (Linux) <-> 10.79.0.2 ternsim, disk file, blktest=1
 #   ts1  10.79.1.1 (Linux) <-> 10.79.1.2 ternsim --fault=reset-after=N
 #   ts2  10.79.2.1 (Linux) <-> 10.79.2.2 ternsim --mtu=9000, TAP at MTU 9000
+#   ts3  10.79.3.1 (Linux) <-> 10.79.3.2 ternsim --impair=... (IMPAIR)
 #
 # Checks (one PASS/FAIL line each): the TERN lines of a boot; /healthz;
 # httpd's cached constant answers (keep-alive, HEAD, close);
@@ -17,7 +18,10 @@
 # answered, the 1 MiB file byte for byte, and frames larger than 1514
 # bytes on the wire; the NIC needing a reset in the middle of a download,
 # which completes byte for byte, the driver re-registering the same MAC
-# and /healthz answering after; exit status 0 on SIGTERM.  Bounded:
+# and /healthz answering after; the 1 MiB file byte for byte and /healthz
+# through a wire with loss, reordering, duplication and corruption both
+# ways, the corrupted frames caught by checksums (tcp.bad_csum >= 1);
+# exit status 0 on SIGTERM.  Bounded:
 # every client has a timeout; ~25 s.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -29,6 +33,7 @@ ONEM=$B/tests/hosted/1m.bin
 L=$B/test-logs/ternsim
 NS=tern-sim-$$
 RESET_AFTER=${RESET_AFTER:-120}
+IMPAIR=${IMPAIR:-loss=2%,reorder=2%,dup=1%,corrupt=1%,seed=14}
 rm -rf "$L"
 mkdir -p "$L"
 failed=0
@@ -51,7 +56,7 @@ if ! ip netns add "$NS" 2>/dev/null; then
 	exit 1
 fi
 nsx ip link set lo up
-for i in 0 1 2; do
+for i in 0 1 2 3; do
 	nsx ip tuntap add dev ts$i mode tap &&
 	nsx ip addr add 10.79.$i.1/24 dev ts$i &&
 	nsx ip link set ts$i up || { fail "setup: tap device ts$i"; exit 1; }
@@ -196,5 +201,35 @@ else
 		fail "fault: healthz after the reset: '$body'"
 fi
 stop_sim fault
+
+start_sim impair 3 --impair="$IMPAIR"
+if ! wait_ready impair; then
+	fail "impair: no TERN READY in 10 s (log $L/impair.log)"
+else
+	# Four downloads: enough frames (~3000 each way) that every kind of
+	# impairment happens in both directions and some corrupted frames
+	# reach the guest's TCP checksum, whatever the timing.
+	same=0
+	for k in 1 2 3 4; do
+		nsx curl -s -m 30 -o "$L/1m-impair.bin" http://10.79.3.2/1m.bin &&
+			cmp -s "$L/1m-impair.bin" "$ONEM" && same=$((same + 1))
+	done
+	if [ $same = 4 ]; then
+		pass "impair: 1m.bin identical 4 of 4 times through $IMPAIR"
+	else
+		fail "impair: 1m.bin identical $same of 4 times through $IMPAIR"
+	fi
+	body=$(nsx curl -s -m 10 --retry 3 http://10.79.3.2/healthz)
+	[ "$body" = ok ] && pass "impair: healthz ok" || fail "impair: healthz: '$body'"
+	bad=$(nsx curl -s -m 10 --retry 3 http://10.79.3.2/stats |
+		sed -n 's/.*"tcp\.bad_csum": *\([0-9]*\).*/\1/p')
+	stop_sim impair
+	counts=$(grep -c 'impair [a-z]* guest: [0-9]* frames, [1-9][0-9]* lost, [1-9][0-9]* corrupted, [1-9][0-9]* duplicated, [1-9][0-9]* reordered' "$L/impair.log")
+	if [ "$counts" = 2 ] && [ "${bad:-0}" -ge 1 ]; then
+		pass "impair: all four impairments both ways, tcp.bad_csum=$bad"
+	else
+		fail "impair: $counts directions fully impaired, tcp.bad_csum=${bad:-?} (log $L/impair.log)"
+	fi
+fi
 
 exit $failed

@@ -8,6 +8,7 @@
  *
  *   ternsim --tap=IF [--platform=qemu|nitro] [--disk=FILE] [--pkg=FILE]
  *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N] [--mtu=N]
+ *           [--impair=loss=P,reorder=P,dup=P,corrupt=P[,seed=N]] [--idle-ms=N]
  *   ternsim --platform=azure [--disk=FILE] [--pkg=FILE] [--cmdline="..."]
  *
  * --platform=nitro runs the ENA driver over the ENA simulator (and an EBS
@@ -40,6 +41,10 @@
  * driver notices (virtio_check_broken), and ternsim - standing in for
  * the kernel's device supervision - has it recover in place
  * (virtio_net_recover): same struct nic, same MAC, registered again.
+ *
+ * --impair=...: loss, reordering, duplication and corruption of the
+ * frames crossing the TAP, both directions, every platform
+ * (ts_impair.c); counted and logged at exit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +73,7 @@
 #include "tests/virtio/virtio_regnames.h"
 #include "tests/virtio/virtio_sim.h"
 #include "tools/ternsim/ternsim.h"
+#include "tools/ternsim/ts_impair.h"
 #include "virtio/virtio_var.h"
 
 
@@ -97,7 +103,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu|nitro] [--disk=FILE] "
 	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n"
-	    "       [--idle-ms=N]\n"
+	    "       [--impair=loss=P,reorder=P,dup=P,corrupt=P[,seed=N]] (P: 0.02 or 2%%) [--idle-ms=N]\n"
 	    "       ternsim --platform=azure [--disk=FILE] [--pkg=FILE] [--cmdline=\"...\"]\n");
 	exit(2);
 }
@@ -121,9 +127,9 @@ tap_open(const char *ifname)
 	return fd;
 }
 
-/* vsim on_tx: the device puts a transmitted frame on the wire. */
+/* A frame onto the TAP (through the impairment, see wire_tx). */
 static void
-wire_tx(void *ctx, const uint8_t *frame, uint32_t len)
+tap_put(void *ctx, const uint8_t *frame, uint32_t len)
 {
 	(void)ctx;
 	if (write(ts.tap, frame, len) == (ssize_t)len) {
@@ -135,24 +141,42 @@ wire_tx(void *ctx, const uint8_t *frame, uint32_t len)
 		ts.wire_tx_errors++;	/* lost, as on a wire */
 }
 
+/* vsim on_tx: the device puts a transmitted frame on the wire. */
+static void
+wire_tx(void *ctx, const uint8_t *frame, uint32_t len)
+{
+	ts_impair_frame(TS_FROM_GUEST, frame, len, tap_put, ctx);
+}
+
+/* A frame from the TAP into the posted receive buffers.  A frame larger
+   than one receive buffer spans several (mergeable buffers); one the
+   driver has no room for, or beyond the MTU the device offered, is lost
+   as on a wire. */
+static void
+sim_put(void *ctx, const uint8_t *frame, uint32_t len)
+{
+	(void)ctx;
+	if (len < 14 || (size_t)len > (size_t)ts.mtu + 18 ||
+	    vsim_net_inject(&ts.net_sim, frame, len, 0) != 0) {
+		ts.wire_rx_dropped++;
+		return;
+	}
+	ts.wire_rx++;
+}
+
 /* Frames waiting on the TAP go into the posted receive buffers. */
 static void
 wire_pump(void)
 {
 	static uint8_t frame[65536];
-	while (ts.net != NULL && vsim_net_posted(&ts.net_sim) > 0) {
+	if (ts.net == NULL)
+		return;
+	ts_impair_poll();
+	while (vsim_net_posted(&ts.net_sim) > 0) {
 		ssize_t n = read(ts.tap, frame, sizeof(frame));
 		if (n <= 0)
 			return;
-		/* A frame larger than one receive buffer spans several
-		   (mergeable buffers); one the driver has no room for, or
-		   beyond the MTU the device offered, is lost as on a wire. */
-		if (n < 14 || (size_t)n > (size_t)ts.mtu + 18 ||
-		    vsim_net_inject(&ts.net_sim, frame, (uint32_t)n, 0) != 0) {
-			ts.wire_rx_dropped++;
-			continue;
-		}
-		ts.wire_rx++;
+		ts_impair_frame(TS_TO_GUEST, frame, (uint32_t)n, sim_put, NULL);
 	}
 }
 
@@ -178,6 +202,8 @@ ts_wire_wait(int ms)
 		ms = ts.idle_ms;
 	if (ts.stop)
 		stop_now();
+	if (ts_impair_held() && ms > TS_IMPAIR_HOLD_MS)
+		ms = TS_IMPAIR_HOLD_MS;	/* a reordered frame is due */
 	if (ts.nitro) {
 		ts_nitro_wait(ms);
 		if (ts.stop)
@@ -191,6 +217,8 @@ ts_wire_wait(int ms)
 	} else {
 		usleep((useconds_t)ms * 1000);
 	}
+	if (ts.net != NULL)
+		ts_impair_poll();
 	if (ts.stop)
 		stop_now();
 }
@@ -230,6 +258,7 @@ ts_shutdown(void)
 		    (unsigned long long)ts.wire_tx_errors,
 		    (unsigned long long)ts.recoveries, ts.wire_tx_max);
 	ts_nitro_shutdown();
+	ts_impair_report();
 	blk_shutdown_all();
 	if (ts.disk != NULL)
 		msync(ts.disk, ts.disk_len, MS_SYNC);
@@ -349,7 +378,7 @@ main(int argc, char **argv)
 	const char *tap = NULL, *disk = NULL, *pkg = "build/apps/httpd.pkg";
 	const char *cmd = "";
 	long reset_after = -1;
-	bool mtu_offered = false, azure = false;
+	bool mtu_offered = false, azure = false, impair = false;
 
 	ts.mtu = 1500;
 
@@ -390,12 +419,16 @@ main(int argc, char **argv)
 			reset_after = strtol(a + 20, &end, 10);
 			if (*end != '\0' || reset_after < 0 || reset_after > 1000000000)
 				usage();
+		} else if (strncmp(a, "--impair=", 9) == 0) {
+			if (ts_impair_parse(a + 9) != 0)
+				usage();
+			impair = true;
 		} else {
 			usage();
 		}
 	}
 	/* azure: no netvsc yet, so no wire; a disk goes to storvsc. */
-	if (azure ? (tap != NULL || reset_after >= 0 || mtu_offered) :
+	if (azure ? (tap != NULL || reset_after >= 0 || mtu_offered || impair) :
 	    (tap == NULL || strlen(tap) >= IFNAMSIZ))
 		usage();
 	if (strlen(cmd) >= TERN_CMDLINE_MAX || (ts.nitro && mtu_offered))
@@ -436,6 +469,7 @@ main(int argc, char **argv)
 	log_info("ternsim", "platform %s, wire %s, disk %s, package %s",
 	    ts.nitro ? "nitro (simulated ENA)" : "qemu (simulated virtio)", tap,
 	    disk != NULL ? disk : "none", pkg);
+	ts_impair_announce();
 
 	if (ts.nitro) {
 		ts.tap = tap_open(tap);

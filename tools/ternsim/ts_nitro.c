@@ -9,7 +9,8 @@
  * device asks for a reset through the AENQ; the driver recovers in place
  * (same struct nic, same MAC) from its own poll.  --disk=FILE: an EBS
  * volume, the NVMe driver over the NVMe simulator with Amazon identity
- * (tests/nvme/nvme_sim.c), its blocks the mapped file.
+ * (tests/nvme/nvme_sim.c), its blocks the mapped file.  --impair: both
+ * directions of the wire go through ts_impair.c.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "tests/ena/ena_sim.h"
 #include "tests/nvme/nvme_sim.h"
 #include "tools/ternsim/ternsim.h"
+#include "tools/ternsim/ts_impair.h"
 
 static struct {
 	int tap;
@@ -61,7 +63,7 @@ sim_clock(void)
 }
 
 static void
-wire_tx(void *ctx, const uint8_t *frame, uint32_t len)
+tap_put(void *ctx, const uint8_t *frame, uint32_t len)
 {
 	(void)ctx;
 	if (write(tn.tap, frame, len) == (ssize_t)len)
@@ -71,19 +73,34 @@ wire_tx(void *ctx, const uint8_t *frame, uint32_t len)
 }
 
 static void
+wire_tx(void *ctx, const uint8_t *frame, uint32_t len)
+{
+	ts_impair_frame(TS_FROM_GUEST, frame, len, tap_put, ctx);
+}
+
+/* A frame from the wire into queue 0's posted buffers; no room: lost. */
+static void
+sim_put(void *ctx, const uint8_t *frame, uint32_t len)
+{
+	(void)ctx;
+	if (len < 14 || ena_sim_rx(&tn.sim, 0, frame, len) != 0) {
+		tn.wire_rx_dropped++;
+		return;
+	}
+	tn.wire_rx++;
+}
+
+static void
 wire_pump(void)
 {
 	static uint8_t frame[65536];
 	sim_clock();
+	ts_impair_poll();
 	while (ena_sim_rx_room(&tn.sim, 0) > 0) {
 		ssize_t n = read(tn.tap, frame, sizeof(frame));
 		if (n <= 0)
 			return;
-		if (n < 14 || ena_sim_rx(&tn.sim, 0, frame, (uint32_t)n) != 0) {
-			tn.wire_rx_dropped++;
-			continue;
-		}
-		tn.wire_rx++;
+		ts_impair_frame(TS_TO_GUEST, frame, (uint32_t)n, sim_put, NULL);
 	}
 }
 
@@ -102,6 +119,7 @@ ts_nitro_attach(int tap, long reset_after)
 	struct ena_sim_cfg c;
 	tn.tap = tap;
 	ena_sim_default_cfg(&c);
+	c.msix_off = true;	/* no MSI-X: the simulator refuses any unmask */
 	ena_sim_init(&tn.sim, &c);
 	tn.sim.on_tx = wire_tx;
 	tn.sim.now_ns = mono_ns();
@@ -159,6 +177,7 @@ ts_nitro_wait(int ms)
 		usleep((useconds_t)ms * 1000);
 	}
 	sim_clock();
+	ts_impair_poll();
 }
 
 void
