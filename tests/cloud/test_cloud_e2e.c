@@ -82,7 +82,7 @@ static bool meta_done(void) { return cloud_meta_done(&cl); }
 static bool idle(void) { return cloud_idle(&cl); }
 
 static const char *
-marker(void)
+marker_text(void)
 {
 	static char m[256];
 	cloud_marker(&cl, m, sizeof(m));
@@ -190,7 +190,7 @@ test_aws_happy(void **state)
 	imds.chunked = true;
 	uint64_t t = run(meta_done, 60 * S);
 	assert_true(cl.meta_done && cl.meta_ok);
-	assert_string_equal(marker(),
+	assert_string_equal(marker_text(),
 	    "CLOUD provider=aws instance=i-0123456789abcdef0 type=m5.large region=eu-west-1");
 	assert_string_equal(cl.local_ipv4, "169.254.0.10");
 	assert_true(cl.have_userdata);
@@ -265,7 +265,7 @@ test_aws_always_401_bounded(void **state)
 	assert_int_equal(imds.bad_token, cl.cfg.attempts + 1);
 	assert_int_equal(imds.tokens_issued, cl.cfg.attempts + 1);
 	assert_true(t < 60 * S);
-	assert_string_equal(marker(),
+	assert_string_equal(marker_text(),
 	    "CLOUD provider=aws metadata=unavailable reason=token_rejected");
 	/* Nothing more is sent after giving up. */
 	unsigned req = imds.requests;
@@ -346,7 +346,7 @@ test_azure_happy(void **state)
 	assert_int_equal(ws.goalstates, 1);
 	assert_string_equal(ws.last_state, "Ready");
 	assert_int_equal(ws.no_version_hdr + imds.no_metadata_hdr, 0);
-	assert_string_equal(marker(),
+	assert_string_equal(marker_text(),
 	    "CLOUD provider=azure vm=02aab8a4-74ef-476e-8182-f6d2ba4166a6 ready=reported");
 	/* Exactly once per boot. */
 	cloud_workload_ready(&cl);
@@ -389,7 +389,7 @@ test_azure_giveup_bounded(void **state)
 	assert_int_equal(ws.goalstates, cl.cfg.attempts);
 	assert_int_equal(ws.statuses[500], cl.cfg.attempts);
 	assert_true(t < 30 * S);
-	assert_string_equal(marker(),
+	assert_string_equal(marker_text(),
 	    "CLOUD provider=azure vm=02aab8a4-74ef-476e-8182-f6d2ba4166a6 ready=failed");
 	unsigned req = ws.requests;
 	fake_clock_ns += 100 * S;
@@ -408,7 +408,7 @@ test_azure_notready(void **state)
 	assert_string_equal(ws.last_state, "NotReady");
 	assert_string_equal(ws.last_desc,
 	    "stage=config reason=userdata_bad_port &lt;&amp;&gt;");
-	assert_string_equal(marker(), "CLOUD provider=azure "
+	assert_string_equal(marker_text(), "CLOUD provider=azure "
 	    "vm=02aab8a4-74ef-476e-8182-f6d2ba4166a6 ready=notready_reported");
 }
 
@@ -424,7 +424,7 @@ test_azure_imds_down_still_reports(void **state)
 	cloud_workload_ready(&cl);
 	run(idle, 60 * S);
 	assert_int_equal(cl.ready, CLOUD_READY_REPORTED);
-	assert_string_equal(marker(), "CLOUD provider=azure vm=unknown ready=reported");
+	assert_string_equal(marker_text(), "CLOUD provider=azure vm=unknown ready=reported");
 }
 
 int
