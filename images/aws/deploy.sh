@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# deploy-aws.sh - put build/tern-aws.img on EC2, boot it, and watch the
+# images/aws/deploy.sh - put build/tern-aws.img on EC2, boot it, and watch the
 # serial console for TERN READY.  NEVER RUN AGAINST A REAL AWS ACCOUNT:
 # the calls follow AWS's documentation (docs/clouds.md) and are tested
 # only against a fake `aws` command (tests/images/deploy.sh).
 #
-#   tools/deploy-aws.sh --bucket BUCKET [--run] [--keep] [--region R]
+#   images/aws/deploy.sh --bucket BUCKET [--dry-run|--run] [--keep] [--probe] [--region R]
 #       [--type m5.large] [--image build/tern-aws.img] [--wait 600]
 #       [--subnet subnet-...] [--security-group sg-...] [--user-data FILE]
 #
-# Without --run (the default) it only prints the aws CLI calls it would
+# Without --run (or with --dry-run, the default) it only prints the aws CLI calls it would
 # make, one "+ aws ..." line each, with <placeholders> for ids that only a
 # real run would learn; nothing is called.  With --run it uploads the raw
 # image to S3, imports it as a snapshot, registers a UEFI AMI with ENA
@@ -16,18 +16,22 @@
 # until TERN READY (exit 0), TERN FAIL/PANIC (exit 1) or --wait seconds
 # (exit 2), and then removes everything it made, on failure too, unless
 # --keep.  --user-data passes FILE to the instance (the `#tern v1` format,
-# docs/clouds.md "The user data format").  Needs: aws CLI v2 configured, the vmimport service role, a
+# docs/clouds.md "The user data format").  --probe: after TERN READY, GET
+# /healthz on the instance's public address (exit 3 when it does not
+# answer: the security group must allow port 80).  Needs: aws CLI v2 configured, the vmimport service role, a
 # bucket; the instance costs money while it runs.
 set -u
 here=$(dirname "$0")
-. "$here/deploy-lib.sh"
-B=${B:-$here/../build}
+. "$here/../deploy-lib.sh"
+B=${B:-$here/../../build}
 bucket= region= itype=m5.large img=$B/tern-aws.img wait=600 subnet= sg= udata=
-DEPLOY_KEEP=0
+DEPLOY_KEEP=0 probe=0
 usage() { sed -n '7,10p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--run) DEPLOY_RUN=1 ;;
+	--dry-run) DEPLOY_RUN=0 ;;
+	--probe) probe=1 ;;
 	--keep) DEPLOY_KEEP=1 ;;
 	--bucket) bucket=${2:?}; shift ;;
 	--region) region=${2:?}; shift ;;
@@ -103,4 +107,10 @@ on_exit aws ec2 wait instance-terminated --instance-ids "$inst"
 on_exit aws ec2 terminate-instances --instance-ids "$inst"
 
 console_wait "$wait" aws ec2 get-console-output --instance-id "$inst" --latest \
-	--query Output --output text
+	--query Output --output text || exit $?
+if [ "$probe" = 1 ]; then
+	ip=$(call '<public-ip>' aws ec2 describe-instances --instance-ids "$inst" \
+		--query 'Reservations[0].Instances[0].PublicIpAddress' --output text) ||
+		die "describe-instances failed"
+	health_probe "$ip"
+fi

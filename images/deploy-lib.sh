@@ -1,4 +1,4 @@
-# deploy-lib.sh - shared by tools/deploy-aws.sh and tools/deploy-azure.sh.
+# deploy-lib.sh - shared by images/aws/deploy.sh and images/azure/deploy.sh.
 # Sourced, not run.  NEVER TRIED AGAINST A REAL CLOUD (docs/clouds.md).
 #
 #   call <placeholder> <command...>
@@ -11,6 +11,10 @@
 #       the time is up (return 2, saying what it waited for).  The TERN
 #       lines seen are printed.
 #   on_exit <command...>   register a teardown step (run in reverse order)
+#   health_probe <address>
+#       After TERN READY: GET http://<address>/healthz ($DEPLOY_CURL, curl
+#       by default) up to 6 times, $DEPLOY_POLL s apart; 0 when it answers
+#       "ok", 3 otherwise (the security group / NSG may not allow port 80).
 DEPLOY_RUN=${DEPLOY_RUN:-0}
 DEPLOY_POLL=${DEPLOY_POLL:-10}
 _teardown=()
@@ -90,4 +94,23 @@ console_wait() {
 		fi
 		sleep "$DEPLOY_POLL"
 	done
+}
+
+health_probe() {
+	local ip=$1 body
+	if [ "$DEPLOY_RUN" != 1 ]; then
+		echo "+ curl -s -m 5 http://$ip/healthz" >&2
+		echo "deploy: (dry run) would probe /healthz up to 6 times" >&2
+		return 0
+	fi
+	for _ in 1 2 3 4 5 6; do
+		body=$(${DEPLOY_CURL:-curl} -s -m 5 "http://$ip/healthz" 2>/dev/null) || body=
+		if [ "$body" = ok ]; then
+			echo "deploy: /healthz at $ip answered ok" >&2
+			return 0
+		fi
+		sleep "$DEPLOY_POLL"
+	done
+	echo "deploy: /healthz at $ip did not answer ok in 6 tries (does the security group/NSG allow port 80?)" >&2
+	return 3
 }

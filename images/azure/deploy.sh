@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# deploy-azure.sh - put build/tern-azure.vhd on Azure, boot it, and watch
+# images/azure/deploy.sh - put build/tern-azure.vhd on Azure, boot it, and watch
 # the boot diagnostics (serial console log) for TERN READY.  NEVER RUN
 # AGAINST A REAL AZURE SUBSCRIPTION: the calls follow Azure's documentation
 # (docs/clouds.md) and are tested only against a fake `az` command
 # (tests/images/deploy.sh).
 #
-#   tools/deploy-azure.sh [--run] [--keep] [--location westeurope]
+#   images/azure/deploy.sh [--dry-run|--run] [--keep] [--probe] [--location westeurope]
 #       [--size Standard_D2s_v5] [--image build/tern-azure.vhd] [--wait 600]
 #       [--group NAME] [--storage NAME] [--user-data FILE]
 #
-# Without --run (the default) it only prints the az CLI calls it would
+# Without --run (or with --dry-run, the default) it only prints the az CLI calls it would
 # make, one "+ az ..." line each; nothing is called.  With --run it makes a
 # resource group holding everything (a storage account, the VHD as a page
 # blob, a Generation 2 image, one VM with Secure Boot off and boot
@@ -17,19 +17,23 @@
 # READY (exit 0), TERN FAIL/PANIC (exit 1) or --wait seconds (exit 2), and
 # then deletes the resource group, on failure too, unless --keep.  Needs:
 # --user-data passes FILE to the VM (the `#tern v1` format, docs/clouds.md
-# "The user data format").  Needs: az CLI logged in (`az login`); the VM costs money while it runs.
+# "The user data format").  --probe: after TERN READY, GET /healthz on the
+# VM's public address (exit 3 when it does not answer: the NSG must allow
+# port 80).  Needs: az CLI logged in (`az login`); the VM costs money while it runs.
 set -u
 here=$(dirname "$0")
-. "$here/deploy-lib.sh"
-B=${B:-$here/../build}
+. "$here/../deploy-lib.sh"
+B=${B:-$here/../../build}
 stamp=$(date +%Y%m%d%H%M%S)
 location=westeurope size=Standard_D2s_v5 img=$B/tern-azure.vhd wait=600
 group=tern-$stamp storage=tern$stamp$((RANDOM % 1000)) udata=
-DEPLOY_KEEP=0
+DEPLOY_KEEP=0 probe=0
 usage() { sed -n '8,10p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--run) DEPLOY_RUN=1 ;;
+	--dry-run) DEPLOY_RUN=0 ;;
+	--probe) probe=1 ;;
 	--keep) DEPLOY_KEEP=1 ;;
 	--location) location=${2:?}; shift ;;
 	--size) size=${2:?}; shift ;;
@@ -75,4 +79,9 @@ call - az vm create -g "$group" -n tern1 -l "$location" --image tern --size "$si
 	--security-type Standard --admin-username tern --generate-ssh-keys \
 	--boot-diagnostics-storage "$storage" "${ud[@]}" -o none || die "vm create failed"
 
-console_wait "$wait" az vm boot-diagnostics get-boot-log -g "$group" -n tern1
+console_wait "$wait" az vm boot-diagnostics get-boot-log -g "$group" -n tern1 || exit $?
+if [ "$probe" = 1 ]; then
+	ip=$(call '<public-ip>' az vm show -d -g "$group" -n tern1 --query publicIps -o tsv) ||
+		die "vm show failed"
+	health_probe "$ip"
+fi
