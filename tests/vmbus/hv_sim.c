@@ -39,6 +39,18 @@ sim_err(struct hv_sim *s, const char *fmt, ...)
 	s->nerr++;
 }
 
+void
+hv_sim_error(struct hv_sim *s, const char *fmt, ...)
+{
+	va_list ap;
+	char line[160];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	sim_err(s, "%s", line);
+}
+
 int hv_sim_error_count(const struct hv_sim *s) { return s->nerr; }
 void hv_sim_clear_errors(struct hv_sim *s) { s->nerr = 0; }
 
@@ -830,7 +842,16 @@ int
 hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
     uint16_t flags, uint64_t trans_id, const void *data, size_t len)
 {
-	if (!c->open)
+	return hv_sim_chan_send_ext(s, c, type, flags, trans_id, NULL, 0, data,
+	    len);
+}
+
+int
+hv_sim_chan_send_ext(struct hv_sim *s, struct sim_chan *c, uint16_t type,
+    uint16_t flags, uint64_t trans_id, const void *ext, size_t extlen,
+    const void *data, size_t len)
+{
+	if (!c->open || (extlen & 7) != 0)
 		return -1;
 	struct vmbus_ring_hdr *h = (void *)c->out.base;
 	uint32_t w = h->write_index;
@@ -839,17 +860,21 @@ hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
 		sim_err(s, "relid %u: guest read_index 0x%x bad", c->relid, r);
 		return -2;
 	}
-	uint32_t plen = (uint32_t)((16 + len + 7) & ~7ull);
+	uint32_t hlen = (uint32_t)(16 + extlen);
+	uint32_t plen = (uint32_t)((hlen + len + 7) & ~7ull);
 	uint32_t total = plen + 8;
 	uint32_t avail = w >= r ? c->out.dsize - (w - r) : r - w;
 	if (avail <= total)
 		return -1;
-	struct vmbus_pkt_desc d = { type, 2, (uint16_t)(plen / 8), flags, trans_id };
+	struct vmbus_pkt_desc d = { type, (uint16_t)(hlen / 8),
+		(uint16_t)(plen / 8), flags, trans_id };
 	uint8_t pad[8] = { 0 };
 	ring_cpy_in(&c->out, w, &d, 16);
-	ring_cpy_in(&c->out, (w + 16) % c->out.dsize, data, len);
-	ring_cpy_in(&c->out, (uint32_t)((w + 16 + len) % c->out.dsize), pad,
-	    plen - 16 - len);
+	if (extlen > 0)
+		ring_cpy_in(&c->out, (w + 16) % c->out.dsize, ext, extlen);
+	ring_cpy_in(&c->out, (w + hlen) % c->out.dsize, data, len);
+	ring_cpy_in(&c->out, (uint32_t)((w + hlen + len) % c->out.dsize), pad,
+	    plen - hlen - len);
 	uint64_t trailer = (uint64_t)w << 32;
 	ring_cpy_in(&c->out, (w + plen) % c->out.dsize, &trailer, 8);
 	__atomic_store_n(&h->write_index, (w + total) % c->out.dsize, __ATOMIC_RELEASE);
@@ -862,6 +887,15 @@ hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
 int
 hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
     uint16_t *type, uint64_t *trans_id)
+{
+	return hv_sim_chan_recv_pkt(s, c, buf, buflen, NULL, 0, NULL, type,
+	    trans_id, NULL);
+}
+
+int
+hv_sim_chan_recv_pkt(struct hv_sim *s, struct sim_chan *c, void *buf,
+    size_t buflen, void *ext, size_t extcap, size_t *extlen, uint16_t *type,
+    uint64_t *trans_id, uint16_t *flags)
 {
 	if (!c->open)
 		return -1;
@@ -892,6 +926,13 @@ hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
 	if (n > buflen)
 		n = (uint32_t)buflen;
 	ring_cpy_out(&c->in, (r + hlen) % c->in.dsize, buf, n);
+	if (extlen != NULL) {
+		size_t e = hlen - 16 < extcap ? hlen - 16 : extcap;
+		ring_cpy_out(&c->in, (r + 16) % c->in.dsize, ext, e);
+		*extlen = hlen - 16;
+	}
+	if (flags != NULL)
+		*flags = d.flags;
 	if (type != NULL)
 		*type = d.type;
 	if (trans_id != NULL)
@@ -903,6 +944,30 @@ hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
 	    before <= pend && before + plen + 8 > pend)
 		sim_signal_guest(s, c);
 	return (int)(plen - hlen);
+}
+
+void *
+hv_sim_guest_va(struct hv_sim *s, uint64_t pa, size_t len, const char *what)
+{
+	return gpa(s, pa, len, what);
+}
+
+void *
+hv_sim_gpadl_va(struct hv_sim *s, uint32_t handle, uint32_t relid,
+    uint64_t off, size_t len)
+{
+	struct sim_gpadl *g = sim_gpadl(s, handle);
+	if (g == NULL || !g->created || g->relid != relid) {
+		sim_err(s, "GPADL 0x%x of relid %u not created", handle, relid);
+		return NULL;
+	}
+	if (len == 0 || off + len > (uint64_t)g->npfn * PG || off + len < off)
+		return NULL;
+	uint32_t first = (uint32_t)(off / PG), last = (uint32_t)((off + len - 1) / PG);
+	for (uint32_t i = first; i < last; i++)
+		if (g->pfn[i + 1] != g->pfn[i] + 1)
+			return NULL;	/* not contiguous: the VSP copies pagewise */
+	return gpa(s, (g->pfn[first] << 12) + off % PG, len, "GPADL range");
 }
 
 /* ---- seam plumbing ------------------------------------------------------ */

@@ -20,3 +20,8 @@ FUZZ_TARGETS += $(B)/fuzz/vmbus
 INTEG_TESTS += tests/vmbus/fuzz.sh
 # ternsim --platform=azure prints the HV and VMBUS markers (build/tools/ternsim).
 INTEG_TESTS += tests/vmbus/ternsim_azure.sh
+# netvsc (vmbus/netvsc*.c) on the VMBus core against the simulator's
+# netvsc VSP (tests/vmbus/netvsc_vsp.c).
+$(eval $(call host_test,netvsc,tests/vmbus/test_netvsc.c tests/vmbus/netvsc_vsp.c \
+	vmbus/netvsc.c vmbus/netvsc_datapath.c vmbus/vmbus.c vmbus/vmbus_ring.c \
+	kernel/dev/bus.c kernel/dev/dev.c $(VMBUS_TEST_COMMON),))

@@ -1,0 +1,777 @@
+/*
+ * test_netvsc.c - the netvsc driver (vmbus/netvsc*.c, PROTOCOLS.md
+ * B.11/B.12) on the real VMBus core against the strict host simulator
+ * and its netvsc VSP (tests/vmbus/netvsc_vsp.c): bring-up and its
+ * marker, NVSP version fallback and refusals, RNDIS refusals and
+ * malformed or missing control replies, zero-copy receive with the
+ * transfer acknowledged only after the last release, checksum PPI,
+ * hostile transfer packets and RNDIS messages, the bound on held
+ * transfers, copied and page-buffer transmit, completions for unknown
+ * ids, a full transmit side, link indications, detach and rescind with
+ * receive buffers still lent, and every DMA allocation failing in turn.
+ * Each test ends with no protocol error at the host (unless it expects
+ * some) and no leaked DMA memory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kernel/err.h"
+#include "kernel/hv/hv.h"
+#include "tests/hw/kstubs.h"
+#include "tests/vmbus/hv_sim.h"
+#include "tests/vmbus/netvsc_vsp.h"
+#include "vmbus/netvsc.h"
+#include "vmbus/netvsc_var.h"
+#include "vmbus/vmbus_var.h"
+
+#define RELID_NET	14
+#define CONN_NET	0x2e
+
+struct up {			/* a fake upper layer */
+	bool hold;
+	struct nic_buf *held[1024];
+	int nheld;
+	int rx, links;
+	bool link;
+	uint8_t last[2048];
+	uint32_t last_len;
+	uint16_t last_flags;
+};
+
+struct fx {
+	struct hv_sim s;
+	struct hv hv;
+	struct hw_dma hcpage;
+	struct vmbus vb;
+	struct netvsc_vsp v;
+	struct up up;
+	bool expect_errors;
+	bool connected;
+};
+
+static const struct driver *const table[] = { &netvsc_driver, NULL };
+
+static int softcs_live;
+static void *tzalloc(size_t n) { softcs_live++; return calloc(1, n); }
+static void tfree(void *p) { if (p != NULL) softcs_live--; free(p); }
+
+static void
+up_rx(void *ctx, struct nic_buf *b)
+{
+	struct up *u = ctx;
+	u->rx++;
+	u->last_len = b->len < sizeof(u->last) ? b->len : sizeof(u->last);
+	memcpy(u->last, b->data, u->last_len);
+	u->last_flags = b->flags;
+	if (u->hold && u->nheld < 1024)
+		u->held[u->nheld++] = b;
+	else
+		nic_buf_release(b);
+}
+
+static void
+up_link(void *ctx, bool on)
+{
+	struct up *u = ctx;
+	u->links++;
+	u->link = on;
+}
+
+static void
+up_release_all(struct up *u)
+{
+	for (int i = 0; i < u->nheld; i++)
+		nic_buf_release(u->held[i]);
+	u->nheld = 0;
+}
+
+/* ---- fixture ---------------------------------------------------------- */
+
+static void
+fx_init(struct fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	hv_sim_init(&f->s);
+	hv_sim_offer(&f->s, hv_sim_guid_netvsc, 1, RELID_NET, CONN_NET);
+	netvsc_vsp_init(&f->v, &f->s, RELID_NET);
+	f->hv.read_tsc = hv_sim_read_tsc;
+	assert_int_equal(hv_probe(&f->hv, &f->s.dev), TERN_OK);
+	assert_int_equal(hw_dma_alloc(&f->s.dev, 4096, 4096, &f->hcpage), 0);
+	assert_int_equal(hv_hypercall_enable(&f->hv, f->hcpage.pa), TERN_OK);
+	assert_int_equal(hv_synic_init(&f->hv, 0x41), TERN_OK);
+	f->vb.bus.zalloc = tzalloc;
+	f->vb.bus.free = tfree;
+	kstub_reset();
+	assert_int_equal(vmbus_connect(&f->vb, &f->hv), TERN_OK);
+	f->connected = true;
+}
+
+/* Returns the number of DMA blocks leaked. */
+static int
+fx_fini(struct fx *f)
+{
+	if (f->vb.connected)
+		vmbus_unload(&f->vb);
+	vmbus_fini(&f->vb);
+	up_release_all(&f->up);
+	hv_synic_fini(&f->hv);
+	hv_hypercall_disable(&f->hv);
+	hw_dma_free(&f->s.dev, &f->hcpage);
+	return hv_sim_fini(&f->s);
+}
+
+static int
+fx_setup(void **state)
+{
+	struct fx *f = malloc(sizeof(*f));
+	fx_init(f);
+	*state = f;
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	int leaked = fx_fini(f);
+	int errs = hv_sim_error_count(&f->s);
+	char first[160];
+	memcpy(first, f->s.err[0], sizeof(first));
+	bool expect = f->expect_errors;
+	free(f);
+	if (!expect && errs != 0)
+		fail_msg("host saw %d protocol errors, first: %s", errs, first);
+	assert_int_equal(leaked, 0);
+	assert_int_equal(softcs_live, 0);
+	assert_null(nic_first());
+	return 0;
+}
+
+/* Probe and hand the NIC to the fake upper layer. */
+static struct nic *
+bring_up(struct fx *f)
+{
+	assert_int_equal(vmbus_probe(&f->vb, table), 1);
+	struct nic *n = nic_first();
+	assert_non_null(n);
+	n->rx = up_rx;
+	n->link_change = up_link;
+	n->upper = &f->up;
+	return n;
+}
+
+static struct netvsc_softc *
+sc_of(struct nic *n)
+{
+	return n->sc;
+}
+
+static void
+frame(uint8_t *b, uint32_t len, uint8_t seed)
+{
+	memset(b, 0xff, 6);
+	memcpy(b + 6, "\x00\x15\x5d\x09\x09\x09", 6);
+	b[12] = 0x08;
+	b[13] = 0x00;
+	for (uint32_t i = 14; i < len; i++)
+		b[i] = (uint8_t)(seed + i * 7);
+}
+
+/* ---- bring-up ------------------------------------------------------------ */
+
+static void
+test_bringup(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+
+	assert_non_null(strstr(kstub_markers,
+	    "TERN NIC name=hn0 driver=netvsc mac=00:15:5d:01:02:03 mtu=1500 queues=1"));
+	assert_memory_equal(n->mac, f->v.mac, 6);
+	assert_int_equal(n->mtu, 1500);
+	assert_true(n->link_up);
+	assert_int_equal(n->nqueues, 1);
+	assert_int_equal(n->offloads, NIC_OFF_RX_CSUM | NIC_OFF_TX_CSUM);
+	assert_int_equal(f->v.nvsp_ver, NVSP_V61);
+	assert_int_equal(f->v.nvsp_inits, 1);
+	assert_true(f->v.rxbuf && f->v.txbuf && f->v.offload_on);
+	assert_int_equal(f->v.filter, RNDIS_FILTER_START);
+	assert_int_equal(sc_of(n)->sec_size, 6144);
+	/* Every control reply was acknowledged. */
+	assert_int_equal(f->v.xfer_out, 0);
+}
+
+static void
+test_mtu_and_link_from_host(void **state)
+{
+	struct fx *f = *state;
+	f->v.mtu = 9000;
+	f->v.link_up = false;
+	struct nic *n = bring_up(f);
+	assert_int_equal(n->mtu, 9000);
+	assert_false(n->link_up);
+	assert_non_null(strstr(kstub_markers, "mtu=9000 queues=1 link=down"));
+}
+
+static void
+test_nvsp_fallback(void **state)
+{
+	struct fx *f = *state;
+	f->v.max_nvsp = NVSP_V4;	/* 6.1, 6, 5 refused */
+	bring_up(f);
+	assert_int_equal(f->v.nvsp_ver, NVSP_V4);
+	assert_int_equal(f->v.nvsp_inits, 4);
+	assert_true(kstub_logged("NVSP version 0x60001 refused"));
+}
+
+static void
+test_nvsp_v1_no_ndis_config(void **state)
+{
+	struct fx *f = *state;
+	f->v.max_nvsp = NVSP_V1;
+	bring_up(f);
+	assert_int_equal(f->v.nvsp_ver, NVSP_V1);
+	assert_false(f->v.ndis_config);	/* only from v2 (B.11) */
+}
+
+static void
+test_nvsp_all_refused(void **state)
+{
+	struct fx *f = *state;
+	f->v.max_nvsp = 0;
+	assert_int_equal(vmbus_probe(&f->vb, table), 0);
+	assert_null(nic_first());
+	assert_int_equal(f->v.nvsp_inits, 6);
+	assert_true(kstub_logged("no NVSP version accepted"));
+}
+
+static void
+test_rndis_init_refused(void **state)
+{
+	struct fx *f = *state;
+	f->v.f_rndis_init_status = 0xC0000001u;
+	assert_int_equal(vmbus_probe(&f->vb, table), 0);
+	assert_null(nic_first());
+	assert_true(kstub_logged("RNDIS INITIALIZE refused"));
+	/* The failed attach revoked and tore down both buffers. */
+	assert_true(f->v.rx_revoked && f->v.tx_revoked);
+}
+
+static void
+test_rndis_mute_is_bounded(void **state)
+{
+	struct fx *f = *state;
+	uint64_t t0 = f->s.now_ns;
+	f->v.f_ctl_mute = true;
+	assert_int_equal(vmbus_probe(&f->vb, table), 0);
+	assert_true(kstub_logged("no RNDIS INITIALIZE completion after 5000 ms"));
+	assert_true(f->s.now_ns - t0 >= NETVSC_WAIT_NS);
+	assert_true(f->s.now_ns - t0 < 2 * NETVSC_WAIT_NS);
+}
+
+static void
+test_rndis_malformed_reply(void **state)
+{
+	struct fx *f = *state;
+	f->v.f_ctl_bad_len = true;	/* RNDIS length beyond its range */
+	assert_int_equal(vmbus_probe(&f->vb, table), 0);
+	assert_true(kstub_logged("no RNDIS INITIALIZE completion"));
+	assert_int_equal(f->v.xfer_out, 0);	/* still acknowledged */
+}
+
+static void
+test_recv_buf_two_sections_refused(void **state)
+{
+	struct fx *f = *state;
+	f->v.f_recv_buf_sections = 2;
+	assert_int_equal(vmbus_probe(&f->vb, table), 0);
+	assert_true(kstub_logged("receive buffer refused"));
+}
+
+static void
+test_offload_refused(void **state)
+{
+	struct fx *f = *state;
+	f->v.f_offload_refuse = true;
+	struct nic *n = bring_up(f);
+	assert_int_equal(n->offloads, 0);
+	assert_true(kstub_logged("checksum offloads refused"));
+	/* A frame carrying a checksum PPI is then not trusted. */
+	uint8_t fr[100];
+	const uint8_t *fp = fr;
+	uint32_t l = sizeof(fr);
+	frame(fr, l, 1);
+	assert_true(netvsc_vsp_rx(&f->v, &fp, &l, 1, RNDIS_RXCSUM_TCP_OK) != 0);
+	nic_poll(n, 64);
+	assert_int_equal(f->up.rx, 1);
+	assert_int_equal(f->up.last_flags & NIC_RXCSUM_MASK, NIC_RXCSUM_NONE);
+}
+
+/* ---- receive ------------------------------------------------------------- */
+
+static void
+test_rx_zero_copy_ack_after_release(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	struct netvsc_softc *sc = sc_of(n);
+	uint8_t fr[3][1514];
+	const uint8_t *fp[3] = { fr[0], fr[1], fr[2] };
+	uint32_t l[3] = { 60, 1514, 700 };
+
+	for (int i = 0; i < 3; i++)
+		frame(fr[i], l[i], (uint8_t)(i * 31));
+	f->up.hold = true;
+	uint64_t tid = netvsc_vsp_rx(&f->v, fp, l, 3, -1);
+	assert_true(tid != 0);
+	assert_int_equal(nic_poll(n, 64), 3);
+	assert_int_equal(f->up.nheld, 3);
+	const uint8_t *lo = sc->rx->buf.va, *hi = lo + sc->rx->buf.len;
+	for (int i = 0; i < 3; i++) {
+		struct nic_buf *b = f->up.held[i];
+		assert_true(b->data >= lo && b->data + b->len <= hi);
+		assert_int_equal(b->len, l[i]);
+		assert_memory_equal(b->data, fr[i], l[i]);
+		assert_int_equal(b->flags & NIC_RXCSUM_MASK, NIC_RXCSUM_NONE);
+	}
+	assert_int_equal(n->stats.rx_copy_bytes, 0);
+	/* Not acknowledged while any buffer is held. */
+	nic_buf_release(f->up.held[0]);
+	nic_buf_release(f->up.held[2]);
+	nic_poll(n, 64);
+	netvsc_vsp_drain(&f->v);
+	assert_true(netvsc_vsp_xfer_outstanding(&f->v, tid));
+	nic_buf_release(f->up.held[1]);
+	f->up.nheld = 0;
+	netvsc_vsp_drain(&f->v);
+	assert_false(netvsc_vsp_xfer_outstanding(&f->v, tid));
+	assert_int_equal(sc->st.acks, f->v.acks);
+	assert_int_equal(n->stats.rx_packets, 3);
+}
+
+static void
+test_rx_checksum_ppi(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	uint8_t fr[80];
+	const uint8_t *fp = fr;
+	uint32_t l = sizeof(fr);
+	static const struct { int64_t info; uint16_t want; } c[] = {
+		{ RNDIS_RXCSUM_TCP_OK | RNDIS_RXCSUM_IP_OK, NIC_RXCSUM_GOOD },
+		{ RNDIS_RXCSUM_UDP_OK, NIC_RXCSUM_GOOD },
+		{ RNDIS_RXCSUM_TCP_FAIL, NIC_RXCSUM_BAD },
+		{ RNDIS_RXCSUM_IP_OK, NIC_RXCSUM_NONE },
+		{ RNDIS_RXCSUM_TCP_OK | RNDIS_RXCSUM_TCP_FAIL, NIC_RXCSUM_NONE },
+		{ -1, NIC_RXCSUM_NONE },
+	};
+	frame(fr, l, 3);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		assert_true(netvsc_vsp_rx(&f->v, &fp, &l, 1, c[i].info) != 0);
+		assert_int_equal(nic_poll(n, 64), 1);
+		assert_int_equal(f->up.last_flags & NIC_RXCSUM_MASK, c[i].want);
+	}
+	assert_int_equal(sc_of(n)->st.ppi_bad, 1);	/* OK and FAIL at once */
+}
+
+static void
+test_rx_bad_ranges(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	struct netvsc_softc *sc = sc_of(n);
+	uint32_t len = sc->rx->buf.len;
+	static struct vmbus_xfer_range r[5];
+	r[0] = (struct vmbus_xfer_range){ 64, len };		/* past the end */
+	r[1] = (struct vmbus_xfer_range){ 64, len - 32 };	/* crosses it */
+	r[2] = (struct vmbus_xfer_range){ 0x20, 0xfffffff0u };	/* wraps */
+	r[3] = (struct vmbus_xfer_range){ 4, 0 };		/* too short */
+	r[4] = (struct vmbus_xfer_range){ 64, 2 };		/* misaligned */
+	uint64_t t1 = netvsc_vsp_xfer_raw(&f->v, NVSP_RECV_BUF_ID, r, 5);
+	uint64_t t2 = netvsc_vsp_xfer_raw(&f->v, 0xBEEF, r, 1);	/* wrong set */
+	assert_true(t1 != 0 && t2 != 0);
+	assert_int_equal(nic_poll(n, 64), 0);
+	assert_int_equal(f->up.rx, 0);
+	assert_int_equal(sc->st.ranges_bad, 5);
+	assert_int_equal(sc->st.xfer_bad, 1);
+	netvsc_vsp_drain(&f->v);
+	assert_false(netvsc_vsp_xfer_outstanding(&f->v, t1));
+	assert_false(netvsc_vsp_xfer_outstanding(&f->v, t2));
+}
+
+static void
+test_rx_malformed_rndis(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	struct netvsc_softc *sc = sc_of(n);
+	static uint8_t m[6][200];
+	const void *mp[6];
+	uint32_t ml[6];
+	for (int i = 0; i < 6; i++) {
+		struct rndis_packet pk = { RNDIS_MSG_PACKET, 200, 36, 100, 0, 0, 0,
+		    0, 0, 0, 0 };
+		switch (i) {
+		case 0: pk.data_off = 20; break;		/* into the header */
+		case 1: pk.data_len = 0; break;
+		case 2: pk.data_len = 170; break;		/* past len */
+		case 3: pk.len = 400; break;			/* past the range */
+		case 4: pk.data_off = 38; break;		/* misaligned */
+		case 5: pk.ppi_off = 36; pk.ppi_len = 8; pk.data_off = 44; break;
+		}
+		memset(m[i], 0, sizeof(m[i]));
+		memcpy(m[i], &pk, sizeof(pk));
+		mp[i] = m[i];
+		ml[i] = 200;
+	}
+	uint64_t t = netvsc_vsp_rx_msgs(&f->v, mp, ml, 6);
+	assert_true(t != 0);
+	nic_poll(n, 64);
+	/* The short PPI makes checksums untrusted, the frame itself is fine. */
+	assert_int_equal(f->up.rx, 1);
+	assert_int_equal(sc->st.rndis_bad, 5);
+	assert_int_equal(sc->st.ppi_bad, 1);
+	netvsc_vsp_drain(&f->v);
+	assert_false(netvsc_vsp_xfer_outstanding(&f->v, t));
+}
+
+static void
+test_rx_bound_on_held_transfers(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	struct netvsc_softc *sc = sc_of(n);
+	uint8_t fr[64];
+	const uint8_t *fp = fr;
+	uint32_t l = sizeof(fr);
+
+	frame(fr, l, 9);
+	f->up.hold = true;
+	for (int i = 0; i < NETVSC_MAX_XFER + 5; i++)
+		assert_true(netvsc_vsp_rx(&f->v, &fp, &l, 1, -1) != 0);
+	for (int i = 0; i < 4; i++)
+		nic_poll(n, 64);
+	assert_int_equal(f->up.rx, NETVSC_MAX_XFER);
+	assert_true(sc->st.xfer_stalls > 0);
+	assert_int_equal(sc->st.xfer_out_max, NETVSC_MAX_XFER);
+	assert_int_equal(f->v.xfer_out, NETVSC_MAX_XFER + 5);
+	up_release_all(&f->up);
+	nic_poll(n, 64);
+	assert_int_equal(f->up.rx, NETVSC_MAX_XFER + 5);
+	up_release_all(&f->up);
+	netvsc_vsp_drain(&f->v);
+	assert_int_equal(f->v.xfer_out, 0);
+}
+
+static void
+test_link_down_up(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	assert_int_equal(netvsc_vsp_link(&f->v, false), 0);
+	nic_poll(n, 64);
+	assert_false(n->link_up);
+	assert_int_equal(f->up.links, 1);
+	assert_false(f->up.link);
+	assert_int_equal(netvsc_vsp_link(&f->v, false), 0);	/* no change */
+	nic_poll(n, 64);
+	assert_int_equal(f->up.links, 1);
+	assert_int_equal(netvsc_vsp_link(&f->v, true), 0);
+	nic_poll(n, 64);
+	assert_true(n->link_up && f->up.link);
+	assert_int_equal(f->up.links, 2);
+	netvsc_vsp_drain(&f->v);
+	assert_int_equal(f->v.xfer_out, 0);
+}
+
+/* ---- transmit ------------------------------------------------------------ */
+
+static int tx_released;
+static void tx_rel(struct nic_buf *b) { (void)b; tx_released++; }
+
+static void
+txbuf(struct nic_buf *b, uint8_t *data, uint32_t len)
+{
+	memset(b, 0, sizeof(*b));
+	b->data = data;
+	b->len = len;
+	b->cap = len;
+	b->release = tx_rel;
+	b->refs = 1;
+}
+
+static void
+test_tx_small_copied(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	struct hw_dma mem;
+	struct nic_buf b[2];
+
+	assert_int_equal(hw_dma_alloc(&f->s.dev, 4096, 4096, &mem), 0);
+	uint8_t *p = mem.va;
+	frame(p, 90, 5);
+	txbuf(&b[0], p, 34);
+	txbuf(&b[1], p + 34, 56);
+	b[0].next = &b[1];
+	tx_released = 0;
+	assert_int_equal(nic_tx(n, 0, b, NULL), TERN_OK);
+	assert_int_equal(f->v.nwire, 1);
+	assert_true(f->v.wire[0].copied);
+	assert_int_equal(f->v.wire[0].len, 90);
+	assert_memory_equal(f->v.wire[0].data, p, 90);
+	assert_int_equal(n->stats.tx_copy_bytes, 90);
+	assert_int_equal(tx_released, 0);	/* until the completion is seen */
+	assert_int_equal(nic_poll(n, 64), 1);
+	assert_int_equal(tx_released, 2);
+	hw_dma_free(&f->s.dev, &mem);
+}
+
+static void
+test_tx_large_page_buffers(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	struct hw_dma mem;
+	struct nic_buf b[2];
+
+	assert_int_equal(hw_dma_alloc(&f->s.dev, 3 * 4096, 4096, &mem), 0);
+	uint8_t *p = (uint8_t *)mem.va + 4000;	/* crosses a page */
+	frame(p, 1514, 77);
+	txbuf(&b[0], p, 54);
+	txbuf(&b[1], p + 54, 1460);
+	b[0].next = &b[1];
+	tx_released = 0;
+	f->v.f_hold_tx = true;
+	assert_int_equal(nic_tx(n, 0, b, NULL), TERN_OK);
+	assert_int_equal(f->v.nwire, 1);
+	assert_false(f->v.wire[0].copied);
+	assert_memory_equal(f->v.wire[0].data, p, 1514);
+	assert_int_equal(n->stats.tx_copy_bytes, 0);
+	assert_int_equal(sc_of(n)->st.tx_direct, 1);
+	nic_poll(n, 64);
+	assert_int_equal(tx_released, 0);	/* the host has not finished */
+	netvsc_vsp_release_tx(&f->v);
+	assert_int_equal(nic_poll(n, 64), 1);
+	assert_int_equal(tx_released, 2);
+	hw_dma_free(&f->s.dev, &mem);
+}
+
+static void
+test_tx_checksum_ppi(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	struct hw_dma mem;
+	struct nic_buf b;
+	struct nic_tx_meta m = { 14, 34, NIC_PROTO_TCP, 0, 0, NIC_TX_CSUM_L4 };
+
+	assert_int_equal(hw_dma_alloc(&f->s.dev, 4096, 4096, &mem), 0);
+	frame(mem.va, 1000, 2);
+	txbuf(&b, mem.va, 1000);
+	tx_released = 0;
+	assert_int_equal(nic_tx(n, 0, &b, &m), TERN_OK);
+	assert_true(f->v.wire[0].csum_ppi);
+	assert_int_equal(f->v.wire[0].csum_info,
+	    RNDIS_TXCSUM_IPV4 | RNDIS_TXCSUM_TCP | 34u << 16);
+	assert_memory_equal(f->v.wire[0].data, mem.va, 1000);
+	nic_poll(n, 64);
+	assert_int_equal(tx_released, 1);
+	hw_dma_free(&f->s.dev, &mem);
+}
+
+static void
+test_tx_full_is_eagain(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	struct hw_dma mem;
+	static struct nic_buf b[NETVSC_TX_SLOTS + 1];
+
+	assert_int_equal(hw_dma_alloc(&f->s.dev, 4096, 4096, &mem), 0);
+	frame(mem.va, 1200, 4);
+	tx_released = 0;
+	f->v.f_no_drain = true;
+	int i;
+	for (i = 0; i < NETVSC_TX_SLOTS; i++) {
+		txbuf(&b[i], mem.va, 1200);
+		assert_int_equal(nic_tx(n, 0, &b[i], NULL), TERN_OK);
+	}
+	txbuf(&b[i], mem.va, 1200);
+	assert_int_equal(nic_tx(n, 0, &b[i], NULL), TERN_EAGAIN);
+	assert_int_equal(tx_released, 0);	/* the caller still owns it */
+	assert_int_equal(n->stats.tx_ring_full, 1);
+	f->v.f_no_drain = false;
+	netvsc_vsp_drain(&f->v);
+	assert_int_equal(f->v.nwire, NETVSC_TX_SLOTS);
+	while (nic_poll(n, 64) > 0)
+		;
+	assert_int_equal(tx_released, NETVSC_TX_SLOTS);
+	assert_int_equal(nic_tx(n, 0, &b[i], NULL), TERN_OK);
+	nic_poll(n, 64);
+	assert_int_equal(tx_released, NETVSC_TX_SLOTS + 1);
+	hw_dma_free(&f->s.dev, &mem);
+}
+
+static void
+test_comp_unknown_ids(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	struct netvsc_softc *sc = sc_of(n);
+	struct hw_dma mem;
+	struct nic_buf b;
+
+	assert_int_equal(netvsc_vsp_comp_bogus(&f->v, 0x1234), 0);
+	/* A TX-space id for a slot never used, and one with a stale gen. */
+	assert_int_equal(netvsc_vsp_comp_bogus(&f->v, NETVSC_TID_TX | 5), 0);
+	assert_int_equal(netvsc_vsp_comp_bogus(&f->v, NETVSC_TID_TX | 7ull << 16), 0);
+	nic_poll(n, 64);
+	assert_int_equal(sc->st.comp_unknown, 3);
+	assert_int_equal(n->stats.bad_completions, 3);
+	/* A real frame's completion, replayed: the second is unknown. */
+	assert_int_equal(hw_dma_alloc(&f->s.dev, 4096, 4096, &mem), 0);
+	frame(mem.va, 600, 1);
+	txbuf(&b, mem.va, 600);
+	tx_released = 0;
+	f->v.f_hold_tx = true;
+	assert_int_equal(nic_tx(n, 0, &b, NULL), TERN_OK);
+	uint64_t tid = f->v.held[0].tid;
+	netvsc_vsp_release_tx(&f->v);
+	nic_poll(n, 64);
+	assert_int_equal(tx_released, 1);
+	assert_int_equal(netvsc_vsp_comp_bogus(&f->v, tid), 0);
+	nic_poll(n, 64);
+	assert_int_equal(tx_released, 1);
+	assert_int_equal(sc->st.comp_unknown, 4);
+	hw_dma_free(&f->s.dev, &mem);
+}
+
+static void
+test_tx_oversize_dropped(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	static uint8_t big[2000];
+	struct nic_buf b;
+	txbuf(&b, big, sizeof(big));
+	tx_released = 0;
+	assert_int_equal(nic_tx(n, 0, &b, NULL), TERN_EINVAL);
+	assert_int_equal(tx_released, 1);
+	assert_int_equal(n->stats.tx_drops, 1);
+	assert_int_equal(f->v.nwire, 0);
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+static void
+test_detach_with_lent_buffers(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	uint8_t fr[2][300];
+	const uint8_t *fp[2] = { fr[0], fr[1] };
+	uint32_t l[2] = { 300, 200 };
+	frame(fr[0], 300, 1);
+	frame(fr[1], 200, 2);
+	f->up.hold = true;
+	assert_true(netvsc_vsp_rx(&f->v, fp, l, 2, -1) != 0);
+	nic_poll(n, 64);
+	assert_int_equal(f->up.nheld, 2);
+	int live = f->s.nalloc;
+	assert_int_equal(vmbus_unload(&f->vb), TERN_OK);
+	assert_null(nic_first());
+	assert_true(f->v.rx_revoked && f->v.tx_revoked);
+	/* The receive buffer and the pool are still there (2 blocks). */
+	assert_true(f->s.nalloc >= 2 && f->s.nalloc < live);
+	assert_memory_equal(f->up.held[0]->data, fr[0], 300);
+	assert_memory_equal(f->up.held[1]->data, fr[1], 200);
+	int before = f->s.nalloc;
+	nic_buf_release(f->up.held[1]);
+	assert_int_equal(f->s.nalloc, before);
+	nic_buf_release(f->up.held[0]);
+	f->up.nheld = 0;
+	assert_int_equal(f->s.nalloc, before - 2);
+}
+
+static void
+test_rescind_with_lent_buffers(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	uint8_t fr[100];
+	const uint8_t *fp = fr;
+	uint32_t l = sizeof(fr);
+	frame(fr, l, 3);
+	f->up.hold = true;
+	assert_true(netvsc_vsp_rx(&f->v, &fp, &l, 1, -1) != 0);
+	nic_poll(n, 64);
+	assert_int_equal(f->up.nheld, 1);
+	hv_sim_rescind(&f->s, RELID_NET);
+	vmbus_poll(&f->vb);
+	assert_null(nic_first());
+	assert_memory_equal(f->up.held[0]->data, fr, sizeof(fr));
+	up_release_all(&f->up);
+}
+
+static void
+test_dma_failure_each_step(void **state)
+{
+	(void)state;
+	for (int at = 1; at < 12; at++) {
+		struct fx *f = malloc(sizeof(*f));
+		fx_init(f);
+		f->s.f_dma_fail_at = at;
+		int bound = vmbus_probe(&f->vb, table);
+		if (bound == 0)
+			assert_null(nic_first());
+		int leaked = fx_fini(f);
+		int errs = hv_sim_error_count(&f->s);
+		free(f);
+		assert_int_equal(leaked, 0);
+		assert_int_equal(errs, 0);
+		assert_int_equal(softcs_live, 0);
+		assert_null(nic_first());
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+		T(test_bringup),
+		T(test_mtu_and_link_from_host),
+		T(test_nvsp_fallback),
+		T(test_nvsp_v1_no_ndis_config),
+		T(test_nvsp_all_refused),
+		T(test_rndis_init_refused),
+		T(test_rndis_mute_is_bounded),
+		T(test_rndis_malformed_reply),
+		T(test_recv_buf_two_sections_refused),
+		T(test_offload_refused),
+		T(test_rx_zero_copy_ack_after_release),
+		T(test_rx_checksum_ppi),
+		T(test_rx_bad_ranges),
+		T(test_rx_malformed_rndis),
+		T(test_rx_bound_on_held_transfers),
+		T(test_link_down_up),
+		T(test_tx_small_copied),
+		T(test_tx_large_page_buffers),
+		T(test_tx_checksum_ppi),
+		T(test_tx_full_is_eagain),
+		T(test_comp_unknown_ids),
+		T(test_tx_oversize_dropped),
+		T(test_detach_with_lent_buffers),
+		T(test_rescind_with_lent_buffers),
+		cmocka_unit_test(test_dma_failure_each_step),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
