@@ -9,10 +9,12 @@
 #include "kernel/dev/driver.h"
 #include "nvme/nvme_pci.h"
 #include "virtio/virtio_pci.h"
+#include "vmbus/netvsc.h"
 
 const struct driver *const driver_table[] = {
 	&virtio_blk_pci_driver,
 	&virtio_net_pci_driver,
 	&nvme_pci_driver,
+	&netvsc_driver,
 	NULL,
 };
