@@ -651,6 +651,19 @@ test_comp_unknown_ids(void **state)
 	nic_poll(n, 64);
 	assert_int_equal(tx_released, 1);
 	assert_int_equal(sc->st.comp_unknown, 4);
+	/* The next frame reuses the slot with a new generation: the old
+	   id replayed now must not complete it. */
+	f->v.f_hold_tx = true;
+	assert_int_equal(nic_tx(n, 0, &b, NULL), TERN_OK);
+	assert_true(f->v.held[0].tid != tid);
+	assert_int_equal(f->v.held[0].tid & 0xffff, tid & 0xffff);
+	assert_int_equal(netvsc_vsp_comp_bogus(&f->v, tid), 0);
+	nic_poll(n, 64);
+	assert_int_equal(tx_released, 1);
+	assert_int_equal(sc->st.comp_unknown, 5);
+	netvsc_vsp_release_tx(&f->v);
+	nic_poll(n, 64);
+	assert_int_equal(tx_released, 2);
 	hw_dma_free(&f->s.dev, &mem);
 }
 
