@@ -24,4 +24,4 @@ INTEG_TESTS += tests/vmbus/ternsim_azure.sh
 # netvsc VSP (tests/vmbus/netvsc_vsp.c).
 $(eval $(call host_test,netvsc,tests/vmbus/test_netvsc.c tests/vmbus/netvsc_vsp.c \
 	vmbus/netvsc.c vmbus/netvsc_datapath.c vmbus/vmbus.c vmbus/vmbus_ring.c \
-	kernel/dev/bus.c kernel/dev/dev.c $(VMBUS_TEST_COMMON),))
+	kernel/dev/bus.c kernel/dev/dev.c $(NS_CORE) $(VMBUS_TEST_COMMON),))

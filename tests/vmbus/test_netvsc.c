@@ -24,6 +24,8 @@
 
 #include "kernel/err.h"
 #include "kernel/hv/hv.h"
+#include "netstack/netstack.h"
+#include "netstack/ns_var.h"
 #include "tests/hw/kstubs.h"
 #include "tests/vmbus/hv_sim.h"
 #include "tests/vmbus/netvsc_vsp.h"
@@ -682,6 +684,152 @@ test_tx_oversize_dropped(void **state)
 	assert_int_equal(f->v.nwire, 0);
 }
 
+
+/* ---- the real netstack on top ------------------------------------------ */
+
+struct tcpx {
+	uint64_t now;
+	size_t got;
+	bool in_rxbuf;		/* every piece pointed into the receive buffer */
+	const uint8_t *lo, *hi;
+	uint8_t data[1000];
+};
+static uint64_t tx_now(void *ctx) { return ((struct tcpx *)ctx)->now; }
+static uint32_t tx_random(void *ctx) { (void)ctx; return 0x9e3779b9u; }
+
+static void
+tx_recv(void *ctx, struct tcp_pcb *p, const uint8_t *d, size_t n, struct nic_buf *b)
+{
+	struct tcpx *x = ctx;
+	(void)p;
+	if (n == 0)
+		return;
+	if (b == NULL || d < x->lo || d + n > x->hi)
+		x->in_rxbuf = false;
+	if (x->got + n <= sizeof(x->data))
+		assert_memory_equal(d, x->data + x->got, n);
+	x->got += n;
+}
+
+static void
+tx_accept(void *ctx, struct tcp_pcb *p)
+{
+	p->cbs.recv = tx_recv;
+	p->ctx = ctx;
+}
+
+static uint32_t
+seg(uint8_t *fr, const uint8_t *mac, uint8_t flags, uint32_t sq, uint32_t ack,
+    const uint8_t *data, size_t dlen)
+{
+	uint32_t src = 0x0a630001, dst = 0x0a630002;
+	memcpy(fr, mac, 6);
+	memcpy(fr + 6, "\x02\x00\x00\x00\x00\x99", 6);
+	fr[12] = 0x08;
+	fr[13] = 0x00;
+	uint8_t *ip = fr + 14, *t = ip + 20;
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	wr16(ip + 2, (uint16_t)(40 + dlen));
+	ip[8] = 64;
+	ip[9] = IPPROTO_TCP;
+	wr32(ip + 12, src);
+	wr32(ip + 16, dst);
+	wr16(ip + 10, ns_csum(ip, 20, 0));
+	wr16(t, 40000);
+	wr16(t + 2, 80);
+	wr32(t + 4, sq);
+	wr32(t + 8, ack);
+	t[12] = 0x50;
+	t[13] = flags;
+	wr16(t + 14, 65535);
+	if (dlen > 0)
+		memcpy(t + 20, data, dlen);
+	uint32_t pseudo = (src >> 16) + (src & 0xffff) + (dst >> 16) +
+	    (dst & 0xffff) + IPPROTO_TCP + (uint32_t)(20 + dlen);
+	wr16(t + 16, ns_csum(t, 20 + dlen, pseudo));
+	return (uint32_t)(54 + dlen);
+}
+
+/* ARP, handshake and 1000 bytes of data through netvsc into the real
+   netstack: the data reaches the application inside the receive buffer,
+   the stack's answers reach the VSP's wire. */
+static void
+test_tcp_through_netstack(void **state)
+{
+	struct fx *f = *state;
+	static struct netstack ns;
+	static struct ns_txbuf txmem[NS_TXBUFS];
+	static struct tcpx x;
+	static uint8_t fr[1200];
+	const uint8_t *fp = fr;
+	uint32_t l;
+
+	assert_int_equal(vmbus_probe(&f->vb, table), 1);
+	struct nic *n = nic_first();
+	struct netvsc_softc *sc = n->sc;
+	memset(&x, 0, sizeof(x));
+	x.now = 1000000000ull;
+	x.in_rxbuf = true;
+	x.lo = sc->rx->buf.va;
+	x.hi = x.lo + sc->rx->buf.len;
+	for (size_t i = 0; i < sizeof(x.data); i++)
+		x.data[i] = (uint8_t)(i * 11 + 3);
+	struct netstack_port port = { tx_now, tx_random, NULL, &x };
+	netstack_attach(&ns, n, &port, txmem);
+	netstack_set_static(&ns, 0x0a630002, 0xffffff00u, 0x0a630001, 0);
+	assert_int_equal(tcp_listen(&ns, 80, tx_accept, &x), TERN_OK);
+
+	/* The peer's ARP request teaches the stack its address. */
+	memset(fr, 0, 60);
+	memset(fr, 0xff, 6);
+	fr[6] = 0x02; fr[11] = 0x99; fr[12] = 0x08; fr[13] = 0x06;
+	uint8_t *a = fr + 14;
+	a[1] = 1; a[2] = 0x08; a[4] = 6; a[5] = 4; a[7] = 1;
+	a[8] = 0x02; a[13] = 0x99;
+	wr32(a + 14, 0x0a630001);
+	wr32(a + 24, 0x0a630002);
+	l = 60;
+	assert_true(netvsc_vsp_rx(&f->v, &fp, &l, 1, -1) != 0);
+	netstack_poll(&ns);
+	int w0 = f->v.nwire;
+	assert_true(w0 >= 1);			/* the ARP reply */
+
+	l = seg(fr, n->mac, 0x02, 1000, 0, NULL, 0);
+	assert_true(netvsc_vsp_rx(&f->v, &fp, &l, 1,
+	    RNDIS_RXCSUM_TCP_OK | RNDIS_RXCSUM_IP_OK) != 0);
+	netstack_poll(&ns);
+	assert_int_equal(f->v.nwire, w0 + 1);
+	const struct vsp_frame *sa = &f->v.wire[w0];
+	assert_int_equal(sa->data[47], 0x12);		/* SYN|ACK */
+	/* Control segments carry a full checksum (no PPI asked for). */
+	assert_false(sa->csum_ppi);
+	uint32_t ps = (rd32(sa->data + 26) >> 16) + (rd32(sa->data + 26) & 0xffff) +
+	    (rd32(sa->data + 30) >> 16) + (rd32(sa->data + 30) & 0xffff) +
+	    IPPROTO_TCP + (rd16(sa->data + 16) - 20u);
+	assert_int_equal(ns_csum(sa->data + 34, rd16(sa->data + 16) - 20u, ps), 0);
+	uint32_t iss = rd32(sa->data + 38);
+
+	l = seg(fr, n->mac, 0x10, 1001, iss + 1, NULL, 0);
+	assert_true(netvsc_vsp_rx(&f->v, &fp, &l, 1, RNDIS_RXCSUM_TCP_OK) != 0);
+	netstack_poll(&ns);
+	l = seg(fr, n->mac, 0x18, 1001, iss + 1, x.data, sizeof(x.data));
+	assert_true(netvsc_vsp_rx(&f->v, &fp, &l, 1, RNDIS_RXCSUM_TCP_OK) != 0);
+	netstack_poll(&ns);
+	x.now += 500000000ull;		/* past the delayed ACK */
+	netstack_poll(&ns);
+	assert_int_equal(x.got, sizeof(x.data));
+	assert_true(x.in_rxbuf);
+	assert_int_equal(ns.tcp.st.bad_csum, 0);
+	assert_int_equal(n->stats.rx_copy_bytes, 0);
+	/* The last frame out acknowledges all 1000 bytes. */
+	const struct vsp_frame *ack = &f->v.wire[(f->v.nwire - 1) % VSP_WIRE];
+	assert_int_equal(rd32(ack->data + 42), 1001 + sizeof(x.data));
+	/* Every transfer went back to the host once the stack was done. */
+	netvsc_vsp_drain(&f->v);
+	assert_int_equal(f->v.xfer_out, 0);
+}
+
 /* ---- lifetime ------------------------------------------------------------ */
 
 static void
@@ -782,6 +930,7 @@ main(void)
 		T(test_tx_full_is_eagain),
 		T(test_comp_unknown_ids),
 		T(test_tx_oversize_dropped),
+		T(test_tcp_through_netstack),
 		T(test_detach_with_lent_buffers),
 		T(test_rescind_with_lent_buffers),
 		cmocka_unit_test(test_dma_failure_each_step),
