@@ -37,7 +37,8 @@ bench: bench-boot bench-net
 # -O2 without sanitizers: the runtime switches stacks by hand and kills
 # threads mid-call, which ASan's stack poisoning does not follow.
 TERNSIM_SRCS := tools/ternsim/ternsim.c tools/ternsim/ts_kern.c tools/ternsim/ts_azure.c \
-	tests/vmbus/hv_sim.c kernel/hv/hv.c vmbus/vmbus.c vmbus/vmbus_ring.c kernel/dev/bus.c \
+	tests/vmbus/hv_sim.c tests/vmbus/netvsc_vsp.c kernel/hv/hv.c vmbus/vmbus.c vmbus/vmbus_ring.c \
+	vmbus/netvsc.c vmbus/netvsc_datapath.c kernel/dev/bus.c \
 	tests/virtio/virtio_sim.c tests/virtio/virtio_regnames.c tests/hw/hw_host.c \
 	virtio/virtio.c virtio/virtio_net.c virtio/virtio_net_mq.c virtio/virtio_blk.c \
 	kernel/dev/dev.c kernel/dev/blk.c kernel/dev/blktest.c kernel/log.c kernel/cmdline.c \

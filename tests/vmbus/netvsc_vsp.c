@@ -104,6 +104,9 @@ netvsc_vsp_rx_msgs(struct netvsc_vsp *v, const void *const *msgs,
 	uint16_t subs[VSP_MAX_RANGES];
 	int k = 0;
 
+	memset(r, 0, sizeof(r));
+	memset(subs, 0, sizeof(subs));
+
 	if (!v->rxbuf || v->rx_revoked || n > VSP_MAX_RANGES)
 		return 0;
 	for (; k < n; k++) {
@@ -350,6 +353,32 @@ vsp_rndis_ctl(struct netvsc_vsp *v, const uint8_t *m, uint32_t len)
 
 /* ---- frames from the guest -------------------------------------------- */
 
+/* What the host does for a checksum PPI (B.12 type 0, transmit): the
+   TCP or UDP checksum field holds the pseudo-header sum; sum from the
+   transport header to the end and store the complement. */
+static void
+vsp_csum_complete(struct netvsc_vsp *v, uint8_t *fr, uint32_t len, uint32_t info)
+{
+	uint32_t l4 = (info >> RNDIS_TXCSUM_L4OFF_SHIFT) & 0x3ff;
+	uint32_t field = (info & RNDIS_TXCSUM_TCP) ? 16 : (info & RNDIS_TXCSUM_UDP) ? 6 : 0;
+	if (field == 0 || l4 + field + 2 > len) {
+		VERR(v, "checksum PPI 0x%x for a %u-byte frame", info, len);
+		return;
+	}
+	uint32_t sum = 0;
+	for (uint32_t i = l4; i + 1 < len; i += 2)
+		sum += (uint32_t)fr[i] << 8 | fr[i + 1];
+	if ((len - l4) & 1)
+		sum += (uint32_t)fr[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	uint16_t c = (uint16_t)~sum;
+	if (c == 0 && field == 6)
+		c = 0xffff;
+	fr[l4 + field] = (uint8_t)(c >> 8);
+	fr[l4 + field + 1] = (uint8_t)c;
+}
+
 /* One RNDIS PACKET in msg (len bytes) to the wire. */
 static bool
 vsp_frame(struct netvsc_vsp *v, const uint8_t *msg, uint32_t len, bool copied)
@@ -395,6 +424,14 @@ vsp_frame(struct netvsc_vsp *v, const uint8_t *msg, uint32_t len, bool copied)
 	memcpy(f->data, msg + 8 + pk.data_off, f->len);
 	f->copied = copied;
 	v->nwire++;
+	if (v->on_tx != NULL) {
+		static uint8_t out[16384];
+		uint32_t n = pk.data_len;
+		memcpy(out, msg + 8 + pk.data_off, n);
+		if (f->csum_ppi)
+			vsp_csum_complete(v, out, n, f->csum_info);
+		v->on_tx(v->tx_ctx, out, n);
+	}
 	v->tx_frames++;
 	return true;
 }
@@ -482,8 +519,10 @@ vsp_rndis_pkt(struct netvsc_vsp *v, uint16_t type, uint16_t flags, uint64_t tid,
 				    pb.offset, pb.len);
 				return;
 			}
-			const uint8_t *p = hv_sim_guest_va(v->s, (pb.pfn << 12) + pb.offset,
-			    pb.len, "netvsc page buffer");
+			uint64_t pa = (pb.pfn << 12) + pb.offset;
+			const uint8_t *p = v->any_guest_memory ?
+			    (const uint8_t *)(uintptr_t)pa :
+			    hv_sim_guest_va(v->s, pa, pb.len, "netvsc page buffer");
 			if (p == NULL)
 				return;
 			memcpy(msg + len, p, pb.len);

@@ -54,6 +54,12 @@ struct netvsc_vsp {
 	uint32_t f_recv_buf_sections;	/* 0: 1 */
 	bool f_no_drain;		/* leave the guest->host ring alone */
 	bool f_hold_tx;			/* keep TX completions until released */
+	/* The wire beyond the recorded frames (ternsim: a TAP). */
+	void (*on_tx)(void *ctx, const uint8_t *frame, uint32_t len);
+	void *tx_ctx;
+	/* Page buffers may name any address (ternsim: the workload's memory
+	   is not the simulator's DMA memory); tests leave it false. */
+	bool any_guest_memory;
 	/* Protocol state */
 	uint32_t nvsp_ver;
 	bool ndis_config, ndis_ver;

@@ -8,11 +8,12 @@
  *
  *   ternsim --tap=IF [--platform=qemu] [--disk=FILE] [--pkg=FILE]
  *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N] [--mtu=N]
- *   ternsim --platform=azure [--pkg=FILE] [--cmdline="..."]
+ *   ternsim --platform=azure [--tap=IF] [--pkg=FILE] [--cmdline="..."]
  *
  * --platform=azure brings up kernel/hv and the VMBus against the Hyper-V
- * host simulator instead (ts_azure.c: TERN HV, TERN VMBUS); with no
- * netvsc/storvsc yet it has no wire and no disk.
+ * host simulator instead (ts_azure.c: TERN HV, TERN VMBUS); with a TAP
+ * the netvsc driver binds and the simulator's netvsc VSP is the NIC on
+ * it; no storvsc yet, so no disk.
  *
  * The boot sequence is the kernel's (kernel/main.c, kernel/subsys.c):
  * command line, devices (TERN NIC, TERN BLK), pal_net_start (TERN NET_UP
@@ -92,7 +93,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu] [--disk=FILE] "
 	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n"
-	    "       ternsim --platform=azure [--pkg=FILE] [--cmdline=\"...\"]\n");
+	    "       ternsim --platform=azure [--tap=IFNAME] [--pkg=FILE] [--cmdline=\"...\"]\n");
 	exit(2);
 }
 
@@ -167,6 +168,10 @@ ts_wire_wait(int ms)
 		struct pollfd p = { ts.tap, POLLIN, 0 };
 		if (poll(&p, 1, ms) > 0)
 			wire_pump();
+	} else if (ts_azure_wire_fd() >= 0) {
+		struct pollfd p = { ts_azure_wire_fd(), POLLIN, 0 };
+		if (poll(&p, 1, ms) > 0)
+			ts_azure_wire_pump();
 	} else {
 		usleep((useconds_t)ms * 1000);
 	}
@@ -208,6 +213,7 @@ ts_shutdown(void)
 		    (unsigned long long)ts.wire_rx_dropped,
 		    (unsigned long long)ts.wire_tx_errors,
 		    (unsigned long long)ts.recoveries, ts.wire_tx_max);
+	ts_azure_shutdown();
 	blk_shutdown_all();
 	if (ts.disk != NULL)
 		msync(ts.disk, ts.disk_len, MS_SYNC);
@@ -357,8 +363,10 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	/* azure: no netvsc/storvsc yet, so no wire and no disk to give. */
-	if (azure ? (tap != NULL || disk != NULL || reset_after >= 0 || mtu_offered) :
+	/* azure: netvsc on the TAP when one is given; no storvsc yet, so no
+	   disk, and none of the virtio faults. */
+	if (azure ? (disk != NULL || reset_after >= 0 || mtu_offered ||
+	    (tap != NULL && strlen(tap) >= IFNAMSIZ)) :
 	    (tap == NULL || strlen(tap) >= IFNAMSIZ))
 		usage();
 	if (strlen(cmd) >= TERN_CMDLINE_MAX)
@@ -380,8 +388,13 @@ main(int argc, char **argv)
 	load_pkg(pkg);
 	if (azure) {
 		log_info("ternsim", "platform azure (simulated Hyper-V host), "
-		    "no wire, no disk, package %s", pkg);
-		int rc = ts_azure_start();
+		    "wire %s, no disk, package %s", tap != NULL ? tap : "none", pkg);
+		int fd = -1;
+		if (tap != NULL && (fd = tap_open(tap)) < 0) {
+			fprintf(stderr, "ternsim: TAP %s: %s\n", tap, strerror(errno));
+			exit(1);
+		}
+		int rc = ts_azure_start(fd);
 		if (rc != TERN_OK)
 			fail("vmbus", err_str(rc));
 		pal_net_start();

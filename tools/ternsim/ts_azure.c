@@ -2,30 +2,100 @@
  * ts_azure.c - ternsim --platform=azure: the Hyper-V enlightenments
  * (kernel/hv) and the VMBus core (vmbus/) brought up as the kernel does
  * on Azure, against the host simulator of tests/vmbus (a netvsc and a
- * storvsc offer).  It prints TERN HV and TERN VMBUS like a boot on Azure;
- * no driver binds yet (netvsc/storvsc are issue 18), so the guest then
- * runs without network or disk.
+ * storvsc offer).  It prints TERN HV and TERN VMBUS like a boot on Azure.
+ * With a TAP (--tap=IF) the netvsc driver binds to the netvsc offer and
+ * the simulator's netvsc VSP (tests/vmbus/netvsc_vsp.c) puts the frames
+ * it is sent on the TAP and hands frames read from the TAP to the guest
+ * as transfer packets; without one no driver binds and the guest runs
+ * without network.  No storvsc yet: no disk.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "kernel/dev/nic.h"
 #include "kernel/err.h"
 #include "kernel/hv/hv.h"
 #include "kernel/log.h"
 #include "tests/vmbus/hv_sim.h"
+#include "tests/vmbus/netvsc_vsp.h"
 #include "tools/ternsim/ternsim.h"
+#include "vmbus/netvsc.h"
 #include "vmbus/vmbus_var.h"
 
 static struct hv_sim az_sim;
 static struct hv az_hv;
 static struct vmbus az_vb;
 static struct hw_dma az_hcpage;
-static const struct driver *const az_table[] = { NULL };
+static struct netvsc_vsp az_vsp;
+static int az_tap = -1;
+static struct nic *az_nic;
+static const struct nic_ops *az_drv_ops;
+static struct nic_ops az_ops;
+static uint64_t az_in, az_in_dropped, az_out, az_out_lost;
+static const struct driver *const az_none[] = { NULL };
+static const struct driver *const az_net[] = { &netvsc_driver, NULL };
 
 static void *az_zalloc(size_t n) { return calloc(1, n); }
 
+/* VSP on_tx: a frame the guest sent goes on the wire. */
+static void
+az_wire_tx(void *ctx, const uint8_t *frame, uint32_t len)
+{
+	(void)ctx;
+	if (write(az_tap, frame, len) == (ssize_t)len)
+		az_out++;
+	else
+		az_out_lost++;
+}
+
 int
-ts_azure_start(void)
+ts_azure_wire_fd(void)
+{
+	return az_nic != NULL ? az_tap : -1;
+}
+
+/* Frames waiting on the TAP go to the guest, one transfer packet each;
+   with no room (the guest holds its buffers, the ring is full) a frame
+   is lost as on a wire. */
+void
+ts_azure_wire_pump(void)
+{
+	static uint8_t frame[65536];
+	for (int i = 0; i < 64 && az_tap >= 0; i++) {
+		ssize_t n = read(az_tap, frame, sizeof(frame));
+		if (n <= 0)
+			return;
+		const uint8_t *fp = frame;
+		uint32_t l = (uint32_t)n;
+		if (n < 14 || n > 1514 || netvsc_vsp_rx(&az_vsp, &fp, &l, 1,
+		    RNDIS_RXCSUM_IP_OK) == 0)
+			az_in_dropped++;
+		else
+			az_in++;
+	}
+}
+
+static int
+az_poll(struct nic *n, int queue, int budget)
+{
+	ts_azure_wire_pump();
+	return az_drv_ops->poll(n, queue, budget);
+}
+
+void
+ts_azure_shutdown(void)
+{
+	if (az_nic != NULL)
+		log_info("ternsim", "netvsc wire: %llu frames in, %llu out, %llu dropped in, %llu lost out, %d host protocol errors",
+		    (unsigned long long)az_in, (unsigned long long)az_out,
+		    (unsigned long long)az_in_dropped,
+		    (unsigned long long)az_out_lost, hv_sim_error_count(&az_sim));
+}
+
+int
+ts_azure_start(int tap)
 {
 	char line[256];
 	int rc;
@@ -49,7 +119,20 @@ ts_azure_start(void)
 	az_vb.bus.free = free;
 	if ((rc = vmbus_connect(&az_vb, &az_hv)) != TERN_OK)
 		return rc;
-	rc = vmbus_probe(&az_vb, az_table);
+	if (tap >= 0) {
+		az_tap = tap;
+		netvsc_vsp_init(&az_vsp, &az_sim, 14);
+		az_vsp.on_tx = az_wire_tx;
+		az_vsp.any_guest_memory = true;
+	}
+	rc = vmbus_probe(&az_vb, tap >= 0 ? az_net : az_none);
+	if (tap >= 0 && (az_nic = nic_first()) != NULL) {
+		/* The wire is pumped where the runtime polls the NIC. */
+		az_drv_ops = az_nic->ops;
+		az_ops = *az_nic->ops;
+		az_ops.poll = az_poll;
+		az_nic->ops = &az_ops;
+	}
 	if (hv_sim_error_count(&az_sim) != 0)
 		log_warn("ternsim", "host simulator saw %d protocol errors, first: %s",
 		    hv_sim_error_count(&az_sim), az_sim.err[0]);
