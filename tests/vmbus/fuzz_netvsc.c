@@ -60,6 +60,17 @@ take(struct rd *r, int bytes)
 	return v;
 }
 
+/* An offset into the 2 MiB receive buffer, often near its end. */
+static uint32_t
+where(struct rd *r)
+{
+	switch (take(r, 1) & 3) {
+	case 0: return NETVSC_RXBUF_BYTES - take(r, 2) % 4096;
+	case 1: return take(r, 4);
+	default: return take(r, 3) % NETVSC_RXBUF_BYTES;
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -100,13 +111,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int k = (int)(take(&r, 1) % 9);
 			for (int i = 0; i < k; i++) {
 				rg[i].byte_count = take(&r, 1) & 1 ? take(&r, 2) : take(&r, 4);
-				rg[i].byte_offset = take(&r, 1) & 1 ? take(&r, 3) : take(&r, 4);
+				rg[i].byte_offset = where(&r);
 			}
 			netvsc_vsp_xfer_raw(&v, set, rg, k);
 		} else if (op == 1) {		/* bytes into the receive buffer */
-			uint32_t off = take(&r, 3);
+			uint32_t off = where(&r) & ~3u;
 			uint32_t len = take(&r, 1) + 1;
 			uint8_t *dst = netvsc_vsp_rxbuf(&v, off, len);
+			if (dst != NULL && len >= 44 && take(&r, 1) & 1) {
+				/* A PACKET header with fuzzed offsets and lengths. */
+				struct rndis_packet pk = { RNDIS_MSG_PACKET, take(&r, 2),
+				    take(&r, 2), take(&r, 2), 0, 0, 0, take(&r, 2),
+				    take(&r, 1), 0, 0 };
+				memcpy(dst, &pk, sizeof(pk));
+				dst += sizeof(pk);
+				len -= sizeof(pk);
+			}
 			for (uint32_t i = 0; dst != NULL && i < len; i++)
 				dst[i] = (uint8_t)take(&r, 1);
 		} else if (op == 2) {		/* raw RNDIS messages */
