@@ -552,7 +552,7 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 		ext.pb[k++] = (struct vmbus_pagebuf){ hl, (uint32_t)(hpa & 4095), hpa >> 12 };
 		for (struct nic_buf *b = chain; b != NULL; b = b->next) {
 			uint32_t done = 0;
-			while (done < b->len) {
+			while (done < b->len && k < VMBUS_MAX_PAGEBUFS) {
 				uint64_t pa = hw_virt_to_phys(sc->hw, b->data + done);
 				uint32_t in_page = 4096 - (uint32_t)(pa & 4095);
 				uint32_t len = b->len - done < in_page ? b->len - done : in_page;
@@ -560,6 +560,15 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 				    (uint32_t)(pa & 4095), pa >> 12 };
 				done += len;
 			}
+		}
+		uint32_t covered = 0;
+		for (uint32_t i = 1; i < k; i++)
+			covered += ext.pb[i].len;
+		if (covered != flen) {
+			/* More pages than counted (never with a linear map). */
+			n->stats.tx_drops++;
+			nic_buf_release_chain(chain);
+			return TERN_EINVAL;
 		}
 		ext.h.reserved = 0;
 		ext.h.rangecount = k;
