@@ -5,9 +5,9 @@
 # offers, make no protocol error, and the process ends with status 0 on
 # SIGTERM.  Then, with a TAP in a private network namespace (root
 # needed), netvsc binds through the simulator's netvsc VSP: TERN NIC
-# driver=netvsc, /healthz answers from Linux, the package's 256 KiB
-# big.bin arrives byte for byte, no protocol error at the host, exit 0.
-# Bounded: 3 s, then every client has a timeout (~10 s).
+# driver=netvsc, /healthz answers from Linux, a 1 MiB file arrives byte
+# for byte, 200 concurrent connections are answered, /stats shows no
+# receive payload copies, no protocol error at the host, exit 0.  Bounded: 3 s, then every client has a timeout.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build}
@@ -51,7 +51,11 @@ fi
 nsx ip link set lo up
 nsx ip tuntap add dev tsa0 mode tap && nsx ip addr add 10.79.9.1/24 dev tsa0 &&
 	nsx ip link set tsa0 up || { echo "FAIL ternsim-azure: tap tsa0"; exit 1; }
-ip netns exec "$NS" "$B/tools/ternsim" --platform=azure --tap=tsa0 \
+PKG=$B/tests/hosted/httpd-1m.pkg
+ONEM=$B/tests/hosted/1m.bin
+make --no-print-directory "$PKG" >/dev/null ||
+	{ echo "FAIL ternsim-azure: build $PKG"; exit 1; }
+ip netns exec "$NS" "$B/tools/ternsim" --platform=azure --tap=tsa0 --pkg="$PKG" \
 	--cmdline="ip=10.79.9.2/24 gw=10.79.9.1" >"$LN" 2>&1 &
 pid=$!
 for _ in $(seq 100); do
@@ -66,11 +70,23 @@ if [ "$(nsx curl -s -m 5 http://10.79.9.2/healthz)" = "ok" ]; then
 else
 	echo "FAIL ternsim-azure: /healthz over netvsc (log $LN)"; failed=1
 fi
-if nsx curl -s -m 10 -o "$B/test-logs/ternsim-azure-big.bin" http://10.79.9.2/big.bin &&
-	cmp -s "$B/test-logs/ternsim-azure-big.bin" "$B/apps/httpd/big.bin"; then
-	echo "PASS ternsim-azure: big.bin byte for byte over netvsc"
+if nsx curl -s -m 20 -o "$B/test-logs/ternsim-azure-1m.bin" http://10.79.9.2/1m.bin &&
+	cmp -s "$B/test-logs/ternsim-azure-1m.bin" "$ONEM"; then
+	echo "PASS ternsim-azure: 1m.bin byte for byte over netvsc"
 else
-	echo "FAIL ternsim-azure: big.bin over netvsc (log $LN)"; failed=1
+	echo "FAIL ternsim-azure: 1m.bin over netvsc (log $LN)"; failed=1
+fi
+ok=$(seq 200 | nsx xargs -P 200 -I{} curl -s -m 20 -o /dev/null -w '%{http_code}\n' \
+	http://10.79.9.2/healthz | grep -c '^200$')
+if [ "$ok" = 200 ]; then echo "PASS ternsim-azure: 200 of 200 concurrent connections over netvsc"
+else echo "FAIL ternsim-azure: $ok of 200 concurrent connections over netvsc"; failed=1; fi
+st=$(nsx curl -s -m 5 http://10.79.9.2/stats)
+if echo "$st" | grep -q '"net.payload_copied": 0,' && echo "$st" | grep -q '"pal.rx_copied": 0,' &&
+	echo "$st" | grep -Eq '"nic.rx_packets": [1-9]'; then
+	echo "PASS ternsim-azure: /stats shows no receive payload copies"
+else
+	echo "FAIL ternsim-azure: /stats receive copies (or no frames): $(echo "$st" | grep -E 'copied|rx_packets' | tr -d '\n')"
+	failed=1
 fi
 kill -TERM "$pid" 2>/dev/null
 wait "$pid"
