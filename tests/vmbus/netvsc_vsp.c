@@ -738,6 +738,20 @@ vsp_hook(struct hv_sim *s, struct sim_chan *c, void *ctx)
 }
 
 void
+netvsc_vsp_reoffered(struct netvsc_vsp *v)
+{
+	v->nvsp_ver = 0;
+	v->ndis_config = v->ndis_ver = false;
+	v->rxbuf = v->txbuf = v->rx_revoked = v->tx_revoked = false;
+	v->rndis_up = v->offload_on = false;
+	v->filter = 0;
+	memset(v->sub_used, 0, sizeof(v->sub_used));
+	memset(v->xfer, 0, sizeof(v->xfer));
+	v->xfer_out = 0;
+	v->nheld = 0;
+}
+
+void
 netvsc_vsp_init(struct netvsc_vsp *v, struct hv_sim *s, uint32_t relid)
 {
 	memset(v, 0, sizeof(*v));

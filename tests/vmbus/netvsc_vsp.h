@@ -93,6 +93,9 @@ struct netvsc_vsp {
 
 /* Configure (MAC 00:15:5d:..., MTU 1500, link up) and hook into s. */
 void netvsc_vsp_init(struct netvsc_vsp *v, struct hv_sim *s, uint32_t relid);
+/* The device was rescinded and is offered again: forget the guest's
+   buffers and the protocol state (the wire and counters stay). */
+void netvsc_vsp_reoffered(struct netvsc_vsp *v);
 /* Take what the guest sent (after f_no_drain), send held completions
    (clears f_hold_tx). */
 void netvsc_vsp_drain(struct netvsc_vsp *v);

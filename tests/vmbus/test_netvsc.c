@@ -882,6 +882,66 @@ test_rescind_with_lent_buffers(void **state)
 	up_release_all(&f->up);
 }
 
+
+/* Rescind in the middle of traffic with buffers lent, then the host
+   offers the NIC again: a new NIC with the same MAC comes up, carries
+   frames both ways, and the old buffers still go back cleanly. */
+static void
+test_rescind_reoffer_mid_traffic(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	uint8_t fr[3][400];
+	const uint8_t *fp[3] = { fr[0], fr[1], fr[2] };
+	uint32_t l[3] = { 400, 300, 200 };
+	struct hw_dma mem;
+	struct nic_buf b;
+
+	for (int i = 0; i < 3; i++)
+		frame(fr[i], l[i], (uint8_t)(i + 40));
+	assert_int_equal(hw_dma_alloc(&f->s.dev, 4096, 4096, &mem), 0);
+	frame(mem.va, 1000, 8);
+	txbuf(&b, mem.va, 1000);
+	tx_released = 0;
+	f->up.hold = true;
+	assert_true(netvsc_vsp_rx(&f->v, fp, l, 3, -1) != 0);
+	nic_poll(n, 64);
+	f->v.f_hold_tx = true;		/* a frame in flight at the rescind */
+	assert_int_equal(nic_tx(n, 0, &b, NULL), TERN_OK);
+	hv_sim_rescind(&f->s, RELID_NET);
+	vmbus_poll(&f->vb);
+	assert_null(nic_first());
+	assert_int_equal(tx_released, 1);	/* given back by detach */
+	f->v.nheld = 0;				/* its completion is moot */
+	f->v.f_hold_tx = false;
+
+	netvsc_vsp_reoffered(&f->v);
+	hv_sim_offer(&f->s, hv_sim_guid_netvsc, 1, RELID_NET, CONN_NET);
+	vmbus_poll(&f->vb);
+	struct nic *n2 = nic_first();
+	assert_non_null(n2);
+	assert_memory_equal(n2->mac, f->v.mac, 6);
+	n2->rx = up_rx;
+	n2->upper = &f->up;
+	/* The old lent buffers come back now: nothing reaches the new NIC. */
+	up_release_all(&f->up);
+	f->up.hold = false;
+	int rx0 = f->up.rx;
+	assert_true(netvsc_vsp_rx(&f->v, fp, l, 3, -1) != 0);
+	assert_int_equal(nic_poll(n2, 64), 3);
+	assert_int_equal(f->up.rx, rx0 + 3);
+	assert_memory_equal(f->up.last, fr[2], 200);
+	txbuf(&b, mem.va, 1000);
+	int w = f->v.nwire;
+	assert_int_equal(nic_tx(n2, 0, &b, NULL), TERN_OK);
+	assert_int_equal(f->v.nwire, w + 1);
+	nic_poll(n2, 64);
+	assert_int_equal(tx_released, 2);
+	netvsc_vsp_drain(&f->v);
+	assert_int_equal(f->v.xfer_out, 0);
+	hw_dma_free(&f->s.dev, &mem);
+}
+
 static void
 test_dma_failure_each_step(void **state)
 {
@@ -933,6 +993,7 @@ main(void)
 		T(test_tcp_through_netstack),
 		T(test_detach_with_lent_buffers),
 		T(test_rescind_with_lent_buffers),
+		T(test_rescind_reoffer_mid_traffic),
 		cmocka_unit_test(test_dma_failure_each_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
