@@ -30,9 +30,18 @@ vsp_send(struct netvsc_vsp *v, uint16_t type, uint16_t flags, uint64_t tid,
 	    data, len);
 }
 
+/* The f_drop_at countdown: true when this reply is to be lost. */
+static bool
+vsp_drop(struct netvsc_vsp *v)
+{
+	return v->f_drop_at > 0 && --v->f_drop_at == 0;
+}
+
 static void
 vsp_comp(struct netvsc_vsp *v, uint64_t tid, const void *msg, size_t len)
 {
+	if (vsp_drop(v))
+		return;
 	if (vsp_send(v, VMBUS_PKT_COMP, 0, tid, NULL, 0, msg, len) != 0)
 		VERR(v, "host->guest ring full for a completion");
 }
@@ -224,7 +233,7 @@ vsp_ack(struct netvsc_vsp *v, uint64_t tid, const uint8_t *p, int len)
 static void
 vsp_ctl_reply(struct netvsc_vsp *v, void *msg, uint32_t len)
 {
-	if (v->f_ctl_mute)
+	if (v->f_ctl_mute || vsp_drop(v))
 		return;
 	const void *m = msg;
 	if (v->f_ctl_bad_len) {

@@ -942,6 +942,51 @@ test_rescind_reoffer_mid_traffic(void **state)
 	hw_dma_free(&f->s.dev, &mem);
 }
 
+
+static void
+test_host_never_answers_init(void **state)
+{
+	struct fx *f = *state;
+	f->v.f_no_drain = true;
+	assert_int_equal(vmbus_probe(&f->vb, table), 0);
+	assert_null(nic_first());
+	assert_true(kstub_logged("no NVSP INIT_COMPLETE after 5000 ms"));
+}
+
+/* Every reply of the bring-up lost in turn (NVSP completions and RNDIS
+   completions): attach fails with the wait that named it, or succeeds
+   when the lost one was not needed, never hangs, and leaks nothing. */
+static void
+test_lost_reply_each_step(void **state)
+{
+	(void)state;
+	int failed = 0;
+	for (int at = 1; at <= 16; at++) {
+		struct fx *f = malloc(sizeof(*f));
+		fx_init(f);
+		f->v.f_drop_at = at;
+		int bound = vmbus_probe(&f->vb, table);
+		if (bound == 0) {
+			failed++;
+			assert_true(kstub_logged("no NVSP") || kstub_logged("no RNDIS") ||
+			    kstub_logged("no SEND_RNDIS_PKT_COMPLETE"));
+			assert_null(nic_first());
+		}
+		int leaked = fx_fini(f);
+		int errs = hv_sim_error_count(&f->s);
+		char first[160];
+		memcpy(first, f->s.err[0], sizeof(first));
+		free(f);
+		if (errs != 0)
+			fail_msg("reply %d lost: host saw %d protocol errors, first: %s",
+			    at, errs, first);
+		assert_int_equal(leaked, 0);
+		assert_int_equal(softcs_live, 0);
+		assert_null(nic_first());
+	}
+	assert_true(failed >= 10);
+}
+
 static void
 test_dma_failure_each_step(void **state)
 {
@@ -994,6 +1039,8 @@ main(void)
 		T(test_detach_with_lent_buffers),
 		T(test_rescind_with_lent_buffers),
 		T(test_rescind_reoffer_mid_traffic),
+		T(test_host_never_answers_init),
+		cmocka_unit_test(test_lost_reply_each_step),
 		cmocka_unit_test(test_dma_failure_each_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
