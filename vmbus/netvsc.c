@@ -19,7 +19,10 @@
  * Replies: NVSP requests get a COMP packet carrying the reply (matched by
  * transaction id); RNDIS completions come through the receive buffer
  * like frames (matched by request id, netvsc_datapath.c copies them into
- * sc->rndis_resp).  One sub-channel-less queue: vRSS is not done.
+ * sc->rndis_resp).  vRSS: with NVSP 5 and later up to three sub-channels
+ * are asked for and opened, one NIC queue each (netvsc_subchannels); the
+ * receive-scale parameters (OID 0x00010204) are not set, so which flows
+ * a real host puts on them is its own default.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -43,7 +46,7 @@ netvsc_wait(struct netvsc_softc *sc, const bool *done, const char *what)
 	uint64_t end = hw_now_ns(sc->hw) + NETVSC_WAIT_NS;
 
 	for (;;) {
-		netvsc_process(sc, 64);
+		netvsc_process(sc, 0, 64);
 		if (*done)
 			return TERN_OK;
 		if (sc->dead)
@@ -383,6 +386,52 @@ netvsc_rndis_config(struct netvsc_softc *sc)
 	    "RNDIS SET CURRENT_PACKET_FILTER");
 }
 
+/*
+ * vRSS (B.11 step 7, NVSP 5+): ask for NETVSC_MAX_QUEUES - 1 sub-channels,
+ * wait for the offers the host says it allocated, open each: one NIC
+ * queue per channel.  Anything short of that is logged and leaves fewer
+ * queues (at least the primary), never a failed attach.
+ */
+static void
+netvsc_subchannels(struct netvsc_softc *sc)
+{
+	struct vmbus_chan *sub[NETVSC_MAX_QUEUES - 1];
+	struct { uint32_t type, op, num; } m = { NVSP_MSG_SUBCHANNEL, 1,
+	    NETVSC_MAX_QUEUES - 1 };
+	struct { uint32_t type, status, num; } r;
+
+	if (sc->nvsp_ver < NVSP_V5)
+		return;
+	sc->st.subchan_asked = m.num;
+	if (netvsc_nvsp(sc, &m, sizeof(m), &r, sizeof(r),
+	    "NVSP SUBCHANNEL completion") != TERN_OK)
+		return;
+	if (r.type != NVSP_MSG_SUBCHANNEL || r.status != NVSP_STAT_SUCCESS ||
+	    r.num > m.num) {
+		log_info(sc->hw->name, "sub-channels refused: type %u status %u count %u",
+		    r.type, r.status, r.num);
+		return;
+	}
+	if (r.num == 0)
+		return;
+	int got = vmbus_subchan_wait(sc->ch, (int)r.num);
+	got = vmbus_subchan_list(sc->ch, sub, got < (int)r.num ? got : (int)r.num);
+	for (int i = 0; i < got && sc->nq < NETVSC_MAX_QUEUES; i++) {
+		/* Sub-channels share the primary's buffers (B.11). */
+		if (vmbus_chan_open(sub[i], NETVSC_RING_BYTES, NETVSC_RING_BYTES,
+		    NULL, 0, NULL, NULL) != TERN_OK) {
+			log_warn(sc->hw->name, "sub-channel %u would not open",
+			    vmbus_chan_relid(sub[i]));
+			continue;
+		}
+		sc->q[sc->nq].ch = sub[i];
+		sc->q[sc->nq].dead = false;
+		sc->nq++;
+	}
+	sc->st.subchan_got = sc->nq - 1u;
+	sc->nic.nqueues = sc->nq;
+}
+
 /* Undo steps shared by the attach labels and detach. */
 static void
 netvsc_buffers_put(struct netvsc_softc *sc)
@@ -396,7 +445,13 @@ netvsc_buffers_put(struct netvsc_softc *sc)
 		struct nvsp_revoke r = { NVSP_MSG_REVOKE_SEND_BUF, NVSP_SEND_BUF_ID, 0 };
 		netvsc_nvsp(sc, &r, sizeof(r), NULL, 0, NULL);
 	}
-	/* B.9: the channel closes before its GPADLs go. */
+	/* B.9: the channels close before the GPADLs go; sub-channels
+	   first. */
+	for (uint16_t i = sc->nq; i > 1; i--) {
+		vmbus_chan_close(sc->q[i - 1].ch);
+		sc->q[i - 1].dead = true;
+	}
+	sc->nq = 1;
 	vmbus_chan_close(sc->ch);
 	if (sc->tx_gpadl_ok && vmbus_gpadl_teardown(sc->ch, sc->tx_gpadl) != TERN_OK) {
 		log_warn(sc->hw->name, "send buffer GPADL not torn down; leaked on purpose");
@@ -433,6 +488,8 @@ netvsc_attach(struct device *dev, void *softc)
 	if (sc->ch == NULL)
 		return TERN_ENODEV;
 	sc->hw = vmbus_chan_hw(sc->ch);
+	sc->q[0].ch = sc->ch;
+	sc->nq = 1;
 	ksnprintf(sc->nic.name, sizeof(sc->nic.name), "hn0");
 	sc->nic.ops = &netvsc_nic_ops;
 	sc->nic.sc = sc;
@@ -460,6 +517,7 @@ netvsc_attach(struct device *dev, void *softc)
 	    (rc = netvsc_rndis_init(sc)) != TERN_OK ||
 	    (rc = netvsc_rndis_config(sc)) != TERN_OK)
 		goto fail_buffers;
+	netvsc_subchannels(sc);
 	sc->running = true;
 	if ((rc = nic_register(&sc->nic)) != TERN_OK)
 		goto fail_buffers;

@@ -90,11 +90,14 @@ netvsc_rx_pool_put(struct netvsc_softc *sc)
 
 /* The COMP that gives a transfer packet's bytes back to the host. */
 static int
-netvsc_ack(struct netvsc_softc *sc, uint64_t tid)
+netvsc_ack(struct netvsc_softc *sc, int q, uint64_t tid)
 {
 	struct nvsp_rndis_pkt_complete c = { NVSP_MSG_RNDIS_PKT_COMPLETE,
 	    NVSP_STAT_SUCCESS };
-	int rc = vmbus_chan_send(sc->ch, VMBUS_PKT_COMP, 0, tid, NULL, 0, &c,
+	/* On the channel the transfer came on; a closed one needs none. */
+	if (sc->q[q].dead)
+		return TERN_OK;
+	int rc = vmbus_chan_send(sc->q[q].ch, VMBUS_PKT_COMP, 0, tid, NULL, 0, &c,
 	    sizeof(c));
 	if (rc == TERN_OK)
 		sc->st.acks++;
@@ -108,7 +111,7 @@ netvsc_xfer_put(struct netvsc_rxpool *p, struct netvsc_xfer *x)
 	if (x->pending == 0 || --x->pending > 0)
 		return;
 	struct netvsc_softc *sc = p->sc;
-	if (sc != NULL && netvsc_ack(sc, x->trans_id) == TERN_EAGAIN) {
+	if (sc != NULL && netvsc_ack(sc, x->q, x->trans_id) == TERN_EAGAIN) {
 		/* The ring is full: poll retries, the slot stays held. */
 		x->state = NETVSC_XFER_ACK;
 		sc->acks_pending++;
@@ -142,7 +145,7 @@ netvsc_retry_acks(struct netvsc_softc *sc)
 		struct netvsc_xfer *x = &p->xfer[i];
 		if (x->state != NETVSC_XFER_ACK)
 			continue;
-		if (netvsc_ack(sc, x->trans_id) != TERN_OK)
+		if (netvsc_ack(sc, x->q, x->trans_id) != TERN_OK)
 			return;
 		x->state = NETVSC_XFER_FREE;
 		p->nxfer--;
@@ -206,6 +209,7 @@ netvsc_rx_csum(struct netvsc_softc *sc, const uint8_t *msg,
 static void
 netvsc_rx_frame(struct netvsc_softc *sc, uint8_t *msg, uint32_t mlen, int xi)
 {
+	uint16_t q = sc->rx->xfer[xi].q;
 	struct netvsc_rxpool *p = sc->rx;
 	struct rndis_packet pk;
 
@@ -243,15 +247,15 @@ netvsc_rx_frame(struct netvsc_softc *sc, uint8_t *msg, uint32_t mlen, int xi)
 	b->owner = p;
 	b->refs = 1;
 	b->flags = csum;
-	b->queue = 0;
+	b->queue = q;
 	b->csum_start = b->csum_offset = 0;
 	b->cookie = (uint64_t)xi;
 	p->out++;
 	p->xfer[xi].pending++;
 	sc->nic.stats.rx_packets++;
 	sc->nic.stats.rx_bytes += pk.data_len;
-	sc->nic.queue[0].stats.rx_packets++;
-	sc->nic.queue[0].stats.rx_bytes += pk.data_len;
+	sc->nic.queue[q].stats.rx_packets++;
+	sc->nic.queue[q].stats.rx_bytes += pk.data_len;
 	sc->nic.rx(sc->nic.upper, b);
 }
 
@@ -338,7 +342,7 @@ netvsc_rx_range(struct netvsc_softc *sc, const struct vmbus_xfer_range *r,
 }
 
 static int
-netvsc_rx_xfer(struct netvsc_softc *sc, const struct vmbus_pkt *pk)
+netvsc_rx_xfer(struct netvsc_softc *sc, int q, const struct vmbus_pkt *pk)
 {
 	struct netvsc_rxpool *p = sc->rx;
 	struct vmbus_xfer_hdr xh;
@@ -352,7 +356,7 @@ netvsc_rx_xfer(struct netvsc_softc *sc, const struct vmbus_pkt *pk)
 	if (pk->hdr_len < hmin || pk->hdr_len > pk->len ||
 	    pk->len - pk->hdr_len < 8) {
 		sc->st.xfer_bad++;
-		netvsc_ack(sc, pk->trans_id);
+		netvsc_ack(sc, q, pk->trans_id);
 		return 0;
 	}
 	memcpy(&xh, sc->pkt + 16, sizeof(xh));
@@ -366,7 +370,7 @@ netvsc_rx_xfer(struct netvsc_softc *sc, const struct vmbus_pkt *pk)
 		sc->st.xfer_bad++;
 		log_debug(sc->hw->name, "bad transfer packet: set 0x%x ranges %u type %u",
 		    xh.pageset_id, xh.range_cnt, np.type);
-		netvsc_ack(sc, pk->trans_id);
+		netvsc_ack(sc, q, pk->trans_id);
 		return 0;
 	}
 	int xi = 0;
@@ -375,6 +379,7 @@ netvsc_rx_xfer(struct netvsc_softc *sc, const struct vmbus_pkt *pk)
 	struct netvsc_xfer *x = &p->xfer[xi];
 	x->state = NETVSC_XFER_HELD;
 	x->trans_id = pk->trans_id;
+	x->q = (uint16_t)q;
 	x->pending = 1;		/* ours, while the ranges go up */
 	p->nxfer++;
 	if (p->nxfer > sc->st.xfer_out_max)
@@ -480,7 +485,10 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 {
 	struct netvsc_softc *sc = n->sc;
 	uint32_t flen = 0, nseg = 0;
-	(void)queue;
+	/* The queue's own channel; a closed sub-channel's frames take the
+	   primary. */
+	int qi = queue > 0 && queue < sc->nq && !sc->q[queue].dead ? queue : 0;
+	struct vmbus_chan *ch = sc->q[qi].ch;
 
 	for (struct nic_buf *b = chain; b != NULL; b = b->next) {
 		flen += b->len;
@@ -495,7 +503,7 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 	}
 	if (sc->tx_nfree == 0) {
 		n->stats.tx_ring_full++;
-		n->queue[0].stats.tx_ring_full++;
+		n->queue[qi].stats.tx_ring_full++;
 		return TERN_EAGAIN;
 	}
 	uint16_t slot = sc->tx_free[sc->tx_nfree - 1];
@@ -515,7 +523,7 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 		}
 		if (sc->nsec_free == 0) {
 			n->stats.tx_ring_full++;
-			n->queue[0].stats.tx_ring_full++;
+			n->queue[qi].stats.tx_ring_full++;
 			return TERN_EAGAIN;
 		}
 		uint32_t sec = sc->sec_free[sc->nsec_free - 1];
@@ -531,7 +539,7 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 		np.section_size = o;
 		memset(msg, 0, sizeof(msg));
 		memcpy(msg, &np, sizeof(np));
-		rc = vmbus_chan_send(sc->ch, VMBUS_PKT_DATA_INBAND,
+		rc = vmbus_chan_send(ch, VMBUS_PKT_DATA_INBAND,
 		    VMBUS_PKT_FLAG_COMPLETION, tid, NULL, 0, msg, sizeof(msg));
 		if (rc == TERN_OK) {
 			sc->nsec_free--;
@@ -574,7 +582,7 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 		ext.h.rangecount = k;
 		memset(msg, 0, sizeof(msg));
 		memcpy(msg, &np, sizeof(np));
-		rc = vmbus_chan_send(sc->ch, VMBUS_PKT_DATA_GPA_DIRECT,
+		rc = vmbus_chan_send(ch, VMBUS_PKT_DATA_GPA_DIRECT,
 		    VMBUS_PKT_FLAG_COMPLETION, tid, &ext,
 		    sizeof(ext.h) + (size_t)k * sizeof(ext.pb[0]), msg, sizeof(msg));
 		if (rc == TERN_OK) {
@@ -584,11 +592,13 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 	}
 	if (rc == TERN_EAGAIN) {
 		n->stats.tx_ring_full++;
-		n->queue[0].stats.tx_ring_full++;
+		n->queue[qi].stats.tx_ring_full++;
 		return TERN_EAGAIN;
 	}
 	if (rc != TERN_OK) {
-		if (rc == TERN_ENODEV || rc == TERN_EPROTO)
+		if (qi > 0)
+			sc->q[qi].dead = true;	/* rescinded or broken sub */
+		else if (rc == TERN_ENODEV || rc == TERN_EPROTO)
 			sc->dead = true;
 		n->stats.tx_errors++;
 		nic_buf_release_chain(chain);
@@ -599,8 +609,8 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 	t->chain = chain;
 	n->stats.tx_packets++;
 	n->stats.tx_bytes += flen;
-	n->queue[0].stats.tx_packets++;
-	n->queue[0].stats.tx_bytes += flen;
+	n->queue[qi].stats.tx_packets++;
+	n->queue[qi].stats.tx_bytes += flen;
 	return TERN_OK;
 }
 
@@ -633,31 +643,37 @@ netvsc_comp(struct netvsc_softc *sc, const struct vmbus_pkt *pk)
 }
 
 int
-netvsc_process(struct netvsc_softc *sc, int budget)
+netvsc_process(struct netvsc_softc *sc, int q, int budget)
 {
 	struct vmbus_pkt pk;
 	int work = 0;
 
-	if (sc->dead || sc->rx == NULL)
+	if (sc->dead || sc->rx == NULL || q >= sc->nq || sc->q[q].dead)
 		return 0;
+	struct vmbus_chan *ch = sc->q[q].ch;
 	if (sc->acks_pending > 0)
 		netvsc_retry_acks(sc);
 	while (work < budget) {
 		/* The bound: with every transfer slot or buffer taken the
 		   packet stays in the ring and the host waits for acks. */
 		if (sc->rx->nxfer >= NETVSC_MAX_XFER || sc->rx->nfree == 0) {
-			if (!vmbus_ring_empty(&sc->ch->rx))
+			if (!vmbus_ring_empty(&ch->rx))
 				sc->st.xfer_stalls++;
 			break;
 		}
-		int rc = vmbus_chan_recv(sc->ch, sc->pkt, sizeof(sc->pkt), &pk);
+		int rc = vmbus_chan_recv(ch, sc->pkt, sizeof(sc->pkt), &pk);
 		if (rc == TERN_EAGAIN)
 			break;
 		if (rc != TERN_OK) {
-			/* Too big for us (stuck) or a broken ring: dead. */
-			log_error(sc->hw->name, "inbound ring: %s (packet %u bytes); NIC stopped",
-			    err_str(rc), pk.len);
-			sc->dead = true;
+			/* Too big for us (stuck), a broken ring or a closed
+			   sub-channel: that queue (the NIC for the primary)
+			   stops. */
+			log_error(sc->hw->name, "queue %d inbound ring: %s (packet %u bytes); %s stopped",
+			    q, err_str(rc), pk.len, q == 0 ? "NIC" : "queue");
+			if (q == 0)
+				sc->dead = true;
+			else
+				sc->q[q].dead = true;
 			break;
 		}
 		if (pk.hdr_len < 16 || pk.hdr_len > pk.len) {
@@ -669,7 +685,7 @@ netvsc_process(struct netvsc_softc *sc, int budget)
 			work += netvsc_comp(sc, &pk);
 			break;
 		case VMBUS_PKT_DATA_XFER_PAGES:
-			work += netvsc_rx_xfer(sc, &pk);
+			work += netvsc_rx_xfer(sc, q, &pk);
 			break;
 		default:
 			/* Inband NVSP from the host (indirection table,
@@ -687,11 +703,12 @@ static int
 netvsc_poll(struct nic *n, int queue, int budget)
 {
 	struct netvsc_softc *sc = n->sc;
-	(void)queue;
-	n->queue[0].stats.polls++;
+	if (queue < 0 || queue >= NIC_MAX_QUEUES)
+		return 0;
+	n->queue[queue].stats.polls++;
 	if (!sc->running)
 		return 0;
-	return netvsc_process(sc, budget);
+	return netvsc_process(sc, queue, budget);
 }
 
 static void

@@ -28,6 +28,7 @@
 #define NETVSC_PKT_MAX		8192	/* one inbound ring packet */
 #define NETVSC_WAIT_NS		5000000000ull	/* control replies, as Linux */
 #define NETVSC_CTL_MAX		256	/* RNDIS control response kept */
+#define NETVSC_MAX_QUEUES	4	/* primary + up to 3 sub-channels */
 
 /* Transaction id spaces (the host echoes them in completions). */
 #define NETVSC_TID_TX		(1ull << 40)	/* | gen << 16 | slot */
@@ -40,6 +41,7 @@ enum { NETVSC_XFER_FREE = 0, NETVSC_XFER_HELD, NETVSC_XFER_ACK };
 struct netvsc_xfer {			/* one transfer packet in the guest */
 	uint64_t trans_id;
 	uint16_t pending;		/* lent buffers + 1 while parsing */
+	uint16_t q;			/* queue (channel) it came on */
 	uint8_t state;
 };
 
@@ -66,6 +68,11 @@ struct netvsc_tx {
 	bool used;
 };
 
+struct netvsc_queue {			/* one channel: 0 primary, k sub k */
+	struct vmbus_chan *ch;
+	bool dead;			/* closed or broken: not polled */
+};
+
 struct netvsc_stats {
 	uint64_t xfer_pkts, xfer_bad, ranges_bad, rndis_bad, ppi_bad;
 	uint64_t xfer_stalls;		/* ring left alone: bound reached */
@@ -74,11 +81,14 @@ struct netvsc_stats {
 	uint64_t comp_unknown;		/* completions for ids we never sent */
 	uint64_t tx_copied, tx_direct, tx_status_bad;
 	uint64_t ctl_unexpected, ctl_bad, link_changes, pkts_other;
+	uint64_t subchan_asked, subchan_got;
 };
 
 struct netvsc_softc {
 	struct nic nic;
-	struct vmbus_chan *ch;
+	struct vmbus_chan *ch;		/* the primary channel (q[0].ch) */
+	struct netvsc_queue q[NETVSC_MAX_QUEUES];
+	uint16_t nq;			/* queues open */
 	struct hw_dev *hw;
 	bool registered, running, dead;
 	uint32_t nvsp_ver, ndis_ver;
@@ -118,7 +128,7 @@ int netvsc_rx_pool_init(struct netvsc_softc *sc);
    release. */
 void netvsc_rx_pool_put(struct netvsc_softc *sc);
 /* Take at most budget inbound packets; returns frames + TX completions. */
-int netvsc_process(struct netvsc_softc *sc, int budget);
+int netvsc_process(struct netvsc_softc *sc, int q, int budget);
 void netvsc_tx_init(struct netvsc_softc *sc);
 /* Give every unfinished TX chain back (detach). */
 void netvsc_tx_drain(struct netvsc_softc *sc);

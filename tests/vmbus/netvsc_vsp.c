@@ -13,9 +13,14 @@
 
 #define VERR(v, ...)	hv_sim_error((v)->s, "netvsc VSP: " __VA_ARGS__)
 
+/* Where host packets go: the channel being served, else rx_q's. */
 static struct sim_chan *
 vsp_chan(struct netvsc_vsp *v)
 {
+	if (v->cur != NULL)
+		return v->cur;
+	if (v->rx_q > 0 && (uint32_t)v->rx_q <= v->nsubch)
+		return hv_sim_chan(v->s, v->sub_relid[v->rx_q - 1]);
 	return hv_sim_chan(v->s, v->relid);
 }
 
@@ -85,6 +90,10 @@ vsp_xfer(struct netvsc_vsp *v, uint16_t pageset, const struct vmbus_xfer_range *
 	size_t extlen = (8 + 8 * (size_t)n);
 	struct nvsp_rndis_pkt np = { NVSP_MSG_RNDIS_PKT, chan_type, NVSP_NO_SECTION, 0 };
 	uint64_t tid = ++v->next_tid + 0x5000;
+	struct sim_chan *c = vsp_chan(v);
+	if (c == NULL)
+		return 0;
+	v->xfer[xi].relid = c->relid;
 	if (vsp_send(v, VMBUS_PKT_DATA_XFER_PAGES, VMBUS_PKT_FLAG_COMPLETION, tid,
 	    ext, extlen, &np, sizeof(np)) != 0)
 		return 0;
@@ -217,6 +226,10 @@ vsp_ack(struct netvsc_vsp *v, uint64_t tid, const uint8_t *p, int len)
 		    c.type, c.status);
 	for (int i = 0; i < VSP_MAX_XFER; i++)
 		if (v->xfer[i].used && v->xfer[i].tid == tid) {
+			if (v->cur != NULL && v->cur->relid != v->xfer[i].relid)
+				VERR(v, "ack of 0x%llx on relid %u, sent on %u",
+				    (unsigned long long)tid, v->cur->relid,
+				    v->xfer[i].relid);
 			for (int k = 0; k < v->xfer[i].n; k++)
 				v->sub_used[v->xfer[i].sub[k]] = 0;
 			v->xfer[i].used = false;
@@ -432,6 +445,7 @@ vsp_frame(struct netvsc_vsp *v, const uint8_t *msg, uint32_t len, bool copied)
 	f->len = pk.data_len < VSP_FRAME_MAX ? pk.data_len : VSP_FRAME_MAX;
 	memcpy(f->data, msg + 8 + pk.data_off, f->len);
 	f->copied = copied;
+	f->relid = v->cur != NULL ? v->cur->relid : 0;
 	v->nwire++;
 	if (v->on_tx != NULL) {
 		static uint8_t out[16384];
@@ -451,6 +465,7 @@ vsp_tx_done(struct netvsc_vsp *v, uint64_t tid, uint32_t status)
 	if (v->f_hold_tx && v->nheld < VSP_MAX_HELD) {
 		v->held[v->nheld].tid = tid;
 		v->held[v->nheld].status = status;
+		v->held[v->nheld].relid = v->cur != NULL ? v->cur->relid : v->relid;
 		v->nheld++;
 		return;
 	}
@@ -465,7 +480,11 @@ netvsc_vsp_release_tx(struct netvsc_vsp *v)
 	for (int i = 0; i < v->nheld; i++) {
 		struct nvsp_rndis_pkt_complete c = { NVSP_MSG_RNDIS_PKT_COMPLETE,
 		    v->held[i].status };
-		vsp_comp(v, v->held[i].tid, &c, sizeof(c));
+		struct sim_chan *was = v->cur;
+		v->cur = hv_sim_chan(v->s, v->held[i].relid);
+		if (v->cur != NULL && v->cur->open)
+			vsp_comp(v, v->held[i].tid, &c, sizeof(c));
+		v->cur = was;
 	}
 	v->nheld = 0;
 }
@@ -700,6 +719,29 @@ vsp_nvsp(struct netvsc_vsp *v, uint16_t type, uint16_t flags, uint64_t tid,
 			v->tx_revoked = true;
 		return;
 	}
+	case NVSP_MSG_SUBCHANNEL: {
+		struct { uint32_t type, op, num; } q;
+		struct { uint32_t type, status, num; } c = { NVSP_MSG_SUBCHANNEL,
+		    NVSP_STAT_SUCCESS, 0 };
+		memcpy(&q, p, sizeof(q));
+		if (!rc || v->nvsp_ver < NVSP_V5 || !v->rndis_up || q.op != 1 ||
+		    q.num == 0 || v->nsubch != 0)
+			VERR(v, "SUBCHANNEL op %u num %u (NVSP 0x%x, %u offered)",
+			    q.op, q.num, v->nvsp_ver, v->nsubch);
+		c.num = q.num < v->max_sub ? q.num : v->max_sub;
+		if (c.num > 4)
+			c.num = 4;
+		vsp_comp(v, tid, &c, sizeof(c));
+		/* Then the offers: same instance, sub_channel_index 1..n. */
+		for (uint32_t i = 0; i < c.num; i++) {
+			v->sub_relid[i] = v->relid + 10 + i;
+			if (hv_sim_offer_sub(v->s, hv_sim_guid_netvsc, 1,
+			    v->sub_relid[i], 0x50 + i, (uint16_t)(i + 1)) == NULL)
+				VERR(v, "no room for sub-channel %u", i + 1);
+		}
+		v->nsubch = c.num;
+		return;
+	}
 	case NVSP_MSG_RNDIS_PKT: {
 		struct nvsp_rndis_pkt np;
 		memcpy(&np, p, sizeof(np));
@@ -711,22 +753,33 @@ vsp_nvsp(struct netvsc_vsp *v, uint16_t type, uint16_t flags, uint64_t tid,
 	}
 }
 
+static void vsp_drain_chan(struct netvsc_vsp *v, struct sim_chan *c);
+
 void
 netvsc_vsp_drain(struct netvsc_vsp *v)
 {
-	struct sim_chan *c = vsp_chan(v);
+	vsp_drain_chan(v, hv_sim_chan(v->s, v->relid));
+	for (uint32_t i = 0; i < v->nsubch; i++)
+		vsp_drain_chan(v, hv_sim_chan(v->s, v->sub_relid[i]));
+}
+
+static void
+vsp_drain_chan(struct netvsc_vsp *v, struct sim_chan *c)
+{
 	uint8_t buf[256], ext[8 + 16 * 64];
 	size_t extlen;
 	uint16_t type, flags;
 	uint64_t tid;
 
-	if (c == NULL)
+	if (c == NULL || !c->open)
 		return;
+	struct sim_chan *was = v->cur;
+	v->cur = c;
 	for (int guard = 0; guard < 100000; guard++) {
 		int n = hv_sim_chan_recv_pkt(v->s, c, buf, sizeof(buf), ext,
 		    sizeof(ext), &extlen, &type, &tid, &flags);
 		if (n < 0)
-			return;
+			break;
 		if (extlen > sizeof(ext)) {
 			VERR(v, "type-specific header of %zu bytes", extlen);
 			continue;
@@ -734,6 +787,7 @@ netvsc_vsp_drain(struct netvsc_vsp *v)
 		vsp_nvsp(v, type, flags, tid, buf, n < (int)sizeof(buf) ? n : (int)sizeof(buf),
 		    ext, extlen);
 	}
+	v->cur = was;
 }
 
 static void
@@ -741,9 +795,13 @@ vsp_hook(struct hv_sim *s, struct sim_chan *c, void *ctx)
 {
 	struct netvsc_vsp *v = ctx;
 	(void)s;
-	if (c->relid != v->relid || v->f_no_drain)
+	if (v->f_no_drain)
 		return;
-	netvsc_vsp_drain(v);
+	bool ours = c->relid == v->relid;
+	for (uint32_t i = 0; i < v->nsubch; i++)
+		ours |= c->relid == v->sub_relid[i];
+	if (ours)
+		vsp_drain_chan(v, c);
 }
 
 void
@@ -758,6 +816,9 @@ netvsc_vsp_reoffered(struct netvsc_vsp *v)
 	memset(v->xfer, 0, sizeof(v->xfer));
 	v->xfer_out = 0;
 	v->nheld = 0;
+	v->nsubch = 0;
+	v->cur = NULL;
+	v->rx_q = 0;
 }
 
 void

@@ -33,6 +33,7 @@ struct vsp_frame {
 	uint8_t data[VSP_FRAME_MAX];
 	uint32_t len;
 	bool copied;			/* came through a send section */
+	uint32_t relid;			/* the channel it was sent on */
 	bool csum_ppi;			/* carried a checksum PPI */
 	uint32_t csum_info;
 };
@@ -46,6 +47,7 @@ struct netvsc_vsp {
 	uint32_t mtu;			/* reported maximum frame size */
 	bool link_up;
 	uint32_t sub_alloc, sec_size;	/* 1728, 6144 (B.15) */
+	uint32_t max_sub;		/* sub-channels granted (0) */
 	/* Faults */
 	uint32_t f_rndis_init_status;	/* INITIALIZE completion status */
 	bool f_offload_refuse;		/* SET OFFLOAD_PARAMETERS fails */
@@ -71,9 +73,15 @@ struct netvsc_vsp {
 	uint32_t filter;
 	bool offload_on;
 	uint8_t sub_used[4096];		/* receive sub-allocations in use */
+	uint32_t nsubch;		/* sub-channels offered */
+	uint32_t sub_relid[4];
+	struct sim_chan *cur;		/* channel being served (the hook) */
+	int rx_q;			/* channel host packets go on: 0 the
+					   primary, k sub-channel k */
 	struct {
 		bool used;
 		uint64_t tid;
+		uint32_t relid;
 		int n;
 		uint16_t sub[VSP_MAX_RANGES];
 	} xfer[VSP_MAX_XFER];
@@ -81,7 +89,7 @@ struct netvsc_vsp {
 	uint32_t xfer_out;		/* transfer packets not acknowledged */
 	struct {
 		uint64_t tid;
-		uint32_t status;
+		uint32_t status, relid;
 	} held[VSP_MAX_HELD];
 	int nheld;
 	/* The wire, guest to host. */

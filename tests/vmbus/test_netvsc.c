@@ -830,6 +830,64 @@ test_tcp_through_netstack(void **state)
 	assert_int_equal(f->v.xfer_out, 0);
 }
 
+
+/* vRSS: the host grants three sub-channels; four queues, each frame sent
+   on queue k leaves on channel k, frames the host sends on sub-channel k
+   come up on queue k and are acknowledged on that channel. */
+static void
+test_subchannels_are_queues(void **state)
+{
+	struct fx *f = *state;
+	f->v.max_sub = 3;
+	struct nic *n = bring_up(f);
+	struct hw_dma mem;
+	struct nic_buf b;
+
+	assert_int_equal(n->nqueues, 4);
+	assert_non_null(strstr(kstub_markers, "driver=netvsc mac=00:15:5d:01:02:03 mtu=1500 queues=4"));
+	assert_int_equal(f->v.nsubch, 3);
+	assert_int_equal(hw_dma_alloc(&f->s.dev, 4096, 4096, &mem), 0);
+	frame(mem.va, 900, 6);
+	tx_released = 0;
+	for (int q = 0; q < 4; q++) {
+		txbuf(&b, mem.va, 900);
+		assert_int_equal(nic_tx(n, q, &b, NULL), TERN_OK);
+		assert_int_equal(f->v.wire[q].relid,
+		    q == 0 ? (uint32_t)RELID_NET : f->v.sub_relid[q - 1]);
+		assert_int_equal(nic_poll_queue(n, q, 64), 1);	/* its completion */
+		assert_int_equal(tx_released, q + 1);
+		assert_int_equal(n->queue[q].stats.tx_packets, 1);
+	}
+	uint8_t fr[120];
+	const uint8_t *fp = fr;
+	uint32_t l = sizeof(fr);
+	frame(fr, l, 5);
+	f->up.hold = true;
+	f->v.rx_q = 3;
+	uint64_t tid = netvsc_vsp_rx(&f->v, &fp, &l, 1, -1);
+	f->v.rx_q = 0;
+	assert_true(tid != 0);
+	assert_int_equal(nic_poll_queue(n, 0, 64), 0);
+	assert_int_equal(nic_poll_queue(n, 3, 64), 1);
+	assert_int_equal(f->up.held[0]->queue, 3);
+	assert_int_equal(n->queue[3].stats.rx_packets, 1);
+	up_release_all(&f->up);
+	netvsc_vsp_drain(&f->v);	/* the VSP checks the ack's channel */
+	assert_false(netvsc_vsp_xfer_outstanding(&f->v, tid));
+	hw_dma_free(&f->s.dev, &mem);
+}
+
+static void
+test_no_subchannels_before_nvsp5(void **state)
+{
+	struct fx *f = *state;
+	f->v.max_sub = 3;
+	f->v.max_nvsp = NVSP_V4;
+	struct nic *n = bring_up(f);
+	assert_int_equal(n->nqueues, 1);
+	assert_int_equal(f->v.nsubch, 0);
+}
+
 /* ---- lifetime ------------------------------------------------------------ */
 
 static void
@@ -1036,6 +1094,8 @@ main(void)
 		T(test_comp_unknown_ids),
 		T(test_tx_oversize_dropped),
 		T(test_tcp_through_netstack),
+		T(test_subchannels_are_queues),
+		T(test_no_subchannels_before_nvsp5),
 		T(test_detach_with_lent_buffers),
 		T(test_rescind_with_lent_buffers),
 		T(test_rescind_reoffer_mid_traffic),
