@@ -874,6 +874,12 @@ test_subchannels_are_queues(void **state)
 	up_release_all(&f->up);
 	netvsc_vsp_drain(&f->v);	/* the VSP checks the ack's channel */
 	assert_false(netvsc_vsp_xfer_outstanding(&f->v, tid));
+	/* The primary rescinded: detach closes the sub-channels too. */
+	hv_sim_rescind(&f->s, RELID_NET);
+	vmbus_poll(&f->vb);
+	assert_null(nic_first());
+	for (int i = 0; i < 3; i++)
+		assert_false(hv_sim_chan(&f->s, f->v.sub_relid[i])->open);
 	hw_dma_free(&f->s.dev, &mem);
 }
 
