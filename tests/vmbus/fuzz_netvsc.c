@@ -90,6 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (hv_probe(&hv, &s.dev) != TERN_OK || hw_dma_alloc(&s.dev, 4096, 4096, &hc) != 0 ||
 	    hv_hypercall_enable(&hv, hc.pa) != TERN_OK || hv_synic_init(&hv, 0x41) != TERN_OK)
 		abort();
+	v.max_sub = take(&r, 1) % 4;	/* sub-channels: 0 to 3 queues more */
 	vb.bus.zalloc = fz_zalloc;
 	vb.bus.free = free;
 	if (vmbus_connect(&vb, &hv) != TERN_OK || vmbus_probe(&vb, fz_table) != 1)
@@ -104,7 +105,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nic_buf tb[4];
 
 	for (int step = 0; step < 64 && r.n > 0 && nic_first() != NULL; step++) {
-		uint32_t op = take(&r, 1) % 8;
+		uint32_t op = take(&r, 1);
+		v.rx_q = (int)((op >> 3) % (v.nsubch + 1));	/* the channel */
+		op %= 8;
 		if (op == 0) {			/* transfer packet, raw ranges */
 			struct vmbus_xfer_range rg[8];
 			uint16_t set = take(&r, 1) & 1 ? 0xCAFE : (uint16_t)take(&r, 2);
@@ -140,7 +143,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint32_t len = take(&r, 1) % 48;
 			for (uint32_t i = 0; i < len; i++)
 				buf[i] = (uint8_t)take(&r, 1);
-			hv_sim_chan_send(&s, c, 0xB, 0, tid, buf, len);
+			hv_sim_chan_send(&s, v.rx_q > 0 ? hv_sim_chan(&s, v.sub_relid[v.rx_q - 1]) : c,
+			    0xB, 0, tid, buf, len);
 		} else if (op == 4) {		/* any packet type, inband */
 			uint16_t type = (uint16_t)take(&r, 1);
 			uint32_t len = take(&r, 1) % 64;
@@ -160,7 +164,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (split == 0)
 				tb[1].len = len;
 			v.f_hold_tx = take(&r, 1) & 1;
-			if (nic_tx(n, 0, head, NULL) == TERN_OK)
+			if (nic_tx(n, v.rx_q, head, NULL) == TERN_OK)
 				netvsc_vsp_release_tx(&v);
 			/* The chain lives on this stack: its completion must
 			   come back before the next frame (or detach drops it). */
@@ -168,7 +172,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (op == 6) {		/* link */
 			netvsc_vsp_link(&v, take(&r, 1) & 1);
 		} else {			/* the upper layer polls, releases */
-			nic_poll(n, (int)(take(&r, 1) % 64) + 1);
+			for (int q = 0; q < n->nqueues; q++)
+				nic_poll_queue(n, q, (int)(take(&r, 1) % 64) + 1);
 			int keep = (int)(take(&r, 1) % 8);
 			while (nheld > keep)
 				nic_buf_release(held[--nheld]);
