@@ -794,14 +794,15 @@ static void
 vsp_hook(struct hv_sim *s, struct sim_chan *c, void *ctx)
 {
 	struct netvsc_vsp *v = ctx;
-	(void)s;
-	if (v->f_no_drain)
-		return;
 	bool ours = c->relid == v->relid;
 	for (uint32_t i = 0; i < v->nsubch; i++)
 		ours |= c->relid == v->sub_relid[i];
+	if (ours && v->f_no_drain)
+		return;
 	if (ours)
 		vsp_drain_chan(v, c);
+	else if (v->next_hook != NULL)
+		v->next_hook(s, c, v->next_ctx);
 }
 
 void
@@ -834,6 +835,8 @@ netvsc_vsp_init(struct netvsc_vsp *v, struct hv_sim *s, uint32_t relid)
 	v->link_up = true;
 	v->sub_alloc = 1728;
 	v->sec_size = 6144;
+	v->next_hook = s->hook;
+	v->next_ctx = s->hook_ctx;
 	s->hook = vsp_hook;
 	s->hook_ctx = v;
 }

@@ -76,6 +76,8 @@ struct netvsc_vsp {
 	uint32_t nsubch;		/* sub-channels offered */
 	uint32_t sub_relid[4];
 	struct sim_chan *cur;		/* channel being served (the hook) */
+	hv_sim_hook next_hook;		/* the hook before ours: other VSPs */
+	void *next_ctx;
 	int rx_q;			/* channel host packets go on: 0 the
 					   primary, k sub-channel k */
 	struct {
@@ -100,7 +102,8 @@ struct netvsc_vsp {
 	uint64_t nvsp_inits;
 };
 
-/* Configure (MAC 00:15:5d:..., MTU 1500, link up) and hook into s. */
+/* Configure (MAC 00:15:5d:..., MTU 1500, link up) and hook into s; a
+   hook already there (another VSP) still gets every other channel. */
 void netvsc_vsp_init(struct netvsc_vsp *v, struct hv_sim *s, uint32_t relid);
 /* The device was rescinded and is offered again: forget the guest's
    buffers and the protocol state (the wire and counters stay). */
