@@ -572,7 +572,8 @@ vsp_rndis_pkt(struct netvsc_vsp *v, uint16_t type, uint16_t flags, uint64_t tid,
 		v->tx_copied++;
 	else if (ok)
 		v->tx_direct++;
-	vsp_tx_done(v, tid, ok ? NVSP_STAT_SUCCESS : NVSP_STAT_FAIL);
+	vsp_tx_done(v, tid, !ok ? NVSP_STAT_FAIL :
+	    v->f_tx_status != 0 ? v->f_tx_status : NVSP_STAT_SUCCESS);
 }
 
 /* ---- NVSP ----------------------------------------------------------- */

@@ -57,6 +57,7 @@ struct netvsc_vsp {
 	bool f_no_drain;		/* leave the guest->host ring alone */
 	bool f_hold_tx;			/* keep TX completions until released */
 	int f_drop_at;			/* n-th reply from now is lost (0: never) */
+	uint32_t f_tx_status;		/* TX completion status (0: SUCCESS) */
 	/* The wire beyond the recorded frames (ternsim: a TAP). */
 	void (*on_tx)(void *ctx, const uint8_t *frame, uint32_t len);
 	void *tx_ctx;

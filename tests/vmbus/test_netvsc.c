@@ -669,6 +669,29 @@ test_comp_unknown_ids(void **state)
 	hw_dma_free(&f->s.dev, &mem);
 }
 
+
+/* The host fails a frame (status 2): counted, the chain still goes back. */
+static void
+test_tx_completion_failed(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = bring_up(f);
+	struct hw_dma mem;
+	struct nic_buf b;
+
+	assert_int_equal(hw_dma_alloc(&f->s.dev, 4096, 4096, &mem), 0);
+	frame(mem.va, 800, 3);
+	txbuf(&b, mem.va, 800);
+	tx_released = 0;
+	f->v.f_tx_status = NVSP_STAT_FAIL;
+	assert_int_equal(nic_tx(n, 0, &b, NULL), TERN_OK);
+	assert_int_equal(nic_poll(n, 64), 1);
+	assert_int_equal(tx_released, 1);
+	assert_int_equal(sc_of(n)->st.tx_status_bad, 1);
+	assert_int_equal(n->stats.tx_errors, 1);
+	hw_dma_free(&f->s.dev, &mem);
+}
+
 static void
 test_tx_oversize_dropped(void **state)
 {
@@ -1098,6 +1121,7 @@ main(void)
 		T(test_tx_checksum_ppi),
 		T(test_tx_full_is_eagain),
 		T(test_comp_unknown_ids),
+		T(test_tx_completion_failed),
 		T(test_tx_oversize_dropped),
 		T(test_tcp_through_netstack),
 		T(test_subchannels_are_queues),
