@@ -7,7 +7,10 @@
 # needed), netvsc binds through the simulator's netvsc VSP: TERN NIC
 # driver=netvsc, /healthz answers from Linux, a 1 MiB file arrives byte
 # for byte, 200 concurrent connections are answered, /stats shows no
-# receive payload copies, no protocol error at the host, exit 0.  Bounded: 3 s, then every client has a timeout.
+# receive payload copies, no protocol error at the host, exit 0.  Last,
+# with --fault=reset-after=100 the host rescinds the NIC in the middle of
+# a 1 MiB download and offers it again: the download completes byte for
+# byte, netvsc attaches again, /healthz answers, no protocol error.  Bounded: 3 s, then every client has a timeout.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build}
@@ -100,4 +103,49 @@ if grep -Eq "netvsc wire: .* 0 host protocol errors" "$LN" &&
 else
 	echo "FAIL ternsim-azure: the netvsc VSP saw protocol errors (log $LN)"; failed=1
 fi
+
+# ---- rescind and re-offer of the NIC in the middle of a download -------
+LR=$B/test-logs/ternsim-azure-rescind.log
+ip netns exec "$NS" "$B/tools/ternsim" --platform=azure --tap=tsa0 --pkg="$PKG" \
+	--fault=reset-after=100 --cmdline="ip=10.79.9.2/24 gw=10.79.9.1" >"$LR" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	grep -q '^TERN READY port=80' "$LR" && break
+	sleep 0.1
+done
+if nsx curl -s -m 30 -o "$B/test-logs/ternsim-azure-1m-rescind.bin" http://10.79.9.2/1m.bin &&
+	cmp -s "$B/test-logs/ternsim-azure-1m-rescind.bin" "$ONEM"; then
+	echo "PASS ternsim-azure: 1m.bin byte for byte across a rescind and re-offer"
+else
+	echo "FAIL ternsim-azure: 1m.bin across a rescind (log $LR)"; failed=1
+fi
+if [ "$(nsx curl -s -m 5 http://10.79.9.2/healthz)" = "ok" ]; then
+	echo "PASS ternsim-azure: /healthz after the re-offer"
+else
+	echo "FAIL ternsim-azure: /healthz after the re-offer (log $LR)"; failed=1
+fi
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+pid=
+L=$LR
+check "the NIC rescinded" 'netvsc \(netvsc\) rescinded by the host|relid 14 \(netvsc\) rescinded'
+n=$(grep -c '^TERN NIC name=hn0 driver=netvsc' "$LR")
+if [ "$n" = 2 ]; then echo "PASS ternsim-azure: netvsc attached again after the re-offer"
+else echo "FAIL ternsim-azure: $n netvsc attaches (want 2)"; failed=1; fi
+# In the middle: frames kept arriving after the rescind.
+at=$(grep -o 'netvsc rescinded after [0-9]* frames$' "$LR" | grep -o '[0-9]*')
+total=$(grep -o 'netvsc wire: [0-9]* frames in' "$LR" | grep -o '[0-9]*')
+if [ -n "$at" ] && [ -n "$total" ] && [ $((total - at)) -ge 50 ]; then
+	echo "PASS ternsim-azure: rescinded mid-traffic (after $at of $total frames in)"
+else
+	echo "FAIL ternsim-azure: rescind not mid-traffic (after ${at:-?} of ${total:-?} frames)"; failed=1
+fi
+if grep -Eq "netvsc wire: .* 1 rescinds, 0 host protocol errors" "$LR"; then
+	echo "PASS ternsim-azure: no protocol error at the host across the rescind"
+else
+	echo "FAIL ternsim-azure: protocol errors across the rescind (log $LR)"; failed=1
+fi
+if [ "$rc" -eq 0 ]; then echo "PASS ternsim-azure: rescind run exits 0 on SIGTERM"
+else echo "FAIL ternsim-azure: rescind run exit status $rc"; failed=1; fi
 exit $failed

@@ -172,6 +172,7 @@ ts_wire_wait(int ms)
 		struct pollfd p = { ts_azure_wire_fd(), POLLIN, 0 };
 		if (poll(&p, 1, ms) > 0)
 			ts_azure_wire_pump();
+		ts_azure_service();
 	} else {
 		usleep((useconds_t)ms * 1000);
 	}
@@ -365,7 +366,8 @@ main(int argc, char **argv)
 	}
 	/* azure: netvsc on the TAP when one is given; no storvsc yet, so no
 	   disk, and none of the virtio faults. */
-	if (azure ? (disk != NULL || reset_after >= 0 || mtu_offered ||
+	if (azure ? (disk != NULL || mtu_offered ||
+	    (reset_after >= 0 && tap == NULL) ||
 	    (tap != NULL && strlen(tap) >= IFNAMSIZ)) :
 	    (tap == NULL || strlen(tap) >= IFNAMSIZ))
 		usage();
@@ -393,6 +395,11 @@ main(int argc, char **argv)
 		if (tap != NULL && (fd = tap_open(tap)) < 0) {
 			fprintf(stderr, "ternsim: TAP %s: %s\n", tap, strerror(errno));
 			exit(1);
+		}
+		if (reset_after >= 0) {
+			ts_azure_set_rescind_after(reset_after);
+			log_info("ternsim", "fault: netvsc rescinded after %ld frames, then offered again",
+			    reset_after);
 		}
 		int rc = ts_azure_start(fd);
 		if (rc != TERN_OK)

@@ -23,5 +23,10 @@ int ts_azure_start(int tap);
 int ts_azure_wire_fd(void);
 void ts_azure_wire_pump(void);
 void ts_azure_shutdown(void);
+/* Host messages (rescind, re-offer) and the rescind fault, from
+   ts_wire_wait; --fault=reset-after=N on azure: rescind the NIC after N
+   frames from the wire and offer it again. */
+void ts_azure_service(void);
+void ts_azure_set_rescind_after(long n);
 
 #endif

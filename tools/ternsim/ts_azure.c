@@ -34,6 +34,9 @@ static struct nic *az_nic;
 static const struct nic_ops *az_drv_ops;
 static struct nic_ops az_ops;
 static uint64_t az_in, az_in_dropped, az_out, az_out_lost;
+static long az_rescind_after = -1;	/* --fault=reset-after=N */
+static bool az_reoffer_due;
+static uint64_t az_rescinds;
 static const struct driver *const az_none[] = { NULL };
 static const struct driver *const az_net[] = { &netvsc_driver, NULL };
 
@@ -53,7 +56,68 @@ az_wire_tx(void *ctx, const uint8_t *frame, uint32_t len)
 int
 ts_azure_wire_fd(void)
 {
-	return az_nic != NULL ? az_tap : -1;
+	return az_tap;
+}
+
+void ts_azure_wire_pump(void);
+
+static int
+az_poll(struct nic *n, int queue, int budget)
+{
+	ts_azure_wire_pump();
+	return az_drv_ops->poll(n, queue, budget);
+}
+
+/* The NIC the bus has now (a rescind removes it, a re-offer brings a
+   new one): its poll is wrapped so the wire is pumped where the runtime
+   polls the NIC. */
+static void
+az_wrap(void)
+{
+	struct nic *n = nic_first();
+	if (n == az_nic)
+		return;
+	az_nic = n;
+	if (n == NULL)
+		return;
+	az_drv_ops = n->ops;
+	az_ops = *n->ops;
+	az_ops.poll = az_poll;
+	n->ops = &az_ops;
+}
+
+/* Host messages (rescind, re-offer) and the rescind fault: called from
+   ts_wire_wait, never from inside the NIC's poll. */
+void
+ts_azure_service(void)
+{
+	if (az_tap < 0)
+		return;
+	if (az_reoffer_due) {
+		/* The host offers the NIC again once the guest released it. */
+		az_reoffer_due = false;
+		netvsc_vsp_reoffered(&az_vsp);
+		hv_sim_offer(&az_sim, hv_sim_guid_netvsc, 1, 14, 0x2e);
+		log_info("ternsim", "fault: netvsc offered again");
+	}
+	vmbus_poll(&az_vb);
+	if (az_rescind_after >= 0 && az_in >= (uint64_t)az_rescind_after &&
+	    az_nic != NULL) {
+		az_rescind_after = -1;
+		az_rescinds++;
+		log_info("ternsim", "fault: netvsc rescinded after %llu frames",
+		    (unsigned long long)az_in);
+		hv_sim_rescind(&az_sim, 14);
+		vmbus_poll(&az_vb);		/* detach, RELID_RELEASED */
+		az_reoffer_due = true;
+	}
+	az_wrap();
+}
+
+void
+ts_azure_set_rescind_after(long n)
+{
+	az_rescind_after = n;
 }
 
 /* Frames waiting on the TAP go to the guest, one transfer packet each;
@@ -63,7 +127,7 @@ void
 ts_azure_wire_pump(void)
 {
 	static uint8_t frame[65536];
-	for (int i = 0; i < 64 && az_tap >= 0; i++) {
+	for (int i = 0; i < 64 && az_tap >= 0 && az_nic != NULL; i++) {
 		ssize_t n = read(az_tap, frame, sizeof(frame));
 		if (n <= 0)
 			return;
@@ -77,21 +141,16 @@ ts_azure_wire_pump(void)
 	}
 }
 
-static int
-az_poll(struct nic *n, int queue, int budget)
-{
-	ts_azure_wire_pump();
-	return az_drv_ops->poll(n, queue, budget);
-}
 
 void
 ts_azure_shutdown(void)
 {
-	if (az_nic != NULL)
-		log_info("ternsim", "netvsc wire: %llu frames in, %llu out, %llu dropped in, %llu lost out, %d host protocol errors",
+	if (az_tap >= 0)
+		log_info("ternsim", "netvsc wire: %llu frames in, %llu out, %llu dropped in, %llu lost out, %llu rescinds, %d host protocol errors",
 		    (unsigned long long)az_in, (unsigned long long)az_out,
 		    (unsigned long long)az_in_dropped,
-		    (unsigned long long)az_out_lost, hv_sim_error_count(&az_sim));
+		    (unsigned long long)az_out_lost, (unsigned long long)az_rescinds,
+		    hv_sim_error_count(&az_sim));
 }
 
 int
@@ -126,13 +185,8 @@ ts_azure_start(int tap)
 		az_vsp.any_guest_memory = true;
 	}
 	rc = vmbus_probe(&az_vb, tap >= 0 ? az_net : az_none);
-	if (tap >= 0 && (az_nic = nic_first()) != NULL) {
-		/* The wire is pumped where the runtime polls the NIC. */
-		az_drv_ops = az_nic->ops;
-		az_ops = *az_nic->ops;
-		az_ops.poll = az_poll;
-		az_nic->ops = &az_ops;
-	}
+	if (tap >= 0)
+		az_wrap();
 	if (hv_sim_error_count(&az_sim) != 0)
 		log_warn("ternsim", "host simulator saw %d protocol errors, first: %s",
 		    hv_sim_error_count(&az_sim), az_sim.err[0]);
