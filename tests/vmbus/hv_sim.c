@@ -813,6 +813,14 @@ sim_hypercall(struct hw_dev *d, uint64_t control, uint64_t in_pa, uint64_t out_p
 				return HV_STATUS_SUCCESS;
 			}
 		}
+		/* A channel the host rescinded but the guest has not yet
+		   released: the guest cannot know until it takes the
+		   message, so its signals are ignored, not errors. */
+		for (int i = 0; i < SIM_MAX_CHANS; i++)
+			if (s->ch[i].rescinded && s->ch[i].conn_id == conn) {
+				s->signals_after_rescind++;
+				return HV_STATUS_SUCCESS;
+			}
 		sim_err(s, "SignalEvent on connection %u: no open channel", conn);
 		return HV_STATUS_INVALID_CONNECTION_ID;
 	}

@@ -111,6 +111,7 @@ struct hv_sim {
 	int f_drop_at;			/* n-th host reply from now is lost (0: never) */
 	/* Counters */
 	uint64_t posts, post_msgs[32], signals, unloads, relid_released;
+	uint64_t signals_after_rescind;	/* ignored: rescinded, not released */
 	/* Memory the guest allocated: the only valid guest addresses. */
 	struct { uint8_t *va; size_t len; } mem[SIM_MAX_ALLOCS];
 	int nalloc;

@@ -125,8 +125,10 @@ netvsc_vsp_rx_msgs(struct netvsc_vsp *v, const void *const *msgs,
 	memset(r, 0, sizeof(r));
 	memset(subs, 0, sizeof(subs));
 
-	if (!v->rxbuf || v->rx_revoked || n > VSP_MAX_RANGES)
-		return 0;
+	struct sim_chan *ch = vsp_chan(v);
+	if (!v->rxbuf || v->rx_revoked || n > VSP_MAX_RANGES || ch == NULL ||
+	    !ch->open)
+		return 0;	/* rescinded or closed: nothing to deliver */
 	for (; k < n; k++) {
 		int si = lens[k] <= v->sub_alloc ? vsp_sub_get(v) : -1;
 		if (si < 0)

@@ -93,23 +93,15 @@ ts_azure_service(void)
 {
 	if (az_tap < 0)
 		return;
-	if (az_reoffer_due) {
-		/* The host offers the NIC again once the guest released it. */
+	vmbus_poll(&az_vb);
+	struct sim_chan *c = hv_sim_chan(&az_sim, 14);
+	if (az_reoffer_due && (c == NULL || !c->rescinded)) {
+		/* The guest released the old channel: offer it again. */
 		az_reoffer_due = false;
 		netvsc_vsp_reoffered(&az_vsp);
 		hv_sim_offer(&az_sim, hv_sim_guid_netvsc, 1, 14, 0x2e);
 		log_info("ternsim", "fault: netvsc offered again");
-	}
-	vmbus_poll(&az_vb);
-	if (az_rescind_after >= 0 && az_in >= (uint64_t)az_rescind_after &&
-	    az_nic != NULL) {
-		az_rescind_after = -1;
-		az_rescinds++;
-		log_info("ternsim", "fault: netvsc rescinded after %llu frames",
-		    (unsigned long long)az_in);
-		hv_sim_rescind(&az_sim, 14);
-		vmbus_poll(&az_vb);		/* detach, RELID_RELEASED */
-		az_reoffer_due = true;
+		vmbus_poll(&az_vb);
 	}
 	az_wrap();
 }
@@ -127,6 +119,18 @@ void
 ts_azure_wire_pump(void)
 {
 	static uint8_t frame[65536];
+	/* The fault: the host rescinds the NIC (a message the guest takes
+	   when it next services the bus; until then what it sends is
+	   lost and nothing arrives, as on a host that took the device). */
+	if (az_rescind_after >= 0 && az_in >= (uint64_t)az_rescind_after &&
+	    az_nic != NULL) {
+		az_rescind_after = -1;
+		az_rescinds++;
+		log_info("ternsim", "fault: netvsc rescinded after %llu frames",
+		    (unsigned long long)az_in);
+		hv_sim_rescind(&az_sim, 14);
+		az_reoffer_due = true;
+	}
 	for (int i = 0; i < 64 && az_tap >= 0 && az_nic != NULL; i++) {
 		ssize_t n = read(az_tap, frame, sizeof(frame));
 		if (n <= 0)
@@ -151,6 +155,9 @@ ts_azure_shutdown(void)
 		    (unsigned long long)az_in_dropped,
 		    (unsigned long long)az_out_lost, (unsigned long long)az_rescinds,
 		    hv_sim_error_count(&az_sim));
+	if (hv_sim_error_count(&az_sim) != 0)
+		log_warn("ternsim", "host simulator protocol errors, first: %s",
+		    az_sim.err[0]);
 }
 
 int
