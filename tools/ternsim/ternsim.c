@@ -8,12 +8,14 @@
  *
  *   ternsim --tap=IF [--platform=qemu] [--disk=FILE] [--pkg=FILE]
  *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N] [--mtu=N]
- *   ternsim --platform=azure [--tap=IF] [--pkg=FILE] [--cmdline="..."]
+ *   ternsim --platform=azure [--tap=IF [--fault=reset-after=N]] [--pkg=FILE]
+ *           [--cmdline="..."]
  *
  * --platform=azure brings up kernel/hv and the VMBus against the Hyper-V
  * host simulator instead (ts_azure.c: TERN HV, TERN VMBUS); with a TAP
  * the netvsc driver binds and the simulator's netvsc VSP is the NIC on
- * it; no storvsc yet, so no disk.
+ * it (--fault=reset-after=N: the host rescinds it after N frames and
+ * offers it again); no storvsc yet, so no disk.
  *
  * The boot sequence is the kernel's (kernel/main.c, kernel/subsys.c):
  * command line, devices (TERN NIC, TERN BLK), pal_net_start (TERN NET_UP
@@ -93,7 +95,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu] [--disk=FILE] "
 	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n"
-	    "       ternsim --platform=azure [--tap=IFNAME] [--pkg=FILE] [--cmdline=\"...\"]\n");
+	    "       ternsim --platform=azure [--tap=IFNAME [--fault=reset-after=N]] [--pkg=FILE] "
+	    "[--cmdline=\"...\"]\n");
 	exit(2);
 }
 
