@@ -48,6 +48,7 @@ TERNSIM_SRCS := tools/ternsim/ternsim.c tools/ternsim/ts_kern.c tools/ternsim/ts
 	tests/ena/ena_sim.c tests/ena/ena_sim_io.c ena/ena.c ena/ena_admin.c ena/ena_datapath.c \
 	tests/nvme/nvme_sim.c nvme/nvme.c nvme/nvme_io.c \
 	tests/vmbus/storvsc_vsp.c vmbus/storvsc.c vmbus/storvsc_io.c \
+	tests/vmbus/netvsc_vsp.c vmbus/netvsc.c vmbus/netvsc_datapath.c \
 	tests/virtio/virtio_sim.c tests/virtio/virtio_regnames.c tests/hw/hw_host.c \
 	virtio/virtio.c virtio/virtio_net.c virtio/virtio_net_mq.c virtio/virtio_blk.c \
 	kernel/dev/dev.c kernel/dev/blk.c kernel/dev/blktest.c kernel/log.c kernel/cmdline.c \

@@ -11,6 +11,7 @@
 #include "nvme/nvme_pci.h"
 #include "virtio/virtio_pci.h"
 #include "vmbus/storvsc.h"
+#include "vmbus/netvsc.h"
 
 const struct driver *const driver_table[] = {
 	&virtio_blk_pci_driver,
@@ -18,5 +19,6 @@ const struct driver *const driver_table[] = {
 	&nvme_pci_driver,
 	&ena_pci_driver,
 	&storvsc_driver,
+	&netvsc_driver,
 	NULL,
 };

@@ -40,6 +40,18 @@ sim_err(struct hv_sim *s, const char *fmt, ...)
 	s->nerr++;
 }
 
+void
+hv_sim_error(struct hv_sim *s, const char *fmt, ...)
+{
+	va_list ap;
+	char line[160];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	sim_err(s, "%s", line);
+}
+
 int hv_sim_error_count(const struct hv_sim *s) { return s->nerr; }
 void hv_sim_clear_errors(struct hv_sim *s) { s->nerr = 0; }
 
@@ -954,6 +966,14 @@ sim_hypercall(struct hw_dev *d, uint64_t control, uint64_t in_pa, uint64_t out_p
 				return HV_STATUS_SUCCESS;
 			}
 		}
+		/* A channel the host rescinded but the guest has not yet
+		   released: the guest cannot know until it takes the
+		   message, so its signals are ignored, not errors. */
+		for (int i = 0; i < SIM_MAX_CHANS; i++)
+			if (s->ch[i].rescinded && s->ch[i].conn_id == conn) {
+				s->signals_after_rescind++;
+				return HV_STATUS_SUCCESS;
+			}
 		sim_err(s, "SignalEvent on connection %u: no open channel", conn);
 		return HV_STATUS_INVALID_CONNECTION_ID;
 	}
@@ -983,7 +1003,16 @@ int
 hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
     uint16_t flags, uint64_t trans_id, const void *data, size_t len)
 {
-	if (!c->open)
+	return hv_sim_chan_send_ext(s, c, type, flags, trans_id, NULL, 0, data,
+	    len);
+}
+
+int
+hv_sim_chan_send_ext(struct hv_sim *s, struct sim_chan *c, uint16_t type,
+    uint16_t flags, uint64_t trans_id, const void *ext, size_t extlen,
+    const void *data, size_t len)
+{
+	if (!c->open || (extlen & 7) != 0)
 		return -1;
 	struct vmbus_ring_hdr *h = (void *)c->out.base;
 	uint32_t w = h->write_index;
@@ -992,17 +1021,21 @@ hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
 		sim_err(s, "relid %u: guest read_index 0x%x bad", c->relid, r);
 		return -2;
 	}
-	uint32_t plen = (uint32_t)((16 + len + 7) & ~7ull);
+	uint32_t hlen = (uint32_t)(16 + extlen);
+	uint32_t plen = (uint32_t)((hlen + len + 7) & ~7ull);
 	uint32_t total = plen + 8;
 	uint32_t avail = w >= r ? c->out.dsize - (w - r) : r - w;
 	if (avail <= total)
 		return -1;
-	struct vmbus_pkt_desc d = { type, 2, (uint16_t)(plen / 8), flags, trans_id };
+	struct vmbus_pkt_desc d = { type, (uint16_t)(hlen / 8),
+		(uint16_t)(plen / 8), flags, trans_id };
 	uint8_t pad[8] = { 0 };
 	ring_cpy_in(&c->out, w, &d, 16);
-	ring_cpy_in(&c->out, (w + 16) % c->out.dsize, data, len);
-	ring_cpy_in(&c->out, (uint32_t)((w + 16 + len) % c->out.dsize), pad,
-	    plen - 16 - len);
+	if (extlen > 0)
+		ring_cpy_in(&c->out, (w + 16) % c->out.dsize, ext, extlen);
+	ring_cpy_in(&c->out, (w + hlen) % c->out.dsize, data, len);
+	ring_cpy_in(&c->out, (uint32_t)((w + hlen + len) % c->out.dsize), pad,
+	    plen - hlen - len);
 	uint64_t trailer = (uint64_t)w << 32;
 	ring_cpy_in(&c->out, (w + plen) % c->out.dsize, &trailer, 8);
 	__atomic_store_n(&h->write_index, (w + total) % c->out.dsize, __ATOMIC_RELEASE);
@@ -1013,20 +1046,30 @@ hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
 }
 
 static int sim_chan_read(struct hv_sim *s, struct sim_chan *c, void *buf,
-    size_t buflen, uint16_t *type, uint64_t *trans_id, uint32_t *whole_hlen);
+    size_t buflen, void *ext, size_t extcap, size_t *extlen, uint16_t *type,
+    uint64_t *trans_id, uint16_t *flags, uint32_t *whole_hlen);
 
 int
 hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
     uint16_t *type, uint64_t *trans_id)
 {
-	return sim_chan_read(s, c, buf, buflen, type, trans_id, NULL);
+	return sim_chan_read(s, c, buf, buflen, NULL, 0, NULL, type, trans_id, NULL, NULL);
 }
 
 int
 hv_sim_chan_recv_pkt(struct hv_sim *s, struct sim_chan *c, void *buf,
     size_t buflen, uint16_t *type, uint64_t *trans_id, uint32_t *hdr_len)
 {
-	return sim_chan_read(s, c, buf, buflen, type, trans_id, hdr_len);
+	return sim_chan_read(s, c, buf, buflen, NULL, 0, NULL, type, trans_id, NULL, hdr_len);
+}
+
+int
+hv_sim_chan_recv_ext(struct hv_sim *s, struct sim_chan *c, void *buf,
+    size_t buflen, void *ext, size_t extcap, size_t *extlen, uint16_t *type,
+    uint64_t *trans_id, uint16_t *flags)
+{
+	return sim_chan_read(s, c, buf, buflen, ext, extcap, extlen, type, trans_id, flags,
+	    NULL);
 }
 
 void *
@@ -1037,23 +1080,14 @@ hv_sim_gpa(struct hv_sim *s, uint64_t pa, size_t len, const char *what)
 	return gpa(s, pa, len, what);
 }
 
-void
-hv_sim_error(struct hv_sim *s, const char *fmt, ...)
-{
-	va_list ap;
-	char line[160];
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	sim_err(s, "%s", line);
-}
-
 /* whole_hlen NULL: copy the payload (after offset8 * 8); otherwise copy
-   the whole packet from its descriptor and store offset8 * 8 there. */
+   the whole packet from its descriptor and store offset8 * 8 there.  ext:
+   the type-specific header after the descriptor, up to extcap bytes, its
+   length in *extlen; flags: the descriptor's. */
 static int
 sim_chan_read(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
-    uint16_t *type, uint64_t *trans_id, uint32_t *whole_hlen)
+    void *ext, size_t extcap, size_t *extlen, uint16_t *type,
+    uint64_t *trans_id, uint16_t *flags, uint32_t *whole_hlen)
 {
 	if (!c->open)
 		return -1;
@@ -1087,6 +1121,13 @@ sim_chan_read(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
 	ring_cpy_out(&c->in, (r + from) % c->in.dsize, buf, n);
 	if (whole_hlen != NULL)
 		*whole_hlen = hlen;
+	if (extlen != NULL) {
+		size_t e = hlen - 16 < extcap ? hlen - 16 : extcap;
+		ring_cpy_out(&c->in, (r + 16) % c->in.dsize, ext, e);
+		*extlen = hlen - 16;
+	}
+	if (flags != NULL)
+		*flags = d.flags;
 	if (type != NULL)
 		*type = d.type;
 	if (trans_id != NULL)
@@ -1098,6 +1139,30 @@ sim_chan_read(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
 	    before <= pend && before + plen + 8 > pend)
 		sim_signal_guest(s, c);
 	return (int)(plen - from);
+}
+
+void *
+hv_sim_guest_va(struct hv_sim *s, uint64_t pa, size_t len, const char *what)
+{
+	return gpa(s, pa, len, what);
+}
+
+void *
+hv_sim_gpadl_va(struct hv_sim *s, uint32_t handle, uint32_t relid,
+    uint64_t off, size_t len)
+{
+	struct sim_gpadl *g = sim_gpadl(s, handle);
+	if (g == NULL || !g->created || g->relid != relid) {
+		sim_err(s, "GPADL 0x%x of relid %u not created", handle, relid);
+		return NULL;
+	}
+	if (len == 0 || off + len > (uint64_t)g->npfn * PG || off + len < off)
+		return NULL;
+	uint32_t first = (uint32_t)(off / PG), last = (uint32_t)((off + len - 1) / PG);
+	for (uint32_t i = first; i < last; i++)
+		if (g->pfn[i + 1] != g->pfn[i] + 1)
+			return NULL;	/* not contiguous: the VSP copies pagewise */
+	return gpa(s, (g->pfn[first] << 12) + off % PG, len, "GPADL range");
 }
 
 /* ---- seam plumbing ------------------------------------------------------ */

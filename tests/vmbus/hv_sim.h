@@ -111,6 +111,7 @@ struct hv_sim {
 	int f_drop_at;			/* n-th host reply from now is lost (0: never) */
 	/* Counters */
 	uint64_t posts, post_msgs[32], signals, unloads, relid_released;
+	uint64_t signals_after_rescind;	/* ignored: rescinded, not released */
 	/* Memory the guest allocated: the only valid guest addresses. */
 	struct { uint8_t *va; size_t len; } mem[SIM_MAX_ALLOCS];
 	int nalloc;
@@ -169,6 +170,23 @@ int hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
    Returns the payload length, -1 when empty, -2 on a protocol error. */
 int hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf,
     size_t buflen, uint16_t *type, uint64_t *trans_id);
+/* The same with a type-specific header after the descriptor (ext,
+   extlen a multiple of 8: transfer-page ranges), and, on receive, the
+   guest's type-specific header (GPA-direct page buffers): up to extcap
+   bytes into ext, its full length in *extlen; flags the descriptor's. */
+int hv_sim_chan_send_ext(struct hv_sim *s, struct sim_chan *c, uint16_t type,
+    uint16_t flags, uint64_t trans_id, const void *ext, size_t extlen,
+    const void *data, size_t len);
+int hv_sim_chan_recv_ext(struct hv_sim *s, struct sim_chan *c, void *buf,
+    size_t buflen, void *ext, size_t extcap, size_t *extlen, uint16_t *type,
+    uint64_t *trans_id, uint16_t *flags);
+/* Guest memory as the host sees it: a guest physical range (NULL and a
+   recorded error when it is not guest memory), or `len` bytes at `off`
+   in a created GPADL of channel `relid` (NULL when outside it). */
+void *hv_sim_guest_va(struct hv_sim *s, uint64_t pa, size_t len,
+    const char *what);
+void *hv_sim_gpadl_va(struct hv_sim *s, uint32_t handle, uint32_t relid,
+    uint64_t off, size_t len);
 
 /* Take guest memory from `len` bytes mapped at the fixed address `base`
    from now on (bump allocation, never reused).  False when the address
@@ -184,13 +202,13 @@ void hv_sim_advance(struct hv_sim *s, uint64_t ns);
 int hv_sim_chan_recv_pkt(struct hv_sim *s, struct sim_chan *c, void *buf,
     size_t buflen, uint16_t *type, uint64_t *trans_id, uint32_t *hdr_len);
 /* For VSPs: the host view of guest memory [pa, pa + len) (NULL and a
-   protocol error when it is not guest memory), and recording a protocol
-   error of their own. */
+   protocol error when it is not guest memory; with gpa_any any address). */
 void *hv_sim_gpa(struct hv_sim *s, uint64_t pa, size_t len, const char *what);
-void hv_sim_error(struct hv_sim *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 int hv_sim_error_count(const struct hv_sim *s);
+/* Record a protocol error found by a VSP (a device hook). */
+void hv_sim_error(struct hv_sim *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 bool hv_sim_has_error(const struct hv_sim *s, const char *substr);
 void hv_sim_clear_errors(struct hv_sim *s);
 

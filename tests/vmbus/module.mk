@@ -17,7 +17,16 @@ $(B)/fuzz/vmbus: $(VMBUS_FUZZ_SRCS) $(ALL_HDRS)
 	$(MSG) FUZZCC $@
 	$(Q)$(VMBUS_FUZZ_CC) $(VMBUS_FUZZ_CFLAGS) -o $@ $(VMBUS_FUZZ_SRCS)
 FUZZ_TARGETS += $(B)/fuzz/vmbus
-INTEG_TESTS += tests/vmbus/fuzz.sh
+# A hostile netvsc host: transfer packets, RNDIS messages, completions.
+NETVSC_FUZZ_SRCS := tests/vmbus/fuzz_netvsc.c tests/vmbus/netvsc_vsp.c \
+	vmbus/netvsc.c vmbus/netvsc_datapath.c vmbus/vmbus.c vmbus/vmbus_ring.c \
+	kernel/dev/bus.c kernel/dev/dev.c $(VMBUS_TEST_COMMON)
+$(B)/fuzz/netvsc: $(NETVSC_FUZZ_SRCS) $(ALL_HDRS)
+	@mkdir -p $(dir $@)
+	$(MSG) FUZZCC $@
+	$(Q)$(VMBUS_FUZZ_CC) $(VMBUS_FUZZ_CFLAGS) -o $@ $(NETVSC_FUZZ_SRCS)
+FUZZ_TARGETS += $(B)/fuzz/netvsc
+INTEG_TESTS += tests/vmbus/fuzz.sh tests/vmbus/fuzz_netvsc.sh
 # ternsim --platform=azure prints the HV and VMBUS markers (build/tools/ternsim).
 INTEG_TESTS += tests/vmbus/ternsim_azure.sh
 # The enlightenments and the VMBus core replaying a trace recorded from
@@ -55,3 +64,8 @@ $(B)/fuzz/storvsc: $(STORVSC_FUZZ_SRCS) $(ALL_HDRS)
 	$(Q)$(VMBUS_FUZZ_CC) $(VMBUS_FUZZ_CFLAGS) -o $@ $(STORVSC_FUZZ_SRCS)
 FUZZ_TARGETS += $(B)/fuzz/storvsc
 INTEG_TESTS += tests/vmbus/fuzz_storvsc.sh
+# netvsc (vmbus/netvsc*.c) on the VMBus core against the simulator's
+# netvsc VSP (tests/vmbus/netvsc_vsp.c).
+$(eval $(call host_test,netvsc,tests/vmbus/test_netvsc.c tests/vmbus/netvsc_vsp.c \
+	vmbus/netvsc.c vmbus/netvsc_datapath.c vmbus/vmbus.c vmbus/vmbus_ring.c \
+	kernel/dev/bus.c kernel/dev/dev.c $(NS_CORE) $(VMBUS_TEST_COMMON),))

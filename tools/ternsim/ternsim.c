@@ -9,14 +9,17 @@
  *   ternsim --tap=IF [--platform=qemu|nitro] [--disk=FILE] [--pkg=FILE]
  *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N] [--mtu=N]
  *           [--impair=loss=P,reorder=P,dup=P,corrupt=P[,seed=N]] [--idle-ms=N]
- *   ternsim --platform=azure [--disk=FILE] [--pkg=FILE] [--cmdline="..."]
+ *   ternsim --platform=azure [--tap=IF [--fault=reset-after=N]] [--disk=FILE]
+ *           [--pkg=FILE] [--cmdline="..."]
  *
  * --platform=nitro runs the ENA driver over the ENA simulator (and an EBS
  * volume through the NVMe driver with --disk) instead (ts_nitro.c).
  * --platform=azure brings up kernel/hv and the VMBus against the Hyper-V
- * host simulator instead (ts_azure.c: TERN HV, TERN VMBUS); a --disk is
- * served by a storvsc VSP to the storvsc driver (sdb); no netvsc yet, so
- * no wire.
+ * host simulator instead (ts_azure.c: TERN HV, TERN VMBUS); with a TAP
+ * the netvsc driver binds and the simulator's netvsc VSP is the NIC on
+ * it (--fault=reset-after=N: the host rescinds it after N frames and
+ * offers it again); a --disk is served by a storvsc VSP to the storvsc
+ * driver (sdb).
  *
  * The boot sequence is the kernel's (kernel/main.c, kernel/subsys.c):
  * command line, devices (TERN NIC, TERN BLK), pal_net_start (TERN NET_UP
@@ -104,7 +107,8 @@ usage(void)
 	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu|nitro] [--disk=FILE] "
 	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n"
 	    "       [--impair=loss=P,reorder=P,dup=P,corrupt=P[,seed=N]] (P: 0.02 or 2%%) [--idle-ms=N]\n"
-	    "       ternsim --platform=azure [--disk=FILE] [--pkg=FILE] [--cmdline=\"...\"]\n");
+	    "       ternsim --platform=azure [--tap=IFNAME [--fault=reset-after=N]] [--disk=FILE] "
+	    "[--pkg=FILE] [--cmdline=\"...\"]\n");
 	exit(2);
 }
 
@@ -214,6 +218,11 @@ ts_wire_wait(int ms)
 		struct pollfd p = { ts.tap, POLLIN, 0 };
 		if (poll(&p, 1, ms) > 0)
 			wire_pump();
+	} else if (ts_azure_wire_fd() >= 0) {
+		struct pollfd p = { ts_azure_wire_fd(), POLLIN, 0 };
+		if (poll(&p, 1, ms) > 0)
+			ts_azure_wire_pump();
+		ts_azure_service();
 	} else {
 		usleep((useconds_t)ms * 1000);
 	}
@@ -259,6 +268,7 @@ ts_shutdown(void)
 		    (unsigned long long)ts.recoveries, ts.wire_tx_max);
 	ts_nitro_shutdown();
 	ts_impair_report();
+	ts_azure_shutdown();
 	blk_shutdown_all();
 	if (ts.disk != NULL)
 		msync(ts.disk, ts.disk_len, MS_SYNC);
@@ -427,8 +437,11 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	/* azure: no netvsc yet, so no wire; a disk goes to storvsc. */
-	if (azure ? (tap != NULL || reset_after >= 0 || mtu_offered || impair) :
+	/* azure: netvsc on the TAP when one is given, a disk goes to
+	   storvsc; no MTU offer and no impairment on its wire (yet). */
+	if (azure ? (mtu_offered || impair ||
+	    (reset_after >= 0 && tap == NULL) ||
+	    (tap != NULL && strlen(tap) >= IFNAMSIZ)) :
 	    (tap == NULL || strlen(tap) >= IFNAMSIZ))
 		usage();
 	if (strlen(cmd) >= TERN_CMDLINE_MAX || (ts.nitro && mtu_offered))
@@ -450,13 +463,23 @@ main(int argc, char **argv)
 	load_pkg(pkg);
 	if (azure) {
 		log_info("ternsim", "platform azure (simulated Hyper-V host), "
-		    "no wire, disk %s (storvsc), package %s",
+		    "wire %s, disk %s (storvsc), package %s", tap != NULL ? tap : "none",
 		    disk != NULL ? disk : "none", pkg);
 		if (disk != NULL) {
 			map_disk(disk);
 			ts_azure_disk(ts.disk, ts.disk_len);
 		}
-		int rc = ts_azure_start();
+		int fd = -1;
+		if (tap != NULL && (fd = tap_open(tap)) < 0) {
+			fprintf(stderr, "ternsim: TAP %s: %s\n", tap, strerror(errno));
+			exit(1);
+		}
+		if (reset_after >= 0) {
+			ts_azure_set_rescind_after(reset_after);
+			log_info("ternsim", "fault: netvsc rescinded after %ld frames, then offered again",
+			    reset_after);
+		}
+		int rc = ts_azure_start(fd);
 		if (rc != TERN_OK)
 			fail("vmbus", err_str(rc));
 		if (disk != NULL && kernel.cmdline.blktest != 0) {

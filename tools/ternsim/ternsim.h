@@ -16,8 +16,19 @@ void ts_wire_wait(int ms);
 /* Before exit: report the counters, close the wire and the disk. */
 void ts_shutdown(void);
 /* --platform=azure (ts_azure.c): kernel/hv and the VMBus against the
-   Hyper-V host simulator; TERN_OK or the failing step's error. */
-int ts_azure_start(void);
+   Hyper-V host simulator, and with a TAP fd (>= 0) netvsc on it through
+   the simulator's netvsc VSP; TERN_OK or the failing step's error. */
+int ts_azure_start(int tap);
+/* The azure wire: its fd (-1 without a bound NIC), frames from it to the
+   guest, the counters at the end. */
+int ts_azure_wire_fd(void);
+void ts_azure_wire_pump(void);
+void ts_azure_shutdown(void);
+/* Host messages (rescind, re-offer) and the rescind fault, from
+   ts_wire_wait; --fault=reset-after=N on azure: rescind the NIC after N
+   frames from the wire and offer it again. */
+void ts_azure_service(void);
+void ts_azure_set_rescind_after(long n);
 /* End the process now if SIGINT/SIGTERM arrived. */
 void ts_check_stop(void);
 
