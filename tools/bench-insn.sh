@@ -129,10 +129,10 @@ kill -TERM "$sim_pid"; wait "$sim_pid" 2>/dev/null; sim_pid=""
 
 img=$(sed -n 's/.*ternsim: image at \(0x[0-9a-f]*\), \([0-9]*\) bytes.*/\1:\2/p' "$W/ternsim.log" | head -1)
 [ -n "$img" ] || die "no 'image at' line in $W/ternsim.log"
-CGL="python3 tools/cg_layers.py --image=$img --elf=$B/apps/httpd.elf --calls=time_now_ns,kmalloc,virtq_kick"
+CGL="python3 tools/cg_layers.py --image=$img --elf=$B/apps/httpd.elf --calls=time_now_ns,kmalloc,virtq_kick,sim_notify,virtio_check_broken,virtio_cfg16"
 declare -A L1 L2 L1b
 layers="driver netstack pal httpd kernel sim other total"
-counts="time_now_ns kmalloc virtq_kick"
+counts="time_now_ns kmalloc virtq_kick sim_notify virtio_check_broken virtio_cfg16"
 read_layers() {	# read_layers <assoc name> <file>
 	local -n arr=$1
 	local kv

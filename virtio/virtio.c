@@ -186,6 +186,42 @@ used_off(uint16_t n)
 	return ((size_t)16 * n + 6 + 2 * (size_t)n + 3) & ~(size_t)3;
 }
 
+/*
+ * EVENT_IDX (2.7.10): used_event is the avail ring's last field, after
+ * ring[size]; avail_event the used ring's, after its size elements
+ * (2.7.6, 2.7.8; both rings are allocated with room for them).
+ */
+static volatile uint16_t *
+used_event_p(struct virtq *q)
+{
+	return &q->avail[2 + q->size];
+}
+
+static const volatile uint16_t *
+avail_event_p(struct virtq *q)
+{
+	return (const volatile uint16_t *)(q->used + 4 + 8 * (size_t)q->size);
+}
+
+/* True when `event` is one of the indices old..new-1 just passed
+   (2.7.10: "the other side asked to be told when it gets here"). */
+static bool
+event_passed(uint16_t event, uint16_t new_idx, uint16_t old_idx)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+/* Interrupts wanted: at the next used entry (used_event = last_used).
+   Not wanted: one behind, which the device's used index has already
+   passed, so it would take 65,535 more completions to reach it again. */
+static void
+set_used_event(struct virtq *q)
+{
+	volatile uint16_t *ue = used_event_p(q);
+	*ue = q->intr_on ? q->last_used : (uint16_t)(q->last_used - 1);
+	hw_dma_sync_dev(q->vd->hw, (const void *)ue, 2);
+}
+
 /* Bind queue or config interrupts to MSI-X table entry `entry`, one the
    bus glue bound; a device that reads back anything else refused it
    (4.1.5.1.2.1) and the whole device falls back to polling. */
@@ -248,9 +284,15 @@ virtq_setup_vec(struct virtio_dev *vd, struct virtq *q, uint16_t index, uint16_t
 
 	w16(vd, VIRTIO_C_Q_SIZE, n);
 	q->intr = msix_program(vd, VIRTIO_C_Q_MSIX, entry, "a queue");
-	/* Polled queues ask the device not to interrupt. */
+	q->event_idx = virtio_has(vd, VIRTIO_F_EVENT_IDX);
+	q->intr_on = q->intr;
+	/* Polled queues ask the device not to interrupt: by the flag, and
+	   with EVENT_IDX (which makes the device ignore the flag) by a
+	   used_event just behind the used index (see set_used_event). */
 	q->avail[0] = q->intr ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
 	hw_dma_sync_dev(vd->hw, (const void *)&q->avail[0], 2);
+	if (q->event_idx)
+		set_used_event(q);
 	w64(vd, VIRTIO_C_Q_DESC, q->mem.pa);
 	w64(vd, VIRTIO_C_Q_AVAIL, q->mem.pa + 16 * (uint64_t)n);
 	w64(vd, VIRTIO_C_Q_USED, q->mem.pa + used_off(n));
@@ -289,8 +331,11 @@ virtq_intr(struct virtq *q, bool on)
 {
 	if (!q->intr)
 		return;
+	q->intr_on = on;
 	q->avail[0] = on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
 	hw_dma_sync_dev(q->vd->hw, (const void *)&q->avail[0], 2);
+	if (q->event_idx)
+		set_used_event(q);
 	hw_mb();
 }
 
@@ -368,7 +413,20 @@ virtq_kick(struct virtq *q)
 	hw_wmb();
 	q->avail[1] = q->avail_idx;
 	hw_dma_sync_dev(q->vd->hw, (const void *)&q->avail[1], 2);
+	/* The index before avail_event is read (2.7.13.4): a device that
+	   stops looking writes avail_event and then reads the index
+	   again, so one of the two sides sees the other. */
 	hw_mb();
+	if (q->event_idx) {
+		uint16_t old = q->kicked_idx;
+		q->kicked_idx = q->avail_idx;
+		uint16_t ev = hw_dma_load16(q->vd->hw, avail_event_p(q));
+		if (!event_passed(ev, q->avail_idx, old)) {
+			q->notifies_saved++;
+			return;
+		}
+	}
+	q->notifies++;
 	hw_write16(q->vd->notify.bar, q->vd->notify.off + q->notify_off, q->index);
 }
 
@@ -410,6 +468,10 @@ virtq_get(struct virtq *q, uint32_t *len)
 	q->dnext[d] = q->free_head;
 	q->free_head = (uint16_t)id;
 	q->nfree = (uint16_t)(q->nfree + q->dcount[id]);
+	/* Interrupts on: ask for the next completion after this one, as
+	   the flag would (with EVENT_IDX one interrupt per used_event). */
+	if (q->event_idx && q->intr_on)
+		set_used_event(q);
 	*len = l;
 	return cookie;
 }

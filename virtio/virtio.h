@@ -50,6 +50,14 @@ struct virtq {
 	struct hw_dma ind_mem;
 	uint16_t ind_max;
 	bool intr;			/* an MSI-X vector is bound */
+	/* VIRTIO_F_EVENT_IDX (2.7.10): notifications in both directions
+	   are asked for by index.  kicked_idx is avail->idx as last
+	   published; intr_on whether the driver wants interrupts now. */
+	bool event_idx;
+	bool intr_on;
+	uint16_t kicked_idx;
+	uint64_t notifies;		/* doorbells written */
+	uint64_t notifies_saved;	/* publishes the device said need none */
 	uint64_t bad_used;		/* rejected used-ring entries */
 	uint64_t indirect_chains;	/* chains sent as an indirect table */
 };
@@ -135,7 +143,8 @@ struct virtq_buf {
  * can ever take.  `cookie` (not NULL) comes back from virtq_get.
  */
 int virtq_add(struct virtq *q, const struct virtq_buf *bufs, int n, void *cookie);
-/* Publish added chains and notify the device. */
+/* Publish added chains and notify the device; with EVENT_IDX only when
+   the device's avail_event lies among the newly published entries. */
 void virtq_kick(struct virtq *q);
 /*
  * Take the next completed chain: returns its cookie and the length the

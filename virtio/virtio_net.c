@@ -67,7 +67,7 @@ static const struct nic_ops vnet_ops = {
 #define VNET_WANTED (1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS | \
 	1ULL << VIRTIO_NET_F_MRG_RXBUF | 1ULL << VIRTIO_NET_F_CSUM | \
 	1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MTU | \
-	1ULL << VIRTIO_F_INDIRECT_DESC | VNET_MQ_FEATURES)
+	1ULL << VIRTIO_F_INDIRECT_DESC | 1ULL << VIRTIO_F_EVENT_IDX | VNET_MQ_FEATURES)
 
 static int
 rx_post(struct vnet_queue *vq, struct nic_buf *b)
@@ -442,7 +442,13 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	}
 	vq->tx_nfree--;
 	vq->tx_chain[slot] = chain;
-	virtq_kick(&vq->txq);
+	/* Inside this queue's poll pass (an answer sent from nic->rx) the
+	   doorbell waits for the end of the pass: one per pass, not one
+	   per frame.  Anywhere else the frame goes out now. */
+	if (vq->in_poll)
+		vq->tx_kick_pending = true;
+	else
+		virtq_kick(&vq->txq);
 	n->stats.tx_packets++;
 	n->stats.tx_bytes += bytes;
 	qs->tx_packets++;
@@ -562,13 +568,23 @@ rx_asm_abort(struct vnet_queue *vq)
 }
 
 /* Queue 0's CPU also watches the device as a whole: its status and the
-   link state in the device configuration. */
+   link state in the device configuration.  Each is a register read (an
+   exit to the hypervisor in a VM), so they are read on one pass in
+   VNET_DEV_CHECK_PASSES, not on every one: a link change or a device
+   that needs a reset is seen within that many passes (about as many
+   milliseconds on an idle kernel, which polls once per tick). */
 static void
-vnet_poll_device(struct virtio_net_softc *sc, int work)
+vnet_poll_device(struct virtio_net_softc *sc)
 {
 	struct nic *n = &sc->nic;
-	if (work == 0)
-		virtio_check_broken(&sc->bus.vd);
+	if (sc->dev_check_in > 1) {
+		sc->dev_check_in--;
+		return;
+	}
+	sc->dev_check_in = VNET_DEV_CHECK_PASSES;
+	sc->dev_checks++;
+	if (virtio_check_broken(&sc->bus.vd))
+		return;
 	if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_STATUS)) {
 		bool up = virtio_cfg16(&sc->bus.vd, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;
 		if (up != n->link_up) {
@@ -597,6 +613,7 @@ vnet_poll(struct nic *n, int queue, int budget)
 	n->stats.intrs = sc->bus.vd.intrs;
 	if (sc->bus.vd.broken)
 		return 0;
+	vq->in_poll = true;
 	/* TX completions give buffers back to their owners. */
 	while ((cookie = virtq_get(&vq->txq, &len)) != NULL) {
 		uint32_t slot = (uint32_t)(uintptr_t)cookie - 1;
@@ -675,12 +692,17 @@ vnet_poll(struct nic *n, int queue, int budget)
 		work++;
 		rx_up(sc, qi, b, b->len);
 	}
+	vq->in_poll = false;
 	if (vq->rx_kick_pending) {
 		vq->rx_kick_pending = false;
 		virtq_kick(&vq->rxq);
 	}
+	if (vq->tx_kick_pending) {
+		vq->tx_kick_pending = false;
+		virtq_kick(&vq->txq);
+	}
 	if (qi == 0)
-		vnet_poll_device(sc, work);
+		vnet_poll_device(sc);
 	return work;
 }
 
@@ -771,7 +793,9 @@ virtio_net_recover(struct virtio_net_softc *sc)
 		virtq_free(vd, &sc->q[k].txq);
 		sc->q[k].rx_skip = 0;
 		sc->q[k].rx_kick_pending = false;
+		sc->q[k].tx_kick_pending = false;
 	}
+	sc->dev_check_in = 0;
 	virtio_net_ctrl_free(sc);
 	sc->nrings = 0;
 	n->nqueues = 1;

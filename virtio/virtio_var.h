@@ -86,6 +86,8 @@ struct vnet_queue {
 	uint32_t tx_free[VNET_TX_SLOTS];
 	uint32_t tx_nfree;
 	bool rx_kick_pending;
+	bool tx_kick_pending;		/* frames sent during this poll pass */
+	bool in_poll;			/* vnet_poll runs on this queue */
 	uint16_t rx_skip;		/* continuation buffers of a dropped
 					   multi-buffer frame still to come */
 	/* A frame arriving in several buffers (MRG_RXBUF) being assembled
@@ -107,7 +109,14 @@ struct virtio_net_softc {
 	struct virtq ctrlq;		/* size 0 when not set up */
 	struct hw_dma ctrl_mem;		/* one command: class, cmd, data, ack */
 	uint64_t ctrl_failures;		/* commands refused or unanswered */
+	uint16_t dev_check_in;		/* poll passes to the next status and
+					   link read (1: this one) */
+	uint64_t dev_checks;		/* status/link reads made */
 };
+
+/* Queue 0's poll passes per read of the device status and link state
+   (vnet_poll_device). */
+#define VNET_DEV_CHECK_PASSES	16
 
 void virtio_blk_detach_core(struct virtio_blk_softc *sc);
 void virtio_net_detach_core(struct virtio_net_softc *sc);

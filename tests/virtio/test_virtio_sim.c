@@ -676,8 +676,9 @@ test_net_recover(void **state)
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
 	/* The second completion set NEEDS_RESET: the device stops. */
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), -1);
-	n->ops->poll(n, 0, 64);
-	n->ops->poll(n, 0, 64);
+	/* Status is read once in VNET_DEV_CHECK_PASSES poll passes. */
+	for (int i = 0; i < VNET_DEV_CHECK_PASSES; i++)
+		n->ops->poll(n, 0, 64);
 	assert_true(f.sc->bus.vd.broken);
 	assert_int_equal(f.rx_frames, 2);
 	assert_int_equal(f.nheld, 1);
@@ -1096,6 +1097,191 @@ test_net_jumbo_reaches_tcp(void **state)
 	free(f.sc);
 }
 
+/* ---- event indices (VIRTIO_F_EVENT_IDX, virtio 1.2 2.7.10) ---- */
+
+/* Receive: while the device has buffers it reads the ring itself and
+   the driver's refills need no notify; once it ran dry it waits for
+   one (avail_event), and the driver's next refill must send it, or the
+   device never sees the buffers (the simulator does not look). */
+static void
+test_net_event_idx_rx(void **state)
+{
+	struct net_fix f;
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	assert_true(f.sim.drv_features & 1ULL << VIRTIO_F_EVENT_IDX);
+	struct nic *n = &f.sc->nic;
+	struct virtq *rxq = &f.sc->q[0].rxq;
+	n->rx = net_rx;
+	n->upper = &f;
+	uint64_t notifies = f.sim.notifies;
+	uint8_t frame[200];
+	for (int i = 0; i < 3 * VNET_RX_BUFS; i++) {
+		fill(frame, sizeof(frame), (uint32_t)i);
+		assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+		nic_poll_queue(n, 0, 64);
+		assert_int_equal(f.rx_frames, i + 1);
+		assert_memory_equal(f.last, frame, sizeof(frame));
+	}
+	/* 384 refills, not one doorbell. */
+	assert_int_equal(f.sim.notifies, notifies);
+	assert_true(rxq->notifies_saved >= 3 * VNET_RX_BUFS);
+
+	/* Run the device dry: every buffer held by the stack. */
+	f.hold = true;
+	for (int i = 0; i < VNET_RX_BUFS; i++) {
+		assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+		nic_poll_queue(n, 0, 64);
+	}
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), -1);
+	assert_true(f.sim.q[0].rx_waiting);
+	f.hold = false;
+	for (int i = 0; i < f.nheld; i++)
+		nic_buf_release(f.held[i]);
+	f.nheld = 0;
+	nic_poll_queue(n, 0, 64);	/* the refill: its notify is needed */
+	assert_int_equal(f.sim.notifies, notifies + 1);
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(f.rx_frames, 4 * VNET_RX_BUFS + 1);
+	net_end(&f);
+}
+
+/* Frames sent from inside a poll pass (answers from nic->rx) share one
+   doorbell at the end of the pass; a frame sent outside one rings at
+   once.  The device asks for every transmit notify, so a missing one
+   leaves frames unsent. */
+static uint8_t echo_data[8][64];
+static struct nic_buf echo_buf[8];
+static int echo_n;
+
+static void
+echo_rx(void *upper, struct nic_buf *b)
+{
+	struct net_fix *f = upper;
+	struct nic *n = &f->sc->nic;
+	f->rx_frames++;
+	nic_buf_release_chain(b);
+	for (int k = 0; k < 2 && echo_n < 8; k++, echo_n++) {
+		struct nic_buf *e = &echo_buf[echo_n];
+		memset(echo_data[echo_n], echo_n + 1, sizeof(echo_data[0]));
+		*e = (struct nic_buf){ .data = echo_data[echo_n], .len = 64, .cap = 64,
+			.release = tx_release };
+		assert_int_equal(n->ops->tx(n, 0, e, NULL), TERN_OK);
+	}
+}
+
+static void
+test_net_event_idx_tx_batch(void **state)
+{
+	struct net_fix f;
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	struct virtq *txq = &f.sc->q[0].txq;
+	echo_n = 0;
+	released = 0;
+	n->rx = echo_rx;
+	n->upper = &f;
+	uint8_t frame[100] = { 1, 2, 3 };
+	/* Outside a poll pass: one doorbell per frame. */
+	uint8_t a[60];
+	memset(a, 0xab, sizeof(a));
+	struct nic_buf ba = { .data = a, .len = 60, .cap = 60, .release = tx_release };
+	uint64_t before = txq->notifies;
+	assert_int_equal(n->ops->tx(n, 0, &ba, NULL), TERN_OK);
+	assert_int_equal(txq->notifies, before + 1);
+	assert_int_equal(f.sim.nframes, 1);
+	/* Three frames in, six answers out in one pass: one doorbell. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	before = txq->notifies;
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(f.rx_frames, 3);
+	assert_int_equal(f.sim.nframes, 7);
+	assert_int_equal(txq->notifies, before + 1);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(f.sim.frames[1 + i][0], i + 1);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(released, 7);
+	net_end(&f);
+}
+
+/* Interrupts by used_event: with interrupts on, one per completion the
+   driver has not yet looked at (several completions before a poll give
+   one); off, none. */
+static void
+test_net_event_idx_intr(void **state)
+{
+	struct net_fix f;
+	net_new(&f);
+	f.sc->bus.vd.msix = true;
+	f.sc->bus.vd.msix_entry = 1;
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	assert_true(f.sc->q[0].rxq.intr);
+	n->rx = net_rx;
+	n->upper = &f;
+	uint8_t frame[100] = { 1, 2, 3 };
+	uint64_t irqs = f.sim.irqs;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	assert_int_equal(f.sim.irqs, irqs + 1);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(f.rx_frames, 3);
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	assert_int_equal(f.sim.irqs, irqs + 2);
+	nic_poll_queue(n, 0, 64);
+	n->ops->intr_enable(n, 0, false);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	assert_int_equal(f.sim.irqs, irqs + 2);
+	nic_poll_queue(n, 0, 64);
+	n->ops->intr_enable(n, 0, true);
+	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
+	assert_int_equal(f.sim.irqs, irqs + 3);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(f.rx_frames, 8);
+	net_end(&f);
+}
+
+/* Device status and link state are read on one poll pass in
+   VNET_DEV_CHECK_PASSES: a link change is seen on the pass that reads
+   them, not before, and not later. */
+static int link_events;
+static bool link_last;
+static void on_link(void *upper, bool up) { link_events++; link_last = up; }
+
+static void
+test_net_link_check_passes(void **state)
+{
+	struct net_fix f;
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	n->rx = net_rx;
+	n->upper = &f;
+	n->link_change = on_link;
+	link_events = 0;
+	assert_true(n->link_up);
+	nic_poll_queue(n, 0, 64);		/* the first pass reads them */
+	assert_int_equal(f.sc->dev_checks, 1);
+	for (int round = 0; round < 4; round++) {
+		uint16_t st = round & 1 ? VIRTIO_NET_S_LINK_UP : 0;
+		memcpy(f.sim.cfg + VIRTIO_NET_CFG_STATUS, &st, 2);
+		for (int i = 1; i < VNET_DEV_CHECK_PASSES; i++) {
+			nic_poll_queue(n, 0, 64);
+			assert_int_equal(n->link_up, !(round & 1));
+		}
+		nic_poll_queue(n, 0, 64);
+		assert_int_equal(n->link_up, round & 1);
+		assert_int_equal(link_events, round + 1);
+		assert_int_equal(link_last, round & 1);
+	}
+	assert_int_equal(f.sc->dev_checks, 5);
+	net_end(&f);
+}
+
 /* ---- attach/detach under every fault ---- */
 
 static void
@@ -1150,6 +1336,10 @@ main(void)
 		cmocka_unit_test(test_net_rx_csum_states),
 		cmocka_unit_test(test_net_partial_csum_reaches_tcp),
 		cmocka_unit_test(test_net_jumbo_reaches_tcp),
+		cmocka_unit_test(test_net_event_idx_rx),
+		cmocka_unit_test(test_net_event_idx_tx_batch),
+		cmocka_unit_test(test_net_event_idx_intr),
+		cmocka_unit_test(test_net_link_check_passes),
 		cmocka_unit_test(test_attach_detach_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

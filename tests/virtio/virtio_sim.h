@@ -15,7 +15,14 @@
  *     VSIM_MAX_PAIRS) answers VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET strictly
  *     (class, command, size and range checked), and a transmit on a
  *     pair the driver did not enable is a violation.
- * Queues are processed when the driver notifies.  Guest "physical"
+ * Queues are processed when the driver notifies.  With
+ * VIRTIO_F_EVENT_IDX negotiated (2.7.10) the device asks for every
+ * notification on the transmit, control and block queues (avail_event
+ * = the next entry, after each notify), but reads the receive ring on
+ * its own while it has buffers left and asks for a notify (avail_event,
+ * rx_waiting) only once it finds the ring empty; until then it does not
+ * look at the ring at all, so a driver that skips a notify the index
+ * called for loses frames.  Interrupts follow used_event.  Guest "physical"
  * addresses are host pointers (hw_virt_to_phys is the identity).
  *
  * The simulator checks the driver: anything the spec forbids (a
@@ -68,6 +75,9 @@ struct vsim_queue {
 	/* net RX: heads posted and not yet filled, FIFO */
 	uint16_t rx_heads[256];
 	uint16_t rx_head, rx_count;
+	/* VIRTIO_F_EVENT_IDX, net RX: the device ran out of buffers, wrote
+	   avail_event and reads the ring again only when notified. */
+	bool rx_waiting;
 };
 
 struct vsim {
