@@ -64,6 +64,11 @@ refuse() {
 poke() {	# poke <file> <offset> <printf-escaped bytes>
 	printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+flip() {	# flip <file> <offset>: invert one byte, so the edit always changes it
+	local b
+	b=$(od -An -tu1 -v -j "$2" -N 1 "$1" | tr -d ' \n')
+	poke "$1" "$2" "$(printf '\\x%02x' $((b ^ 0xff)))"
+}
 be_hex() {	# be_hex <file> <offset> <n>: big-endian unsigned value
 	od -An -tx1 -v -j "$2" -N "$3" "$1" | tr -d ' \n'
 }
@@ -130,9 +135,9 @@ last=$(( size / 512 - 1 ))
 esp_off=$(( $(sgdisk -i 1 "$raw" | sed -n 's/^First sector: \([0-9]*\).*/\1/p') * 512 ))
 mk() { cp "$raw" "$tmp/$1.img"; echo "$tmp/$1.img"; }
 
-f=$(mk hdrcrc); poke "$f" $((512 + 56)) '\xa5'		# disk GUID, primary header
+f=$(mk hdrcrc); flip "$f" $((512 + 56))		# disk GUID, primary header
 refuse "primary GPT header CRC" "$f" 'GPT: primary header CRC 0x[0-9a-f]{8}, computed'
-f=$(mk backup); poke "$f" $((last * 512 + 56)) '\xa5'	# disk GUID, backup header
+f=$(mk backup); flip "$f" $((last * 512 + 56))	# disk GUID, backup header
 refuse "backup GPT header CRC" "$f" 'GPT: backup header CRC'
 f=$(mk backupsig); poke "$f" $((last * 512)) 'XFI PART'
 refuse "backup GPT header missing" "$f" 'GPT: backup header at LBA [0-9]+ has no "EFI PART"'
@@ -175,7 +180,7 @@ refuse "disk cut short" "$f" 'GPT: primary header puts the backup at LBA [0-9]+,
 mkv() { cp "$vhd" "$tmp/$1.vhd"; echo "$tmp/$1.vhd"; }
 f=$(mkv cookie); poke "$f" "$foot" 'X'
 refuse "VHD cookie" "$f" 'VHD: footer cookie is not "conectix"'
-f=$(mkv sum); poke "$f" $((foot + 27)) '\x01'		# timestamp, sum left stale
+f=$(mkv sum); flip "$f" $((foot + 27))		# timestamp, sum left stale
 refuse "VHD checksum" "$f" 'VHD: footer checksum 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}'
 f=$(mkv dynamic); poke "$f" $((foot + 63)) '\x03'; vhd_fix_sum "$f"
 refuse "VHD type dynamic" "$f" 'VHD: disk type 3 \(dynamic\) is not fixed \(2\)'
