@@ -399,12 +399,22 @@ static void test_netvsc_record_then_replay(void **state) { (void)state; record_t
 static void test_storvsc_record_then_replay(void **state) { (void)state; record_then_replay(STOR); }
 
 /* The committed trace with the hex `old` (the first place it occurs,
-   at a byte boundary of an event's bytes) replaced by `new`. */
+   at a byte boundary of an event's bytes) replaced by `new`, and an
+   "# edited:" line after the first header line (docs/trace-format.md). */
 static char *
 edit_hex(const char *text, const char *old, const char *new)
 {
-	char *ed = strdup(text);
-	char *at = strstr(ed, old);
+	const char *nl = strchr(text, '\n');
+	assert_non_null(nl);
+	size_t head = (size_t)(nl + 1 - text);
+	char note[160];
+	int nn = snprintf(note, sizeof(note), "# edited: %s -> %s\n", old, new);
+	char *ed = malloc(strlen(text) + (size_t)nn + 1);
+	assert_non_null(ed);
+	memcpy(ed, text, head);
+	memcpy(ed + head, note, (size_t)nn);
+	strcpy(ed + head + (size_t)nn, text + head);
+	char *at = strstr(ed + head + (size_t)nn, old);
 	assert_non_null(at);
 	memcpy(at, new, strlen(new));
 	return ed;
