@@ -255,6 +255,11 @@ storvsc_send_slot(struct storvsc_softc *sc, uint32_t i)
 		    STORVSC_MAX_PFNS);
 		if (npfn < 0)
 			return npfn;
+		/* Write data is CPU-written memory the host reads (kernel/hw/hw.h):
+		   handed over before the packet that lets it look. */
+		if (r->op == BLK_WRITE)
+			for (uint32_t k = 0; k < r->nsegs; k++)
+				hw_dma_sync_dev(sc->hw, r->segs[k].va, r->segs[k].len);
 	}
 	storvsc_srb_init(&vp, sc->lun, cdb, cdb_len, dir, sl->xfer);
 	uint64_t id = (++sc->seq << 8) | (i + 1);
@@ -351,6 +356,10 @@ storvsc_finish(struct storvsc_softc *sc, uint32_t i, int status)
 	sc->nslots_used--;
 	if (status == TERN_OK) {
 		if (r->op == BLK_READ) {
+			/* Read data is host-written memory: handed to the CPU
+			   before the caller looks (kernel/hw/hw.h). */
+			for (uint32_t k = 0; k < r->nsegs; k++)
+				hw_dma_sync_cpu(sc->hw, r->segs[k].va, r->segs[k].len);
 			d->stats.reads++;
 			d->stats.read_bytes += req_bytes(sc, r);
 		} else if (r->op == BLK_WRITE) {

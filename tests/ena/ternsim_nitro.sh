@@ -57,25 +57,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-make --no-print-directory "$SIM" "$PKG1M" $B/tools/mkpkg >/dev/null ||
-	{ fail "build: $SIM $PKG1M"; exit 1; }
-# Deterministic bytes: n bytes of a keystream (fixed key) to stdout.
-gen() {
-	if command -v openssl >/dev/null; then
-		openssl enc -aes-128-ctr -nosalt -K 7465726e2d656e612d69737375653136 \
-			-iv 0 -in /dev/zero 2>/dev/null | head -c "$1"
-	else
-		python3 -c "import random,sys; sys.stdout.buffer.write(random.Random(16).randbytes($1))"
-	fi
-}
-mkdir -p "$B/tests/ena"
-[ "$(stat -c %s "$M100" 2>/dev/null)" = 104857600 ] || gen 104857600 >"$M100"
-[ "$(stat -c %s "$M32" 2>/dev/null)" = 33554432 ] || head -c 33554432 "$M100" >"$M32"
-www=()
-for f in apps/httpd/www/*; do www+=("www/$(basename "$f")=$f"); done
-$B/tools/mkpkg -o "$PKG" -m apps/httpd/manifest -e $B/apps/httpd.elf "${www[@]}" \
-	www/big.bin="$BIG" www/1m.bin="$ONEM" www/32m.bin="$M32" www/100m.bin="$M100" ||
-	{ fail "build: $PKG"; exit 1; }
+# The big package (32 MiB and 100 MiB files) is a make target shared with
+# tests/vmbus/ternsim_azure.sh (tests/ena/module.mk).
+make --no-print-directory "$SIM" "$PKG1M" "$PKG" >/dev/null ||
+	{ fail "build: $SIM $PKG1M $PKG"; exit 1; }
 if ! ip netns add "$NS" 2>/dev/null; then
 	fail "setup: cannot create network namespace $NS (need root)"
 	exit 1

@@ -38,9 +38,20 @@ HV_REPLAY_SRCS := tests/vmbus/test_hv_replay.c vmbus/vmbus.c vmbus/vmbus_ring.c 
 	$(VMBUS_TEST_COMMON)
 $(eval $(call host_test,hv_replay,$(HV_REPLAY_SRCS),))
 $(B)/tests/hv_replay: tests/traces/hvsim-vmbus.trace
+# netvsc and storvsc replaying traces recorded from the simulator and its
+# VSPs (bring-up and a little traffic each).
+VSC_REPLAY_SRCS := tests/vmbus/test_vsc_replay.c tests/vmbus/netvsc_vsp.c \
+	tests/vmbus/storvsc_vsp.c vmbus/netvsc.c vmbus/netvsc_datapath.c vmbus/storvsc.c \
+	vmbus/storvsc_io.c vmbus/vmbus.c vmbus/vmbus_ring.c kernel/dev/bus.c kernel/dev/dev.c \
+	kernel/dev/blk.c tests/hw/hw_record.c tests/hw/hw_replay.c tests/hw/trace_util.c \
+	$(VMBUS_TEST_COMMON)
+$(eval $(call host_test,vsc_replay,$(VSC_REPLAY_SRCS),))
+$(B)/tests/vsc_replay: tests/traces/hvsim-netvsc.trace tests/traces/hvsim-storvsc.trace
 .PHONY: record-hvsim-trace
-record-hvsim-trace: $(B)/tests/hv_replay
+record-hvsim-trace: $(B)/tests/hv_replay $(B)/tests/vsc_replay
 	$(B)/tests/hv_replay --record tests/traces/hvsim-vmbus.trace
+	$(B)/tests/vsc_replay --record-netvsc tests/traces/hvsim-netvsc.trace
+	$(B)/tests/vsc_replay --record-storvsc tests/traces/hvsim-storvsc.trace
 # The kernel glue (kernel/hv/hv_kern.c, vmbus/vmbus_kern.c, included by the
 # test) against the simulator, with the kernel services it calls stubbed
 # in tests/vmbus/hv_kern_stubs.c.

@@ -10,12 +10,20 @@
 # 256 KiB request each way (64 pages in one range).  Bounded: 3 s per run.
 # Then, with a TAP in a private network namespace (root
 # needed), netvsc binds through the simulator's netvsc VSP: TERN NIC
-# driver=netvsc, /healthz answers from Linux, a 1 MiB file arrives byte
-# for byte, 200 concurrent connections are answered, /stats shows no
-# receive payload copies, no protocol error at the host, exit 0.  Last,
-# with --fault=reset-after=100 the host rescinds the NIC in the middle of
-# a 1 MiB download and offers it again: the download completes byte for
-# byte, netvsc attaches again, /healthz answers, no protocol error.  Bounded: 3 s, then every client has a timeout.
+# driver=netvsc, /healthz answers from Linux, a 1 MiB and a 100 MiB file
+# arrive byte for byte, 200 concurrent connections are answered, /stats
+# shows no receive payload copies, no protocol error at the host, exit 0.
+# With --fault=reset-after=N the host rescinds the NIC in the middle of a
+# 32 MiB download and offers it again: the download completes byte for
+# byte, netvsc attaches again, /healthz answers, no protocol error.  With
+# --impair (ts_impair.c on both directions of the netvsc wire) four 1 MiB
+# downloads are identical, /healthz answers, every impairment happened
+# both ways and the guest's TCP caught corrupted frames.  Last, one guest
+# with both --tap and --disk: netvsc and storvsc markers, blktest ok,
+# /healthz.  The big files come from the make target
+# build/tests/ena/httpd-big.pkg (tests/ena/module.mk), shared with
+# tests/ena/ternsim_nitro.sh.  Bounded: 3 s per disk run, every client
+# has a timeout; about 25 s in all once the package is built.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build}
@@ -91,10 +99,23 @@ fi
 nsx ip link set lo up
 nsx ip tuntap add dev tsa0 mode tap && nsx ip addr add 10.79.9.1/24 dev tsa0 &&
 	nsx ip link set tsa0 up || { echo "FAIL ternsim-azure: tap tsa0"; exit 1; }
-PKG=$B/tests/hosted/httpd-1m.pkg
+# The big-download package (1 MiB, 32 MiB, 100 MiB files), a make target
+# shared with tests/ena/ternsim_nitro.sh (tests/ena/module.mk).
+PKG=$B/tests/ena/httpd-big.pkg
 ONEM=$B/tests/hosted/1m.bin
+M32=$B/tests/ena/32m.bin
+M100=$B/tests/ena/100m.bin
+RESCIND_AFTER=${RESCIND_AFTER:-1200}	# frames in (ACKs): ~3100 in a 32 MiB download
+IMPAIR=${IMPAIR:-loss=2%,reorder=2%,dup=1%,corrupt=1%,seed=18}
 make --no-print-directory "$PKG" >/dev/null ||
 	{ echo "FAIL ternsim-azure: build $PKG"; exit 1; }
+wait_ready() {
+	for _ in $(seq 100); do
+		grep -q '^TERN READY port=80' "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 ip netns exec "$NS" "$B/tools/ternsim" --platform=azure --tap=tsa0 --pkg="$PKG" \
 	--cmdline="ip=10.79.9.2/24 gw=10.79.9.1" >"$LN" 2>&1 &
 pid=$!
@@ -116,6 +137,14 @@ if nsx curl -s -m 20 -o "$B/test-logs/ternsim-azure-1m.bin" http://10.79.9.2/1m.
 else
 	echo "FAIL ternsim-azure: 1m.bin over netvsc (log $LN)"; failed=1
 fi
+t0=$(date +%s.%N)
+if nsx curl -s -m 60 -o "$B/test-logs/ternsim-azure-100m.bin" http://10.79.9.2/100m.bin &&
+	cmp -s "$B/test-logs/ternsim-azure-100m.bin" "$M100"; then
+	echo "PASS ternsim-azure: 100m.bin byte for byte over netvsc ($(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s)"
+else
+	echo "FAIL ternsim-azure: 100m.bin over netvsc (log $LN)"; failed=1
+fi
+rm -f "$B/test-logs/ternsim-azure-100m.bin"
 ok=$(seq 200 | nsx xargs -P 200 -I{} curl -s -m 20 -o /dev/null -w '%{http_code}\n' \
 	http://10.79.9.2/healthz | grep -c '^200$')
 if [ "$ok" = 200 ]; then echo "PASS ternsim-azure: 200 of 200 concurrent connections over netvsc"
@@ -144,18 +173,16 @@ fi
 # ---- rescind and re-offer of the NIC in the middle of a download -------
 LR=$B/test-logs/ternsim-azure-rescind.log
 ip netns exec "$NS" "$B/tools/ternsim" --platform=azure --tap=tsa0 --pkg="$PKG" \
-	--fault=reset-after=100 --cmdline="ip=10.79.9.2/24 gw=10.79.9.1" >"$LR" 2>&1 &
+	--fault=reset-after="$RESCIND_AFTER" --cmdline="ip=10.79.9.2/24 gw=10.79.9.1" >"$LR" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-	grep -q '^TERN READY port=80' "$LR" && break
-	sleep 0.1
-done
-if nsx curl -s -m 30 -o "$B/test-logs/ternsim-azure-1m-rescind.bin" http://10.79.9.2/1m.bin &&
-	cmp -s "$B/test-logs/ternsim-azure-1m-rescind.bin" "$ONEM"; then
-	echo "PASS ternsim-azure: 1m.bin byte for byte across a rescind and re-offer"
+wait_ready "$LR"
+if nsx curl -s -m 60 -o "$B/test-logs/ternsim-azure-32m-rescind.bin" http://10.79.9.2/32m.bin &&
+	cmp -s "$B/test-logs/ternsim-azure-32m-rescind.bin" "$M32"; then
+	echo "PASS ternsim-azure: 32m.bin byte for byte across a rescind and re-offer"
 else
-	echo "FAIL ternsim-azure: 1m.bin across a rescind (log $LR)"; failed=1
+	echo "FAIL ternsim-azure: 32m.bin across a rescind (log $LR)"; failed=1
 fi
+rm -f "$B/test-logs/ternsim-azure-32m-rescind.bin"
 if [ "$(nsx curl -s -m 5 http://10.79.9.2/healthz)" = "ok" ]; then
 	echo "PASS ternsim-azure: /healthz after the re-offer"
 else
@@ -173,7 +200,7 @@ else echo "FAIL ternsim-azure: $n netvsc attaches (want 2)"; failed=1; fi
 # In the middle: frames kept arriving after the rescind.
 at=$(grep -o 'netvsc rescinded after [0-9]* frames$' "$LR" | grep -o '[0-9]*')
 total=$(grep -o 'netvsc wire: [0-9]* frames in' "$LR" | grep -o '[0-9]*')
-if [ -n "$at" ] && [ -n "$total" ] && [ $((total - at)) -ge 50 ]; then
+if [ -n "$at" ] && [ -n "$total" ] && [ $((total - at)) -ge 1000 ]; then
 	echo "PASS ternsim-azure: rescinded mid-traffic (after $at of $total frames in)"
 else
 	echo "FAIL ternsim-azure: rescind not mid-traffic (after ${at:-?} of ${total:-?} frames)"; failed=1
@@ -185,4 +212,69 @@ else
 fi
 if [ "$rc" -eq 0 ]; then echo "PASS ternsim-azure: rescind run exits 0 on SIGTERM"
 else echo "FAIL ternsim-azure: rescind run exit status $rc"; failed=1; fi
+
+# ---- the TAP impairment on the netvsc wire (both directions) ---------
+LI=$B/test-logs/ternsim-azure-impair.log
+ip netns exec "$NS" "$B/tools/ternsim" --platform=azure --tap=tsa0 --pkg="$PKG" \
+	--impair="$IMPAIR" --cmdline="ip=10.79.9.2/24 gw=10.79.9.1" >"$LI" 2>&1 &
+pid=$!
+wait_ready "$LI"
+same=0
+for k in 1 2 3 4; do
+	nsx curl -s -m 30 -o "$B/test-logs/ternsim-azure-1m-impair.bin" http://10.79.9.2/1m.bin &&
+		cmp -s "$B/test-logs/ternsim-azure-1m-impair.bin" "$ONEM" && same=$((same + 1))
+done
+if [ $same = 4 ]; then echo "PASS ternsim-azure: 1m.bin identical 4 of 4 times through $IMPAIR"
+else echo "FAIL ternsim-azure: 1m.bin identical $same of 4 times through $IMPAIR (log $LI)"; failed=1; fi
+if [ "$(nsx curl -s -m 10 --retry 3 http://10.79.9.2/healthz)" = "ok" ]; then
+	echo "PASS ternsim-azure: /healthz through the impairment"
+else
+	echo "FAIL ternsim-azure: /healthz through the impairment (log $LI)"; failed=1
+fi
+st=$(nsx curl -s -m 10 --retry 3 http://10.79.9.2/stats)
+bad=$(echo "$st" | sed -n 's/.*"tcp\.bad_csum": *\([0-9]*\).*/\1/p')
+rtx=$(echo "$st" | sed -n 's/.*"tcp\.retransmits": *\([0-9]*\).*/\1/p')
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+pid=
+counts=$(grep -c 'impair [a-z]* guest: [0-9]* frames, [1-9][0-9]* lost, [1-9][0-9]* corrupted, [1-9][0-9]* duplicated, [1-9][0-9]* reordered' "$LI")
+if [ "$counts" = 2 ] && [ "${bad:-0}" -ge 1 ] && [ "${rtx:-0}" -ge 1 ]; then
+	echo "PASS ternsim-azure: all four impairments both ways on netvsc; tcp.bad_csum=$bad, tcp.retransmits=$rtx"
+else
+	echo "FAIL ternsim-azure: $counts directions fully impaired, tcp.bad_csum=${bad:-?}, tcp.retransmits=${rtx:-?} (log $LI)"
+	failed=1
+fi
+if [ "$rc" -eq 0 ] && grep -Eq "netvsc wire: .* 0 host protocol errors" "$LI"; then
+	echo "PASS ternsim-azure: impaired run exits 0, no protocol error at the host"
+else
+	echo "FAIL ternsim-azure: impaired run exit $rc or protocol errors (log $LI)"; failed=1
+fi
+
+# ---- netvsc and storvsc in one guest -----------------------------------
+LB=$B/test-logs/ternsim-azure-both.log
+ip netns exec "$NS" "$B/tools/ternsim" --platform=azure --tap=tsa0 --disk="$D" --pkg="$PKG" \
+	--cmdline="ip=10.79.9.2/24 gw=10.79.9.1 blktest=1" >"$LB" 2>&1 &
+pid=$!
+wait_ready "$LB"
+if [ "$(nsx curl -s -m 5 http://10.79.9.2/healthz)" = "ok" ]; then
+	echo "PASS ternsim-azure: /healthz with netvsc and storvsc bound"
+else
+	echo "FAIL ternsim-azure: /healthz with netvsc and storvsc (log $LB)"; failed=1
+fi
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+pid=
+L=$LB
+check "both: three offers" '^TERN VMBUS version=5\.3 offers=3$'
+check "both: netvsc marker" '^TERN NIC name=hn0 driver=netvsc mac=00:15:5d:01:02:03 mtu=1500 queues=1 link=up$'
+check "both: storvsc markers" '^TERN BLK name=sdb driver=storvsc relid=16 lun=0 sectors=8192 '
+check "both: blktest through storvsc" '^TERN BLKTEST ok dev=sdb mode=write lba=8064 bytes=65536 seed=[0-9a-f]{16}$'
+if [ "$rc" -eq 0 ] && grep -Eq "netvsc wire: .* 0 host protocol errors" "$LB" &&
+	! grep -q "protocol errors, first" "$LB"; then
+	echo "PASS ternsim-azure: both-devices run exits 0, no protocol error at the host"
+else
+	echo "FAIL ternsim-azure: both-devices run exit $rc or protocol errors (log $LB)"; failed=1
+fi
 exit $failed

@@ -9,7 +9,7 @@
  *   ternsim --tap=IF [--platform=qemu|nitro] [--disk=FILE] [--pkg=FILE]
  *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N] [--mtu=N]
  *           [--impair=loss=P,reorder=P,dup=P,corrupt=P[,seed=N]] [--idle-ms=N]
- *   ternsim --platform=azure [--tap=IF [--fault=reset-after=N]] [--disk=FILE]
+ *   ternsim --platform=azure [--tap=IF [--fault=reset-after=N] [--impair=...]] [--disk=FILE]
  *           [--pkg=FILE] [--cmdline="..."]
  *
  * --platform=nitro runs the ENA driver over the ENA simulator (and an EBS
@@ -107,7 +107,7 @@ usage(void)
 	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu|nitro] [--disk=FILE] "
 	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n"
 	    "       [--impair=loss=P,reorder=P,dup=P,corrupt=P[,seed=N]] (P: 0.02 or 2%%) [--idle-ms=N]\n"
-	    "       ternsim --platform=azure [--tap=IFNAME [--fault=reset-after=N]] [--disk=FILE] "
+	    "       ternsim --platform=azure [--tap=IFNAME [--fault=reset-after=N] [--impair=...]] [--disk=FILE] "
 	    "[--pkg=FILE] [--cmdline=\"...\"]\n");
 	exit(2);
 }
@@ -226,8 +226,7 @@ ts_wire_wait(int ms)
 	} else {
 		usleep((useconds_t)ms * 1000);
 	}
-	if (ts.net != NULL)
-		ts_impair_poll();
+	ts_impair_poll();	/* virtio and azure wires; a no-op without --impair */
 	if (ts.stop)
 		stop_now();
 }
@@ -438,8 +437,8 @@ main(int argc, char **argv)
 		}
 	}
 	/* azure: netvsc on the TAP when one is given, a disk goes to
-	   storvsc; no MTU offer and no impairment on its wire (yet). */
-	if (azure ? (mtu_offered || impair ||
+	   storvsc; no MTU offer; an impairment needs a wire. */
+	if (azure ? (mtu_offered || (impair && tap == NULL) ||
 	    (reset_after >= 0 && tap == NULL) ||
 	    (tap != NULL && strlen(tap) >= IFNAMSIZ)) :
 	    (tap == NULL || strlen(tap) >= IFNAMSIZ))
@@ -479,6 +478,7 @@ main(int argc, char **argv)
 			log_info("ternsim", "fault: netvsc rescinded after %ld frames, then offered again",
 			    reset_after);
 		}
+		ts_impair_announce();
 		int rc = ts_azure_start(fd);
 		if (rc != TERN_OK)
 			fail("vmbus", err_str(rc));

@@ -11,7 +11,9 @@
  * (tests/vmbus/netvsc_vsp.c) puts the frames it is sent on the TAP and
  * hands frames read from the TAP to the guest as transfer packets.  A
  * driver binds only where its VSP runs: without a TAP the guest runs
- * without network, without a disk it has none.
+ * without network, without a disk it has none.  --impair: both
+ * directions of the netvsc wire go through ts_impair.c, as on the other
+ * platforms.
  */
 #include <poll.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include "tests/vmbus/netvsc_vsp.h"
 #include "tests/vmbus/storvsc_vsp.h"
 #include "tools/ternsim/ternsim.h"
+#include "tools/ternsim/ts_impair.h"
 #include "vmbus/netvsc.h"
 #include "vmbus/storvsc.h"
 #include "vmbus/vmbus_var.h"
@@ -69,15 +72,37 @@ static uint64_t az_rescinds;
 
 static void *az_zalloc(size_t n) { return calloc(1, n); }
 
-/* VSP on_tx: a frame the guest sent goes on the wire. */
 static void
-az_wire_tx(void *ctx, const uint8_t *frame, uint32_t len)
+az_tap_put(void *ctx, const uint8_t *frame, uint32_t len)
 {
 	(void)ctx;
 	if (write(az_tap, frame, len) == (ssize_t)len)
 		az_out++;
 	else
 		az_out_lost++;
+}
+
+/* VSP on_tx: a frame the guest sent goes on the wire (impaired). */
+static void
+az_wire_tx(void *ctx, const uint8_t *frame, uint32_t len)
+{
+	ts_impair_frame(TS_FROM_GUEST, frame, len, az_tap_put, ctx);
+}
+
+/* A frame from the wire to the guest as one transfer packet; with no
+   room (the guest holds its buffers, the ring is full) or no NIC (it was
+   rescinded) it is lost as on a wire. */
+static void
+az_sim_put(void *ctx, const uint8_t *frame, uint32_t len)
+{
+	(void)ctx;
+	const uint8_t *fp = frame;
+	uint32_t l = len;
+	if (az_nic == NULL || len < 14 || len > 1514 ||
+	    netvsc_vsp_rx(&az_net_vsp, &fp, &l, 1, RNDIS_RXCSUM_IP_OK) == 0)
+		az_in_dropped++;
+	else
+		az_in++;
 }
 
 int
@@ -139,9 +164,8 @@ ts_azure_set_rescind_after(long n)
 	az_rescind_after = n;
 }
 
-/* Frames waiting on the TAP go to the guest, one transfer packet each;
-   with no room (the guest holds its buffers, the ring is full) a frame
-   is lost as on a wire. */
+/* Frames waiting on the TAP go to the guest (az_sim_put), through the
+   impairment; frames it holds back are delivered when their time is up. */
 void
 ts_azure_wire_pump(void)
 {
@@ -158,17 +182,14 @@ ts_azure_wire_pump(void)
 		hv_sim_rescind(&az_sim, 14);
 		az_reoffer_due = true;
 	}
-	for (int i = 0; i < 64 && az_tap >= 0 && az_nic != NULL; i++) {
+	if (az_tap < 0)
+		return;
+	ts_impair_poll();
+	for (int i = 0; i < 64 && az_nic != NULL; i++) {
 		ssize_t n = read(az_tap, frame, sizeof(frame));
 		if (n <= 0)
 			return;
-		const uint8_t *fp = frame;
-		uint32_t l = (uint32_t)n;
-		if (n < 14 || n > 1514 || netvsc_vsp_rx(&az_net_vsp, &fp, &l, 1,
-		    RNDIS_RXCSUM_IP_OK) == 0)
-			az_in_dropped++;
-		else
-			az_in++;
+		ts_impair_frame(TS_TO_GUEST, frame, (uint32_t)n, az_sim_put, NULL);
 	}
 }
 
