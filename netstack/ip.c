@@ -234,7 +234,6 @@ icmp_echo_chained(struct netstack *ns, uint32_t src, const uint8_t *p, size_t le
 	if (tb == NULL)
 		return;
 	struct nic_buf **link = &tb->nb.next;
-	int used = 0;
 	for (size_t off = 8; off < len;) {
 		const uint8_t *d;
 		struct nic_buf *rb;
@@ -260,7 +259,6 @@ icmp_echo_chained(struct netstack *ns, uint32_t src, const uint8_t *p, size_t le
 		*link = &e->nb;
 		link = &e->nb.next;
 		off += n;
-		used++;
 	}
 	*link = NULL;
 	uint8_t *r = tb->data + ETH_HLEN + IP_HLEN;
