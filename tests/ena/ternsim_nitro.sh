@@ -44,18 +44,7 @@ RESET_AFTER=${RESET_AFTER:-12000}	# ~half the frames of the 32 MiB download
 IMPAIR=${IMPAIR:-loss=2%,reorder=2%,dup=1%,corrupt=1%,seed=16}
 rm -rf "$L"
 mkdir -p "$L"
-failed=0
-pids=()
-
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; failed=1; }
-nsx() { ip netns exec "$NS" "$@"; }
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-}
-trap cleanup EXIT
+. tests/hosted/ts_lib.sh
 
 # The big package (32 MiB and 100 MiB files) is a make target shared with
 # tests/vmbus/ternsim_azure.sh (tests/ena/module.mk).
@@ -80,24 +69,9 @@ start_sim() {
 	pids+=($!)
 	eval "pid_$name=$!"
 }
-wait_ready() {
-	for _ in $(seq 100); do
-		grep -q '^TERN READY port=80' "$L/$1.log" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+# stop_sim <name>: exit status 0 on SIGTERM, and no protocol error at the device
 stop_sim() {
-	local pid
-	eval "pid=\$pid_$1"
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid"
-	local rc=$?
-	if [ $rc -eq 0 ]; then
-		pass "$1: exit status 0 on SIGTERM"
-	else
-		fail "$1: exit status $rc on SIGTERM (log $L/$1.log)"
-	fi
+	ts_stop "$1"
 	if grep -q ' 0 protocol errors seen by the simulator' "$L/$1.log"; then
 		pass "$1: no protocol error seen by the ENA simulator"
 	else
@@ -191,28 +165,13 @@ start_sim impair 2 --impair="$IMPAIR"
 if ! wait_ready impair; then
 	fail "impair: no TERN READY in 10 s (log $L/impair.log)"
 else
-	# Four downloads: enough frames (~3000 each way) that every kind of
-	# impairment happens in both directions and some corrupted frames
-	# reach the guest's TCP checksum, whatever the timing.
-	same=0
-	for k in 1 2 3 4; do
-		nsx curl -s -m 30 -o "$L/1m-impair.bin" http://10.79.7.2/1m.bin &&
-			cmp -s "$L/1m-impair.bin" "$ONEM" && same=$((same + 1))
-	done
-	if [ $same = 4 ]; then
-		pass "impair: 1m.bin identical 4 of 4 times through $IMPAIR"
-	else
-		fail "impair: 1m.bin identical $same of 4 times through $IMPAIR"
-	fi
-	body=$(nsx curl -s -m 10 --retry 3 http://10.79.7.2/healthz)
-	[ "$body" = ok ] && pass "impair: healthz ok" || fail "impair: healthz: '$body'"
-	stats=$(nsx curl -s -m 10 --retry 3 http://10.79.7.2/stats)
+	impaired_downloads 10.79.7.2 "$IMPAIR"
 	bad=$(echo "$stats" | sed -n 's/.*"tcp\.bad_csum": *\([0-9]*\).*/\1/p')
 	rtx=$(echo "$stats" | sed -n 's/.*"tcp\.retransmits": *\([0-9]*\).*/\1/p')
 	stop_sim impair
 	# Every kind of impairment happened in both directions, and the
 	# corrupted frames that reached us were caught by checksums.
-	counts=$(grep -c 'impair [a-z]* guest: [0-9]* frames, [1-9][0-9]* lost, [1-9][0-9]* corrupted, [1-9][0-9]* duplicated, [1-9][0-9]* reordered' "$L/impair.log")
+	counts=$(impaired_both_ways impair)
 	to_guest=$(sed -n 's/.*impair to guest: .* \([0-9]*\) corrupted.*/\1/p' "$L/impair.log")
 	if [ "$counts" = 2 ] && [ "${bad:-0}" -ge 1 ] && [ "${rtx:-0}" -ge 1 ]; then
 		pass "impair: all four impairments both ways; $to_guest corrupted frames in, tcp.bad_csum=$bad, tcp.retransmits=$rtx"

@@ -36,18 +36,8 @@ RESET_AFTER=${RESET_AFTER:-120}
 IMPAIR=${IMPAIR:-loss=2%,reorder=2%,dup=1%,corrupt=1%,seed=14}
 rm -rf "$L"
 mkdir -p "$L"
-failed=0
-pids=()
 
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; failed=1; }
-nsx() { ip netns exec "$NS" "$@"; }
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-}
-trap cleanup EXIT
+. tests/hosted/ts_lib.sh
 
 make --no-print-directory "$SIM" "$PKG" >/dev/null ||
 	{ fail "build: $SIM $PKG"; exit 1; }
@@ -70,27 +60,6 @@ start_sim() {
 		--cmdline="ip=10.79.$i.2/24 gw=10.79.$i.1" "$@" >"$L/$name.log" 2>&1 &
 	pids+=($!)
 	eval "pid_$name=$!"
-}
-# wait_ready <name>: up to 10 s for TERN READY
-wait_ready() {
-	for _ in $(seq 100); do
-		grep -q '^TERN READY port=80' "$L/$1.log" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# stop_sim <name>: SIGTERM, and the exit status must be 0
-stop_sim() {
-	local pid
-	eval "pid=\$pid_$1"
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid"
-	local rc=$?
-	if [ $rc -eq 0 ]; then
-		pass "$1: exit status 0 on SIGTERM"
-	else
-		fail "$1: exit status $rc on SIGTERM (log $L/$1.log)"
-	fi
 }
 
 # ---- a clean wire and a disk -------------------------------------------
@@ -150,7 +119,7 @@ if nsx curl -s -m 20 -o "$L/1m.bin" http://10.79.0.2/1m.bin && cmp -s "$L/1m.bin
 else
 	fail "download: 1m.bin differs or failed ($(stat -c %s "$L/1m.bin" 2>/dev/null) bytes)"
 fi
-stop_sim main
+ts_stop main
 
 # ---- MTU 9000 ------------------------------------------------------------
 nsx ip link set ts2 mtu 9000
@@ -173,7 +142,7 @@ else
 		fail "mtu: 1m.bin differs or failed at MTU 9000"
 	fi
 fi
-stop_sim jumbo
+ts_stop jumbo
 big=$(sed -n 's/.*largest frame out \([0-9]*\) bytes.*/\1/p' "$L/jumbo.log" | tail -1)
 [ "${big:-0}" -gt 1514 ] && pass "mtu: frames of up to $big bytes went out" ||
 	fail "mtu: largest frame out ${big:-?} bytes, want more than 1514"
@@ -200,31 +169,16 @@ else
 	[ "$body" = ok ] && pass "fault: healthz ok after the reset" ||
 		fail "fault: healthz after the reset: '$body'"
 fi
-stop_sim fault
+ts_stop fault
 
 start_sim impair 3 --impair="$IMPAIR"
 if ! wait_ready impair; then
 	fail "impair: no TERN READY in 10 s (log $L/impair.log)"
 else
-	# Four downloads: enough frames (~3000 each way) that every kind of
-	# impairment happens in both directions and some corrupted frames
-	# reach the guest's TCP checksum, whatever the timing.
-	same=0
-	for k in 1 2 3 4; do
-		nsx curl -s -m 30 -o "$L/1m-impair.bin" http://10.79.3.2/1m.bin &&
-			cmp -s "$L/1m-impair.bin" "$ONEM" && same=$((same + 1))
-	done
-	if [ $same = 4 ]; then
-		pass "impair: 1m.bin identical 4 of 4 times through $IMPAIR"
-	else
-		fail "impair: 1m.bin identical $same of 4 times through $IMPAIR"
-	fi
-	body=$(nsx curl -s -m 10 --retry 3 http://10.79.3.2/healthz)
-	[ "$body" = ok ] && pass "impair: healthz ok" || fail "impair: healthz: '$body'"
-	bad=$(nsx curl -s -m 10 --retry 3 http://10.79.3.2/stats |
-		sed -n 's/.*"tcp\.bad_csum": *\([0-9]*\).*/\1/p')
-	stop_sim impair
-	counts=$(grep -c 'impair [a-z]* guest: [0-9]* frames, [1-9][0-9]* lost, [1-9][0-9]* corrupted, [1-9][0-9]* duplicated, [1-9][0-9]* reordered' "$L/impair.log")
+	impaired_downloads 10.79.3.2 "$IMPAIR"
+	bad=$(echo "$stats" | sed -n 's/.*"tcp\.bad_csum": *\([0-9]*\).*/\1/p')
+	ts_stop impair
+	counts=$(impaired_both_ways impair)
 	if [ "$counts" = 2 ] && [ "${bad:-0}" -ge 1 ]; then
 		pass "impair: all four impairments both ways, tcp.bad_csum=$bad"
 	else
