@@ -7,7 +7,9 @@
  *             on Hyper-V: TERN HV)
  *   buses     pci_init: enumerate (TERN PCI), then attach the drivers of
  *             driver_table (kernel/dev/drivers.c; TERN NIC, TERN BLK);
- *             vmbus_kern_init (only on Hyper-V: TERN VMBUS)
+ *             vmbus_kern_init (only on Hyper-V: TERN VMBUS), whose
+ *             vmbus_kern_poll the scheduler loop then runs as its
+ *             service hook (rescinds and offers after boot)
  *   tests     blktest=, nettest (command line)
  *   -- BOOT_OK (main.c) --
  *   net       pal_net_start
@@ -66,8 +68,12 @@ kernel_subsystems_init(void)
 	rc = pci_init(driver_table);
 	if (rc < 0)
 		log_error("boot", "pci: %s", err_str(rc));
-	if (hyperv && (rc = vmbus_kern_init(driver_table)) != TERN_OK)
-		log_error("boot", "vmbus: %s", err_str(rc));
+	if (hyperv) {
+		if ((rc = vmbus_kern_init(driver_table)) != TERN_OK)
+			log_error("boot", "vmbus: %s", err_str(rc));
+		else
+			rt_service_hook = vmbus_kern_poll;
+	}
 
 	/* Boot-time self-tests; each prints its own pass/fail marker. */
 	if (kernel.cmdline.blktest &&

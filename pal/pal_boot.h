@@ -15,6 +15,14 @@
 int pal_net_start(void);
 
 /*
+ * Bus housekeeping the scheduler loop runs after every idle and at
+ * least every SCHED_SERVICE_ROUNDS rounds under load (pal/sched.h):
+ * on Hyper-V, vmbus_kern_poll (host messages: rescind, re-offer, the
+ * reference TSC page).  NULL elsewhere.  Set before rt_run.
+ */
+extern void (*rt_service_hook)(void);
+
+/*
  * Load the workload package and run the scheduler loop with the
  * supervisor thread (rt.c).  Never returns: the supervisor powers the
  * machine off when the workload is done.

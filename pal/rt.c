@@ -463,6 +463,16 @@ rt_idle(void *ctx, uint64_t deadline)
 	cpu_idle();
 }
 
+void (*rt_service_hook)(void);
+
+static void
+rt_service(void *ctx)
+{
+	(void)ctx;
+	if (rt_service_hook != NULL)
+		rt_service_hook();
+}
+
 void rt_thread_reaped(struct sched_thread *st);	/* rt_api.c */
 
 static void
@@ -482,6 +492,7 @@ rt_run(void)
 	txref_init(&rt_app.txref);
 	sched_init(&rt_sched, rt_now, rt_poll, rt_idle, NULL);
 	rt_sched.reap = rt_reap;
+	rt_sched.service = rt_service;
 	entropy_init();
 	load_package();
 	uint64_t top = stack_alloc(64u << 10);

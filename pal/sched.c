@@ -167,11 +167,23 @@ reap(struct sched *s)
 	return live;
 }
 
+static void
+service(struct sched *s)
+{
+	s->since_service = 0;
+	if (s->service == NULL)
+		return;
+	s->services++;
+	s->service(s->ctx);
+}
+
 void
 sched_run(struct sched *s)
 {
 	while (!s->stop) {
 		int work = s->poll != NULL ? s->poll(s->ctx) : 0;
+		if (++s->since_service >= SCHED_SERVICE_ROUNDS)
+			service(s);
 		uint64_t next = wake_expired(s);
 		struct sched_thread *t = s->head;
 		if (t == NULL) {
@@ -180,6 +192,7 @@ sched_run(struct sched *s)
 			if (work == 0) {
 				s->idles++;
 				s->idle(s->ctx, next);
+				service(s);
 			}
 			continue;
 		}

@@ -53,10 +53,18 @@ struct sched {
 	/* A thread ended (or was killed) and left the scheduler: its stack and
 	   struct may be reused.  May be NULL. */
 	void (*reap)(void *ctx, struct sched_thread *t);
+	/* Housekeeping that is not the NIC (host messages on a bus: a
+	   rescinded or newly offered device): called after every idle and
+	   after at most SCHED_SERVICE_ROUNDS rounds when the loop never
+	   idles, so a busy guest still hears its host.  May be NULL. */
+	void (*service)(void *ctx);
 	void *ctx;
 	bool stop;			/* sched_run returns at the next round */
-	uint64_t switches, idles;
+	uint32_t since_service;		/* rounds since the last service call */
+	uint64_t switches, idles, services;
 };
+
+#define SCHED_SERVICE_ROUNDS	64
 
 void sched_init(struct sched *s, uint64_t (*now)(void *), int (*poll)(void *),
     void (*idle)(void *, uint64_t), void *ctx);

@@ -358,6 +358,63 @@ static void test_spawn_loop(void **state)
 	assert_int_equal(reaped, 1001);
 }
 
+/* The service hook (the VMBus's host messages) runs under load, when
+   no round ever idles, at most SCHED_SERVICE_ROUNDS rounds apart, and
+   after every idle. */
+static int services, max_gap, last_service_poll;
+static uint64_t idles_seen;
+
+static void fake_service(void *ctx)
+{
+	(void)ctx;
+	if (polls - last_service_poll > max_gap)
+		max_gap = polls - last_service_poll;
+	last_service_poll = polls;
+	services++;
+	idles_seen = S.idles;
+}
+
+static void t_busy(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 1000; i++)
+		sched_yield(&S);
+}
+
+static void test_service_under_load(void **state)
+{
+	(void)state;
+	services = max_gap = last_service_poll = 0;
+	S.service = fake_service;
+	spawn(0, t_busy, NULL, 1);
+	sched_run(&S);
+	assert_int_equal(S.idles, 0);
+	assert_true(polls >= 1000);
+	assert_true(services >= polls / SCHED_SERVICE_ROUNDS);
+	assert_true(max_gap <= SCHED_SERVICE_ROUNDS);
+	assert_int_equal((uint64_t)services, S.services);
+}
+
+static void t_nap(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 3; i++)
+		sched_sleep_until(&S, clock_ns + 5000);
+}
+
+static void test_service_after_idle(void **state)
+{
+	(void)state;
+	services = max_gap = last_service_poll = 0;
+	idles_seen = 0;
+	S.service = fake_service;
+	spawn(0, t_nap, NULL, 1);
+	sched_run(&S);
+	assert_int_equal(S.idles, 3);
+	assert_int_equal(services, 3);	/* one after each idle, no more */
+	assert_int_equal(idles_seen, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +426,8 @@ int main(void)
 		cmocka_unit_test_setup(test_kill_group, setup),
 		cmocka_unit_test_setup(test_exit_and_stop, setup),
 		cmocka_unit_test_setup(test_spawn_loop, setup),
+		cmocka_unit_test_setup(test_service_under_load, setup),
+		cmocka_unit_test_setup(test_service_after_idle, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,7 +222,6 @@ ts_wire_wait(int ms)
 		struct pollfd p = { ts_azure_wire_fd(), POLLIN, 0 };
 		if (poll(&p, 1, ms) > 0)
 			ts_azure_wire_pump();
-		ts_azure_service();
 	} else {
 		usleep((useconds_t)ms * 1000);
 	}
@@ -487,6 +486,9 @@ main(int argc, char **argv)
 			ts_azure_check();
 		}
 		pal_net_start();
+		/* Host messages are serviced where the kernel services them:
+		   the scheduler loop's service hook (pal/sched.h). */
+		rt_service_hook = ts_azure_service;
 		rt_run();
 	}
 	log_info("ternsim", "platform %s, wire %s, disk %s, package %s",

@@ -138,8 +138,9 @@ az_wrap(void)
 	n->ops = &az_ops;
 }
 
-/* Host messages (rescind, re-offer) and the rescind fault: called from
-   ts_wire_wait, never from inside the NIC's poll. */
+/* Host messages (rescind, re-offer) and the rescind fault: the
+   scheduler's service hook (rt_service_hook, as vmbus_kern_poll is in the
+   kernel), never called from inside the NIC's poll. */
 void
 ts_azure_service(void)
 {
