@@ -7,9 +7,9 @@
  *             on Hyper-V: TERN HV)
  *   buses     pci_init: enumerate (TERN PCI), then attach the drivers of
  *             driver_table (kernel/dev/drivers.c; TERN NIC, TERN BLK);
- *             vmbus_kern_init (only on Hyper-V: TERN VMBUS), whose
- *             vmbus_kern_poll the scheduler loop then runs as its
- *             service hook (rescinds and offers after boot)
+ *             vmbus_kern_init (only on Hyper-V: TERN VMBUS)
+ *   service   kernel_service, the scheduler loop's housekeeping hook:
+ *             the background TSC calibration, vmbus_kern_poll
  *   tests     blktest=, nettest (command line)
  *   -- BOOT_OK (main.c) --
  *   net       pal_net_start
@@ -46,6 +46,18 @@ subsys_shutdown(void)
 	vmbus_kern_shutdown();
 }
 
+static bool vmbus_up;
+
+/* The scheduler loop's housekeeping (rt_service_hook): after every idle
+   and at least every 64 rounds under load. */
+static void
+kernel_service(void)
+{
+	clock_refine();		/* the background TSC calibration, once */
+	if (vmbus_up)
+		vmbus_kern_poll();	/* rescinds, offers, the TSC page */
+}
+
 void
 kernel_subsystems_init(void)
 {
@@ -72,8 +84,9 @@ kernel_subsystems_init(void)
 		if ((rc = vmbus_kern_init(driver_table)) != TERN_OK)
 			log_error("boot", "vmbus: %s", err_str(rc));
 		else
-			rt_service_hook = vmbus_kern_poll;
+			vmbus_up = true;
 	}
+	rt_service_hook = kernel_service;
 
 	/* Boot-time self-tests; each prints its own pass/fail marker. */
 	if (kernel.cmdline.blktest &&

@@ -21,5 +21,9 @@ uint64_t time_tsc_hz(void);
 void time_set_tsc_hz(uint64_t hz, const char *ref);
 /* Name of the reference the TSC was calibrated against ("pit", ...). */
 const char *time_ref_name(void);
+/* The TSC rate, the median of three measurements of `ms` (1-16) each
+   against the PIT (a busy wait); 0 when no PIT answers.  For clock_init
+   when nothing better exists. */
+uint64_t tsc_pit_hz(unsigned ms);
 
 #endif

@@ -59,6 +59,35 @@ uint64_t clock_hv_scale_tsc_hz(uint64_t scale);
    period is outside the spec's (0, 100 ns] range. */
 uint64_t clock_hpet_hz(uint32_t period_fs);
 
+/*
+ * A long calibration window taken in the background.  The boot measures
+ * the TSC against the HPET or PM timer for only CLOCK_QUICK_MS; the
+ * window opened then is closed once CLOCK_WINDOW_MIN_MS have passed
+ * (from the scheduler loop's service hook), giving the rate over that
+ * much longer span at no cost to the boot.
+ */
+#define CLOCK_QUICK_MS		2
+#define CLOCK_WINDOW_MIN_MS	250
+#define CLOCK_WINDOW_AGREE_PPM	20000	/* 2 %: more is a stall or a pause */
+
+struct clock_window {
+	uint64_t tsc0, ref0;	/* samples at the start */
+	uint64_t ref_hz, ref_mask;
+	bool open;
+};
+
+void clock_window_open(struct clock_window *w, uint64_t tsc, uint64_t ref,
+    uint64_t ref_hz, uint64_t ref_mask);
+/* The rate over the window from its start to (tsc, ref), with the rate in
+   use `cur_hz` judging how much time passed: 0 while shorter than
+   CLOCK_WINDOW_MIN_MS.  A window longer than half the reference's wrap
+   period (a wrap could hide) or whose rate disagrees with cur_hz by more
+   than CLOCK_WINDOW_AGREE_PPM (the reference stalled, or the VM was
+   paused between the samples) gives 0 too, and starts again from
+   (tsc, ref); *restarted says so.  A rate returned closes the window. */
+uint64_t clock_window_close(struct clock_window *w, uint64_t tsc,
+    uint64_t ref, uint64_t cur_hz, bool *restarted);
+
 #if defined(TERN_KERNEL)
 /* Choose, calibrate, print TERN CLOCK.  Needs acpi_init() and
    platform_detect() first.  Never fails (keeps the PIT calibration when
@@ -66,9 +95,13 @@ uint64_t clock_hpet_hz(uint32_t period_fs);
 void clock_init(void);
 /* The source chosen by clock_init(). */
 int clock_source(void);
-/* Recalibrate the TSC against the HPET or PM timer now (10 ms); returns
-   the rate or 0 when neither answers.  The lead's tsc code may call it. */
-uint64_t clock_calibrate_tsc(void);
+/* Recalibrate the TSC against the HPET or PM timer now (`ms` of it);
+   returns the rate or 0 when neither answers. */
+uint64_t clock_calibrate_tsc(unsigned ms);
+/* Closes clock_init's background calibration window when it is due and
+   hands the refined rate to the kernel clock; cheap when there is none.
+   Thread context (the scheduler's service hook). */
+void clock_refine(void);
 /* Slot for vmbus/: the Hyper-V reference TSC page is live with `scale`. */
 void clock_hv_ref_tsc(uint64_t scale);
 #endif

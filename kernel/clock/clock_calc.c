@@ -119,3 +119,42 @@ clock_hpet_hz(uint32_t period_fs)
 		return 0;
 	return 1000000000000000ull / period_fs;
 }
+
+void
+clock_window_open(struct clock_window *w, uint64_t tsc, uint64_t ref,
+    uint64_t ref_hz, uint64_t ref_mask)
+{
+	w->tsc0 = tsc;
+	w->ref0 = ref & ref_mask;
+	w->ref_hz = ref_hz;
+	w->ref_mask = ref_mask;
+	w->open = ref_hz != 0 && ref_mask != 0;
+}
+
+uint64_t
+clock_window_close(struct clock_window *w, uint64_t tsc, uint64_t ref,
+    uint64_t cur_hz, bool *restarted)
+{
+	*restarted = false;
+	if (!w->open || cur_hz == 0)
+		return 0;
+	uint64_t dt = tsc - w->tsc0;
+	/* Milliseconds by the rate in use (good to a fraction of a per cent,
+	   enough to judge the window's length). */
+	uint64_t ms = muldiv64(dt, 1000, cur_hz);
+	if (ms < CLOCK_WINDOW_MIN_MS)
+		return 0;
+	/* Half the wrap period of the reference, in ms. */
+	uint64_t half_wrap_ms = w->ref_mask == UINT64_MAX ? UINT64_MAX :
+	    muldiv64(w->ref_mask, 500, w->ref_hz);
+	uint64_t dref = (ref - w->ref0) & w->ref_mask;
+	uint64_t hz = ms <= half_wrap_ms ? clock_ratio_hz(dt, dref, w->ref_hz) : 0;
+	uint64_t diff = hz > cur_hz ? hz - cur_hz : cur_hz - hz;
+	if (hz == 0 || muldiv64(diff, 1000000, cur_hz) > CLOCK_WINDOW_AGREE_PPM) {
+		clock_window_open(w, tsc, ref, w->ref_hz, w->ref_mask);
+		*restarted = true;
+		return 0;
+	}
+	w->open = false;
+	return hz;
+}

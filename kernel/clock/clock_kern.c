@@ -11,11 +11,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernel/acpi/acpi.h"
 #include "kernel/arch/x86_64/cpu.h"
 #include "kernel/clock/clock.h"
 #include "kernel/hw/hw.h"
+#include "kernel/intr.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
 #include "kernel/platform/platform.h"
@@ -107,23 +109,27 @@ hpet_setup(void)
 	return true;
 }
 
-/* TSC ticks over ~10 ms of a reference counting at `hz` (wrapping at
+/* TSC ticks over `ms` of a reference counting at `hz` (wrapping at
    `mask`); 0 when the reference stalls. */
 static uint64_t
-calibrate(uint64_t (*rd)(void), uint64_t mask, uint64_t hz)
+calibrate(uint64_t (*rd)(void), uint64_t mask, uint64_t hz, unsigned ms)
 {
-	uint64_t target = hz / 100, acc = 0, last, t0, t1;
+	uint64_t target = hz * ms / 1000, acc = 0, last, t0, t1;
 
-	last = rd();
+	/* Every sample is the TSC then the reference, in that order, so the
+	   reference's read latency (an MMIO or port exit, microseconds under
+	   emulation) falls on both ends alike instead of into the span. */
 	t0 = rdtsc();
+	last = rd();
+	t1 = t0;
 	while (acc < target) {
+		t1 = rdtsc();
 		uint64_t r = rd();
 		acc += (r - last) & mask;
 		last = r;
-		if (rdtsc() - t0 > CAL_BUDGET)
+		if (t1 - t0 > CAL_BUDGET)
 			return 0;
 	}
-	t1 = rdtsc();
 	return clock_ratio_hz(t1 - t0, acc, hz);
 }
 
@@ -133,17 +139,79 @@ pm_usable(void)
 	return acpi.pm_timer.addr != 0 && counts(pm_read);
 }
 
+static uint64_t
+pm_mask(void)
+{
+	return acpi.pm_timer_32bit ? 0xffffffffull : 0xffffffull;
+}
+
 uint64_t
-clock_calibrate_tsc(void)
+clock_calibrate_tsc(unsigned ms)
 {
 	uint64_t hz = 0;
 
 	if (hpet.va != NULL && hpet_hz != 0)
-		hz = calibrate(hpet_read, hpet_mask, hpet_hz);
+		hz = calibrate(hpet_read, hpet_mask, hpet_hz, ms);
 	if (hz == 0 && pm_usable())
-		hz = calibrate(pm_read, acpi.pm_timer_32bit ? 0xffffffffull :
-		    0xffffffull, ACPI_PM_TIMER_HZ);
+		hz = calibrate(pm_read, pm_mask(), ACPI_PM_TIMER_HZ, ms);
 	return hz;
+}
+
+/* The background calibration window (clock.h) and what it reads. */
+static struct clock_window win;
+static uint64_t (*win_rd)(void);
+static const char *win_ref;
+static uint64_t win_due;	/* TSC ticks from the start before closing */
+static unsigned win_restarts;
+
+static void
+window_start(uint64_t (*rd)(void), uint64_t hz, uint64_t mask, const char *ref)
+{
+	win_rd = rd;
+	win_ref = ref;
+	win_due = time_tsc_hz() / 1000 * CLOCK_WINDOW_MIN_MS;
+	clock_window_open(&win, rdtsc(), rd(), hz, mask);
+}
+
+void
+clock_refine(void)
+{
+	bool restarted;
+
+	/* The reference is read (an MMIO or port exit) only once the window
+	   is due: before that this is a flag test and an rdtsc. */
+	if (!win.open || rdtsc() - win.tsc0 < win_due)
+		return;
+	/* Someone with the host's own figure (the Hyper-V TSC frequency
+	   MSR, kvmclock) set the rate since: theirs stands. */
+	if (strcmp(time_ref_name(), win_ref) != 0) {
+		win.open = false;
+		return;
+	}
+	uint64_t boot_hz = time_tsc_hz(), t = rdtsc();
+	uint64_t hz = clock_window_close(&win, t, win_rd(), boot_hz, &restarted);
+	if (restarted) {
+		log_warn("clock", "background calibration against %s disagreed "
+		    "with the boot rate by more than %u ppm; measuring again",
+		    win_ref, CLOCK_WINDOW_AGREE_PPM);
+		if (++win_restarts >= 5) {
+			win.open = false;
+			log_warn("clock", "background calibration given up; "
+			    "keeping %llu Hz", (unsigned long long)boot_hz);
+		}
+		return;
+	}
+	if (hz == 0)
+		return;
+	/* time_set_tsc_hz is not safe against an interrupt reading the
+	   clock: hold them off while the rate changes. */
+	bool was = intr_save();
+	time_set_tsc_hz(hz, win_ref);
+	intr_restore(was);
+	log_info("clock", "tsc %llu Hz refined against %s over %llu ms (boot "
+	    "estimate %llu Hz)", (unsigned long long)hz, win_ref,
+	    (unsigned long long)((t - win.tsc0) / (hz / 1000)),
+	    (unsigned long long)boot_hz);
 }
 
 /* The pvclock structure (64 bytes aligned, written by the host). */
@@ -228,12 +296,23 @@ clock_init(void)
 		}
 	}
 	if (chosen != CLOCK_KVMCLOCK) {
-		uint64_t tsc = clock_calibrate_tsc();
-		if (tsc != 0)
+		/* A short measurement now and a long one in the background
+		   (clock_refine), instead of a long busy wait in the boot. */
+		uint64_t tsc = clock_calibrate_tsc(CLOCK_QUICK_MS);
+		if (tsc != 0) {
 			time_set_tsc_hz(tsc, caps.hpet ? "hpet" : "pmtimer");
-		else if (caps.hpet || caps.pmtimer)
+			if (caps.hpet)
+				window_start(hpet_read, hpet_hz, hpet_mask, "hpet");
+			else
+				window_start(pm_read, ACPI_PM_TIMER_HZ, pm_mask(),
+				    "pmtimer");
+		} else if (caps.hpet || caps.pmtimer) {
 			log_warn("clock", "TSC calibration against %s failed; keeping %s",
 			    caps.hpet ? "hpet" : "pmtimer", time_ref_name());
+		} else if ((tsc = tsc_pit_hz(7)) != 0) {
+			/* Nothing better than the boot's 1 ms PIT samples. */
+			time_set_tsc_hz(tsc, "pit");
+		}
 	}
 	switch (chosen) {
 	case CLOCK_HPET: hz = hpet_hz; break;
@@ -263,6 +342,7 @@ clock_hv_ref_tsc(uint64_t scale)
 		    (unsigned long long)scale);
 		return;
 	}
+	win.open = false;	/* the host's rate beats any measurement */
 	time_set_tsc_hz(hz, "hv-ref-tsc");
 	log_info("clock", "TSC %llu Hz from the Hyper-V reference TSC page",
 	    (unsigned long long)hz);

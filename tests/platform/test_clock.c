@@ -97,6 +97,91 @@ test_hpet_period(void **state)
 	assert_int_equal(clock_hpet_hz(100000001), 0);
 }
 
+/* The background calibration window: a TCG-like 2.1 GHz TSC whose boot
+   estimate (2 ms against the HPET) was 0.05 % off; a 100 MHz HPET. */
+static void
+test_window_refines(void **state)
+{
+	(void)state;
+	struct clock_window w;
+	bool re;
+	const uint64_t tsc_hz = 2100000000ull, boot = 2101050000ull;
+
+	clock_window_open(&w, 1000, 5000, 100000000ull, 0xffffffffull);
+	/* 100 ms in: too early, the window stays open. */
+	assert_int_equal(clock_window_close(&w, 1000 + tsc_hz / 10,
+	    5000 + 10000000, boot, &re), 0);
+	assert_false(re);
+	assert_true(w.open);
+	/* 300 ms in: the true rate, the window closes. */
+	assert_int_equal(clock_window_close(&w, 1000 + tsc_hz * 3 / 10,
+	    5000 + 30000000, boot, &re), tsc_hz);
+	assert_false(re);
+	assert_false(w.open);
+	/* Closed: nothing more. */
+	assert_int_equal(clock_window_close(&w, 1000 + tsc_hz, 5000 + 100000000,
+	    boot, &re), 0);
+}
+
+/* A 32-bit HPET wrapping inside the window is measured through the
+   mask; a 24-bit PM timer window longer than half its wrap period (2.3 s)
+   starts again, since a whole wrap could hide in it. */
+static void
+test_window_wraps(void **state)
+{
+	(void)state;
+	struct clock_window w;
+	bool re;
+	const uint64_t tsc_hz = 3000000000ull;
+
+	clock_window_open(&w, 0, 0xffffff00ull, 100000000ull, 0xffffffffull);
+	assert_int_equal(clock_window_close(&w, tsc_hz / 2,
+	    (0xffffff00ull + 50000000) & 0xffffffffull, tsc_hz, &re), tsc_hz);
+	assert_false(re);
+
+	clock_window_open(&w, 0, 100, 3579545, 0xffffff);
+	uint64_t ticks = 3579545ull * 3;	/* 3 s: more than half a wrap */
+	assert_int_equal(clock_window_close(&w, tsc_hz * 3, 100 + ticks, tsc_hz,
+	    &re), 0);
+	assert_true(re);
+	assert_true(w.open);
+	assert_int_equal(w.tsc0, tsc_hz * 3);
+	/* 1 s from the restart (within half a wrap, across a wrap): exact
+	   to the integer division. */
+	uint64_t hz = clock_window_close(&w, tsc_hz * 4,
+	    (100 + ticks + 3579545) & 0xffffff, tsc_hz, &re);
+	assert_false(re);
+	assert_true(hz >= tsc_hz - 1 && hz <= tsc_hz + 1);
+}
+
+/* A reference that stalled (or a VM paused between the samples) gives a
+   rate far from the boot estimate: not taken, measured again. */
+static void
+test_window_disagrees(void **state)
+{
+	(void)state;
+	struct clock_window w;
+	bool re;
+	const uint64_t tsc_hz = 2000000000ull;
+
+	clock_window_open(&w, 0, 0, 100000000ull, ~0ull);
+	assert_int_equal(clock_window_close(&w, tsc_hz, 0, tsc_hz, &re), 0);
+	assert_true(re);
+	/* 3 % slow reference: refused; 1 % is taken. */
+	clock_window_open(&w, 0, 0, 100000000ull, ~0ull);
+	assert_int_equal(clock_window_close(&w, tsc_hz, 103000000ull, tsc_hz,
+	    &re), 0);
+	assert_true(re);
+	clock_window_open(&w, 0, 0, 100000000ull, ~0ull);
+	assert_int_not_equal(clock_window_close(&w, tsc_hz, 101000000ull,
+	    tsc_hz, &re), 0);
+	assert_false(re);
+	/* A window never opened (no reference) gives nothing. */
+	clock_window_open(&w, 0, 0, 0, ~0ull);
+	assert_false(w.open);
+	assert_int_equal(clock_window_close(&w, tsc_hz, 1, tsc_hz, &re), 0);
+}
+
 int
 main(void)
 {
@@ -106,6 +191,9 @@ main(void)
 		cmocka_unit_test(test_pvclock),
 		cmocka_unit_test(test_hv_scale),
 		cmocka_unit_test(test_hpet_period),
+		cmocka_unit_test(test_window_refines),
+		cmocka_unit_test(test_window_wraps),
+		cmocka_unit_test(test_window_disagrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,9 +4,10 @@
  * The TSC is read directly and converted with a 32.32 fixed-point
  * multiplier, so time_now_ns() costs an rdtsc and a multiply.  Its rate
  * comes from, in order: CPUID leaf 0x15 (crystal ratio, when the crystal
- * frequency is given), else a 10 ms measurement against PIT channel 2.  The
- * ACPI code may later recalibrate against the HPET or PM timer
- * (time_set_tsc_hz).  Time zero is the loader's first TSC reading, so
+ * frequency is given), else the median of three 1 ms measurements against
+ * PIT channel 2 (good to about 0.1 %).  clock_init later recalibrates
+ * against the HPET, PM timer or kvmclock (time_set_tsc_hz), or, with none
+ * of them, against the PIT again for 3 x 7 ms.  Time zero is the loader's first TSC reading, so
  * boot figures are "since the loader started".
  */
 #include <stdint.h>
@@ -17,7 +18,7 @@
 #include "kernel/time.h"
 
 #define PIT_HZ		1193182ULL
-#define PIT_CAL_MS	10
+#define PIT_BOOT_MS	1	/* three times: 3 ms */
 
 static uint64_t tsc_zero;	/* TSC value at which base_ns was valid */
 static uint64_t base_ns;	/* time at tsc_zero */
@@ -66,31 +67,73 @@ cpuid_tsc_hz(void)
 	return (uint64_t)r[2] * r[1] / r[0];
 }
 
-/* Count TSC ticks across PIT_CAL_MS of PIT channel 2 (mode 0, gated by
-   port 0x61 bit 0, done when bit 5 goes high).  Bounded by a TSC budget in
-   case no PIT answers (some Hyper-V Gen2 machines have none). */
-static uint64_t
-pit_tsc_hz(void)
+/* PIT channel 2's count now (counter latch command, low then high). */
+static uint16_t
+pit2_count(void)
 {
-	uint16_t count = (uint16_t)(PIT_HZ * PIT_CAL_MS / 1000);
+	outb(0x43, 0x80);
+	uint8_t lo = inb(0x42);
+	return (uint16_t)(lo | (inb(0x42) << 8));
+}
+
+/* One measurement: channel 2 counts down from 0xffff in mode 0 (gated by
+   port 0x61 bit 0) and is read, with the TSC, at the start and once at
+   least `ms` of it passed.  Both clocks are sampled at the same instants,
+   so a vCPU descheduled in between (steal time, a loaded host) stretches
+   both alike; only a preemption between the rdtsc and the latch skews a
+   sample, and tsc_pit_hz takes the median of three.  Bounded by a TSC
+   budget in case no PIT answers (some Hyper-V Gen2 machines have none). */
+static uint64_t
+pit_once(unsigned ms)
+{
+	uint16_t want = (uint16_t)(PIT_HZ * ms / 1000), c0, c;
 	uint8_t p61 = inb(0x61);
+	uint64_t t0, t, budget = 1ULL << 33;	/* ~2-8 s at any sane rate */
 
 	outb(0x61, (uint8_t)((p61 & ~0x02) & ~0x01));	/* gate low, no speaker */
 	outb(0x43, 0xb0);		/* channel 2, lo/hi, mode 0, binary */
-	outb(0x42, count & 0xff);
-	outb(0x42, count >> 8);
-	uint64_t t0 = rdtsc();
+	outb(0x42, 0xff);
+	outb(0x42, 0xff);
 	outb(0x61, (uint8_t)((p61 & ~0x02) | 0x01));	/* gate high: start */
-	uint64_t budget = 1ULL << 33;	/* ~2-8 s of TSC at any sane rate */
-	while (!(inb(0x61) & 0x20)) {
-		if (rdtsc() - t0 > budget) {
-			outb(0x61, p61);
-			return 0;
-		}
+	t0 = rdtsc();
+	/* The count loads on a clock edge after the gate: start from the
+	   first reading below the initial value. */
+	while ((c0 = pit2_count()) >= 0xfffe)
+		if (rdtsc() - t0 > budget)
+			goto dead;
+	t0 = rdtsc();
+	c0 = pit2_count();
+	for (;;) {
+		t = rdtsc();
+		c = pit2_count();
+		if ((uint16_t)(c0 - c) >= want && c < c0)
+			break;
+		if (t - t0 > budget)
+			goto dead;
 	}
-	uint64_t t1 = rdtsc();
 	outb(0x61, p61);
-	return (t1 - t0) * 1000 / PIT_CAL_MS;
+	/* t - t0 is below the 2^33 budget: the product fits 64 bits. */
+	return (t - t0) * PIT_HZ / (uint16_t)(c0 - c);
+dead:
+	outb(0x61, p61);
+	return 0;
+}
+
+/* The TSC rate from the median of three `ms` (1-16) PIT measurements. */
+uint64_t
+tsc_pit_hz(unsigned ms)
+{
+	uint64_t a, b, c, x;
+
+	if (ms == 0 || ms > 16)
+		return 0;
+	if ((a = pit_once(ms)) == 0 || (b = pit_once(ms)) == 0 ||
+	    (c = pit_once(ms)) == 0)
+		return 0;
+	if (a > b) { x = a; a = b; b = x; }
+	if (b > c) { x = b; b = c; c = x; }
+	if (a > b) { x = a; a = b; b = x; }
+	return b;
 }
 
 void
@@ -100,7 +143,7 @@ tsc_init(uint64_t loader_start)
 	uint64_t hz = cpuid_tsc_hz();
 	if (hz != 0) {
 		set_hz(hz, "cpuid");
-	} else if ((hz = pit_tsc_hz()) != 0) {
+	} else if ((hz = tsc_pit_hz(PIT_BOOT_MS)) != 0) {
 		set_hz(hz, "pit");
 	} else {
 		set_hz(2000000000ULL, "guess");
