@@ -73,6 +73,8 @@ uint64_t clock_hpet_hz(uint32_t period_fs);
 struct clock_window {
 	uint64_t tsc0, ref0;	/* samples at the start */
 	uint64_t ref_hz, ref_mask;
+	uint64_t last_hz;	/* the rate a restarted window measured (0: none) */
+	uint64_t last_ms;	/* and over how long */
 	bool open;
 };
 

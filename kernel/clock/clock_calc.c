@@ -150,6 +150,8 @@ clock_window_close(struct clock_window *w, uint64_t tsc, uint64_t ref,
 	uint64_t dref = (ref - w->ref0) & w->ref_mask;
 	uint64_t hz = ms <= half_wrap_ms ? clock_ratio_hz(dt, dref, w->ref_hz) : 0;
 	uint64_t diff = hz > cur_hz ? hz - cur_hz : cur_hz - hz;
+	w->last_hz = hz;
+	w->last_ms = ms;
 	if (hz == 0 || muldiv64(diff, 1000000, cur_hz) > CLOCK_WINDOW_AGREE_PPM) {
 		clock_window_open(w, tsc, ref, w->ref_hz, w->ref_mask);
 		*restarted = true;

@@ -164,13 +164,36 @@ static const char *win_ref;
 static uint64_t win_due;	/* TSC ticks from the start before closing */
 static unsigned win_restarts;
 
+/* One (TSC, reference) sample, the TSC read first; false when the pair
+   is more than 100 us apart (the vCPU was preempted, or the emulator
+   held the read back), so a skewed pair never enters a window. */
+static bool
+sample(uint64_t (*rd)(void), uint64_t *tsc, uint64_t *ref)
+{
+	uint64_t a = rdtsc(), r = rd(), b = rdtsc();
+
+	if (b - a > time_tsc_hz() / 10000)
+		return false;
+	*tsc = a;
+	*ref = r;
+	return true;
+}
+
 static void
 window_start(uint64_t (*rd)(void), uint64_t hz, uint64_t mask, const char *ref)
 {
+	uint64_t t, r;
+
 	win_rd = rd;
 	win_ref = ref;
 	win_due = time_tsc_hz() / 1000 * CLOCK_WINDOW_MIN_MS;
-	clock_window_open(&win, rdtsc(), rd(), hz, mask);
+	for (int i = 0; i < 4; i++)
+		if (sample(rd, &t, &r)) {
+			clock_window_open(&win, t, r, hz, mask);
+			return;
+		}
+	log_warn("clock", "%s reads take over 100 us; no background calibration",
+	    ref);
 }
 
 void
@@ -188,12 +211,16 @@ clock_refine(void)
 		win.open = false;
 		return;
 	}
-	uint64_t boot_hz = time_tsc_hz(), t = rdtsc();
-	uint64_t hz = clock_window_close(&win, t, win_rd(), boot_hz, &restarted);
+	uint64_t boot_hz = time_tsc_hz(), t, r;
+	if (!sample(win_rd, &t, &r))
+		return;		/* a skewed pair: the next call samples again */
+	uint64_t hz = clock_window_close(&win, t, r, boot_hz, &restarted);
 	if (restarted) {
-		log_warn("clock", "background calibration against %s disagreed "
-		    "with the boot rate by more than %u ppm; measuring again",
-		    win_ref, CLOCK_WINDOW_AGREE_PPM);
+		log_warn("clock", "background calibration against %s over %llu "
+		    "ms gave %llu Hz, not within %u ppm of %llu Hz; measuring again",
+		    win_ref, (unsigned long long)win.last_ms,
+		    (unsigned long long)win.last_hz, CLOCK_WINDOW_AGREE_PPM,
+		    (unsigned long long)boot_hz);
 		if (++win_restarts >= 5) {
 			win.open = false;
 			log_warn("clock", "background calibration given up; "
