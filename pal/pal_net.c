@@ -108,6 +108,53 @@ static_config(struct netstack *ns, const struct cmdline *c)
 	return 0;
 }
 
+/* Interrupt-to-poll switching (rt.h).  `armed` is the NIC whose receive
+   interrupts we turned on; NULL while they are off (or before the first
+   sleep: drivers start with them as they like). */
+struct pal_net_stats pal_net_stats;
+static struct nic *armed;
+
+static void
+intr_all(struct nic *n, bool on)
+{
+	int nq = n->nqueues > 0 ? n->nqueues : 1;
+	for (int q = 0; q < nq; q++)
+		nic_intr_enable(n, q, on);
+}
+
+int
+pal_net_poll(void)
+{
+	if (rt_ns == NULL)
+		return 0;
+	int work = netstack_poll(rt_ns);
+	if (work > 0 && armed != NULL) {
+		if (armed == rt_ns->nic)
+			intr_all(armed, false);
+		armed = NULL;
+		pal_net_stats.intr_disarms++;
+	}
+	return work;
+}
+
+int
+pal_net_sleep_prepare(void)
+{
+	if (rt_ns == NULL || rt_ns->nic == NULL)
+		return 0;
+	if (armed != rt_ns->nic) {
+		armed = rt_ns->nic;
+		intr_all(armed, true);
+		pal_net_stats.intr_arms++;
+	}
+	/* A frame that arrived after the last poll but before the interrupt
+	   was on raised nothing: look once more before halting. */
+	int work = netstack_poll(rt_ns);
+	if (work > 0)
+		pal_net_stats.late_work++;
+	return work;
+}
+
 /* The NIC registry's news: the stack lets go of a NIC being unregistered
    and takes up one registered later with the same MAC. */
 static void
@@ -119,6 +166,8 @@ nic_added(void *ctx, struct nic *n)
 static void
 nic_removed(void *ctx, struct nic *n)
 {
+	if (armed == n)
+		armed = NULL;
 	netstack_nic_removed(ctx, n);
 }
 

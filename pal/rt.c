@@ -447,7 +447,7 @@ rt_poll(void *ctx)
 	(void)ctx;
 	if (rt_ns == NULL)
 		return 0;
-	int n = netstack_poll(rt_ns);
+	int n = pal_net_poll();
 	pal_cloud_poll();	/* nothing unless cloud= started a client */
 	return n;
 }
@@ -460,6 +460,8 @@ rt_idle(void *ctx, uint64_t deadline)
 	(void)ctx;
 	if (deadline != SCHED_FOREVER && time_now_ns() >= deadline)
 		return;
+	if (pal_net_sleep_prepare() > 0)
+		return;		/* frames came in before the interrupt was on */
 	cpu_idle();
 }
 

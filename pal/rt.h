@@ -113,6 +113,21 @@ void rt_sock_abort(pal_sock_t *s);
 /* Frees a socket at workload exit (aborting its connection). */
 void rt_sock_destroy(pal_sock_t *s);
 
+/* pal_net.c: interrupt-to-poll switching (NAPI-style).  The NIC's
+   receive interrupts are on only while the loop sleeps: pal_net_poll
+   (the scheduler's poll) turns them off on the first pass that finds
+   work after a sleep, pal_net_sleep_prepare (the scheduler's idle, just
+   before halting) turns them on and polls once more for what arrived in
+   between, returning that work (halt only when 0). */
+int pal_net_poll(void);
+int pal_net_sleep_prepare(void);
+struct pal_net_stats {
+	uint64_t intr_arms;	/* interrupts turned on before a sleep */
+	uint64_t intr_disarms;	/* turned off on the first busy pass */
+	uint64_t late_work;	/* work found after arming: no sleep */
+};
+extern struct pal_net_stats pal_net_stats;
+
 /* pal_cloud.c: the metadata clients (cloud=aws|azure; no-ops without). */
 void pal_cloud_net_up(struct netstack *ns);	/* pal_net.c on_up */
 void pal_cloud_poll(void);			/* the scheduler's poll */

@@ -565,6 +565,10 @@ api_counters(struct pal_counter *out, size_t max)
 	C("pal.threads_live", sched_live(&rt_sched));
 	C("pal.switches", rt_sched.switches);
 	C("pal.idles", rt_sched.idles);
+	C("pal.services", rt_sched.services);
+	C("pal.intr_arms", pal_net_stats.intr_arms);
+	C("pal.intr_disarms", pal_net_stats.intr_disarms);
+	C("pal.intr_late_work", pal_net_stats.late_work);
 	C("pal.timer_fires", rt_stats.timer_fires);
 	C("pal.restarts", rt_stats.restarts);
 	C("pal.faults", rt_stats.faults);

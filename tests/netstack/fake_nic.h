@@ -28,6 +28,9 @@ struct fake_nic {
 	uint32_t rnd;
 	struct nic_buf rxb;
 	uint8_t rxdata[2048];
+	int poll_work;		/* the next poll of queue 0 reports this much */
+	bool intr_on[NIC_MAX_QUEUES];
+	int intr_calls;
 };
 
 static int
@@ -51,8 +54,24 @@ fake_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m
 	return TERN_OK;
 }
 
-static int fake_poll(struct nic *n, int q, int budget) { return 0; }
-static void fake_intr(struct nic *n, int q, bool on) { }
+static int
+fake_poll(struct nic *n, int q, int budget)
+{
+	struct fake_nic *f = (struct fake_nic *)n;
+	int w = q == 0 ? f->poll_work : 0;
+	if (q == 0)
+		f->poll_work = 0;
+	return w;
+}
+
+static void
+fake_intr(struct nic *n, int q, bool on)
+{
+	struct fake_nic *f = (struct fake_nic *)n;
+	if (q >= 0 && q < NIC_MAX_QUEUES)
+		f->intr_on[q] = on;
+	f->intr_calls++;
+}
 static void fake_detach(struct nic *n) { }
 static const struct nic_ops fake_ops = { fake_tx, fake_poll, fake_intr, fake_detach };
 

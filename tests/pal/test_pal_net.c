@@ -43,16 +43,17 @@ static struct fake_nic fnic;
 static bool have_nic;
 
 struct nic *nic_first(void) { return have_nic ? &fnic.nic : NULL; }
-void nic_listen(struct nic_listener *l) { }
+static struct nic_listener *listener;
+void nic_listen(struct nic_listener *l) { listener = l; }
 
 /* The kernel never frees the transmit buffers; one arena slot per
    bring-up, so nothing leaks under ASan. */
-static uint8_t heap[4][sizeof(struct ns_txbuf) * NS_TXBUFS] __attribute__((aligned(4096)));
+static uint8_t heap[6][sizeof(struct ns_txbuf) * NS_TXBUFS] __attribute__((aligned(4096)));
 static int heap_used;
 void *
 kmalloc_aligned(size_t size, size_t align)
 {
-	if (heap_used == 4 || size > sizeof(heap[0]) || align > 4096)
+	if (heap_used == 6 || size > sizeof(heap[0]) || align > 4096)
 		return NULL;
 	return heap[heap_used++];
 }
@@ -173,6 +174,50 @@ static void test_fallback_warns_once(void **state)
 	fallback = false;
 }
 
+/* Interrupt-to-poll switching: interrupts on every queue go on once
+   before a sleep and off on the first pass with work after it; work that
+   arrived before they were on is found by the extra poll (no halt); a
+   NIC that goes away is never touched again. */
+static void test_intr_poll_switching(void **state)
+{
+	(void)state;
+	uint64_t k[4];
+	start(k);
+	fnic.nic.nqueues = 2;
+	memset(&pal_net_stats, 0, sizeof(pal_net_stats));
+
+	assert_int_equal(pal_net_sleep_prepare(), 0);
+	assert_true(fnic.intr_on[0] && fnic.intr_on[1]);
+	assert_int_equal(pal_net_stats.intr_arms, 1);
+	int calls = fnic.intr_calls;
+	assert_int_equal(pal_net_sleep_prepare(), 0);	/* still on: no writes */
+	assert_int_equal(fnic.intr_calls, calls);
+	assert_int_equal(pal_net_poll(), 0);		/* woke for nothing */
+	assert_true(fnic.intr_on[0]);
+
+	fnic.poll_work = 3;				/* the interrupt's frames */
+	assert_int_equal(pal_net_poll(), 3);
+	assert_false(fnic.intr_on[0] || fnic.intr_on[1]);
+	assert_int_equal(pal_net_stats.intr_disarms, 1);
+	calls = fnic.intr_calls;
+	fnic.poll_work = 2;				/* busy: polled, no writes */
+	assert_int_equal(pal_net_poll(), 2);
+	assert_int_equal(fnic.intr_calls, calls);
+
+	fnic.poll_work = 1;				/* came in before arming */
+	assert_int_equal(pal_net_sleep_prepare(), 1);
+	assert_true(fnic.intr_on[0]);
+	assert_int_equal(pal_net_stats.late_work, 1);
+
+	/* The NIC is rescinded: the stack forgets it, no call reaches it. */
+	assert_non_null(listener);
+	listener->removed(listener->ctx, &fnic.nic);
+	calls = fnic.intr_calls;
+	assert_int_equal(pal_net_sleep_prepare(), 0);
+	assert_int_equal(pal_net_poll(), 0);
+	assert_int_equal(fnic.intr_calls, calls);
+}
+
 int main(void)
 {
 	(void)fake_now;		/* fake_nic.h's port: pal_net.c brings its own */
@@ -182,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_hook_is_entropy),
 		cmocka_unit_test(test_same_clock_different_keys),
 		cmocka_unit_test(test_fallback_warns_once),
+		cmocka_unit_test(test_intr_poll_switching),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
