@@ -16,7 +16,7 @@ CLOUD ?= qemu
 IMAGE_SIZE_MB ?= 64
 IMAGE_CMDLINE ?= images/qemu.cmdline
 IMAGE_CHECK := $(B)/tools/check-image
-IMAGE_INPUTS := $(B)/BOOTX64.EFI $(B)/kernel.elf $(IMAGE_APP) tools/mkimage.sh \
+IMAGE_INPUTS := $(B)/BOOTX64.EFI $(B)/kernel.boot.elf $(IMAGE_APP) tools/mkimage.sh \
 	$(IMAGE_CHECK)
 
 IMAGE_FILE_qemu := $(B)/tern-qemu.img
@@ -28,7 +28,7 @@ IMAGE_FILE := $(IMAGE_FILE_$(CLOUD))
 define image_raw
 $(1): $(IMAGE_INPUTS) $(2)
 	$$(MSG) IMAGE $$@
-	$$(Q)tools/mkimage.sh $$@.tmp $$(IMAGE_SIZE_MB) $$(B)/BOOTX64.EFI $$(B)/kernel.elf $(2) $$(IMAGE_APP)
+	$$(Q)tools/mkimage.sh $$@.tmp $$(IMAGE_SIZE_MB) $$(B)/BOOTX64.EFI $$(B)/kernel.boot.elf $(2) $$(IMAGE_APP)
 	$$(Q)mv $$@.tmp $$@
 	$$(MSG) CHECK $$@
 	$$(Q)$$(IMAGE_CHECK) --format raw $$@ || { rm -f $$@; exit 1; }

@@ -233,7 +233,7 @@ use_net "${NETS%% *}"
 smallest_mem tern 90
 smallest_mem linux 200
 
-tern_img=$(( $(stat -c %s "$B/BOOTX64.EFI") + $(stat -c %s "$B/kernel.elf") +
+tern_img=$(( $(stat -c %s "$B/BOOTX64.EFI") + $(stat -c %s "$B/kernel.boot.elf") +
 	$(stat -c %s "$B/apps/httpd.pkg") ))
 linux_img=$(( $(stat -c %s "$L/vmlinuz") + $(stat -c %s "$L/initrd.gz") ))
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }'; }

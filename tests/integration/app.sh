@@ -56,7 +56,7 @@ patch "$tmp/fail.pkg" "$tmp/badelf.pkg" "b'\\x7fELF'" "b'\\x7fELG'"
 patch "$tmp/fail.pkg" "$tmp/badman.pkg" "b'#PATCHME#xyz'" "b'colour = red'"
 
 image() {	# image <name> [pkg]
-	tools/mkimage.sh "$tmp/$1.img" 64 "$B/BOOTX64.EFI" "$B/kernel.elf" images/qemu.cmdline ${2:-}
+	tools/mkimage.sh "$tmp/$1.img" 64 "$B/BOOTX64.EFI" "$B/kernel.boot.elf" images/qemu.cmdline ${2:-}
 }
 
 # Refused packages: the boot stops with FAIL (QEMU exit 67).
