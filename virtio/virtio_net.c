@@ -111,7 +111,7 @@ rxpool_alloc(struct virtio_net_softc *sc, uint16_t qi, struct hw_dev *hw)
 	struct vnet_rxpool *p = (void *)((uint8_t *)mem.va + (size_t)VNET_RX_BUFS * VNET_BUF_SIZE);
 	memset(p, 0, sizeof(*p));
 	p->mem = mem;
-	p->hw = *hw;
+	hw_dev_copy(&p->hw, hw);
 	p->sc = sc;
 	p->qi = qi;
 	for (uint32_t i = 0; i < VNET_RX_BUFS; i++) {
@@ -141,6 +141,7 @@ rxpool_put(struct virtio_net_softc *sc, uint16_t qi, struct hw_dev *hw)
 	}
 	p->sc = NULL;
 	p->out = out;
+	hw_dev_uncopy(&p->hw);	/* the device's hw_dev goes with the softc */
 	log_info("virtio-net", "%s: %u receive buffers of queue %u still held by the stack: "
 	    "their memory (%zu KiB) is freed when the last comes back", hw->name, out, qi,
 	    VNET_RXPOOL_BYTES / 1024);

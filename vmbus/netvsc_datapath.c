@@ -53,7 +53,7 @@ netvsc_rx_pool_init(struct netvsc_softc *sc)
 	memset(p, 0, sizeof(*p));
 	p->mem = mem;
 	p->buf = buf;
-	p->hw = *sc->hw;
+	hw_dev_copy(&p->hw, sc->hw);	/* the channel's root: the hv device */
 	p->sc = sc;
 	for (uint32_t i = NETVSC_RX_NBUFS; i > 0; i--)
 		p->free[p->nfree++] = (uint16_t)(i - 1);

@@ -144,7 +144,7 @@ vmbus_offer_add(struct vmbus *vb, const struct vmbus_offer *o)
 	ch->dev.bus = &vb->bus;
 	ksnprintf(ch->dev.name, sizeof(ch->dev.name), "vmbus/%u", relid);
 	/* The channel's seam device shares the bus's backend. */
-	ch->hw = *vb->dev;
+	hw_dev_copy(&ch->hw, vb->dev);	/* one trace numbering with hv */
 	ksnprintf(ch->hw.name, sizeof(ch->hw.name), "vmbus/%u", relid);
 	ch->hw.bus = HW_BUS_VMBUS;
 	ch->hw.trace = false;

@@ -134,6 +134,11 @@ struct hw_dev {
 	uint64_t dma_limit;	/* DMA addresses must be < this (0: no limit) */
 	bool trace;		/* kernel: record accesses on COM2 */
 	uint32_t seq;		/* trace event counter */
+	/* A copy of another hw_dev (a VMBus channel's copy of the hv device,
+	   a receive pool's copy of its driver's) counts in the original's
+	   counter, so one trace never repeats a number; NULL: its own.
+	   Always the root's, which must outlive every copy. */
+	uint32_t *seqp;
 	/* Identity, filled by the bus glue: bus-independent driver cores
 	   read it only through hw_dev_tag(). */
 	enum hw_bus bus;
@@ -148,6 +153,35 @@ struct hw_dev {
 	const struct hw_ops *ops; /* host only */
 	void *backend;		/* host only: backend state */
 };
+
+/* The next trace sequence number of d: the root's counter when d is a
+   copy (seqp), else its own. */
+static inline uint32_t
+hw_trace_seq_next(struct hw_dev *d)
+{
+	return d->seqp != NULL ? (*d->seqp)++ : d->seq++;
+}
+
+/* dst becomes a copy of src that numbers its trace events in the root's
+   counter.  The root must outlive the copy, or the copy must be cut
+   loose with hw_dev_uncopy before the root goes. */
+static inline void
+hw_dev_copy(struct hw_dev *dst, struct hw_dev *src)
+{
+	*dst = *src;
+	dst->seqp = src->seqp != NULL ? src->seqp : &src->seq;
+}
+
+/* A copy about to outlive its root (a receive pool orphaned at detach)
+   counts on its own from the root's number. */
+static inline void
+hw_dev_uncopy(struct hw_dev *d)
+{
+	if (d->seqp != NULL) {
+		d->seq = *d->seqp;
+		d->seqp = NULL;
+	}
+}
 
 /*
  * CPU-level operations, in both builds:

@@ -12,6 +12,7 @@
 #include "kernel/lib/fmt.h"
 
 #define COM2 0x2f8
+
 static int com2_state;	/* 0 unknown, 1 present, -1 absent */
 
 static void
@@ -49,7 +50,7 @@ hw_trace_rw(struct hw_dev *d, char kind, int bar, int width, uint32_t off, uint6
 {
 	char buf[96];
 	int n = ksnprintf(buf, sizeof(buf), "%s %u %c %d %d 0x%x 0x%llx\n", d->name,
-	    d->seq++, kind, bar, width, off, (unsigned long long)v);
+	    hw_trace_seq_next(d), kind, bar, width, off, (unsigned long long)v);
 	line(buf, n);
 }
 
@@ -58,7 +59,7 @@ hw_trace_cfg(struct hw_dev *d, char kind, int width, uint16_t off, uint32_t v)
 {
 	char buf[96];
 	int n = ksnprintf(buf, sizeof(buf), "%s %u %c %d 0x%x 0x%x\n", d->name,
-	    d->seq++, kind == 'r' ? 'c' : 'C', width, off, v);
+	    hw_trace_seq_next(d), kind == 'r' ? 'c' : 'C', width, off, v);
 	line(buf, n);
 }
 
@@ -67,7 +68,7 @@ hw_trace_dma(struct hw_dev *d, char kind, uint64_t pa, uint64_t len)
 {
 	char buf[96];
 	int n = ksnprintf(buf, sizeof(buf), "%s %u %c 0x%llx 0x%llx\n", d->name,
-	    d->seq++, kind, (unsigned long long)pa, (unsigned long long)len);
+	    hw_trace_seq_next(d), kind, (unsigned long long)pa, (unsigned long long)len);
 	line(buf, n);
 }
 
@@ -81,7 +82,7 @@ trace_bytes(struct hw_dev *d, char kind, const volatile void *va, const void *v,
 	char buf[96];
 	const uint8_t *p = v;
 	int n = ksnprintf(buf, sizeof(buf), "%s %u %c 0x%llx %zu ", d->name,
-	    d->seq++, kind, (unsigned long long)virt_to_phys((const void *)va), len);
+	    hw_trace_seq_next(d), kind, (unsigned long long)virt_to_phys((const void *)va), len);
 	line(buf, n);
 	for (size_t i = 0; i < len; ) {
 		size_t k = 0;
@@ -119,7 +120,7 @@ void
 hw_trace_time(struct hw_dev *d, uint64_t ns)
 {
 	char buf[64];
-	int n = ksnprintf(buf, sizeof(buf), "%s %u T %llu\n", d->name, d->seq++,
+	int n = ksnprintf(buf, sizeof(buf), "%s %u T %llu\n", d->name, hw_trace_seq_next(d),
 	    (unsigned long long)ns);
 	line(buf, n);
 }
@@ -129,7 +130,7 @@ hw_trace_msr(struct hw_dev *d, char kind, uint32_t msr, uint64_t v)
 {
 	char buf[96];
 	int n = ksnprintf(buf, sizeof(buf), "%s %u %c 0x%x 0x%llx\n", d->name,
-	    d->seq++, kind, msr, (unsigned long long)v);
+	    hw_trace_seq_next(d), kind, msr, (unsigned long long)v);
 	line(buf, n);
 }
 
@@ -138,7 +139,7 @@ hw_trace_cpuid(struct hw_dev *d, uint32_t leaf, uint32_t subleaf, const uint32_t
 {
 	char buf[128];
 	int n = ksnprintf(buf, sizeof(buf), "%s %u X 0x%x 0x%x 0x%x 0x%x 0x%x 0x%x\n",
-	    d->name, d->seq++, leaf, subleaf, r[0], r[1], r[2], r[3]);
+	    d->name, hw_trace_seq_next(d), leaf, subleaf, r[0], r[1], r[2], r[3]);
 	line(buf, n);
 }
 
@@ -148,7 +149,7 @@ hw_trace_hypercall(struct hw_dev *d, uint64_t control, uint64_t in_pa,
 {
 	char buf[128];
 	int n = ksnprintf(buf, sizeof(buf), "%s %u H 0x%llx 0x%llx 0x%llx 0x%llx\n",
-	    d->name, d->seq++, (unsigned long long)control, (unsigned long long)in_pa,
+	    d->name, hw_trace_seq_next(d), (unsigned long long)control, (unsigned long long)in_pa,
 	    (unsigned long long)out_pa, (unsigned long long)status);
 	line(buf, n);
 }
@@ -161,7 +162,7 @@ hw_trace_block(struct hw_dev *d, int bar, uint32_t off, const uint64_t *w,
 {
 	static const char hex[] = "0123456789abcdef";
 	char buf[96];
-	int n = ksnprintf(buf, sizeof(buf), "%s %u B %d 0x%x %zu ", d->name, d->seq++,
+	int n = ksnprintf(buf, sizeof(buf), "%s %u B %d 0x%x %zu ", d->name, hw_trace_seq_next(d),
 	    bar, off, nwords * 8);
 	line(buf, n);
 	for (size_t i = 0; i < nwords; i++) {
@@ -180,7 +181,7 @@ void
 hw_trace_rand(struct hw_dev *d, int src, bool ok, uint64_t v)
 {
 	char buf[96];
-	int n = ksnprintf(buf, sizeof(buf), "%s %u N %s %d 0x%llx\n", d->name, d->seq++,
+	int n = ksnprintf(buf, sizeof(buf), "%s %u N %s %d 0x%llx\n", d->name, hw_trace_seq_next(d),
 	    src == HW_RAND_SEED ? "seed" : "rand", ok ? 1 : 0, (unsigned long long)v);
 	line(buf, n);
 }
