@@ -428,6 +428,11 @@ static int
 storvsc_lun_add(struct storvsc_softc *sc, uint8_t lun)
 {
 	struct storvsc_lun *lu = NULL;
+	/* An entry never used first: a caller that kept a pointer to a
+	   removed disk finds it gone (TERN_ENODEV) for as long as possible. */
+	for (uint32_t k = 0; k < STORVSC_MAX_LUNS && lu == NULL; k++)
+		if (!sc->luns[k].registered && !sc->luns[k].used)
+			lu = &sc->luns[k];
 	for (uint32_t k = 0; k < STORVSC_MAX_LUNS && lu == NULL; k++)
 		if (!sc->luns[k].registered)
 			lu = &sc->luns[k];
@@ -468,6 +473,7 @@ storvsc_lun_add(struct storvsc_softc *sc, uint8_t lun)
 	if ((rc = blk_register(b)) != TERN_OK)
 		return rc;
 	lu->registered = true;
+	lu->used = true;
 	marker("BLK name=%s driver=storvsc relid=%u lun=%u sectors=%llu bsize=%u "
 	    "fua=%d wce=%d vstor=%u.%u model=\"%s %s\"", b->name,
 	    vmbus_chan_relid(sc->ch), lu->lun, (unsigned long long)b->nblocks,

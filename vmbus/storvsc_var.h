@@ -88,6 +88,7 @@ struct storvsc_lun {
 	struct storvsc_softc *sc;
 	struct blk_dev blk;		/* blk.sc is this storvsc_lun */
 	bool registered;		/* in the block registry */
+	bool used;			/* has held a disk (reused last) */
 	uint8_t lun;
 	bool fua, wce, ro;
 	char vendor[9], product[17];

@@ -1052,6 +1052,8 @@ test_rescan_add_remove(void **state)
 	struct blk_dev *l7 = lun_blk(sc, 7);
 	assert_non_null(l7);
 	assert_string_equal(l7->name, "sda");
+	assert_ptr_not_equal(l7, sda);	/* a fresh entry: the old one stays gone */
+	assert_int_equal(blk_submit(sda, 0, &rq[0]), TERN_ENODEV);
 	assert_int_equal(l7->nblocks, 100);
 	assert_int_equal(blk_rw_sync(l7, BLK_READ, 99, 1, buf, 1000), TERN_OK);
 
