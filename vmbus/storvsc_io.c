@@ -608,6 +608,12 @@ storvsc_blk_detach(struct blk_dev *d)
 	if (sc->open && !others && !sc->scanning) {
 		sc->open = false;
 		vmbus_chan_close(sc->ch);
+		/* Closed: no answer can come for the orphans any more. */
+		for (uint32_t i = 0; i < STORVSC_QDEPTH; i++)
+			if (sc->slot[i].orphan) {
+				sc->slot[i].orphan = false;
+				sc->nslots_used--;
+			}
 	}
 	for (uint32_t i = 0; i < STORVSC_QDEPTH; i++) {
 		struct storvsc_slot *sl = &sc->slot[i];

@@ -405,6 +405,13 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 			sense(r, SCSI_KEY_ILLEGAL_REQUEST, 0x24, 0);
 			return;
 		}
+		if (v->f_busy_inquiry > 0) {
+			v->f_busy_inquiry--;
+			q->scsi_status = SCSI_ST_BUSY;
+			q->srb_status = VSTOR_SRB_ERROR;
+			q->data_transfer_length = 0;
+			return;
+		}
 		if (v->f_ua_inquiry > 0) {
 			v->f_ua_inquiry--;
 			sense(r, SCSI_KEY_UNIT_ATTENTION, 0x29, 0);

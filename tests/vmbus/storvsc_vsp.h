@@ -76,6 +76,7 @@ struct storvsc_vsp {
 	int f_unknown_id;		/* next n I/Os: first a completion for a bogus id */
 	int f_bad_status;		/* next n I/Os: vstor status != 0 */
 	int f_ua_inquiry;		/* next n INQUIRYs: UNIT ATTENTION */
+	int f_busy_inquiry;		/* next n INQUIRYs: SCSI BUSY */
 	/* Held completions (f_hold). */
 	struct { uint64_t id; struct vstor_packet vp; } hold[VSP_HOLD_MAX];
 	int nhold;

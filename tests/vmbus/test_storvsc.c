@@ -266,6 +266,21 @@ test_discovery_unit_attention(void **state)
 	assert_int_equal(f->v.f_ua_inquiry, 0);
 }
 
+/* BUSY during discovery: resent after 1 ms, then 2 ms (a bounded wait
+   inside the synchronous discovery), and the disk attaches. */
+static void
+test_discovery_busy(void **state)
+{
+	struct fx *f = *state;
+	f->v.f_busy_inquiry = 2;
+	uint64_t t0 = f->s.now_ns;
+	struct storvsc_softc *sc = probe(f);
+	assert_int_equal(f->v.f_busy_inquiry, 0);
+	assert_int_equal(sc->luns[0].lun, 0);
+	assert_true(f->s.now_ns - t0 >= 3000000ull);
+	assert_true(f->s.now_ns - t0 < 4000000ull);
+}
+
 static void
 test_bad_capacity(void **state)
 {
@@ -902,6 +917,35 @@ test_multi_lun_rescind_in_flight(void **state)
 	multi_lun_detach(*state, true);
 }
 
+/* Power-off (blk_shutdown_all) with requests in flight on two disks:
+   every request cancelled, the channel closed with the last disk, no
+   slot left taken. */
+static void
+test_shutdown_all_multi_lun(void **state)
+{
+	struct fx *f = *state;
+	storvsc_vsp_add_lun(&f->v, 1, BS, 2048);
+	struct storvsc_softc *sc = probe(f);
+	struct blk_dev *d[2] = { lun_blk(sc, 0), lun_blk(sc, 1) };
+	struct hw_dma md;
+	uint8_t *buf = gmem(f, 4 * 4096, &md);
+	static struct blk_req rq[4];
+	struct cnt c = { 0 };
+
+	f->v.f_hold = true;
+	for (int i = 0; i < 4; i++) {
+		setup_req(&rq[i], BLK_READ, (uint64_t)i * 8, 8, buf + i * 4096, &c);
+		assert_int_equal(blk_submit(d[i & 1], 0, &rq[i]), TERN_OK);
+	}
+	blk_shutdown_all();
+	assert_int_equal(c.canceled, 4);
+	assert_null(blk_first());
+	assert_false(hv_sim_chan(&f->s, RELID)->open);
+	assert_int_equal(sc->nslots_used, 0);
+	assert_int_equal(storvsc_vsp_release(&f->v, -1), 0);
+	hw_dma_free(&f->s.dev, &md);
+}
+
 /*
  * BUSY: the k-th resend waits 1 << (k - 1) ms on the driver's clock and
  * goes out from the poll path once that time has come, not a nanosecond
@@ -1195,6 +1239,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_disk_lun, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_mode_sense_fails, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_discovery_unit_attention, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_discovery_busy, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_capacity, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_write_protected, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_range_and_lun_errors, fx_setup, fx_teardown),
@@ -1216,6 +1261,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lun_limit, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_multi_lun_unload_in_flight, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_multi_lun_rescind_in_flight, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_all_multi_lun, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_busy_backoff_timing, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rescan_add_remove, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_dma_fail_countdown, fx_setup, fx_teardown),
