@@ -5,9 +5,14 @@
  * refusal, LUN discovery, write/read/flush round trips of several sizes
  * (multi-page, unaligned, several in flight), FUA, and every fault the VSP
  * offers: SCSI errors with sense, UNIT ATTENTION and BUSY (bounded
- * retries), short and over-long transfers, unknown completion ids, a host
- * that does not answer, rescind with requests in flight, DMA allocation
- * failures at every countdown.  Each test ends with no host protocol
+ * retries; the BUSY back-off timed on the simulator's clock, which is the
+ * driver's hw_now_ns), short and over-long transfers, unknown completion
+ * ids, a host that does not answer, rescind with requests in flight, DMA
+ * allocation failures at every countdown.  Several LUNs on one
+ * controller: each its own disk with distinct data (completions routed
+ * to their LUN's request), a limit of 16, detach / rescind / power-off
+ * with requests on several disks, and rescans on ENUMERATE_BUS adding and
+ * removing disks.  Each test ends with no host protocol
  * error (unless expected), no leaked guest memory and no disk left in
  * the block registry.
  */
