@@ -457,8 +457,7 @@ storvsc_dispatch(struct storvsc_softc *sc, const struct vmbus_pkt *p,
 		   dropped. */
 		uint32_t op = len >= 4 ? vp->operation : 0;
 		sc->st.unsolicited++;
-		if (op == VSTOR_OP_ENUMERATE_BUS && p->trans_id == 0 &&
-		    p->type == VMBUS_PKT_DATA_INBAND) {
+		if (op == VSTOR_OP_ENUMERATE_BUS && p->trans_id == 0) {
 			sc->st.enumerates++;
 			sc->rescan_pending = true;
 			log_info(name, "host asks for a bus rescan (ENUMERATE_BUS)");
