@@ -4,11 +4,18 @@
  * registration) and detach.  The datapath is storvsc_io.c.
  *
  * Control requests (handshake and discovery SCSI commands) run one at a
- * time before the disk is registered: each is sent with trans_id
- * STORVSC_TID_CTRL | n and waited for by reading the channel, at most
- * sc->timeout_ns (5 s, as Linux) per step; a step that gets no answer is
- * named in the log.  Anything else that arrives meanwhile is counted and
+ * time: each is sent with trans_id STORVSC_TID_CTRL | n and waited for by
+ * reading the channel, at most sc->timeout_ns (5 s, as Linux) per step; a
+ * step that gets no answer is named in the log.  Anything else that
+ * arrives meanwhile goes to storvsc_dispatch (a rescan runs with the
+ * other disks' I/O in flight); a stale control answer is counted and
  * dropped.
+ *
+ * Every connected direct-access LUN that REPORT LUNS lists (at most
+ * STORVSC_MAX_LUNS) becomes a disk of its own (struct storvsc_lun), all
+ * sharing the channel and the request slots.  ENUMERATE_BUS makes the
+ * poll path rescan (storvsc_rescan): new disks are attached, disks no
+ * longer listed removed.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -95,12 +102,16 @@ storvsc_ctrl(struct storvsc_softc *sc, const struct vstor_packet *req,
 		if (rc == TERN_OK) {
 			uint32_t len = p.len - p.hdr_len;
 			if (p.type != VMBUS_PKT_COMP || p.trans_id != id) {
-				if (p.trans_id == 0)
-					sc->st.unsolicited++;
-				else
+				/* I/O of the registered disks goes on during a
+				   rescan: its completions are handled, not lost. */
+				if ((p.trans_id & 0xffff000000000000ull) != STORVSC_TID_CTRL)
+					storvsc_dispatch(sc, &p, buf.b);
+				else {
 					sc->st.unknown_ids++;
-				log_warn("storvsc", "%s: waiting for %s: dropped packet type %u id 0x%llx",
-				    sc->hw->name, what, p.type, (unsigned long long)p.trans_id);
+					log_warn("storvsc", "%s: waiting for %s: dropped packet type %u id 0x%llx",
+					    sc->hw->name, what, p.type,
+					    (unsigned long long)p.trans_id);
+				}
 				continue;
 			}
 			if (len < sizeof(*resp)) {
@@ -205,7 +216,9 @@ storvsc_handshake(struct storvsc_softc *sc)
 
 /*
  * One SCSI command with up to a page of data in sc->scratch (dir IN or
- * NONE), retrying UNIT ATTENTION / BUSY.  *moved: bytes the host put in.
+ * NONE), retrying UNIT ATTENTION at once and BUSY after 1, 2, 4, 8, 16 ms
+ * (discovery is a bounded synchronous wait already).  *moved: bytes the
+ * host put in.
  */
 static int
 storvsc_scsi(struct storvsc_softc *sc, uint8_t lun, const uint8_t *cdb,
@@ -218,7 +231,6 @@ storvsc_scsi(struct storvsc_softc *sc, uint8_t lun, const uint8_t *cdb,
 	struct vstor_packet vp, resp;
 	struct blk_seg seg = { sc->scratch.va, len };
 	int npfn = 0, rc = TERN_EIO;
-	uint8_t save = sc->lun;
 
 	if (len > 0) {
 		memset(sc->scratch.va, 0, PG);
@@ -226,7 +238,6 @@ storvsc_scsi(struct storvsc_softc *sc, uint8_t lun, const uint8_t *cdb,
 		if (npfn < 0)
 			return npfn;
 	}
-	sc->lun = lun;			/* for the log lines of srb_result */
 	for (int attempt = 0; attempt <= STORVSC_RETRIES; attempt++) {
 		bool retry;
 		storvsc_srb_init(&vp, lun, cdb, cdb_len, dir, len);
@@ -234,12 +245,15 @@ storvsc_scsi(struct storvsc_softc *sc, uint8_t lun, const uint8_t *cdb,
 		if (rc != TERN_OK)
 			break;
 		hw_dma_sync_cpu(sc->hw, sc->scratch.va, PG);
-		rc = storvsc_srb_result(sc, &resp, len, true, 0, &retry, moved);
+		rc = storvsc_srb_result(sc, sc->hw->name, lun, &resp, len, true, 0, &retry,
+		    moved);
 		if (!retry)
 			break;
 		rc = TERN_EIO;
+		if (resp.u.srb.scsi_status != SCSI_ST_CHECK_CONDITION &&
+		    attempt < STORVSC_RETRIES)
+			hw_delay_us(sc->hw, (uint32_t)((STORVSC_BUSY_BASE_NS << attempt) / 1000));
 	}
-	sc->lun = save;
 	return rc;
 }
 
@@ -248,7 +262,7 @@ static int
 storvsc_report_luns(struct storvsc_softc *sc, uint8_t *luns, int max)
 {
 	uint8_t cdb[12] = { SCSI_REPORT_LUNS };
-	uint32_t alloc = 256, moved;
+	uint32_t alloc = SCSI_RLUN_HDR + SCSI_RLUN_ENTRY * STORVSC_RLUN_MAX, moved;
 	cdb[6] = (uint8_t)(alloc >> 24);
 	cdb[7] = (uint8_t)(alloc >> 16);
 	cdb[8] = (uint8_t)(alloc >> 8);
@@ -263,6 +277,9 @@ storvsc_report_luns(struct storvsc_softc *sc, uint8_t *luns, int max)
 	uint32_t have = moved - SCSI_RLUN_HDR;
 	if (list < have)
 		have = list;
+	if (list > have)
+		log_warn("storvsc", "%s: REPORT LUNS lists %u bytes, %u read", sc->hw->name,
+		    list, have);
 	int n = 0;
 	for (uint32_t off = 0; off + SCSI_RLUN_ENTRY <= have && n < max;
 	    off += SCSI_RLUN_ENTRY) {
@@ -278,9 +295,12 @@ storvsc_report_luns(struct storvsc_softc *sc, uint8_t *luns, int max)
 		bool rest0 = true;
 		for (int k = 2; k < 8; k++)
 			rest0 = rest0 && e[k] == 0;
-		if (lun > 255 || !rest0) {
-			log_warn("storvsc", "%s: REPORT LUNS entry %02x%02x%02x%02x... skipped",
-			    sc->hw->name, e[0], e[1], e[2], e[3]);
+		bool dup = false;
+		for (int k = 0; k < n; k++)
+			dup = dup || luns[k] == lun;
+		if (lun > 255 || !rest0 || dup) {
+			log_warn("storvsc", "%s: REPORT LUNS entry %02x%02x%02x%02x... skipped%s",
+			    sc->hw->name, e[0], e[1], e[2], e[3], dup ? " (listed twice)" : "");
 			continue;
 		}
 		luns[n++] = (uint8_t)lun;
@@ -301,11 +321,11 @@ trim_copy(char *dst, const uint8_t *src, size_t n)
 
 /* INQUIRY lun: TERN_OK for a connected direct-access disk. */
 static int
-storvsc_inquiry(struct storvsc_softc *sc, uint8_t lun)
+storvsc_inquiry(struct storvsc_softc *sc, struct storvsc_lun *lu)
 {
 	uint8_t cdb[6] = { SCSI_INQUIRY, 0, 0, 0, SCSI_INQ_LEN, 0 };
 	uint32_t moved;
-	int rc = storvsc_scsi(sc, lun, cdb, sizeof(cdb), VSTOR_DATA_IN, SCSI_INQ_LEN,
+	int rc = storvsc_scsi(sc, lu->lun, cdb, sizeof(cdb), VSTOR_DATA_IN, SCSI_INQ_LEN,
 	    &moved);
 	if (rc != TERN_OK)
 		return rc;
@@ -314,12 +334,12 @@ storvsc_inquiry(struct storvsc_softc *sc, uint8_t lun)
 		return TERN_EPROTO;
 	if (d[0] != ((0 << 5) | SCSI_TYPE_DISK)) {
 		log_info("storvsc", "%s: lun %u is type 0x%02x, not a connected disk",
-		    sc->hw->name, lun, d[0]);
+		    sc->hw->name, lu->lun, d[0]);
 		return TERN_ENODEV;
 	}
 	if (moved >= 32) {
-		trim_copy(sc->vendor, d + 8, 8);
-		trim_copy(sc->product, d + 16, 16);
+		trim_copy(lu->vendor, d + 8, 8);
+		trim_copy(lu->product, d + 16, 16);
 	}
 	return TERN_OK;
 }
@@ -358,79 +378,191 @@ storvsc_capacity(struct storvsc_softc *sc, uint8_t lun, uint64_t *nblocks,
    (B.13: Hyper-V fails some MODE SENSE pages) leaves FUA off and the
    cache assumed on, which is the safe side. */
 static void
-storvsc_mode(struct storvsc_softc *sc, uint8_t lun, bool *ro)
+storvsc_mode(struct storvsc_softc *sc, struct storvsc_lun *lu)
 {
 	uint8_t cdb[6] = { SCSI_MODE_SENSE_6, 0x08, SCSI_MODE_PAGE_CACHING, 0, 64, 0 };
 	uint32_t moved;
 
-	sc->fua = false;
-	sc->wce = true;
-	*ro = false;
-	if (storvsc_scsi(sc, lun, cdb, sizeof(cdb), VSTOR_DATA_IN, 64, &moved) != TERN_OK ||
+	lu->fua = false;
+	lu->wce = true;
+	lu->ro = false;
+	if (storvsc_scsi(sc, lu->lun, cdb, sizeof(cdb), VSTOR_DATA_IN, 64, &moved) != TERN_OK ||
 	    moved < 4) {
 		log_info("storvsc", "%s: lun %u: no MODE SENSE; FUA off, write cache assumed",
-		    sc->hw->name, lun);
+		    sc->hw->name, lu->lun);
 		return;
 	}
 	const uint8_t *d = sc->scratch.va;
-	sc->fua = (d[2] & SCSI_MODE_DPOFUA) != 0;
-	*ro = (d[2] & SCSI_MODE_WP) != 0;
+	lu->fua = (d[2] & SCSI_MODE_DPOFUA) != 0;
+	lu->ro = (d[2] & SCSI_MODE_WP) != 0;
 	uint32_t pg = 4u + d[3];
 	if (pg + 3 <= moved && (d[pg] & 0x3f) == SCSI_MODE_PAGE_CACHING && d[pg + 1] >= 2)
-		sc->wce = (d[pg + 2] & SCSI_CACHING_WCE) != 0;
+		lu->wce = (d[pg + 2] & SCSI_CACHING_WCE) != 0;
 }
 
-static int
-storvsc_discover(struct storvsc_softc *sc)
+static void
+storvsc_name(struct blk_dev *b)
 {
-	uint8_t luns[32];
-	int n = storvsc_report_luns(sc, luns, 32);
+	for (char c = 'a'; c <= 'z'; c++) {
+		ksnprintf(b->name, sizeof(b->name), "sd%c", c);
+		if (blk_find(b->name) == NULL)
+			return;
+	}
+}
+
+static struct storvsc_lun *
+storvsc_lun_find(struct storvsc_softc *sc, uint8_t lun)
+{
+	for (uint32_t k = 0; k < STORVSC_MAX_LUNS; k++)
+		if (sc->luns[k].registered && sc->luns[k].lun == lun)
+			return &sc->luns[k];
+	return NULL;
+}
+
+/*
+ * Discover LUN `lun` and register it as a disk of its own.  TERN_ENODEV:
+ * not a connected disk (skipped); TERN_ENOMEM: no free entry (counted);
+ * TERN_ETIMEDOUT: the host stopped answering.
+ */
+static int
+storvsc_lun_add(struct storvsc_softc *sc, uint8_t lun)
+{
+	struct storvsc_lun *lu = NULL;
+	/* An entry never used first: a caller that kept a pointer to a
+	   removed disk finds it gone (TERN_ENODEV) for as long as possible. */
+	for (uint32_t k = 0; k < STORVSC_MAX_LUNS && lu == NULL; k++)
+		if (!sc->luns[k].registered && !sc->luns[k].used)
+			lu = &sc->luns[k];
+	for (uint32_t k = 0; k < STORVSC_MAX_LUNS && lu == NULL; k++)
+		if (!sc->luns[k].registered)
+			lu = &sc->luns[k];
+	if (lu == NULL) {
+		sc->st.luns_dropped++;
+		log_warn("storvsc", "%s: lun %u not attached: %u disks already (at most %u "
+		    "per controller)", sc->hw->name, lun, STORVSC_MAX_LUNS, STORVSC_MAX_LUNS);
+		return TERN_ENOMEM;
+	}
+	/* A free entry: its old blk_dev is out of the registry; no pointer
+	   to it remains there. */
+	memset(lu, 0, sizeof(*lu));
+	lu->sc = sc;
+	lu->lun = lun;
+	int rc = storvsc_inquiry(sc, lu);
+	if (rc != TERN_OK)
+		return rc;
+	uint64_t nb;
+	uint32_t bs;
+	if ((rc = storvsc_capacity(sc, lun, &nb, &bs)) != TERN_OK)
+		return rc;
+	storvsc_mode(sc, lu);
+
+	struct blk_dev *b = &lu->blk;
+	b->block_size = bs;
+	b->nblocks = nb;
+	b->features = (lu->wce ? BLK_F_FLUSH : 0) | (lu->fua ? BLK_F_FUA : 0) |
+	    (lu->ro ? BLK_F_RO : 0);
+	storvsc_name(b);
+	b->nqueues = 1;
+	b->queue_depth = STORVSC_QDEPTH;
+	b->max_transfer = STORVSC_MAX_XFER;
+	if (sc->max_transfer < b->max_transfer)
+		b->max_transfer = sc->max_transfer & ~(b->block_size - 1);
+	b->max_segs = BLK_MAX_SEGS;
+	b->ops = &storvsc_blk_ops;
+	b->sc = lu;
+	if ((rc = blk_register(b)) != TERN_OK)
+		return rc;
+	lu->registered = true;
+	lu->used = true;
+	marker("BLK name=%s driver=storvsc relid=%u lun=%u sectors=%llu bsize=%u "
+	    "fua=%d wce=%d vstor=%u.%u model=\"%s %s\"", b->name,
+	    vmbus_chan_relid(sc->ch), lu->lun, (unsigned long long)b->nblocks,
+	    b->block_size, lu->fua, lu->wce, sc->version >> 8, sc->version & 0xff,
+	    lu->vendor, lu->product);
+	return TERN_OK;
+}
+
+void
+storvsc_lun_remove(struct storvsc_softc *sc, struct storvsc_lun *lu)
+{
+	if (!lu->registered)
+		return;
+	log_info("storvsc", "%s: lun %u (%s) removed", sc->hw->name, lu->lun,
+	    lu->blk.name);
+	/* Its requests end TERN_ECANCELED (storvsc_blk_detach). */
+	blk_unregister(&lu->blk);
+	lu->registered = false;
+}
+
+/*
+ * REPORT LUNS, then attach every listed connected disk not yet attached
+ * and (initial == false) remove every attached disk no longer listed.
+ * On the first scan a failed REPORT LUNS falls back to LUN 0; on a rescan
+ * it changes nothing.  Returns the number of disks attached now, or a
+ * tern_err when the host stopped answering.
+ */
+static int
+storvsc_scan(struct storvsc_softc *sc, bool initial)
+{
+	uint8_t luns[STORVSC_RLUN_MAX];
+	int n, attached = 0;
+
+	sc->scanning = true;
+	n = storvsc_report_luns(sc, luns, STORVSC_RLUN_MAX);
 	if (n < 0) {
-		if (n == TERN_ETIMEDOUT)
+		if (n == TERN_ETIMEDOUT || !initial) {
+			log_warn("storvsc", "%s: REPORT LUNS failed (%s)%s", sc->hw->name,
+			    err_str(n), initial ? "" : "; disks unchanged");
+			sc->scanning = false;
 			return n;
+		}
 		log_info("storvsc", "%s: REPORT LUNS failed (%s); trying LUN 0",
 		    sc->hw->name, err_str(n));
 		luns[0] = 0;
 		n = 1;
 	}
-	for (int i = 0; i < n; i++) {
-		int rc = storvsc_inquiry(sc, luns[i]);
-		if (rc == TERN_ETIMEDOUT)
-			return rc;
-		if (rc != TERN_OK)
-			continue;
-		uint64_t nb;
-		uint32_t bs;
-		if ((rc = storvsc_capacity(sc, luns[i], &nb, &bs)) != TERN_OK) {
-			if (rc == TERN_ETIMEDOUT)
-				return rc;
-			continue;
+	if (!initial) {
+		for (uint32_t k = 0; k < STORVSC_MAX_LUNS; k++) {
+			struct storvsc_lun *lu = &sc->luns[k];
+			bool listed = false;
+			for (int i = 0; i < n; i++)
+				listed = listed || luns[i] == lu->lun;
+			if (lu->registered && !listed) {
+				storvsc_lun_remove(sc, lu);
+				sc->st.luns_removed++;
+			}
 		}
-		bool ro;
-		storvsc_mode(sc, luns[i], &ro);
-		sc->lun = luns[i];
-		struct blk_dev *b = &sc->blk;
-		b->block_size = bs;
-		b->nblocks = nb;
-		b->features = (sc->wce ? BLK_F_FLUSH : 0) | (sc->fua ? BLK_F_FUA : 0) |
-		    (ro ? BLK_F_RO : 0);
-		if (n > 1 && i + 1 < n)
-			log_info("storvsc", "%s: using lun %u; %d more LUNs not attached "
-			    "(one disk per controller)", sc->hw->name, luns[i], n - i - 1);
-		return TERN_OK;
 	}
-	log_error("storvsc", "%s: no disk among %d LUNs", sc->hw->name, n);
-	return TERN_ENODEV;
+	int rc = TERN_OK;
+	for (int i = 0; i < n; i++) {
+		if (storvsc_lun_find(sc, luns[i]) != NULL)
+			continue;
+		rc = storvsc_lun_add(sc, luns[i]);
+		if (rc == TERN_ETIMEDOUT)
+			break;
+		if (rc == TERN_OK && !initial)
+			sc->st.luns_added++;
+		rc = TERN_OK;
+	}
+	for (uint32_t k = 0; k < STORVSC_MAX_LUNS; k++)
+		attached += sc->luns[k].registered;
+	sc->scanning = false;
+	if (rc != TERN_OK)
+		return rc;
+	if (initial && attached == 0)
+		log_error("storvsc", "%s: no disk among %d LUNs", sc->hw->name, n);
+	return attached;
 }
 
-static void
-storvsc_name(struct storvsc_softc *sc)
+void
+storvsc_rescan(struct storvsc_softc *sc)
 {
-	for (char c = 'a'; c <= 'z'; c++) {
-		ksnprintf(sc->blk.name, sizeof(sc->blk.name), "sd%c", c);
-		if (blk_find(sc->blk.name) == NULL)
-			return;
-	}
+	sc->st.rescans++;
+	int n = storvsc_scan(sc, false);
+	if (n < 0)
+		sc->st.rescan_failed++;
+	else
+		log_info("storvsc", "%s: rescan: %d disks", sc->hw->name, n);
 }
 
 static void
@@ -440,6 +572,17 @@ storvsc_close(struct storvsc_softc *sc)
 		sc->open = false;
 		vmbus_chan_close(sc->ch);
 	}
+}
+
+/* Every disk out of the registry; the channel closed first (when
+   `close`), so the host stops touching request memory. */
+static void
+storvsc_remove_all(struct storvsc_softc *sc, bool close)
+{
+	if (close)
+		storvsc_close(sc);
+	for (uint32_t k = 0; k < STORVSC_MAX_LUNS; k++)
+		storvsc_lun_remove(sc, &sc->luns[k]);
 }
 
 static int
@@ -468,31 +611,16 @@ storvsc_attach(struct device *dev, void *softc)
 	sc->open = true;
 	if ((rc = storvsc_handshake(sc)) != TERN_OK)
 		goto fail_close;
-	if ((rc = storvsc_discover(sc)) != TERN_OK)
+	rc = storvsc_scan(sc, true);
+	if (rc == 0)
+		rc = TERN_ENODEV;
+	if (rc < 0)
 		goto fail_close;
-
-	struct blk_dev *b = &sc->blk;
-	storvsc_name(sc);
-	b->nqueues = 1;
-	b->queue_depth = STORVSC_QDEPTH;
-	b->max_transfer = STORVSC_MAX_XFER;
-	if (sc->max_transfer < b->max_transfer)
-		b->max_transfer = sc->max_transfer & ~(b->block_size - 1);
-	b->max_segs = BLK_MAX_SEGS;
-	b->ops = &storvsc_blk_ops;
-	b->sc = sc;
-	if ((rc = blk_register(b)) != TERN_OK)
-		goto fail_close;
-	sc->registered = true;
-	marker("BLK name=%s driver=storvsc relid=%u lun=%u sectors=%llu bsize=%u "
-	    "fua=%d wce=%d vstor=%u.%u model=\"%s %s\"", b->name,
-	    vmbus_chan_relid(sc->ch), sc->lun, (unsigned long long)b->nblocks,
-	    b->block_size, sc->fua, sc->wce, sc->version >> 8, sc->version & 0xff,
-	    sc->vendor, sc->product);
+	sc->live = true;
 	return TERN_OK;
 
 fail_close:
-	storvsc_close(sc);
+	storvsc_remove_all(sc, true);
 fail_dma:
 	hw_dma_free(sc->hw, &sc->scratch);
 fail:
@@ -506,11 +634,10 @@ storvsc_detach(struct device *dev, void *softc)
 	struct storvsc_softc *sc = softc;
 	(void)dev;
 
-	if (sc->registered) {
-		/* Closes the channel, then cancels what is in flight. */
-		blk_unregister(&sc->blk);
-		sc->registered = false;
-	}
+	sc->live = false;
+	/* Close the channel, then unregister every disk: their requests
+	   end TERN_ECANCELED; no registry entry points into the softc. */
+	storvsc_remove_all(sc, true);
 	storvsc_close(sc);
 	hw_dma_free(sc->hw, &sc->scratch);
 }

@@ -6,15 +6,19 @@
  * The descriptor matches the storvsc SCSI class GUID (B.14).  Attach opens
  * the channel, runs the VSTOR handshake (BEGIN_INITIALIZATION, protocol
  * version 6.2 then 6.0 then 5.1, QUERY_PROPERTIES, END_INITIALIZATION),
- * finds the first disk LUN of target 0 (REPORT LUNS, INQUIRY, READ
- * CAPACITY(16), MODE SENSE for FUA and the write cache) and registers it
- * as "sda", "sdb", ... (one per controller), printing
+ * lists the LUNs of target 0 (REPORT LUNS) and, for every connected disk
+ * among them (INQUIRY, READ CAPACITY(16), MODE SENSE for FUA and the write
+ * cache; at most 16 per controller, more are logged and counted),
+ * registers a disk of its own as "sda", "sdb", ... (the next free name),
+ * printing for each
  *   TERN BLK name=sda driver=storvsc relid=N lun=L sectors=S bsize=B fua=0|1
  *       wce=0|1 vstor=MAJ.MIN model="VENDOR PRODUCT"
- * Only the first disk LUN of a controller is attached (others are logged).
- * Detach unregisters the disk: the channel is closed, then requests in
- * flight end TERN_ECANCELED.  The disk is polled (blk_poll); no channel
- * callback is used.
+ * The disks of one controller share its channel and its 32 request slots.
+ * An ENUMERATE_BUS from the host makes the poll path list the LUNs again
+ * (at most once a second): new disks are attached, vanished ones
+ * unregistered with their requests cancelled.  Detach closes the channel,
+ * then unregisters every disk (requests in flight end TERN_ECANCELED).
+ * The disks are polled (blk_poll); no channel callback is used.
  */
 #ifndef TERN_VMBUS_STORVSC_H
 #define TERN_VMBUS_STORVSC_H

@@ -2,11 +2,15 @@
  * storvsc_io.c - storvsc datapath (PROTOCOLS.md B.13, B.10): block v2
  * requests as SCSI READ(16)/WRITE(16)/SYNCHRONIZE CACHE(10) in
  * EXECUTE_SRB packets, data described by one GPA-direct multi-page range,
- * up to STORVSC_QDEPTH in flight, completions matched by trans_id and
- * validated: status, SRB status, sense data and the transfer length the
- * host reports.  UNIT ATTENTION and BUSY are resent at most
- * STORVSC_RETRIES times; every other failure reaches the caller (with the
- * sense key in the log and in sc->last_sense), never a silent success.
+ * up to STORVSC_QDEPTH in flight per controller (shared by its LUNs),
+ * completions matched by trans_id (its slot names the LUN) and validated:
+ * status, SRB status, sense data and the transfer length the host
+ * reports.  UNIT ATTENTION is resent at once, BUSY and TASK SET FULL
+ * after a back-off of 1, 2, 4, 8, 16 ms (sent from the poll path when
+ * the time has come, never waited for), at most STORVSC_RETRIES resends
+ * in all; every other failure reaches the caller (with the sense key in
+ * the log and in sc->last_sense), never a silent success.  ENUMERATE_BUS
+ * marks a rescan pending, done from the poll path (storvsc_rescan).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -104,12 +108,11 @@ sense_key_name(uint8_t k)
 }
 
 int
-storvsc_srb_result(struct storvsc_softc *sc, const struct vstor_packet *vp,
-    uint32_t want, bool allow_short, uint64_t lba, bool *retry,
-    uint32_t *moved)
+storvsc_srb_result(struct storvsc_softc *sc, const char *name, uint8_t lun,
+    const struct vstor_packet *vp, uint32_t want, bool allow_short, uint64_t lba,
+    bool *retry, uint32_t *moved)
 {
 	const struct vstor_srb *s = &vp->u.srb;
-	const char *name = sc->blk.name[0] != '\0' ? sc->blk.name : "storvsc";
 
 	*retry = false;
 	*moved = 0;
@@ -155,7 +158,7 @@ storvsc_srb_result(struct storvsc_softc *sc, const struct vstor_packet *vp,
 		if (ls->key != SCSI_KEY_RECOVERED) {
 			sc->st.sense_errors++;
 			log_warn(name, "lun %u lba %llu: check condition, sense key 0x%x (%s) "
-			    "asc 0x%02x ascq 0x%02x, srb status 0x%02x", sc->lun,
+			    "asc 0x%02x ascq 0x%02x, srb status 0x%02x", lun,
 			    (unsigned long long)lba, ls->key, sense_key_name(ls->key),
 			    ls->asc, ls->ascq, s->srb_status);
 			if (ls->key == SCSI_KEY_ILLEGAL_REQUEST &&
@@ -170,7 +173,7 @@ storvsc_srb_result(struct storvsc_softc *sc, const struct vstor_packet *vp,
 	} else if (s->scsi_status != SCSI_ST_GOOD) {
 		sc->st.sense_errors++;
 		log_warn(name, "lun %u lba %llu: scsi status 0x%02x, srb status 0x%02x",
-		    sc->lun, (unsigned long long)lba, s->scsi_status, s->srb_status);
+		    lun, (unsigned long long)lba, s->scsi_status, s->srb_status);
 		return TERN_EIO;
 	}
 
@@ -182,14 +185,14 @@ storvsc_srb_result(struct storvsc_softc *sc, const struct vstor_packet *vp,
 		if (got > want) {
 			sc->st.overruns++;
 			log_warn(name, "lun %u lba %llu: host moved %u bytes of a %u-byte buffer "
-			    "(srb status 0x%02x)", sc->lun, (unsigned long long)lba, got,
+			    "(srb status 0x%02x)", lun, (unsigned long long)lba, got,
 			    want, s->srb_status);
 			return TERN_EIO;
 		}
 		if (got < want && !allow_short) {
 			sc->st.short_xfers++;
 			log_warn(name, "lun %u lba %llu: short transfer, %u of %u bytes "
-			    "(srb status 0x%02x)", sc->lun, (unsigned long long)lba, got,
+			    "(srb status 0x%02x)", lun, (unsigned long long)lba, got,
 			    want, s->srb_status);
 			return TERN_EIO;
 		}
@@ -198,11 +201,11 @@ storvsc_srb_result(struct storvsc_softc *sc, const struct vstor_packet *vp,
 		*moved = got;
 		return TERN_OK;
 	case VSTOR_SRB_INVALID_LUN:
-		log_warn(name, "lun %u: host says the LUN is gone", sc->lun);
+		log_warn(name, "lun %u: host says the LUN is gone", lun);
 		return TERN_ENODEV;
 	default:
 		log_warn(name, "lun %u lba %llu: srb status 0x%02x, scsi status 0x%02x",
-		    sc->lun, (unsigned long long)lba, s->srb_status, s->scsi_status);
+		    lun, (unsigned long long)lba, s->srb_status, s->scsi_status);
 		return TERN_EIO;
 	}
 }
@@ -217,9 +220,9 @@ storvsc_pkt_ok(const struct vmbus_pkt *p, size_t buflen)
 /* ---- block ops ------------------------------------------------------- */
 
 static uint32_t
-req_bytes(const struct storvsc_softc *sc, const struct blk_req *r)
+req_bytes(const struct storvsc_lun *lu, const struct blk_req *r)
 {
-	return r->nblocks * sc->blk.block_size;
+	return r->nblocks * lu->blk.block_size;
 }
 
 /* (Re)send slot i as a fresh EXECUTE_SRB with a new trans_id. */
@@ -228,6 +231,7 @@ storvsc_send_slot(struct storvsc_softc *sc, uint32_t i)
 {
 	struct storvsc_slot *sl = &sc->slot[i];
 	struct blk_req *r = sl->req;
+	struct storvsc_lun *lu = sl->lu;
 	struct {
 		struct vstor_gpa_range rg;
 		uint64_t pfn[STORVSC_MAX_PFNS];
@@ -250,7 +254,7 @@ storvsc_send_slot(struct storvsc_softc *sc, uint32_t i)
 		put_be64(&cdb[2], r->lba);
 		put_be32(&cdb[10], r->nblocks);
 		dir = r->op == BLK_READ ? VSTOR_DATA_IN : VSTOR_DATA_OUT;
-		sl->xfer = req_bytes(sc, r);
+		sl->xfer = req_bytes(lu, r);
 		npfn = storvsc_build_range(sc, r->segs, r->nsegs, &ext.rg, ext.pfn,
 		    STORVSC_MAX_PFNS);
 		if (npfn < 0)
@@ -261,7 +265,7 @@ storvsc_send_slot(struct storvsc_softc *sc, uint32_t i)
 			for (uint32_t k = 0; k < r->nsegs; k++)
 				hw_dma_sync_dev(sc->hw, r->segs[k].va, r->segs[k].len);
 	}
-	storvsc_srb_init(&vp, sc->lun, cdb, cdb_len, dir, sl->xfer);
+	storvsc_srb_init(&vp, lu->lun, cdb, cdb_len, dir, sl->xfer);
 	uint64_t id = (++sc->seq << 8) | (i + 1);
 	int rc;
 	if (npfn > 0)
@@ -275,6 +279,7 @@ storvsc_send_slot(struct storvsc_softc *sc, uint32_t i)
 		sl->trans_id = id;
 		sl->sent_ns = hw_now_ns(sc->hw);
 		sl->resend = false;
+		sl->resend_at = 0;
 	}
 	return rc;
 }
@@ -282,10 +287,11 @@ storvsc_send_slot(struct storvsc_softc *sc, uint32_t i)
 static int
 storvsc_submit(struct blk_dev *d, uint32_t q, struct blk_req *r)
 {
-	struct storvsc_softc *sc = d->sc;
+	struct storvsc_lun *lu = d->sc;
+	struct storvsc_softc *sc = lu->sc;
 	(void)q;
 
-	if (!sc->open || sc->broken)
+	if (!sc->open || sc->broken || !lu->registered)
 		return TERN_ENODEV;
 	switch (r->op) {
 	case BLK_READ:
@@ -302,13 +308,13 @@ storvsc_submit(struct blk_dev *d, uint32_t q, struct blk_req *r)
 				return TERN_EINVAL;
 			sum += r->segs[i].len;
 		}
-		if (sum != req_bytes(sc, r))
+		if (sum != req_bytes(lu, r))
 			return TERN_EINVAL;
 		if (r->op == BLK_WRITE && (d->features & BLK_F_RO))
 			return TERN_ENOTSUP;
 		/* FUA without the disk's DPOFUA: refuse, callers look at
 		   BLK_F_FUA (a silently dropped FUA would be a lie). */
-		if (r->op == BLK_WRITE && (r->flags & BLK_REQ_FUA) && !sc->fua)
+		if (r->op == BLK_WRITE && (r->flags & BLK_REQ_FUA) && !lu->fua)
 			return TERN_ENOTSUP;
 		break;
 	}
@@ -325,13 +331,14 @@ storvsc_submit(struct blk_dev *d, uint32_t q, struct blk_req *r)
 	}
 	uint32_t i;
 	for (i = 0; i < STORVSC_QDEPTH; i++)
-		if (sc->slot[i].req == NULL)
+		if (sc->slot[i].req == NULL && !sc->slot[i].orphan)
 			break;
 	if (i == STORVSC_QDEPTH)
 		return TERN_EAGAIN;
 	struct storvsc_slot *sl = &sc->slot[i];
 	memset(sl, 0, sizeof(*sl));
 	sl->req = r;
+	sl->lu = lu;
 	int rc = storvsc_send_slot(sc, i);
 	if (rc != TERN_OK) {
 		sl->req = NULL;
@@ -350,9 +357,12 @@ static void
 storvsc_finish(struct storvsc_softc *sc, uint32_t i, int status)
 {
 	struct blk_req *r = sc->slot[i].req;
-	struct blk_dev *d = &sc->blk;
+	struct storvsc_lun *lu = sc->slot[i].lu;
+	struct blk_dev *d = &lu->blk;
 
 	sc->slot[i].req = NULL;
+	sc->slot[i].lu = NULL;
+	sc->slot[i].resend = false;
 	sc->nslots_used--;
 	if (status == TERN_OK) {
 		if (r->op == BLK_READ) {
@@ -361,10 +371,10 @@ storvsc_finish(struct storvsc_softc *sc, uint32_t i, int status)
 			for (uint32_t k = 0; k < r->nsegs; k++)
 				hw_dma_sync_cpu(sc->hw, r->segs[k].va, r->segs[k].len);
 			d->stats.reads++;
-			d->stats.read_bytes += req_bytes(sc, r);
+			d->stats.read_bytes += req_bytes(lu, r);
 		} else if (r->op == BLK_WRITE) {
 			d->stats.writes++;
-			d->stats.write_bytes += req_bytes(sc, r);
+			d->stats.write_bytes += req_bytes(lu, r);
 		} else {
 			d->stats.flushes++;
 		}
@@ -374,62 +384,130 @@ storvsc_finish(struct storvsc_softc *sc, uint32_t i, int status)
 	blk_complete(d, r, status);
 }
 
-/* The host answered slot i with vp (len bytes of payload). */
-static void
+/* The host answered slot i with vp (len bytes of payload); returns 1 if
+   its request completed, 0 if it is to be resent. */
+static int
 storvsc_io_done(struct storvsc_softc *sc, uint32_t i, const struct vstor_packet *vp,
     uint32_t len)
 {
 	struct storvsc_slot *sl = &sc->slot[i];
+	struct storvsc_lun *lu = sl->lu;
+	const char *name = lu->blk.name;
 	bool retry;
 	uint32_t moved;
 	int rc;
 
 	if (len < sizeof(*vp)) {
 		sc->st.bad_pkts++;
-		log_warn(sc->blk.name, "completion of %u bytes for request %llx, want %zu",
+		log_warn(name, "completion of %u bytes for request %llx, want %zu",
 		    len, (unsigned long long)sl->trans_id, sizeof(*vp));
 		storvsc_finish(sc, i, TERN_EIO);
-		return;
+		return 1;
 	}
-	rc = storvsc_srb_result(sc, vp, sl->xfer, false, sl->req->lba, &retry, &moved);
+	rc = storvsc_srb_result(sc, name, lu->lun, vp, sl->xfer, false, sl->req->lba,
+	    &retry, &moved);
 	if (retry) {
-		if (vp->u.srb.scsi_status == SCSI_ST_CHECK_CONDITION)
+		bool ua = vp->u.srb.scsi_status == SCSI_ST_CHECK_CONDITION;
+		if (ua)
 			sc->st.retries_ua++;
 		else
 			sc->st.retries_busy++;
 		if (sl->retries >= STORVSC_RETRIES) {
 			sc->st.retry_exhausted++;
-			log_warn(sc->blk.name, "lba %llu: still %s after %u retries; failing it",
-			    (unsigned long long)sl->req->lba,
-			    vp->u.srb.scsi_status == SCSI_ST_CHECK_CONDITION ?
-			    "unit attention" : "busy", STORVSC_RETRIES);
+			log_warn(name, "lba %llu: still %s after %u retries; failing it",
+			    (unsigned long long)sl->req->lba, ua ? "unit attention" : "busy",
+			    STORVSC_RETRIES);
 			storvsc_finish(sc, i, TERN_EIO);
-			return;
+			return 1;
 		}
 		sl->retries++;
+		if (!ua) {
+			/* BUSY / TASK SET FULL: the host asks for time; the poll
+			   path resends once the back-off has passed. */
+			sl->resend = true;
+			sl->resend_at = hw_now_ns(sc->hw) +
+			    (STORVSC_BUSY_BASE_NS << (sl->retries - 1));
+			return 0;
+		}
 		int s = storvsc_send_slot(sc, i);
-		if (s == TERN_EAGAIN)
+		if (s == TERN_EAGAIN) {
 			sl->resend = true;	/* ring full: next poll */
-		else if (s != TERN_OK)
+			sl->resend_at = 0;
+		} else if (s != TERN_OK) {
 			storvsc_finish(sc, i, s);
-		return;
+			return 1;
+		}
+		return 0;
 	}
 	storvsc_finish(sc, i, rc);
+	return 1;
 }
 
-/* Fail everything in flight (the channel broke or went away). */
+int
+storvsc_dispatch(struct storvsc_softc *sc, const struct vmbus_pkt *p,
+    const uint8_t *buf)
+{
+	uint32_t len = p->len - p->hdr_len;
+	const struct vstor_packet *vp = (const void *)(buf + p->hdr_len);
+	const char *name = sc->hw->name;
+
+	if (p->trans_id == 0 || p->type != VMBUS_PKT_COMP) {
+		/* Unsolicited (B.13): ENUMERATE_BUS asks for a rescan;
+		   REMOVE_DEVICE and a trans_id 0 that claims COMPLETE_IO are
+		   dropped. */
+		uint32_t op = len >= 4 ? vp->operation : 0;
+		sc->st.unsolicited++;
+		if (op == VSTOR_OP_ENUMERATE_BUS && p->trans_id == 0) {
+			sc->st.enumerates++;
+			sc->rescan_pending = true;
+			log_info(name, "host asks for a bus rescan (ENUMERATE_BUS)");
+			return 0;
+		}
+		log_info(name, "host packet type %u operation %u id %llu ignored",
+		    p->type, op, (unsigned long long)p->trans_id);
+		return 0;
+	}
+	uint64_t idx = (p->trans_id & 0xff) - 1;
+	struct storvsc_slot *sl = idx < STORVSC_QDEPTH ? &sc->slot[idx] : NULL;
+	if (sl != NULL && sl->orphan && sl->trans_id == p->trans_id) {
+		/* The answer to a request cancelled when its LUN went away:
+		   the slot is free again, the answer means nothing now. */
+		sl->orphan = false;
+		sc->nslots_used--;
+		sc->st.orphan_done++;
+		return 0;
+	}
+	if (sl == NULL || sl->req == NULL || sl->trans_id != p->trans_id || sl->resend) {
+		sc->st.unknown_ids++;
+		if (sl != NULL && sl->req != NULL)
+			sl->lu->blk.stats.bad_completions++;
+		log_warn(name, "completion for unknown request id 0x%llx dropped",
+		    (unsigned long long)p->trans_id);
+		return 0;
+	}
+	return storvsc_io_done(sc, (uint32_t)idx, vp, len);
+}
+
+/* Fail everything in flight (the channel broke or went away): every
+   slot ends, orphans included. */
 static void
 storvsc_fail_all(struct storvsc_softc *sc, int status)
 {
-	for (uint32_t i = 0; i < STORVSC_QDEPTH; i++)
+	for (uint32_t i = 0; i < STORVSC_QDEPTH; i++) {
+		if (sc->slot[i].orphan) {
+			sc->slot[i].orphan = false;
+			sc->nslots_used--;
+		}
 		if (sc->slot[i].req != NULL)
 			storvsc_finish(sc, i, status);
+	}
 }
 
 static int
 storvsc_poll(struct blk_dev *d, uint32_t q)
 {
-	struct storvsc_softc *sc = d->sc;
+	struct storvsc_lun *lu = d->sc;
+	struct storvsc_softc *sc = lu->sc;
 	union {
 		uint64_t align;
 		uint8_t b[512];
@@ -440,14 +518,21 @@ storvsc_poll(struct blk_dev *d, uint32_t q)
 
 	if (!sc->open || sc->broken)
 		return 0;
+	uint64_t now = hw_now_ns(sc->hw);
 	for (uint32_t i = 0; i < STORVSC_QDEPTH; i++) {
 		struct storvsc_slot *sl = &sc->slot[i];
-		if (sl->req != NULL && sl->resend) {
-			int s = storvsc_send_slot(sc, i);
-			if (s != TERN_OK && s != TERN_EAGAIN) {
-				storvsc_finish(sc, i, s);
-				n++;
-			}
+		if (sl->req == NULL || !sl->resend)
+			continue;
+		if (now < sl->resend_at) {
+			sc->st.busy_deferred++;
+			continue;
+		}
+		int s = storvsc_send_slot(sc, i);
+		if (s == TERN_EAGAIN) {
+			sl->resend_at = 0;	/* ring full: the next poll */
+		} else if (s != TERN_OK) {
+			storvsc_finish(sc, i, s);
+			n++;
 		}
 	}
 	/* At most one queue depth of completions, plus as many stray
@@ -460,7 +545,7 @@ storvsc_poll(struct blk_dev *d, uint32_t q)
 			/* A packet bigger than any VSTOR reply, a broken ring, or
 			   a closed channel: nothing more will come through. */
 			sc->st.bad_pkts++;
-			log_error(d->name, "channel unusable (%s, packet %u bytes): failing "
+			log_error(sc->hw->name, "channel unusable (%s, packet %u bytes): failing "
 			    "%u requests", err_str(rc), p.len, sc->nslots_used);
 			sc->broken = true;
 			n += (int)sc->nslots_used;
@@ -469,41 +554,29 @@ storvsc_poll(struct blk_dev *d, uint32_t q)
 		}
 		if (!storvsc_pkt_ok(&p, sizeof(buf.b))) {
 			sc->st.bad_pkts++;
-			log_warn(d->name, "host packet with header %u of %u bytes dropped",
+			log_warn(sc->hw->name, "host packet with header %u of %u bytes dropped",
 			    p.hdr_len, p.len);
 			continue;
 		}
-		uint32_t len = p.len - p.hdr_len;
-		const struct vstor_packet *vp = (const void *)(buf.b + p.hdr_len);
-		if (p.trans_id == 0 || p.type != VMBUS_PKT_COMP) {
-			/* Unsolicited (B.13): ENUMERATE_BUS, REMOVE_DEVICE; a
-			   trans_id 0 that claims COMPLETE_IO is dropped. */
-			sc->st.unsolicited++;
-			log_info(d->name, "host packet type %u operation %u id %llu ignored",
-			    p.type, len >= 4 ? vp->operation : 0,
-			    (unsigned long long)p.trans_id);
-			continue;
-		}
-		uint64_t idx = (p.trans_id & 0xff) - 1;
-		if (idx >= STORVSC_QDEPTH || sc->slot[idx].req == NULL ||
-		    sc->slot[idx].trans_id != p.trans_id || sc->slot[idx].resend) {
-			sc->st.unknown_ids++;
-			d->stats.bad_completions++;
-			log_warn(d->name, "completion for unknown request id 0x%llx dropped",
-			    (unsigned long long)p.trans_id);
-			continue;
-		}
-		storvsc_io_done(sc, (uint32_t)idx, vp, len);
-		n++;
+		n += storvsc_dispatch(sc, &p, buf.b);
+	}
+	/* ENUMERATE_BUS: rescan here, at most once per STORVSC_RESCAN_GAP_NS;
+	   a request that arrives within the gap waits for a later poll. */
+	now = hw_now_ns(sc->hw);
+	if (sc->rescan_pending && sc->live && !sc->scanning && !sc->broken &&
+	    now >= sc->next_rescan_ns) {
+		sc->rescan_pending = false;
+		storvsc_rescan(sc);
+		sc->next_rescan_ns = hw_now_ns(sc->hw) + STORVSC_RESCAN_GAP_NS;
 	}
 	/* Azure latency can be unbounded (B.13): never give up, say so once. */
-	uint64_t now = hw_now_ns(sc->hw);
+	now = hw_now_ns(sc->hw);
 	for (uint32_t i = 0; i < STORVSC_QDEPTH; i++) {
 		struct storvsc_slot *sl = &sc->slot[i];
 		if (sl->req != NULL && !sl->warned && now - sl->sent_ns > STORVSC_IO_WARN_NS) {
 			sl->warned = true;
-			d->stats.timeouts_logged++;
-			log_warn(d->name, "request id 0x%llx (lba %llu) unanswered for %llu s",
+			sl->lu->blk.stats.timeouts_logged++;
+			log_warn(sl->lu->blk.name, "request id 0x%llx (lba %llu) unanswered for %llu s",
 			    (unsigned long long)sl->trans_id, (unsigned long long)sl->req->lba,
 			    (unsigned long long)((now - sl->sent_ns) / 1000000000ull));
 		}
@@ -511,18 +584,49 @@ storvsc_poll(struct blk_dev *d, uint32_t q)
 	return n;
 }
 
-/* blk_unregister: stop the host touching request memory (close the
-   channel), then cancel what is left. */
+/*
+ * blk_unregister of one LUN's disk: cancel its requests.  The channel is
+ * shared with the controller's other LUNs, so it stays open while one of
+ * them is registered (or while the driver itself removes a LUN in a
+ * rescan); a request the host still has then keeps its slot as an orphan
+ * until the host answers (the host said the LUN is gone, or the caller
+ * is shutting the disk down: we assume it no longer touches the pages).
+ * When the last disk goes by any other path (power-off), the channel is
+ * closed first, so the host stops touching request memory.
+ */
 static void
 storvsc_blk_detach(struct blk_dev *d)
 {
-	struct storvsc_softc *sc = d->sc;
+	struct storvsc_lun *lu = d->sc;
+	struct storvsc_softc *sc = lu->sc;
+	bool others = false;
 
-	if (sc->open) {
+	lu->registered = false;
+	for (uint32_t k = 0; k < STORVSC_MAX_LUNS; k++)
+		others = others || sc->luns[k].registered;
+	if (sc->open && !others && !sc->scanning) {
 		sc->open = false;
 		vmbus_chan_close(sc->ch);
+		/* Closed: no answer can come for the orphans any more. */
+		for (uint32_t i = 0; i < STORVSC_QDEPTH; i++)
+			if (sc->slot[i].orphan) {
+				sc->slot[i].orphan = false;
+				sc->nslots_used--;
+			}
 	}
-	storvsc_fail_all(sc, TERN_ECANCELED);
+	for (uint32_t i = 0; i < STORVSC_QDEPTH; i++) {
+		struct storvsc_slot *sl = &sc->slot[i];
+		if (sl->req == NULL || sl->lu != lu)
+			continue;
+		/* Sent and not answered (not waiting for a resend): the host
+		   may still answer.  Marked before done() runs, so a
+		   resubmission from done() cannot take the slot. */
+		if (sc->open && !sc->broken && !sl->resend) {
+			sl->orphan = true;
+			sc->nslots_used++;	/* finish() gives one back */
+		}
+		storvsc_finish(sc, i, TERN_ECANCELED);
+	}
 }
 
 const struct blk_ops storvsc_blk_ops = {

@@ -5,9 +5,11 @@
  * deliver a held completion untouched, deliver one with fuzzer bytes over
  * its vstor_packet (status, SRB status, SCSI status, sense data, transfer
  * length) and fuzzer-chosen packet type and trans_id, send raw packets of
- * any size, poll, rescind.  The driver must never crash, read out of
- * bounds or hang, and every submitted request must end with exactly one
- * done() by the time the bus is unloaded.
+ * any size, poll, rescind; with two LUNs (sda, sdb) behind the controller:
+ * take a LUN away or bring it back and send ENUMERATE_BUS, move the
+ * driver's clock (BUSY back-off, rescan rate limit).  The driver must
+ * never crash, read out of bounds or hang, and every submitted request
+ * must end with exactly one done() by the time the bus is unloaded.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hv_sim_init(&s);
 	hv_sim_offer(&s, hv_sim_guid_storvsc, 2, 15, 0x2f);
 	storvsc_vsp_init(&v, &s, 15, 512, 2048);
+	storvsc_vsp_add_lun(&v, 1, 512, 1024);
 	memset(&hv, 0, sizeof(hv));
 	memset(&vb, 0, sizeof(vb));
 	memset(rq, 0, sizeof(rq));
@@ -72,11 +75,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v.f_hold = true;
 
 	while (i < size) {
-		uint8_t op = data[i++] % 7;
+		uint8_t op = data[i++] % 10;
 		struct sim_chan *c = hv_sim_chan(&s, 15);
 		struct blk_dev *d = blk_find("sda");
 		switch (op) {
-		case 0: {		/* submit */
+		case 9:			/* submit to sdb */
+		case 0: {		/* submit to sda */
+			if (op == 9)
+				d = blk_find("sdb");
 			if (d == NULL || i >= size)
 				break;
 			uint8_t x = data[i++];
@@ -86,7 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memset(&rq[k], 0, sizeof(rq[k]));
 			rq[k].op = (x >> 3) % 3 + 1;
 			rq[k].flags = (x & 0x80) ? BLK_REQ_FUA : 0;
-			rq[k].lba = (uint64_t)(x >> 4) * 16;
+			rq[k].lba = (uint64_t)(x >> 4) * 16 % 1000;
 			rq[k].done = fz_done;
 			rq[k].ctx = (void *)(uintptr_t)k;
 			if (rq[k].op != BLK_FLUSH) {
@@ -136,6 +142,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 4:
+			if (d == NULL)
+				d = blk_find("sdb");
 			if (d != NULL)
 				blk_poll(d, 0);
 			break;
@@ -148,9 +156,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				vmbus_poll(&vb);
 			}
 			break;
+		case 7: {		/* a LUN goes or comes back, the guest is told */
+			if (i >= size)
+				break;
+			uint8_t x = data[i++];
+			uint8_t lun = x & 1;
+			if (x & 2)
+				storvsc_vsp_remove_lun(&v, lun);
+			else if (lun == 0)
+				v.lun_removed = false;
+			else
+				storvsc_vsp_add_lun(&v, 1, 512, 1024);
+			if (x & 4)
+				storvsc_vsp_enumerate(&v);
+			break;
+		}
+		case 8:			/* time passes: back-offs, rescan limit */
+			if (i < size)
+				s.now_ns += (uint64_t)data[i++] << 18;	/* up to 67 ms */
+			break;
 		}
 	}
 	struct blk_dev *d = blk_find("sda");
+	if (d == NULL)
+		d = blk_find("sdb");
 	storvsc_vsp_release(&v, -1);
 	if (d != NULL)
 		blk_poll(d, 0);

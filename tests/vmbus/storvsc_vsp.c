@@ -50,6 +50,93 @@ storvsc_vsp_fini(struct storvsc_vsp *v)
 {
 	free(v->disk);
 	v->disk = NULL;
+	for (int i = 0; i < VSP_MAX_LUNS; i++) {
+		free(v->more[i].disk);
+		v->more[i].disk = NULL;
+	}
+}
+
+uint8_t *
+storvsc_vsp_add_lun(struct storvsc_vsp *v, uint8_t lun, uint32_t bsize,
+    uint64_t nblocks)
+{
+	for (int i = 0; i < VSP_MAX_LUNS; i++) {
+		struct vsp_lun *l = &v->more[i];
+		if (l->disk != NULL && l->lun == lun && !l->present &&
+		    l->nblocks == nblocks && l->bsize == bsize) {
+			l->present = true;	/* back again, same contents */
+			return l->disk;
+		}
+	}
+	for (int i = 0; i < VSP_MAX_LUNS; i++) {
+		struct vsp_lun *l = &v->more[i];
+		if (l->disk != NULL)
+			continue;
+		l->disk = calloc(nblocks, bsize);
+		l->lun = lun;
+		l->bsize = bsize;
+		l->nblocks = nblocks;
+		l->present = true;
+		return l->disk;
+	}
+	return NULL;
+}
+
+void
+storvsc_vsp_remove_lun(struct storvsc_vsp *v, uint8_t lun)
+{
+	if (lun == v->lun)
+		v->lun_removed = true;
+	for (int i = 0; i < VSP_MAX_LUNS; i++)
+		if (v->more[i].disk != NULL && v->more[i].lun == lun)
+			v->more[i].present = false;
+}
+
+uint8_t *
+storvsc_vsp_disk(struct storvsc_vsp *v, uint8_t lun)
+{
+	if (lun == v->lun)
+		return v->disk;
+	for (int i = 0; i < VSP_MAX_LUNS; i++)
+		if (v->more[i].disk != NULL && v->more[i].lun == lun)
+			return v->more[i].disk;
+	return NULL;
+}
+
+int
+storvsc_vsp_enumerate(struct storvsc_vsp *v)
+{
+	struct sim_chan *c = hv_sim_chan(v->s, v->relid);
+	struct vstor_packet vp;
+	if (c == NULL || !c->open)
+		return -1;
+	memset(&vp, 0, sizeof(vp));
+	vp.operation = VSTOR_OP_ENUMERATE_BUS;
+	v->enumerates++;
+	return hv_sim_chan_send(v->s, c, VMBUS_PKT_DATA_INBAND, 0, 0, &vp, sizeof(vp));
+}
+
+/* The present LUN `lun`: its disk, size and block size; false if none. */
+static bool
+vsp_lun(struct storvsc_vsp *v, uint8_t lun, uint8_t **disk, uint64_t *nblocks,
+    uint32_t *bsize)
+{
+	if (lun == v->lun && !v->lun_removed) {
+		*disk = v->disk;
+		*nblocks = v->nblocks;
+		*bsize = v->bsize;
+		return true;
+	}
+	for (int i = 0; i < VSP_MAX_LUNS; i++) {
+		struct vsp_lun *l = &v->more[i];
+		if (l->present && l->lun == lun) {
+			*disk = l->disk;
+			*nblocks = l->nblocks;
+			*bsize = l->bsize;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Where the guest's data is: up to 65 host pointers into guest pages. */
@@ -175,7 +262,7 @@ vsp_range(struct storvsc_vsp *v, const uint8_t *pkt, uint32_t hlen, uint32_t xfe
 /* Fill r (a copy of the request) as the completion of one SRB. */
 static void
 vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
-    struct vstor_packet *r, bool *mute)
+    struct vstor_packet *r, bool *mute, bool *io)
 {
 	struct hv_sim *s = v->s;
 	struct vstor_srb *q = &r->u.srb;
@@ -251,12 +338,27 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 	}
 
 	bool extra = v->extra_cdrom_lun && g->lun == (uint8_t)(v->lun + 1);
-	if (g->lun != v->lun && !extra && op != SCSI_REPORT_LUNS) {
+	uint8_t *ldisk = NULL;
+	uint64_t lnblocks = 0;
+	uint32_t lbsize = 0;
+	bool here = vsp_lun(v, g->lun, &ldisk, &lnblocks, &lbsize);
+	if (op == SCSI_REPORT_LUNS && g->lun != 0) {
+		hv_sim_error(s, "storvsc vsp: REPORT LUNS to lun %u, not 0", g->lun);
+		q->srb_status = VSTOR_SRB_INVALID_REQUEST;
+		q->data_transfer_length = 0;
+		return;
+	}
+	if (op != SCSI_REPORT_LUNS && v->luns_listed && !extra &&
+	    !(v->reported[g->lun >> 3] & (1u << (g->lun & 7))))
+		hv_sim_error(s, "storvsc vsp: opcode 0x%02x to lun %u, never reported", op,
+		    g->lun);
+	if (!here && !extra && op != SCSI_REPORT_LUNS) {
 		q->srb_status = VSTOR_SRB_INVALID_LUN;
 		q->data_transfer_length = 0;
 		return;
 	}
-	uint8_t d[64];
+	v->lun_srbs[g->lun]++;
+	uint8_t d[8 + 8 * (VSP_MAX_LUNS + 2)];
 	uint32_t have = 0, alloc = 0;
 	memset(d, 0, sizeof(d));
 	switch (op) {
@@ -273,9 +375,20 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 			return;
 		}
 		int n = 0;
+		uint8_t listed[VSP_MAX_LUNS + 2];
 		if (v->extra_cdrom_lun)
-			d[8 + 8 * n++ + 1] = (uint8_t)(v->lun + 1);	/* listed first */
-		d[8 + 8 * n++ + 1] = v->lun;
+			listed[n++] = (uint8_t)(v->lun + 1);	/* listed first */
+		if (!v->lun_removed)
+			listed[n++] = v->lun;
+		for (int i = 0; i < VSP_MAX_LUNS; i++)
+			if (v->more[i].present)
+				listed[n++] = v->more[i].lun;
+		for (int i = 0; i < n; i++) {
+			d[8 + 8 * i + 1] = listed[i];
+			v->reported[listed[i] >> 3] |= (uint8_t)(1u << (listed[i] & 7));
+		}
+		v->luns_listed = true;
+		v->report_luns++;
 		wbe32(d, (uint32_t)(8 * n));
 		have = 8 + 8u * (uint32_t)n;
 		break;
@@ -292,6 +405,13 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 			sense(r, SCSI_KEY_ILLEGAL_REQUEST, 0x24, 0);
 			return;
 		}
+		if (v->f_busy_inquiry > 0) {
+			v->f_busy_inquiry--;
+			q->scsi_status = SCSI_ST_BUSY;
+			q->srb_status = VSTOR_SRB_ERROR;
+			q->data_transfer_length = 0;
+			return;
+		}
 		if (v->f_ua_inquiry > 0) {
 			v->f_ua_inquiry--;
 			sense(r, SCSI_KEY_UNIT_ATTENTION, 0x29, 0);
@@ -306,7 +426,7 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 		break;
 	case SCSI_SERVICE_IN_16:
 		alloc = be32(cdb + 10);
-		if ((cdb[1] & 0x1f) != SCSI_SAI_READ_CAP_16) {
+		if ((cdb[1] & 0x1f) != SCSI_SAI_READ_CAP_16 || !here) {
 			sense(r, SCSI_KEY_ILLEGAL_REQUEST, SCSI_ASC_INVALID_OPCODE, 0);
 			return;
 		}
@@ -316,8 +436,8 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 			q->data_transfer_length = 0;
 			return;
 		}
-		wbe64(d, v->nblocks - 1);
-		wbe32(d + 8, v->rcap_bsize != 0 ? v->rcap_bsize : v->bsize);
+		wbe64(d, lnblocks - 1);
+		wbe32(d + 8, v->rcap_bsize != 0 ? v->rcap_bsize : lbsize);
 		have = 32;
 		break;
 	case SCSI_MODE_SENSE_6:
@@ -361,6 +481,7 @@ vsp_srb(struct storvsc_vsp *v, const uint8_t *pkt, uint16_t type, uint32_t hlen,
 	return;
 
 io:
+	*io = true;
 	if (v->state != 4)
 		hv_sim_error(s, "storvsc vsp: I/O before END_INITIALIZATION");
 	if (v->f_mute_io) {
@@ -390,13 +511,17 @@ io:
 	}
 	uint64_t lba = be64(cdb + 2);
 	uint32_t nb = be32(cdb + 10);
-	if (nb == 0 || (uint64_t)nb * v->bsize != xfer) {
+	if (extra) {
+		sense(r, SCSI_KEY_ILLEGAL_REQUEST, SCSI_ASC_INVALID_OPCODE, 0);
+		return;
+	}
+	if (nb == 0 || (uint64_t)nb * lbsize != xfer) {
 		hv_sim_error(s, "storvsc vsp: %u blocks in the CDB, %u bytes in the SRB", nb, xfer);
 		q->srb_status = VSTOR_SRB_INVALID_REQUEST;
 		q->data_transfer_length = 0;
 		return;
 	}
-	if (lba >= v->nblocks || nb > v->nblocks - lba) {
+	if (lba >= lnblocks || nb > lnblocks - lba) {
 		sense(r, SCSI_KEY_ILLEGAL_REQUEST, SCSI_ASC_LBA_OUT_OF_RANGE, 0);
 		return;
 	}
@@ -407,14 +532,16 @@ io:
 		sense(r, SCSI_KEY_MEDIUM_ERROR, op == SCSI_READ_16 ? 0x11 : 0x0c, 0);
 		return;
 	}
-	uint8_t *disk = v->disk + lba * v->bsize;
+	uint8_t *disk = ldisk + lba * lbsize;
 	if (op == SCSI_READ_16) {
 		sg_copy(&sg, disk, xfer, true);
 		v->reads++;
+		v->lun_reads[g->lun]++;
 		v->bytes_out += xfer;
 	} else {
 		sg_copy(&sg, disk, xfer, false);
 		v->writes++;
+		v->lun_writes[g->lun]++;
 		v->bytes_in += xfer;
 		if (cdb[1] & SCSI_RW16_FUA)
 			v->fua_writes++;
@@ -422,11 +549,11 @@ io:
 	q->data_transfer_length = xfer;
 	if (v->f_short > 0) {
 		v->f_short--;
-		q->data_transfer_length = xfer - v->bsize;
+		q->data_transfer_length = xfer - lbsize;
 		q->srb_status = VSTOR_SRB_DATA_OVERRUN;
 	} else if (v->f_overrun_claim > 0) {
 		v->f_overrun_claim--;
-		q->data_transfer_length = xfer + v->bsize;
+		q->data_transfer_length = xfer + lbsize;
 		q->srb_status = VSTOR_SRB_DATA_OVERRUN;
 	} else if (v->f_overrun_full > 0) {
 		v->f_overrun_full--;
@@ -483,7 +610,7 @@ storvsc_vsp_hook(struct hv_sim *s, struct sim_chan *c, void *ctx)
 			continue;
 		}
 		uint32_t op = r.operation;
-		bool mute = v->f_mute_op == op;
+		bool mute = v->f_mute_op == op, io = false;
 		r.operation = VSTOR_OP_COMPLETE_IO;
 		r.flags = 0;
 		r.status = 0;
@@ -528,7 +655,7 @@ storvsc_vsp_hook(struct hv_sim *s, struct sim_chan *c, void *ctx)
 		case VSTOR_OP_EXECUTE_SRB:
 			if (v->state < 4)
 				hv_sim_error(s, "storvsc vsp: EXECUTE_SRB in state %d", v->state);
-			vsp_srb(v, buf.b, type, hlen, &r, &mute);
+			vsp_srb(v, buf.b, type, hlen, &r, &mute, &io);
 			break;
 		default:
 			hv_sim_error(s, "storvsc vsp: unknown operation %u", op);
@@ -539,7 +666,7 @@ storvsc_vsp_hook(struct hv_sim *s, struct sim_chan *c, void *ctx)
 			r.status = VSTOR_REFUSED;
 		if (mute)
 			continue;
-		if (op == VSTOR_OP_EXECUTE_SRB && v->f_unknown_id > 0) {
+		if (io && v->f_unknown_id > 0) {
 			/* A stale id that names the same slot, carrying a failure:
 			   a driver that took it would fail the real request. */
 			struct vstor_packet bogus = r;
@@ -547,7 +674,7 @@ storvsc_vsp_hook(struct hv_sim *s, struct sim_chan *c, void *ctx)
 			sense(&bogus, SCSI_KEY_MEDIUM_ERROR, 0x11, 0);
 			vsp_send(v, c, id + (1ull << 40), &bogus);
 		}
-		if (op == VSTOR_OP_EXECUTE_SRB && v->f_hold && v->nhold < VSP_HOLD_MAX) {
+		if (io && v->f_hold && v->nhold < VSP_HOLD_MAX) {
 			v->hold[v->nhold].id = id;
 			v->hold[v->nhold].vp = r;
 			v->nhold++;

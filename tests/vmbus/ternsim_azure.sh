@@ -6,8 +6,10 @@
 # SIGTERM.  Then with --disk=FILE: storvsc binds two simulated
 # controllers (a memory disk sda, the file sdb), blktest=1 writes,
 # flushes and reads back through storvsc, the pattern is in the file,
-# a second run with blktest=verify finds it, and blktest=big moves one
-# 256 KiB request each way (64 pages in one range).  Bounded: 3 s per run.
+# a second run with blktest=verify finds it, blktest=big moves one
+# 256 KiB request each way (64 pages in one range), and with --disk
+# given twice the second file is LUN 1 of the file's controller (sdc,
+# its own marker) beside sdb.  Bounded: 3 s per run.
 # Then, with a TAP in a private network namespace (root
 # needed), netvsc binds through the simulator's netvsc VSP: TERN NIC
 # driver=netvsc, /healthz answers from Linux, a 1 MiB and a 100 MiB file
@@ -80,6 +82,20 @@ timeout --preserve-status -s TERM 3 "$B/tools/ternsim" --platform=azure --disk="
 	--cmdline="blktest=big" >"$L" 2>&1
 check "blktest=big: one 256 KiB request (storvsc's max_transfer) each way" \
 	'^TERN BLKTEST ok dev=sdb mode=big lba=7680 bytes=262144 seed=[0-9a-f]{16} discard=n/a$'
+# --disk twice: the second file is LUN 1 of the same controller (sdc).
+D2=$B/test-logs/ternsim-azure-disk2.img
+rm -f "$D2"
+truncate -s 1M "$D2"
+L=$B/test-logs/ternsim-azure-2luns.log
+timeout --preserve-status -s TERM 3 "$B/tools/ternsim" --platform=azure --disk="$D" \
+	--disk="$D2" --cmdline="blktest=1" >"$L" 2>&1
+check "two LUNs: the file disk is LUN 0" '^TERN BLK name=sdb driver=storvsc relid=16 lun=0 sectors=8192 '
+check "two LUNs: the second file is LUN 1 of the same controller" \
+	'^TERN BLK name=sdc driver=storvsc relid=16 lun=1 sectors=2048 bsize=512 '
+check "two LUNs: blktest on sdb" '^TERN BLKTEST ok dev=sdb mode=write lba=8064 bytes=65536 seed=[0-9a-f]{16}$'
+if grep -q "protocol errors" "$L"; then
+	echo "FAIL ternsim-azure: host simulator saw protocol errors (two LUNs)"; failed=1
+fi
 
 # ---- netvsc on a TAP --------------------------------------------------
 NS=tern-az-$$

@@ -9,8 +9,8 @@
  *   ternsim --tap=IF [--platform=qemu|nitro] [--disk=FILE] [--pkg=FILE]
  *           [--cmdline="ip=... gw=... ..."] [--fault=reset-after=N] [--mtu=N]
  *           [--impair=loss=P,reorder=P,dup=P,corrupt=P[,seed=N]] [--idle-ms=N]
- *   ternsim --platform=azure [--tap=IF [--fault=reset-after=N] [--impair=...]] [--disk=FILE]
- *           [--pkg=FILE] [--cmdline="..."]
+ *   ternsim --platform=azure [--tap=IF [--fault=reset-after=N] [--impair=...]] [--disk=FILE
+ *           [--disk=FILE2]] [--pkg=FILE] [--cmdline="..."]
  *
  * --platform=nitro runs the ENA driver over the ENA simulator (and an EBS
  * volume through the NVMe driver with --disk) instead (ts_nitro.c).
@@ -19,7 +19,7 @@
  * the netvsc driver binds and the simulator's netvsc VSP is the NIC on
  * it (--fault=reset-after=N: the host rescinds it after N frames and
  * offers it again); a --disk is served by a storvsc VSP to the storvsc
- * driver (sdb).
+ * driver (sdb); a second --disk is LUN 1 on the same controller (sdc).
  *
  * The boot sequence is the kernel's (kernel/main.c, kernel/subsys.c):
  * command line, devices (TERN NIC, TERN BLK), pal_net_start (TERN NET_UP
@@ -107,7 +107,7 @@ usage(void)
 	fprintf(stderr, "usage: ternsim --tap=IFNAME [--platform=qemu|nitro] [--disk=FILE] "
 	    "[--pkg=FILE] [--cmdline=\"...\"] [--fault=reset-after=N] [--mtu=N]\n"
 	    "       [--impair=loss=P,reorder=P,dup=P,corrupt=P[,seed=N]] (P: 0.02 or 2%%) [--idle-ms=N]\n"
-	    "       ternsim --platform=azure [--tap=IFNAME [--fault=reset-after=N] [--impair=...]] [--disk=FILE] "
+	    "       ternsim --platform=azure [--tap=IFNAME [--fault=reset-after=N] [--impair=...]] [--disk=FILE [--disk=FILE2]] "
 	    "[--pkg=FILE] [--cmdline=\"...\"]\n");
 	exit(2);
 }
@@ -383,7 +383,7 @@ cmdline_warn(void *ctx, const char *msg)
 int
 main(int argc, char **argv)
 {
-	const char *tap = NULL, *disk = NULL, *pkg = "build/apps/httpd.pkg";
+	const char *tap = NULL, *disk = NULL, *disk2 = NULL, *pkg = "build/apps/httpd.pkg";
 	const char *cmd = "";
 	long reset_after = -1;
 	bool mtu_offered = false, azure = false, impair = false;
@@ -404,7 +404,12 @@ main(int argc, char **argv)
 		} else if (strncmp(a, "--tap=", 6) == 0) {
 			tap = a + 6;
 		} else if (strncmp(a, "--disk=", 7) == 0) {
-			disk = a + 7;
+			if (disk != NULL && disk2 != NULL)
+				usage();
+			if (disk != NULL)
+				disk2 = a + 7;	/* azure only: LUN 1 */
+			else
+				disk = a + 7;
 		} else if (strncmp(a, "--pkg=", 6) == 0) {
 			pkg = a + 6;
 		} else if (strncmp(a, "--cmdline=", 10) == 0) {
@@ -442,7 +447,8 @@ main(int argc, char **argv)
 	    (tap != NULL && strlen(tap) >= IFNAMSIZ)) :
 	    (tap == NULL || strlen(tap) >= IFNAMSIZ))
 		usage();
-	if (strlen(cmd) >= TERN_CMDLINE_MAX || (ts.nitro && mtu_offered))
+	if (strlen(cmd) >= TERN_CMDLINE_MAX || (ts.nitro && mtu_offered) ||
+	    (disk2 != NULL && !azure))
 		usage();	/* the ENA simulator offers its own MTU (9001) */
 
 	ts_clock_start();
@@ -463,6 +469,11 @@ main(int argc, char **argv)
 		log_info("ternsim", "platform azure (simulated Hyper-V host), "
 		    "wire %s, disk %s (storvsc), package %s", tap != NULL ? tap : "none",
 		    disk != NULL ? disk : "none", pkg);
+		if (disk2 != NULL) {
+			/* The second file: LUN 1 behind the file's controller. */
+			map_disk(disk2);
+			ts_azure_disk2(ts.disk, ts.disk_len);
+		}
 		if (disk != NULL) {
 			map_disk(disk);
 			ts_azure_disk(ts.disk, ts.disk_len);

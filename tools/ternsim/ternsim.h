@@ -44,6 +44,8 @@ void ts_nitro_shutdown(void);
 /* Before ts_azure_start: the --disk file, mapped (len a multiple of 512),
    served by a storvsc VSP. */
 void ts_azure_disk(uint8_t *disk, size_t len);
+/* A second file: LUN 1 of the file's controller (call before start). */
+void ts_azure_disk2(uint8_t *disk, size_t len);
 /* Log the host simulator's protocol errors (if any) and disk counters. */
 void ts_azure_check(void);
 

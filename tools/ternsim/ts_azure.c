@@ -6,7 +6,8 @@
  * With a disk (ts_azure_disk, --disk=FILE) two storvsc controllers get
  * the storvsc VSP of tests/vmbus: relid 15 a 16 MiB memory disk (the boot
  * disk, sda), relid 16 the file (sdb, the disk blktest uses), and the
- * storvsc driver binds both.  With a TAP (--tap=IF) the netvsc driver
+ * storvsc driver binds both; a second file (ts_azure_disk2, --disk given
+ * twice) is LUN 1 of relid 16 (sdc).  With a TAP (--tap=IF) the netvsc driver
  * binds to the netvsc offer (relid 14) and the simulator's netvsc VSP
  * (tests/vmbus/netvsc_vsp.c) puts the frames it is sent on the TAP and
  * hands frames read from the TAP to the guest as transfer packets.  A
@@ -40,8 +41,15 @@ static struct hw_dma az_hcpage;
 /* The drivers that bind: netvsc with a TAP, storvsc with a disk. */
 static const struct driver *az_table[3];
 static struct storvsc_vsp az_blk_vsp[2];
-static uint8_t *az_disk;
-static size_t az_disk_len;
+static uint8_t *az_disk, *az_disk2;
+static size_t az_disk_len, az_disk2_len;
+
+void
+ts_azure_disk2(uint8_t *disk, size_t len)
+{
+	az_disk2 = disk;
+	az_disk2_len = len;
+}
 
 void
 ts_azure_disk(uint8_t *disk, size_t len)
@@ -224,6 +232,15 @@ ts_azure_start(int tap)
 		storvsc_vsp_init(&az_blk_vsp[1], &az_sim, 16, 512, az_disk_len / 512);
 		free(az_blk_vsp[1].disk);
 		az_blk_vsp[1].disk = az_disk;	/* the mapped file */
+		if (az_disk2 != NULL) {
+			uint8_t *d2 = storvsc_vsp_add_lun(&az_blk_vsp[1], 1, 512,
+			    az_disk2_len / 512);
+			for (int i = 0; i < VSP_MAX_LUNS; i++)
+				if (az_blk_vsp[1].more[i].disk == d2) {
+					free(d2);
+					az_blk_vsp[1].more[i].disk = az_disk2;
+				}
+		}
 		az_sim.hook = az_hook;
 		az_sim.gpa_any = true;	/* blktest's buffers come from the heap */
 		az_sim.hook_ctx = NULL;
