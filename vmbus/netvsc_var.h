@@ -82,7 +82,14 @@ struct netvsc_stats {
 	uint64_t tx_copied, tx_direct, tx_status_bad;
 	uint64_t ctl_unexpected, ctl_bad, link_changes, pkts_other;
 	uint64_t subchan_asked, subchan_got;
+	uint64_t tx_waits;		/* transmit refusals that started a wait */
+	uint64_t tx_wakeups;		/* tx_ready up-calls made */
 };
+
+/* Why a queue's transmit waits (kernel/dev/nic.h transmit-ready rule). */
+#define NETVSC_TXW_RING		0x01	/* its channel's ring: pending_send_sz */
+#define NETVSC_TXW_SLOT		0x02	/* no free TX slot (shared) */
+#define NETVSC_TXW_SECTION	0x04	/* no free send section (shared) */
 
 struct netvsc_softc {
 	struct nic nic;
@@ -105,6 +112,10 @@ struct netvsc_softc {
 	uint16_t tx_free[NETVSC_TX_SLOTS];
 	uint32_t tx_nfree;
 	bool rxcsum, txcsum;
+	/* Transmit waits, per queue the upper layer sent on: what refused
+	   its last frame (NETVSC_TXW_*, 0: none) and on which channel. */
+	uint8_t txw_why[NIC_MAX_QUEUES];
+	uint8_t txw_ch[NIC_MAX_QUEUES];
 	/* Control exchanges (attach): one at a time. */
 	uint64_t seq;
 	uint64_t nvsp_tid;		/* awaited COMP, 0 when none */
