@@ -14,6 +14,7 @@
  *    The host drains one packet at a time: it signals once, on the read
  *    that makes the free space cross pending_send_sz, and the next poll
  *    clears it and calls tx_ready once, not before.
+ *  - A packet that would leave the ring exactly full is refused too.
  *  - The real netstack over it: a 128 KiB TCP transfer with the host
  *    leaving the ring alone every other round.  The transmit queue waits
  *    each time it is refused (one refused call per wait, no call while
@@ -257,6 +258,63 @@ test_ring_wait_pending_send(void **state)
 	hw_dma_free(&f->s.dev, &mem);
 }
 
+/* A frame whose packet would leave the ring exactly full is refused
+   (B.10: read == write would read as empty); hv_sim's audit would see a
+   write of all the free bytes. */
+static void
+test_ring_never_exactly_full(void **state)
+{
+	struct fx *f = *state;
+	struct nic *n = nic_first();
+	struct sim_chan *c = hv_sim_chan(&f->s, RELID_NET);
+	struct hw_dma mem;
+	static struct nic_buf small[64], pieces[32];
+
+	n->tx_ready = up_txready;
+	n->upper = f;
+	assert_int_equal(hw_dma_alloc(&f->s.dev, 34 * 4096, 4096, &mem), 0);
+	uint8_t *p = mem.va;
+	memset(p, 0x5a, 34 * 4096);
+	memset(p, 0xff, 6);
+	tx_released = 0;
+	f->v.f_no_drain = true;
+	int sent = 0;
+	uint32_t room = hv_sim_chan_audit(&f->s, c);
+	while (room > 584 || (room > 480 && (room - 72) % 16 != 0)) {
+		txbuf(&small[sent], p, 1200);
+		assert_int_equal(nic_tx(n, 0, &small[sent], NULL), TERN_OK);
+		sent++;
+		room = hv_sim_chan_audit(&f->s, c);
+	}
+	/* A GPA-direct packet of exactly `room` bytes with its trailer:
+	   k page buffers, the RNDIS header and k - 1 pieces in pages of
+	   their own. */
+	uint32_t k = (room - 72) / 16;
+	assert_int_equal(72 + 16 * k, room);
+	assert_true(k >= 14 && k <= 32);
+	uint32_t plen = (700 + k - 2) / (k - 1);
+	for (uint32_t i = 0; i < k - 1; i++) {
+		txbuf(&pieces[i], p + (size_t)(2 + i) * 4096, plen);
+		pieces[i].next = i + 2 < k ? &pieces[i + 1] : NULL;
+	}
+	uint32_t w = ((struct vmbus_ring_hdr *)c->in.base)->write_index;
+	assert_int_equal(nic_tx(n, 0, pieces, NULL), TERN_EAGAIN);
+	assert_int_equal(((struct vmbus_ring_hdr *)c->in.base)->write_index, w);
+	assert_int_equal(pending_send_sz(f), room);
+	assert_int_equal(hv_sim_chan_audit(&f->s, c), room);
+	/* One packet read by the host and it fits. */
+	f->v.f_no_drain = false;
+	assert_int_equal(netvsc_vsp_drain_some(&f->v, 1), 1);
+	nic_poll(n, 64);
+	assert_int_equal(f->txready, 1);
+	assert_int_equal(nic_tx(n, 0, pieces, NULL), TERN_OK);
+	netvsc_vsp_drain(&f->v);
+	while (nic_poll(n, 64) > 0)
+		;
+	assert_int_equal(tx_released, sent + (int)k - 1);
+	hw_dma_free(&f->s.dev, &mem);
+}
+
 /* ---- the real netstack on top ------------------------------------------ */
 
 #define XFER	(128u * 1024)
@@ -488,6 +546,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_ring_wait_pending_send),
+		T(test_ring_never_exactly_full),
 		T(test_tcp_over_blocked_ring),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
