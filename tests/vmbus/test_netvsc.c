@@ -7,7 +7,8 @@
  * transfer acknowledged only after the last release, checksum PPI,
  * hostile transfer packets and RNDIS messages, the bound on held
  * transfers, copied and page-buffer transmit, completions for unknown
- * ids, a full transmit side, link indications, detach and rescind with
+ * ids, a full transmit side (its wait woken once by tx_ready), link
+ * indications, detach and rescind with
  * receive buffers still lent, and every DMA allocation failing in turn.
  * Each test ends with no protocol error at the host (unless it expects
  * some) and no leaked DMA memory.
