@@ -115,16 +115,17 @@ int
 ns_nic_tx(struct netstack *ns, int q, struct nic_buf *nb,
     const struct nic_tx_meta *m)
 {
-	uint32_t bit = 1u << (q & 31);
+	if (q < 0 || q >= NIC_MAX_QUEUES)
+		q = 0;
+	uint32_t bit = 1u << q;
 	if (ns->tx_blocked & bit) {
 		ns->cnt.tx_held++;
 		return TERN_EAGAIN;
 	}
 	int rc = nic_tx(ns->nic, q, nb, m);
 	if (rc == TERN_EAGAIN && ns->nic->tx_wakes) {
-		if (ns->tx_blocked == 0)
-			ns->tx_blocked_ns = ns_now(ns);
 		ns->tx_blocked |= bit;
+		ns->tx_blocked_ns[q] = ns_now(ns);
 		ns->cnt.tx_waits++;
 	}
 	return rc;
@@ -135,9 +136,9 @@ static void
 ns_tx_ready(void *upper, int q)
 {
 	struct netstack *ns = upper;
-	uint32_t bit = 1u << (q & 31);
-	if (!(ns->tx_blocked & bit))
+	if (q < 0 || q >= NIC_MAX_QUEUES || !(ns->tx_blocked & 1u << q))
 		return;
+	uint32_t bit = 1u << q;
 	ns->tx_blocked &= ~bit;
 	ns->cnt.tx_wakeups++;
 	ns_tcp_tx_resume(ns);
@@ -341,12 +342,14 @@ netstack_poll(struct netstack *ns)
 		ns_dhcp_timers(ns);
 		ns_frag_timers(ns);
 		ns_dns_timers(ns);
-		if (ns->tx_blocked != 0 && now - ns->tx_blocked_ns >= NS_TX_WAIT_NS) {
+		for (int q = 0; ns->tx_blocked != 0 && q < NIC_MAX_QUEUES; q++) {
+			if (!(ns->tx_blocked & 1u << q) ||
+			    now - ns->tx_blocked_ns[q] < NS_TX_WAIT_NS)
+				continue;
 			/* Bounded: a NIC that never says tx_ready. */
-			ns_log(ns, 1, "nic queues 0x%x: no tx_ready in %llu ms; sending again",
-			    ns->tx_blocked,
-			    (unsigned long long)(NS_TX_WAIT_NS / 1000000));
-			ns->tx_blocked = 0;
+			ns_log(ns, 1, "nic queue %d: no tx_ready in %llu ms; sending again",
+			    q, (unsigned long long)(NS_TX_WAIT_NS / 1000000));
+			ns->tx_blocked &= ~(1u << q);
 			ns->cnt.tx_wait_expired++;
 			ns_tcp_tx_resume(ns);
 		}

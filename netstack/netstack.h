@@ -249,7 +249,7 @@ struct netstack {
 	bool pmtu_any;
 	/* ether.c: NIC queues waiting for tx_ready (bit q), since when. */
 	uint32_t tx_blocked;
-	uint64_t tx_blocked_ns;
+	uint64_t tx_blocked_ns[NIC_MAX_QUEUES];
 };
 
 /*
