@@ -105,12 +105,53 @@ ns_tx_queue(const struct netstack *ns, const uint8_t *f, size_t len)
 }
 
 /*
+ * The one place the stack calls nic_tx.  A queue of a NIC with tx_wakes
+ * that refused a frame (TERN_EAGAIN) waits: nothing more is offered to
+ * it until the NIC's tx_ready for it (ns_tx_ready), or NS_TX_WAIT_NS
+ * (netstack_poll), so a full ring costs one refused call, not one per
+ * frame.  A NIC without tx_wakes is asked every time, as before.
+ */
+int
+ns_nic_tx(struct netstack *ns, int q, struct nic_buf *nb,
+    const struct nic_tx_meta *m)
+{
+	if (q < 0 || q >= NIC_MAX_QUEUES)
+		q = 0;
+	uint32_t bit = 1u << q;
+	if (ns->tx_blocked & bit) {
+		ns->cnt.tx_held++;
+		return TERN_EAGAIN;
+	}
+	int rc = nic_tx(ns->nic, q, nb, m);
+	if (rc == TERN_EAGAIN && ns->nic->tx_wakes) {
+		ns->tx_blocked |= bit;
+		ns->tx_blocked_ns[q] = ns_now(ns);
+		ns->cnt.tx_waits++;
+	}
+	return rc;
+}
+
+/* The NIC's tx_ready up-call (from its poll): queue q takes frames. */
+static void
+ns_tx_ready(void *upper, int q)
+{
+	struct netstack *ns = upper;
+	if (q < 0 || q >= NIC_MAX_QUEUES || !(ns->tx_blocked & 1u << q))
+		return;
+	uint32_t bit = 1u << q;
+	ns->tx_blocked &= ~bit;
+	ns->cnt.tx_wakeups++;
+	ns_tcp_tx_resume(ns);
+}
+
+/*
  * Hand one frame to the NIC.  A refused frame (ring full, or no NIC
  * bound) is dropped and counted, never retried here: polling the NIC to
  * make room would deliver received frames and re-enter netstack_input
  * from inside itself (kernel/dev/nic.h's re-entrancy rule).  Whoever sent
- * it recovers as on a lossy wire: TCP retransmits from its timers, ARP,
- * DHCP and DNS retry from theirs.
+ * it recovers as on a lossy wire: TCP resumes from the NIC's tx_ready
+ * (ns_nic_tx) or retransmits from its timers, ARP, DHCP and DNS retry
+ * from theirs.
  */
 int
 ns_eth_xmit_meta(struct netstack *ns, struct ns_txbuf *tb, size_t len,
@@ -132,7 +173,7 @@ ns_eth_xmit_meta(struct netstack *ns, struct ns_txbuf *tb, size_t len,
 		ns_tx_meta(tb->data, len, &m);
 		meta = &m;
 	}
-	int rc = nic_tx(ns->nic, ns_tx_queue(ns, tb->data, len), &tb->nb, meta);
+	int rc = ns_nic_tx(ns, ns_tx_queue(ns, tb->data, len), &tb->nb, meta);
 	if (rc != TERN_OK) {
 		ns_drop(ns, rc == TERN_EAGAIN ? ND_TX_RING_FULL : ND_NO_NIC);
 		ns_txbuf_put(tb);
@@ -229,6 +270,7 @@ netstack_attach(struct netstack *ns, struct nic *nic,
 	tcp_keys(ns);	/* secrets first thing: never drawn on a packet path */
 	nic->upper = ns;
 	nic->rx = netstack_input;
+	nic->tx_ready = ns_tx_ready;
 	return TERN_OK;
 }
 
@@ -247,8 +289,10 @@ netstack_nic_removed(struct netstack *ns, struct nic *nic)
 		}
 	}
 	nic->rx = NULL;
+	nic->tx_ready = NULL;
 	nic->upper = NULL;
 	ns->nic = NULL;
+	ns->tx_blocked = 0;	/* a new NIC's queues wait for nothing */
 	ns_log(ns, 1, "nic %s removed: connections wait for it to return",
 	    nic->name);
 }
@@ -263,6 +307,7 @@ netstack_nic_added(struct netstack *ns, struct nic *nic)
 	ns->nic = nic;
 	nic->upper = ns;
 	nic->rx = netstack_input;
+	nic->tx_ready = ns_tx_ready;
 	/* The MTU stays what was configured (DHCP may have lowered it); a
 	   smaller NIC MTU wins. */
 	if (nic->mtu < ns->cfg.mtu)
@@ -297,6 +342,17 @@ netstack_poll(struct netstack *ns)
 		ns_dhcp_timers(ns);
 		ns_frag_timers(ns);
 		ns_dns_timers(ns);
+		for (int q = 0; ns->tx_blocked != 0 && q < NIC_MAX_QUEUES; q++) {
+			if (!(ns->tx_blocked & 1u << q) ||
+			    now - ns->tx_blocked_ns[q] < NS_TX_WAIT_NS)
+				continue;
+			/* Bounded: a NIC that never says tx_ready. */
+			ns_log(ns, 1, "nic queue %d: no tx_ready in %llu ms; sending again",
+			    q, (unsigned long long)(NS_TX_WAIT_NS / 1000000));
+			ns->tx_blocked &= ~(1u << q);
+			ns->cnt.tx_wait_expired++;
+			ns_tcp_tx_resume(ns);
+		}
 		ns_tcp_timers(ns);
 	}
 	ns->clock_held = held;

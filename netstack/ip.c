@@ -276,7 +276,7 @@ icmp_echo_chained(struct netstack *ns, uint32_t src, const uint8_t *p, size_t le
 	tb->nb.len = (uint32_t)(ETH_HLEN + IP_HLEN + 8);
 	struct nic_tx_meta meta = { .l3_off = ETH_HLEN, .l4_off = ETH_HLEN + IP_HLEN,
 		.l4_proto = IPPROTO_ICMP };
-	int rc = nic_tx(ns->nic, ns_tx_queue(ns, tb->data, tb->nb.len), &tb->nb, &meta);
+	int rc = ns_nic_tx(ns, ns_tx_queue(ns, tb->data, tb->nb.len), &tb->nb, &meta);
 	if (rc != TERN_OK) {
 		ns_drop(ns, rc == TERN_EAGAIN ? ND_TX_RING_FULL : ND_NO_NIC);
 		nic_buf_release_chain(&tb->nb);

@@ -112,6 +112,11 @@ struct netstack_counters {
 	   in software (no device state, or ICMP/fragments/BAD). */
 	uint64_t rx_csum_good, rx_csum_partial, rx_csum_hw_bad, rx_csum_sw;
 	uint64_t timer_scans;		/* netstack_poll passes that ran the timers */
+	/* Transmit waits (kernel/dev/nic.h transmit-ready rule, NICs with
+	   tx_wakes): queues that refused a frame and were then left alone,
+	   frames not offered to a waiting queue (also ND_TX_RING_FULL),
+	   tx_ready up-calls, and waits given up at NS_TX_WAIT_NS. */
+	uint64_t tx_waits, tx_held, tx_wakeups, tx_wait_expired;
 };
 
 #define NS_ARP_ENTRIES	16
@@ -188,6 +193,9 @@ struct ns_pmtu_entry {
 };
 
 #define NS_TIMER_TICK_NS 1000000ULL
+/* Longest a transmit queue waits for the NIC's tx_ready before the stack
+   offers it frames again (a device that never drains). */
+#define NS_TX_WAIT_NS	1000000000ULL
 
 struct netstack {
 	/* The NIC the stack is bound to; NULL between nic_unregister and the
@@ -239,6 +247,9 @@ struct netstack {
 	   (0: scan); ip.c: pmtu[] holds an entry (else ns_pmtu skips it). */
 	uint64_t arp_next_ns;
 	bool pmtu_any;
+	/* ether.c: NIC queues waiting for tx_ready (bit q), since when. */
+	uint32_t tx_blocked;
+	uint64_t tx_blocked_ns[NIC_MAX_QUEUES];
 };
 
 /*

@@ -101,6 +101,11 @@ void ns_tx_meta(const uint8_t *f, size_t len, struct nic_tx_meta *m);
    TCP/UDP ports modulo nqueues (one connection, one queue); 0 for
    anything else or a one-queue NIC. */
 int ns_tx_queue(const struct netstack *ns, const uint8_t *f, size_t len);
+/* nic_tx on queue q unless q waits for the NIC's tx_ready (then
+   TERN_EAGAIN without asking the NIC); a TERN_EAGAIN from a NIC with
+   tx_wakes starts the wait.  The caller drops and counts what fails. */
+int ns_nic_tx(struct netstack *ns, int q, struct nic_buf *nb,
+    const struct nic_tx_meta *m);
 /* Fill the Ethernet header for an IPv4 packet to next_hop and send it, or
    queue it while ARP resolves (broadcast for 255.255.255.255). */
 int ns_eth_send_ip(struct netstack *ns, struct ns_txbuf *tb, size_t len, uint32_t next_hop);

@@ -185,6 +185,10 @@ struct tcp_state_all {
 	struct tcp_pcb pcbs[TCP_MAX_PCBS];
 	uint16_t hash[TCP_HASH];	/* first pcb index + 1 per bucket */
 	uint64_t live[TCP_MAX_PCBS / 64];	/* pcbs not CLOSED, for the timers */
+	/* pcbs with a segment refused by a waiting NIC queue, and those of
+	   them whose refused segment was a pure ACK: resumed by tx_ready. */
+	uint64_t txwait[TCP_MAX_PCBS / 64];
+	uint64_t ackwait[TCP_MAX_PCBS / 64];
 	struct tcp_listener listen[TCP_MAX_LISTEN];
 	struct tcp_tw tw[TCP_TW_ENTRIES];
 	struct tcp_ooo ooo[TCP_OOO_SLOTS];
@@ -255,6 +259,9 @@ bool tcp_writable(const struct tcp_pcb *pcb);
 void ns_tcp_input(struct netstack *ns, uint32_t src, uint32_t dst,
     const uint8_t *seg, size_t len, bool csum_ok);
 void ns_tcp_timers(struct netstack *ns);
+/* A NIC queue takes frames again: output of every connection that had a
+   segment refused meanwhile (tcp_out.c). */
+void ns_tcp_tx_resume(struct netstack *ns);
 /* Draw the ISN and SYN cookie keys from port.random (netstack_attach;
    later calls keep the keys). */
 void tcp_keys(struct netstack *ns);

@@ -236,6 +236,26 @@ data_opts(struct tcp_pcb *p, uint8_t *o, bool pure_ack)
 	return ol;
 }
 
+/*
+ * A segment refused because its NIC queue is full and waits for the
+ * NIC's tx_ready (ns_nic_tx): the connection is noted, and
+ * ns_tcp_tx_resume sends again when the queue takes frames, instead of
+ * leaving the segment to a retransmission timeout.  Any other failure
+ * (no buffer, no NIC) is left to the timers as before.
+ */
+static int
+tx_refused(struct tcp_pcb *p, int rc, bool pure_ack)
+{
+	struct netstack *ns = p->ns;
+	if (rc != TERN_EAGAIN || ns->tx_blocked == 0)
+		return rc;
+	int i = (int)(p - ns->tcp.pcbs);
+	ns->tcp.txwait[i / 64] |= 1ull << (i % 64);
+	if (pure_ack)
+		ns->tcp.ackwait[i / 64] |= 1ull << (i % 64);
+	return rc;
+}
+
 static int
 send_flags(struct tcp_pcb *p, uint32_t seq, uint8_t flags)
 {
@@ -248,7 +268,7 @@ send_flags(struct tcp_pcb *p, uint32_t seq, uint8_t flags)
 	size_t hl = put_hdr(tb->data + ETH_HLEN + IP_HLEN, p->lport, p->rport, seq,
 	    p->rcv_nxt, flags, wnd_field(p), o, ol);
 	acked_now(p);
-	return finish(ns, tb, p->rip, hl);
+	return tx_refused(p, finish(ns, tb, p->rip, hl), flags == F_ACK);
 }
 
 void
@@ -438,10 +458,10 @@ send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t 
 	tb->nb.len = (uint32_t)(flen - len);
 	/* No nic_poll-and-retry on a full ring here (kernel/dev/nic.h's
 	   re-entrancy rule): polling delivers received frames, which would
-	   re-enter TCP in the middle of tcp_output.  The caller retries
-	   from a timer instead. */
+	   re-enter TCP in the middle of tcp_output.  The connection resumes
+	   from the NIC's tx_ready (tx_refused), else from a timer. */
 	/* The connection's queue: the headers are in tb->data already. */
-	int rc = nic_tx(ns->nic, ns_tx_queue(ns, tb->data, tb->nb.len), &tb->nb, &meta);
+	int rc = ns_nic_tx(ns, ns_tx_queue(ns, tb->data, tb->nb.len), &tb->nb, &meta);
 	if (rc != TERN_OK) {
 		ns_drop(ns, rc == TERN_EAGAIN ? ND_TX_RING_FULL : ND_NO_NIC);
 		nic_buf_release_chain(&tb->nb);
@@ -470,11 +490,11 @@ send_data(struct tcp_pcb *p, uint32_t seq, size_t len, uint8_t flags)
 	if (len > 0) {
 		int rc = send_zc(p, tb, hl, seq, len);
 		if (rc != ZC_NOT_HERE)
-			return rc;
+			return tx_refused(p, rc, false);
 	}
 	gather(p, seq, t + hl, len);
 	ns->cnt.payload_copied += len;
-	return finish(ns, tb, p->rip, hl + len);
+	return tx_refused(p, finish(ns, tb, p->rip, hl + len), false);
 }
 
 /* Unacknowledged queued bytes not yet sent at or after seq. */
@@ -656,6 +676,36 @@ tcp_output(struct tcp_pcb *p)
 	p->in_output = true;
 	output_loop(p);
 	p->in_output = false;
+}
+
+/*
+ * The NIC's tx_ready (ether.c): every connection noted by tx_refused
+ * sends what its windows allow again, and a refused pure ACK goes out
+ * when no segment carried the acknowledgement.  Bounded: one pass over
+ * the noted ones; a connection refused again (its queue still waits) is
+ * noted for the next tx_ready.
+ */
+void
+ns_tcp_tx_resume(struct netstack *ns)
+{
+	struct tcp_state_all *t = &ns->tcp;
+	for (int w = 0; w < TCP_MAX_PCBS / 64; w++) {
+		uint64_t bits = t->txwait[w], acks = t->ackwait[w];
+		t->txwait[w] = 0;
+		t->ackwait[w] = 0;
+		while (bits != 0) {
+			int b = __builtin_ctzll(bits);
+			bits &= bits - 1;
+			struct tcp_pcb *p = &t->pcbs[w * 64 + b];
+			if (p->state == TCP_CLOSED)
+				continue;
+			uint64_t before = ns->cnt.tx_frames;
+			tcp_output(p);
+			if ((acks >> b & 1) && ns->cnt.tx_frames == before &&
+			    p->state != TCP_CLOSED)
+				tcp_send_ack(p);
+		}
+	}
 }
 
 /* Resends the oldest unacknowledged segment (fast retransmit and the

@@ -494,6 +494,7 @@ netvsc_attach(struct device *dev, void *softc)
 	sc->nic.ops = &netvsc_nic_ops;
 	sc->nic.sc = sc;
 	sc->nic.nqueues = 1;
+	sc->nic.tx_wakes = true;	/* netvsc_tx_wake calls tx_ready */
 	nic_queues_init(&sc->nic);
 	if (hw_dma_alloc(sc->hw, 4096 + NETVSC_TX_SLOTS * NETVSC_TX_HDR_SLOT,
 	    4096, &sc->ctl) != 0) {

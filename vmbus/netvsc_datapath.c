@@ -23,7 +23,14 @@
  * The chain is released when the COMP with its transaction id comes; an
  * id we did not send, or sent and already completed, is counted
  * (comp_unknown) and changes nothing.  No free slot, no free section or a
- * full ring: TERN_EAGAIN, the caller keeps the chain (kernel/dev/nic.h).
+ * full ring: TERN_EAGAIN, the caller keeps the chain (kernel/dev/nic.h),
+ * and the queue waits.  On a full ring vmbus_chan_send has left the
+ * bytes the packet needs in the ring's pending_send_sz (B.10), so the
+ * host signals once it has freed that much; the queue's poll looks (two
+ * index loads), and once the ring has room, or a completion has given
+ * back the slot or section that was missing, it clears the wait and
+ * calls nic->tx_ready once (nic.tx_wakes).  Nothing retries inside
+ * transmit and nothing loops on the ring.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -479,6 +486,47 @@ netvsc_tx_hdr(struct netvsc_softc *sc, uint8_t *dst, uint32_t flen,
 	return hlen;
 }
 
+/* A refused frame: counted, and queue uq waits for `why` on channel qi. */
+static int
+netvsc_tx_refused(struct netvsc_softc *sc, int uq, int qi, uint8_t why)
+{
+	struct nic *n = &sc->nic;
+	n->stats.tx_ring_full++;
+	n->queue[qi].stats.tx_ring_full++;
+	if (sc->txw_why[uq] == 0)
+		sc->st.tx_waits++;
+	sc->txw_why[uq] |= why;
+	sc->txw_ch[uq] = (uint8_t)qi;
+	return TERN_EAGAIN;
+}
+
+/*
+ * From the poll of queue q: when what refused its last frame is there
+ * again (the ring has more free than pending_send_sz asked for, a slot,
+ * a section), end the wait and tell the upper layer, once.
+ */
+static void
+netvsc_tx_wake(struct netvsc_softc *sc, int q)
+{
+	uint8_t why = sc->txw_why[q];
+	if (why == 0)
+		return;
+	if ((why & NETVSC_TXW_SLOT) && sc->tx_nfree == 0)
+		return;
+	if ((why & NETVSC_TXW_SECTION) && sc->nsec_free == 0)
+		return;
+	if (why & NETVSC_TXW_RING) {
+		/* A closed sub-channel's frames take the primary now. */
+		struct netvsc_queue *c = &sc->q[sc->txw_ch[q]];
+		if (!c->dead && !vmbus_chan_send_ready(c->ch))
+			return;
+	}
+	sc->txw_why[q] = 0;
+	sc->st.tx_wakeups++;
+	if (sc->nic.tx_ready != NULL)
+		sc->nic.tx_ready(sc->nic.upper, q);
+}
+
 static int
 netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
     const struct nic_tx_meta *meta)
@@ -501,11 +549,10 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 		nic_buf_release_chain(chain);
 		return sc->running ? TERN_EINVAL : TERN_ENODEV;
 	}
-	if (sc->tx_nfree == 0) {
-		n->stats.tx_ring_full++;
-		n->queue[qi].stats.tx_ring_full++;
-		return TERN_EAGAIN;
-	}
+	/* The queue the upper layer named waits (and is woken by its poll). */
+	int uq = queue > 0 && queue < sc->nq ? queue : 0;
+	if (sc->tx_nfree == 0)
+		return netvsc_tx_refused(sc, uq, qi, NETVSC_TXW_SLOT);
 	uint16_t slot = sc->tx_free[sc->tx_nfree - 1];
 	struct netvsc_tx *t = &sc->tx[slot];
 	uint64_t tid = NETVSC_TID_TX | (uint64_t)t->gen << 16 | slot;
@@ -521,11 +568,8 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 			nic_buf_release_chain(chain);
 			return TERN_EINVAL;
 		}
-		if (sc->nsec_free == 0) {
-			n->stats.tx_ring_full++;
-			n->queue[qi].stats.tx_ring_full++;
-			return TERN_EAGAIN;
-		}
+		if (sc->nsec_free == 0)
+			return netvsc_tx_refused(sc, uq, qi, NETVSC_TXW_SECTION);
 		uint32_t sec = sc->sec_free[sc->nsec_free - 1];
 		uint8_t *dst = (uint8_t *)sc->txbuf.va + (size_t)sec * sc->sec_size;
 		uint32_t hl = netvsc_tx_hdr(sc, dst, flen, meta);
@@ -590,11 +634,8 @@ netvsc_tx(struct nic *n, int queue, struct nic_buf *chain,
 			sc->st.tx_direct++;
 		}
 	}
-	if (rc == TERN_EAGAIN) {
-		n->stats.tx_ring_full++;
-		n->queue[qi].stats.tx_ring_full++;
-		return TERN_EAGAIN;
-	}
+	if (rc == TERN_EAGAIN)
+		return netvsc_tx_refused(sc, uq, qi, NETVSC_TXW_RING);
 	if (rc != TERN_OK) {
 		if (qi > 0)
 			sc->q[qi].dead = true;	/* rescinded or broken sub */
@@ -708,7 +749,9 @@ netvsc_poll(struct nic *n, int queue, int budget)
 	n->queue[queue].stats.polls++;
 	if (!sc->running)
 		return 0;
-	return netvsc_process(sc, queue, budget);
+	int work = netvsc_process(sc, queue, budget);
+	netvsc_tx_wake(sc, queue);
+	return work;
 }
 
 static void

@@ -15,7 +15,13 @@
 #include "vmbus/netvsc_reg.h"
 #include "vmbus/vmbus.h"
 
-#define NETVSC_RING_BYTES	(128u * 1024)	/* each direction */
+/* Each direction.  With NETVSC_TX_SLOTS frames of at most ~600 ring
+   bytes, transmit alone cannot fill it: the slots run out first.  The
+   ring wait is tested with a build of a smaller ring
+   (tests/vmbus/test_netvsc_txwait.c). */
+#ifndef NETVSC_RING_BYTES
+#define NETVSC_RING_BYTES	(128u * 1024)
+#endif
 #define NETVSC_RXBUF_BYTES	(2u * 1024 * 1024)
 #define NETVSC_TXBUF_BYTES	(1u * 1024 * 1024)
 #define NETVSC_RX_NBUFS		512	/* nic_bufs that can be lent at once */
@@ -82,7 +88,14 @@ struct netvsc_stats {
 	uint64_t tx_copied, tx_direct, tx_status_bad;
 	uint64_t ctl_unexpected, ctl_bad, link_changes, pkts_other;
 	uint64_t subchan_asked, subchan_got;
+	uint64_t tx_waits;		/* transmit refusals that started a wait */
+	uint64_t tx_wakeups;		/* tx_ready up-calls made */
 };
+
+/* Why a queue's transmit waits (kernel/dev/nic.h transmit-ready rule). */
+#define NETVSC_TXW_RING		0x01	/* its channel's ring: pending_send_sz */
+#define NETVSC_TXW_SLOT		0x02	/* no free TX slot (shared) */
+#define NETVSC_TXW_SECTION	0x04	/* no free send section (shared) */
 
 struct netvsc_softc {
 	struct nic nic;
@@ -105,6 +118,10 @@ struct netvsc_softc {
 	uint16_t tx_free[NETVSC_TX_SLOTS];
 	uint32_t tx_nfree;
 	bool rxcsum, txcsum;
+	/* Transmit waits, per queue the upper layer sent on: what refused
+	   its last frame (NETVSC_TXW_*, 0: none) and on which channel. */
+	uint8_t txw_why[NIC_MAX_QUEUES];
+	uint8_t txw_ch[NIC_MAX_QUEUES];
 	/* Control exchanges (attach): one at a time. */
 	uint64_t seq;
 	uint64_t nvsp_tid;		/* awaited COMP, 0 when none */

@@ -791,6 +791,14 @@ vmbus_chan_send(struct vmbus_chan *ch, uint16_t type, uint16_t flags,
 	return TERN_OK;
 }
 
+bool
+vmbus_chan_send_ready(struct vmbus_chan *ch)
+{
+	if (ch->state != VMBUS_CH_OPEN)
+		return false;
+	return vmbus_ring_send_ready(&ch->tx);
+}
+
 int
 vmbus_chan_recv(struct vmbus_chan *ch, void *buf, size_t buflen,
     struct vmbus_pkt *pkt)

@@ -82,12 +82,22 @@ int vmbus_chan_open(struct vmbus_chan *ch, uint32_t send_bytes,
  * of extlen bytes, a multiple of 8: page-buffer ranges for GPA direct),
  * then `data`, padded to 8.  Signals the host only on the ring's
  * empty -> non-empty transition while the host has not masked it.
- * TERN_EAGAIN when the ring is full (nothing written), TERN_ERANGE when
- * the packet can never fit, TERN_EPROTO when the ring indices are broken.
+ * TERN_EAGAIN when the ring is full: nothing written, and the ring's
+ * pending_send_sz holds the bytes the packet needs (the largest of the
+ * refused ones), so the host signals the channel once that much is free
+ * (B.10).  TERN_ERANGE when the packet can never fit, TERN_EPROTO when
+ * the ring indices are broken.
  */
 int vmbus_chan_send(struct vmbus_chan *ch, uint16_t type, uint16_t flags,
     uint64_t trans_id, const void *ext, size_t extlen, const void *data,
     size_t len);
+/*
+ * After a TERN_EAGAIN: true once the host has freed more than the
+ * pending_send_sz bytes asked for (pending_send_sz is then cleared, the
+ * next send of that size fits), or when nothing waits.  Cheap (two index
+ * loads); a polled driver calls it from its poll, never in a loop.
+ */
+bool vmbus_chan_send_ready(struct vmbus_chan *ch);
 /*
  * Take the next inbound packet into buf (buflen bytes).  TERN_EAGAIN when
  * empty; TERN_ERANGE when buf is too small (the packet stays; pkt->len is

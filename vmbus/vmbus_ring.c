@@ -2,7 +2,9 @@
  * vmbus_ring.c - one direction of a VMBus channel ring (PROTOCOLS.md
  * B.10): the writer's full/empty rule (never exactly full), the trailer,
  * signalling only on empty -> non-empty while the reader has not masked
- * interrupts, and the reader's pending_send_sz rule.
+ * interrupts, the writer's pending_send_sz (set to the bytes a refused
+ * packet needs, cleared when they are free) and the reader's
+ * pending_send_sz rule.
  *
  * The host writes our inbound write_index and our outbound read_index:
  * both are input.  An index outside the data area or not 8-aligned, or a
@@ -105,12 +107,19 @@ vmbus_ring_write(struct vmbus_ring *r, const struct vmbus_iov *iov, int n,
 	/* Never exactly full: read == write would then read as empty. */
 	if (avail <= total) {
 		r->full++;
-		/* Ask the reader to signal when this much is free (B.10). */
-		r->hdr->pending_send_sz = (uint32_t)total;
-		hw_dma_sync_dev(r->dev, &r->hdr->pending_send_sz, 4);
+		/* Ask the reader to signal when this much is free (B.10).  The
+		   largest blocked packet wins: a small one (an ack) refused
+		   behind a large one must not lower the mark the large one
+		   waits for. */
+		if (r->hdr->pending_send_sz < total) {
+			r->hdr->pending_send_sz = (uint32_t)total;
+			hw_dma_sync_dev(r->dev, &r->hdr->pending_send_sz, 4);
+		}
 		return TERN_EAGAIN;
 	}
-	if (r->hdr->pending_send_sz != 0) {
+	/* A packet as large as the mark went in: nobody waits any more.  A
+	   smaller one (an ack while a frame waits) leaves the mark alone. */
+	if (r->hdr->pending_send_sz != 0 && total >= r->hdr->pending_send_sz) {
 		r->hdr->pending_send_sz = 0;
 		hw_dma_sync_dev(r->dev, &r->hdr->pending_send_sz, 4);
 	}
@@ -129,6 +138,30 @@ vmbus_ring_write(struct vmbus_ring *r, const struct vmbus_iov *iov, int n,
 	    hw_dma_load32(r->dev, &r->hdr->read_index) == w)
 		*signal = true;
 	return TERN_OK;
+}
+
+bool
+vmbus_ring_send_ready(struct vmbus_ring *r)
+{
+	uint32_t pend = r->hdr->pending_send_sz;
+	if (pend == 0)
+		return true;
+	if (r->broken)
+		return false;
+	uint32_t w = hw_dma_load32(r->dev, &r->hdr->write_index);
+	uint32_t rd = hw_dma_load32(r->dev, &r->hdr->read_index);
+	if (!index_ok(r, w) || !index_ok(r, rd)) {
+		ring_broken(r, "bad index on send", w, rd);
+		return false;
+	}
+	uint32_t avail = w >= rd ? r->dsize - (w - rd) : rd - w;
+	/* The same test as the write's: more than the packet, never exactly
+	   full. */
+	if (avail <= pend)
+		return false;
+	r->hdr->pending_send_sz = 0;
+	hw_dma_sync_dev(r->dev, &r->hdr->pending_send_sz, 4);
+	return true;
 }
 
 bool

@@ -34,6 +34,10 @@ int vmbus_ring_write(struct vmbus_ring *r, const struct vmbus_iov *iov,
 int vmbus_ring_read(struct vmbus_ring *r, void *buf, size_t buflen,
     uint32_t *pktlen, bool *signal);
 bool vmbus_ring_empty(struct vmbus_ring *r);
+/* Writer side: true when no refused packet waits (pending_send_sz 0) or
+   the reader has freed more than it asked for; then pending_send_sz is
+   cleared.  False while the ring is still too full (or broken). */
+bool vmbus_ring_send_ready(struct vmbus_ring *r);
 
 enum vmbus_chan_state {
 	VMBUS_CH_FREE = 0,

@@ -50,6 +50,18 @@
  *    for.  The upper layer MUST NOT call nic_poll from its transmit path
  *    to make room: what it does with a refused frame is its own choice
  *    (the netstack drops and counts it, see docs/netstack.md).
+ *  - Transmit-ready (optional, nic.tx_wakes): a driver that sets
+ *    tx_wakes promises that after ops->tx returned TERN_EAGAIN on queue
+ *    q it calls nic->tx_ready(upper, q) exactly once, from ops->poll of
+ *    queue q (never from inside ops->tx), when that queue can take
+ *    frames again (the host drained the ring, a completion freed a
+ *    slot).  A queue that keeps refusing gets one call per refusal
+ *    episode, never a stream of them.  The upper layer MAY therefore stop
+ *    offering frames on q after a TERN_EAGAIN and resume from tx_ready
+ *    instead of retrying (no spin, no retransmission timeout); it MUST
+ *    still bound that wait, for a driver or device that never drains.
+ *    Drivers without tx_wakes never call tx_ready (virtio-net, ENA
+ *    today): their refused frames are recovered by the senders' timers.
  *  - Receive never re-enters the stack.  A driver calls nic->rx only from
  *    ops->poll, one frame at a time, and the upper layer never calls
  *    ops->poll from inside nic->rx (directly or through its transmit
@@ -279,7 +291,12 @@ struct nic {
 	/* Set by the upper layer (netstack) before the first poll. */
 	void (*rx)(void *upper, struct nic_buf *b);
 	void (*link_change)(void *upper, bool up);
+	/* Queue q takes frames again after a TERN_EAGAIN (see the
+	   transmit-ready rule above); MAY be NULL.  Called from ops->poll
+	   of q; MAY transmit. */
+	void (*tx_ready)(void *upper, int q);
 	void *upper;
+	bool tx_wakes;		/* the driver calls tx_ready (set by it) */
 
 	struct nic_stats stats;	/* totals over all queues */
 	/* Optional (NULL: none): the driver's own counters for /stats, e.g.

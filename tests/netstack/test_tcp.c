@@ -1107,6 +1107,120 @@ test_tx_ring_full_retry(void **state)
 	f.nic.ops = &fake_ops;
 }
 
+/* A NIC that keeps the transmit-ready promise (nic.tx_wakes): its ring
+   takes `room` more frames, then refuses; every call is counted. */
+static int wake_room, wake_calls;
+static int
+wake_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m)
+{
+	wake_calls++;
+	if (wake_room == 0)
+		return TERN_EAGAIN;
+	wake_room--;
+	return fake_tx(n, q, chain, m);
+}
+static const struct nic_ops wake_ops = { wake_tx, fake_poll, fake_intr, fake_detach };
+
+/* 8 segments with room for 3: the 4th is refused once, nothing more is
+   offered to the waiting queue (not by the peer's ACK, not by the
+   timers), and tx_ready sends the rest byte for byte with no
+   retransmission and no timeout. */
+static void
+test_tx_wait_resumes_on_tx_ready(void **state)
+{
+	static uint8_t mem[8 * 1460];
+	for (size_t i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i * 29 + 5);
+	handshake();
+	f.nic.ops = &wake_ops;
+	f.nic.tx_wakes = true;
+	wake_room = 3;
+	wake_calls = 0;
+	f.ntx = 0;
+	assert_int_equal(tcp_write(accepted, mem, sizeof(mem), on_release, NULL), 0);
+	assert_int_equal(f.ntx, 3);
+	assert_int_equal(wake_calls, 4);	/* one refusal, then quiet */
+	assert_int_equal(ns.tx_blocked, 1);
+	assert_int_equal(ns.cnt.tx_waits, 1);
+	assert_int_equal(ns.cnt.drops[ND_TX_RING_FULL], 1);
+	/* The peer acknowledges the first two: output runs, the queue still
+	   waits, the NIC is not asked. */
+	seg(1001, iss + 1 + 2 * 1460, 0x10, NULL, NULL, 0);
+	f.now += 100000000ULL;		/* 100 ms: timers run, under the RTO */
+	netstack_poll(&ns);
+	assert_int_equal(wake_calls, 4);
+	assert_true(ns.cnt.tx_held >= 1);
+	/* The driver's poll: the ring has room again. */
+	wake_room = 100;
+	f.nic.tx_ready(f.nic.upper, 0);
+	assert_int_equal(ns.tx_blocked, 0);
+	assert_int_equal(ns.cnt.tx_wakeups, 1);
+	assert_int_equal(f.ntx, 8);
+	for (int k = 0; k < 8; k++)
+		check_frame(k, mem + k * 1460, 1460);
+	seg(1001, iss + 1 + sizeof(mem), 0x10, NULL, NULL, 0);
+	assert_int_equal(releases, 1);
+	assert_int_equal(ns.tcp.st.retransmits, 0);
+	assert_int_equal(ns.tcp.st.timeouts, 0);
+	f.nic.ops = &fake_ops;
+	f.nic.tx_wakes = false;
+}
+
+/* A refused pure ACK goes out at tx_ready when no data carries it. */
+static void
+test_tx_wait_refused_ack_resent(void **state)
+{
+	handshake();
+	f.nic.ops = &wake_ops;
+	f.nic.tx_wakes = true;
+	wake_room = 0;
+	wake_calls = 0;
+	f.ntx = 0;
+	accepted->nodelay = true;
+	seg(1001, iss + 1, 0x18, "hello", NULL, 0);
+	f.now += 500000000ULL;		/* past the delayed ACK */
+	netstack_poll(&ns);
+	assert_int_equal(wake_calls, 1);
+	assert_int_equal(f.ntx, 0);
+	wake_room = 10;
+	f.nic.tx_ready(f.nic.upper, 0);
+	assert_int_equal(f.ntx, 1);
+	assert_int_equal(last_flags(), 0x10);
+	assert_int_equal(rd32(last_tcp() + 8), 1006);
+	f.nic.ops = &fake_ops;
+	f.nic.tx_wakes = false;
+}
+
+/* The wait is bounded: a NIC that never calls tx_ready is offered frames
+   again after NS_TX_WAIT_NS. */
+static void
+test_tx_wait_bounded(void **state)
+{
+	static uint8_t mem[2 * 1460];
+	handshake();
+	f.nic.ops = &wake_ops;
+	f.nic.tx_wakes = true;
+	wake_room = 1;
+	wake_calls = 0;
+	f.ntx = 0;
+	assert_int_equal(tcp_write(accepted, mem, sizeof(mem), on_release, NULL), 0);
+	assert_int_equal(wake_calls, 2);
+	seg(1001, iss + 1 + 1460, 0x10, NULL, NULL, 0);
+	assert_int_equal(wake_calls, 2);
+	wake_room = 10;
+	f.now += NS_TX_WAIT_NS / 2;
+	netstack_poll(&ns);
+	assert_int_equal(ns.tx_blocked, 1);
+	f.now += NS_TX_WAIT_NS / 2;
+	netstack_poll(&ns);
+	assert_int_equal(ns.tx_blocked, 0);
+	assert_int_equal(ns.cnt.tx_wait_expired, 1);
+	assert_int_equal(f.ntx, 2);
+	check_frame(1, mem + 1460, 1460);
+	f.nic.ops = &fake_ops;
+	f.nic.tx_wakes = false;
+}
+
 static void
 test_write_ref_not_dma(void **state)
 {
@@ -1647,6 +1761,9 @@ main(void)
 		cmocka_unit_test_setup(test_zero_copy_tx, setup),
 		cmocka_unit_test_setup(test_write_ref_not_dma, setup),
 		cmocka_unit_test_setup(test_tx_ring_full_retry, setup),
+		cmocka_unit_test_setup(test_tx_wait_resumes_on_tx_ready, setup),
+		cmocka_unit_test_setup(test_tx_wait_refused_ack_resent, setup),
+		cmocka_unit_test_setup(test_tx_wait_bounded, setup),
 		cmocka_unit_test_setup(test_zero_copy_csum_offload, setup),
 		cmocka_unit_test_setup(test_sack_retransmit, setup),
 		cmocka_unit_test_setup(test_hostile_segments, setup),

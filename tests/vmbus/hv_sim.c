@@ -678,6 +678,7 @@ sim_open(struct hv_sim *s, const struct vmbus_open *o)
 	if (s->f_open_status == 0) {
 		c->open = true;
 		c->gpadl = o->gpadl;
+		c->audited = false;
 	}
 	if (!s->f_mute && !s->f_mute_open)
 		sim_enqueue(s, &r, sizeof(r), 0);
@@ -1049,6 +1050,37 @@ static int sim_chan_read(struct hv_sim *s, struct sim_chan *c, void *buf,
     size_t buflen, void *ext, size_t extcap, size_t *extlen, uint16_t *type,
     uint64_t *trans_id, uint16_t *flags, uint32_t *whole_hlen);
 
+uint32_t
+hv_sim_chan_audit(struct hv_sim *s, struct sim_chan *c)
+{
+	if (!c->open)
+		return 0;
+	struct vmbus_ring_hdr *h = (void *)c->in.base;
+	uint32_t w = __atomic_load_n(&h->write_index, __ATOMIC_ACQUIRE);
+	uint32_t r = h->read_index;
+	if (w >= c->in.dsize || (w & 7))
+		return 0;	/* sim_chan_read reports the index */
+	uint32_t used = w >= r ? w - r : c->in.dsize - r + w;
+	uint32_t free = c->in.dsize - used;
+	if (c->audited) {
+		/* Bytes the guest wrote since the last look; a write that did
+		   not fit would have run over unread packets (or made the
+		   ring exactly full, which reads as empty). */
+		uint32_t wrote = (w + c->in.dsize - c->audit_w) % c->in.dsize;
+		if (wrote >= c->audit_free)
+			sim_err(s, "relid %u: guest wrote %u bytes into a ring with %u free (B.10)",
+			    c->relid, wrote, c->audit_free);
+	}
+	uint32_t pend = __atomic_load_n(&h->pending_send_sz, __ATOMIC_ACQUIRE);
+	if (pend >= c->in.dsize)
+		sim_err(s, "relid %u: pending_send_sz %u not below the ring's %u bytes",
+		    c->relid, pend, c->in.dsize);
+	c->audited = true;
+	c->audit_w = w;
+	c->audit_free = free;
+	return free;
+}
+
 int
 hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
     uint16_t *type, uint64_t *trans_id)
@@ -1101,6 +1133,7 @@ sim_chan_read(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
 	uint32_t avail = w >= r ? w - r : c->in.dsize - r + w;
 	if (avail == 0)
 		return -1;
+	hv_sim_chan_audit(s, c);
 	struct vmbus_pkt_desc d;
 	ring_cpy_out(&c->in, r, &d, 16);
 	uint32_t plen = d.len8 * 8u, hlen = d.offset8 * 8u;
@@ -1134,10 +1167,15 @@ sim_chan_read(struct hv_sim *s, struct sim_chan *c, void *buf, size_t buflen,
 		*trans_id = d.trans_id;
 	uint32_t before = c->in.dsize - avail;
 	__atomic_store_n(&h->read_index, (r + plen + 8) % c->in.dsize, __ATOMIC_RELEASE);
+	c->audit_free += plen + 8;	/* the guest may fill what we read */
+	/* B.10: a blocked writer is signalled once, when this read moves
+	   the free space from at most pending_send_sz to more than it. */
 	uint32_t pend = __atomic_load_n(&h->pending_send_sz, __ATOMIC_ACQUIRE);
 	if ((h->feature_bits & VMBUS_RING_FEAT_PENDING) && pend != 0 &&
-	    before <= pend && before + plen + 8 > pend)
+	    before <= pend && before + plen + 8 > pend) {
+		c->pend_signals++;
 		sim_signal_guest(s, c);
+	}
 	return (int)(plen - from);
 }
 

@@ -46,6 +46,14 @@ struct sim_chan {
 	struct sim_ring in, out;	/* in: guest->host, out: host->guest */
 	uint64_t signals;		/* HvSignalEvent from the guest */
 	uint64_t guest_irqs;		/* host signalled the guest */
+	/* B.10 writer audit of the guest->host ring (every host read and
+	   hv_sim_chan_audit): the write index and the free bytes when last
+	   looked at, plus what the host has read since.  The guest may
+	   have written less than that since, never more. */
+	bool audited;
+	uint32_t audit_w, audit_free;
+	uint64_t pend_signals;		/* guest signalled: pending_send_sz
+					   bytes became free */
 };
 
 struct sim_gpadl {
@@ -168,6 +176,11 @@ int hv_sim_chan_send(struct hv_sim *s, struct sim_chan *c, uint16_t type,
     uint16_t flags, uint64_t trans_id, const void *data, size_t len);
 /* Read one packet the guest sent (checks indices, lengths, trailer).
    Returns the payload length, -1 when empty, -2 on a protocol error. */
+/* Check the guest's writes to the guest->host ring since the last look
+   (B.10): no more bytes than were free (never exactly full), and a
+   pending_send_sz below the ring size.  Violations go to the error
+   list; returns the free bytes now.  Every host read audits too. */
+uint32_t hv_sim_chan_audit(struct hv_sim *s, struct sim_chan *c);
 int hv_sim_chan_recv(struct hv_sim *s, struct sim_chan *c, void *buf,
     size_t buflen, uint16_t *type, uint64_t *trans_id);
 /* The same with a type-specific header after the descriptor (ext,

@@ -756,29 +756,37 @@ vsp_nvsp(struct netvsc_vsp *v, uint16_t type, uint16_t flags, uint64_t tid,
 	}
 }
 
-static void vsp_drain_chan(struct netvsc_vsp *v, struct sim_chan *c);
+static int vsp_drain_chan(struct netvsc_vsp *v, struct sim_chan *c, int max);
 
 void
 netvsc_vsp_drain(struct netvsc_vsp *v)
 {
-	vsp_drain_chan(v, hv_sim_chan(v->s, v->relid));
+	vsp_drain_chan(v, hv_sim_chan(v->s, v->relid), 100000);
 	for (uint32_t i = 0; i < v->nsubch; i++)
-		vsp_drain_chan(v, hv_sim_chan(v->s, v->sub_relid[i]));
+		vsp_drain_chan(v, hv_sim_chan(v->s, v->sub_relid[i]), 100000);
 }
 
-static void
-vsp_drain_chan(struct netvsc_vsp *v, struct sim_chan *c)
+int
+netvsc_vsp_drain_some(struct netvsc_vsp *v, int max)
+{
+	return vsp_drain_chan(v, hv_sim_chan(v->s, v->relid), max);
+}
+
+/* Take at most max packets the guest sent on c; returns how many. */
+static int
+vsp_drain_chan(struct netvsc_vsp *v, struct sim_chan *c, int max)
 {
 	uint8_t buf[256], ext[8 + 16 * 64];
 	size_t extlen;
 	uint16_t type, flags;
 	uint64_t tid;
 
+	int got = 0;
 	if (c == NULL || !c->open)
-		return;
+		return 0;
 	struct sim_chan *was = v->cur;
 	v->cur = c;
-	for (int guard = 0; guard < 100000; guard++) {
+	for (; got < max; got++) {
 		int n = hv_sim_chan_recv_ext(v->s, c, buf, sizeof(buf), ext,
 		    sizeof(ext), &extlen, &type, &tid, &flags);
 		if (n < 0)
@@ -791,6 +799,7 @@ vsp_drain_chan(struct netvsc_vsp *v, struct sim_chan *c)
 		    ext, extlen);
 	}
 	v->cur = was;
+	return got;
 }
 
 static void
@@ -803,7 +812,7 @@ vsp_hook(struct hv_sim *s, struct sim_chan *c, void *ctx)
 	if (ours && v->f_no_drain)
 		return;
 	if (ours)
-		vsp_drain_chan(v, c);
+		vsp_drain_chan(v, c, 100000);
 	else if (v->next_hook != NULL)
 		v->next_hook(s, c, v->next_ctx);
 }

@@ -11,8 +11,10 @@
  * offload parameters refused, control replies that are malformed or
  * never come, transfer packets with any ranges a test likes (inside or
  * outside the receive buffer), completions for ids the guest never
- * used, link down/up indications, a guest->host ring left undrained and
- * TX completions held back.
+ * used, link down/up indications, a guest->host ring left undrained
+ * (f_no_drain) and drained again a packet at a time, and TX completions
+ * held back.  Every host read audits the guest's writes (hv_sim: never
+ * more than was free, pending_send_sz honoured).
  */
 #ifndef TERN_TESTS_NETVSC_VSP_H
 #define TERN_TESTS_NETVSC_VSP_H
@@ -112,6 +114,10 @@ void netvsc_vsp_reoffered(struct netvsc_vsp *v);
 /* Take what the guest sent (after f_no_drain), send held completions
    (clears f_hold_tx). */
 void netvsc_vsp_drain(struct netvsc_vsp *v);
+/* Resume draining a little: at most max packets of the primary channel
+   (the host's reads signal a blocked guest exactly as B.10 says, see
+   hv_sim); returns how many were taken. */
+int netvsc_vsp_drain_some(struct netvsc_vsp *v, int max);
 void netvsc_vsp_release_tx(struct netvsc_vsp *v);
 /* Frames to the guest: one transfer packet with one range per frame,
    each an RNDIS PACKET (with a checksum PPI when csum_info >= 0).

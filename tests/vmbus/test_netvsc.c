@@ -7,7 +7,8 @@
  * transfer acknowledged only after the last release, checksum PPI,
  * hostile transfer packets and RNDIS messages, the bound on held
  * transfers, copied and page-buffer transmit, completions for unknown
- * ids, a full transmit side, link indications, detach and rescind with
+ * ids, a full transmit side (its wait woken once by tx_ready), link
+ * indications, detach and rescind with
  * receive buffers still lent, and every DMA allocation failing in turn.
  * Each test ends with no protocol error at the host (unless it expects
  * some) and no leaked DMA memory.
@@ -40,7 +41,7 @@ struct up {			/* a fake upper layer */
 	bool hold;
 	struct nic_buf *held[1024];
 	int nheld;
-	int rx, links;
+	int rx, links, txready;
 	bool link;
 	uint8_t last[2048];
 	uint32_t last_len;
@@ -84,6 +85,14 @@ up_link(void *ctx, bool on)
 	struct up *u = ctx;
 	u->links++;
 	u->link = on;
+}
+
+static void
+up_txready(void *ctx, int q)
+{
+	struct up *u = ctx;
+	assert_int_equal(q, 0);
+	u->txready++;
 }
 
 static void
@@ -165,6 +174,7 @@ bring_up(struct fx *f)
 	assert_non_null(n);
 	n->rx = up_rx;
 	n->link_change = up_link;
+	n->tx_ready = up_txready;
 	n->upper = &f->up;
 	return n;
 }
@@ -610,12 +620,23 @@ test_tx_full_is_eagain(void **state)
 	assert_int_equal(nic_tx(n, 0, &b[i], NULL), TERN_EAGAIN);
 	assert_int_equal(tx_released, 0);	/* the caller still owns it */
 	assert_int_equal(n->stats.tx_ring_full, 1);
+	/* Out of slots, not ring: the queue waits for a completion. */
+	assert_true(n->tx_wakes);
+	assert_int_equal(sc_of(n)->txw_why[0], NETVSC_TXW_SLOT);
+	assert_int_equal(((struct vmbus_ring_hdr *)hv_sim_chan(&f->s,
+	    RELID_NET)->in.base)->pending_send_sz, 0);
+	nic_poll(n, 64);
+	assert_int_equal(f->up.txready, 0);	/* nothing completed yet */
 	f->v.f_no_drain = false;
 	netvsc_vsp_drain(&f->v);
 	assert_int_equal(f->v.nwire, NETVSC_TX_SLOTS);
 	while (nic_poll(n, 64) > 0)
 		;
 	assert_int_equal(tx_released, NETVSC_TX_SLOTS);
+	assert_int_equal(f->up.txready, 1);	/* once, from the poll */
+	assert_int_equal(sc_of(n)->st.tx_wakeups, 1);
+	nic_poll(n, 64);
+	assert_int_equal(f->up.txready, 1);
 	assert_int_equal(nic_tx(n, 0, &b[i], NULL), TERN_OK);
 	nic_poll(n, 64);
 	assert_int_equal(tx_released, NETVSC_TX_SLOTS + 1);

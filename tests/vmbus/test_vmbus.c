@@ -547,6 +547,49 @@ test_ring_full_pending_send(void **state)
 	    NULL, 0, huge, sizeof(huge)), TERN_ERANGE);
 }
 
+/* The writer's side of pending_send_sz: the largest refused packet sets
+   it, a smaller write that fits (an ack) leaves it, and
+   vmbus_chan_send_ready says yes, and clears it, only once the host has
+   freed more than it. */
+static void
+test_ring_pending_largest_wins(void **state)
+{
+	struct fx *f = *state;
+	struct tdrv *t = open_net(f);
+	struct sim_chan *sc = hv_sim_chan(&f->s, RELID_NET);
+	struct vmbus_ring_hdr *ih = (void *)sc->in.base;
+	static uint8_t payload[2400];
+	uint8_t buf[2400];
+
+	assert_true(vmbus_chan_send_ready(t->ch));	/* nothing waits */
+	/* 12 KiB of data; five packets of 2016 + 8 leave 2168 bytes. */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(vmbus_chan_send(t->ch, VMBUS_PKT_DATA_INBAND, 0, 1,
+		    NULL, 0, payload, 2000), TERN_OK);
+	/* 2216 + 8 does not fit: it waits for 2224. */
+	assert_int_equal(vmbus_chan_send(t->ch, VMBUS_PKT_DATA_INBAND, 0, 1,
+	    NULL, 0, payload, 2200), TERN_EAGAIN);
+	assert_int_equal(ih->pending_send_sz, 2224);
+	/* An ack-sized packet fits and leaves the mark alone. */
+	assert_int_equal(vmbus_chan_send(t->ch, VMBUS_PKT_DATA_INBAND, 0, 1,
+	    NULL, 0, payload, 8), TERN_OK);
+	assert_int_equal(ih->pending_send_sz, 2224);
+	/* A smaller refusal (2168 + 8 into 2136) does not lower it. */
+	assert_int_equal(vmbus_chan_send(t->ch, VMBUS_PKT_DATA_INBAND, 0, 1,
+	    NULL, 0, payload, 2150), TERN_EAGAIN);
+	assert_int_equal(ih->pending_send_sz, 2224);
+	assert_false(vmbus_chan_send_ready(t->ch));
+	assert_int_equal(ih->pending_send_sz, 2224);
+	assert_int_equal(sc->pend_signals, 0);
+	/* The host reads one packet: 4160 free, more than 2224. */
+	assert_true(hv_sim_chan_recv(&f->s, sc, buf, sizeof(buf), NULL, NULL) > 0);
+	assert_int_equal(sc->pend_signals, 1);
+	assert_true(vmbus_chan_send_ready(t->ch));
+	assert_int_equal(ih->pending_send_sz, 0);
+	assert_int_equal(vmbus_chan_send(t->ch, VMBUS_PKT_DATA_INBAND, 0, 1,
+	    NULL, 0, payload, 2200), TERN_OK);
+}
+
 static void
 test_ring_wraps(void **state)
 {
@@ -949,6 +992,7 @@ main(void)
 		T(test_device_hook),
 		T(test_host_masked_no_signal),
 		T(test_ring_full_pending_send),
+		T(test_ring_pending_largest_wins),
 		T(test_ring_wraps),
 		T(test_recv_small_buffer),
 		T(test_bad_ring_index),
