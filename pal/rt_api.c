@@ -495,6 +495,10 @@ api_counters(struct pal_counter *out, size_t max)
 		C("net.drops", drops);
 		C("net.payload_copied", c->payload_copied);
 		C("net.icmp_echo_in", c->icmp_echo_in);
+		C("net.tx_waits", c->tx_waits);
+		C("net.tx_held", c->tx_held);
+		C("net.tx_wakeups", c->tx_wakeups);
+		C("net.tx_wait_expired", c->tx_wait_expired);
 		C("net.rx_csum_good", c->rx_csum_good);
 		C("net.rx_csum_partial", c->rx_csum_partial);
 		C("net.rx_csum_hw_bad", c->rx_csum_hw_bad);
