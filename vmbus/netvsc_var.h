@@ -82,6 +82,8 @@ struct netvsc_stats {
 	uint64_t tx_copied, tx_direct, tx_status_bad;
 	uint64_t ctl_unexpected, ctl_bad, link_changes, pkts_other;
 	uint64_t subchan_asked, subchan_got;
+	uint64_t rss_set, rss_refused;	/* receive-scale SETs */
+	uint64_t sendtab_ok, sendtab_bad;	/* host send tables */
 };
 
 struct netvsc_softc {
@@ -105,6 +107,13 @@ struct netvsc_softc {
 	uint16_t tx_free[NETVSC_TX_SLOTS];
 	uint32_t tx_nfree;
 	bool rxcsum, txcsum;
+	/* vRSS (netvsc.c): the host spreads receive by our key and table;
+	   the host's send table is kept as it came (see netvsc_send_table). */
+	bool rss;
+	uint8_t rss_key[NDIS_RSS_KEY_LEN];
+	uint32_t rss_itab[NDIS_RSS_ITAB_LEN];
+	bool send_tab_ok;
+	uint32_t send_tab[NVSP_SEND_TAB_LEN];
 	/* Control exchanges (attach): one at a time. */
 	uint64_t seq;
 	uint64_t nvsp_tid;		/* awaited COMP, 0 when none */
@@ -133,5 +142,11 @@ void netvsc_tx_init(struct netvsc_softc *sc);
 /* Give every unfinished TX chain back (detach). */
 void netvsc_tx_drain(struct netvsc_softc *sc);
 extern const struct nic_ops netvsc_nic_ops;
+
+/* netvsc.c: an inband NVSP SEND_INDIRECTION_TABLE from the host (m is
+   the NVSP message, len its bytes): validated, kept or counted bad. */
+void netvsc_send_table(struct netvsc_softc *sc, const uint8_t *m, uint32_t len);
+/* The default Toeplitz key the driver sets (the well-known one). */
+extern const uint8_t netvsc_rss_key_default[NDIS_RSS_KEY_LEN];
 
 #endif /* TERN_NETVSC_VAR_H */
