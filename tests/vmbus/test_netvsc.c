@@ -1367,6 +1367,42 @@ test_lost_reply_each_step(void **state)
 	assert_true(failed >= 10);
 }
 
+/* With sub-channels, every reply lost in turn: a lost SUBCHANNEL or
+   receive-scale reply leaves fewer queues or receive on queue 0, never a
+   failed attach, never a leak. */
+static void
+test_lost_reply_with_rss(void **state)
+{
+	(void)state;
+	int rss_lost = 0, rss_ok = 0;
+	for (int at = 1; at <= 24; at++) {
+		struct fx *f = malloc(sizeof(*f));
+		fx_init(f);
+		f->v.max_sub = 3;
+		f->v.f_drop_at = at;
+		int bound = vmbus_probe(&f->vb, table);
+		if (kstub_logged("receive-scale parameters not set")) {
+			rss_lost++;
+			assert_int_equal(bound, 1);
+			struct nic *n = nic_first();
+			assert_non_null(n);
+			assert_false(sc_of(n)->rss);
+			assert_int_equal(n->nqueues, 4);
+		} else if (bound == 1 && sc_of(nic_first())->rss) {
+			rss_ok++;
+		}
+		int leaked = fx_fini(f);
+		int errs = hv_sim_error_count(&f->s);
+		free(f);
+		assert_int_equal(errs, 0);
+		assert_int_equal(leaked, 0);
+		assert_int_equal(softcs_live, 0);
+		assert_null(nic_first());
+	}
+	assert_true(rss_lost >= 1);
+	assert_true(rss_ok >= 1);
+}
+
 static void
 test_dma_failure_each_step(void **state)
 {
@@ -1429,6 +1465,7 @@ main(void)
 		T(test_rescind_reoffer_mid_traffic),
 		T(test_host_never_answers_init),
 		cmocka_unit_test(test_lost_reply_each_step),
+		cmocka_unit_test(test_lost_reply_with_rss),
 		cmocka_unit_test(test_dma_failure_each_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
