@@ -513,6 +513,19 @@ netvsc_rss_set(struct netvsc_softc *sc)
  * queue), and the host accepts any frame on any of the device's
  * channels.  The table is kept for diagnostics (sc->send_tab, stats).
  */
+/* A bad send table: counted; the first few logged as warnings, the rest
+   at debug level (a hostile host must not flood the log). */
+static void
+netvsc_sendtab_bad(struct netvsc_softc *sc, const char *what, uint32_t a,
+    uint32_t b)
+{
+	if (++sc->st.sendtab_bad <= 8)
+		log_warn(sc->hw->name, "send table ignored: %s %u %u (%u queues)",
+		    what, a, b, sc->nq);
+	else
+		log_debug(sc->hw->name, "send table ignored: %s %u %u", what, a, b);
+}
+
 void
 netvsc_send_table(struct netvsc_softc *sc, const uint8_t *m, uint32_t len)
 {
@@ -520,8 +533,7 @@ netvsc_send_table(struct netvsc_softc *sc, const uint8_t *m, uint32_t len)
 	uint32_t tab[NVSP_SEND_TAB_LEN];
 
 	if (len < sizeof(h)) {
-		sc->st.sendtab_bad++;
-		log_warn(sc->hw->name, "send table message of %u bytes ignored", len);
+		netvsc_sendtab_bad(sc, "short message", 0, len);
 		return;
 	}
 	memcpy(&h, m, sizeof(h));
@@ -533,17 +545,13 @@ netvsc_send_table(struct netvsc_softc *sc, const uint8_t *m, uint32_t len)
 		off = NVSP_SEND_TAB_OFF_V6;
 	if (h.count != NVSP_SEND_TAB_LEN || off < sizeof(h) || (off & 3) != 0 ||
 	    off > len || len - off < sizeof(tab)) {
-		sc->st.sendtab_bad++;
-		log_warn(sc->hw->name, "send table ignored: count %u offset %u in %u bytes",
-		    h.count, h.offset, len);
+		netvsc_sendtab_bad(sc, "count/offset", h.count, h.offset);
 		return;
 	}
 	memcpy(tab, m + off, sizeof(tab));
 	for (uint32_t i = 0; i < NVSP_SEND_TAB_LEN; i++)
 		if (tab[i] >= sc->nq) {
-			sc->st.sendtab_bad++;
-			log_warn(sc->hw->name, "send table ignored: entry %u is channel %u of %u",
-			    i, tab[i], sc->nq);
+			netvsc_sendtab_bad(sc, "entry/channel", i, tab[i]);
 			return;
 		}
 	memcpy(sc->send_tab, tab, sizeof(tab));

@@ -8,7 +8,10 @@
  * hostile transfer packets and RNDIS messages, the bound on held
  * transfers, copied and page-buffer transmit, completions for unknown
  * ids, a full transmit side, link indications, detach and rescind with
- * receive buffers still lent, and every DMA allocation failing in turn.
+ * receive buffers still lent, every DMA allocation failing in turn, and
+ * vRSS: sub-channels as queues, the simulator's Toeplitz hash against
+ * Microsoft's verification values, flows spread by the guest's key and
+ * indirection table, a refused SET, hostile host send tables.
  * Each test ends with no protocol error at the host (unless it expects
  * some) and no leaked DMA memory.
  */
