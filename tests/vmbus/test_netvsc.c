@@ -1125,6 +1125,123 @@ test_rss_refused_keeps_queue0(void **state)
 	hw_dma_free(&f->s.dev, &mem);
 }
 
+/* An RNDIS SET of OID_GEN_RECEIVE_SCALE_PARAMETERS made by the test (not
+   the driver) and sent on the NIC's primary as the driver sends control
+   messages; its completions reach the driver as unexpected ones. */
+static void
+raw_rss_set(struct nic *n, const void *info, uint32_t ilen)
+{
+	struct netvsc_softc *sc = sc_of(n);
+	struct rndis_oid_req q;
+	memset(&q, 0, sizeof(q));
+	q.type = RNDIS_MSG_SET;
+	q.len = (uint32_t)sizeof(q) + ilen;
+	q.rid = 0x7777;
+	q.oid = RNDIS_OID_RSS_PARAMS;
+	q.info_len = ilen;
+	q.info_off = RNDIS_INFO_OFF;
+	memcpy(sc->ctl.va, &q, sizeof(q));
+	memcpy((uint8_t *)sc->ctl.va + sizeof(q), info, ilen);
+	hw_dma_sync_dev(sc->hw, sc->ctl.va, q.len);
+	struct {
+		struct vmbus_gpa_hdr h;
+		struct vmbus_pagebuf pb;
+	} ext = { { 0, 1 }, { q.len, (uint32_t)(sc->ctl.pa & 4095), sc->ctl.pa >> 12 } };
+	struct nvsp_rndis_pkt np = { NVSP_MSG_RNDIS_PKT, NVSP_CHAN_CONTROL,
+	    NVSP_NO_SECTION, 0 };
+	uint8_t m[NVSP_MSG_SIZE];
+	memset(m, 0, sizeof(m));
+	memcpy(m, &np, sizeof(np));
+	assert_int_equal(vmbus_chan_send(sc->ch, VMBUS_PKT_DATA_GPA_DIRECT,
+	    VMBUS_PKT_FLAG_COMPLETION, 0x9999, &ext, sizeof(ext), m, sizeof(m)),
+	    TERN_OK);
+	nic_poll(n, 64);
+}
+
+struct rss_body {
+	struct ndis_rss_params p;
+	uint32_t tab[128];
+	uint8_t key[40];
+};
+
+static void
+rss_body_good(struct rss_body *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->p.obj_type = NDIS_OBJ_RSS_PARAMS;
+	b->p.obj_rev = NDIS_RSS_PARAMS_REV2;
+	b->p.obj_size = 40;
+	b->p.hash_info = NDIS_HASH_FUNC_TOEPLITZ | NDIS_HASH_TCP_IPV4;
+	b->p.itab_size = 512;
+	b->p.itab_off = 40;
+	b->p.key_size = 40;
+	b->p.key_off = 40 + 512;
+	for (int i = 0; i < 128; i++)
+		b->tab[i] = (uint32_t)(3 - i % 4);
+	memcpy(b->key, ms_key, 40);
+}
+
+/* The VSP is strict about every field of the RSS SET: a well-formed one
+   from the test is taken (table reversed), each broken field is a
+   protocol error at the host and changes nothing. */
+static void
+test_vsp_rss_set_strict(void **state)
+{
+	struct fx *f = *state;
+	f->v.max_sub = 3;
+	struct nic *n = bring_up(f);
+	struct rss_body b;
+
+	rss_body_good(&b);
+	raw_rss_set(n, &b, sizeof(b));
+	assert_int_equal(hv_sim_error_count(&f->s), 0);
+	assert_int_equal(f->v.rss_sets, 2);
+	assert_int_equal(f->v.rss_tab[0], 3);
+	assert_int_equal(f->v.rss_hash, NDIS_HASH_FUNC_TOEPLITZ | NDIS_HASH_TCP_IPV4);
+
+	f->expect_errors = true;
+	for (int k = 0; k < 17; k++) {
+		uint32_t len = sizeof(b);
+		rss_body_good(&b);
+		switch (k) {
+		case 0: b.p.obj_type = 0x88; break;
+		case 1: b.p.obj_rev = 1; break;
+		case 2: b.p.obj_size = 36; break;
+		case 3: b.p.flags = NDIS_RSS_FLAG_KEY_UNCHANGED; break;
+		case 4: b.p.base_cpu = 1; break;
+		case 5: b.p.hash_info = 2 | NDIS_HASH_TCP_IPV4; break;	/* function */
+		case 6: b.p.hash_info = NDIS_HASH_FUNC_TOEPLITZ; break;	/* no type */
+		case 7: b.p.hash_info |= 0x10000; break;		/* unknown type */
+		case 8: b.p.itab_size = 510; break;
+		case 9: b.p.itab_size = 4 * 96; b.p.key_off = 40 + 4 * 96;
+			len = 40 + 4 * 96 + 40; memmove((uint8_t *)&b + len - 40, ms_key, 40);
+			break;						/* not 2^n */
+		case 10: b.p.itab_off = 42; break;
+		case 11: b.p.itab_off = 0xfffffff0u; break;
+		case 12: b.p.key_size = 16; break;
+		case 13: b.p.key_off = 40 + 500; break;		/* overlaps */
+		case 14: len -= 4; break;			/* key past the end */
+		case 15: b.p.cpu_masks_n = 1; break;
+		default: b.tab[77] = 4; break;			/* no channel 4 */
+		}
+		int before = hv_sim_error_count(&f->s);
+		raw_rss_set(n, &b, len);
+		if (hv_sim_error_count(&f->s) <= before)
+			fail_msg("broken RSS field %d not caught by the VSP", k);
+		assert_int_equal(f->v.rss_sets, 2);
+		assert_int_equal(f->v.rss_tab[0], 3);
+	}
+	/* Extra bytes after the key: slack, also refused. */
+	int before = hv_sim_error_count(&f->s);
+	uint8_t big[sizeof(b) + 8];
+	rss_body_good(&b);
+	memset(big, 0, sizeof(big));
+	memcpy(big, &b, sizeof(b));
+	raw_rss_set(n, big, sizeof(big));
+	assert_true(hv_sim_error_count(&f->s) > before);
+	assert_int_equal(f->v.rss_sets, 2);
+}
+
 /* One SEND_INDIRECTION_TABLE message: header, then `count` entries at
    `off` (all equal to `val`, except entry 5 = bad5), `len` bytes. */
 static int
@@ -1461,6 +1578,7 @@ main(void)
 		T(test_toeplitz_known_vectors),
 		T(test_rss_spreads_flows),
 		T(test_rss_refused_keeps_queue0),
+		T(test_vsp_rss_set_strict),
 		T(test_send_table_hostile),
 		T(test_send_table_nvsp6_offset),
 		T(test_detach_with_lent_buffers),
