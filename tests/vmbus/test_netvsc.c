@@ -1240,6 +1240,15 @@ test_vsp_rss_set_strict(void **state)
 	raw_rss_set(n, big, sizeof(big));
 	assert_true(hv_sim_error_count(&f->s) > before);
 	assert_int_equal(f->v.rss_sets, 2);
+	/* DISABLE_RSS, well formed: taken, and the VSP stops hashing. */
+	before = hv_sim_error_count(&f->s);
+	rss_body_good(&b);
+	b.p.flags = NDIS_RSS_FLAG_DISABLE;
+	assert_true(f->v.rss_on);
+	raw_rss_set(n, &b, sizeof(b));
+	assert_int_equal(hv_sim_error_count(&f->s), before);
+	assert_int_equal(f->v.rss_sets, 3);
+	assert_false(f->v.rss_on);
 }
 
 /* One SEND_INDIRECTION_TABLE message: header, then `count` entries at
