@@ -183,9 +183,10 @@ netvsc_vsp_rx(struct netvsc_vsp *v, const uint8_t *const *frames,
 		ml[i] = pk.len;
 	}
 	if (v->rx_q != 0 || !v->rss_on) {
-		if (v->rx_q >= 0 && v->rx_q < 5)
+		uint64_t t = netvsc_vsp_rx_msgs(v, mp, ml, n);
+		if (t != 0 && v->rx_q >= 0 && v->rx_q < 5)
 			v->rx_chan_frames[v->rx_q] += (uint64_t)n;
-		return netvsc_vsp_rx_msgs(v, mp, ml, n);
+		return t;
 	}
 	/* vRSS: one transfer packet per channel, frames in their order. */
 	int chan[VSP_MAX_RANGES];
