@@ -496,23 +496,11 @@ netvsc_rss_set(struct netvsc_softc *sc)
 		    err_str(rc), sc->nq);
 		return;
 	}
-	memcpy(sc->rss_key, m.key, sizeof(m.key));
-	memcpy(sc->rss_itab, m.itab, sizeof(m.itab));
 	sc->rss = true;
 	sc->st.rss_set++;
 	log_info(sc->hw->name, "vRSS: Toeplitz IPv4/TCP over %u channels", sc->nq);
 }
 
-/*
- * NVSP SEND_INDIRECTION_TABLE from the host (format: netvsc_reg.h, from
- * Linux): 16 channel numbers.  Checked against the message (count 16,
- * offset 4-aligned past the header, table inside the message) and the
- * channels open (every entry < nq); a bad one is counted, logged and
- * ignored, the last good one kept.  It is not used to steer transmit:
- * the stack picks a frame's queue by its own flow hash (one flow, one
- * queue), and the host accepts any frame on any of the device's
- * channels.  The table is kept for diagnostics (sc->send_tab, stats).
- */
 /* A bad send table: counted; the first few logged as warnings, the rest
    at debug level (a hostile host must not flood the log). */
 static void
@@ -526,6 +514,16 @@ netvsc_sendtab_bad(struct netvsc_softc *sc, const char *what, uint32_t a,
 		log_debug(sc->hw->name, "send table ignored: %s %u %u", what, a, b);
 }
 
+/*
+ * NVSP SEND_INDIRECTION_TABLE from the host (format: netvsc_reg.h, from
+ * Linux): 16 channel numbers.  Checked against the message (count 16,
+ * offset 4-aligned past the header, table inside the message) and the
+ * channels open (every entry < nq); a bad one is counted, logged and
+ * ignored, the last good one kept.  It is not used to steer transmit:
+ * the stack picks a frame's queue by its own flow hash (one flow, one
+ * queue), and the host accepts any frame on any of the device's
+ * channels.  The table is kept for diagnostics (sc->send_tab, stats).
+ */
 void
 netvsc_send_table(struct netvsc_softc *sc, const uint8_t *m, uint32_t len)
 {

@@ -107,11 +107,9 @@ struct netvsc_softc {
 	uint16_t tx_free[NETVSC_TX_SLOTS];
 	uint32_t tx_nfree;
 	bool rxcsum, txcsum;
-	/* vRSS (netvsc.c): the host spreads receive by our key and table;
-	   the host's send table is kept as it came (see netvsc_send_table). */
+	/* vRSS (netvsc.c): rss when the host took our key and table; the
+	   host's last good send table (see netvsc_send_table). */
 	bool rss;
-	uint8_t rss_key[NDIS_RSS_KEY_LEN];
-	uint32_t rss_itab[NDIS_RSS_ITAB_LEN];
 	bool send_tab_ok;
 	uint32_t send_tab[NVSP_SEND_TAB_LEN];
 	/* Control exchanges (attach): one at a time. */
