@@ -20,9 +20,12 @@
  * transaction id); RNDIS completions come through the receive buffer
  * like frames (matched by request id, netvsc_datapath.c copies them into
  * sc->rndis_resp).  vRSS: with NVSP 5 and later up to three sub-channels
- * are asked for and opened, one NIC queue each (netvsc_subchannels); the
- * receive-scale parameters (OID 0x00010204) are not set, so which flows
- * a real host puts on them is its own default.
+ * are asked for and opened, one NIC queue each (netvsc_subchannels); with
+ * more than one queue the receive-scale parameters (OID 0x00010204) are
+ * then set: Toeplitz over IPv4 and IPv4+TCP with the well-known 40-byte
+ * key and a 128-entry indirection table spreading over the open channels
+ * (netvsc_rss_set).  The layout facts beyond PROTOCOLS.md come from
+ * Linux's hyperv_net.h (see netvsc_reg.h).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -432,6 +435,128 @@ netvsc_subchannels(struct netvsc_softc *sc)
 	sc->nic.nqueues = sc->nq;
 }
 
+/*
+ * The key the driver sets: the well-known Toeplitz key of Microsoft's RSS
+ * documentation (also Linux's netvsc default), a fixed documented default
+ * rather than a random one, so traces and tests are reproducible.  The
+ * cost: a peer that knows the key can choose ports that all land on one
+ * queue; that only moves load, every queue is polled.
+ */
+const uint8_t netvsc_rss_key_default[NDIS_RSS_KEY_LEN] = {
+	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2,
+	0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+	0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4,
+	0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+	0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+/*
+ * vRSS receive side: SET OID_GEN_RECEIVE_SCALE_PARAMETERS with the hash
+ * (Toeplitz over IPv4 and IPv4+TCP), the key and an indirection table
+ * whose entry i names channel i mod nq.  The host then delivers each
+ * flow's transfer packets on the channel its hash picks.  A refusal (or
+ * no answer) is logged and leaves the host's default: receive on the
+ * primary, every queue still usable for transmit.  Never fails attach.
+ */
+struct netvsc_rss_msg {			/* the SET's information buffer */
+	struct ndis_rss_params p;
+	uint32_t itab[NDIS_RSS_ITAB_LEN];
+	uint8_t key[NDIS_RSS_KEY_LEN];
+};
+_Static_assert(sizeof(struct netvsc_rss_msg) ==
+    40 + 4 * NDIS_RSS_ITAB_LEN + NDIS_RSS_KEY_LEN, "RSS SET body, no padding");
+
+static void
+netvsc_rss_set(struct netvsc_softc *sc)
+{
+	struct netvsc_rss_msg m;
+
+	sc->rss = false;
+	if (sc->nq < 2)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.p.obj_type = NDIS_OBJ_RSS_PARAMS;
+	m.p.obj_rev = NDIS_RSS_PARAMS_REV2;
+	m.p.obj_size = sizeof(m.p);
+	m.p.flags = 0;
+	m.p.hash_info = NDIS_HASH_FUNC_TOEPLITZ | NDIS_HASH_IPV4 |
+	    NDIS_HASH_TCP_IPV4;
+	m.p.itab_size = sizeof(m.itab);
+	m.p.itab_off = offsetof(struct netvsc_rss_msg, itab);
+	m.p.key_size = sizeof(m.key);
+	m.p.key_off = offsetof(struct netvsc_rss_msg, key);
+	for (uint32_t i = 0; i < NDIS_RSS_ITAB_LEN; i++)
+		m.itab[i] = i % sc->nq;
+	memcpy(m.key, netvsc_rss_key_default, sizeof(m.key));
+	int rc = netvsc_set(sc, RNDIS_OID_RSS_PARAMS, &m, sizeof(m),
+	    "RNDIS SET RECEIVE_SCALE_PARAMETERS");
+	if (rc != TERN_OK) {
+		sc->st.rss_refused++;
+		log_warn(sc->hw->name, "receive-scale parameters not set (%s): receive stays on queue 0, %u queues transmit",
+		    err_str(rc), sc->nq);
+		return;
+	}
+	sc->rss = true;
+	sc->st.rss_set++;
+	log_info(sc->hw->name, "vRSS: Toeplitz IPv4/TCP over %u channels", sc->nq);
+}
+
+/* A bad send table: counted; the first few logged as warnings, the rest
+   at debug level (a hostile host must not flood the log). */
+static void
+netvsc_sendtab_bad(struct netvsc_softc *sc, const char *what, uint32_t a,
+    uint32_t b)
+{
+	if (++sc->st.sendtab_bad <= 8)
+		log_warn(sc->hw->name, "send table ignored: %s %u %u (%u queues)",
+		    what, a, b, sc->nq);
+	else
+		log_debug(sc->hw->name, "send table ignored: %s %u %u", what, a, b);
+}
+
+/*
+ * NVSP SEND_INDIRECTION_TABLE from the host (format: netvsc_reg.h, from
+ * Linux): 16 channel numbers.  Checked against the message (count 16,
+ * offset 4-aligned past the header, table inside the message) and the
+ * channels open (every entry < nq); a bad one is counted, logged and
+ * ignored, the last good one kept.  It is not used to steer transmit:
+ * the stack picks a frame's queue by its own flow hash (one flow, one
+ * queue), and the host accepts any frame on any of the device's
+ * channels.  The table is kept for diagnostics (sc->send_tab, stats).
+ */
+void
+netvsc_send_table(struct netvsc_softc *sc, const uint8_t *m, uint32_t len)
+{
+	struct nvsp_send_indir_tab h;
+	uint32_t tab[NVSP_SEND_TAB_LEN];
+
+	if (len < sizeof(h)) {
+		netvsc_sendtab_bad(sc, "short message", 0, len);
+		return;
+	}
+	memcpy(&h, m, sizeof(h));
+	uint32_t off = h.offset;
+	/* NVSP <= 6.0 hosts may send a wrong offset; the table then follows
+	   the 40-byte message (a fact from Linux, netvsc_reg.h). */
+	if (sc->nvsp_ver <= NVSP_V6 &&
+	    len >= NVSP_SEND_TAB_OFF_V6 + sizeof(tab))
+		off = NVSP_SEND_TAB_OFF_V6;
+	if (h.count != NVSP_SEND_TAB_LEN || off < sizeof(h) || (off & 3) != 0 ||
+	    off > len || len - off < sizeof(tab)) {
+		netvsc_sendtab_bad(sc, "count/offset", h.count, h.offset);
+		return;
+	}
+	memcpy(tab, m + off, sizeof(tab));
+	for (uint32_t i = 0; i < NVSP_SEND_TAB_LEN; i++)
+		if (tab[i] >= sc->nq) {
+			netvsc_sendtab_bad(sc, "entry/channel", i, tab[i]);
+			return;
+		}
+	memcpy(sc->send_tab, tab, sizeof(tab));
+	sc->send_tab_ok = true;
+	sc->st.sendtab_ok++;
+}
+
 /* Undo steps shared by the attach labels and detach. */
 static void
 netvsc_buffers_put(struct netvsc_softc *sc)
@@ -519,6 +644,7 @@ netvsc_attach(struct device *dev, void *softc)
 	    (rc = netvsc_rndis_config(sc)) != TERN_OK)
 		goto fail_buffers;
 	netvsc_subchannels(sc);
+	netvsc_rss_set(sc);
 	sc->running = true;
 	if ((rc = nic_register(&sc->nic)) != TERN_OK)
 		goto fail_buffers;

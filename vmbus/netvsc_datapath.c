@@ -728,9 +728,20 @@ netvsc_process(struct netvsc_softc *sc, int q, int budget)
 		case VMBUS_PKT_DATA_XFER_PAGES:
 			work += netvsc_rx_xfer(sc, q, &pk);
 			break;
+		case VMBUS_PKT_DATA_INBAND: {
+			/* Inband NVSP from the host: the send indirection
+			   table (netvsc.c); others (VF association) are
+			   not used. */
+			uint32_t t = 0, n = pk.len - pk.hdr_len;
+			if (n >= 4)
+				memcpy(&t, sc->pkt + pk.hdr_len, 4);
+			if (t == NVSP_MSG_SEND_INDIR_TAB)
+				netvsc_send_table(sc, sc->pkt + pk.hdr_len, n);
+			else
+				sc->st.pkts_other++;
+			break;
+		}
 		default:
-			/* Inband NVSP from the host (indirection table,
-			   VF association): not used with one queue. */
 			sc->st.pkts_other++;
 			break;
 		}

@@ -33,6 +33,7 @@
 #define NVSP_MSG_RNDIS_PKT_COMPLETE	108u
 #define NVSP_MSG_NDIS_CONFIG		125u
 #define NVSP_MSG_SUBCHANNEL		133u
+#define NVSP_MSG_SEND_INDIR_TAB		134u	/* host -> guest, Linux (below) */
 
 /* B.11 status values. */
 #define NVSP_STAT_SUCCESS	1u
@@ -236,5 +237,72 @@ struct ndis_offload_params {
 _Static_assert(sizeof(struct ndis_offload_params) == 24, "NDIS offload params rev 2");
 _Static_assert(offsetof(struct ndis_offload_params, tcp4_csum) == 5, "NDIS");
 _Static_assert(offsetof(struct ndis_offload_params, flags) == 16, "NDIS");
+
+/* ---- vRSS: receive-scale parameters and the host's send table ----------
+ *
+ * PROTOCOLS.md B.12 gives only the OID 0x00010204 and its object header
+ * type 0x89 ("128-entry indirection table + 40-byte Toeplitz key"); B.11
+ * step 7 says the host may send a 16-entry SEND_INDIRECTION_TABLE.  The
+ * rest below is taken as facts from Linux's drivers/net/hyperv/
+ * hyperv_net.h and rndis_filter.c (Debian linux-source-6.1), NOT from
+ * PROTOCOLS.md:
+ *  - the object revision 2 and its 40-byte layout (struct ndis_rss_params
+ *    below: natural alignment, two 2-byte holes after the u16 sizes);
+ *  - the flag bits (only DISABLE_RSS is used by us) and the hash-info
+ *    bits: function Toeplitz = 0x1, types IPV4 0x100, TCP_IPV4 0x200,
+ *    IPV6 0x400, IPV6_EX 0x800, TCP_IPV6 0x1000, TCP_IPV6_EX 0x2000;
+ *  - indirect_tabsize counts BYTES (4 per u32 entry), the table and the
+ *    key are placed by offsets from the start of the object, the key is
+ *    40 bytes and the table has 128 entries by default (Linux fills it
+ *    with channel numbers, entry i = i mod channels);
+ *  - NVSP type 134 = SEND_INDIRECTION_TABLE {u32 count; u32 offset},
+ *    offset measured from the NVSP type field, count 16; on NVSP 6.0 and
+ *    older hosts the offset may be wrong and the table then sits right
+ *    after the 40-byte NVSP message.
+ */
+#define RNDIS_OID_RSS_PARAMS		0x00010204u	/* B.12 */
+#define NDIS_OBJ_RSS_PARAMS		0x89u		/* B.12 */
+#define NDIS_RSS_PARAMS_REV2		2u		/* Linux */
+#define NDIS_RSS_FLAG_BASE_CPU_UNCHANGED 0x0001u	/* Linux */
+#define NDIS_RSS_FLAG_HASH_INFO_UNCHANGED 0x0002u
+#define NDIS_RSS_FLAG_ITAB_UNCHANGED	0x0004u
+#define NDIS_RSS_FLAG_KEY_UNCHANGED	0x0008u
+#define NDIS_RSS_FLAG_DISABLE		0x0010u
+#define NDIS_HASH_FUNC_TOEPLITZ		0x00000001u	/* Linux */
+#define NDIS_HASH_FUNC_MASK		0x000000ffu
+#define NDIS_HASH_IPV4			0x00000100u
+#define NDIS_HASH_TCP_IPV4		0x00000200u
+#define NDIS_HASH_IPV6			0x00000400u
+#define NDIS_HASH_IPV6_EX		0x00000800u
+#define NDIS_HASH_TCP_IPV6		0x00001000u
+#define NDIS_HASH_TCP_IPV6_EX		0x00002000u
+#define NDIS_RSS_KEY_LEN		40u	/* B.12 and Linux */
+#define NDIS_RSS_ITAB_LEN		128u	/* B.12 and Linux */
+
+struct ndis_rss_params {		/* NDIS_RECEIVE_SCALE_PARAMETERS rev 2 */
+	uint8_t obj_type, obj_rev;
+	uint16_t obj_size;		/* sizeof: 40 */
+	uint16_t flags, base_cpu;
+	uint32_t hash_info;		/* function | types */
+	uint16_t itab_size, pad0;	/* bytes */
+	uint32_t itab_off;		/* from the start of this object */
+	uint16_t key_size, pad1;	/* bytes */
+	uint32_t key_off;
+	uint32_t cpu_masks_off, cpu_masks_n, cpu_masks_entry;
+};
+_Static_assert(sizeof(struct ndis_rss_params) == 40, "Linux hyperv_net.h RSS params rev 2");
+_Static_assert(offsetof(struct ndis_rss_params, hash_info) == 8, "Linux hyperv_net.h");
+_Static_assert(offsetof(struct ndis_rss_params, itab_size) == 12, "Linux hyperv_net.h");
+_Static_assert(offsetof(struct ndis_rss_params, itab_off) == 16, "Linux hyperv_net.h");
+_Static_assert(offsetof(struct ndis_rss_params, key_size) == 20, "Linux hyperv_net.h");
+_Static_assert(offsetof(struct ndis_rss_params, key_off) == 24, "Linux hyperv_net.h");
+_Static_assert(offsetof(struct ndis_rss_params, cpu_masks_entry) == 36, "Linux hyperv_net.h");
+
+#define NVSP_SEND_TAB_LEN	16u	/* entries (B.11 step 7) */
+#define NVSP_SEND_TAB_OFF_V6	40u	/* where NVSP <= 6.0 hosts put it */
+struct nvsp_send_indir_tab {		/* SEND_INDIRECTION_TABLE header */
+	uint32_t type, count, offset;	/* offset from `type` */
+};
+_Static_assert(sizeof(struct nvsp_send_indir_tab) == 12, "Linux hyperv_net.h NVSP5 send table");
 
 #endif /* TERN_NETVSC_REG_H */

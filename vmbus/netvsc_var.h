@@ -90,6 +90,8 @@ struct netvsc_stats {
 	uint64_t subchan_asked, subchan_got;
 	uint64_t tx_waits;		/* transmit refusals that started a wait */
 	uint64_t tx_wakeups;		/* tx_ready up-calls made */
+	uint64_t rss_set, rss_refused;	/* receive-scale SETs */
+	uint64_t sendtab_ok, sendtab_bad;	/* host send tables */
 };
 
 /* Why a queue's transmit waits (kernel/dev/nic.h transmit-ready rule). */
@@ -122,6 +124,11 @@ struct netvsc_softc {
 	   its last frame (NETVSC_TXW_*, 0: none) and on which channel. */
 	uint8_t txw_why[NIC_MAX_QUEUES];
 	uint8_t txw_ch[NIC_MAX_QUEUES];
+	/* vRSS (netvsc.c): rss when the host took our key and table; the
+	   host's last good send table (see netvsc_send_table). */
+	bool rss;
+	bool send_tab_ok;
+	uint32_t send_tab[NVSP_SEND_TAB_LEN];
 	/* Control exchanges (attach): one at a time. */
 	uint64_t seq;
 	uint64_t nvsp_tid;		/* awaited COMP, 0 when none */
@@ -150,5 +157,11 @@ void netvsc_tx_init(struct netvsc_softc *sc);
 /* Give every unfinished TX chain back (detach). */
 void netvsc_tx_drain(struct netvsc_softc *sc);
 extern const struct nic_ops netvsc_nic_ops;
+
+/* netvsc.c: an inband NVSP SEND_INDIRECTION_TABLE from the host (m is
+   the NVSP message, len its bytes): validated, kept or counted bad. */
+void netvsc_send_table(struct netvsc_softc *sc, const uint8_t *m, uint32_t len);
+/* The default Toeplitz key the driver sets (the well-known one). */
+extern const uint8_t netvsc_rss_key_default[NDIS_RSS_KEY_LEN];
 
 #endif /* TERN_NETVSC_VAR_H */

@@ -5,7 +5,8 @@
  * page set and ranges over bytes the input writes into the receive
  * buffer, raw RNDIS messages (data, completions, indications) one range
  * each, completions with any transaction id and payload, inband NVSP
- * messages of any type, frames the guest sends, and polls by an upper
+ * messages of any type (often a send indirection table with a fuzzed
+ * body), frames the guest sends, and polls by an upper
  * layer that holds some buffers and releases them later.  The driver
  * must never crash, read out of bounds, leak or hang; the input ends
  * with UNLOAD and every lent buffer released.
@@ -147,9 +148,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    0xB, 0, tid, buf, len);
 		} else if (op == 4) {		/* any packet type, inband */
 			uint16_t type = (uint16_t)take(&r, 1);
-			uint32_t len = take(&r, 1) % 64;
+			uint32_t len = take(&r, 1) % 128;
 			for (uint32_t i = 0; i < len; i++)
 				buf[i] = (uint8_t)take(&r, 1);
+			if ((type & 0x80) && len >= 4) {
+				/* NVSP SEND_INDIRECTION_TABLE, fuzzed body. */
+				uint32_t t = NVSP_MSG_SEND_INDIR_TAB;
+				type = 0x6;
+				memcpy(buf, &t, 4);
+			}
 			hv_sim_chan_send(&s, c, type, (uint16_t)take(&r, 1), take(&r, 4), buf, len);
 		} else if (op == 5) {		/* frames the guest sends */
 			uint32_t len = 14 + take(&r, 2) % 1500;

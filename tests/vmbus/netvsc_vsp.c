@@ -182,7 +182,202 @@ netvsc_vsp_rx(struct netvsc_vsp *v, const uint8_t *const *frames,
 		mp[i] = msg[i];
 		ml[i] = pk.len;
 	}
-	return netvsc_vsp_rx_msgs(v, mp, ml, n);
+	if (v->rx_q != 0 || !v->rss_on) {
+		uint64_t t = netvsc_vsp_rx_msgs(v, mp, ml, n);
+		if (t != 0 && v->rx_q >= 0 && v->rx_q < 5)
+			v->rx_chan_frames[v->rx_q] += (uint64_t)n;
+		return t;
+	}
+	/* vRSS: one transfer packet per channel, frames in their order. */
+	int chan[VSP_MAX_RANGES];
+	for (int i = 0; i < n; i++)
+		chan[i] = netvsc_vsp_rss_chan(v, frames[i], lens[i], NULL);
+	uint64_t tid = 0;
+	bool all = true;
+	for (int c = 0; c <= (int)v->nsubch; c++) {
+		const void *gm[VSP_MAX_RANGES];
+		uint32_t gl[VSP_MAX_RANGES];
+		int k = 0;
+		for (int i = 0; i < n; i++)
+			if (chan[i] == c) {
+				gm[k] = mp[i];
+				gl[k++] = ml[i];
+			}
+		if (k == 0)
+			continue;
+		v->rx_q = c;
+		uint64_t t = netvsc_vsp_rx_msgs(v, gm, gl, k);
+		v->rx_q = 0;
+		if (t == 0)
+			all = false;
+		else
+			tid = t;
+		if (t != 0 && c < 5)
+			v->rx_chan_frames[c] += (uint64_t)k;
+	}
+	return all ? tid : 0;
+}
+
+/* ---- vRSS ------------------------------------------------------------- */
+
+/* Bit i of the key (0 = most significant bit of byte 0); 0 past its end. */
+static uint32_t
+vsp_key_bit(const uint8_t *key, uint32_t klen, uint32_t i)
+{
+	if (i / 8 >= klen)
+		return 0;
+	return (key[i / 8] >> (7 - i % 8)) & 1u;
+}
+
+uint32_t
+netvsc_vsp_toeplitz(const uint8_t *key, uint32_t klen, const uint8_t *in,
+    uint32_t n)
+{
+	uint32_t h = 0;
+	for (uint32_t i = 0; i < 8 * n; i++) {
+		if (!((in[i / 8] >> (7 - i % 8)) & 1u))
+			continue;
+		/* The 32-bit window of the key that starts at bit i. */
+		uint32_t w = 0;
+		for (uint32_t b = 0; b < 32; b++)
+			w = (w << 1) | vsp_key_bit(key, klen, i + b);
+		h ^= w;
+	}
+	return h;
+}
+
+static bool
+vsp_chan_open(struct netvsc_vsp *v, uint32_t c)
+{
+	struct sim_chan *ch = c == 0 ? hv_sim_chan(v->s, v->relid) :
+	    c <= v->nsubch ? hv_sim_chan(v->s, v->sub_relid[c - 1]) : NULL;
+	return ch != NULL && ch->open;
+}
+
+int
+netvsc_vsp_rss_chan(const struct netvsc_vsp *v, const uint8_t *f,
+    uint32_t len, bool *hashed)
+{
+	uint8_t in[12];
+	uint32_t n = 0;
+
+	if (hashed != NULL)
+		*hashed = false;
+	if (!v->rss_on || v->rss_ntab == 0 || len < 14 + 20 ||
+	    f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4)
+		return 0;
+	const uint8_t *ip = f + 14;
+	uint32_t hl = (uint32_t)(ip[0] & 15) * 4;
+	if (hl < 20 || 14 + hl > len)
+		return 0;
+	bool frag = ((ip[6] << 8 | ip[7]) & 0x3fff) != 0;	/* MF or offset */
+	memcpy(in, ip + 12, 8);			/* source, destination */
+	if (ip[9] == 6 && !frag && 14 + hl + 4 <= len &&
+	    (v->rss_hash & NDIS_HASH_TCP_IPV4)) {
+		memcpy(in + 8, ip + hl, 4);	/* source port, destination port */
+		n = 12;
+	} else if (v->rss_hash & NDIS_HASH_IPV4) {
+		n = 8;
+	} else {
+		return 0;
+	}
+	uint32_t h = netvsc_vsp_toeplitz(v->rss_key, NDIS_RSS_KEY_LEN, in, n);
+	uint32_t c = v->rss_tab[h & (v->rss_ntab - 1)];
+	if (hashed != NULL)
+		*hashed = true;
+	/* A channel closed since: the primary (the VSP's choice). */
+	return vsp_chan_open((struct netvsc_vsp *)v, c) ? (int)c : 0;
+}
+
+int
+netvsc_vsp_send_inband(struct netvsc_vsp *v, const void *msg, uint32_t len)
+{
+	struct sim_chan *c = hv_sim_chan(v->s, v->relid);
+	if (c == NULL || !c->open)
+		return -1;
+	return hv_sim_chan_send_ext(v->s, c, VMBUS_PKT_DATA_INBAND, 0, 0, NULL,
+	    0, msg, len);
+}
+
+/* SET OID_GEN_RECEIVE_SCALE_PARAMETERS: every field checked; returns the
+   RNDIS status for the completion. */
+static uint32_t
+vsp_rss_set(struct netvsc_vsp *v, const uint8_t *info, uint32_t ilen)
+{
+	struct ndis_rss_params p;
+	uint32_t nsub_open = 0;
+
+	if (ilen < sizeof(p)) {
+		VERR(v, "RSS parameters of %u bytes", ilen);
+		return 0xC0000001u;
+	}
+	memcpy(&p, info, sizeof(p));
+	for (uint32_t i = 1; i <= v->nsubch; i++)
+		nsub_open += vsp_chan_open(v, i);
+	uint64_t tab_end = (uint64_t)p.itab_off + p.itab_size;
+	uint64_t key_end = (uint64_t)p.key_off + p.key_size;
+	uint32_t ntab = p.itab_size / 4u;
+	bool bad = false;
+	if (p.obj_type != NDIS_OBJ_RSS_PARAMS || p.obj_rev != NDIS_RSS_PARAMS_REV2 ||
+	    p.obj_size != sizeof(p)) {
+		VERR(v, "RSS header type 0x%x rev %u size %u", p.obj_type,
+		    p.obj_rev, p.obj_size);
+		bad = true;
+	}
+	if ((p.flags & ~NDIS_RSS_FLAG_DISABLE) != 0 || p.base_cpu != 0) {
+		VERR(v, "RSS flags 0x%x base CPU %u", p.flags, p.base_cpu);
+		bad = true;
+	}
+	uint32_t types = p.hash_info & ~NDIS_HASH_FUNC_MASK;
+	if ((p.hash_info & NDIS_HASH_FUNC_MASK) != NDIS_HASH_FUNC_TOEPLITZ ||
+	    types == 0 || (types & ~0x3f00u) != 0) {
+		VERR(v, "RSS hash info 0x%x", p.hash_info);
+		bad = true;
+	}
+	if (p.itab_size % 4 != 0 || ntab == 0 || ntab > NDIS_RSS_ITAB_LEN ||
+	    (ntab & (ntab - 1)) != 0 || p.itab_off < sizeof(p) ||
+	    (p.itab_off & 3) != 0 || tab_end > ilen) {
+		VERR(v, "RSS indirection table %u bytes at %u in %u", p.itab_size,
+		    p.itab_off, ilen);
+		bad = true;
+	}
+	if (p.key_size != NDIS_RSS_KEY_LEN || p.key_off < sizeof(p) ||
+	    key_end > ilen ||
+	    (p.key_off < tab_end && key_end > p.itab_off)) {
+		VERR(v, "RSS key %u bytes at %u in %u (table %u..%llu)",
+		    p.key_size, p.key_off, ilen, p.itab_off,
+		    (unsigned long long)tab_end);
+		bad = true;
+	}
+	if (!bad && (tab_end > key_end ? tab_end : key_end) != ilen) {
+		VERR(v, "RSS parameters: %u bytes, parts end at %llu", ilen,
+		    (unsigned long long)(tab_end > key_end ? tab_end : key_end));
+		bad = true;
+	}
+	if (p.cpu_masks_off != 0 || p.cpu_masks_n != 0 || p.cpu_masks_entry != 0) {
+		VERR(v, "RSS processor masks %u/%u/%u", p.cpu_masks_off,
+		    p.cpu_masks_n, p.cpu_masks_entry);
+		bad = true;
+	}
+	if (bad)
+		return 0xC0000001u;		/* FAILURE */
+	uint32_t tab[NDIS_RSS_ITAB_LEN];
+	memcpy(tab, info + p.itab_off, 4 * (size_t)ntab);
+	for (uint32_t i = 0; i < ntab; i++)
+		if (tab[i] > nsub_open) {
+			VERR(v, "RSS table entry %u is channel %u, %u open", i,
+			    tab[i], 1 + nsub_open);
+			return 0xC0000001u;
+		}
+	if (v->f_rss_refuse)
+		return 0xC00000BBu;		/* NOT_SUPPORTED */
+	v->rss_sets++;
+	v->rss_hash = p.hash_info;
+	v->rss_ntab = ntab;
+	memcpy(v->rss_tab, tab, 4 * (size_t)ntab);
+	memcpy(v->rss_key, info + p.key_off, NDIS_RSS_KEY_LEN);
+	v->rss_on = (p.flags & NDIS_RSS_FLAG_DISABLE) == 0;
+	return 0;
 }
 
 int
@@ -368,6 +563,9 @@ vsp_rndis_ctl(struct netvsc_vsp *v, const uint8_t *m, uint32_t len)
 			else
 				v->offload_on = op.tcp4_csum == 4 && op.udp4_csum == 4;
 		}
+	} else if (q.oid == RNDIS_OID_RSS_PARAMS) {
+		c.status = vsp_rss_set(v, info, q.info_len <= len - sizeof(q) ?
+		    q.info_len : len - (uint32_t)sizeof(q));
 	} else {
 		c.status = 0xC00000BBu;
 	}
@@ -832,6 +1030,8 @@ netvsc_vsp_reoffered(struct netvsc_vsp *v)
 	v->nsubch = 0;
 	v->cur = NULL;
 	v->rx_q = 0;
+	v->rss_on = false;
+	v->rss_ntab = 0;
 }
 
 void

@@ -7,6 +7,15 @@
  * test injects go to the guest as transfer-page packets written into
  * the guest's receive buffer.
  *
+ * vRSS: the guest's receive-scale parameters (OID 0x00010204, layout in
+ * vmbus/netvsc_reg.h) are checked field by field and kept; from then on
+ * each received frame goes on the channel its Toeplitz hash (IPv4+TCP
+ * 4-tuple, else the IPv4 pair, with the guest's key; our own
+ * implementation from the definition) picks in the guest's indirection
+ * table; before that, and for frames that are not IPv4, on the primary.
+ * rx_q != 0 still forces one channel.  netvsc_vsp_send_table sends the
+ * host's SEND_INDIRECTION_TABLE, well-formed or not.
+ *
  * Faults: NVSP versions refused above max_nvsp, RNDIS INITIALIZE or the
  * offload parameters refused, control replies that are malformed or
  * never come, transfer packets with any ranges a test likes (inside or
@@ -53,6 +62,7 @@ struct netvsc_vsp {
 	/* Faults */
 	uint32_t f_rndis_init_status;	/* INITIALIZE completion status */
 	bool f_offload_refuse;		/* SET OFFLOAD_PARAMETERS fails */
+	bool f_rss_refuse;		/* SET RECEIVE_SCALE_PARAMETERS fails */
 	bool f_ctl_mute;		/* no RNDIS control completions */
 	bool f_ctl_bad_len;		/* control completions claim too much */
 	uint32_t f_recv_buf_sections;	/* 0: 1 */
@@ -100,6 +110,14 @@ struct netvsc_vsp {
 	/* The wire, guest to host. */
 	struct vsp_frame wire[VSP_WIRE];
 	int nwire;
+	/* vRSS as the guest set it (rss_on: hash frames to channels) */
+	bool rss_on;
+	uint32_t rss_hash;		/* hash_info: function | types */
+	uint32_t rss_ntab;		/* entries */
+	uint32_t rss_tab[NDIS_RSS_ITAB_LEN];
+	uint8_t rss_key[NDIS_RSS_KEY_LEN];
+	uint64_t rss_sets;
+	uint64_t rx_chan_frames[5];	/* frames delivered per channel */
 	/* Counters */
 	uint64_t tx_frames, tx_copied, tx_direct, acks, xfers, ctl_msgs;
 	uint64_t nvsp_inits;
@@ -139,5 +157,18 @@ int netvsc_vsp_link(struct netvsc_vsp *v, bool up);
 /* The host's view of the receive buffer (NULL outside). */
 uint8_t *netvsc_vsp_rxbuf(struct netvsc_vsp *v, uint32_t off, uint32_t len);
 bool netvsc_vsp_xfer_outstanding(const struct netvsc_vsp *v, uint64_t tid);
+/* Toeplitz hash of n input bytes with a key of klen bytes (key bits past
+   its end count as 0), as the RSS definition states it: for every set
+   input bit i (most significant first) XOR in the 32 key bits starting
+   at bit i. */
+uint32_t netvsc_vsp_toeplitz(const uint8_t *key, uint32_t klen,
+    const uint8_t *in, uint32_t n);
+/* The channel (0 primary, k sub-channel k) a frame goes on under the
+   guest's RSS settings; *hashed tells whether a hash picked it. */
+int netvsc_vsp_rss_chan(const struct netvsc_vsp *v, const uint8_t *frame,
+    uint32_t len, bool *hashed);
+/* An inband NVSP message of len bytes from the host on the primary (the
+   send indirection table, well-formed or hostile). */
+int netvsc_vsp_send_inband(struct netvsc_vsp *v, const void *msg, uint32_t len);
 
 #endif

@@ -14,7 +14,9 @@
 # needed), netvsc binds through the simulator's netvsc VSP: TERN NIC
 # driver=netvsc, /healthz answers from Linux, a 1 MiB and a 100 MiB file
 # arrive byte for byte, 200 concurrent connections are answered, /stats
-# shows no receive payload copies, no protocol error at the host, exit 0.
+# shows no receive payload copies and received frames on more than one
+# of the four queues (three sub-channels, the guest's RSS settings), no
+# protocol error at the host, exit 0.
 # With --fault=reset-after=N the host rescinds the NIC in the middle of a
 # 32 MiB download and offers it again: the download completes byte for
 # byte, netvsc attaches again, /healthz answers, no protocol error.  With
@@ -140,7 +142,8 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 L=$LN
-check "netvsc bound on the TAP" '^TERN NIC name=hn0 driver=netvsc mac=00:15:5d:01:02:03 mtu=1500 queues=1 link=up$'
+check "netvsc bound on the TAP with four queues (vRSS)" '^TERN NIC name=hn0 driver=netvsc mac=00:15:5d:01:02:03 mtu=1500 queues=4 link=up$'
+check "receive-scale parameters set" 'vRSS: Toeplitz IPv4/TCP over 4 channels'
 check "network up through netvsc" '^TERN NET_UP ip=10\.79\.9\.2/24'
 if [ "$(nsx curl -s -m 5 http://10.79.9.2/healthz)" = "ok" ]; then
 	echo "PASS ternsim-azure: /healthz over netvsc"
@@ -171,6 +174,20 @@ if echo "$st" | grep -q '"net.payload_copied": 0,' && echo "$st" | grep -q '"pal
 	echo "PASS ternsim-azure: /stats shows no receive payload copies"
 else
 	echo "FAIL ternsim-azure: /stats receive copies (or no frames): $(echo "$st" | grep -E 'copied|rx_packets' | tr -d '\n')"
+	failed=1
+fi
+# vRSS: after 200 connections from as many source ports, the VSP's
+# Toeplitz hash put received frames on more than one of the four queues.
+used=0
+per=
+for q in 0 1 2 3; do
+	v=$(echo "$st" | sed -n "s/.*\"nic\.q$q\.rx_packets\": *\([0-9]*\).*/\1/p")
+	[ "${v:-0}" -gt 0 ] && used=$((used + 1))
+	per="$per q$q=${v:-0}"
+done
+if [ "$used" -ge 2 ]; then echo "PASS ternsim-azure: received frames on $used of 4 queues (vRSS):$per"
+else
+	echo "FAIL ternsim-azure: received frames on $used queue(s): $(echo "$st" | grep -E 'nic\.q[0-9]\.rx_packets' | tr -d '\n')"
 	failed=1
 fi
 kill -TERM "$pid" 2>/dev/null
@@ -284,7 +301,7 @@ rc=$?
 pid=
 L=$LB
 check "both: three offers" '^TERN VMBUS version=5\.3 offers=3$'
-check "both: netvsc marker" '^TERN NIC name=hn0 driver=netvsc mac=00:15:5d:01:02:03 mtu=1500 queues=1 link=up$'
+check "both: netvsc marker" '^TERN NIC name=hn0 driver=netvsc mac=00:15:5d:01:02:03 mtu=1500 queues=4 link=up$'
 check "both: storvsc markers" '^TERN BLK name=sdb driver=storvsc relid=16 lun=0 sectors=8192 '
 check "both: blktest through storvsc" '^TERN BLKTEST ok dev=sdb mode=write lba=8064 bytes=65536 seed=[0-9a-f]{16}$'
 if [ "$rc" -eq 0 ] && grep -Eq "netvsc wire: .* 0 host protocol errors" "$LB" &&

@@ -8,8 +8,11 @@
  * hostile transfer packets and RNDIS messages, the bound on held
  * transfers, copied and page-buffer transmit, completions for unknown
  * ids, a full transmit side (its wait woken once by tx_ready), link
- * indications, detach and rescind with
- * receive buffers still lent, and every DMA allocation failing in turn.
+ * indications, detach and rescind with receive buffers still lent, every
+ * DMA allocation failing in turn, and vRSS: sub-channels as queues, the
+ * simulator's Toeplitz hash against Microsoft's verification values,
+ * flows spread by the guest's key and indirection table, a refused SET,
+ * hostile host send tables.
  * Each test ends with no protocol error at the host (unless it expects
  * some) and no leaked DMA memory.
  */
@@ -938,6 +941,425 @@ test_no_subchannels_before_nvsp5(void **state)
 	assert_int_equal(f->v.nsubch, 0);
 }
 
+
+/* ---- vRSS: hash, indirection table, host send table ---------------------- */
+
+/* The well-known Toeplitz key of Microsoft's RSS verification suite (a
+   public fact, written out here, not taken from the driver). */
+static const uint8_t ms_key[40] = {
+	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2,
+	0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
+	0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4,
+	0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
+	0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+/* The suite's IPv4 rows: source, destination, ports, IPv4 hash,
+   IPv4+TCP hash. */
+static void
+test_toeplitz_known_vectors(void **state)
+{
+	static const struct {
+		uint8_t src[4], dst[4];
+		uint16_t sport, dport;
+		uint32_t h_ip, h_tcp;
+	} vec[] = {
+		{ { 66, 9, 149, 187 }, { 161, 142, 100, 80 }, 2794, 1766, 0x323e8fc2, 0x51ccc178 },
+		{ { 199, 92, 111, 2 }, { 65, 69, 140, 83 }, 14230, 4739, 0xd718262a, 0xc626b0ea },
+		{ { 24, 19, 198, 95 }, { 12, 22, 207, 184 }, 12898, 38024, 0xd2d0a5de, 0x5c2b394a },
+		{ { 38, 27, 205, 30 }, { 209, 142, 163, 6 }, 48228, 2217, 0x82989176, 0xafc7327f },
+		{ { 153, 39, 163, 191 }, { 202, 188, 127, 2 }, 44251, 1303, 0x5d1809c5, 0x10e828a2 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		uint8_t in[12];
+		memcpy(in, vec[i].src, 4);
+		memcpy(in + 4, vec[i].dst, 4);
+		in[8] = (uint8_t)(vec[i].sport >> 8);
+		in[9] = (uint8_t)vec[i].sport;
+		in[10] = (uint8_t)(vec[i].dport >> 8);
+		in[11] = (uint8_t)vec[i].dport;
+		assert_int_equal(netvsc_vsp_toeplitz(ms_key, 40, in, 8), vec[i].h_ip);
+		assert_int_equal(netvsc_vsp_toeplitz(ms_key, 40, in, 12), vec[i].h_tcp);
+	}
+	/* And the driver's default key is that key. */
+	assert_memory_equal(netvsc_rss_key_default, ms_key, 40);
+}
+
+/* An IPv4 frame to the guest (10.0.0.4) from src:sport, TCP or UDP. */
+static uint32_t
+ip_frame(uint8_t *b, uint32_t src, uint16_t sport, uint8_t proto, bool frag)
+{
+	uint32_t len = 14 + 20 + 20 + 16;
+	memset(b, 0, len);
+	memcpy(b, "\x00\x15\x5d\x01\x02\x03", 6);
+	memcpy(b + 6, "\x00\x15\x5d\x09\x09\x09", 6);
+	b[12] = 0x08;
+	uint8_t *ip = b + 14;
+	ip[0] = 0x45;
+	ip[2] = 0;
+	ip[3] = (uint8_t)(len - 14);
+	ip[6] = frag ? 0x20 : 0x40;	/* MF, else DF */
+	ip[8] = 64;
+	ip[9] = proto;
+	ip[12] = (uint8_t)(src >> 24); ip[13] = (uint8_t)(src >> 16);
+	ip[14] = (uint8_t)(src >> 8); ip[15] = (uint8_t)src;
+	ip[16] = 10; ip[17] = 0; ip[18] = 0; ip[19] = 4;
+	ip[20] = (uint8_t)(sport >> 8); ip[21] = (uint8_t)sport;
+	ip[22] = 0; ip[23] = 80;		/* destination port 80 */
+	return len;
+}
+
+/* The queue the test expects, from the standard's definition and the
+   driver's documented table (entry i = channel i mod 4): independent of
+   the VSP's routing code. */
+static int
+expect_q(const uint8_t *fr, bool tcp)
+{
+	uint8_t in[12];
+	memcpy(in, fr + 14 + 12, 8);
+	memcpy(in + 8, fr + 14 + 20, 4);
+	uint32_t h = netvsc_vsp_toeplitz(ms_key, 40, in, tcp ? 12 : 8);
+	return (int)((h & 127) % 4);
+}
+
+static int
+rx_queue_of(struct up *u, const uint8_t *fr, uint32_t len)
+{
+	for (int i = 0; i < u->nheld; i++)
+		if (u->held[i]->len == len && memcmp(u->held[i]->data, fr, len) == 0)
+			return u->held[i]->queue;
+	return -1;
+}
+
+/* Four channels: the guest sets Toeplitz IPv4/TCP with the well-known key
+   and a table spreading over all four; 64 TCP flows, UDP, a fragment and
+   ARP land exactly where hash + table say, come up with nic_buf.queue =
+   that channel, and are acknowledged on it. */
+static void
+test_rss_spreads_flows(void **state)
+{
+	struct fx *f = *state;
+	f->v.max_sub = 3;
+	struct nic *n = bring_up(f);
+	struct netvsc_softc *sc = sc_of(n);
+	static uint8_t fr[67][128];
+	const uint8_t *fp[67];
+	uint32_t l[67];
+	int want[67], per_q[4] = { 0 };
+
+	assert_int_equal(n->nqueues, 4);
+	assert_true(sc->rss);
+	assert_int_equal(sc->st.rss_set, 1);
+	/* What the host was told, field by field (the VSP checked the rest). */
+	assert_true(f->v.rss_on);
+	assert_int_equal(f->v.rss_sets, 1);
+	assert_int_equal(f->v.rss_hash, NDIS_HASH_FUNC_TOEPLITZ | NDIS_HASH_IPV4 |
+	    NDIS_HASH_TCP_IPV4);
+	assert_memory_equal(f->v.rss_key, ms_key, 40);
+	assert_int_equal(f->v.rss_ntab, 128);
+	for (int i = 0; i < 128; i++)
+		assert_int_equal(f->v.rss_tab[i], (uint32_t)(i % 4));
+
+	for (int i = 0; i < 64; i++) {
+		l[i] = ip_frame(fr[i], 0xc0a80100u + (uint32_t)(i % 7),
+		    (uint16_t)(40000 + 13 * i), 6, false);
+		want[i] = expect_q(fr[i], true);
+	}
+	l[64] = ip_frame(fr[64], 0xc0a80177u, 5353, 17, false);	/* UDP: pair */
+	want[64] = expect_q(fr[64], false);
+	l[65] = ip_frame(fr[65], 0xc0a80133u, 41000, 6, true);	/* fragment */
+	want[65] = expect_q(fr[65], false);
+	frame(fr[66], 60, 9);					/* not IPv4 */
+	fr[66][12] = 0x08;
+	fr[66][13] = 0x06;
+	l[66] = 60;
+	want[66] = 0;
+	for (int i = 0; i < 67; i++) {
+		fp[i] = fr[i];
+		per_q[want[i]]++;
+	}
+	/* The flows really spread: every channel gets some. */
+	for (int q = 0; q < 4; q++)
+		assert_true(per_q[q] > 0);
+	f->up.hold = true;
+	assert_true(netvsc_vsp_rx(&f->v, fp, l, 64, -1) != 0);
+	assert_true(netvsc_vsp_rx(&f->v, fp + 64, l + 64, 3, -1) != 0);
+	for (int q = 0; q < 4; q++)
+		nic_poll_queue(n, q, 128);
+	assert_int_equal(f->up.nheld, 67);
+	for (int i = 0; i < 67; i++)
+		assert_int_equal(rx_queue_of(&f->up, fr[i], l[i]), want[i]);
+	for (int q = 0; q < 4; q++) {
+		assert_int_equal(n->queue[q].stats.rx_packets, (uint64_t)per_q[q]);
+		assert_int_equal(f->v.rx_chan_frames[q], (uint64_t)per_q[q]);
+	}
+	up_release_all(&f->up);
+	netvsc_vsp_drain(&f->v);	/* acks checked against their channels */
+	assert_int_equal(f->v.xfer_out, 0);
+}
+
+/* The host refuses the receive-scale parameters: attach still succeeds
+   with four queues, the refusal is logged and counted, receive stays on
+   queue 0 and transmit works on every queue. */
+static void
+test_rss_refused_keeps_queue0(void **state)
+{
+	struct fx *f = *state;
+	f->v.max_sub = 3;
+	f->v.f_rss_refuse = true;
+	struct nic *n = bring_up(f);
+	struct netvsc_softc *sc = sc_of(n);
+	uint8_t fr[8][128];
+	const uint8_t *fp[8];
+	uint32_t l[8];
+	struct hw_dma mem;
+	struct nic_buf b;
+
+	assert_int_equal(n->nqueues, 4);
+	assert_false(sc->rss);
+	assert_int_equal(sc->st.rss_refused, 1);
+	assert_false(f->v.rss_on);
+	assert_true(kstub_logged("receive-scale parameters not set"));
+	for (int i = 0; i < 8; i++) {
+		l[i] = ip_frame(fr[i], 0xc0a80100u, (uint16_t)(50000 + 101 * i), 6, false);
+		fp[i] = fr[i];
+	}
+	f->up.hold = true;
+	assert_true(netvsc_vsp_rx(&f->v, fp, l, 8, -1) != 0);
+	for (int q = 1; q < 4; q++)
+		assert_int_equal(nic_poll_queue(n, q, 64), 0);
+	assert_int_equal(nic_poll_queue(n, 0, 64), 8);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(rx_queue_of(&f->up, fr[i], l[i]), 0);
+	up_release_all(&f->up);
+	assert_int_equal(hw_dma_alloc(&f->s.dev, 4096, 4096, &mem), 0);
+	frame(mem.va, 300, 4);
+	txbuf(&b, mem.va, 300);
+	tx_released = 0;
+	assert_int_equal(nic_tx(n, 2, &b, NULL), TERN_OK);
+	assert_int_equal(f->v.wire[0].relid, f->v.sub_relid[1]);
+	assert_int_equal(nic_poll_queue(n, 2, 64), 1);
+	assert_int_equal(tx_released, 1);
+	netvsc_vsp_drain(&f->v);
+	assert_int_equal(f->v.xfer_out, 0);
+	hw_dma_free(&f->s.dev, &mem);
+}
+
+/* An RNDIS SET of OID_GEN_RECEIVE_SCALE_PARAMETERS made by the test (not
+   the driver) and sent on the NIC's primary as the driver sends control
+   messages; its completions reach the driver as unexpected ones. */
+static void
+raw_rss_set(struct nic *n, const void *info, uint32_t ilen)
+{
+	struct netvsc_softc *sc = sc_of(n);
+	struct rndis_oid_req q;
+	memset(&q, 0, sizeof(q));
+	q.type = RNDIS_MSG_SET;
+	q.len = (uint32_t)sizeof(q) + ilen;
+	q.rid = 0x7777;
+	q.oid = RNDIS_OID_RSS_PARAMS;
+	q.info_len = ilen;
+	q.info_off = RNDIS_INFO_OFF;
+	memcpy(sc->ctl.va, &q, sizeof(q));
+	memcpy((uint8_t *)sc->ctl.va + sizeof(q), info, ilen);
+	hw_dma_sync_dev(sc->hw, sc->ctl.va, q.len);
+	struct {
+		struct vmbus_gpa_hdr h;
+		struct vmbus_pagebuf pb;
+	} ext = { { 0, 1 }, { q.len, (uint32_t)(sc->ctl.pa & 4095), sc->ctl.pa >> 12 } };
+	struct nvsp_rndis_pkt np = { NVSP_MSG_RNDIS_PKT, NVSP_CHAN_CONTROL,
+	    NVSP_NO_SECTION, 0 };
+	uint8_t m[NVSP_MSG_SIZE];
+	memset(m, 0, sizeof(m));
+	memcpy(m, &np, sizeof(np));
+	assert_int_equal(vmbus_chan_send(sc->ch, VMBUS_PKT_DATA_GPA_DIRECT,
+	    VMBUS_PKT_FLAG_COMPLETION, 0x9999, &ext, sizeof(ext), m, sizeof(m)),
+	    TERN_OK);
+	nic_poll(n, 64);
+}
+
+struct rss_body {
+	struct ndis_rss_params p;
+	uint32_t tab[128];
+	uint8_t key[40];
+};
+
+static void
+rss_body_good(struct rss_body *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->p.obj_type = NDIS_OBJ_RSS_PARAMS;
+	b->p.obj_rev = NDIS_RSS_PARAMS_REV2;
+	b->p.obj_size = 40;
+	b->p.hash_info = NDIS_HASH_FUNC_TOEPLITZ | NDIS_HASH_TCP_IPV4;
+	b->p.itab_size = 512;
+	b->p.itab_off = 40;
+	b->p.key_size = 40;
+	b->p.key_off = 40 + 512;
+	for (int i = 0; i < 128; i++)
+		b->tab[i] = (uint32_t)(3 - i % 4);
+	memcpy(b->key, ms_key, 40);
+}
+
+/* The VSP is strict about every field of the RSS SET: a well-formed one
+   from the test is taken (table reversed), each broken field is a
+   protocol error at the host and changes nothing. */
+static void
+test_vsp_rss_set_strict(void **state)
+{
+	struct fx *f = *state;
+	f->v.max_sub = 3;
+	struct nic *n = bring_up(f);
+	struct rss_body b;
+
+	rss_body_good(&b);
+	raw_rss_set(n, &b, sizeof(b));
+	assert_int_equal(hv_sim_error_count(&f->s), 0);
+	assert_int_equal(f->v.rss_sets, 2);
+	assert_int_equal(f->v.rss_tab[0], 3);
+	assert_int_equal(f->v.rss_hash, NDIS_HASH_FUNC_TOEPLITZ | NDIS_HASH_TCP_IPV4);
+
+	f->expect_errors = true;
+	for (int k = 0; k < 17; k++) {
+		uint32_t len = sizeof(b);
+		rss_body_good(&b);
+		switch (k) {
+		case 0: b.p.obj_type = 0x88; break;
+		case 1: b.p.obj_rev = 1; break;
+		case 2: b.p.obj_size = 36; break;
+		case 3: b.p.flags = NDIS_RSS_FLAG_KEY_UNCHANGED; break;
+		case 4: b.p.base_cpu = 1; break;
+		case 5: b.p.hash_info = 2 | NDIS_HASH_TCP_IPV4; break;	/* function */
+		case 6: b.p.hash_info = NDIS_HASH_FUNC_TOEPLITZ; break;	/* no type */
+		case 7: b.p.hash_info |= 0x10000; break;		/* unknown type */
+		case 8: b.p.itab_size = 510; break;
+		case 9: b.p.itab_size = 4 * 96; b.p.key_off = 40 + 4 * 96;
+			len = 40 + 4 * 96 + 40; memmove((uint8_t *)&b + len - 40, ms_key, 40);
+			break;						/* not 2^n */
+		case 10: b.p.itab_off = 42; break;
+		case 11: b.p.itab_off = 0xfffffff0u; break;
+		case 12: b.p.key_size = 16; break;
+		case 13: b.p.key_off = 40 + 500; break;		/* overlaps */
+		case 14: len -= 4; break;			/* key past the end */
+		case 15: b.p.cpu_masks_n = 1; break;
+		default: b.tab[77] = 4; break;			/* no channel 4 */
+		}
+		int before = hv_sim_error_count(&f->s);
+		raw_rss_set(n, &b, len);
+		if (hv_sim_error_count(&f->s) <= before)
+			fail_msg("broken RSS field %d not caught by the VSP", k);
+		assert_int_equal(f->v.rss_sets, 2);
+		assert_int_equal(f->v.rss_tab[0], 3);
+	}
+	/* Extra bytes after the key: slack, also refused. */
+	int before = hv_sim_error_count(&f->s);
+	uint8_t big[sizeof(b) + 8];
+	rss_body_good(&b);
+	memset(big, 0, sizeof(big));
+	memcpy(big, &b, sizeof(b));
+	raw_rss_set(n, big, sizeof(big));
+	assert_true(hv_sim_error_count(&f->s) > before);
+	assert_int_equal(f->v.rss_sets, 2);
+	/* DISABLE_RSS, well formed: taken, and the VSP stops hashing. */
+	before = hv_sim_error_count(&f->s);
+	rss_body_good(&b);
+	b.p.flags = NDIS_RSS_FLAG_DISABLE;
+	assert_true(f->v.rss_on);
+	raw_rss_set(n, &b, sizeof(b));
+	assert_int_equal(hv_sim_error_count(&f->s), before);
+	assert_int_equal(f->v.rss_sets, 3);
+	assert_false(f->v.rss_on);
+}
+
+/* One SEND_INDIRECTION_TABLE message: header, then `count` entries at
+   `off` (all equal to `val`, except entry 5 = bad5), `len` bytes. */
+static int
+send_tab(struct fx *f, uint32_t count, uint32_t off, uint32_t len,
+    uint32_t val, uint32_t bad5)
+{
+	uint8_t m[256];
+	struct nvsp_send_indir_tab h = { NVSP_MSG_SEND_INDIR_TAB, count, off };
+	memset(m, 0, sizeof(m));
+	memcpy(m, &h, sizeof(h));
+	for (uint32_t i = 0; i < 16 && off + 4 * i + 4 <= sizeof(m); i++) {
+		uint32_t e = i == 5 ? bad5 : (val + i) % 4;
+		memcpy(m + off + 4 * i, &e, 4);
+	}
+	return netvsc_vsp_send_inband(&f->v, m, len);
+}
+
+/* The host's send table: a good one is kept; short, wrong-count,
+   out-of-bounds, unaligned and wrong-channel ones are counted and
+   ignored, the good one stays. */
+static void
+test_send_table_hostile(void **state)
+{
+	struct fx *f = *state;
+	f->v.max_sub = 3;
+	struct nic *n = bring_up(f);
+	struct netvsc_softc *sc = sc_of(n);
+
+	assert_false(sc->send_tab_ok);
+	assert_int_equal(send_tab(f, 16, 12, 12 + 64, 1, 2), 0);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(sc->st.sendtab_ok, 1);
+	assert_true(sc->send_tab_ok);
+	for (uint32_t i = 0; i < 16; i++)
+		assert_int_equal(sc->send_tab[i], i == 5 ? 2 : (1 + i) % 4);
+	assert_int_equal(send_tab(f, 16, 12, 8, 0, 0), 0);		/* short */
+	assert_int_equal(send_tab(f, 15, 12, 12 + 64, 0, 0), 0);	/* count */
+	assert_int_equal(send_tab(f, 0xffffffffu, 12, 12 + 64, 0, 0), 0);
+	assert_int_equal(send_tab(f, 16, 12, 12 + 60, 0, 0), 0);	/* past end */
+	assert_int_equal(send_tab(f, 16, 0xfffffff0u, 12 + 64, 0, 0), 0);
+	assert_int_equal(send_tab(f, 16, 14, 14 + 64, 0, 0), 0);	/* unaligned */
+	assert_int_equal(send_tab(f, 16, 4, 4 + 64, 0, 0), 0);		/* in header */
+	assert_int_equal(send_tab(f, 16, 12, 12 + 64, 0, 4), 0);	/* channel 4 */
+	assert_int_equal(send_tab(f, 16, 12, 12 + 64, 0, 0xffffffffu), 0);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(sc->st.sendtab_bad, 9);
+	assert_int_equal(sc->st.sendtab_ok, 1);
+	for (uint32_t i = 0; i < 16; i++)
+		assert_int_equal(sc->send_tab[i], i == 5 ? 2 : (1 + i) % 4);
+	assert_true(kstub_logged("send table ignored"));
+	/* The NIC still works. */
+	uint8_t fr[128];
+	const uint8_t *fp = fr;
+	uint32_t l = ip_frame(fr, 0xc0a80105u, 4242, 6, false);
+	assert_true(netvsc_vsp_rx(&f->v, &fp, &l, 1, -1) != 0);
+	assert_int_equal(nic_poll(n, 64), 1);
+}
+
+/* NVSP 6.0 hosts may put a wrong offset in the message; the table then
+   follows the 40-byte NVSP message (fact from Linux). */
+static void
+test_send_table_nvsp6_offset(void **state)
+{
+	struct fx *f = *state;
+	f->v.max_sub = 1;
+	f->v.max_nvsp = NVSP_V6;
+	struct nic *n = bring_up(f);
+	struct netvsc_softc *sc = sc_of(n);
+	assert_int_equal(n->nqueues, 2);
+	/* Offset field says 12, the table is at 40: entries i%2 there. */
+	uint8_t m[40 + 64];
+	struct nvsp_send_indir_tab h = { NVSP_MSG_SEND_INDIR_TAB, 16, 12 };
+	memset(m, 0, sizeof(m));
+	memcpy(m, &h, sizeof(h));
+	for (uint32_t i = 0; i < 16; i++) {
+		uint32_t e = i % 2;
+		memcpy(m + 40 + 4 * i, &e, 4);
+	}
+	assert_int_equal(netvsc_vsp_send_inband(&f->v, m, sizeof(m)), 0);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(sc->st.sendtab_ok, 1);
+	for (uint32_t i = 0; i < 16; i++)
+		assert_int_equal(sc->send_tab[i], i % 2);
+	assert_true(sc->rss);
+	for (int i = 0; i < 128; i++)
+		assert_int_equal(f->v.rss_tab[i], (uint32_t)(i % 2));
+}
+
 /* ---- lifetime ------------------------------------------------------------ */
 
 static void
@@ -1095,6 +1517,42 @@ test_lost_reply_each_step(void **state)
 	assert_true(failed >= 10);
 }
 
+/* With sub-channels, every reply lost in turn: a lost SUBCHANNEL or
+   receive-scale reply leaves fewer queues or receive on queue 0, never a
+   failed attach, never a leak. */
+static void
+test_lost_reply_with_rss(void **state)
+{
+	(void)state;
+	int rss_lost = 0, rss_ok = 0;
+	for (int at = 1; at <= 24; at++) {
+		struct fx *f = malloc(sizeof(*f));
+		fx_init(f);
+		f->v.max_sub = 3;
+		f->v.f_drop_at = at;
+		int bound = vmbus_probe(&f->vb, table);
+		if (kstub_logged("receive-scale parameters not set")) {
+			rss_lost++;
+			assert_int_equal(bound, 1);
+			struct nic *n = nic_first();
+			assert_non_null(n);
+			assert_false(sc_of(n)->rss);
+			assert_int_equal(n->nqueues, 4);
+		} else if (bound == 1 && sc_of(nic_first())->rss) {
+			rss_ok++;
+		}
+		int leaked = fx_fini(f);
+		int errs = hv_sim_error_count(&f->s);
+		free(f);
+		assert_int_equal(errs, 0);
+		assert_int_equal(leaked, 0);
+		assert_int_equal(softcs_live, 0);
+		assert_null(nic_first());
+	}
+	assert_true(rss_lost >= 1);
+	assert_true(rss_ok >= 1);
+}
+
 static void
 test_dma_failure_each_step(void **state)
 {
@@ -1147,11 +1605,18 @@ main(void)
 		T(test_tcp_through_netstack),
 		T(test_subchannels_are_queues),
 		T(test_no_subchannels_before_nvsp5),
+		T(test_toeplitz_known_vectors),
+		T(test_rss_spreads_flows),
+		T(test_rss_refused_keeps_queue0),
+		T(test_vsp_rss_set_strict),
+		T(test_send_table_hostile),
+		T(test_send_table_nvsp6_offset),
 		T(test_detach_with_lent_buffers),
 		T(test_rescind_with_lent_buffers),
 		T(test_rescind_reoffer_mid_traffic),
 		T(test_host_never_answers_init),
 		cmocka_unit_test(test_lost_reply_each_step),
+		cmocka_unit_test(test_lost_reply_with_rss),
 		cmocka_unit_test(test_dma_failure_each_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

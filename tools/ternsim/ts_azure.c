@@ -10,7 +10,9 @@
  * twice) is LUN 1 of relid 16 (sdc).  With a TAP (--tap=IF) the netvsc driver
  * binds to the netvsc offer (relid 14) and the simulator's netvsc VSP
  * (tests/vmbus/netvsc_vsp.c) puts the frames it is sent on the TAP and
- * hands frames read from the TAP to the guest as transfer packets.  A
+ * hands frames read from the TAP to the guest as transfer packets (three
+ * sub-channels granted, the frames spread by the guest's RSS settings;
+ * one channel with --fault=reset-after).  A
  * driver binds only where its VSP runs: without a TAP the guest runs
  * without network, without a disk it has none.  --impair: both
  * directions of the netvsc wire go through ts_impair.c, as on the other
@@ -268,6 +270,12 @@ ts_azure_start(int tap)
 		netvsc_vsp_init(&az_net_vsp, &az_sim, 14);
 		az_net_vsp.on_tx = az_wire_tx;
 		az_net_vsp.any_guest_memory = true;
+		/* vRSS: three sub-channels, so the guest sets its receive-
+		   scale parameters and the VSP spreads flows over four
+		   channels.  Not with the rescind fault: the simulator does
+		   not rescind and re-offer sub-channels with the primary. */
+		if (az_rescind_after < 0)
+			az_net_vsp.max_sub = 3;
 		az_table[nd++] = &netvsc_driver;
 	}
 	if (az_disk != NULL)
