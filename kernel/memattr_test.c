@@ -33,14 +33,17 @@ static const uint8_t add3[] = { 0x48, 0x89, 0xc8, 0x48, 0x01, 0xd0, 0x4c, 0x01,
 static const char *
 wc_check(struct hw_dev *hw)
 {
-	const struct pci_dev *pd = NULL;
-	for (uint32_t i = 0; i < pci_root.ndevs; i++)
-		if ((pci_root.devs[i].class >> 16) == 0x03 &&
-		    pci_root.devs[i].bars[0].base != 0 &&
+	struct pci_dev *pd = NULL;
+	for (uint32_t i = 0; i < pci_root.ndevs; i++) {
+		if ((pci_root.devs[i].class >> 16) != 0x03)
+			continue;
+		pci_dev_load(&pci_root.devs[i]);	/* no driver sized it */
+		if (pci_root.devs[i].bars[0].base != 0 &&
 		    pci_root.devs[i].bars[0].size >= 4096) {
 			pd = &pci_root.devs[i];
 			break;
 		}
+	}
 	if (pd == NULL)
 		return "nodev";
 	pci_enable(pd, false);

@@ -249,6 +249,36 @@ bus_scanned(const struct pci_bus *pb, uint8_t bus)
 	return (pb->scanned[bus / 8] >> (bus % 8)) & 1;
 }
 
+void
+pci_dev_load(struct pci_dev *pd)
+{
+	static const char *const kinds[] = { "-", "io", "mem32", "mem64" };
+
+	if (pd->loaded)
+		return;
+	pd->loaded = true;
+	if (pd->hdr_type == 0)
+		size_bars(pd->pb, pd, 6);
+	else if (pd->hdr_type == 1)
+		size_bars(pd->pb, pd, 2);
+	if (pd->hdr_type <= 1)
+		walk_caps(pd->pb, pd);
+	for (int b = 0; b < 6; b++) {
+		const struct pci_bar *bar = &pd->bars[b];
+		if (bar->type == PCI_BAR_NONE)
+			continue;
+		log_debug("pci", "%02x:%02x.%x BAR%d %s%s base=0x%llx size=0x%llx",
+		    pd->bus, pd->dev, pd->fn, b, kinds[bar->type],
+		    bar->prefetch ? " prefetch" : "",
+		    (ull)bar->base, (ull)bar->size);
+	}
+	if (pd->msix_count)
+		log_debug("pci", "%02x:%02x.%x MSI-X %u vectors table BAR%u+0x%x pba BAR%u+0x%x",
+		    pd->bus, pd->dev, pd->fn, pd->msix_count,
+		    pd->msix_table_bir, pd->msix_table_off,
+		    pd->msix_pba_bir, pd->msix_pba_off);
+}
+
 static void scan_bus(struct pci_bus *pb, uint8_t bus, int depth);
 
 static void
@@ -288,14 +318,11 @@ probe_fn(struct pci_bus *pb, uint8_t bus, uint8_t dev, uint8_t fn, int depth)
 	if (pd->hdr_type == 0) {
 		pd->subsys_vendor = (uint16_t)rd(pb, bus, dev, fn, PCI_SUBSYS_VENDOR, 2);
 		pd->subsys_id = (uint16_t)rd(pb, bus, dev, fn, PCI_SUBSYS_ID, 2);
-		size_bars(pb, pd, 6);
-	} else if (pd->hdr_type == 1) {
-		size_bars(pb, pd, 2);
 	}
-	if (pd->hdr_type <= 1)
-		walk_caps(pb, pd);
-
+	/* A device's BARs and capabilities wait for a driver (pci_dev_load);
+	   a bridge's are read now, before the walk goes behind it. */
 	if (pd->hdr_type == 1) {
+		pci_dev_load(pd);
 		uint8_t sec = (uint8_t)rd(pb, bus, dev, fn, PCI_SECONDARY_BUS, 1);
 
 		pd->sec_bus = sec;
@@ -343,28 +370,12 @@ pci_enumerate(struct pci_bus *pb)
 void
 pci_report(const struct pci_bus *pb)
 {
-	static const char *const kinds[] = { "-", "io", "mem32", "mem64" };
-
 	for (uint32_t i = 0; i < pb->ndevs; i++) {
 		const struct pci_dev *pd = &pb->devs[i];
 
 		marker("PCI bdf=%02x:%02x.%x id=%04x:%04x class=%06x",
 		    pd->bus, pd->dev, pd->fn, pd->vendor, pd->device,
 		    (unsigned)pd->class);
-		for (int b = 0; b < 6; b++) {
-			const struct pci_bar *bar = &pd->bars[b];
-			if (bar->type == PCI_BAR_NONE)
-				continue;
-			log_debug("pci", "%02x:%02x.%x BAR%d %s%s base=0x%llx size=0x%llx",
-			    pd->bus, pd->dev, pd->fn, b, kinds[bar->type],
-			    bar->prefetch ? " prefetch" : "",
-			    (ull)bar->base, (ull)bar->size);
-		}
-		if (pd->msix_count)
-			log_debug("pci", "%02x:%02x.%x MSI-X %u vectors table BAR%u+0x%x pba BAR%u+0x%x",
-			    pd->bus, pd->dev, pd->fn, pd->msix_count,
-			    pd->msix_table_bir, pd->msix_table_off,
-			    pd->msix_pba_bir, pd->msix_pba_off);
 	}
 	if (pb->nbad)
 		log_warn("pci", "segment %u: %u inconsistencies (see above)",

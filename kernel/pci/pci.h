@@ -10,10 +10,17 @@
  *    bus numbers (each bus scanned once, depth <= PCI_MAX_DEPTH);
  *  - probes functions 1-7 only on multifunction devices; a vendor id of
  *    0xffff (all-ones read) or 0x0000 means "absent";
- *  - sizes every BAR with memory and I/O decode turned off in the command
- *    register while the all-ones pattern is in place, then restores both;
- *  - walks the capability list bounded and loop-safe and locates the
- *    MSI-X table and PBA (BIR + offset), checked against the BAR size;
+ *  - reads only identity (ids, class, header type, interrupt pin) of a
+ *    device during the walk; its BARs and capabilities are read by
+ *    pci_dev_load(), which the bus's match hook calls when a driver
+ *    matches, so functions no driver wants are never sized (under
+ *    QEMU each decode toggle rebuilds the guest's address map: sizing
+ *    every function cost ~9 ms of a TCG boot); bridges are loaded at once;
+ *  - pci_dev_load() sizes every BAR with memory and I/O decode turned off
+ *    in the command register while the all-ones pattern is in place,
+ *    then restores both, and walks the capability list bounded and
+ *    loop-safe and locates the MSI-X table and PBA (BIR + offset),
+ *    checked against the BAR size;
  *  - anything inconsistent (64-bit BAR in the last slot, capability loop,
  *    MSI-X table outside its BAR) is logged, counted in pci_bus.nbad and
  *    that feature is dropped; enumeration goes on.
@@ -121,6 +128,8 @@ struct pci_dev {
 	uint8_t hdr_type;	/* 0 device, 1 bridge, 2 CardBus (bits 6:0) */
 	uint8_t irq_line, irq_pin;
 	uint8_t sec_bus;	/* bridges only */
+	bool loaded;		/* BARs and capabilities read (pci_dev_load) */
+	/* Valid once loaded: */
 	struct pci_bar bars[6];
 	uint8_t ncaps;
 	struct pci_cap caps[PCI_MAX_CAPS];
@@ -166,6 +175,8 @@ void pci_bus_init(struct pci_bus *pb, const struct pci_cfg_ops *ops,
     void *ctx, uint16_t seg, uint8_t bus_start, uint8_t bus_end);
 /* Enumerate from bus_start.  Returns the number of functions found. */
 int pci_enumerate(struct pci_bus *pb);
+/* Size pd's BARs and walk its capabilities, once (later calls return). */
+void pci_dev_load(struct pci_dev *pd);
 /* Print "TERN PCI bdf=<bb:dd.f> id=<vvvv:dddd> class=<cccccc>" per
    function, and BARs/capabilities at log debug. */
 void pci_report(const struct pci_bus *pb);

@@ -46,9 +46,12 @@ static bool
 pcib_match(const struct bus *b, const struct driver *drv,
     const struct device *dev)
 {
-	const struct pci_dev *pd = pci_dev_of((struct device *)(uintptr_t)dev);
+	struct pci_dev *pd = pci_dev_of((struct device *)(uintptr_t)dev);
 
-	return pci_match_one(drv->pci_ids, pd);
+	if (!pci_match_one(drv->pci_ids, pd))
+		return false;
+	pci_dev_load(pd);	/* the driver's attach reads BARs and caps */
+	return true;
 }
 
 const struct bus_ops pci_bus_ops = {

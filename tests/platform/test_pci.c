@@ -27,6 +27,7 @@ struct ffn {
 	uint8_t cfg[256];
 	uint64_t bar_size[6];	/* 0: not implemented */
 	uint8_t bar_kind[6];	/* enum pci_bar_type of BAR i */
+	unsigned writes;	/* config writes to this function */
 };
 
 struct fake_pci {
@@ -75,6 +76,7 @@ fake_write(void *ctx, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off,
 	if (bus >= NBUS || !fp->f[bus][dev][fn].present)
 		return;
 	f = &fp->f[bus][dev][fn];
+	f->writes++;
 	if (off >= PCI_BAR0 && off < PCI_BAR0 + 24 && width == 4 &&
 	    (f->cfg[PCI_HEADER_TYPE] & 0x7f) == 0) {
 		int i = (off - PCI_BAR0) / 4;
@@ -250,6 +252,14 @@ find(const struct pci_bus *pb, int bus, int dev, int fn)
 	return NULL;
 }
 
+/* What a driver's match does for its function: size BARs, walk caps. */
+static void
+load_all(struct pci_bus *pb)
+{
+	for (uint32_t i = 0; i < pb->ndevs; i++)
+		pci_dev_load(&pb->devs[i]);
+}
+
 static void
 test_enumerate_tree(void **state)
 {
@@ -258,6 +268,7 @@ test_enumerate_tree(void **state)
 
 	build_tree(&c->fp);
 	assert_int_equal(pci_enumerate(&c->pb), 9);
+	load_all(&c->pb);
 	assert_int_equal(c->fp.decode_violations, 0);
 	/* Only the bridge loop is inconsistent. */
 	assert_int_equal(c->pb.nbad, 1);
@@ -319,6 +330,44 @@ test_enumerate_tree(void **state)
 	assert_int_equal(pci_cfg_read32(pd, PCI_BAR0), 0xc1000000);
 }
 
+/*
+ * The walk reads a device's identity only: no config write (no BAR
+ * sizing, no decode toggle) reaches a function until pci_dev_load, which
+ * the bus's match hook calls for a function a driver wants.  Bridges are
+ * loaded during the walk.  Loading twice sizes once.
+ */
+static void
+test_load_only_when_claimed(void **state)
+{
+	struct ctx *c = *state;
+	struct pci_dev *pd;
+
+	build_tree(&c->fp);
+	assert_int_equal(pci_enumerate(&c->pb), 9);
+	for (uint32_t i = 0; i < c->pb.ndevs; i++) {
+		pd = &c->pb.devs[i];
+		struct ffn *f = &c->fp.f[pd->bus][pd->dev][pd->fn];
+
+		if (pd->hdr_type == 1) {
+			assert_true(pd->loaded);
+			continue;
+		}
+		assert_false(pd->loaded);
+		assert_int_equal(f->writes, 0);
+		for (int b = 0; b < 6; b++)
+			assert_int_equal(pd->bars[b].type, PCI_BAR_NONE);
+		assert_int_equal(pd->ncaps, 0);
+	}
+	pd = (struct pci_dev *)(uintptr_t)find(&c->pb, 0, 1, 0);
+	pci_dev_load(pd);
+	unsigned w = c->fp.f[0][1][0].writes;
+	assert_true(w > 0);
+	assert_int_equal(pd->bars[1].size, 0x1000);
+	assert_int_equal(pd->msix_count, 3);
+	pci_dev_load(pd);
+	assert_int_equal(c->fp.f[0][1][0].writes, w);
+}
+
 static void
 test_report_lines(void **state)
 {
@@ -366,6 +415,7 @@ test_cap_loop(void **state)
 	add_cap(f, 0x40, PCI_CAP_PM, 0x48);
 	add_cap(f, 0x48, PCI_CAP_MSI, 0x40);	/* loop back */
 	assert_int_equal(pci_enumerate(&c->pb), 1);
+	load_all(&c->pb);
 	pd = find(&c->pb, 0, 0, 0);
 	assert_int_equal(pd->ncaps, 2);
 	assert_int_equal(pd->msi_cap, 0x48);
@@ -379,6 +429,7 @@ test_cap_loop(void **state)
 	add_cap(f, 0x40, PCI_CAP_VENDOR, 0x3c);
 	c->pb.nbad = 0;
 	assert_int_equal(pci_enumerate(&c->pb), 2);
+	load_all(&c->pb);
 	assert_int_equal(c->pb.devs[0].ncaps, 1);
 	assert_int_equal(c->pb.devs[1].ncaps, 1);
 	assert_int_equal(c->pb.nbad, 1);
@@ -395,6 +446,7 @@ test_long_cap_chain_bounded(void **state)
 		add_cap(f, (uint8_t)off, PCI_CAP_VENDOR,
 		    (uint8_t)(off == 0xfc ? 0 : off + 4));
 	assert_int_equal(pci_enumerate(&c->pb), 1);
+	load_all(&c->pb);
 	assert_int_equal(c->pb.devs[0].ncaps, PCI_MAX_CAPS);
 	assert_int_equal(c->pb.nbad, 0);
 }
@@ -424,6 +476,7 @@ test_bad_bars_and_msix(void **state)
 	add_msix(f, 0x40, 0, 4, 0, 0, 0, 0x80);
 
 	assert_int_equal(pci_enumerate(&c->pb), 4);
+	load_all(&c->pb);
 	pd = find(&c->pb, 0, 0, 0);
 	assert_int_equal(pd->bars[5].type, PCI_BAR_NONE);
 	assert_int_equal(find(&c->pb, 0, 1, 0)->msix_count, 0);
@@ -560,6 +613,12 @@ test_driver_binding(void **state)
 	assert_int_equal(sc->hw.pci_vendor, pd->vendor);
 	assert_int_equal(sc->hw.pci_device, pd->device);
 	assert_true(pci_cfg_read16(pd, PCI_COMMAND) & PCI_CMD_MASTER);
+	/* Matched functions were loaded before attach; others never sized. */
+	assert_int_equal(pd->bars[1].size, 0x1000);
+	assert_int_equal(pd->msix_count, 3);
+	assert_true(find(&c->pb, 0, 2, 0)->loaded);
+	assert_false(find(&c->pb, 0, 2, 3)->loaded);
+	assert_int_equal(c->fp.f[0][2][3].writes, 0);
 	/* The NVMe function whose attach failed stays unbound. */
 	assert_null(find(&c->pb, 0, 2, 0)->base.driver);
 	assert_null(find(&c->pb, 0, 2, 0)->base.softc);
@@ -607,6 +666,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_single_function_not_probed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_cap_chain_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_only_when_claimed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_bars_and_msix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bridge_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_ones_everywhere, setup, teardown),
