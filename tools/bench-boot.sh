@@ -153,10 +153,10 @@ boot() {	# boot <tern|linux> <mem> <log>; sets QPID and T0
 		-display none -no-reboot -serial file:"$3")
 	if [ "$NET" = tap ]; then
 		args+=(-netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vnet_hdr=on
-			-device virtio-net-pci,netdev=n0,disable-legacy=on,mac=$TAP_MAC)
+			-device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on,mac=$TAP_MAC)
 	else
 		args+=(-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$port-:80
-			-device virtio-net-pci,netdev=n0,disable-legacy=on)
+			-device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on)
 	fi
 	if [ "$1" = tern ]; then
 		args+=(-drive if=none,id=boot,file="$B/tern-qemu.img",format=raw,snapshot=on

@@ -46,7 +46,7 @@ record trace-blk "exit=boot_ok blktest=1 trace=virtio-blk1" \
 	-device virtio-blk-pci,drive=d2,disable-legacy=on
 record trace-net "exit=boot_ok nettest=1 trace=virtio-net0" \
 	$out/qemu72-virtio-net.trace \
-	-netdev user,id=n0 -device virtio-net-pci,netdev=n0,disable-legacy=on,mac=52:54:00:12:34:56
+	-netdev user,id=n0 -device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on,mac=52:54:00:12:34:56
 truncate -s 4M "$tmp/nv.raw"
 record trace-nvme "exit=boot_ok blktest=1 trace=nvme0" \
 	$out/qemu72-nvme.trace \

@@ -16,7 +16,7 @@ qemu-system-x86_64 -machine q35,accel=$accel -m 256M -bios "$ovmf" \
 	-drive if=none,id=boot,file="$img",$fmt,snapshot=on \
 	-device virtio-blk-pci,drive=boot,disable-legacy=on \
 	-netdev user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80 \
-	-device virtio-net-pci,netdev=n0,disable-legacy=on \
+	-device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-nographic -serial mon:stdio -no-reboot "$@"
 rc=$?

@@ -54,7 +54,7 @@ run() {
 	QEMU_WRAP="ip netns exec $ns" qemu_start "qcloud_$c" \
 		"ip=169.254.0.10/16 gw=169.254.0.1 cloud=$c" \
 		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-		-device virtio-net-pci,netdev=n0,disable-legacy=on "${dress[@]}"
+		-device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on "${dress[@]}"
 }
 
 run aws

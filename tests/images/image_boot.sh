@@ -24,7 +24,7 @@ done
 boot() {	# boot <cloud> <image> <-drive format options>
 	local name=img_$1
 	TERN_IMG=$2 TERN_IMG_FMT=$3 qemu_start "$name" "" \
-		-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0,disable-legacy=on
+		-netdev user,id=n0,restrict=on -device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on
 	if wait_marker "$name" '^TERN (READY|FAIL|PANIC)' 120; then :; fi
 	qemu_stop "$name"
 	expect_line "$name" "cmdline from the image's \\tern\\cmdline" \

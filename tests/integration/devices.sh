@@ -15,8 +15,8 @@ truncate -s 4M "$tmp/scratch.raw"
 qemu_boot devices 120 "exit=boot_ok blktest=1 nettest=1" \
 	-drive if=none,id=d2,file="$tmp/scratch.raw",format=raw \
 	-device virtio-blk-pci,drive=d2,disable-legacy=on \
-	-netdev user,id=n0 -device virtio-net-pci,netdev=n0,disable-legacy=on,mac=52:54:00:aa:bb:01 \
-	-netdev user,id=n1 -device virtio-net-pci,netdev=n1,mac=52:54:00:aa:bb:02
+	-netdev user,id=n0 -device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on,mac=52:54:00:aa:bb:01 \
+	-netdev user,id=n1 -device virtio-net-pci,romfile=,netdev=n1,mac=52:54:00:aa:bb:02
 expect_rc devices "boot reaches BOOT_OK with the devices attached" 33
 expect_line devices "boot disk attached" '^TERN BLK name=virtio-blk0 sectors=131072 bsize=512$'
 expect_line devices "scratch disk attached" '^TERN BLK name=virtio-blk1 sectors=8192 bsize=512$'

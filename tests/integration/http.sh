@@ -11,7 +11,7 @@ url=http://127.0.0.1:$port
 trap 'qemu_stop http' EXIT
 
 qemu_start http "" -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$port-:80 \
-	-device virtio-net-pci,netdev=n0,disable-legacy=on
+	-device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on
 if ! wait_marker http '^TERN READY port=80$' 120; then
 	echo "FAIL http: no TERN READY"
 	finish

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
 
 qemu_boot dhcp 120 "exit=net_up" -netdev user,id=n0 \
-	-device virtio-net-pci,netdev=n0,disable-legacy=on
+	-device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on
 expect_rc dhcp "NET_UP reached and exited" 41
 expect_line dhcp "DHCP lease from slirp" '^TERN NET_UP ip=10\.0\.2\.15/24 gw=10\.0\.2\.2 dns=10\.0\.2\.3$'
 
@@ -33,7 +33,7 @@ ip netns exec "$ns" ip addr add 10.99.0.1/24 dev tap0
 ip netns exec "$ns" ip link set tap0 up
 QEMU_WRAP="ip netns exec $ns" qemu_start ping "ip=10.99.0.2/24 gw=10.99.0.1 dns=10.99.0.1" \
 	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-	-device virtio-net-pci,netdev=n0,disable-legacy=on
+	-device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on
 if wait_marker ping '^TERN NET_UP' 120; then
 	expect_line ping "static address from the command line" '^TERN NET_UP ip=10\.99\.0\.2/24 gw=10\.99\.0\.1 dns=10\.99\.0\.1$'
 	if ip netns exec "$ns" ping -c 3 -W 3 10.99.0.2 >"$QLOGS/ping.out" 2>&1; then
@@ -115,7 +115,7 @@ else
 	dnsmasq_pid=$!
 	QEMU_WRAP="ip netns exec $ns" qemu_start dhcptap "" \
 		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vnet_hdr=on \
-		-device virtio-net-pci,netdev=n0,disable-legacy=on,mac=52:54:00:99:00:07
+		-device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on,mac=52:54:00:99:00:07
 	if wait_marker dhcptap '^TERN NET_UP' 120; then
 		expect_line dhcptap "lease from dnsmasq on the tap network" '^TERN NET_UP ip=10\.99\.0\.5[0-9]/24 gw=10\.99\.0\.1 dns=10\.99\.0\.53$'
 		addr=$(grep -o 'ip=10\.99\.0\.5[0-9]' "$QLOGS/qemu-dhcptap.log" | head -1 | cut -d= -f2)

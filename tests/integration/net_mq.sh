@@ -31,7 +31,7 @@ $nsx ip addr add 10.98.0.1/24 dev tap0
 $nsx ip link set tap0 up
 QEMU_WRAP="$nsx" qemu_start mq "ip=10.98.0.2/24 gw=10.98.0.1 dns=10.98.0.1" \
 	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no,queues=4,vhost=off,vnet_hdr=on \
-	-device virtio-net-pci,netdev=n0,mq=on,vectors=10,disable-legacy=on
+	-device virtio-net-pci,romfile=,netdev=n0,mq=on,vectors=10,disable-legacy=on
 if ! wait_marker mq '^TERN READY port=80$' 90; then
 	echo "FAIL net-mq: no TERN READY"
 	_fail_tail mq

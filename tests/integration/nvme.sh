@@ -50,7 +50,7 @@ expect_line nvme_big "4 MiB in one command through a chained PRP list, then deal
 
 # Boot the image itself from NVMe, with the workload path up to READY.
 TERN_BOOT_DEV=nvme qemu_start nvme_ready "" -netdev user,id=n0 \
-	-device virtio-net-pci,netdev=n0,disable-legacy=on
+	-device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on
 if wait_marker nvme_ready '^TERN READY port=80$' 120; then
 	echo "PASS nvme_ready: image on NVMe boots to TERN READY"
 else

@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 printf 'tern-bad' >"$tmp/short-spcr.bin"
 truncate -s 1M "$tmp/blk.raw" "$tmp/nvme.raw"
 qemu_boot qemu 400 "exit=boot_ok log=debug" \
-	-netdev user,id=n0 -device virtio-net-pci,netdev=n0,disable-legacy=on \
+	-netdev user,id=n0 -device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on \
 	-drive if=none,id=d1,format=raw,snapshot=on,file="$tmp/blk.raw" \
 	-device virtio-blk-pci,drive=d1,disable-legacy=on \
 	-drive if=none,id=nv,format=raw,snapshot=on,file="$tmp/nvme.raw" \
