@@ -9,10 +9,23 @@
 static bool
 is_tchar(unsigned char c)
 {
-	/* RFC 9110 5.6.2 tchar as a bitmap of ASCII: ALPHA, DIGIT and
-	   !#$%&'*+-.^_`|~ (tests/apps/test_http.c checks all 256 bytes). */
-	static const uint64_t tchar[2] = { 0x03ff6cfa00000000ULL, 0x57ffffffc7fffffeULL };
-	return c < 128 && (tchar[c >> 6] >> (c & 63) & 1) != 0;
+	/* RFC 9110 5.6.2 tchar as a bitmap of all 256 byte values: ALPHA,
+	   DIGIT and !#$%&'*+-.^_`|~ (tests/apps/test_http.c checks every
+	   byte). */
+	static const uint64_t tchar[4] = { 0x03ff6cfa00000000ULL, 0x57ffffffc7fffffeULL, 0, 0 };
+	return (tchar[c >> 6] >> (c & 63) & 1) != 0;
+}
+
+/* One bit per byte value: the visible bytes of a request target (any
+   byte above SP but DEL, obs-text included), and those of them that can
+   be in its path (not '?' or '#'). */
+static const uint64_t target_byte[4] = { 0xfffffffe00000000ULL, 0x7fffffffffffffffULL, ~0ULL, ~0ULL };
+static const uint64_t path_byte[4] = { 0x7ffffff600000000ULL, 0x7fffffffffffffffULL, ~0ULL, ~0ULL };
+
+static bool
+in_set(const uint64_t set[4], unsigned char c)
+{
+	return (set[c >> 6] >> (c & 63) & 1) != 0;
 }
 
 static char
@@ -32,6 +45,18 @@ ieq(const char *s, size_t n, const char *lit)
 	return lit[i] == '\0';
 }
 
+/* A header name s[0..n), all tchar, equals lit (lowercase letters and
+   '-', n bytes long) ignoring case.  Among tchar bytes only 'A'-'Z'
+   become a letter under | 0x20, and none becomes '-'. */
+static bool
+name_is(const char *s, size_t n, const char *lit)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] | 0x20) != (unsigned char)lit[i])
+			return false;
+	return true;
+}
+
 static bool
 eq(const char *s, size_t n, const char *lit)
 {
@@ -49,23 +74,55 @@ refuse(int *status, int code)
 	return -1;
 }
 
+/* Index of the first CR or LF in buf[i..len), or len.  Eight bytes a
+   step where the byte order allows: a byte of w equal to c makes the
+   same byte of w ^ c*ones zero, and the lowest byte flagged by
+   (x - ones) & ~x & highs is exactly the first zero byte (the borrow
+   can only flag bytes above it), so the lowest flag of either mask is
+   the first CR or LF. */
+static size_t
+find_eol(const char *buf, size_t i, size_t len)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	for (; len - i >= 8; i += 8) {
+		uint64_t w;
+		__builtin_memcpy(&w, buf + i, 8);
+		uint64_t a = w ^ (ones * '\n'), b = w ^ (ones * '\r');
+		uint64_t m = (((a - ones) & ~a) | ((b - ones) & ~b)) & highs;
+		if (m != 0)
+			return i + (size_t)(__builtin_ctzll(m) >> 3);
+	}
+#endif
+	for (; i < len; i++)
+		if (buf[i] == '\n' || buf[i] == '\r')
+			return i;
+	return len;
+}
+
 /* Finds the next line at buf[*pos..len): sets [*ls, *le) to its content
-   (without CR LF) and *pos past the LF.  0: no LF yet; -1: bare CR. */
+   (without CR LF) and *pos past the LF.  0: no LF yet; -1: a bare CR
+   (a CR not followed by LF) before the next LF. */
 static int
 next_line(const char *buf, size_t len, size_t *pos, size_t *ls, size_t *le)
 {
-	size_t i = *pos;
-	bool bare_cr = false;	/* a CR not followed by LF: one pass */
-	for (; i < len && buf[i] != '\n'; i++)
-		if (buf[i] == '\r' && i + 1 < len && buf[i + 1] != '\n')
-			bare_cr = true;
+	size_t i = find_eol(buf, *pos, len), e = i;
 	if (i == len)
 		return 0;
-	size_t e = i;
-	if (e > *pos && buf[e - 1] == '\r')
-		e--;
-	if (bare_cr)
-		return -1;
+	if (buf[i] == '\r') {
+		if (i + 1 == len)
+			return 0;		/* its LF may still come */
+		if (buf[i + 1] != '\n') {
+			/* Refused once the line is complete, as if the
+			   whole line had been read first. */
+			for (i += 2; i < len; i++)
+				if (buf[i] == '\n')
+					return -1;
+			return 0;
+		}
+		i++;
+	}
 	*ls = *pos;
 	*le = e;
 	*pos = i + 1;
@@ -100,14 +157,20 @@ parse_request_line(const char *l, size_t n, struct http_req *r, int *status)
 		return refuse(status, 400);
 	r->method_str = l;
 	r->method_len = i;
-	r->method = eq(l, i, "GET") ? HTTP_GET : eq(l, i, "HEAD") ? HTTP_HEAD : HTTP_OTHER;
-	size_t ts = ++i;
-	while (i < n && (unsigned char)l[i] > 0x20 && l[i] != 0x7f)
+	r->method = i == 3 && l[0] == 'G' && l[1] == 'E' && l[2] == 'T' ? HTTP_GET :
+	    eq(l, i, "HEAD") ? HTTP_HEAD : HTTP_OTHER;
+	/* The target: visible bytes up to the space; the first '?' or '#'
+	   found on the way ends the path of an origin-form target. */
+	size_t ts = ++i, qa;
+	while (i < n && in_set(path_byte, (unsigned char)l[i]))
+		i++;
+	qa = i;
+	while (i < n && in_set(target_byte, (unsigned char)l[i]))
 		i++;
 	if (i == ts || i >= n || l[i] != ' ')
 		return refuse(status, 400);
 	const char *t = l + ts;
-	size_t tl = i - ts;
+	size_t tl = i - ts, q = qa - ts;
 	/* Origin-form; absolute-form (a proxy request) reduced to its path;
 	   asterisk-form only as "*". */
 	if (tl > 7 && ieq(t, 7, "http://")) {
@@ -123,12 +186,11 @@ parse_request_line(const char *l, size_t n, struct http_req *r, int *status)
 			t += k;
 			tl -= k;
 		}
+		for (q = 0; q < tl && t[q] != '?' && t[q] != '#'; q++)
+			;
 	} else if (!(t[0] == '/' || (tl == 1 && t[0] == '*'))) {
 		return refuse(status, 400);
 	}
-	size_t q = 0;
-	while (q < tl && t[q] != '?' && t[q] != '#')
-		q++;
 	r->path = t;
 	r->path_len = q;
 	r->query = q < tl ? t + q + 1 : t + q;
@@ -136,7 +198,8 @@ parse_request_line(const char *l, size_t n, struct http_req *r, int *status)
 	i++;
 	const char *v = l + i;
 	size_t vl = n - i;
-	if (vl != 8 || !eq(v, 5, "HTTP/") || v[5] < '0' || v[5] > '9' || v[6] != '.' ||
+	if (vl != 8 || v[0] != 'H' || v[1] != 'T' || v[2] != 'T' || v[3] != 'P' ||
+	    v[4] != '/' || v[5] < '0' || v[5] > '9' || v[6] != '.' ||
 	    v[7] < '0' || v[7] > '9')
 		return refuse(status, 400);
 	if (v[5] != '1' || v[7] > '1')
@@ -199,7 +262,8 @@ http_parse(const char *buf, size_t len, size_t max_head, struct http_req *r,
 		}
 		const char *v = h + i;
 		size_t vn = ve - i;
-		if (ieq(h, nl, "content-length")) {
+		/* Only the four names below matter; their lengths differ. */
+		if (nl == 14 && name_is(h, nl, "content-length")) {
 			uint64_t x = 0;
 			if (vn == 0 || vn > 18)
 				return refuse(status, 400);
@@ -212,14 +276,14 @@ http_parse(const char *buf, size_t len, size_t max_head, struct http_req *r,
 				return refuse(status, 400);
 			cl_seen = true;
 			r->content_length = x;
-		} else if (ieq(h, nl, "transfer-encoding")) {
+		} else if (nl == 17 && name_is(h, nl, "transfer-encoding")) {
 			if (te_seen || !ieq(v, vn, "chunked"))
 				return refuse(status, 501);
 			te_seen = true;
 			r->chunked = true;
-		} else if (ieq(h, nl, "connection")) {
+		} else if (nl == 10 && name_is(h, nl, "connection")) {
 			connection_tokens(v, vn, &close, &ka);
-		} else if (ieq(h, nl, "host")) {
+		} else if (nl == 4 && name_is(h, nl, "host")) {
 			if (r->has_host)
 				return refuse(status, 400);
 			r->has_host = true;
