@@ -101,7 +101,14 @@ elf_load(const void *buf, const struct elf_image *img, void *dst)
 			continue;
 		const uint8_t *s = (const uint8_t *)buf + p->offset;
 		uint8_t *d = (uint8_t *)dst + (p->vaddr - img->lo);
-		for (uint64_t k = 0; k < p->filesz; k++)
+		uint64_t k = 0;
+		/* Eight bytes a step (no memcpy in the loader's library). */
+		for (; p->filesz - k >= 8; k += 8) {
+			uint64_t w;
+			__builtin_memcpy(&w, s + k, 8);
+			__builtin_memcpy(d + k, &w, 8);
+		}
+		for (; k < p->filesz; k++)
 			d[k] = s[k];
 	}
 }

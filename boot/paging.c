@@ -19,7 +19,11 @@ ldr_alloc_pages(UINTN n)
 	if (uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
 	    EfiLoaderData, n, &a) != EFI_SUCCESS)
 		return NULL;
-	SetMem((void *)a, n * 4096, 0);
+	/* Eight bytes a store: gnu-efi's SetMem is a byte loop and OVMF's
+	   a byte-wise rep stos, ~5 ms for the kernel's 1.1 MiB under TCG. */
+	volatile uint64_t *w = (volatile uint64_t *)a;
+	for (UINTN i = 0; i < n * 512; i++)
+		w[i] = 0;
 	return (void *)a;
 }
 
