@@ -34,6 +34,7 @@ static const struct nic_ops ena_nic_ops = {
 	.poll = ena_poll,
 	.intr_enable = ena_intr_enable,
 	.detach = NULL,
+	.rx_pending = ena_rx_pending,
 };
 
 /* A.6.5: os type is ours (any value is accepted, as far as known). */

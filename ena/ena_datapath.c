@@ -577,6 +577,25 @@ ena_poll(struct nic *n, int queue, int budget)
 	return work;
 }
 
+/* The next RX completion's phase is the one expected: a frame waits.  A
+   pending reset is work for ena_poll too. */
+bool
+ena_rx_pending(struct nic *n, int queue)
+{
+	struct ena_softc *sc = n->sc;
+	if (queue < 0 || queue >= sc->nq || sc->dead)
+		return false;
+	if (sc->reset_pending)
+		return true;
+	struct ena_rxq *rq = &sc->rxq[queue];
+	if (!rq->live)
+		return false;
+	uint16_t mask = (uint16_t)(rq->depth - 1);
+	const struct ena_rx_cdesc *c = (const struct ena_rx_cdesc *)rq->cq.va + (rq->cq_head & mask);
+	uint32_t st = hw_dma_load32(&sc->hw, c);
+	return ((st & ENA_RXC_PHASE) != 0) == (rq->cq_phase != 0);
+}
+
 /* A.8.6, A.11: the IO vector auto-masks; writing unmask re-arms it.
    Both CQs of a pair share the register; we write the TX CQ's. */
 void

@@ -179,6 +179,7 @@ void ena_aenq_process(struct ena_softc *sc);
 int ena_tx(struct nic *n, int queue, struct nic_buf *chain,
     const struct nic_tx_meta *meta);
 int ena_poll(struct nic *n, int queue, int budget);
+bool ena_rx_pending(struct nic *n, int queue);
 void ena_intr_enable(struct nic *n, int queue, bool on);
 void ena_rx_fill(struct ena_softc *sc, struct ena_rxq *rq);
 void ena_rx_ring_reset(struct ena_softc *sc, struct ena_rxq *rq);

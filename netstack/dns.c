@@ -381,6 +381,7 @@ netstack_dns_resolve(struct netstack *ns, const char *name, netstack_dns_fn done
 			return TERN_ENOMEM;
 		memset(q, 0, sizeof(*q));
 		q->state = DQ_READY;
+		ns->dns.busy = true;
 		ns->timers_due = true;	/* answered on the next pass */
 		q->ip = lit;
 		q->done = done;
@@ -399,6 +400,7 @@ netstack_dns_resolve(struct netstack *ns, const char *name, netstack_dns_fn done
 	q->ctx = ctx;
 	if (cache_get(ns, canon, &q->ip)) {
 		q->state = DQ_READY;
+		ns->dns.busy = true;
 		ns->timers_due = true;
 		return TERN_OK;
 	}
@@ -421,6 +423,7 @@ netstack_dns_resolve(struct netstack *ns, const char *name, netstack_dns_fn done
 	q->id = (uint16_t)ns->port.random(ns->port.ctx);
 	q->err = TERN_ETIMEDOUT;
 	q->state = DQ_WAITING;
+	ns->dns.busy = true;
 	send_attempt(ns, q);
 	return TERN_OK;
 }
@@ -441,7 +444,10 @@ netstack_dns_cancel(struct netstack *ns, netstack_dns_fn done, void *ctx)
 void
 ns_dns_timers(struct netstack *ns)
 {
+	if (!ns->dns.busy)
+		return;		/* no query since the last scan found none */
 	uint64_t now = ns_now(ns);
+	bool busy = false;
 	for (int i = 0; i < DNS_QUERIES; i++) {
 		struct dns_query *q = &ns->dns.q[i];
 		if (q->state == DQ_READY)
@@ -449,4 +455,8 @@ ns_dns_timers(struct netstack *ns)
 		else if (q->state == DQ_WAITING && now >= q->deadline_ns)
 			send_attempt(ns, q);
 	}
+	/* After the calls above: a done callback may have started a query. */
+	for (int i = 0; i < DNS_QUERIES; i++)
+		busy |= ns->dns.q[i].state != DQ_FREE;
+	ns->dns.busy = busy;
 }

@@ -56,6 +56,8 @@ struct dns_state {
 	struct dns_query q[DNS_QUERIES];
 	struct dns_cache_entry cache[DNS_CACHE];
 	int preferred;			/* index of the server that answered last */
+	bool busy;			/* a query may be outstanding: the
+					   timer scan looks (cleared by it) */
 };
 
 /*

@@ -320,7 +320,9 @@ netstack_nic_added(struct netstack *ns, struct nic *nic)
 int
 netstack_poll(struct netstack *ns)
 {
-	int work = 0;
+	int done = 0;
+	uint64_t rx0 = ns->cnt.rx_frames;
+	bool waiting = ns->tx_blocked != 0;
 	bool held = ns->clock_held;
 	ns->clock_ns = ns->port.now_ns(ns->port.ctx);
 	ns->clock_held = true;
@@ -330,7 +332,7 @@ netstack_poll(struct netstack *ns)
 		struct nic *n = ns->nic;
 		int nq = n->nqueues > 0 ? n->nqueues : 1;
 		for (int q = 0; q < nq && ns->nic == n; q++)
-			work += nic_poll_queue(n, q, 64);
+			done += nic_poll_queue(n, q, 64);
 	}
 	uint64_t now = ns->clock_ns;
 	if (ns->timers_due || now - ns->timers_ns >= NS_TIMER_TICK_NS ||
@@ -356,7 +358,21 @@ netstack_poll(struct netstack *ns)
 		ns_tcp_timers(ns);
 	}
 	ns->clock_held = held;
-	return work;
+	/* Transmit completions only give buffers back (a thread waiting
+	   for one is woken by its release); they are worth another pass at
+	   once only to a queue waiting for room. */
+	int rx = (int)(ns->cnt.rx_frames - rx0);
+	return waiting ? done : rx;
+}
+
+int
+netstack_idle_check(struct netstack *ns)
+{
+	int pending;
+	if (ns->nic == NULL || ns->tx_blocked != 0 ||
+	    (pending = nic_rx_pending(ns->nic)) < 0)
+		return netstack_poll(ns);
+	return pending;
 }
 
 int

@@ -98,6 +98,7 @@ frag_alloc(struct netstack *ns)
 		if (ns->frag[k].used)
 			r->off = ns->frag[k].off + ns->frag[k].size;
 	r->used = true;
+	ns->frag_busy = true;
 	return r;
 }
 
@@ -206,12 +207,17 @@ ns_frag_input(struct netstack *ns, const uint8_t *h, size_t hl, const uint8_t *p
 void
 ns_frag_timers(struct netstack *ns)
 {
+	if (!ns->frag_busy)
+		return;
 	uint64_t now = ns_now(ns);
+	bool busy = false;
 	for (int i = 0; i < NS_FRAG_SLOTS; i++) {
 		struct ns_frag *r = &ns->frag[i];
 		if (r->used && now - r->start_ns > NS_FRAG_TIMEOUT_NS) {
 			frag_free(ns, r);
 			ns_drop(ns, ND_FRAG_TIMEOUT);
 		}
+		busy |= r->used;
 	}
+	ns->frag_busy = busy;
 }

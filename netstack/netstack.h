@@ -227,6 +227,8 @@ struct netstack {
 	/* ipfrag.c: datagrams in reassembly; their payload regions lie packed
 	   in frag_mem in slot order. */
 	struct ns_frag frag[NS_FRAG_SLOTS];
+	bool frag_busy;		/* a slot may be used: the timer scan looks
+				   (cleared by it when none is) */
 	uint32_t frag_used;
 	uint8_t frag_mem[NS_FRAG_MEM];
 	/* ip.c: path MTUs learned from ICMP fragmentation needed. */
@@ -265,11 +267,19 @@ void netstack_set_static(struct netstack *ns, uint32_t ip, uint32_t mask,
 /* Start DHCP (dhcp.c). */
 void netstack_dhcp_start(struct netstack *ns);
 /* Poll every RX queue of the NIC and run timers (ARP expiry, DHCP).
-   Returns work done.  Never called from inside netstack_input.  The
+   Returns the frames received, or, while a queue waits for transmit
+   room, the frames received and transmit completions: what makes
+   another pass at once worth it (0: the caller may sleep).  Never called from inside netstack_input.  The
    clock is read once per call; the timers are scanned at most once per
    NS_TIMER_TICK_NS (1 ms, the kernel's tick: a deadline fires up to a
    tick late, as an idle CPU wakes only on the tick anyway). */
 int netstack_poll(struct netstack *ns);
+/* On the way to sleep, after the NIC's receive interrupts were turned
+   on: > 0 if a frame is already waiting (the caller must not sleep).
+   Asks the driver's rx_pending, taking nothing off the rings; a full
+   netstack_poll instead when the driver cannot tell or a queue waits for
+   transmit room (its completions raise no interrupt). */
+int netstack_idle_check(struct netstack *ns);
 /*
  * The NIC registry's news (kernel/dev/nic.h's nic_listener, wired up by
  * the PAL).  netstack_nic_removed: if `nic` is the bound NIC, the stack

@@ -148,8 +148,9 @@ pal_net_sleep_prepare(void)
 		pal_net_stats.intr_arms++;
 	}
 	/* A frame that arrived after the last poll but before the interrupt
-	   was on raised nothing: look once more before halting. */
-	int work = netstack_poll(rt_ns);
+	   was on raised nothing: look once more before halting (the
+	   scheduler's next pass takes it). */
+	int work = netstack_idle_check(rt_ns);
 	if (work > 0)
 		pal_net_stats.late_work++;
 	return work;

@@ -430,6 +430,12 @@ virtq_kick(struct virtq *q)
 	hw_write16(q->vd->notify.bar, q->vd->notify.off + q->notify_off, q->index);
 }
 
+bool
+virtq_pending(struct virtq *q)
+{
+	return hw_dma_load16(q->vd->hw, q->used + 2) != q->last_used;
+}
+
 void *
 virtq_get(struct virtq *q, uint32_t *len)
 {

@@ -153,6 +153,9 @@ void virtq_kick(struct virtq *q);
  * broken, and NULL is returned.
  */
 void *virtq_get(struct virtq *q, uint32_t *len);
+/* Whether the device has completed a chain virtq_get has not taken (the
+   used index moved): a look, nothing taken. */
+bool virtq_pending(struct virtq *q);
 
 /* Driver entry points registered with the PCI bus (virtio_pci.c). */
 struct virtio_blk_softc;

@@ -52,12 +52,14 @@ static int vnet_tx(struct nic *n, int queue, struct nic_buf *chain,
 static int vnet_poll(struct nic *n, int queue, int budget);
 static void vnet_intr_enable(struct nic *n, int queue, bool on);
 static void vnet_detach(struct nic *n);
+static bool vnet_rx_pending(struct nic *n, int queue);
 
 static const struct nic_ops vnet_ops = {
 	.tx = vnet_tx,
 	.poll = vnet_poll,
 	.intr_enable = vnet_intr_enable,
 	.detach = vnet_detach,
+	.rx_pending = vnet_rx_pending,
 };
 
 /* The features attach (and virtio_net_recover) ask for.  MQ needs
@@ -715,6 +717,15 @@ vnet_intr_enable(struct nic *n, int queue, bool on)
 	struct virtio_net_softc *sc = n->sc;
 	if (queue >= 0 && queue < n->nqueues)
 		virtq_intr(&sc->q[queue].rxq, on);
+}
+
+static bool
+vnet_rx_pending(struct nic *n, int queue)
+{
+	struct virtio_net_softc *sc = n->sc;
+	if (queue < 0 || queue >= n->nqueues || sc->bus.vd.broken)
+		return false;
+	return virtq_pending(&sc->q[queue].rxq);
 }
 
 /* Transmit chains the device still had go back to their owners (counted

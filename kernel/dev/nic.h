@@ -274,6 +274,12 @@ struct nic_ops {
 	void (*intr_enable)(struct nic *n, int queue, bool on);
 	/* Stop the device, release every buffer, free everything. */
 	void (*detach)(struct nic *n);
+	/* Whether ops->poll of `queue` would deliver a received frame now:
+	   one look at the ring, nothing taken off it.  MAY be NULL (the
+	   upper layer polls instead).  The idle path asks it after
+	   intr_enable(on), for a frame that came before the interrupt was
+	   on. */
+	bool (*rx_pending)(struct nic *n, int queue);
 };
 
 struct nic {
@@ -347,6 +353,19 @@ nic_poll(struct nic *n, int budget)
 	for (int q = 0; q < n->nqueues || q == 0; q++)
 		work += n->ops->poll(n, q, budget);
 	return work;
+}
+
+/* 1: a frame is waiting on some queue; 0: none; -1: the driver cannot
+   tell (no rx_pending). */
+static inline int
+nic_rx_pending(struct nic *n)
+{
+	if (n->ops->rx_pending == NULL)
+		return -1;
+	for (int q = 0; q < n->nqueues || q == 0; q++)
+		if (n->ops->rx_pending(n, q))
+			return 1;
+	return 0;
 }
 
 static inline void

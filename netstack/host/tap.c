@@ -353,7 +353,7 @@ tap_detach(struct nic *n)
 	tap_close((struct tap_nic *)n);
 }
 
-static const struct nic_ops tap_ops = { tap_tx, tap_poll, tap_intr, tap_detach };
+static const struct nic_ops tap_ops = { tap_tx, tap_poll, tap_intr, tap_detach, NULL };
 
 int
 tap_open(struct tap_nic *t, const char *ifname, const uint8_t mac[6], uint16_t mtu)

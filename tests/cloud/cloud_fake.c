@@ -77,7 +77,7 @@ hub_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m)
 static int hub_poll(struct nic *n, int q, int budget) { return 0; }
 static void hub_intr(struct nic *n, int q, bool on) { }
 static void hub_detach(struct nic *n) { }
-static const struct nic_ops hub_ops = { hub_tx, hub_poll, hub_intr, hub_detach };
+static const struct nic_ops hub_ops = { hub_tx, hub_poll, hub_intr, hub_detach, NULL };
 static void hub_rx_release(struct nic_buf *b) { }
 
 void

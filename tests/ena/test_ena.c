@@ -354,8 +354,13 @@ traffic(void (*tweak)(struct ena_sim_cfg *))
 		uint8_t frame[2000];
 		uint32_t len = mk_frame(frame, false, 0, 200 + (uint32_t)i, false, (uint8_t)i);
 		uint16_t q = (uint16_t)(i % f->sc.nq);
+		/* rx_pending follows the completion phase across the wraps. */
+		assert_false(f->sc.nic.ops->rx_pending(&f->sc.nic, q));
 		assert_int_equal(ena_sim_rx(&f->sim, q, frame, len), 0);
+		assert_true(f->sc.nic.ops->rx_pending(&f->sc.nic, q));
+		assert_int_equal(f->nrx, 0);
 		assert_int_equal(nic_poll_queue(&f->sc.nic, q, 64), 1);
+		assert_false(f->sc.nic.ops->rx_pending(&f->sc.nic, q));
 		assert_int_equal(f->nrx, 1);
 		struct nic_buf *b = f->rx[0];
 		assert_int_equal(b->len, len);

@@ -59,8 +59,8 @@ waiting_poll(struct nic *n, int q, int budget)
 	return 1;
 }
 
-static const struct nic_ops full_ops = { full_tx, waiting_poll, fake_intr, fake_detach };
-static const struct nic_ops poll_ops = { fake_tx, waiting_poll, fake_intr, fake_detach };
+static const struct nic_ops full_ops = { full_tx, waiting_poll, fake_intr, fake_detach, NULL };
+static const struct nic_ops poll_ops = { fake_tx, waiting_poll, fake_intr, fake_detach, NULL };
 
 static int
 setup(void **state)
@@ -106,6 +106,46 @@ test_full_ring_never_reenters(void **state)
 	assert_int_equal(ns.cnt.rx_frames, 2);
 }
 
+/* ---- what netstack_poll returns: frames in, not transmit completions -- */
+
+static int tx_completions;	/* the next poll reports this many */
+
+static int
+completing_poll(struct nic *n, int q, int budget)
+{
+	int done = waiting_poll(n, q, budget) + tx_completions;
+	tx_completions = 0;
+	return done;
+}
+
+static const struct nic_ops completing_ops = { fake_tx, completing_poll, fake_intr, fake_detach, NULL };
+
+static void
+test_poll_counts_frames_in(void **state)
+{
+	uint8_t req[60];
+	memset(req, 0, sizeof(req));
+	fr_arp_request(req, PEER_IP, MY_IP);
+	f.nic.ops = &completing_ops;
+	/* Completions alone: nothing to do at once, the caller may sleep. */
+	tx_completions = 3;
+	assert_int_equal(netstack_poll(&ns), 0);
+	/* A frame and completions: the frame counts. */
+	memcpy(waiting, req, sizeof(req));
+	waiting_len = sizeof(req);
+	tx_completions = 2;
+	assert_int_equal(netstack_poll(&ns), 1);
+	assert_int_equal(ns.cnt.rx_frames, 1);
+	/* A queue waiting for transmit room: completions are what it waits
+	   for, so they count (the slow case of the fast path above). */
+	ns.tx_blocked = 1;
+	ns.tx_blocked_ns[0] = fake_now(&f);
+	tx_completions = 3;
+	assert_int_equal(netstack_poll(&ns), 3);
+	assert_int_equal(netstack_poll(&ns), 0);
+	ns.tx_blocked = 0;
+}
+
 static void
 test_poll_every_queue(void **state)
 {
@@ -140,7 +180,7 @@ meta_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m
 		metas[nmeta++] = m != NULL ? *m : (struct nic_tx_meta){ .reserved = 0xee };
 	return fake_tx(n, q, chain, m);
 }
-static const struct nic_ops meta_ops = { meta_tx, fake_poll, fake_intr, fake_detach };
+static const struct nic_ops meta_ops = { meta_tx, fake_poll, fake_intr, fake_detach, NULL };
 
 static void
 test_tx_meta_filled(void **state)
@@ -448,7 +488,7 @@ hold_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m
 	held_tx = chain;
 	return TERN_OK;
 }
-static const struct nic_ops hold_ops = { hold_tx, fake_poll, fake_intr, fake_detach };
+static const struct nic_ops hold_ops = { hold_tx, fake_poll, fake_intr, fake_detach, NULL };
 
 /* An echo request of 3000 data bytes in three receive buffers (a jumbo
    ping at MTU 9000): answered with the data by reference, each receive
@@ -517,6 +557,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_full_ring_never_reenters, setup),
 		cmocka_unit_test_setup(test_poll_every_queue, setup),
+		cmocka_unit_test_setup(test_poll_counts_frames_in, setup),
 		cmocka_unit_test_setup(test_tx_meta_filled, setup),
 		cmocka_unit_test_setup(test_unregister_and_rebind, setup),
 		cmocka_unit_test_setup(test_rx_chain_tcp, setup),

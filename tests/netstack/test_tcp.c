@@ -957,7 +957,7 @@ hold_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m
 	held[nheld++] = chain;
 	return 0;
 }
-static const struct nic_ops hold_ops = { hold_tx, fake_poll, fake_intr, fake_detach };
+static const struct nic_ops hold_ops = { hold_tx, fake_poll, fake_intr, fake_detach, NULL };
 static void
 complete_held(void)
 {
@@ -1077,7 +1077,7 @@ full_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m
 	}
 	return fake_tx(n, q, chain, m);
 }
-static const struct nic_ops full_ops = { full_tx, fake_poll, fake_intr, fake_detach };
+static const struct nic_ops full_ops = { full_tx, fake_poll, fake_intr, fake_detach, NULL };
 
 static void
 test_tx_ring_full_retry(void **state)
@@ -1119,7 +1119,7 @@ wake_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m
 	wake_room--;
 	return fake_tx(n, q, chain, m);
 }
-static const struct nic_ops wake_ops = { wake_tx, fake_poll, fake_intr, fake_detach };
+static const struct nic_ops wake_ops = { wake_tx, fake_poll, fake_intr, fake_detach, NULL };
 
 /* 8 segments with room for 3: the 4th is refused once, nothing more is
    offered to the waiting queue (not by the peer's ACK, not by the
@@ -1328,7 +1328,7 @@ chaos_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *
 		return hold_tx(n, q, chain, m);
 	return fake_tx(n, q, chain, m);
 }
-static const struct nic_ops chaos_ops = { chaos_tx, fake_poll, fake_intr, fake_detach };
+static const struct nic_ops chaos_ops = { chaos_tx, fake_poll, fake_intr, fake_detach, NULL };
 
 static void
 test_hostile_segments(void **state)
@@ -1463,7 +1463,7 @@ link_tx(struct nic *n, int q, struct nic_buf *chain, const struct nic_tx_meta *m
 	lq_len++;
 	return 0;
 }
-static const struct nic_ops link_ops = { link_tx, fake_poll, fake_intr, fake_detach };
+static const struct nic_ops link_ops = { link_tx, fake_poll, fake_intr, fake_detach, NULL };
 
 /* Delivers one queued frame (or drops it); false when the link is idle. */
 static bool

@@ -218,6 +218,60 @@ static void test_intr_poll_switching(void **state)
 	assert_int_equal(fnic.intr_calls, calls);
 }
 
+/* A driver that can say whether a frame waits: the way to sleep asks it
+   and polls nothing (the next pass does); while a queue waits for
+   transmit room, or with a driver that cannot tell, it polls. */
+static bool pending[NIC_MAX_QUEUES];
+static int pending_asks;
+
+static bool
+fake_rx_pending(struct nic *n, int q)
+{
+	(void)n;
+	pending_asks++;
+	return pending[q];
+}
+
+static void test_idle_check_asks_the_driver(void **state)
+{
+	(void)state;
+	uint64_t k[4];
+	static struct nic_ops ops;
+	start(k);
+	ops = *fnic.nic.ops;
+	ops.rx_pending = fake_rx_pending;
+	fnic.nic.ops = &ops;
+	fnic.nic.nqueues = 2;
+	memset(&pal_net_stats, 0, sizeof(pal_net_stats));
+	memset(pending, 0, sizeof(pending));
+	pending_asks = 0;
+
+	uint64_t passes = rt_ns->cnt.rx_frames;
+	fnic.poll_work = 1;			/* would be found by a poll */
+	assert_int_equal(pal_net_sleep_prepare(), 0);
+	assert_int_equal(pending_asks, 2);	/* each queue asked */
+	assert_int_equal(fnic.poll_work, 1);	/* nothing polled */
+	pending[1] = true;			/* a frame on queue 1 */
+	assert_int_equal(pal_net_sleep_prepare(), 1);
+	assert_int_equal(pal_net_stats.late_work, 1);
+	assert_int_equal(fnic.poll_work, 1);
+	assert_int_equal(rt_ns->cnt.rx_frames, passes);
+	assert_int_equal(pal_net_poll(), 1);	/* the scheduler's pass */
+	assert_int_equal(rt_ns->cnt.rx_frames, passes + 1);
+
+	/* A queue waits for transmit room: its completions raise no
+	   interrupt, so the way to sleep polls. */
+	pending[1] = false;
+	rt_ns->tx_blocked = 1;
+	rt_ns->tx_blocked_ns[0] = kstub_now_ns;
+	fnic.poll_work = 2;
+	int asks = pending_asks;
+	assert_int_equal(pal_net_sleep_prepare(), 2);
+	assert_int_equal(pending_asks, asks);
+	assert_int_equal(fnic.poll_work, 0);
+	rt_ns->tx_blocked = 0;
+}
+
 int main(void)
 {
 	(void)fake_now;		/* fake_nic.h's port: pal_net.c brings its own */
@@ -228,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_same_clock_different_keys),
 		cmocka_unit_test(test_fallback_warns_once),
 		cmocka_unit_test(test_intr_poll_switching),
+		cmocka_unit_test(test_idle_check_asks_the_driver),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

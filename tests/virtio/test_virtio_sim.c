@@ -615,10 +615,16 @@ test_net_meta_v2_and_queue_stats(void **state)
 
 	uint8_t frame[100];
 	fill(frame, sizeof(frame), 5);
+	assert_int_equal(nic_rx_pending(n), 0);		/* a look at an empty ring */
 	assert_int_equal(vsim_net_inject(&f.sim, frame, sizeof(frame), 0), 0);
 	assert_int_equal(nic_poll_queue(n, 1, 64), 0);	/* not a queue of ours */
 	assert_int_equal(f.rx_frames, 0);
+	assert_int_equal(nic_rx_pending(n), 1);
+	assert_int_equal(nic_rx_pending(n), 1);		/* looking took nothing */
+	assert_false(n->ops->rx_pending(n, 1));
+	assert_int_equal(f.rx_frames, 0);
 	nic_poll_queue(n, 0, 64);
+	assert_int_equal(nic_rx_pending(n), 0);
 	assert_int_equal(released, 1);
 	assert_int_equal(f.rx_frames, 1);
 	assert_int_equal(n->queue[0].stats.rx_packets, 1);
