@@ -66,7 +66,7 @@ uint64_t clock_hpet_hz(uint32_t period_fs);
  * (from the scheduler loop's service hook), giving the rate over that
  * much longer span at no cost to the boot.
  */
-#define CLOCK_QUICK_MS		2
+#define CLOCK_QUICK_MS		1
 #define CLOCK_WINDOW_MIN_MS	250
 #define CLOCK_WINDOW_AGREE_PPM	20000	/* 2 %: more is a stall or a pause */
 

@@ -333,12 +333,16 @@ clock_init(void)
 			else
 				window_start(pm_read, ACPI_PM_TIMER_HZ, pm_mask(),
 				    "pmtimer");
+		} else if ((tsc = tsc_pit_hz(7)) != 0) {
+			/* Nothing better than the PIT: the median of three
+			   7 ms measurements, not the boot's one 1 ms sample. */
+			if (caps.hpet || caps.pmtimer)
+				log_warn("clock", "TSC calibration against %s failed; using the pit",
+				    caps.hpet ? "hpet" : "pmtimer");
+			time_set_tsc_hz(tsc, "pit");
 		} else if (caps.hpet || caps.pmtimer) {
 			log_warn("clock", "TSC calibration against %s failed; keeping %s",
 			    caps.hpet ? "hpet" : "pmtimer", time_ref_name());
-		} else if ((tsc = tsc_pit_hz(7)) != 0) {
-			/* Nothing better than the boot's 1 ms PIT samples. */
-			time_set_tsc_hz(tsc, "pit");
 		}
 	}
 	switch (chosen) {

@@ -40,6 +40,8 @@ void tsc_init(uint64_t tsc_loader_start);
 void lapic_init(void);
 /* Mask the LAPIC timer: another timer drives the tick. */
 void lapic_timer_stop(void);
+/* After the boot's first ticks: the periodic tick at LAPIC_HZ. */
+void lapic_timer_tick(void);
 uint64_t tsc_read(void);
 
 /* Interrupt table (intr.c). */

@@ -56,6 +56,8 @@ lapic_eoi(void)
 	lapic_write(LAPIC_EOI, 0);
 }
 
+static uint32_t tick_init;	/* TMR_INIT of one LAPIC_HZ period */
+
 void
 lapic_init(void)
 {
@@ -81,14 +83,14 @@ lapic_init(void)
 	lapic_write(LAPIC_TPR, 0);
 	lapic_write(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
 
-	/* Calibrate: count down from the maximum for 2 ms of TSC time (the
-	   tick only bounds how late a deadline is noticed; 0.1 % is plenty,
-	   and the boot is 8 ms shorter than with 10 ms). */
+	/* Calibrate: count down from the maximum for 1 ms of TSC time (the
+	   tick only bounds how late a deadline is noticed; 0.1 % is plenty:
+	   at 1 ms the count is ~60,000, its read jitter a few of them). */
 	lapic_write(LAPIC_TMR_DIV, 0x3);	/* divide by 16 */
 	lapic_write(LAPIC_LVT_TMR, LVT_MASKED | VEC_TIMER);
 	lapic_write(LAPIC_TMR_INIT, 0xffffffff);
 	uint64_t t0 = tsc_read();
-	time_delay_us(2000);
+	time_delay_us(1000);
 	/* Ticks over the TSC time actually elapsed at the read, not the
 	   2 ms asked for: a vCPU descheduled past the delay stretches both. */
 	uint64_t t1 = tsc_read();
@@ -102,12 +104,23 @@ lapic_init(void)
 		log_warn("lapic", "timer did not count during calibration; using a guess");
 		init = 62500;
 	}
+	/* The first period is a sixteenth of the tick's (~60 us), so the
+	   boot's proof that the timer interrupts arrive (kernel/main.c)
+	   waits for that, not a whole millisecond; lapic_timer_tick()
+	   then sets the tick's own period. */
+	tick_init = init;
 	lapic_write(LAPIC_TMR_INIT, 0);
 	lapic_write(LAPIC_LVT_TMR, LVT_PERIODIC | VEC_TIMER);
-	lapic_write(LAPIC_TMR_INIT, init);
+	lapic_write(LAPIC_TMR_INIT, init / 16 > 0 ? init / 16 : 1);
 	log_info("lapic", "%s id %u, timer %u Hz (%llu bus ticks/s)",
 	    x2apic ? "x2apic" : "xapic", lapic_read(LAPIC_ID) >> (x2apic ? 0 : 24),
 	    LAPIC_HZ, (unsigned long long)per_sec * 16);
+}
+
+void
+lapic_timer_tick(void)
+{
+	lapic_write(LAPIC_TMR_INIT, tick_init);
 }
 
 /* Another timer drives the tick now (the Hyper-V synthetic timer): mask

@@ -4,10 +4,11 @@
  * The TSC is read directly and converted with a 32.32 fixed-point
  * multiplier, so time_now_ns() costs an rdtsc and a multiply.  Its rate
  * comes from, in order: CPUID leaf 0x15 (crystal ratio, when the crystal
- * frequency is given), else the median of three 1 ms measurements against
- * PIT channel 2 (good to about 0.1 %).  clock_init later recalibrates
- * against the HPET, PM timer or kvmclock (time_set_tsc_hz), or, with none
- * of them, against the PIT again for 3 x 7 ms.  Time zero is the loader's first TSC reading, so
+ * frequency is given), else one 1 ms measurement against PIT channel 2
+ * (good to about 0.1 % unless the vCPU was preempted inside it).  It lasts
+ * only until clock_init recalibrates against the HPET, PM timer or
+ * kvmclock (time_set_tsc_hz), or, with none of them or when that fails,
+ * against the PIT again: the median of three 7 ms measurements.  Time zero is the loader's first TSC reading, so
  * boot figures are "since the loader started".
  */
 #include <stdint.h>
@@ -18,7 +19,7 @@
 #include "kernel/time.h"
 
 #define PIT_HZ		1193182ULL
-#define PIT_BOOT_MS	1	/* three times: 3 ms */
+#define PIT_BOOT_MS	1	/* once: clock_init measures again */
 
 static uint64_t tsc_zero;	/* TSC value at which base_ns was valid */
 static uint64_t base_ns;	/* time at tsc_zero */
@@ -143,7 +144,7 @@ tsc_init(uint64_t loader_start)
 	uint64_t hz = cpuid_tsc_hz();
 	if (hz != 0) {
 		set_hz(hz, "cpuid");
-	} else if ((hz = tsc_pit_hz(PIT_BOOT_MS)) != 0) {
+	} else if ((hz = pit_once(PIT_BOOT_MS)) != 0) {
 		set_hz(hz, "pit");
 	} else {
 		set_hz(2000000000ULL, "guess");

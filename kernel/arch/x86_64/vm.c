@@ -462,6 +462,10 @@ struct wx_page {
 	uint64_t pa, xva, wva;		/* wva: a writable alias, or 0 */
 };
 
+#ifndef WX_ROOM
+#define WX_ROOM 256		/* executable frames the first walk has room for */
+#endif
+
 struct wx_scan {
 	struct wx_page *x;		/* executable frames (pass 2: sorted) */
 	size_t nx, cap;
@@ -496,8 +500,10 @@ wx_walk(struct wx_scan *sc, const uint64_t *table, int level, uint64_t va,
 					sc->x[sc->nx] = (struct wx_page){ pa + o, cva + o, 0 };
 				sc->nx++;
 			}
-		} else if (sc->pass == 1 && cw) {
-			/* Every executable frame inside [pa, pa + size). */
+		} else if (sc->pass == 1 && cw && sc->nx > 0 &&
+		    pa <= sc->x[sc->nx - 1].pa && pa + size > sc->x[0].pa) {
+			/* Every executable frame inside [pa, pa + size) (most
+			   writable leaves lie outside the frames' span). */
 			size_t lo = 0, hi = sc->nx;
 			while (lo < hi) {
 				size_t mid = lo + (hi - lo) / 2;
@@ -516,16 +522,23 @@ wx_walk(struct wx_scan *sc, const uint64_t *table, int level, uint64_t va,
 int
 vm_wx_check(const char *where)
 {
-	struct wx_scan sc = { NULL, 0, 0, 0 };
-	wx_walk(&sc, pml4, 4, 0, true, true);		/* count */
-	sc.cap = sc.nx;
-	sc.x = kmalloc((sc.cap ? sc.cap : 1) * sizeof(*sc.x));
-	if (sc.x == NULL) {
-		log_error("vm", "W^X check (%s): no memory for %zu entries", where, sc.cap);
-		return TERN_ENOMEM;
+	/* Collect the executable frames into room for the usual few
+	   hundred; a walk that finds more is done again with room for all. */
+	struct wx_scan sc = { NULL, 0, WX_ROOM, 0 };
+	for (bool again = false;; again = true) {
+		sc.x = kmalloc(sc.cap * sizeof(*sc.x));
+		if (sc.x == NULL) {
+			log_error("vm", "W^X check (%s): no memory for %zu entries",
+			    where, sc.cap);
+			return TERN_ENOMEM;
+		}
+		sc.nx = 0;
+		wx_walk(&sc, pml4, 4, 0, true, true);
+		if (sc.nx <= sc.cap || again)
+			break;
+		kfree(sc.x);
+		sc.cap = sc.nx;
 	}
-	sc.nx = 0;
-	wx_walk(&sc, pml4, 4, 0, true, true);		/* collect */
 	if (sc.nx > sc.cap)	/* nothing maps pages between the passes, */
 		sc.nx = sc.cap;	/* but never index past the array */
 	for (size_t i = 1; i < sc.nx; i++) {		/* insertion sort by pa */
