@@ -45,10 +45,16 @@ const uint8_t *
 ns_arp_lookup(struct netstack *ns, uint32_t ip)
 {
 	uint64_t now = ns_now(ns);
+	/* Most frames go to the host the last one went to (the gateway). */
+	struct ns_arp_entry *e = &ns->arp[ns->arp_hint % NS_ARP_ENTRIES];
+	if (e->valid && e->ip == ip && e->expires_ns > now)
+		return e->mac;
 	for (int i = 0; i < NS_ARP_ENTRIES; i++) {
-		struct ns_arp_entry *e = &ns->arp[i];
-		if (e->valid && e->ip == ip && e->expires_ns > now)
+		e = &ns->arp[i];
+		if (e->valid && e->ip == ip && e->expires_ns > now) {
+			ns->arp_hint = (uint16_t)i;
 			return e->mac;
+		}
 	}
 	return NULL;
 }

@@ -211,6 +211,7 @@ struct netstack {
 	bool configured;	/* have an address */
 	struct netstack_counters cnt;
 	struct ns_arp_entry arp[NS_ARP_ENTRIES];
+	uint16_t arp_hint;	/* the entry ns_arp_lookup found last */
 	struct ns_pending pending[NS_ARP_PENDING];
 	struct {
 		uint16_t port;

@@ -234,7 +234,9 @@ sched_wait(struct sched *s, struct sched_event *ev, uint64_t deadline)
 	t->deadline = deadline;
 	t->timed_out = false;
 	t->state = SCHED_WAITING;
+	ev->waiting++;
 	to_sched(s);
+	ev->waiting--;
 	t->ev = NULL;
 	return t->timed_out ? -1 : 0;
 }
@@ -243,6 +245,8 @@ void
 sched_event_set(struct sched *s, struct sched_event *ev)
 {
 	ev->set = true;
+	if (ev->waiting == 0)
+		return;
 	for (struct sched_thread *t = s->all; t != NULL; t = t->all) {
 		if (t->state == SCHED_WAITING && t->ev == ev) {
 			t->timed_out = false;

@@ -22,6 +22,10 @@ struct sched;
    cleared. */
 struct sched_event {
 	bool set;
+	/* Threads inside sched_wait on it: never below the truth (a thread
+	   killed while waiting leaves it one high), so 0 lets
+	   sched_event_set skip the walk over every thread. */
+	uint32_t waiting;
 };
 
 enum sched_state { SCHED_READY = 1, SCHED_WAITING, SCHED_DONE };

@@ -202,6 +202,10 @@ static void test_wait_timeout(void **state)
 	assert_int_equal(rc_b, -1);
 	assert_int_equal(t_b, 1500);
 	assert_false(ev2.set);
+	/* Woken and timed-out waiters are no longer counted, so setting
+	   either event now walks no thread list. */
+	assert_int_equal(ev1.waiting, 0);
+	assert_int_equal(ev2.waiting, 0);
 	/* Level-triggered: a set event does not block. */
 	assert_true(ev1.set);
 	rc_a = 99;
@@ -286,6 +290,9 @@ static void test_kill_group(void **state)
 	sched_run(&S);
 	assert_int_equal(killed, 2);
 	assert_string_equal(trace, "ko");
+	/* A waiter killed inside sched_wait leaves the count high: the
+	   skip stays safe, only the walk is no longer saved. */
+	assert_int_equal(ev2.waiting, 1);
 	assert_true(after_kill < 1000);	/* the spinner stopped */
 	assert_int_equal(reaped, 4);
 	assert_int_equal(sched_live(&S), 0);
