@@ -9,7 +9,9 @@
 #     partial checksums, the host's real TCP), curl and wrk inside it;
 #   - tern alone: loader start to TERN READY (from its own log);
 #   - QEMU's peak resident memory (VmHWM) for each guest;
-#   - requests/s with wrk (1 thread, 8 keep-alive connections, 10 s);
+#   - requests/s with wrk (1 thread, 8 keep-alive connections, 10 s) on
+#     /healthz, a 16 KiB and a 256 KiB file (the same bytes in both
+#     guests: build/apps/httpd/16k.bin and big.bin);
 #   - image size and the smallest -m (MiB) each still serves at.
 # The Linux pieces are Debian packages fetched with apt-get download into
 # build/bench/linux (not installed).  Figures are printed side by side and
@@ -65,7 +67,8 @@ use_net() {	# use_net <user|tap>
 
 # ---- the Linux guest -------------------------------------------------------
 linux_build() {
-	[ -f "$L/initrd.gz" ] && [ -f "$L/vmlinuz" ] && return 0
+	# initrd.v2: the initramfs with /www (older ones lack the files).
+	[ -f "$L/initrd.v2" ] && [ -f "$L/vmlinuz" ] && return 0
 	local kpkg dl=$L/debs root=$L/root
 	kpkg=$(apt-cache depends --no-recommends linux-image-cloud-amd64 |
 		awk '/Depends: linux-image-/{print $2; exit}')
@@ -77,7 +80,8 @@ linux_build() {
 	cp "$dl"/x/boot/vmlinuz-* "$L/vmlinuz"
 	local kver mods=$dl/x/lib/modules
 	kver=$(ls "$mods")
-	mkdir -p "$root"/{bin,dev,proc,sys,etc,tmp,lib/modules,var/log/nginx,var/lib/nginx,run}
+	mkdir -p "$root"/{bin,dev,proc,sys,etc,tmp,lib/modules,var/log/nginx,var/lib/nginx,run,www}
+	cp "$B/apps/httpd/16k.bin" "$B/apps/httpd/big.bin" "$root/www/"
 	cp "$dl/x/bin/busybox" "$root/bin/busybox"
 	cp "$dl/x/usr/sbin/nginx" "$root/bin/nginx"
 	# nginx's shared libraries (same Debian release as this host).
@@ -135,6 +139,7 @@ http {
 	server {
 		listen 80;
 		location = /healthz { default_type text/plain; return 200 "ok"; }
+		location / { root /www; }
 	}
 }
 EOF
@@ -144,6 +149,7 @@ EOF
 	chmod +x "$root/init" "$root/udhcpc.sh"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) >"$L/initrd.gz"
 	echo "$kpkg" >"$L/kernel-package"
+	: >"$L/initrd.v2"
 }
 
 # ---- one boot ----------------------------------------------------------------
@@ -190,7 +196,10 @@ hwm() { awk '/VmHWM/{print int($2/1024)}' /proc/"$QPID"/status 2>/dev/null; }
 stop() { kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; QPID=; }
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
-declare -A ready mem rps ldr_ready smallest
+declare -A ready mem rps rps16 rps256 ldr_ready smallest
+wrk_rps() {	# wrk_rps <path>: requests/s, 8 keep-alive connections, 10 s
+	"${NSX[@]}" wrk -t1 -c8 -d10s "$URL$1" 2>/dev/null | awk '/Requests\/sec/{print int($2)}'
+}
 measure() {	# measure <guest> <timeout>; results keyed <guest>-<net>
 	local g=$1 tmo=$2 times=() t i k=$1-$NET
 	for i in $(seq 1 "$RUNS"); do
@@ -198,8 +207,9 @@ measure() {	# measure <guest> <timeout>; results keyed <guest>-<net>
 		t=$(wait_ready "$tmo") || { stop; die "$g did not serve /healthz over $NET within ${tmo}s (log $W/$k-$i.log)"; }
 		times+=("$t")
 		if [ "$i" = "$RUNS" ]; then
-			rps[$k]=$("${NSX[@]}" wrk -t1 -c8 -d10s "$URL/healthz" 2>/dev/null |
-				awk '/Requests\/sec/{print int($2)}')
+			rps[$k]=$(wrk_rps /healthz)
+			rps16[$k]=$(wrk_rps /16k.bin)
+			rps256[$k]=$(wrk_rps /big.bin)
 		fi
 		mem[$k]=$(hwm)
 		stop
@@ -247,6 +257,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a > 0 && b > 0) printf "%.2f", a /
 		printf '%-40s %12s %12s %10s\n' "[$net] loader start to TERN READY (ms)" "${ldr_ready[$t]:-?}" "-" ""
 		printf '%-40s %12s %12s %10s\n' "[$net] QEMU peak RSS (MiB)" "${mem[$t]}" "${mem[$l]}" "$(ratio "${mem[$l]}" "${mem[$t]}")"
 		printf '%-40s %12s %12s %10s\n' "[$net] wrk requests/s (8 conns, 10 s)" "${rps[$t]}" "${rps[$l]}" "$(ratio "${rps[$l]}" "${rps[$t]}")"
+		printf '%-40s %12s %12s %10s\n' "[$net] wrk requests/s, 16 KiB body" "${rps16[$t]}" "${rps16[$l]}" "$(ratio "${rps16[$l]}" "${rps16[$t]}")"
+		printf '%-40s %12s %12s %10s\n' "[$net] wrk requests/s, 256 KiB body" "${rps256[$t]}" "${rps256[$l]}" "$(ratio "${rps256[$l]}" "${rps256[$t]}")"
 	done
 	printf '%-40s %12s %12s %10s\n' "image bytes (boot files)" "$tern_img" "$linux_img" "$(ratio "$linux_img" "$tern_img")"
 	printf '%-40s %12s %12s %10s\n' "smallest -m that serves (MiB, $NET)" "${smallest[tern]}" "${smallest[linux]}" ""
