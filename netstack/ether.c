@@ -44,6 +44,7 @@ ns_txbuf_get(struct netstack *ns)
 		}
 	}
 	ns_drop(ns, ND_NO_TXBUF);
+	ns->txbuf_short = true;
 	return NULL;
 }
 
@@ -51,6 +52,8 @@ void
 ns_txbuf_put(struct ns_txbuf *tb)
 {
 	tb->busy = false;
+	if (tb->ns != NULL && tb->ns->txbuf_short)
+		tb->ns->txbuf_back = true;
 }
 
 /*
@@ -265,6 +268,8 @@ netstack_attach(struct netstack *ns, struct nic *nic,
 	ns->port = *port;
 	ns->txbufs = txmem;
 	memset(txmem, 0, sizeof(*txmem) * NS_TXBUFS);
+	for (int i = 0; i < NS_TXBUFS; i++)
+		txmem[i].ns = ns;	/* its release tells the stack */
 	ns->cfg.mtu = nic->mtu;
 	ns->ip_id = (uint16_t)port->random(port->ctx);
 	tcp_keys(ns);	/* secrets first thing: never drawn on a packet path */
@@ -322,7 +327,7 @@ netstack_poll(struct netstack *ns)
 {
 	int done = 0;
 	uint64_t rx0 = ns->cnt.rx_frames;
-	bool waiting = ns->tx_blocked != 0;
+	bool waiting = ns->tx_blocked != 0 || ns->txbuf_short;
 	bool held = ns->clock_held;
 	ns->clock_ns = ns->port.now_ns(ns->port.ctx);
 	ns->clock_held = true;
@@ -333,6 +338,14 @@ netstack_poll(struct netstack *ns)
 		int nq = n->nqueues > 0 ? n->nqueues : 1;
 		for (int q = 0; q < nq && ns->nic == n; q++)
 			done += nic_poll_queue(n, q, 64);
+	}
+	if (ns->txbuf_back) {
+		/* Released by this pass's transmit completions: the
+		   connections refused for want of one send now. */
+		ns->txbuf_back = false;
+		ns->txbuf_short = false;
+		ns->cnt.txbuf_wakeups++;
+		ns_tcp_tx_resume(ns);
 	}
 	uint64_t now = ns->clock_ns;
 	if (ns->timers_due || now - ns->timers_ns >= NS_TIMER_TICK_NS ||
@@ -369,7 +382,7 @@ int
 netstack_idle_check(struct netstack *ns)
 {
 	int pending;
-	if (ns->nic == NULL || ns->tx_blocked != 0 ||
+	if (ns->nic == NULL || ns->tx_blocked != 0 || ns->txbuf_short ||
 	    (pending = nic_rx_pending(ns->nic)) < 0)
 		return netstack_poll(ns);
 	return pending;

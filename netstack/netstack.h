@@ -117,6 +117,8 @@ struct netstack_counters {
 	   frames not offered to a waiting queue (also ND_TX_RING_FULL),
 	   tx_ready up-calls, and waits given up at NS_TX_WAIT_NS. */
 	uint64_t tx_waits, tx_held, tx_wakeups, tx_wait_expired;
+	/* Passes that sent again after transmit buffers came back. */
+	uint64_t txbuf_wakeups;
 };
 
 #define NS_ARP_ENTRIES	16
@@ -253,6 +255,10 @@ struct netstack {
 	/* ether.c: NIC queues waiting for tx_ready (bit q), since when. */
 	uint32_t tx_blocked;
 	uint64_t tx_blocked_ns[NIC_MAX_QUEUES];
+	/* Every transmit buffer was busy (ns_txbuf_get failed): TCP notes
+	   the refused connections as for a full queue, and the pass after
+	   one comes back (txbuf_back) sends again (ns_tcp_tx_resume). */
+	bool txbuf_short, txbuf_back;
 };
 
 /*

@@ -240,14 +240,17 @@ data_opts(struct tcp_pcb *p, uint8_t *o, bool pure_ack)
  * A segment refused because its NIC queue is full and waits for the
  * NIC's tx_ready (ns_nic_tx): the connection is noted, and
  * ns_tcp_tx_resume sends again when the queue takes frames, instead of
- * leaving the segment to a retransmission timeout.  Any other failure
- * (no buffer, no NIC) is left to the timers as before.
+ * leaving the segment to a retransmission timeout.  The same when every
+ * transmit buffer was busy (ns_txbuf_get: txbuf_short): netstack_poll
+ * resends once one comes back.  Any other failure (no NIC, no zero-copy
+ * piece) is left to the timers as before.
  */
 static int
 tx_refused(struct tcp_pcb *p, int rc, bool pure_ack)
 {
 	struct netstack *ns = p->ns;
-	if (rc != TERN_EAGAIN || ns->tx_blocked == 0)
+	if (!(rc == TERN_EAGAIN && ns->tx_blocked != 0) &&
+	    !(rc == TERN_ENOMEM && ns->txbuf_short))
 		return rc;
 	int i = (int)(p - ns->tcp.pcbs);
 	ns->tcp.txwait[i / 64] |= 1ull << (i % 64);
@@ -262,7 +265,7 @@ send_flags(struct tcp_pcb *p, uint32_t seq, uint8_t flags)
 	struct netstack *ns = p->ns;
 	struct ns_txbuf *tb = ns_txbuf_get(ns);
 	if (tb == NULL)
-		return TERN_ENOMEM;
+		return tx_refused(p, TERN_ENOMEM, flags == F_ACK);
 	uint8_t o[40];
 	size_t ol = data_opts(p, o, !(flags & (F_FIN | F_RST)));
 	size_t hl = put_hdr(tb->data + ETH_HLEN + IP_HLEN, p->lport, p->rport, seq,
@@ -480,7 +483,7 @@ send_data(struct tcp_pcb *p, uint32_t seq, size_t len, uint8_t flags)
 	struct netstack *ns = p->ns;
 	struct ns_txbuf *tb = ns_txbuf_get(ns);
 	if (tb == NULL)
-		return TERN_ENOMEM;
+		return tx_refused(p, TERN_ENOMEM, false);
 	uint8_t o[40];
 	size_t ol = data_opts(p, o, false);
 	uint8_t *t = tb->data + ETH_HLEN + IP_HLEN;

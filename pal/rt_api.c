@@ -499,6 +499,7 @@ api_counters(struct pal_counter *out, size_t max)
 		C("net.tx_held", c->tx_held);
 		C("net.tx_wakeups", c->tx_wakeups);
 		C("net.tx_wait_expired", c->tx_wait_expired);
+		C("net.txbuf_wakeups", c->txbuf_wakeups);
 		C("net.rx_csum_good", c->rx_csum_good);
 		C("net.rx_csum_partial", c->rx_csum_partial);
 		C("net.rx_csum_hw_bad", c->rx_csum_hw_bad);

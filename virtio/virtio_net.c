@@ -173,6 +173,7 @@ vnet_mem_alloc(struct virtio_net_softc *sc)
 		for (uint32_t i = 0; i < VNET_TX_SLOTS; i++)
 			vq->tx_free[i] = i;
 		vq->tx_nfree = VNET_TX_SLOTS;
+		vq->tx_wake = false;
 	}
 	return TERN_OK;
 }
@@ -372,6 +373,7 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	uint32_t posted;
 	(void)vnet_post_all(sc, &posted);
 	n->ops = &vnet_ops;
+	n->tx_wakes = true;	/* vnet_poll calls tx_ready after a refusal */
 	n->sc = sc;
 	virtio_ready(vd);
 	for (uint16_t k = 0; k < sc->nrings; k++)
@@ -407,6 +409,7 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	if (vq->tx_nfree == 0) {
 		n->stats.tx_ring_full++;
 		qs->tx_ring_full++;
+		vq->tx_wake = true;
 		return TERN_EAGAIN;
 	}
 	uint32_t bytes = 0;
@@ -441,6 +444,8 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 	if (rc != TERN_OK) {
 		n->stats.tx_ring_full++;
 		qs->tx_ring_full++;
+		if (rc == TERN_EAGAIN)
+			vq->tx_wake = true;
 		return rc;
 	}
 	vq->tx_nfree--;
@@ -618,13 +623,23 @@ vnet_poll(struct nic *n, int queue, int budget)
 		return 0;
 	vq->in_poll = true;
 	/* TX completions give buffers back to their owners. */
+	int freed = 0;
 	while ((cookie = virtq_get(&vq->txq, &len)) != NULL) {
 		uint32_t slot = (uint32_t)(uintptr_t)cookie - 1;
 		struct nic_buf *chain = vq->tx_chain[slot];
 		vq->tx_chain[slot] = NULL;
 		vq->tx_free[vq->tx_nfree++] = slot;
 		nic_buf_release_chain(chain);
-		work++;
+		freed++;
+	}
+	work += freed;
+	/* The transmit-ready rule (kernel/dev/nic.h): once per refusal, from
+	   this poll, when a slot came free.  The upper layer may send from
+	   it: in_poll holds the doorbell to the end of the pass. */
+	if (freed > 0 && vq->tx_wake) {
+		vq->tx_wake = false;
+		if (n->tx_ready != NULL)
+			n->tx_ready(n->upper, qi);
 	}
 	while (work < budget && (cookie = virtq_get(&vq->rxq, &len)) != NULL) {
 		struct nic_buf *b = cookie;
@@ -745,6 +760,7 @@ vnet_tx_release_all(struct virtio_net_softc *sc, bool count)
 			vq->tx_free[i] = i;
 		}
 		vq->tx_nfree = VNET_TX_SLOTS;
+		vq->tx_wake = false;
 	}
 }
 

@@ -87,6 +87,8 @@ struct vnet_queue {
 	uint32_t tx_nfree;
 	bool rx_kick_pending;
 	bool tx_kick_pending;		/* frames sent during this poll pass */
+	bool tx_wake;			/* a frame was refused: tx_ready from
+					   the next poll that frees a slot */
 	bool in_poll;			/* vnet_poll runs on this queue */
 	uint16_t rx_skip;		/* continuation buffers of a dropped
 					   multi-buffer frame still to come */

@@ -60,8 +60,9 @@
  *    offering frames on q after a TERN_EAGAIN and resume from tx_ready
  *    instead of retrying (no spin, no retransmission timeout); it MUST
  *    still bound that wait, for a driver or device that never drains.
- *    Drivers without tx_wakes never call tx_ready (virtio-net, ENA
- *    today): their refused frames are recovered by the senders' timers.
+ *    Drivers without tx_wakes never call tx_ready (ENA today): their
+ *    refused frames are recovered by the senders' timers.  netvsc and
+ *    virtio-net have tx_wakes.
  *  - Receive never re-enters the stack.  A driver calls nic->rx only from
  *    ops->poll, one frame at a time, and the upper layer never calls
  *    ops->poll from inside nic->rx (directly or through its transmit

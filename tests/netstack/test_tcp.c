@@ -1166,6 +1166,45 @@ test_tx_wait_resumes_on_tx_ready(void **state)
 	f.nic.tx_wakes = false;
 }
 
+/* Every transmit buffer busy (frames the NIC has not completed): the
+   refused segments go out on the next pass after one comes back, not at
+   a retransmission timeout; the release itself sends nothing (it runs
+   inside the driver's completion loop). */
+static void
+test_txbuf_wait_resumes(void **state)
+{
+	static uint8_t mem[3 * 1460];
+	static struct ns_txbuf *taken[NS_TXBUFS];
+	for (size_t i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i * 13 + 7);
+	handshake();
+	f.ntx = 0;
+	int nt = 0;
+	while (nt < NS_TXBUFS && (taken[nt] = ns_txbuf_get(&ns)) != NULL)
+		nt++;
+	assert_int_equal(nt, NS_TXBUFS);
+	assert_false(ns.txbuf_short);
+	assert_int_equal(tcp_write(accepted, mem, sizeof(mem), on_release, NULL), 0);
+	assert_int_equal(f.ntx, 0);
+	assert_true(ns.txbuf_short);
+	assert_true(ns.cnt.drops[ND_NO_TXBUF] >= 1);
+	nic_buf_release(&taken[0]->nb);		/* a transmit completion */
+	assert_int_equal(f.ntx, 0);
+	assert_true(ns.txbuf_back);
+	netstack_poll(&ns);			/* same instant: no timer ran */
+	assert_int_equal(ns.cnt.txbuf_wakeups, 1);
+	assert_false(ns.txbuf_short);
+	assert_int_equal(f.ntx, 3);
+	for (int k = 0; k < 3; k++)
+		check_frame(k, mem + k * 1460, 1460);
+	for (int i = 1; i < nt; i++)
+		nic_buf_release(&taken[i]->nb);
+	seg(1001, iss + 1 + sizeof(mem), 0x10, NULL, NULL, 0);
+	assert_int_equal(releases, 1);
+	assert_int_equal(ns.tcp.st.retransmits, 0);
+	assert_int_equal(ns.tcp.st.timeouts, 0);
+}
+
 /* A refused pure ACK goes out at tx_ready when no data carries it. */
 static void
 test_tx_wait_refused_ack_resent(void **state)
@@ -1764,6 +1803,7 @@ main(void)
 		cmocka_unit_test_setup(test_tx_wait_resumes_on_tx_ready, setup),
 		cmocka_unit_test_setup(test_tx_wait_refused_ack_resent, setup),
 		cmocka_unit_test_setup(test_tx_wait_bounded, setup),
+		cmocka_unit_test_setup(test_txbuf_wait_resumes, setup),
 		cmocka_unit_test_setup(test_zero_copy_csum_offload, setup),
 		cmocka_unit_test_setup(test_sack_retransmit, setup),
 		cmocka_unit_test_setup(test_hostile_segments, setup),

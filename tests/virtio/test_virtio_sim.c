@@ -570,6 +570,70 @@ test_net_mrg_rxbuf_jumbo(void **state)
 	net_end(&f);
 }
 
+/* The transmit-ready rule (kernel/dev/nic.h) with a device that
+   completes transmits late, as QEMU does from its own thread: a full
+   ring refuses (TERN_EAGAIN), the poll that frees a slot calls tx_ready
+   once, and later polls do not call it again until the next refusal. */
+static int ready_calls, ready_queue;
+
+static void
+count_ready(void *upper, int q)
+{
+	(void)upper;
+	ready_calls++;
+	ready_queue = q;
+}
+
+static void
+test_net_tx_ready_after_full(void **state)
+{
+	(void)state;
+	struct net_fix f;
+	net_new(&f);
+	assert_int_equal(virtio_net_attach_core(f.sc, &f.sc->bus.vd, 7), TERN_OK);
+	struct nic *n = &f.sc->nic;
+	n->rx = net_rx;
+	n->upper = &f;
+	n->tx_ready = count_ready;
+	assert_true(n->tx_wakes);
+	f.sim.hold_tx = true;
+	ready_calls = 0;
+
+	static uint8_t fr[64];
+	static struct nic_buf b[VNET_TX_SLOTS + 1];
+	memset(fr, 0, sizeof(fr));
+	int sent = 0, rc = TERN_OK;
+	released = 0;
+	while (sent <= VNET_TX_SLOTS) {
+		b[sent] = (struct nic_buf){ .data = fr, .len = sizeof(fr), .release = tx_release };
+		if ((rc = nic_tx(n, 0, &b[sent], NULL)) != TERN_OK)
+			break;
+		sent++;
+	}
+	assert_int_equal(rc, TERN_EAGAIN);
+	assert_true(sent > 0);
+	assert_int_equal(f.sim.ntxheld, sent);
+	assert_int_equal(nic_poll_queue(n, 0, 64), 0);	/* nothing completed yet */
+	assert_int_equal(ready_calls, 0);
+	assert_int_equal(nic_tx(n, 0, &b[sent], NULL), TERN_EAGAIN);	/* still full */
+
+	assert_int_equal(vsim_net_tx_release(&f.sim, 3), 3);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(released, 3);
+	assert_int_equal(ready_calls, 1);		/* once per refusal */
+	assert_int_equal(ready_queue, 0);
+	assert_int_equal(vsim_net_tx_release(&f.sim, 2), 2);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(ready_calls, 1);		/* no refusal since */
+	assert_int_equal(nic_tx(n, 0, &b[sent], NULL), TERN_OK);
+	f.sim.hold_tx = false;
+	vsim_net_tx_release(&f.sim, 1024);
+	nic_poll_queue(n, 0, 64);
+	assert_int_equal(ready_calls, 1);
+	assert_int_equal(released, sent + 1);
+	net_end(&f);
+}
+
 static void
 test_net_meta_v2_and_queue_stats(void **state)
 {
@@ -1334,6 +1398,7 @@ main(void)
 		cmocka_unit_test(test_net_tx_rx),
 		cmocka_unit_test(test_net_fallback_mac),
 		cmocka_unit_test(test_net_meta_v2_and_queue_stats),
+		cmocka_unit_test(test_net_tx_ready_after_full),
 		cmocka_unit_test(test_net_mrg_rxbuf_jumbo),
 		cmocka_unit_test(test_net_used_len_oversized),
 		cmocka_unit_test(test_net_held_buffers_and_detach),

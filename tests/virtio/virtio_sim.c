@@ -836,13 +836,30 @@ process(struct vsim *s, uint16_t qi)
 			net_ctrl(s, q, head, &c);
 		} else if (qi & 1) {
 			net_tx(s, &c, (uint16_t)(qi / 2));
-			push_used(s, q, head, 0);
+			if (s->hold_tx && s->ntxheld < 1024) {
+				s->txheld[s->ntxheld].qi = qi;
+				s->txheld[s->ntxheld++].head = head;
+			} else {
+				push_used(s, q, head, 0);
+			}
 		} else {
 			if (c.n != 1 || !c.b[0].w)
 				violate(s, "receive buffer chain of %d buffers", c.n);
 			q->rx_heads[(q->rx_head + q->rx_count++) % 256] = head;
 		}
 	}
+}
+
+int
+vsim_net_tx_release(struct vsim *s, int n)
+{
+	int k = 0;
+	for (; k < n && k < s->ntxheld && !s->stopped; k++)
+		push_used(s, &s->q[s->txheld[k].qi], s->txheld[k].head, 0);
+	for (int i = k; i < s->ntxheld; i++)
+		s->txheld[i - k] = s->txheld[i];
+	s->ntxheld -= k;
+	return k;
 }
 
 int

@@ -132,6 +132,12 @@ struct vsim {
 	bool hold_blk;
 	struct { uint16_t head; uint32_t len; } held[256];
 	int nheld;
+	/* Held transmit completions: with hold_tx, frames go out at notify
+	   as always but their used entries wait (QEMU completes transmits
+	   later, from its own thread) until vsim_net_tx_release. */
+	bool hold_tx;
+	struct { uint16_t qi, head; } txheld[1024];
+	int ntxheld;
 	struct vsim_region { uintptr_t va; size_t len; } regions[64];
 };
 
@@ -162,6 +168,9 @@ int vsim_net_posted(const struct vsim *s);
 int vsim_net_inject_pair(struct vsim *s, int k, const void *frame, uint32_t len);
 int vsim_net_posted_pair(const struct vsim *s, int k);
 
+/* Put the `n` oldest held transmit completions on their used rings;
+   returns how many there were. */
+int vsim_net_tx_release(struct vsim *s, int n);
 /* Put held block completion k (0 = the oldest held) on the used ring:
    0, or -1 when there is no such entry. */
 int vsim_blk_release(struct vsim *s, int k);
