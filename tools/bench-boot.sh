@@ -197,8 +197,10 @@ stop() { kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; QPID=; }
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
 declare -A ready mem rps rps16 rps256 ldr_ready smallest
-wrk_rps() {	# wrk_rps <path>: requests/s, 8 keep-alive connections, 10 s
-	"${NSX[@]}" wrk -t1 -c8 -d10s "$URL$1" 2>/dev/null | awk '/Requests\/sec/{print int($2)}'
+wrk_rps() {	# wrk_rps <key> <path>: requests/s, 8 keep-alive connections, 10 s
+	local raw=$W/wrk-$1-$(basename "$2").txt
+	"${NSX[@]}" wrk -t1 -c8 -d10s "$URL$2" >"$raw" 2>&1
+	awk '/Requests\/sec/{print int($2)}' "$raw"
 }
 measure() {	# measure <guest> <timeout>; results keyed <guest>-<net>
 	local g=$1 tmo=$2 times=() t i k=$1-$NET
@@ -207,9 +209,9 @@ measure() {	# measure <guest> <timeout>; results keyed <guest>-<net>
 		t=$(wait_ready "$tmo") || { stop; die "$g did not serve /healthz over $NET within ${tmo}s (log $W/$k-$i.log)"; }
 		times+=("$t")
 		if [ "$i" = "$RUNS" ]; then
-			rps[$k]=$(wrk_rps /healthz)
-			rps16[$k]=$(wrk_rps /16k.bin)
-			rps256[$k]=$(wrk_rps /big.bin)
+			rps[$k]=$(wrk_rps "$k" /healthz)
+			rps16[$k]=$(wrk_rps "$k" /16k.bin)
+			rps256[$k]=$(wrk_rps "$k" /big.bin)
 		fi
 		mem[$k]=$(hwm)
 		stop
