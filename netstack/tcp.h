@@ -55,6 +55,9 @@ struct tcp_pcb;
 #define TCP_SACK_MAX	4	/* peer SACK ranges remembered per connection */
 #define TCP_ZBUFS	512	/* zero-copy payload descriptors in NIC rings */
 #define TCP_ZC_FRAGS	4	/* payload pieces per zero-copy frame */
+#define TCP_TSO_FRAGS	16	/* payload pieces per TSO frame (virtio-net
+				   takes the header buffer and 16 more) */
+#define TCP_TSO_MAX	(65535 - IP_HLEN - 60)	/* payload bytes per TSO frame */
 
 enum tcp_state {
 	TCP_CLOSED = 0, TCP_LISTEN, TCP_SYN_SENT, TCP_SYN_RCVD, TCP_ESTABLISHED,
@@ -179,6 +182,7 @@ struct tcp_stats {
 	uint64_t sack_retransmits, sack_blocks_bad, timeouts;
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_cookies_bad;
 	uint64_t tw_recycled, zc_frames, challenge_limited;
+	uint64_t tso_frames;		/* frames the NIC segments (NIC_TX_TSO) */
 };
 
 struct tcp_state_all {

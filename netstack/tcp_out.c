@@ -335,6 +335,41 @@ struct piece {
 
 /* Splits len bytes of the queue from seq into pieces that stay inside
    one ref and one 4 KiB page; returns the count, or -1 past max. */
+/* As pieces(), but stops at `max` pieces instead of failing: *covered is
+   how many of the len bytes they hold (-1: memory not usable for DMA). */
+static int
+pieces_upto(struct tcp_pcb *p, uint32_t seq, size_t len, struct piece *pc, int max,
+    uint32_t *covered)
+{
+	size_t off = seq - p->snd_una, got = 0;
+	int n = 0;
+	for (int i = 0; i < p->sq_len && len > 0 && n < max; i++) {
+		int idx = (p->sq_head + i) % TCP_SENDQ;
+		const struct tcp_sendref *r = &p->sq[idx];
+		size_t left = r->len - r->acked;
+		if (off >= left) {
+			off -= left;
+			continue;
+		}
+		if (!r->dma_ok)
+			return -1;
+		const uint8_t *d = r->data + r->acked + off;
+		size_t k = left - off < len ? left - off : len;
+		off = 0;
+		while (k > 0 && n < max) {
+			size_t page = 4096 - ((uintptr_t)d & 4095);
+			size_t m = k < page ? k : page;
+			pc[n++] = (struct piece){ d, (uint32_t)m, (uint8_t)idx };
+			d += m;
+			k -= m;
+			len -= m;
+			got += m;
+		}
+	}
+	*covered = (uint32_t)got;
+	return n;
+}
+
 static int
 pieces(struct tcp_pcb *p, uint32_t seq, size_t len, struct piece *pc, int max)
 {
@@ -393,7 +428,7 @@ zbuf_get(struct netstack *ns, int *hint)
 static bool
 chain_pieces(struct tcp_pcb *p, struct ns_txbuf *tb, const struct piece *pc, int n)
 {
-	struct tcp_zbuf *z[TCP_ZC_FRAGS];
+	struct tcp_zbuf *z[TCP_TSO_FRAGS];
 	int hint = 0;
 	for (int i = 0; i < n; i++) {
 		z[i] = zbuf_get(p->ns, &hint);
@@ -420,17 +455,20 @@ chain_pieces(struct tcp_pcb *p, struct ns_txbuf *tb, const struct piece *pc, int
 #define ZC_NOT_HERE	1	/* send_zc: not applicable, tb untouched: copy */
 
 /* Sends the header in tb (hl bytes of TCP header) with the payload of
-   seq..seq+len chained by reference.  ZC_NOT_HERE leaves tb to the
-   caller; otherwise tb is consumed (sent, or released on error). */
+   seq..seq+len chained by reference; with tso_seg (not 0) as one TSO
+   frame the NIC cuts into segments of tso_seg payload bytes.
+   ZC_NOT_HERE leaves tb to the caller; otherwise tb is consumed (sent,
+   or released on error). */
 static int
-send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t len)
+send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t len,
+    uint32_t tso_seg)
 {
 	struct netstack *ns = p->ns;
-	struct piece pc[TCP_ZC_FRAGS];
+	struct piece pc[TCP_TSO_FRAGS];
 	const uint8_t *mac = ns_arp_lookup(ns, ns_next_hop(ns, p->rip));
 	if (ETH_HLEN + IP_HLEN + hl + len < 60 || mac == NULL)
 		return ZC_NOT_HERE;
-	int n = pieces(p, seq, len, pc, TCP_ZC_FRAGS);
+	int n = pieces(p, seq, len, pc, tso_seg != 0 ? TCP_TSO_FRAGS : TCP_ZC_FRAGS);
 	if (n <= 0 || !chain_pieces(p, tb, pc, n))
 		return ZC_NOT_HERE;
 	uint8_t *t = tb->data + ETH_HLEN + IP_HLEN;
@@ -443,11 +481,18 @@ send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t 
 	}
 	struct nic_tx_meta meta = { .l3_off = ETH_HLEN, .l4_off = ETH_HLEN + IP_HLEN,
 		.l4_proto = IPPROTO_TCP, .mss = p->mss };
+	if (tso_seg != 0) {
+		/* The device completes each segment's checksum from the
+		   pseudo-header sum over the whole frame (the field holds it
+		   as below) and gives every segment but the last no PSH. */
+		meta.flags = NIC_TX_TSO;
+		meta.mss = (uint16_t)tso_seg;
+	}
 	if (ns->nic->offloads & NIC_OFF_TX_CSUM) {
 		/* The device sums from l4_off and folds in what the
 		   field holds: the pseudo-header sum, not complemented. */
 		wr16(t + 16, (uint16_t)sum);
-		meta.flags = NIC_TX_CSUM_L4;
+		meta.flags |= NIC_TX_CSUM_L4;
 	} else {
 		sum = sum_piece(sum, t, hl, &odd);
 		for (int i = 0; i < n; i++)
@@ -471,8 +516,13 @@ send_zc(struct tcp_pcb *p, struct ns_txbuf *tb, size_t hl, uint32_t seq, size_t 
 		return rc;
 	}
 	ns->cnt.tx_frames++;
-	ns->tcp.st.segs_out++;
 	ns->tcp.st.zc_frames++;
+	if (tso_seg != 0) {
+		ns->tcp.st.tso_frames++;
+		ns->tcp.st.segs_out += (len + tso_seg - 1) / tso_seg;
+	} else {
+		ns->tcp.st.segs_out++;
+	}
 	return TERN_OK;
 }
 
@@ -491,7 +541,7 @@ send_data(struct tcp_pcb *p, uint32_t seq, size_t len, uint8_t flags)
 	    wnd_field(p), o, ol);
 	acked_now(p);
 	if (len > 0) {
-		int rc = send_zc(p, tb, hl, seq, len);
+		int rc = send_zc(p, tb, hl, seq, len, 0);
 		if (rc != ZC_NOT_HERE)
 			return tx_refused(p, rc, false);
 	}
@@ -511,6 +561,48 @@ tcp_unsent_from(struct tcp_pcb *p, uint32_t seq)
 	}
 	uint32_t off = seq - p->snd_una;
 	return q > off ? (uint32_t)(q - off) : 0;
+}
+
+/*
+ * New data for a NIC with TSO: up to `want` bytes (whole segments of
+ * `seg` unless they end the queued data) as one frame, the payload by
+ * reference in at most TCP_TSO_FRAGS pieces.  Returns the bytes sent,
+ * 0 when one segment's worth or less would go (the caller sends a normal
+ * segment), or a negative error (refused as in send_data).
+ */
+static int
+send_tso(struct tcp_pcb *p, uint32_t want, uint32_t seg, uint32_t avail, uint8_t flags)
+{
+	struct netstack *ns = p->ns;
+	struct piece pc[TCP_TSO_FRAGS];
+	uint32_t n = 0;
+	if (want > TCP_TSO_MAX)
+		want = TCP_TSO_MAX;
+	if (pieces_upto(p, p->snd_nxt, want, pc, TCP_TSO_FRAGS, &n) <= 0)
+		return 0;
+	if (n < avail)
+		n -= n % seg;	/* the device sends full segments, then the rest */
+	if (n <= seg)
+		return 0;
+	struct ns_txbuf *tb = ns_txbuf_get(ns);
+	if (tb == NULL)
+		return tx_refused(p, TERN_ENOMEM, false);
+	uint8_t o[40];
+	size_t ol = data_opts(p, o, false);
+	uint8_t *t = tb->data + ETH_HLEN + IP_HLEN;
+	if (n < avail)
+		flags &= (uint8_t)~F_PSH;
+	size_t hl = put_hdr(t, p->lport, p->rport, p->snd_nxt, p->rcv_nxt, flags,
+	    wnd_field(p), o, ol);
+	acked_now(p);
+	int rc = send_zc(p, tb, hl, p->snd_nxt, n, seg);
+	if (rc == ZC_NOT_HERE) {
+		ns_txbuf_put(tb);
+		return 0;
+	}
+	if (rc != TERN_OK)
+		return tx_refused(p, rc, false);
+	return (int)n;
 }
 
 /* Payload bytes per segment: the MSS less the options we always send
@@ -648,10 +740,31 @@ output_loop(struct tcp_pcb *p)
 		}
 		if (SEQ_LT(p->snd_nxt, p->snd_max) && skip_sacked(p))
 			continue;
-		uint32_t n = min32(min32(avail, smss(p)), wnd - inflight);
+		uint32_t seg = smss(p);
+		uint32_t n = min32(min32(avail, seg), wnd - inflight);
 		n = sack_clip(p, n);
-		if (n < smss(p) && !short_ok(p, n, avail, inflight))
+		if (n < seg && !short_ok(p, n, avail, inflight))
 			return;
+		/* New data past one segment on a NIC that segments: one
+		   frame for as much as the windows allow (not for
+		   retransmissions, which go a segment at a time). */
+		if (n == seg && p->snd_nxt == p->snd_max && p->ns->nic != NULL &&
+		    (p->ns->nic->offloads & (NIC_OFF_TSO4 | NIC_OFF_TX_CSUM)) ==
+		    (NIC_OFF_TSO4 | NIC_OFF_TX_CSUM) && min32(avail, wnd - inflight) > seg) {
+			uint32_t want = min32(avail, wnd - inflight);
+			int k = send_tso(p, want, seg, avail, F_ACK | F_PSH);
+			if (k < 0) {
+				if (inflight == 0 && p->state != TCP_CLOSED)
+					persist_arm(p);
+				return;
+			}
+			if (k > 0) {
+				if (p->state == TCP_CLOSED)
+					return;
+				sent(p, (uint32_t)k);
+				continue;
+			}
+		}
 		bool last = n == avail;
 		if (send_data(p, p->snd_nxt, n, F_ACK | (last ? F_PSH : 0)) != TERN_OK) {
 			if (inflight == 0 && p->state != TCP_CLOSED)

@@ -527,6 +527,7 @@ api_counters(struct pal_counter *out, size_t max)
 		C("tcp.syn_cookies_bad", t->syn_cookies_bad);
 		C("tcp.tw_recycled", t->tw_recycled);
 		C("tcp.zc_frames", t->zc_frames);
+		C("tcp.tso_frames", t->tso_frames);
 		/* Between nic_unregister and a rebind the stack has no NIC. */
 		static const struct nic_stats none;
 		const struct nic_stats *s = rt_ns->nic != NULL ? &rt_ns->nic->stats : &none;
@@ -535,6 +536,7 @@ api_counters(struct pal_counter *out, size_t max)
 		C("nic.tx_packets", s->tx_packets);
 		C("nic.rx_drops", s->rx_drops);
 		C("nic.tx_ring_full", s->tx_ring_full);
+		C("nic.tso_frames", s->tso_frames);
 		C("nic.bad_completions", s->bad_completions);
 		C("nic.rx_bad_offload", s->rx_bad_offload);
 		C("nic.intrs", s->intrs);

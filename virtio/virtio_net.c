@@ -69,6 +69,7 @@ static const struct nic_ops vnet_ops = {
 #define VNET_WANTED (1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS | \
 	1ULL << VIRTIO_NET_F_MRG_RXBUF | 1ULL << VIRTIO_NET_F_CSUM | \
 	1ULL << VIRTIO_NET_F_GUEST_CSUM | 1ULL << VIRTIO_NET_F_MTU | \
+	1ULL << VIRTIO_NET_F_HOST_TSO4 | \
 	1ULL << VIRTIO_F_INDIRECT_DESC | 1ULL << VIRTIO_F_EVENT_IDX | VNET_MQ_FEATURES)
 
 static int
@@ -357,6 +358,9 @@ virtio_net_attach_core(struct virtio_net_softc *sc, struct virtio_dev *vd, int u
 	    (virtio_cfg16(vd, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP);
 	n->offloads = (virtio_has(vd, VIRTIO_NET_F_GUEST_CSUM) ? NIC_OFF_RX_CSUM : 0) |
 	    (virtio_has(vd, VIRTIO_NET_F_CSUM) ? NIC_OFF_TX_CSUM : 0);
+	/* TSO needs the checksum offload it builds on (5.1.3.1). */
+	if (virtio_has(vd, VIRTIO_NET_F_HOST_TSO4) && virtio_has(vd, VIRTIO_NET_F_CSUM))
+		n->offloads |= NIC_OFF_TSO4;
 	n->nqueues = 1;
 	nic_queues_init(n);
 	uint16_t want = virtio_net_pairs_offered(sc);
@@ -420,7 +424,13 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 		hw_dma_sync_dev(&sc->bus.hw, b->data, b->len);
 		bytes += b->len;
 	}
-	if (bytes < 14 || bytes > (uint32_t)n->mtu + 18)
+	bool tso = meta != NULL && (meta->flags & NIC_TX_TSO);
+	if (tso && (!(n->offloads & NIC_OFF_TSO4) || !(meta->flags & NIC_TX_CSUM_L4) ||
+	    meta->l4_proto != NIC_PROTO_TCP || meta->mss == 0))
+		return TERN_EINVAL;
+	/* A TSO frame is up to an IPv4 datagram's 64 KiB, cut by the
+	   device into segments of mss payload bytes. */
+	if (bytes < 14 || bytes > (tso ? 14u + 65535u : (uint32_t)n->mtu + 18))
 		return TERN_EINVAL;
 	uint32_t slot = vq->tx_free[vq->tx_nfree - 1];
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)
@@ -437,6 +447,21 @@ vnet_tx(struct nic *n, int queue, struct nic_buf *chain, const struct nic_tx_met
 		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		h->csum_start = meta->l4_off;
 		h->csum_offset = (uint16_t)field;
+	}
+	if (tso) {
+		/* The headers (through TCP's, its length from the data
+		   offset) must sit in the first buffer: hdr_len tells the
+		   device where the payload it cuts starts. */
+		uint32_t th = (uint32_t)meta->l4_off + 13;
+		if (th >= chain->len || h->flags == 0)
+			return TERN_EINVAL;
+		uint32_t hl = (uint32_t)meta->l4_off + (uint32_t)(chain->data[th - 1] >> 4) * 4;
+		if (hl > chain->len || hl >= bytes)
+			return TERN_EINVAL;
+		h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		h->gso_size = meta->mss;
+		h->hdr_len = (uint16_t)hl;
+		n->stats.tso_frames++;
 	}
 	hw_dma_sync_dev(&sc->bus.hw, h, VNET_HDR_SIZE);
 	bufs[0] = (struct virtq_buf){ vq->tx_hdr_mem.pa + slot * VNET_HDR_SIZE, VNET_HDR_SIZE, false };

@@ -97,6 +97,7 @@ struct virtio_blk_req_hdr {
 #define VIRTIO_NET_F_GUEST_CSUM	1
 #define VIRTIO_NET_F_MTU	3
 #define VIRTIO_NET_F_MAC	5
+#define VIRTIO_NET_F_HOST_TSO4	11	/* requires CSUM (5.1.3.1) */
 #define VIRTIO_NET_F_MRG_RXBUF	15
 #define VIRTIO_NET_F_STATUS	16
 #define VIRTIO_NET_F_CTRL_VQ	17
@@ -117,6 +118,8 @@ struct virtio_net_hdr {
 };
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
+#define VIRTIO_NET_HDR_GSO_NONE	0
+#define VIRTIO_NET_HDR_GSO_TCPV4 1	/* gso_type: segment by gso_size */
 
 /*
  * Control virtqueue (5.1.6.5): a command is a device-readable class and

@@ -185,8 +185,12 @@ nic_buf_release_chain(struct nic_buf *b)
  *            the frame carries no IP
  *  l4_off    offset of the TCP/UDP header, 0 when none
  *  l4_proto  IP protocol of that header (6 TCP, 17 UDP), 0 when none
- *  mss       TCP payload bytes per segment for NIC_TX_TSO (TSO later):
- *            the device cuts the payload into mss-sized segments
+ *  mss       TCP payload bytes per segment for NIC_TX_TSO: the device
+ *            cuts the payload into mss-sized segments (a TSO frame is a
+ *            TCP/IPv4 frame of up to 64 KiB whose IPv4 length and
+ *            pseudo-header sum cover the whole frame, with NIC_TX_CSUM_L4;
+ *            the device fixes both per segment, numbers the segments'
+ *            IPv4 ids from the frame's and puts PSH/FIN on the last)
  *  flags     NIC_TX_CSUM_L4: the L4 checksum field holds the pseudo-header
  *            sum (not complemented) and the device completes it over
  *            l4_off..end (valid only when the NIC offers NIC_OFF_TX_CSUM,
@@ -238,6 +242,7 @@ struct nic_stats {
 					   negotiated, checksum offsets outside
 					   the frame, frames over one buffer) */
 	uint64_t intrs;				/* interrupts taken (0: polled) */
+	uint64_t tso_frames;			/* frames sent with NIC_TX_TSO */
 };
 
 /* Per-queue counters (nic.queue[q].stats), kept by the queue's CPU. */

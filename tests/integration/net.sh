@@ -98,6 +98,11 @@ tap_http() {
 import json; d=json.load(open('$QLOGS/tap-stats.json'))
 ok = d['net.rx_csum_partial'] > 100 and d['tcp.bad_csum'] == 0 and d['nic.rx_bad_offload'] == 0
 print('yes' if ok else 'no: partial %d, bad_csum %d, bad_offload %d' % (d['net.rx_csum_partial'], d['tcp.bad_csum'], d['nic.rx_bad_offload']))" 2>&1)"
+	# QEMU offers HOST_TSO4 on a tap with a vnet header: big.bin above
+	# left as TSO frames the host kernel segmented (byte for byte).
+	tcheck "big.bin sent as TSO frames" yes "$(python3 -c "
+import json; d=json.load(open('$QLOGS/tap-stats.json'))
+print('yes' if d['tcp.tso_frames'] > 0 and d['nic.tso_frames'] == d['tcp.tso_frames'] else 'no: tcp %d nic %d' % (d['tcp.tso_frames'], d['nic.tso_frames']))" 2>&1)"
 }
 
 # DHCP on the tap network: dnsmasq in the namespace hands out a lease

@@ -1107,6 +1107,65 @@ test_tx_ring_full_retry(void **state)
 	f.nic.ops = &fake_ops;
 }
 
+/* A NIC that segments (NIC_OFF_TSO4 with the checksum offload): new
+   data leaves as one frame for as much as the windows allow (here the
+   initial 10-segment cwnd), with NIC_TX_TSO, mss = the payload per
+   segment, the IPv4 length of the whole frame, the pseudo-header sum
+   over its TCP length in the checksum field, the payload by reference in
+   order, and PSH only when it ends the queued data; a retransmission
+   goes one ordinary segment at a time. */
+static void
+test_tso_one_frame(void **state)
+{
+	static uint8_t mem[20 * 1460] __attribute__((aligned(4096)));
+	for (size_t i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i * 11 + 3);
+	handshake();
+	f.nic.ops = &hold_ops;
+	uint32_t offl = f.nic.offloads;
+	f.nic.offloads |= NIC_OFF_TSO4 | NIC_OFF_TX_CSUM;
+	nheld = 0;
+	f.ntx = 0;
+	uint64_t segs0 = ns.tcp.st.segs_out;
+	assert_int_equal(tcp_write(accepted, mem, sizeof(mem), on_release, NULL), 0);
+	assert_int_equal(f.ntx, 1);
+	uint32_t len = 10 * 1460;
+	assert_true(last_meta.flags & NIC_TX_TSO);
+	assert_true(last_meta.flags & NIC_TX_CSUM_L4);
+	assert_int_equal(last_meta.mss, 1460);
+	assert_int_equal(f.tx_len[0], 14 + 20 + 20 + len);
+	const uint8_t *ip = f.tx[0] + 14, *t = ip + 20;
+	assert_int_equal(rd16(ip + 2), 20 + 20 + len);
+	assert_int_equal(ns_csum(ip, 20, 0), 0);
+	assert_int_equal(rd32(t + 4), iss + 1);
+	assert_int_equal(t[13], 0x10);		/* more is queued: no PSH */
+	uint32_t ps = (MY_IP >> 16) + (MY_IP & 0xffff) + (PEER_IP >> 16) + (PEER_IP & 0xffff) +
+	    6 + 20 + len;
+	while (ps >> 16)
+		ps = (ps & 0xffff) + (ps >> 16);
+	assert_int_equal(rd16(t + 16), ps);
+	size_t off = 0;
+	for (struct nic_buf *b = held[0]->next; b != NULL; b = b->next) {
+		assert_memory_equal(b->data, mem + off, b->len);
+		off += b->len;
+	}
+	assert_int_equal(off, len);
+	assert_int_equal(ns.tcp.st.tso_frames, 1);
+	assert_int_equal(ns.tcp.st.segs_out, segs0 + 10);	/* counted as ten */
+	complete_held();
+	/* Nothing acknowledged: the timeout resends one plain segment. */
+	f.ntx = 0;
+	f.now += 5000000000ULL;
+	netstack_poll(&ns);
+	assert_true(f.ntx >= 1);
+	assert_false(last_meta.flags & NIC_TX_TSO);
+	assert_int_equal(f.tx_len[0], 14 + 20 + 20 + 1460);
+	assert_int_equal(rd32(f.tx[0] + 34 + 4), iss + 1);
+	complete_held();
+	f.nic.ops = &fake_ops;
+	f.nic.offloads = offl;
+}
+
 /* A NIC that keeps the transmit-ready promise (nic.tx_wakes): its ring
    takes `room` more frames, then refuses; every call is counted. */
 static int wake_room, wake_calls;
@@ -1804,6 +1863,7 @@ main(void)
 		cmocka_unit_test_setup(test_tx_wait_refused_ack_resent, setup),
 		cmocka_unit_test_setup(test_tx_wait_bounded, setup),
 		cmocka_unit_test_setup(test_txbuf_wait_resumes, setup),
+		cmocka_unit_test_setup(test_tso_one_frame, setup),
 		cmocka_unit_test_setup(test_zero_copy_csum_offload, setup),
 		cmocka_unit_test_setup(test_sack_retransmit, setup),
 		cmocka_unit_test_setup(test_hostile_segments, setup),

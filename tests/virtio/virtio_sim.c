@@ -679,6 +679,116 @@ sim_complete_csum(uint8_t *f, uint32_t len, uint16_t start, uint16_t off)
 	f[start + off + 1] = (uint8_t)c;
 }
 
+/* A frame onto the wire (on_tx) or into frames[]; takes f. */
+static void
+net_out(struct vsim *s, uint8_t *f, uint32_t flen, uint16_t pair)
+{
+	if (s->on_tx != NULL) {
+		s->on_tx(s->tx_ctx, f, flen);
+		free(f);
+		return;
+	}
+	if (s->nframes == VSIM_MAX_FRAMES) {
+		free(f);
+		return;
+	}
+	s->frame_len[s->nframes] = flen;
+	s->frame_pair[s->nframes] = pair;
+	s->frames[s->nframes++] = f;
+}
+
+static uint16_t
+rd16s(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void
+wr16s(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* The folded (not complemented) TCP pseudo-header sum of an IPv4 frame
+   for a TCP length of tlen. */
+static uint16_t
+tcp_pseudo_sim(const uint8_t *ip, uint32_t tlen)
+{
+	uint32_t sum = rd16s(ip + 12) + rd16s(ip + 14) + rd16s(ip + 16) + rd16s(ip + 18) +
+	    6 + tlen;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/*
+ * TCP segmentation offload (5.1.6.2.1, VIRTIO_NET_F_HOST_TSO4): the
+ * frame is cut into segments of gso_size payload bytes as a NIC (or
+ * Linux's GSO behind QEMU's tap) does: per segment the IPv4 total
+ * length, identification (+1 each) and header checksum, the sequence
+ * number, FIN and PSH on the last segment only, and the TCP checksum.
+ * Checked first: NEEDS_CSUM at the TCP checksum field, a TCP/IPv4
+ * frame, hdr_len covering its headers, and the field holding the
+ * pseudo-header sum over the whole frame's TCP length (what Linux's
+ * segmentation adjusts from).
+ */
+static void
+net_tx_gso(struct vsim *s, const uint8_t *f, uint32_t flen, const struct virtio_net_hdr *h,
+    uint16_t pair)
+{
+	if (!(s->drv_features & 1ULL << VIRTIO_NET_F_CSUM) ||
+	    !(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || h->gso_size == 0) {
+		violate(s, "TSO frame without NEEDS_CSUM or gso_size");
+		return;
+	}
+	if (flen < 54 || rd16s(f + 12) != 0x0800 || (f[14] >> 4) != 4 || f[23] != 6) {
+		violate(s, "TSO frame that is not TCP over IPv4");
+		return;
+	}
+	uint32_t l4 = 14 + (uint32_t)(f[14] & 15) * 4;
+	uint32_t hl = l4 + (uint32_t)(f[l4 + 12] >> 4) * 4;
+	if (hl > flen || h->csum_start != l4 || h->csum_offset != 16 || h->hdr_len < hl ||
+	    h->hdr_len > flen || rd16s(f + 16) != flen - 14) {
+		violate(s, "TSO frame headers: hdr_len %u csum %u+%u ip len %u, frame %u",
+		    h->hdr_len, h->csum_start, h->csum_offset, rd16s(f + 16), flen);
+		return;
+	}
+	if (rd16s(f + l4 + 16) != tcp_pseudo_sim(f + 14, flen - l4)) {
+		violate(s, "TSO frame's checksum field is not the pseudo-header sum");
+		return;
+	}
+	uint32_t mss = h->gso_size, pay = flen - hl;
+	uint32_t nseg = (pay + mss - 1) / mss;
+	uint32_t seq = (uint32_t)rd16s(f + l4 + 4) << 16 | rd16s(f + l4 + 6);
+	uint16_t id = rd16s(f + 18);
+	s->gso_frames++;
+	for (uint32_t k = 0; k < nseg; k++) {
+		uint32_t m = pay - k * mss < mss ? pay - k * mss : mss;
+		uint32_t slen = hl + m;
+		uint8_t *g = malloc(slen);
+		memcpy(g, f, hl);
+		memcpy(g + hl, f + hl + k * mss, m);
+		wr16s(g + 16, (uint16_t)(slen - 14));
+		wr16s(g + 18, (uint16_t)(id + k));
+		wr16s(g + 24, 0);
+		uint32_t sum = 0;
+		for (uint32_t i = 14; i < l4; i += 2)
+			sum += rd16s(g + i);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		wr16s(g + 24, (uint16_t)~sum);
+		uint32_t sq = seq + k * mss;
+		wr16s(g + l4 + 4, (uint16_t)(sq >> 16));
+		wr16s(g + l4 + 6, (uint16_t)sq);
+		if (k + 1 < nseg)
+			g[l4 + 13] &= (uint8_t)~0x09;	/* FIN, PSH */
+		wr16s(g + l4 + 16, tcp_pseudo_sim(g + 14, slen - l4));
+		sim_complete_csum(g, slen, (uint16_t)l4, 16);
+		net_out(s, g, slen, pair);
+	}
+}
+
 static void
 net_tx(struct vsim *s, struct chain *c, uint16_t pair)
 {
@@ -707,6 +817,12 @@ net_tx(struct vsim *s, struct chain *c, uint16_t pair)
 	struct virtio_net_hdr h;
 	memcpy(&h, f, sizeof(h));
 	memmove(f, f + VNET_HDR_LEN_SIM, flen);
+	if (h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 &&
+	    (s->drv_features & 1ULL << VIRTIO_NET_F_HOST_TSO4)) {
+		net_tx_gso(s, f, flen, &h, pair);
+		free(f);
+		return;
+	}
 	if (h.gso_type != 0)
 		violate(s, "transmit with GSO type %u, never negotiated", h.gso_type);
 	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
@@ -721,14 +837,7 @@ net_tx(struct vsim *s, struct chain *c, uint16_t pair)
 		else
 			sim_complete_csum(f, flen, h.csum_start, h.csum_offset);
 	}
-	if (s->on_tx != NULL) {
-		s->on_tx(s->tx_ctx, f, flen);
-		free(f);
-		return;
-	}
-	s->frame_len[s->nframes] = flen;
-	s->frame_pair[s->nframes] = pair;
-	s->frames[s->nframes++] = f;
+	net_out(s, f, flen, pair);
 }
 
 /*

@@ -101,6 +101,9 @@ struct vsim {
 	uint16_t pairs;			/* enabled by VQ_PAIRS_SET (1 after reset) */
 	uint64_t ctrl_cmds;		/* control commands seen */
 	uint64_t tx_by_pair[VSIM_MAX_PAIRS];	/* frames transmitted per pair */
+	uint64_t gso_frames;		/* TSO frames cut into segments (offer
+					   VIRTIO_NET_F_HOST_TSO4 in
+					   dev_features to allow them) */
 
 	/* block */
 	uint8_t *disk;
