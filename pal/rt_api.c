@@ -537,6 +537,8 @@ api_counters(struct pal_counter *out, size_t max)
 		C("nic.rx_drops", s->rx_drops);
 		C("nic.tx_ring_full", s->tx_ring_full);
 		C("nic.tso_frames", s->tso_frames);
+		C("nic.rx_rekicks", s->rx_rekicks);
+		C("nic.tx_rekicks", s->tx_rekicks);
 		C("nic.bad_completions", s->bad_completions);
 		C("nic.rx_bad_offload", s->rx_bad_offload);
 		C("nic.intrs", s->intrs);

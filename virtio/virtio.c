@@ -430,6 +430,18 @@ virtq_kick(struct virtq *q)
 	hw_write16(q->vd->notify.bar, q->vd->notify.off + q->notify_off, q->index);
 }
 
+void
+virtq_notify(struct virtq *q)
+{
+	hw_wmb();
+	q->avail[1] = q->avail_idx;
+	hw_dma_sync_dev(q->vd->hw, (const void *)&q->avail[1], 2);
+	hw_mb();
+	q->kicked_idx = q->avail_idx;
+	q->notifies++;
+	hw_write16(q->vd->notify.bar, q->vd->notify.off + q->notify_off, q->index);
+}
+
 bool
 virtq_pending(struct virtq *q)
 {

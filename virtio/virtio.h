@@ -156,6 +156,9 @@ void *virtq_get(struct virtq *q, uint32_t *len);
 /* Whether the device has completed a chain virtq_get has not taken (the
    used index moved): a look, nothing taken. */
 bool virtq_pending(struct virtq *q);
+/* Publish the avail index and ring the doorbell whatever avail_event
+   says (a notification the device did not ask for is allowed). */
+void virtq_notify(struct virtq *q);
 
 /* Driver entry points registered with the PCI bus (virtio_pci.c). */
 struct virtio_blk_softc;

@@ -616,6 +616,35 @@ vnet_poll_device(struct virtio_net_softc *sc)
 	}
 	sc->dev_check_in = VNET_DEV_CHECK_PASSES;
 	sc->dev_checks++;
+	/* A receive queue holding posted buffers that the device has not
+	   used since the last check gets a doorbell whatever avail_event
+	   says: under load over QEMU's tap a suppressed notification once
+	   left the device waiting with every buffer posted (avail_event
+	   read 0) and the guest unreachable.  Once per stall (until the
+	   device uses a buffer again), so an idle queue costs one doorbell,
+	   within VNET_DEV_CHECK_PASSES polls (the idle loop polls every
+	   tick). */
+	for (uint16_t k = 0; k < n->nqueues && k < sc->nrings; k++) {
+		struct vnet_queue *vq = &sc->q[k];
+		if (vq->rxq.last_used != vq->rx_seen) {
+			vq->rx_seen = vq->rxq.last_used;
+			vq->rx_rekicked = false;
+		} else if (!vq->rx_rekicked && vq->rxq.size != 0 &&
+		    vq->rxq.avail_idx != vq->rxq.last_used) {
+			virtq_notify(&vq->rxq);
+			vq->rx_rekicked = true;
+			n->stats.rx_rekicks++;
+		}
+		if (vq->txq.last_used != vq->tx_seen) {
+			vq->tx_seen = vq->txq.last_used;
+			vq->tx_rekicked = false;
+		} else if (!vq->tx_rekicked && vq->txq.size != 0 &&
+		    vq->txq.avail_idx != vq->txq.last_used) {
+			virtq_notify(&vq->txq);
+			vq->tx_rekicked = true;
+			n->stats.tx_rekicks++;
+		}
+	}
 	if (virtio_check_broken(&sc->bus.vd))
 		return;
 	if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_STATUS)) {

@@ -89,6 +89,11 @@ struct vnet_queue {
 	bool tx_kick_pending;		/* frames sent during this poll pass */
 	bool tx_wake;			/* a frame was refused: tx_ready from
 					   the next poll that frees a slot */
+	uint16_t rx_seen;		/* rxq.last_used at the last device
+					   check (vnet_poll_device) */
+	bool rx_rekicked;		/* forced a doorbell since it moved */
+	uint16_t tx_seen;		/* the same for the transmit queue */
+	bool tx_rekicked;
 	bool in_poll;			/* vnet_poll runs on this queue */
 	uint16_t rx_skip;		/* continuation buffers of a dropped
 					   multi-buffer frame still to come */

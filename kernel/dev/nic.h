@@ -243,6 +243,9 @@ struct nic_stats {
 					   the frame, frames over one buffer) */
 	uint64_t intrs;				/* interrupts taken (0: polled) */
 	uint64_t tso_frames;			/* frames sent with NIC_TX_TSO */
+	uint64_t rx_rekicks;			/* receive doorbells forced after
+						   the device sat on posted buffers */
+	uint64_t tx_rekicks;			/* the same for frames to send */
 };
 
 /* Per-queue counters (nic.queue[q].stats), kept by the queue's CPU. */

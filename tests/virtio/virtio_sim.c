@@ -368,6 +368,11 @@ sim_notify(struct vsim *s, uint32_t off, uint64_t v)
 		/* Allowed before DRIVER_OK (the device may ignore it). */
 		return;
 	}
+	if (s->lose_notifies > 0) {
+		s->lose_notifies--;
+		s->lost_notifies++;
+		return;
+	}
 	s->q[qi].rx_waiting = false;
 	process(s, (uint16_t)qi);
 }

@@ -139,6 +139,10 @@ struct vsim {
 	   as always but their used entries wait (QEMU completes transmits
 	   later, from its own thread) until vsim_net_tx_release. */
 	bool hold_tx;
+	/* Lost notifications: the next lose_notifies doorbells are
+	   ignored (counted in lost_notifies). */
+	int lose_notifies;
+	uint64_t lost_notifies;
 	struct { uint16_t qi, head; } txheld[1024];
 	int ntxheld;
 	struct vsim_region { uintptr_t va; size_t len; } regions[64];
