@@ -333,10 +333,9 @@ struct piece {
 	uint8_t ref;
 };
 
-/* Splits len bytes of the queue from seq into pieces that stay inside
-   one ref and one 4 KiB page; returns the count, or -1 past max. */
-/* As pieces(), but stops at `max` pieces instead of failing: *covered is
-   how many of the len bytes they hold (-1: memory not usable for DMA). */
+/* As pieces() below, but stops at `max` pieces instead of failing:
+   *covered is how many of the len bytes they hold (-1: memory not usable
+   for DMA). */
 static int
 pieces_upto(struct tcp_pcb *p, uint32_t seq, size_t len, struct piece *pc, int max,
     uint32_t *covered)
@@ -370,6 +369,8 @@ pieces_upto(struct tcp_pcb *p, uint32_t seq, size_t len, struct piece *pc, int m
 	return n;
 }
 
+/* Splits len bytes of the queue from seq into pieces that stay inside
+   one ref and one 4 KiB page; returns the count, or -1 past max. */
 static int
 pieces(struct tcp_pcb *p, uint32_t seq, size_t len, struct piece *pc, int max)
 {

@@ -616,14 +616,16 @@ vnet_poll_device(struct virtio_net_softc *sc)
 	}
 	sc->dev_check_in = VNET_DEV_CHECK_PASSES;
 	sc->dev_checks++;
-	/* A receive queue holding posted buffers that the device has not
-	   used since the last check gets a doorbell whatever avail_event
-	   says: under load over QEMU's tap a suppressed notification once
-	   left the device waiting with every buffer posted (avail_event
-	   read 0) and the guest unreachable.  Once per stall (until the
-	   device uses a buffer again), so an idle queue costs one doorbell,
-	   within VNET_DEV_CHECK_PASSES polls (the idle loop polls every
-	   tick). */
+	if (virtio_check_broken(&sc->bus.vd))
+		return;
+	/* A queue holding published buffers the device has not used since
+	   the last check gets a doorbell whatever avail_event says: under
+	   load on QEMU's tap a transmit queue once stalled with its frames
+	   published, avail_event behind them and no completion, every later
+	   kick suppressed, and the guest answered nothing, not even ARP.
+	   Once per stall (until the device uses a buffer again), so an idle
+	   queue costs one doorbell; within VNET_DEV_CHECK_PASSES polls (the
+	   idle loop polls every tick). */
 	for (uint16_t k = 0; k < n->nqueues && k < sc->nrings; k++) {
 		struct vnet_queue *vq = &sc->q[k];
 		if (vq->rxq.last_used != vq->rx_seen) {
@@ -645,8 +647,6 @@ vnet_poll_device(struct virtio_net_softc *sc)
 			n->stats.tx_rekicks++;
 		}
 	}
-	if (virtio_check_broken(&sc->bus.vd))
-		return;
 	if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_STATUS)) {
 		bool up = virtio_cfg16(&sc->bus.vd, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;
 		if (up != n->link_up) {
