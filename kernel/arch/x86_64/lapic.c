@@ -83,9 +83,10 @@ lapic_init(void)
 	lapic_write(LAPIC_TPR, 0);
 	lapic_write(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
 
-	/* Calibrate: count down from the maximum for 1 ms of TSC time (the
-	   tick only bounds how late a deadline is noticed; 0.1 % is plenty:
-	   at 1 ms the count is ~60,000, its read jitter a few of them). */
+	/* Calibrate: count down from the maximum for 1 ms of TSC time.  The
+	   tick only bounds how late a deadline is noticed, so a rate a few
+	   percent off (boots under TCG read 1.01-1.06 GHz for QEMU's 1 GHz)
+	   only moves that bound by as much. */
 	lapic_write(LAPIC_TMR_DIV, 0x3);	/* divide by 16 */
 	lapic_write(LAPIC_LVT_TMR, LVT_MASKED | VEC_TIMER);
 	lapic_write(LAPIC_TMR_INIT, 0xffffffff);
