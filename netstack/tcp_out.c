@@ -333,9 +333,9 @@ struct piece {
 	uint8_t ref;
 };
 
-/* As pieces() below, but stops at `max` pieces instead of failing:
-   *covered is how many of the len bytes they hold (-1: memory not usable
-   for DMA). */
+/* Splits len bytes of the queue from seq into at most `max` pieces that
+   stay inside one ref and one 4 KiB page; *covered is how many of the
+   len bytes they hold.  -1: memory not usable for DMA. */
 static int
 pieces_upto(struct tcp_pcb *p, uint32_t seq, size_t len, struct piece *pc, int max,
     uint32_t *covered)
@@ -374,33 +374,9 @@ pieces_upto(struct tcp_pcb *p, uint32_t seq, size_t len, struct piece *pc, int m
 static int
 pieces(struct tcp_pcb *p, uint32_t seq, size_t len, struct piece *pc, int max)
 {
-	size_t off = seq - p->snd_una;
-	int n = 0;
-	for (int i = 0; i < p->sq_len && len > 0; i++) {
-		int idx = (p->sq_head + i) % TCP_SENDQ;
-		const struct tcp_sendref *r = &p->sq[idx];
-		size_t left = r->len - r->acked;
-		if (off >= left) {
-			off -= left;
-			continue;
-		}
-		const uint8_t *d = r->data + r->acked + off;
-		size_t k = left - off < len ? left - off : len;
-		if (!r->dma_ok)
-			return -1;
-		off = 0;
-		len -= k;
-		while (k > 0) {
-			size_t page = 4096 - ((uintptr_t)d & 4095);
-			size_t m = k < page ? k : page;
-			if (n == max)
-				return -1;
-			pc[n++] = (struct piece){ d, (uint32_t)m, (uint8_t)idx };
-			d += m;
-			k -= m;
-		}
-	}
-	return n;
+	uint32_t covered = 0;
+	int n = pieces_upto(p, seq, len, pc, max, &covered);
+	return n == max && covered < len ? -1 : n;
 }
 
 /* The NIC is done with a piece: the ref may now be released. */

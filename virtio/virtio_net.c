@@ -606,6 +606,22 @@ rx_asm_abort(struct vnet_queue *vq)
    VNET_DEV_CHECK_PASSES, not on every one: a link change or a device
    that needs a reset is seen within that many passes (about as many
    milliseconds on an idle kernel, which polls once per tick). */
+/* One forced doorbell per stall of q (see vnet_poll_device): 1 if rung. */
+static int
+rekick(struct virtq *q, uint16_t *seen, bool *done)
+{
+	if (q->last_used != *seen) {
+		*seen = q->last_used;
+		*done = false;
+		return 0;
+	}
+	if (*done || q->size == 0 || q->avail_idx == q->last_used)
+		return 0;
+	virtq_notify(q);
+	*done = true;
+	return 1;
+}
+
 static void
 vnet_poll_device(struct virtio_net_softc *sc)
 {
@@ -628,24 +644,8 @@ vnet_poll_device(struct virtio_net_softc *sc)
 	   idle loop polls every tick). */
 	for (uint16_t k = 0; k < n->nqueues && k < sc->nrings; k++) {
 		struct vnet_queue *vq = &sc->q[k];
-		if (vq->rxq.last_used != vq->rx_seen) {
-			vq->rx_seen = vq->rxq.last_used;
-			vq->rx_rekicked = false;
-		} else if (!vq->rx_rekicked && vq->rxq.size != 0 &&
-		    vq->rxq.avail_idx != vq->rxq.last_used) {
-			virtq_notify(&vq->rxq);
-			vq->rx_rekicked = true;
-			n->stats.rx_rekicks++;
-		}
-		if (vq->txq.last_used != vq->tx_seen) {
-			vq->tx_seen = vq->txq.last_used;
-			vq->tx_rekicked = false;
-		} else if (!vq->tx_rekicked && vq->txq.size != 0 &&
-		    vq->txq.avail_idx != vq->txq.last_used) {
-			virtq_notify(&vq->txq);
-			vq->tx_rekicked = true;
-			n->stats.tx_rekicks++;
-		}
+		n->stats.rx_rekicks += rekick(&vq->rxq, &vq->rx_seen, &vq->rx_rekicked);
+		n->stats.tx_rekicks += rekick(&vq->txq, &vq->tx_seen, &vq->tx_rekicked);
 	}
 	if (virtio_has(&sc->bus.vd, VIRTIO_NET_F_STATUS)) {
 		bool up = virtio_cfg16(&sc->bus.vd, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP;
