@@ -29,38 +29,51 @@
 
 /*
  * The Internet checksum (RFC 1071) of data, plus sum (a partial sum of
- * big-endian 16-bit words, e.g. the pseudo header).  Eight bytes per step
- * in host order with the end-around carry: a one's complement sum does
- * not depend on byte order (RFC 1071 2.(B)), so the folded host-order
- * sum is the big-endian one byte-swapped on a little-endian CPU.
+ * big-endian 16-bit words, e.g. the pseudo header).  32-bit words in
+ * host order, summed in 64 bits and folded at the end (2^16 = 1 modulo
+ * 0xffff, so a 32-bit word counts as its two halves): a one's complement
+ * sum does not depend on byte order (RFC 1071 2.(B)), so the folded
+ * host-order sum is the big-endian one byte-swapped on a little-endian
+ * CPU.
  */
 uint16_t
 ns_csum(const void *data, size_t len, uint32_t sum)
 {
 	const uint8_t *p = data;
 	uint64_t acc = 0;
-	while (len >= 8) {
-		uint64_t w;
-		memcpy(&w, p, 8);
-		acc += w;
-		acc += acc < w;		/* end-around carry */
+	uint32_t w[4];
+	/* 32-bit words into a 64-bit sum: no carry to fold until 2^32 of
+	   them, far beyond any frame. */
+	while (len >= 16) {
+		memcpy(w, p, 16);
+		acc += (uint64_t)w[0] + w[1] + (uint64_t)w[2] + w[3];
+		p += 16;
+		len -= 16;
+	}
+	if (len >= 8) {
+		memcpy(w, p, 8);
+		acc += (uint64_t)w[0] + w[1];
 		p += 8;
 		len -= 8;
 	}
-	while (len >= 2) {
-		uint16_t w;
-		memcpy(&w, p, 2);
-		acc += w;
-		acc += acc < w;
+	if (len >= 4) {
+		memcpy(w, p, 4);
+		acc += w[0];
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		uint16_t h;
+		memcpy(&h, p, 2);
+		acc += h;
 		p += 2;
 		len -= 2;
 	}
 	if (len) {			/* the last byte is a word's high byte */
 		uint8_t last[2] = { p[0], 0 };
-		uint16_t w;
-		memcpy(&w, last, 2);
-		acc += w;
-		acc += acc < w;
+		uint16_t h;
+		memcpy(&h, last, 2);
+		acc += h;
 	}
 	acc = (acc & 0xffffffffu) + (acc >> 32);
 	acc = (acc & 0xffffffffu) + (acc >> 32);

@@ -494,6 +494,7 @@ rt_run(void)
 	txref_init(&rt_app.txref);
 	sched_init(&rt_sched, rt_now, rt_poll, rt_idle, NULL);
 	rt_sched.reap = rt_reap;
+	rt_sched.idle_checks = true;	/* rt_idle: pal_net_sleep_prepare */
 	rt_sched.service = rt_service;
 	entropy_init();
 	load_package();

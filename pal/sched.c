@@ -129,12 +129,17 @@ sched_exit(struct sched *s)
 	__builtin_unreachable();
 }
 
-/* Wakes waiters whose deadline passed; returns the earliest remaining. */
+/* Wakes waiters whose deadline passed; returns the earliest remaining.
+   s->next_deadline is never later than the earliest deadline of a
+   waiting thread (a wait lowers it, the walk sets it), so before it
+   there is nothing to walk for. */
 static uint64_t
 wake_expired(struct sched *s)
 {
 	uint64_t now = s->now(s->ctx), next = SCHED_FOREVER;
 
+	if (now < s->next_deadline)
+		return s->next_deadline;
 	for (struct sched_thread *t = s->all; t != NULL; t = t->all) {
 		if (t->state != SCHED_WAITING)
 			continue;
@@ -145,7 +150,16 @@ wake_expired(struct sched *s)
 			next = t->deadline;
 		}
 	}
+	s->next_deadline = next;
 	return next;
+}
+
+static void
+set_deadline(struct sched *s, struct sched_thread *t, uint64_t deadline)
+{
+	t->deadline = deadline;
+	if (deadline < s->next_deadline)
+		s->next_deadline = deadline;
 }
 
 /* Unlinks finished threads and hands them to the reap hook. */
@@ -180,14 +194,29 @@ service(struct sched *s)
 void
 sched_run(struct sched *s)
 {
+	bool ran = false;
 	while (!s->stop) {
-		int work = s->poll != NULL ? s->poll(s->ctx) : 0;
+		/* A round after a thread ran that finds nothing runnable skips
+		   the poll when the idle hook looks for work itself: the hook's
+		   check (cheaper than a pass) stands in for it. */
+		int work = 0;
+		if (s->poll != NULL && !(ran && s->idle_checks && s->head == NULL)) {
+			work = s->poll(s->ctx);
+			s->polls++;
+		}
+		ran = false;
 		if (++s->since_service >= SCHED_SERVICE_ROUNDS)
 			service(s);
 		uint64_t next = wake_expired(s);
 		struct sched_thread *t = s->head;
 		if (t == NULL) {
-			if (reap(s) == 0)
+			/* Threads that ended were reaped when they switched
+			   back; only sched_kill_group leaves any behind. */
+			if (s->reap_due) {
+				s->reap_due = false;
+				reap(s);
+			}
+			if (s->all == NULL)
 				return;
 			if (work == 0) {
 				s->idles++;
@@ -202,6 +231,7 @@ sched_run(struct sched *s)
 		s->cur = t;
 		sched_switch(&s->main_sp, t->sp);
 		s->cur = NULL;
+		ran = true;
 		if (t->state == SCHED_DONE)
 			reap(s);
 	}
@@ -219,7 +249,7 @@ sched_sleep_until(struct sched *s, uint64_t deadline)
 {
 	struct sched_thread *t = s->cur;
 	t->ev = NULL;
-	t->deadline = deadline;
+	set_deadline(s, t, deadline);
 	t->state = SCHED_WAITING;
 	to_sched(s);
 }
@@ -231,7 +261,7 @@ sched_wait(struct sched *s, struct sched_event *ev, uint64_t deadline)
 	if (ev->set)
 		return 0;
 	t->ev = ev;
-	t->deadline = deadline;
+	set_deadline(s, t, deadline);
 	t->timed_out = false;
 	t->state = SCHED_WAITING;
 	ev->waiting++;
@@ -269,6 +299,8 @@ sched_kill_group(struct sched *s, uint32_t group)
 	}
 	if (s->cur == NULL)
 		reap(s);
+	else if (n > 0)
+		s->reap_due = true;
 	return n;
 }
 

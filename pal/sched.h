@@ -54,6 +54,12 @@ struct sched {
 	/* Nothing runnable: sleep until about `deadline` (SCHED_FOREVER: the
 	   next event).  MAY return early; MUST NOT oversleep by much. */
 	void (*idle)(void *ctx, uint64_t deadline);
+	/* The idle hook returns at once when work is waiting (the kernel's
+	   asks the NIC whether frames came in): then a round that ran a
+	   thread and left nothing runnable goes straight to it, without a
+	   poll.  Work the poll would have found and the idle check does not
+	   look for (transmit completions) waits for the next poll. */
+	bool idle_checks;
 	/* A thread ended (or was killed) and left the scheduler: its stack and
 	   struct may be reused.  May be NULL. */
 	void (*reap)(void *ctx, struct sched_thread *t);
@@ -65,7 +71,9 @@ struct sched {
 	void *ctx;
 	bool stop;			/* sched_run returns at the next round */
 	uint32_t since_service;		/* rounds since the last service call */
-	uint64_t switches, idles, services;
+	uint64_t next_deadline;		/* wake_expired: nothing waits for less */
+	bool reap_due;			/* killed threads wait to be reaped */
+	uint64_t switches, idles, services, polls;
 };
 
 #define SCHED_SERVICE_ROUNDS	64

@@ -104,7 +104,7 @@ find_eol(const char *buf, size_t i, size_t len)
 /* Finds the next line at buf[*pos..len): sets [*ls, *le) to its content
    (without CR LF) and *pos past the LF.  0: no LF yet; -1: a bare CR
    (a CR not followed by LF) before the next LF. */
-static int
+static inline __attribute__((always_inline)) int
 next_line(const char *buf, size_t len, size_t *pos, size_t *ls, size_t *le)
 {
 	size_t i = find_eol(buf, *pos, len), e = i;

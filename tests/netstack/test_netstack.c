@@ -231,21 +231,22 @@ csum_ref(const uint8_t *p, size_t len, uint32_t sum)
 	return (uint16_t)~s;
 }
 
-/* ns_csum (eight bytes a step, host order) against the reference: every
-   length to 300 and some long ones, every alignment, carries forced by
-   0xff runs, partial sums up to the largest a pseudo header gives. */
+/* ns_csum (32-bit words, host order) against the reference: every
+   length to 300 and some long ones up to the largest TSO or reassembled
+   payload, every alignment, carries forced by 0xff runs, partial sums up
+   to the largest a pseudo header gives. */
 static void
 test_csum_reference(void **state)
 {
 	(void)state;
-	static uint8_t buf[13100];
+	static uint8_t buf[69600];
 	uint32_t x = 12345;
 	for (size_t i = 0; i < sizeof(buf); i++) {
 		x = x * 1103515245u + 12345u;
 		buf[i] = (uint8_t)(x >> 16);
 	}
 	memset(buf + 4000, 0xff, 2000);
-	const size_t lens[] = { 1499, 1500, 1514, 2000, 4096, 8999, 9000 };
+	const size_t lens[] = { 1499, 1500, 1514, 2000, 4096, 8999, 9000, 65535 };
 	const uint32_t sums[] = { 0, 1, 0xffff, 0x2fffd, 0x1fffe0 };
 	for (size_t a = 0; a < 8; a++)
 		for (size_t si = 0; si < sizeof(sums) / sizeof(sums[0]); si++) {
@@ -261,6 +262,8 @@ test_csum_reference(void **state)
 		}
 	memset(buf, 0xff, 64);			/* all ones: +0 and -0 */
 	assert_int_equal(ns_csum(buf, 64, 0), csum_ref(buf, 64, 0));
+	memset(buf, 0xff, 65535);		/* the most carries a frame gives */
+	assert_int_equal(ns_csum(buf, 65535, 0x1fffe0), csum_ref(buf, 65535, 0x1fffe0));
 	memset(buf, 0, 64);
 	assert_int_equal(ns_csum(buf, 64, 0), 0xffff);
 }
