@@ -422,6 +422,56 @@ static void test_service_after_idle(void **state)
 	assert_int_equal(idles_seen, 3);
 }
 
+/* An idle hook that looks for work itself (idle_checks): a round that
+   ran a thread and left nothing runnable goes to it without a poll, and
+   the poll after the idle still delivers the event. */
+static void test_idle_checks_skip_poll(void **state)
+{
+	(void)state;
+	for (int checks = 0; checks < 2; checks++) {
+		setup(NULL);
+		S.idle_checks = checks;
+		memset(&ev1, 0, sizeof(ev1));
+		poll_ev = &ev1;
+		poll_at = 7000;
+		rc_a = 99;
+		spawn(0, t_wait_a, NULL, 1);
+		sched_run(&S);
+		assert_int_equal(rc_a, 0);
+		assert_int_equal(t_a, 7000);
+		assert_int_equal(idle_forever, 0);
+		/* Without: poll, run, poll, idle, poll (event), run, poll.
+		   With: the two polls after a run are the idle hook's. */
+		assert_int_equal(polls, checks ? 2 : 4);
+		assert_int_equal(S.polls, (uint64_t)polls);
+	}
+}
+
+/* The earliest-deadline shortcut: a sleep shorter than one already
+   waiting, begun after the scheduler last walked the threads, still
+   wakes on time (and the long one too). */
+struct ysl { int idx; uint64_t ns; };
+static void t_yield_sleep(void *arg)
+{
+	struct ysl *y = arg;
+	sched_yield(&S);
+	sched_sleep_until(&S, clock_ns + y->ns);
+	woke_at[y->idx] = clock_ns;
+}
+
+static void test_deadline_shortcut(void **state)
+{
+	(void)state;
+	struct sl x = { 0, 10000, 'x' };
+	struct ysl y = { 1, 100 };
+	spawn(0, t_sleep, &x, 1);
+	spawn(1, t_yield_sleep, &y, 1);
+	sched_run(&S);
+	assert_int_equal(woke_at[1], 1100);
+	assert_int_equal(woke_at[0], 11000);
+	assert_string_equal(trace, "x");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +485,8 @@ int main(void)
 		cmocka_unit_test_setup(test_spawn_loop, setup),
 		cmocka_unit_test_setup(test_service_under_load, setup),
 		cmocka_unit_test_setup(test_service_after_idle, setup),
+		cmocka_unit_test_setup(test_idle_checks_skip_poll, setup),
+		cmocka_unit_test_setup(test_deadline_shortcut, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
