@@ -23,10 +23,19 @@
 #define NS_PMTU_TTL_NS	(600ULL * 1000000000ULL)	/* RFC 1191: 10 minutes */
 #define IPPROTO_TCP	6
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
-static inline void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static inline void wr32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
+/* Big-endian fields at any alignment: one load or store and a byte swap
+   (GCC leaves the byte-at-a-time form as shifts and ORs). */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define NS_BE16(v) __builtin_bswap16(v)
+#define NS_BE32(v) __builtin_bswap32(v)
+#else
+#define NS_BE16(v) (v)
+#define NS_BE32(v) (v)
+#endif
+static inline uint16_t rd16(const uint8_t *p) { uint16_t v; __builtin_memcpy(&v, p, 2); return NS_BE16(v); }
+static inline uint32_t rd32(const uint8_t *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return NS_BE32(v); }
+static inline void wr16(uint8_t *p, uint16_t v) { v = NS_BE16(v); __builtin_memcpy(p, &v, 2); }
+static inline void wr32(uint8_t *p, uint32_t v) { v = NS_BE32(v); __builtin_memcpy(p, &v, 4); }
 
 /* The clock: inside netstack_poll, the pass's one reading. */
 static inline uint64_t

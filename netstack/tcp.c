@@ -68,11 +68,25 @@ isn(struct netstack *ns, uint32_t rip, uint16_t lport, uint16_t rport)
 	return tcp_hash(t->isn_key, w, 3) + (uint32_t)(ns_now(ns) / 4000);
 }
 
-/* Parses the options of a segment; malformed ones end the parse. */
+/* Parses the options of a segment; malformed ones end the parse.
+   o->sack[] is written only up to o->nsack. */
 static void
 parse_opts(const uint8_t *seg, size_t hl, struct tcp_opts *o)
 {
-	*o = (struct tcp_opts){ .wscale = -1 };
+	o->mss = 0;
+	o->wscale = -1;
+	o->sack_ok = false;
+	o->nsack = 0;
+	/* What nearly every segment of a connection with timestamps
+	   carries (RFC 7323 appendix A): NOP, NOP, timestamps. */
+	if (hl == TCP_HLEN + 12 && rd32(seg + TCP_HLEN) == 0x0101080au) {
+		o->ts = true;
+		o->tsval = rd32(seg + TCP_HLEN + 4);
+		o->tsecr = rd32(seg + TCP_HLEN + 8);
+		return;
+	}
+	o->ts = false;
+	o->tsval = o->tsecr = 0;
 	for (size_t i = TCP_HLEN; i < hl;) {
 		uint8_t kind = seg[i];
 		if (kind == 0)
@@ -180,6 +194,7 @@ tcp_pcb_free(struct tcp_pcb *p, int reason)
 		struct tcp_sendref *r = &p->sq[(p->sq_head + i) % TCP_SENDQ];
 		r->acked = r->len;
 	}
+	p->sq_bytes = 0;
 	tcp_sq_reap(p);
 	ooo_clear(p);
 	struct tcp_cbs cbs = p->cbs;
@@ -358,6 +373,7 @@ tcp_write_ref(struct tcp_pcb *p, const void *data, size_t len,
 	struct tcp_sendref *r = &p->sq[(p->sq_head + p->sq_len) % TCP_SENDQ];
 	*r = (struct tcp_sendref){ data, release, rctx, (uint32_t)len, 0, 0, dma_ok };
 	p->sq_len++;
+	p->sq_bytes += len;
 	tcp_output(p);
 	return TERN_OK;
 }
@@ -464,6 +480,7 @@ sq_consume(struct tcp_pcb *p, uint32_t n)
 		uint32_t left = r->len - r->acked;
 		uint32_t k = n < left ? n : left;
 		r->acked += k;
+		p->sq_bytes -= k;
 		n -= k;
 	}
 	tcp_sq_reap(p);

@@ -129,6 +129,7 @@ struct tcp_pcb {
 	bool hashed;
 	struct tcp_sendref sq[TCP_SENDQ];
 	int sq_head, sq_len;
+	uint64_t sq_bytes;	/* sum of len - acked over sq */
 	uint16_t ooo_head;	/* first held segment's slot + 1, 0: none */
 	uint16_t ooo_n;
 	uint32_t ooo_last;	/* seq of the latest out-of-order arrival */

@@ -531,11 +531,7 @@ send_data(struct tcp_pcb *p, uint32_t seq, size_t len, uint8_t flags)
 uint32_t
 tcp_unsent_from(struct tcp_pcb *p, uint32_t seq)
 {
-	size_t q = 0;
-	for (int i = 0; i < p->sq_len; i++) {
-		const struct tcp_sendref *r = &p->sq[(p->sq_head + i) % TCP_SENDQ];
-		q += r->len - r->acked;
-	}
+	uint64_t q = p->sq_bytes;
 	uint32_t off = seq - p->snd_una;
 	return q > off ? (uint32_t)(q - off) : 0;
 }

@@ -1675,6 +1675,13 @@ run_pair(size_t bytes, int loss, uint64_t limit_ns)
 		}
 		if (pa->state != TCP_CLOSED)
 			a_fill();
+		/* tcp_unsent_from's running total against the queue. */
+		uint64_t q = 0;
+		for (int i = 0; i < pa->sq_len; i++) {
+			const struct tcp_sendref *r = &pa->sq[(pa->sq_head + i) % TCP_SENDQ];
+			q += r->len - r->acked;
+		}
+		assert_int_equal(q, pa->sq_bytes);
 		if (lq_len == 0) {
 			fa.now += 1000000ULL;		/* idle: time passes */
 			fb.now = fa.now;
