@@ -70,6 +70,7 @@ struct rt_stats {
 	uint64_t mem_fail, mem_bad_free;
 	uint64_t accept_overflow, rx_overflow, rx_copied, tx_copied;
 	uint64_t rx_lent;		/* received bytes lent in the driver's buffer */
+	uint64_t rx_chunk_allocs;	/* receive chunks from kmalloc (not the cache) */
 	uint64_t send_ref_bytes, socks;
 	uint64_t timer_fires, restarts;
 	uint64_t faults, image_abandoned;

@@ -588,6 +588,7 @@ api_counters(struct pal_counter *out, size_t max)
 	C("pal.rx_overflow", rt_stats.rx_overflow);
 	C("pal.rx_copied", rt_stats.rx_copied);
 	C("pal.rx_lent", rt_stats.rx_lent);
+	C("pal.rx_chunk_allocs", rt_stats.rx_chunk_allocs);
 	C("pal.tx_copied", rt_stats.tx_copied);
 	C("pal.send_ref_bytes", rt_stats.send_ref_bytes);
 	C("intr.spurious", intr_spurious);

@@ -64,6 +64,7 @@
 #define BACKLOG_MAX	64
 #define RX_HOLD_SOCK	16	/* driver buffers one socket may hold */
 #define RX_HOLD_ALL	48	/* ... and all sockets (virtio-net posts 128) */
+#define CHUNK_CACHE	RX_HOLD_ALL	/* lent chunks' headers kept for reuse */
 
 enum { S_LISTEN = 1, S_TCP, S_UDP };
 
@@ -124,16 +125,28 @@ static uint32_t rx_held_all;	/* driver buffers held by every socket */
 
 /* Frees a receive chunk, giving back the driver buffer it holds.  A
    chunk lent to the workload (sock NULL) counts only in rx_held_all. */
+/* Headers of lent chunks (no payload, all one size) go back to a small
+   cache instead of the heap: a keep-alive request then allocates
+   nothing (pal.rx_chunk_allocs). */
+static struct rt_chunk *chunk_cache;
+static unsigned chunk_cached;
+
 static void
 rx_chunk_free(struct rt_chunk *c)
 {
+	c->magic = 0;
 	if (c->nb != NULL) {
 		nic_buf_release(c->nb);
 		rx_held_all--;
 		if (c->sock != NULL)
 			c->sock->rx_held--;
+		if (chunk_cached < CHUNK_CACHE) {
+			c->next = chunk_cache;
+			chunk_cache = c;
+			chunk_cached++;
+			return;
+		}
 	}
-	c->magic = 0;
 	kfree(c);
 }
 
@@ -211,10 +224,18 @@ rx_append(pal_sock_t *s, const uint8_t *data, size_t len, struct pal_addr from,
 {
 	struct rt_chunk *c = NULL;
 	bool lend = nb != NULL && s->rx_held < RX_HOLD_SOCK && rx_held_all < RX_HOLD_ALL;
-	if (s->rx_bytes + len <= RX_LIMIT)
-		c = kmalloc(sizeof(*c) + (lend ? 0 : len));
-	if (c == NULL)
+	if (s->rx_bytes + len > RX_LIMIT)
 		return false;
+	if (lend && chunk_cache != NULL) {
+		c = chunk_cache;
+		chunk_cache = c->next;
+		chunk_cached--;
+	} else {
+		c = kmalloc(sizeof(*c) + (lend ? 0 : len));
+		if (c == NULL)
+			return false;
+		rt_stats.rx_chunk_allocs++;
+	}
 	c->res.next = c->res.prev = NULL;
 	c->next = NULL;
 	c->magic = CHUNK_RX;

@@ -100,6 +100,18 @@ else
 	fail "head cache: wrong answers or head_cached=${cached:-?} (h1='$h1' h2='$h2' h3='$h3')"
 fi
 
+# Received chunks lent to httpd come back to the runtime's cache: 50
+# keep-alive requests allocate no chunk header from the heap.
+allocs() { nsx curl -s -m 5 http://10.79.0.2/stats | sed -n 's/.*"pal.rx_chunk_allocs": \([0-9]*\).*/\1/p'; }
+a0=$(allocs)
+nsx curl -s -m 10 $(for _ in $(seq 50); do printf 'http://10.79.0.2/healthz '; done) >/dev/null
+a1=$(allocs)
+if [ -n "$a0" ] && [ -n "$a1" ] && [ $((a1 - a0)) -le 2 ]; then
+	pass "rx chunk cache: 50 keep-alive requests, $((a1 - a0)) chunk allocations"
+else
+	fail "rx chunk cache: pal.rx_chunk_allocs ${a0:-?} -> ${a1:-?} over 50 requests"
+fi
+
 if nsx curl -s -m 15 -o "$L/big.bin" http://10.79.0.2/big.bin &&
     cmp -s "$L/big.bin" "$BIG"; then
 	pass "download: big.bin $(stat -c %s "$BIG") bytes identical"
