@@ -265,6 +265,7 @@ sched_wait(struct sched *s, struct sched_event *ev, uint64_t deadline)
 	t->timed_out = false;
 	t->state = SCHED_WAITING;
 	ev->waiting++;
+	ev->waiter = t;
 	to_sched(s);
 	ev->waiting--;
 	t->ev = NULL;
@@ -277,6 +278,12 @@ sched_event_set(struct sched *s, struct sched_event *ev)
 	ev->set = true;
 	if (ev->waiting == 0)
 		return;
+	struct sched_thread *w = ev->waiter;
+	if (ev->waiting == 1 && w != NULL && w->state == SCHED_WAITING && w->ev == ev) {
+		w->timed_out = false;
+		enqueue(s, w);
+		return;
+	}
 	for (struct sched_thread *t = s->all; t != NULL; t = t->all) {
 		if (t->state == SCHED_WAITING && t->ev == ev) {
 			t->timed_out = false;

@@ -28,6 +28,33 @@ in_set(const uint64_t set[4], unsigned char c)
 	return (set[c >> 6] >> (c & 63) & 1) != 0;
 }
 
+/* Index of the first byte of l[i..n) not in path_byte, or n.  Eight
+   bytes a step as in find_eol: (w - 0x21 * ones) & ~w & highs flags
+   the bytes below 0x21 (only bytes above the lowest flag can be
+   flagged falsely), the zero-byte test on w ^ c * ones those equal to
+   c; the lowest flag of any of them is the first byte out of the set. */
+static inline __attribute__((always_inline)) size_t
+path_end(const char *l, size_t i, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	for (; n - i >= 8; i += 8) {
+		uint64_t w;
+		__builtin_memcpy(&w, l + i, 8);
+		uint64_t q = w ^ (ones * '?'), h = w ^ (ones * '#'), d = w ^ (ones * 0x7f);
+		uint64_t m = ((w - ones * 0x21) & ~w) | ((q - ones) & ~q) |
+		    ((h - ones) & ~h) | ((d - ones) & ~d);
+		m &= highs;
+		if (m != 0)
+			return i + (size_t)(__builtin_ctzll(m) >> 3);
+	}
+#endif
+	while (i < n && in_set(path_byte, (unsigned char)l[i]))
+		i++;
+	return i;
+}
+
 static char
 lower(char c)
 {
@@ -51,7 +78,15 @@ ieq(const char *s, size_t n, const char *lit)
 static bool
 name_is(const char *s, size_t n, const char *lit)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+	for (; n - i >= 8; i += 8) {	/* the same test on eight bytes at once */
+		uint64_t a, b;
+		__builtin_memcpy(&a, s + i, 8);
+		__builtin_memcpy(&b, lit + i, 8);
+		if ((a | 0x2020202020202020ULL) != b)
+			return false;
+	}
+	for (; i < n; i++)
 		if (((unsigned char)s[i] | 0x20) != (unsigned char)lit[i])
 			return false;
 	return true;
@@ -80,7 +115,7 @@ refuse(int *status, int code)
    (x - ones) & ~x & highs is exactly the first zero byte (the borrow
    can only flag bytes above it), so the lowest flag of either mask is
    the first CR or LF. */
-static size_t
+static inline __attribute__((always_inline)) size_t
 find_eol(const char *buf, size_t i, size_t len)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -162,8 +197,7 @@ parse_request_line(const char *l, size_t n, struct http_req *r, int *status)
 	/* The target: visible bytes up to the space; the first '?' or '#'
 	   found on the way ends the path of an origin-form target. */
 	size_t ts = ++i, qa;
-	while (i < n && in_set(path_byte, (unsigned char)l[i]))
-		i++;
+	i = path_end(l, i, n);
 	qa = i;
 	while (i < n && in_set(target_byte, (unsigned char)l[i]))
 		i++;
@@ -173,7 +207,7 @@ parse_request_line(const char *l, size_t n, struct http_req *r, int *status)
 	size_t tl = i - ts, q = qa - ts;
 	/* Origin-form; absolute-form (a proxy request) reduced to its path;
 	   asterisk-form only as "*". */
-	if (tl > 7 && ieq(t, 7, "http://")) {
+	if (t[0] != '/' && tl > 7 && ieq(t, 7, "http://")) {
 		size_t k = 7;
 		while (k < tl && t[k] != '/')
 			k++;

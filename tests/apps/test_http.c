@@ -122,6 +122,35 @@ static void test_tchar_every_byte(void **state)
 
 /* A bare CR anywhere in a complete line is refused; while the line is
    incomplete the parser waits, a CR at the end may be the CRLF's. */
+/* The end of the path (eight bytes a step) for every byte value at
+   every place of two such steps: a byte above SP but DEL, '?' and '#'
+   extends it, '?' or '#' ends it inside the target, anything else
+   ends the target and the request is refused. */
+static void test_path_every_byte(void **state)
+{
+	(void)state;
+	for (int c = 1; c < 256; c++) {
+		for (size_t k = 1; k < 17; k++) {
+			char t[24], req[96];
+			memset(t, 'a', sizeof(t));
+			t[0] = '/';
+			t[k] = (char)c;
+			t[20] = '\0';
+			snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", t);
+			int rc = http_parse(req, strlen(req), 8192, &r, &status);
+			bool target = c > 0x20 && c != 0x7f;
+			bool path = target && c != '?' && c != '#';
+			if (!target) {
+				if (rc != -1 || status != 400)
+					fail_msg("byte 0x%02x at %zu: rc %d status %d", c, k, rc, status);
+				continue;
+			}
+			if (rc != 1 || r.path_len != (path ? 20 : k))
+				fail_msg("byte 0x%02x at %zu: rc %d path_len %zu", c, k, rc, r.path_len);
+		}
+	}
+}
+
 static void test_bare_cr_positions(void **state)
 {
 	(void)state;
@@ -240,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_bare_lf_and_leading_blank),
 		cmocka_unit_test(test_tchar_every_byte),
+		cmocka_unit_test(test_path_every_byte),
 		cmocka_unit_test(test_bare_cr_positions),
 		cmocka_unit_test(test_absolute_form),
 		cmocka_unit_test(test_malformed),

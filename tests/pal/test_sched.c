@@ -472,6 +472,41 @@ static void test_deadline_shortcut(void **state)
 	assert_string_equal(trace, "x");
 }
 
+/* Two waiters on one event, one of them with a deadline: after it
+   timed out, setting the event wakes the other, whichever began to
+   wait last (sched_event_set's one-waiter shortcut, then its walk). */
+static void t_wait_a1(void *arg)
+{
+	(void)arg;
+	rc_b = sched_wait(&S, &ev1, clock_ns + 500);
+	t_b = clock_ns;
+}
+
+static void test_two_waiters_one_times_out(void **state)
+{
+	(void)state;
+	for (int order = 0; order < 2; order++) {
+		setup(NULL);
+		memset(&ev1, 0, sizeof(ev1));
+		rc_a = rc_b = 99;
+		if (order == 0) {
+			spawn(0, t_wait_a, NULL, 1);
+			spawn(1, t_wait_a1, NULL, 1);
+		} else {
+			spawn(0, t_wait_a1, NULL, 1);
+			spawn(1, t_wait_a, NULL, 1);
+		}
+		spawn(2, t_setter, NULL, 1);
+		sched_run(&S);
+		assert_int_equal(rc_b, -1);
+		assert_int_equal(t_b, 1500);
+		assert_int_equal(rc_a, 0);
+		assert_int_equal(t_a, 3000);
+		assert_int_equal(ev1.waiting, 0);
+		assert_int_equal(idle_forever, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +522,7 @@ int main(void)
 		cmocka_unit_test_setup(test_service_after_idle, setup),
 		cmocka_unit_test_setup(test_idle_checks_skip_poll, setup),
 		cmocka_unit_test_setup(test_deadline_shortcut, setup),
+		cmocka_unit_test_setup(test_two_waiters_one_times_out, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
