@@ -444,6 +444,11 @@ tcp_recved(struct tcp_pcb *p, size_t n)
 	/* RFC 1122 4.2.3.3: tell the peer when the window reopens from
 	   below one MSS or grows by two segments. */
 	uint32_t cur = SEQ_LT(p->rcv_nxt, p->rcv_adv) ? p->rcv_adv - p->rcv_nxt : 0;
+	/* tcp_rcv_wnd is cur or at most the free space: with a segment
+	   left in the window and less than two more free, no update. */
+	uint32_t space = p->rcv_held >= p->rcv_buf ? 0 : p->rcv_buf - p->rcv_held;
+	if (cur >= p->mss && space < cur + 2u * p->mss)
+		return;
 	uint32_t w = tcp_rcv_wnd(p);
 	if (w > cur && (cur < p->mss || w - cur >= 2u * p->mss) &&
 	    p->state != TCP_SYN_SENT && p->state != TCP_SYN_RCVD)
@@ -906,8 +911,12 @@ data_input(struct tcp_pcb *p, uint32_t seq, const uint8_t *data, size_t dlen,
 	if (dlen > p->rcv_mss)
 		p->rcv_mss = (uint16_t)min32((uint32_t)dlen, 65535);
 	p->delack_bytes += (uint32_t)dlen;
+	/* tcp_rcv_wnd is at least what is left of the advertised window,
+	   rounded down to the scale: room for a segment beyond that needs
+	   no call. */
+	uint32_t left = SEQ_LT(p->rcv_nxt, p->rcv_adv) ? p->rcv_adv - p->rcv_nxt : 0;
 	if (had_gap || trimmed || p->delack_bytes >= 2u * max32(p->rcv_mss, MSS_DEFAULT) ||
-	    tcp_rcv_wnd(p) < p->mss)
+	    (left < (uint32_t)p->mss + (1u << p->rcv_wscale) && tcp_rcv_wnd(p) < p->mss))
 		tcp_send_ack(p);
 	else if (p->delack_deadline == 0)
 		p->delack_deadline = ns_now(p->ns) + DELACK_NS;

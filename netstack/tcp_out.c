@@ -762,9 +762,18 @@ tcp_output(struct tcp_pcb *p)
 	   segment for this connection while the loop is running. */
 	if (!can_send_state(p->state) || p->in_output)
 		return;
+	/* Called by the workload (tcp_write_ref) too: one clock reading
+	   for the whole burst, as inside netstack_poll. */
+	struct netstack *ns = p->ns;
+	bool held = ns->clock_held;
+	if (!held) {
+		ns->clock_ns = ns->port.now_ns(ns->port.ctx);
+		ns->clock_held = true;
+	}
 	p->in_output = true;
 	output_loop(p);
 	p->in_output = false;
+	ns->clock_held = held;
 }
 
 /*

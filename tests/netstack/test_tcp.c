@@ -274,6 +274,27 @@ test_send_release_and_retransmit(void **state)
 	assert_int_equal(accepted->rtx_deadline, 0);
 }
 
+/* A write from the workload (outside netstack_poll) reads the clock
+   once for all it sends, like a pass. */
+static int clock_reads;
+static uint64_t counting_now(void *ctx) { clock_reads++; return fake_now(ctx); }
+
+static void
+test_write_one_clock_read(void **state)
+{
+	static uint8_t big[3 * 1460];
+	handshake();
+	ns.port.now_ns = counting_now;
+	clock_reads = 0;
+	f.ntx = 0;
+	assert_int_equal(tcp_write(accepted, big, sizeof(big), on_release, NULL), 0);
+	assert_true(f.ntx >= 2);
+	assert_int_equal(clock_reads, 1);
+	assert_false(ns.clock_held);
+	assert_true(accepted->rtx_deadline > f.now);
+	ns.port.now_ns = fake_now;
+}
+
 static void
 test_abort_after_retries(void **state)
 {
@@ -1839,6 +1860,7 @@ main(void)
 		cmocka_unit_test_setup(test_rx_buffer_lent, setup),
 		cmocka_unit_test_setup(test_handshake_and_data, setup),
 		cmocka_unit_test_setup(test_send_release_and_retransmit, setup),
+		cmocka_unit_test_setup(test_write_one_clock_read, setup),
 		cmocka_unit_test_setup(test_abort_after_retries, setup),
 		cmocka_unit_test_setup(test_close_both_ways, setup),
 		cmocka_unit_test_setup(test_rfc5961, setup),
