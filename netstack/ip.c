@@ -81,7 +81,7 @@ ns_csum(const void *data, size_t len, uint32_t sum)
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	s = (uint32_t)((s & 0xff) << 8 | s >> 8);
+	s = __builtin_bswap16((uint16_t)s);	/* s < 0x10000 here */
 #endif
 	uint64_t t = (uint64_t)sum + s;
 	t = (t & 0xffff) + (t >> 16);
@@ -104,7 +104,7 @@ csum_ip20(const uint8_t *h)
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	s = (uint32_t)((s & 0xff) << 8 | s >> 8);
+	s = __builtin_bswap16((uint16_t)s);	/* s < 0x10000 here */
 #endif
 	return (uint16_t)~s;
 }
@@ -114,16 +114,6 @@ pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, size_t len)
 {
 	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
 	    proto + (uint32_t)len;
-}
-
-uint32_t
-ns_next_hop(struct netstack *ns, uint32_t dst)
-{
-	if (dst == 0xffffffffu)
-		return dst;
-	if ((dst & ns->cfg.mask) == (ns->cfg.ip & ns->cfg.mask) || ns->cfg.gw == 0)
-		return dst;
-	return ns->cfg.gw;
 }
 
 size_t

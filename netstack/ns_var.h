@@ -135,7 +135,18 @@ void ns_ip_input(struct netstack *ns, const uint8_t *p, size_t len,
    payload already in place after it; returns the frame length. */
 size_t ns_ip_header(struct netstack *ns, struct ns_txbuf *tb, uint32_t src,
     uint32_t dst, uint8_t proto, size_t plen);
-uint32_t ns_next_hop(struct netstack *ns, uint32_t dst);
+/* The address a frame to dst goes to on the link: dst itself on the
+   subnet (or with no gateway), else the gateway. */
+static inline uint32_t
+ns_next_hop(struct netstack *ns, uint32_t dst)
+{
+	if (dst == 0xffffffffu)
+		return dst;
+	if ((dst & ns->cfg.mask) == (ns->cfg.ip & ns->cfg.mask) || ns->cfg.gw == 0)
+		return dst;
+	return ns->cfg.gw;
+}
+
 /* Hand a whole datagram's payload to ICMP, UDP or TCP (after validation
    or reassembly).  l4_ok: the device vouched for the TCP/UDP checksum
    (NIC_RXCSUM_GOOD, or a matching PARTIAL), so it is not recomputed. */

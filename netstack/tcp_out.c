@@ -21,20 +21,6 @@
 #include "kernel/err.h"
 #include "netstack/tcp_var.h"
 
-uint32_t
-tcp_pseudo(uint32_t src, uint32_t dst, size_t len)
-{
-	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
-	    IPPROTO_TCP + (uint32_t)len;
-}
-
-/* RFC 7323 5.4: a millisecond timestamp clock. */
-uint32_t
-tcp_now_ms(struct netstack *ns)
-{
-	return (uint32_t)(ns_now(ns) / 1000000ULL);
-}
-
 /* Writes the fixed header at t; returns the header length (with opts). */
 static size_t
 put_hdr(uint8_t *t, uint16_t lport, uint16_t rport, uint32_t seq, uint32_t ack,
@@ -245,7 +231,7 @@ data_opts(struct tcp_pcb *p, uint8_t *o, bool pure_ack)
  * resends once one comes back.  Any other failure (no NIC, no zero-copy
  * piece) is left to the timers as before.
  */
-static int
+static inline int
 tx_refused(struct tcp_pcb *p, int rc, bool pure_ack)
 {
 	struct netstack *ns = p->ns;

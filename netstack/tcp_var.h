@@ -58,8 +58,19 @@ static inline uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 static inline uint32_t max32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 
 /* tcp_out.c */
-uint32_t tcp_pseudo(uint32_t src, uint32_t dst, size_t len);
-uint32_t tcp_now_ms(struct netstack *ns);
+static inline uint32_t
+tcp_pseudo(uint32_t src, uint32_t dst, size_t len)
+{
+	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
+	    IPPROTO_TCP + (uint32_t)len;
+}
+
+/* RFC 7323 5.4: a millisecond timestamp clock. */
+static inline uint32_t
+tcp_now_ms(struct netstack *ns)
+{
+	return (uint32_t)(ns_now(ns) / 1000000ULL);
+}
 /* A bare segment without options (RSTs, TIME_WAIT ACKs). */
 int tcp_send_bare(struct netstack *ns, uint32_t rip, uint16_t lport, uint16_t rport,
     uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd);

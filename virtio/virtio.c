@@ -84,12 +84,6 @@ virtio_cfg64(struct virtio_dev *vd, uint32_t off)
 }
 
 bool
-virtio_has(const struct virtio_dev *vd, int bit)
-{
-	return (vd->features >> bit) & 1;
-}
-
-bool
 virtio_check_broken(struct virtio_dev *vd)
 {
 	if (vd->broken)

@@ -95,7 +95,11 @@ int virtio_init(struct virtio_dev *vd, uint64_t wanted);
 void virtio_ready(struct virtio_dev *vd);
 /* Write 0 to status (device stops using all queues) and wait for it. */
 void virtio_reset(struct virtio_dev *vd);
-bool virtio_has(const struct virtio_dev *vd, int bit);
+static inline bool
+virtio_has(const struct virtio_dev *vd, int bit)
+{
+	return (vd->features >> bit) & 1;
+}
 /* True (and vd->broken set, logged once) if the device needs a reset or
    has disappeared (status reads 0xff). */
 bool virtio_check_broken(struct virtio_dev *vd);

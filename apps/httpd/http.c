@@ -86,6 +86,14 @@ name_is(const char *s, size_t n, const char *lit)
 		if ((a | 0x2020202020202020ULL) != b)
 			return false;
 	}
+	if (n - i >= 4) {
+		uint32_t a, b;
+		__builtin_memcpy(&a, s + i, 4);
+		__builtin_memcpy(&b, lit + i, 4);
+		if ((a | 0x20202020u) != b)
+			return false;
+		i += 4;
+	}
 	for (; i < n; i++)
 		if (((unsigned char)s[i] | 0x20) != (unsigned char)lit[i])
 			return false;
@@ -186,6 +194,8 @@ static int
 parse_request_line(const char *l, size_t n, struct http_req *r, int *status)
 {
 	size_t i = 0;
+	if (n > 4 && l[0] == 'G' && l[1] == 'E' && l[2] == 'T' && l[3] == ' ')
+		i = 3;			/* the usual method, all tchar */
 	while (i < n && is_tchar((unsigned char)l[i]))
 		i++;
 	if (i == 0 || i > 16 || i >= n || l[i] != ' ')

@@ -5,6 +5,7 @@
  * into calls to memset/memcpy, which here would call themselves, so the
  * bulk operations use the x86 string instructions directly.
  */
+#define TERN_STRING_IMPL	/* the plain names, not string.h's builtins */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

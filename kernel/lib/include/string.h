@@ -21,4 +21,18 @@ char *strchr(const char *s, int c);
 char *strrchr(const char *s, int c);
 size_t strlcpy(char *d, const char *s, size_t n);
 
+/*
+ * The kernel builds with -fno-builtin, under which a plain memcpy(d, s, 6)
+ * stays a call (and rep movs: costly under an emulator).  Through the
+ * builtins the compiler copies, sets and compares small fixed sizes with
+ * moves, as the host build does, and calls the functions above for the
+ * rest.  string.c, which defines them, sees the plain names.
+ */
+#ifndef TERN_STRING_IMPL
+#define memcpy(d, s, n)		__builtin_memcpy((d), (s), (n))
+#define memmove(d, s, n)	__builtin_memmove((d), (s), (n))
+#define memset(d, c, n)		__builtin_memset((d), (c), (n))
+#define memcmp(a, b, n)		__builtin_memcmp((a), (b), (n))
+#endif
+
 #endif
