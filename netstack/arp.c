@@ -152,12 +152,20 @@ ns_arp_input(struct netstack *ns, const uint8_t *a, size_t len)
 	}
 }
 
+static void arp_scan(struct netstack *ns, uint64_t now);
+
 void
 ns_arp_timers(struct netstack *ns)
 {
 	uint64_t now = ns_now(ns);
-	if (now < ns->arp_next_ns)
-		return;		/* nothing expires yet (lowered on every insert) */
+	if (now >= ns->arp_next_ns)	/* else nothing expires yet (lowered on every insert) */
+		arp_scan(ns, now);
+}
+
+/* Out of line: the usual early return above stays cheap. */
+static __attribute__((noinline)) void
+arp_scan(struct netstack *ns, uint64_t now)
+{
 	uint64_t next = UINT64_MAX;
 	for (int i = 0; i < NS_ARP_PENDING; i++) {
 		struct ns_pending *p = &ns->pending[i];

@@ -177,7 +177,7 @@ tcp_sq_reap(struct tcp_pcb *p)
 		struct tcp_sendref *r = &p->sq[p->sq_head];
 		if (r->acked < r->len || r->inflight > 0)
 			break;
-		p->sq_head = (p->sq_head + 1) % TCP_SENDQ;
+		p->sq_head = SQ_IDX(p->sq_head + 1);
 		p->sq_len--;
 		if (r->release != NULL)
 			r->release(r->rctx);
@@ -191,7 +191,7 @@ tcp_pcb_free(struct tcp_pcb *p, int reason)
 	   NIC still reads go when their frames complete (the pcb slot is
 	   not reused until then, see pcb_alloc). */
 	for (int i = 0; i < p->sq_len; i++) {
-		struct tcp_sendref *r = &p->sq[(p->sq_head + i) % TCP_SENDQ];
+		struct tcp_sendref *r = &p->sq[SQ_IDX(p->sq_head + i)];
 		r->acked = r->len;
 	}
 	p->sq_bytes = 0;
@@ -342,7 +342,7 @@ tcp_connect(struct netstack *ns, uint32_t rip, uint16_t rport,
 	p->cwnd = 10u * MSS_DEFAULT;
 	p->rtt_seq = p->iss + 1;	/* time the handshake */
 	p->rtt_start = ns_now(ns);
-	p->rtx_deadline = ns_now(ns) + p->rto_ns;
+	tcp_arm(p, &p->rtx_deadline, ns_now(ns) + p->rto_ns);
 	*out = p;
 	tcp_send_syn(p);	/* a lost SYN is resent by the timer */
 	return TERN_OK;
@@ -370,7 +370,7 @@ tcp_write_ref(struct tcp_pcb *p, const void *data, size_t len,
 		return TERN_OK;
 	if (len > UINT32_MAX)
 		return TERN_EINVAL;
-	struct tcp_sendref *r = &p->sq[(p->sq_head + p->sq_len) % TCP_SENDQ];
+	struct tcp_sendref *r = &p->sq[SQ_IDX(p->sq_head + p->sq_len)];
 	*r = (struct tcp_sendref){ data, release, rctx, (uint32_t)len, 0, 0, dma_ok };
 	p->sq_len++;
 	p->sq_bytes += len;
@@ -424,7 +424,7 @@ tcp_set_keepalive(struct tcp_pcb *p, uint32_t idle_ms, uint32_t intvl_ms, uint8_
 	p->ka_intvl_ns = MS_NS(intvl_ms == 0 ? 1000 : intvl_ms);
 	p->ka_count = count == 0 ? 1 : count;
 	p->ka_sent = 0;
-	p->ka_deadline = idle_ms == 0 ? 0 : p->last_rx + p->ka_idle_ns;
+	tcp_arm(p, &p->ka_deadline, idle_ms == 0 ? 0 : p->last_rx + p->ka_idle_ns);
 }
 
 void
@@ -481,7 +481,7 @@ sq_consume(struct tcp_pcb *p, uint32_t n)
 {
 	/* Sequence space of the SYN and FIN is not in the queue. */
 	for (int i = 0; i < p->sq_len && n > 0; i++) {
-		struct tcp_sendref *r = &p->sq[(p->sq_head + i) % TCP_SENDQ];
+		struct tcp_sendref *r = &p->sq[SQ_IDX(p->sq_head + i)];
 		uint32_t left = r->len - r->acked;
 		uint32_t k = n < left ? n : left;
 		r->acked += k;
@@ -515,7 +515,7 @@ ack_advance(struct tcp_pcb *p, uint32_t ack, const struct tcp_opts *o)
 		p->rtt_seq = 0;
 	}
 	p->retries = 0;
-	p->rtx_deadline = p->snd_una == p->snd_max ? 0 : ns_now(ns) + p->rto_ns;
+	tcp_arm(p, &p->rtx_deadline, p->snd_una == p->snd_max ? 0 : ns_now(ns) + p->rto_ns);
 	tcp_cong_on_ack(p, ack, n);
 }
 
@@ -578,7 +578,7 @@ passive_open(struct netstack *ns, struct tcp_listener *l, uint32_t src,
 	p->state = TCP_SYN_RCVD;
 	p->lst = l;	/* until accepted */
 	l->half_open++;
-	p->rtx_deadline = ns_now(ns) + p->rto_ns;
+	tcp_arm(p, &p->rtx_deadline, ns_now(ns) + p->rto_ns);
 	tcp_send_syn(p);
 }
 
@@ -919,7 +919,7 @@ data_input(struct tcp_pcb *p, uint32_t seq, const uint8_t *data, size_t dlen,
 	    (left < (uint32_t)p->mss + (1u << p->rcv_wscale) && tcp_rcv_wnd(p) < p->mss))
 		tcp_send_ack(p);
 	else if (p->delack_deadline == 0)
-		p->delack_deadline = ns_now(p->ns) + DELACK_NS;
+		tcp_arm(p, &p->delack_deadline, ns_now(p->ns) + DELACK_NS);
 	return true;
 }
 
@@ -949,7 +949,7 @@ fin_acked(struct tcp_pcb *p)
 {
 	if (p->state == TCP_FIN_WAIT_1) {
 		p->state = TCP_FIN_WAIT_2;
-		p->fw2_deadline = ns_now(p->ns) + FIN_WAIT2_NS;
+		tcp_arm(p, &p->fw2_deadline, ns_now(p->ns) + FIN_WAIT2_NS);
 	} else if (p->state == TCP_CLOSING) {
 		tcp_tw_add(p);
 		tcp_pcb_free(p, TERN_OK);
@@ -1069,10 +1069,10 @@ pcb_input(struct tcp_pcb *p, const uint8_t *seg, size_t hl, size_t len,
 	size_t dlen = len - hl;
 	p->last_rx = ns_now(p->ns);
 	if (p->state == TCP_FIN_WAIT_2)
-		p->fw2_deadline = p->last_rx + FIN_WAIT2_NS;
+		tcp_arm(p, &p->fw2_deadline, p->last_rx + FIN_WAIT2_NS);
 	p->ka_sent = 0;
 	if (p->ka_idle_ns != 0)
-		p->ka_deadline = p->last_rx + p->ka_idle_ns;
+		tcp_arm(p, &p->ka_deadline, p->last_rx + p->ka_idle_ns);
 	if (p->state == TCP_SYN_SENT) {
 		syn_sent_input(p, seg, flags, o);
 		return;
@@ -1128,18 +1128,57 @@ ns_tcp_input(struct netstack *ns, uint32_t src, uint32_t dst, const uint8_t *seg
 		pcb_input(p, seg, hl, len, &o);
 }
 
-void
-ns_tcp_timers(struct netstack *ns)
+/* The earliest deadline p's timers still have (UINT64_MAX: none), as
+   tcp_pcb_timers reads them. */
+static uint64_t
+pcb_next_due(const struct tcp_pcb *p)
 {
-	uint64_t now = ns_now(ns);
+	uint64_t d = UINT64_MAX;
+	if (p->state == TCP_FIN_WAIT_2 && p->fw2_deadline < d)
+		d = p->fw2_deadline;
+	if (p->delack_deadline != 0 && p->delack_deadline < d)
+		d = p->delack_deadline;
+	if (p->rtx_deadline != 0 && p->rtx_deadline < d)
+		d = p->rtx_deadline;
+	if (p->persist_deadline != 0 && p->persist_deadline < d)
+		d = p->persist_deadline;
+	if (p->ka_idle_ns != 0 && p->ka_deadline != 0 && p->ka_deadline < d)
+		d = p->ka_deadline;
+	return d;
+}
+
+/* Every live pcb's timers, and next_due from what they leave armed.
+   Out of line: the usual early return in ns_tcp_timers stays cheap. */
+static __attribute__((noinline)) void
+timer_scan(struct tcp_state_all *t, uint64_t now)
+{
+	t->full_ns = now;
+	t->next_due = UINT64_MAX;
+	t->st.timer_scans++;
 	for (int w = 0; w < TCP_MAX_PCBS / 64; w++) {
-		uint64_t bits = ns->tcp.live[w];
+		uint64_t bits = t->live[w];
 		while (bits != 0) {
 			int b = __builtin_ctzll(bits);
 			bits &= bits - 1;
-			struct tcp_pcb *p = &ns->tcp.pcbs[w * 64 + b];
-			if (p->state != TCP_CLOSED)
-				tcp_pcb_timers(p, now);
+			struct tcp_pcb *p = &t->pcbs[w * 64 + b];
+			if (p->state == TCP_CLOSED)
+				continue;
+			tcp_pcb_timers(p, now);
+			if (p->state == TCP_CLOSED)
+				continue;
+			uint64_t d = pcb_next_due(p);
+			if (d < t->next_due)
+				t->next_due = d;
 		}
 	}
+}
+
+void
+ns_tcp_timers(struct netstack *ns)
+{
+	struct tcp_state_all *t = &ns->tcp;
+	uint64_t now = ns_now(ns);
+	if (now < t->next_due && now - t->full_ns < TCP_SCAN_MAX_NS && now >= t->full_ns)
+		return;
+	timer_scan(t, now);
 }

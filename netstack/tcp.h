@@ -45,6 +45,8 @@ struct tcp_pcb;
 #define TCP_MAX_PCBS	256
 #define TCP_MAX_LISTEN	4
 #define TCP_SENDQ	16
+/* A send-queue slot: unsigned, so the modulo of the power of two is a mask. */
+#define SQ_IDX(k)	((int)((unsigned)(k) % TCP_SENDQ))
 #define TCP_OOO_MAX	48	/* out-of-order segments one connection may hold */
 #define TCP_OOO_SLOTS	64	/* shared pool of out-of-order segment buffers */
 #define TCP_OOO_SLOT_SIZE 1536	/* larger out-of-order segments are dropped */
@@ -184,12 +186,17 @@ struct tcp_stats {
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_cookies_bad;
 	uint64_t tw_recycled, zc_frames, challenge_limited;
 	uint64_t tso_frames;		/* frames the NIC segments (NIC_TX_TSO) */
+	uint64_t timer_scans;		/* ns_tcp_timers passes over every pcb */
 };
 
 struct tcp_state_all {
 	struct tcp_pcb pcbs[TCP_MAX_PCBS];
 	uint16_t hash[TCP_HASH];	/* first pcb index + 1 per bucket */
 	uint64_t live[TCP_MAX_PCBS / 64];	/* pcbs not CLOSED, for the timers */
+	/* No pcb deadline falls before next_due (tcp_arm lowers it, the
+	   scan recomputes it), so ns_tcp_timers skips the scan until then,
+	   or until TCP_SCAN_MAX_NS since the last one (full_ns). */
+	uint64_t next_due, full_ns;
 	/* pcbs with a segment refused by a waiting NIC queue, and those of
 	   them whose refused segment was a pure ACK: resumed by tx_ready. */
 	uint64_t txwait[TCP_MAX_PCBS / 64];

@@ -278,7 +278,7 @@ gather(struct tcp_pcb *p, uint32_t seq, uint8_t *dst, size_t len)
 {
 	size_t off = seq - p->snd_una;
 	for (int i = 0; i < p->sq_len && len > 0; i++) {
-		const struct tcp_sendref *r = &p->sq[(p->sq_head + i) % TCP_SENDQ];
+		const struct tcp_sendref *r = &p->sq[SQ_IDX(p->sq_head + i)];
 		size_t left = r->len - r->acked;
 		if (off >= left) {
 			off -= left;
@@ -329,7 +329,7 @@ pieces_upto(struct tcp_pcb *p, uint32_t seq, size_t len, struct piece *pc, int m
 	size_t off = seq - p->snd_una, got = 0;
 	int n = 0;
 	for (int i = 0; i < p->sq_len && len > 0 && n < max; i++) {
-		int idx = (p->sq_head + i) % TCP_SENDQ;
+		int idx = SQ_IDX(p->sq_head + i);
 		const struct tcp_sendref *r = &p->sq[idx];
 		size_t left = r->len - r->acked;
 		if (off >= left) {
@@ -601,7 +601,7 @@ sent(struct tcp_pcb *p, uint32_t n)
 	if (SEQ_LT(p->snd_max, p->snd_nxt))
 		p->snd_max = p->snd_nxt;
 	if (p->rtx_deadline == 0)
-		p->rtx_deadline = ns_now(ns) + p->rto_ns;
+		tcp_arm(p, &p->rtx_deadline, ns_now(ns) + p->rto_ns);
 }
 
 /* Retransmitting (snd_nxt below snd_max): moves snd_nxt past a range
@@ -635,7 +635,7 @@ persist_arm(struct tcp_pcb *p)
 {
 	if (p->persist_deadline == 0) {
 		p->persist_ns = p->rto_ns;
-		p->persist_deadline = ns_now(p->ns) + p->persist_ns;
+		tcp_arm(p, &p->persist_deadline, ns_now(p->ns) + p->persist_ns);
 	}
 }
 
@@ -808,7 +808,7 @@ tcp_retransmit_first(struct tcp_pcb *p)
 		p->rtx_high = p->snd_una + n;
 	p->ns->tcp.st.retransmits++;
 	p->rtt_seq = 0;		/* Karn */
-	p->rtx_deadline = ns_now(p->ns) + p->rto_ns;
+	tcp_arm(p, &p->rtx_deadline, ns_now(p->ns) + p->rto_ns);
 }
 
 bool
@@ -857,7 +857,7 @@ rto_expired(struct tcp_pcb *p, uint64_t now)
 	p->rtx_high = p->snd_una;
 	p->rto_ns = p->rto_ns * 2 > RTO_MAX_NS ? RTO_MAX_NS : p->rto_ns * 2;
 	p->rtt_seq = 0;		/* Karn: never time a retransmission */
-	p->rtx_deadline = now + p->rto_ns;
+	tcp_arm(p, &p->rtx_deadline, now + p->rto_ns);
 	if (p->state == TCP_SYN_SENT || p->state == TCP_SYN_RCVD) {
 		ns->tcp.st.retransmits++;
 		tcp_send_syn(p);
@@ -905,7 +905,7 @@ persist_timer(struct tcp_pcb *p, uint64_t now)
 	p->ns->tcp.st.persist_probes++;
 	tcp_send_probe(p);
 	p->persist_ns = p->persist_ns * 2 > PERSIST_MAX_NS ? PERSIST_MAX_NS : p->persist_ns * 2;
-	p->persist_deadline = now + p->persist_ns;
+	tcp_arm(p, &p->persist_deadline, now + p->persist_ns);
 }
 
 /* RFC 1122 4.2.3.6: probes only when idle; count unanswered ones. */
@@ -914,7 +914,7 @@ keepalive_timer(struct tcp_pcb *p, uint64_t now)
 {
 	struct netstack *ns = p->ns;
 	if (p->snd_max != p->snd_una) {
-		p->ka_deadline = now + p->ka_intvl_ns;	/* the RTO watches it */
+		tcp_arm(p, &p->ka_deadline, now + p->ka_intvl_ns);	/* the RTO watches it */
 		return;
 	}
 	if (p->ka_sent >= p->ka_count) {
@@ -929,7 +929,7 @@ keepalive_timer(struct tcp_pcb *p, uint64_t now)
 	ns->tcp.st.keepalive_probes++;
 	p->ka_sent++;
 	tcp_send_probe(p);
-	p->ka_deadline = now + p->ka_intvl_ns;
+	tcp_arm(p, &p->ka_deadline, now + p->ka_intvl_ns);
 }
 
 void

@@ -58,6 +58,19 @@ static inline uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 static inline uint32_t max32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 
 /* tcp_out.c */
+/* Sets one of p's timer deadlines (0: off); the timer scan runs again
+   by then (tcp_state_all.next_due). */
+static inline void
+tcp_arm(struct tcp_pcb *p, uint64_t *deadline, uint64_t when)
+{
+	*deadline = when;
+	if (when != 0 && when < p->ns->tcp.next_due)
+		p->ns->tcp.next_due = when;
+}
+
+/* A scan of every connection at least this often, whatever next_due says. */
+#define TCP_SCAN_MAX_NS	MS_NS(100)
+
 static inline uint32_t
 tcp_pseudo(uint32_t src, uint32_t dst, size_t len)
 {

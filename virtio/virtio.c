@@ -436,19 +436,11 @@ virtq_notify(struct virtq *q)
 	hw_write16(q->vd->notify.bar, q->vd->notify.off + q->notify_off, q->index);
 }
 
-bool
-virtq_pending(struct virtq *q)
-{
-	return hw_dma_load16(q->vd->hw, q->used + 2) != q->last_used;
-}
-
+/* virtq_get after it read a used index that moved. */
 void *
-virtq_get(struct virtq *q, uint32_t *len)
+virtq_take(struct virtq *q, uint16_t idx, uint32_t *len)
 {
 	struct hw_dev *hw = q->vd->hw;
-	uint16_t idx = hw_dma_load16(hw, q->used + 2);
-	if (idx == q->last_used)
-		return NULL;
 	if ((uint16_t)(idx - q->last_used) > q->size) {
 		q->bad_used++;
 		log_error("virtio", "%s: queue %u used index jumped from %u to %u",

@@ -156,10 +156,21 @@ void virtq_kick(struct virtq *q);
  * range or not in flight is counted in bad_used, the device is marked
  * broken, and NULL is returned.
  */
-void *virtq_get(struct virtq *q, uint32_t *len);
+void *virtq_take(struct virtq *q, uint16_t idx, uint32_t *len);	/* idx: the used index read */
+static inline void *
+virtq_get(struct virtq *q, uint32_t *len)
+{
+	/* Inline the usual answer of a poll loop's last call: nothing. */
+	uint16_t idx = hw_dma_load16(q->vd->hw, q->used + 2);
+	return idx == q->last_used ? NULL : virtq_take(q, idx, len);
+}
 /* Whether the device has completed a chain virtq_get has not taken (the
    used index moved): a look, nothing taken. */
-bool virtq_pending(struct virtq *q);
+static inline bool
+virtq_pending(struct virtq *q)
+{
+	return hw_dma_load16(q->vd->hw, q->used + 2) != q->last_used;
+}
 /* Publish the avail index and ring the doorbell whatever avail_event
    says (a notification the device did not ask for is allowed). */
 void virtq_notify(struct virtq *q);

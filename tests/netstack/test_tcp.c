@@ -25,6 +25,7 @@
 
 #include "tests/netstack/fake_nic.h"
 #include "netstack/ns_var.h"
+#include "netstack/tcp_var.h"
 
 #define MY_IP	0x0a00020f
 #define PEER_IP	0x0a000202
@@ -293,6 +294,32 @@ test_write_one_clock_read(void **state)
 	assert_false(ns.clock_held);
 	assert_true(accepted->rtx_deadline > f.now);
 	ns.port.now_ns = fake_now;
+}
+
+/* The connections' timer scan runs only when a deadline may be due
+   (or TCP_SCAN_MAX_NS after the last one): a deadline set after a scan
+   that found none still fires on time. */
+static void
+test_timer_scan_when_due(void **state)
+{
+	handshake();
+	f.now += MS_NS(500);
+	netstack_poll(&ns);		/* nothing armed: the scan finds no deadline */
+	uint64_t scans = ns.tcp.st.timer_scans;
+	f.now += MS_NS(2);
+	netstack_poll(&ns);
+	assert_int_equal(ns.tcp.st.timer_scans, scans);	/* skipped */
+	f.ntx = 0;
+	seg(1001, iss + 1, 0x18, "hello", NULL, 0);	/* arms the delayed ACK */
+	assert_int_equal(f.ntx, 0);
+	f.now += DELACK_NS - MS_NS(1);
+	netstack_poll(&ns);
+	assert_int_equal(f.ntx, 0);
+	f.now += MS_NS(1);
+	netstack_poll(&ns);
+	assert_int_equal(f.ntx, 1);			/* at 40 ms, not at the next full scan */
+	assert_int_equal(ns.tcp.st.delayed_acks, 1);
+	assert_int_equal(ns.tcp.st.timer_scans, scans + 1);
 }
 
 static void
@@ -1861,6 +1888,7 @@ main(void)
 		cmocka_unit_test_setup(test_handshake_and_data, setup),
 		cmocka_unit_test_setup(test_send_release_and_retransmit, setup),
 		cmocka_unit_test_setup(test_write_one_clock_read, setup),
+		cmocka_unit_test_setup(test_timer_scan_when_due, setup),
 		cmocka_unit_test_setup(test_abort_after_retries, setup),
 		cmocka_unit_test_setup(test_close_both_ways, setup),
 		cmocka_unit_test_setup(test_rfc5961, setup),
