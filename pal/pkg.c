@@ -2,7 +2,7 @@
  * pkg.c: workload package validator (docs/packages.md).
  *
  * Layout, little-endian: a 24-byte header (magic "TERNPKG1", version,
- * entry count, total length, FNV-1a checksum of bytes [24, total)), then
+ * entry count, total length, checksum of bytes [24, total)), then
  * count 64-byte entries (type, offset, length, reserved, name[48]), then
  * the data.  Each check below maps to one reason string so a broken image
  * says exactly what is wrong on the serial console.
@@ -17,16 +17,25 @@ static uint32_t rd32(const uint8_t *p)
 	    (uint32_t)p[3] << 24;
 }
 
+/* FNV-1a 64 over little-endian 8-byte words, then over the last bytes
+   one at a time, folded to 32 bits.  Version 1 went a byte at a time:
+   under an emulator ~1.5 ms of the boot for a 300 KiB package.  Each
+   step xors in a word and multiplies by an odd constant, a bijection,
+   so a change within one word always changes the 64-bit sum. */
 uint32_t pkg_checksum(const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint32_t h = 2166136261u;
+	const uint64_t prime = 1099511628211ULL;
+	uint64_t h = 14695981039346656037ULL;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 16777619u;
+	for (; len - i >= 8; i += 8) {
+		uint64_t w = (uint64_t)rd32(p + i) | (uint64_t)rd32(p + i + 4) << 32;
+		h = (h ^ w) * prime;
 	}
-	return h;
+	for (; i < len; i++)
+		h = (h ^ p[i]) * prime;
+	return (uint32_t)(h ^ h >> 32);
 }
 
 static int fail(const char **reason, const char *r)

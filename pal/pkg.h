@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define PKG_MAGIC "TERNPKG1"		/* 8 bytes, no NUL */
-#define PKG_VERSION 1
+#define PKG_VERSION 2	/* 1: a byte-wise FNV-1a 32 checksum */
 #define PKG_HDR_SIZE 24
 #define PKG_ENT_SIZE 64
 #define PKG_NAME_MAX 48			/* entry name incl. NUL */
@@ -62,7 +62,7 @@ struct pkg {
 	struct pkg_manifest m;
 };
 
-/* FNV-1a 32-bit over len bytes, the package checksum. */
+/* The package checksum over len bytes (docs/packages.md). */
 uint32_t pkg_checksum(const void *data, size_t len);
 
 /*

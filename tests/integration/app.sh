@@ -35,8 +35,9 @@ for k in fail never faults; do
 	"$B/tools/mkpkg" -o "$tmp/$k.pkg" -m "$tmp/m-$k" -e "$B/tests/pal/workload.elf" ||
 		{ echo "FAIL app: mkpkg $k"; exit 1; }
 done
-# Same-length byte patches, then the FNV-1a checksum (offset 20, over
-# [24, total)) is recomputed so only the intended defect remains.
+# Same-length byte patches, then the checksum (offset 20, over [24,
+# total): FNV-1a 64 by 8-byte words, folded, docs/packages.md) is
+# recomputed so only the intended defect remains.
 patch() {	# patch <in> <out> <python bytes old> <python bytes new>
 	python3 - "$1" "$2" "$3" "$4" <<'EOP'
 import struct, sys
@@ -45,10 +46,13 @@ old, new = eval(sys.argv[3]), eval(sys.argv[4])
 i = d.find(old)
 assert i > 0 and len(old) == len(new), "pattern not found"
 d[i:i + len(old)] = new
-h = 0x811c9dc5
-for b in d[24:]:
-    h = ((h ^ b) * 0x01000193) & 0xffffffff
-struct.pack_into('<I', d, 20, h)
+h, M, P, body = 0xcbf29ce484222325, (1 << 64) - 1, 0x100000001b3, d[24:]
+n8 = len(body) // 8 * 8
+for (w,) in struct.iter_unpack('<Q', body[:n8]):
+    h = ((h ^ w) * P) & M
+for b in body[n8:]:
+    h = ((h ^ b) * P) & M
+struct.pack_into('<I', d, 20, (h ^ (h >> 32)) & 0xffffffff)
 open(sys.argv[2], 'wb').write(d)
 EOP
 }

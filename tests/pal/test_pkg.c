@@ -119,7 +119,7 @@ static void test_header_defects(void **st)
 	img[0] = 'X';
 	assert_string_equal(parse(len), "pkg_bad_magic");
 	len = build_good(good_manifest);
-	wr32(img + 8, 2);
+	wr32(img + 8, 1);			/* the byte-wise checksum's */
 	assert_string_equal(parse(len), "pkg_bad_version");
 	len = build_good(good_manifest);
 	wr32(img + 12, 1000);
