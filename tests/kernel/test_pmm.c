@@ -4,6 +4,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -261,6 +262,58 @@ teardown_all(void)
 	free(store);
 }
 
+/* The bitmap built a word at a time against a page-at-a-time reference:
+   random maps whose ranges start and end anywhere within a word,
+   overlapping, FREE and not. */
+static void
+test_random_maps_vs_reference(void **state)
+{
+	uint32_t x = 2463534242u;
+	for (int round = 0; round < 200; round++) {
+		struct tern_mem_range m[12];
+		size_t n = 1 + round % 12;
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+			uint64_t base = (x % 3000) * PAGE_SIZE;
+			x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+			uint64_t np = 1 + x % 700;
+			uint32_t t = (x >> 20) % 3 == 0 ? TERN_MEM_RESERVED : TERN_MEM_FREE;
+			m[i] = (struct tern_mem_range)R(base, np, t);
+		}
+		uint64_t top = 0;
+		for (size_t i = 0; i < n; i++)
+			if (m[i].type == TERN_MEM_FREE && m[i].base / PAGE_SIZE + m[i].npages > top)
+				top = m[i].base / PAGE_SIZE + m[i].npages;
+		if (top == 0)
+			continue;
+		size_t bytes = pmm_bitmap_bytes(m, n);
+		free(store);
+		store = calloc(1, bytes + 8);
+		int rc = pmm_init(&p, m, n, store, 0);
+		uint64_t want_free = 0;
+		for (uint64_t pg = 0; pg < top; pg++) {
+			bool fr = false, us = pg == 0;
+			for (size_t i = 0; i < n; i++) {
+				uint64_t s0 = m[i].base / PAGE_SIZE, e0 = s0 + m[i].npages;
+				if (pg >= s0 && pg < e0) {
+					if (m[i].type == TERN_MEM_FREE)
+						fr = true;
+					else
+						us = true;
+				}
+			}
+			bool want_used = !fr || us;
+			want_free += !want_used;
+			if (rc == TERN_OK && (bool)((p.bitmap[pg / 64] >> (pg % 64)) & 1) != want_used)
+				fail_msg("round %d page %llu: used %d, want %d", round,
+				    (unsigned long long)pg, !want_used, want_used);
+		}
+		assert_int_equal(rc, want_free > 0 ? TERN_OK : TERN_EINVAL);
+		if (rc == TERN_OK)
+			assert_int_equal(p.free_pages, want_free);
+	}
+}
+
 int
 main(void)
 {
@@ -273,6 +326,7 @@ main(void)
 		cmocka_unit_test(test_storage_placement),
 		cmocka_unit_test(test_storage_past_big_overlaps),
 		cmocka_unit_test(test_runs_under_limit),
+		cmocka_unit_test(test_random_maps_vs_reference),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	teardown_all();
