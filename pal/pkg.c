@@ -30,7 +30,12 @@ uint32_t pkg_checksum(const void *data, size_t len)
 	size_t i = 0;
 
 	for (; len - i >= 8; i += 8) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		uint64_t w;
+		__builtin_memcpy(&w, p + i, 8);	/* one load */
+#else
 		uint64_t w = (uint64_t)rd32(p + i) | (uint64_t)rd32(p + i + 4) << 32;
+#endif
 		h = (h ^ w) * prime;
 	}
 	for (; i < len; i++)
