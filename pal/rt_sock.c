@@ -123,14 +123,14 @@ sock_new(int type)
 
 static uint32_t rx_held_all;	/* driver buffers held by every socket */
 
-/* Frees a receive chunk, giving back the driver buffer it holds.  A
-   chunk lent to the workload (sock NULL) counts only in rx_held_all. */
 /* Headers of lent chunks (no payload, all one size) go back to a small
    cache instead of the heap: a keep-alive request then allocates
    nothing (pal.rx_chunk_allocs). */
 static struct rt_chunk *chunk_cache;
 static unsigned chunk_cached;
 
+/* Frees a receive chunk, giving back the driver buffer it holds.  A
+   chunk lent to the workload (sock NULL) counts only in rx_held_all. */
 static void
 rx_chunk_free(struct rt_chunk *c)
 {

@@ -268,6 +268,8 @@ sched_wait(struct sched *s, struct sched_event *ev, uint64_t deadline)
 	ev->waiter = t;
 	to_sched(s);
 	ev->waiting--;
+	if (ev->waiter == t)
+		ev->waiter = NULL;
 	t->ev = NULL;
 	return t->timed_out ? -1 : 0;
 }
@@ -301,6 +303,9 @@ sched_kill_group(struct sched *s, uint32_t group)
 			continue;
 		if (t->state == SCHED_READY)
 			dequeue(s, t);
+		/* Its struct may be freed once reaped: no event names it. */
+		if (t->state == SCHED_WAITING && t->ev != NULL && t->ev->waiter == t)
+			t->ev->waiter = NULL;
 		t->state = SCHED_DONE;
 		n++;
 	}

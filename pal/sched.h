@@ -26,8 +26,9 @@ struct sched_event {
 	   killed while waiting leaves it one high), so 0 lets
 	   sched_event_set skip the walk over every thread. */
 	uint32_t waiting;
-	/* The thread that last began to wait on it: when waiting is 1 and
-	   it still waits here, the only one to wake. */
+	/* The thread that last began to wait on it, NULL once it stopped
+	   waiting (or was killed): when waiting is 1 and it still waits
+	   here, the only one to wake. */
 	struct sched_thread *waiter;
 };
 
