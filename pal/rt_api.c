@@ -528,6 +528,7 @@ api_counters(struct pal_counter *out, size_t max)
 		C("tcp.tw_recycled", t->tw_recycled);
 		C("tcp.zc_frames", t->zc_frames);
 		C("tcp.tso_frames", t->tso_frames);
+		C("tcp.timer_scans", t->timer_scans);
 		/* Between nic_unregister and a rebind the stack has no NIC. */
 		static const struct nic_stats none;
 		const struct nic_stats *s = rt_ns->nic != NULL ? &rt_ns->nic->stats : &none;

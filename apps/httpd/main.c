@@ -277,13 +277,14 @@ reply_textn(struct conn *c, int status, const char *body, size_t n, bool head, b
 static bool
 reply_stats(struct conn *c, bool head, bool keep)
 {
-	static struct pal_counter ctr[96];
+	/* 128: the runtime's ~80, 4 per NIC queue and a driver's own. */
+	static struct pal_counter ctr[128];
 	char *out = pal_alloc(STATS_MAX);
 	if (out == 0)
 		return reply_text(c, 503, "out of memory\n", head, false, 0);
-	size_t n = pal_api_ptr->counters(ctr, 96);
-	if (n > 96)
-		n = 96;
+	size_t n = pal_api_ptr->counters(ctr, 128);
+	if (n > 128)
+		n = 128;
 	struct ubuf b = { out, STATS_MAX, 0, false };
 	ub_str(&b, "{\n");
 	for (size_t i = 0; i < n; i++) {
