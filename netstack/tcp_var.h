@@ -57,7 +57,6 @@ struct tcp_opts {
 static inline uint32_t min32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 static inline uint32_t max32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 
-/* tcp_out.c */
 /* Sets one of p's timer deadlines (0: off); the timer scan runs again
    by then (tcp_state_all.next_due). */
 static inline void
@@ -84,6 +83,8 @@ tcp_now_ms(struct netstack *ns)
 {
 	return (uint32_t)(ns_now(ns) / 1000000ULL);
 }
+
+/* tcp_out.c */
 /* A bare segment without options (RSTs, TIME_WAIT ACKs). */
 int tcp_send_bare(struct netstack *ns, uint32_t rip, uint16_t lport, uint16_t rport,
     uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd);
