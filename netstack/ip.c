@@ -27,6 +27,22 @@
 #include "kernel/err.h"
 #include "netstack/ns_var.h"
 
+/* A 64-bit sum of host-order 32-bit words folded to 16 bits, in
+   network order (see ns_csum). */
+static inline uint32_t
+csum_fold64(uint64_t acc)
+{
+	acc = (acc & 0xffffffffu) + (acc >> 32);	/* < 2^33 */
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	uint32_t s = (uint32_t)acc;
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = __builtin_bswap16((uint16_t)s);	/* s < 0x10000 here */
+#endif
+	return s;
+}
+
 /*
  * The Internet checksum (RFC 1071) of data, plus sum (a partial sum of
  * big-endian 16-bit words, e.g. the pseudo header).  32-bit words in
@@ -75,14 +91,7 @@ ns_csum(const void *data, size_t len, uint32_t sum)
 		memcpy(&h, last, 2);
 		acc += h;
 	}
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	uint32_t s = (uint32_t)acc;
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	s = __builtin_bswap16((uint16_t)s);	/* s < 0x10000 here */
-#endif
+	uint32_t s = csum_fold64(acc);
 	uint64_t t = (uint64_t)sum + s;
 	t = (t & 0xffff) + (t >> 16);
 	t = (t & 0xffff) + (t >> 16);
@@ -98,14 +107,7 @@ csum_ip20(const uint8_t *h)
 	uint32_t w[5];
 	memcpy(w, h, 20);
 	uint64_t acc = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
-	acc = (acc & 0xffffffffu) + (acc >> 32);	/* < 2^33 */
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	uint32_t s = (uint32_t)acc;
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	s = __builtin_bswap16((uint16_t)s);	/* s < 0x10000 here */
-#endif
+	uint32_t s = csum_fold64(acc);
 	return (uint16_t)~s;
 }
 

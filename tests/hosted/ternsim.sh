@@ -175,7 +175,13 @@ else
 	else
 		fail "fault: big.bin differs or failed across the reset"
 	fi
-	nics=$(grep -c '^TERN NIC name=virtio-net0' "$L/fault.log")
+	# The download can finish before the driver's second TERN NIC line
+	# reaches the log: wait for it (bounded, 5 s) rather than read once.
+	for _ in $(seq 50); do
+		nics=$(grep -c '^TERN NIC name=virtio-net0' "$L/fault.log")
+		[ "$nics" -ge 2 ] && grep -q 'recovered:' "$L/fault.log" && break
+		sleep 0.1
+	done
 	macs=$(sed -n 's/^TERN NIC .* mac=\([^ ]*\) .*/\1/p' "$L/fault.log" | sort -u | wc -l)
 	if grep -q 'recovered:' "$L/fault.log" && [ "$nics" -ge 2 ] && [ "$macs" = 1 ]; then
 		pass "fault: driver reset and re-registered with the same MAC ($nics TERN NIC lines)"
