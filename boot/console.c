@@ -24,6 +24,10 @@ inb(uint16_t port)
 }
 
 static int com1_ok;
+/* Bytes that may go before THRE is read again: the transmit FIFO's
+   depth when the FIFOs are on (16550A), else 1 (kernel/arch/x86_64/
+   serial.c does the same: each status read is a VM exit). */
+static int tx_room = 1, tx_left;
 /* Progress lines go to COM1 only (OVMF mirrors ConOut onto the serial
    port, which would print them twice); errors go to both. */
 static int use_conout = 0;
@@ -42,6 +46,7 @@ ldr_console_init(void)
 		outb(COM1 + 3, 0x03);	/* 8N1 */
 		outb(COM1 + 2, 0xc7);
 		outb(COM1 + 4, 0x03);
+		tx_room = (inb(COM1 + 2) & 0xc0) == 0xc0 ? 16 : 1;
 	}
 }
 
@@ -50,8 +55,13 @@ com1_putc(char c)
 {
 	if (!com1_ok)
 		return;
-	for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
-		__asm__ volatile("pause");
+	if (tx_left == 0) {
+		/* THRE: the holding register, or the whole FIFO, is empty. */
+		for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
+			__asm__ volatile("pause");
+		tx_left = tx_room;
+	}
+	tx_left--;
 	outb(COM1, (uint8_t)c);
 }
 
@@ -70,6 +80,8 @@ ldr_puts(const char *s)
 	CHAR16 w[160];
 	int n = 0;
 
+	/* The firmware may have written to the port since: look first. */
+	tx_left = 0;
 	for (const char *p = s; *p; p++) {
 		if (*p == '\n')
 			com1_putc('\r');

@@ -99,6 +99,7 @@ __attribute__((noreturn, no_stack_protector)) void
 kmain(uint64_t bootinfo_phys)
 {
 	__stack_chk_guard = arch_early_seed();
+	tsc_early_start();	/* the TSC's calibration window, filled by the boot */
 	serial_init();
 	gdt_init();
 	idt_init();
@@ -113,8 +114,9 @@ kmain(uint64_t bootinfo_phys)
 
 	mm_init(bi);
 	vm_init(bi);
+	lapic_start();		/* its calibration count, read in lapic_init */
 	tsc_init(bi->tsc_loader_start);
-	log_info("boot", "loader ran %llu ms before the kernel",
+	log_debug("boot", "loader ran %llu ms before the kernel",
 	    (unsigned long long)((bi->tsc_handoff - bi->tsc_loader_start) * 1000 /
 	    time_tsc_hz()));
 	lapic_init();

@@ -86,6 +86,8 @@ kernel_subsystems_init(void)
 		else
 			vmbus_up = true;
 	}
+	/* The TSC measurement clock_init opened, filled by the buses. */
+	clock_settle();
 	rt_service_hook = kernel_service;
 
 	/* Boot-time self-tests; each prints its own pass/fail marker. */

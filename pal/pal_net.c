@@ -190,7 +190,7 @@ pal_net_start(void)
 	static struct nic_listener listener = { nic_added, nic_removed, &pal_ns, NULL };
 	nic_listen(&listener);
 	if (kernel.cmdline.ip[0] == '\0' || static_config(&pal_ns, &kernel.cmdline) != 0) {
-		log_info("net", "%s: starting DHCP", nic->name);
+		log_debug("net", "%s: starting DHCP", nic->name);
 		netstack_dhcp_start(&pal_ns);
 	}
 	return TERN_OK;

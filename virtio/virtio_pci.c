@@ -107,7 +107,7 @@ bus_msix(struct pci_dev *pd, struct virtio_bus *vb, uint16_t want)
 	vb->vd.msix = true;
 	vb->vd.msix_entry = 0;
 	vb->vd.msix_count = 1;
-	log_info("virtio", "%s: MSI-X entry 0 on vector %d", vb->hw.name, rc);
+	log_debug("virtio", "%s: MSI-X entry 0 on vector %d", vb->hw.name, rc);
 	/* More entries only as far as the table and the vectors go: a
 	   shortfall leaves the rest sharing entry 0, never an error. */
 	while (vb->vd.msix_count < want && vb->vd.msix_count < vb->msix->count) {
@@ -121,7 +121,7 @@ bus_msix(struct pci_dev *pd, struct virtio_bus *vb, uint16_t want)
 		vb->vd.msix_count++;
 	}
 	if (vb->vd.msix_count > 1)
-		log_info("virtio", "%s: MSI-X entries 0-%u bound", vb->hw.name,
+		log_debug("virtio", "%s: MSI-X entries 0-%u bound", vb->hw.name,
 		    vb->vd.msix_count - 1);
 }
 

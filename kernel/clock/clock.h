@@ -61,7 +61,8 @@ uint64_t clock_hpet_hz(uint32_t period_fs);
 
 /*
  * A long calibration window taken in the background.  The boot measures
- * the TSC against the HPET or PM timer for only CLOCK_QUICK_MS; the
+ * the TSC against the HPET or PM timer over at least CLOCK_QUICK_MS
+ * (from clock_init to clock_settle, the buses' attach in between); the
  * window opened then is closed once CLOCK_WINDOW_MIN_MS have passed
  * (from the scheduler loop's service hook), giving the rate over that
  * much longer span at no cost to the boot.
@@ -91,10 +92,15 @@ uint64_t clock_window_close(struct clock_window *w, uint64_t tsc,
     uint64_t ref, uint64_t cur_hz, bool *restarted);
 
 #if defined(TERN_KERNEL)
-/* Choose, calibrate, print TERN CLOCK.  Needs acpi_init() and
-   platform_detect() first.  Never fails (keeps the PIT calibration when
-   no better reference answers). */
+/* Choose, print TERN CLOCK, and take the first pair of the quick TSC
+   measurement.  Needs acpi_init() and platform_detect() first.  Never
+   fails (keeps the PIT calibration when no better reference answers). */
 void clock_init(void);
+/* Closes the quick measurement once CLOCK_QUICK_MS of the reference
+   passed since clock_init (the boot's work between them fills it; what
+   it did not is waited for) and opens the background window; keeps a
+   rate the host gave meanwhile (Hyper-V).  Once, after the buses. */
+void clock_settle(void);
 /* The source chosen by clock_init(). */
 int clock_source(void);
 /* Recalibrate the TSC against the HPET or PM timer now (`ms` of it);

@@ -287,6 +287,98 @@ kvmclock_tsc_hz(void)
 	return hz;
 }
 
+/* clock_init's quick measurement, closed by clock_settle. */
+static struct {
+	uint64_t (*rd)(void);
+	uint64_t mask, hz;	/* the reference's wrap mask and rate */
+	uint64_t tsc0, ref0;	/* the first pair */
+	const char *ref;	/* "hpet" or "pmtimer" */
+	const char *base;	/* the TSC rate's source when it opened */
+	bool open;		/* the first pair was taken */
+	bool any;		/* an HPET or PM timer was found */
+	bool hpet;		/* and it was an HPET */
+	bool due;		/* clock_settle has work to do */
+} quick;
+
+static bool
+quick_open(uint64_t (*rd)(void), uint64_t mask, uint64_t hz)
+{
+	for (int i = 0; i < 4; i++)
+		if (sample(rd, &quick.tsc0, &quick.ref0)) {
+			quick.rd = rd;
+			quick.mask = mask;
+			quick.hz = hz;
+			return true;
+		}
+	return false;
+}
+
+/* The rate from the first pair to one at least `ms` of the reference
+   later, waiting for whatever the boot's work did not fill; 0 when the
+   reference stalls, or when so much time passed that its count could
+   have wrapped (then the caller measures afresh). */
+static uint64_t
+quick_close(unsigned ms)
+{
+	uint64_t target = quick.hz * ms / 1000, t, r = 0;
+
+	for (;;) {
+		/* A skewed pair (preempted between the reads) is read again. */
+		bool ok = sample(quick.rd, &t, &r);
+		if (!ok)
+			t = rdtsc();
+		if (t - quick.tsc0 > CAL_BUDGET)
+			return 0;
+		if (ok && ((r - quick.ref0) & quick.mask) >= target)
+			break;
+	}
+	uint64_t acc = (r - quick.ref0) & quick.mask;
+	/* Older than half the reference's wrap period (by the rate in
+	   use): a whole wrap could hide in the count. */
+	uint64_t wrap_ms = quick.mask / (quick.hz / 1000) / 2;
+	if ((t - quick.tsc0) / (time_tsc_hz() / 1000 + 1) >= wrap_ms)
+		return 0;
+	return clock_ratio_hz(t - quick.tsc0, acc, quick.hz);
+}
+
+void
+clock_settle(void)
+{
+	uint64_t hz = 0;
+
+	if (!quick.due)
+		return;
+	quick.due = false;
+	/* Someone with the host's own figure (the Hyper-V TSC frequency
+	   MSR or reference page) set the rate since: theirs stands. */
+	if (strcmp(time_ref_name(), quick.base) != 0)
+		return;
+	if (quick.open)
+		hz = quick_close(CLOCK_QUICK_MS);
+	if (hz == 0 && quick.any)
+		hz = clock_calibrate_tsc(CLOCK_QUICK_MS);	/* afresh */
+	if (hz != 0) {
+		time_set_tsc_hz(hz, quick.ref);
+		if (quick.hpet)
+			window_start(hpet_read, hpet_hz, hpet_mask, "hpet");
+		else
+			window_start(pm_read, ACPI_PM_TIMER_HZ, pm_mask(),
+			    "pmtimer");
+	} else if ((hz = tsc_pit_hz(7)) != 0) {
+		/* Nothing better than the PIT: the median of three 7 ms
+		   measurements, not the boot's one short window. */
+		if (quick.any)
+			log_warn("clock", "TSC calibration against %s failed; using the pit",
+			    quick.ref);
+		time_set_tsc_hz(hz, "pit");
+	} else if (quick.any) {
+		log_warn("clock", "TSC calibration against %s failed; keeping %s",
+		    quick.ref, time_ref_name());
+	}
+	log_debug("clock", "tsc %llu Hz from %s", (unsigned long long)time_tsc_hz(),
+	    time_ref_name());
+}
+
 static bool
 invariant_tsc(void)
 {
@@ -323,34 +415,25 @@ clock_init(void)
 		}
 	}
 	if (chosen != CLOCK_KVMCLOCK) {
-		/* A short measurement now and a long one in the background
-		   (clock_refine), instead of a long busy wait in the boot. */
-		uint64_t tsc = clock_calibrate_tsc(CLOCK_QUICK_MS);
-		if (tsc != 0) {
-			time_set_tsc_hz(tsc, caps.hpet ? "hpet" : "pmtimer");
-			if (caps.hpet)
-				window_start(hpet_read, hpet_hz, hpet_mask, "hpet");
-			else
-				window_start(pm_read, ACPI_PM_TIMER_HZ, pm_mask(),
-				    "pmtimer");
-		} else if ((tsc = tsc_pit_hz(7)) != 0) {
-			/* Nothing better than the PIT: the median of three
-			   7 ms measurements, not the boot's one 1 ms sample. */
-			if (caps.hpet || caps.pmtimer)
-				log_warn("clock", "TSC calibration against %s failed; using the pit",
-				    caps.hpet ? "hpet" : "pmtimer");
-			time_set_tsc_hz(tsc, "pit");
-		} else if (caps.hpet || caps.pmtimer) {
-			log_warn("clock", "TSC calibration against %s failed; keeping %s",
-			    caps.hpet ? "hpet" : "pmtimer", time_ref_name());
-		}
+		/* The quick measurement's first pair now, its second in
+		   clock_settle once the boot's own work (buses, drivers) has
+		   filled CLOCK_QUICK_MS; then a long one in the background
+		   (clock_refine).  No busy wait in the boot. */
+		quick.ref = caps.hpet ? "hpet" : "pmtimer";
+		quick.base = time_ref_name();
+		quick.open = (caps.hpet && quick_open(hpet_read, hpet_mask,
+		    hpet_hz)) || (caps.pmtimer && quick_open(pm_read, pm_mask(),
+		    ACPI_PM_TIMER_HZ));
+		quick.any = caps.hpet || caps.pmtimer;
+		quick.hpet = caps.hpet;
+		quick.due = true;
 	}
 	switch (chosen) {
 	case CLOCK_HPET: hz = hpet_hz; break;
 	case CLOCK_PMTIMER: hz = ACPI_PM_TIMER_HZ; break;
 	default: hz = time_tsc_hz(); break;
 	}
-	log_info("clock", "invariant tsc %d, hpet %d, pm timer %d, kvmclock %d; tsc %llu Hz from %s",
+	log_debug("clock", "invariant tsc %d, hpet %d, pm timer %d, kvmclock %d; tsc %llu Hz from %s",
 	    caps.invariant_tsc, caps.hpet, caps.pmtimer, caps.kvmclock,
 	    (unsigned long long)time_tsc_hz(), time_ref_name());
 	marker("CLOCK source=%s hz=%llu", clock_source_name(chosen),

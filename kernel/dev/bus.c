@@ -81,7 +81,7 @@ bind(struct bus *b, const struct driver *drv, struct device *dev)
 	}
 	dev->driver = drv;
 	dev->softc = sc;
-	log_info(b->name, "%s attached %s", dev->name, drv->name);
+	log_debug(b->name, "%s attached %s", dev->name, drv->name);
 	return TERN_OK;
 }
 

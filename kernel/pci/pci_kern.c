@@ -151,7 +151,7 @@ pci_init(const struct driver *const *table)
 		if (ecam_fn(m->bus_start, 0, 0) != NULL) {
 			pci_bus_init(&pci_root, &ecam_ops, NULL, 0, m->bus_start,
 			    m->bus_end);
-			log_info("pci", "ECAM at 0x%llx buses %02x-%02x",
+			log_debug("pci", "ECAM at 0x%llx buses %02x-%02x",
 			    (unsigned long long)m->base, m->bus_start, m->bus_end);
 		} else {
 			log_warn("pci", "cannot map ECAM at 0x%llx, using ports 0xcf8/0xcfc",
@@ -170,7 +170,7 @@ pci_init(const struct driver *const *table)
 	int bound = bus_probe(&pci_root.bus, table);
 	if (bound < 0)
 		return bound;
-	log_info("pci", "%u functions, %d bound to drivers", pci_root.ndevs,
+	log_debug("pci", "%u functions, %d bound to drivers", pci_root.ndevs,
 	    bound);
 	return bound;
 }

@@ -91,7 +91,7 @@ ioapic_init(void)
 			set_entry((int)i, pin, ioapic_redir_entry(0, &r, 0, true));
 			ioapic_vec[i][pin] = -1;
 		}
-		log_info("ioapic", "IOAPIC %u at 0x%x: GSIs %u-%u, all masked",
+		log_debug("ioapic", "IOAPIC %u at 0x%x: GSIs %u-%u, all masked",
 		    acpi.ioapics[i].id, acpi.ioapics[i].addr,
 		    acpi.ioapics[i].gsi_base, acpi.ioapics[i].gsi_base + n - 1);
 	}

@@ -14,7 +14,7 @@ smbios_init(const struct tern_bootinfo *bi)
 	if (smbios_parse(&acpi_kernel_mem, bi->smbios, (int)bi->smbios_kind,
 	    &smbios) != 0)
 		return;
-	log_info("smbios", "SMBIOS %u.%u: \"%s\" \"%s\", bios \"%s\" \"%s\"",
+	log_debug("smbios", "SMBIOS %u.%u: \"%s\" \"%s\", bios \"%s\" \"%s\"",
 	    smbios.major, smbios.minor, smbios.sys_vendor, smbios.sys_product,
 	    smbios.bios_vendor, smbios.bios_version);
 }

@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 truncate -s 4M "$tmp/scratch.raw"
 
-qemu_boot devices 120 "exit=boot_ok blktest=1 nettest=1" \
+qemu_boot devices 120 "exit=boot_ok blktest=1 nettest=1 log=debug" \
 	-drive if=none,id=d2,file="$tmp/scratch.raw",format=raw \
 	-device virtio-blk-pci,drive=d2,disable-legacy=on \
 	-netdev user,id=n0 -device virtio-net-pci,romfile=,netdev=n0,disable-legacy=on,mac=52:54:00:aa:bb:01 \
@@ -24,7 +24,7 @@ expect_line devices "modern NIC with its MAC" '^TERN NIC name=virtio-net0 mac=52
 expect_line devices "transitional NIC via the modern interface" '^TERN NIC name=virtio-net1 mac=52:54:00:aa:bb:02 mtu=1500 link=up$'
 expect_line devices "blktest passes" '^TERN BLKTEST ok dev=virtio-blk1 mode=write lba=8064 bytes=65536 seed=[0-9a-f]{16}$'
 expect_line devices "ARP answered by the gateway" '^TERN NETTEST ok dev=virtio-net0 gw=10.0.2.2 gw_mac=52:55:0a:00:02:02 tx_released=2$'
-expect_line devices "virtio-blk1 bound to an MSI-X vector" 'info  virtio: virtio-blk1: MSI-X entry 0 on vector [0-9]+$'
+expect_line devices "virtio-blk1 bound to an MSI-X vector" 'debug virtio: virtio-blk1: MSI-X entry 0 on vector [0-9]+$'
 expect_line devices "blktest completions woke the CPU by MSI-X" 'blktest: virtio-blk1: [1-9][0-9]* completion interrupts'
 expect_no_line devices "no driver errors" 'error (virtio|blk)'
 # The pattern is on the disk file itself, not just in a cache.

@@ -29,7 +29,7 @@ if ! $nsx ip tuntap add dev tap0 mode tap multi_queue; then
 fi
 $nsx ip addr add 10.98.0.1/24 dev tap0
 $nsx ip link set tap0 up
-QEMU_WRAP="$nsx" qemu_start mq "ip=10.98.0.2/24 gw=10.98.0.1 dns=10.98.0.1" \
+QEMU_WRAP="$nsx" qemu_start mq "ip=10.98.0.2/24 gw=10.98.0.1 dns=10.98.0.1 log=debug" \
 	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no,queues=4,vhost=off,vnet_hdr=on \
 	-device virtio-net-pci,romfile=,netdev=n0,mq=on,vectors=10,disable-legacy=on
 if ! wait_marker mq '^TERN READY port=80$' 90; then

@@ -8,6 +8,10 @@ $(eval $(call host_test,plat_smbios,tests/platform/test_smbios.c kernel/smbios/s
 $(eval $(call host_test,plat_classify,tests/platform/test_platform.c kernel/platform/platform.c kernel/platform/platform_ev.c kernel/acpi/acpi.c kernel/smbios/smbios.c $(PLAT_TEST_COMMON),))
 $(eval $(call host_test,plat_pci,tests/platform/test_pci.c kernel/pci/pci.c kernel/pci/pci_drv.c kernel/pci/pci_hw.c kernel/dev/bus.c kernel/lib/err.c $(PLAT_TEST_COMMON),))
 $(eval $(call host_test,plat_clock,tests/platform/test_clock.c kernel/clock/clock_calc.c,))
+# The kernel side (kernel/clock/clock_kern.c, included by the test) with a
+# fake HPET behind the hardware seam and the kernel clock stubbed.
+$(eval $(call host_test,plat_clock_kern,tests/platform/test_clock_kern.c kernel/clock/clock_calc.c tests/hw/hw_host.c tests/hw/kstubs.c,))
+$(B)/tests/plat_clock_kern: kernel/clock/clock_kern.c
 $(eval $(call host_test,plat_realfw,tests/platform/test_realfw.c kernel/acpi/acpi.c kernel/smbios/smbios.c kernel/platform/platform.c kernel/platform/platform_ev.c $(PLAT_TEST_COMMON),))
 $(eval $(call host_test,plat_intr,tests/platform/test_intr.c kernel/platform/ioapic.c kernel/pci/pci_msix.c kernel/acpi/acpi.c tests/hw/hw_host.c $(PLAT_TEST_COMMON),))
 $(eval $(call host_test,plat_msix,tests/platform/test_msix.c kernel/pci/pci_msix.c tests/hw/hw_replay.c tests/hw/hw_host.c,))

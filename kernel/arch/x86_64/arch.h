@@ -36,7 +36,12 @@ uint64_t vm_translate(uint64_t va);	/* ~0 if unmapped */
 #define PTE_ADDR	0x000ffffffffff000ULL
 
 /* Time (tsc.c) and LAPIC (lapic.c). */
+/* Opens the TSC's PIT window at kernel entry; tsc_init closes it. */
+void tsc_early_start(void);
 void tsc_init(uint64_t tsc_loader_start);
+/* Maps and enables the LAPIC and starts its count (after vm_init);
+   lapic_init, once the TSC rate is known, reads it and starts the tick. */
+void lapic_start(void);
 void lapic_init(void);
 /* Mask the LAPIC timer: another timer drives the tick. */
 void lapic_timer_stop(void);

@@ -2,8 +2,10 @@
  * lapic.c - the local APIC: x2APIC through MSRs when CPUID offers it, else
  * xAPIC through an uncached MMIO window.  Masks the legacy 8259 PICs,
  * enables the APIC with spurious vector 0xff, and runs the timer
- * periodically at LAPIC_HZ, calibrated against the (already calibrated)
- * TSC.
+ * periodically at LAPIC_HZ, calibrated against the TSC: lapic_start
+ * starts the count before the TSC's own rate is known, and lapic_init
+ * reads it once that rate is (at least LAPIC_CAL_US later), so the TSC's
+ * calibration fills most of the window.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,6 +20,7 @@
 #include "kernel/time.h"
 
 #define LAPIC_HZ	TIMER_HZ
+#define LAPIC_CAL_US	500	/* the calibration window, at least */
 
 #define LAPIC_ID	0x020
 #define LAPIC_TPR	0x080
@@ -57,9 +60,12 @@ lapic_eoi(void)
 }
 
 static uint32_t tick_init;	/* TMR_INIT of one LAPIC_HZ period */
+static uint64_t cal_t0;		/* TSC at the calibration's first count read */
+static uint32_t cal_c0;		/* that count */
+static bool started;
 
 void
-lapic_init(void)
+lapic_start(void)
 {
 	uint32_t r[4];
 
@@ -83,20 +89,36 @@ lapic_init(void)
 	lapic_write(LAPIC_TPR, 0);
 	lapic_write(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
 
-	/* Calibrate: count down from the maximum for 1 ms of TSC time.  The
-	   tick only bounds how late a deadline is noticed, so a rate a few
-	   percent off (boots under TCG read 1.01-1.06 GHz for QEMU's 1 GHz)
-	   only moves that bound by as much. */
+	/* Calibrate: count down from the maximum, masked, until lapic_init.
+	   The tick only bounds how late a deadline is noticed, so a rate a
+	   few percent off only moves that bound by as much (boots under TCG
+	   read within 0.5 % of QEMU's 1 GHz). */
 	lapic_write(LAPIC_TMR_DIV, 0x3);	/* divide by 16 */
 	lapic_write(LAPIC_LVT_TMR, LVT_MASKED | VEC_TIMER);
 	lapic_write(LAPIC_TMR_INIT, 0xffffffff);
-	uint64_t t0 = tsc_read();
-	time_delay_us(1000);
-	/* Ticks over the TSC time actually elapsed at the read, not the
-	   2 ms asked for: a vCPU descheduled past the delay stretches both. */
+	/* Each end a TSC read then a count read, so the count read's latency
+	   (an exit) falls on both ends alike. */
+	cal_t0 = tsc_read();
+	cal_c0 = lapic_read(LAPIC_TMR_CUR);
+	started = true;
+}
+
+void
+lapic_init(void)
+{
+	uint64_t hz = time_tsc_hz();
+
+	if (!started)
+		lapic_start();
+	uint64_t t0 = cal_t0;
+	/* Whatever of the window the boot's work did not fill. */
+	while (tsc_read() - t0 < hz / 1000000 * LAPIC_CAL_US)
+		cpu_pause();
+	/* Ticks over the TSC time actually elapsed at the read: a vCPU
+	   descheduled in the window stretches both. */
 	uint64_t t1 = tsc_read();
-	uint32_t elapsed = 0xffffffff - lapic_read(LAPIC_TMR_CUR);
-	uint64_t dt = t1 - t0, hz = time_tsc_hz();
+	uint32_t elapsed = cal_c0 - lapic_read(LAPIC_TMR_CUR);
+	uint64_t dt = t1 - t0;
 	/* elapsed < 2^28 and hz < 2^35 (time_set_tsc_hz bound): no overflow. */
 	uint64_t per_sec = dt != 0 && elapsed < (1u << 28) ?
 	    (uint64_t)elapsed * hz / dt : 0;
@@ -113,7 +135,7 @@ lapic_init(void)
 	lapic_write(LAPIC_TMR_INIT, 0);
 	lapic_write(LAPIC_LVT_TMR, LVT_PERIODIC | VEC_TIMER);
 	lapic_write(LAPIC_TMR_INIT, init / 16 > 0 ? init / 16 : 1);
-	log_info("lapic", "%s id %u, timer %u Hz (%llu bus ticks/s)",
+	log_debug("lapic", "%s id %u, timer %u Hz (%llu bus ticks/s)",
 	    x2apic ? "x2apic" : "xapic", lapic_read(LAPIC_ID) >> (x2apic ? 0 : 24),
 	    LAPIC_HZ, (unsigned long long)per_sec * 16);
 }

@@ -4,13 +4,17 @@
  * The TSC is read directly and converted with a 32.32 fixed-point
  * multiplier, so time_now_ns() costs an rdtsc and a multiply.  Its rate
  * comes from, in order: CPUID leaf 0x15 (crystal ratio, when the crystal
- * frequency is given), else one 1 ms measurement against PIT channel 2
- * (good to about 0.1 % unless the vCPU was preempted inside it).  It lasts
- * only until clock_init recalibrates against the HPET, PM timer or
- * kvmclock (time_set_tsc_hz), or, with none of them or when that fails,
- * against the PIT again: the median of three 7 ms measurements.  Time zero is the loader's first TSC reading, so
+ * frequency is given), else a measurement against PIT channel 2 opened at
+ * kernel entry (tsc_early_start) and closed in tsc_init once at least
+ * 1 ms passed, so the boot's first few milliseconds of work fill the
+ * window instead of a busy wait (good to about 0.1 % unless the vCPU was
+ * preempted at either end).  It lasts only until clock_init recalibrates
+ * against the HPET, PM timer or kvmclock (time_set_tsc_hz), or, with none
+ * of them or when that fails, against the PIT again: the median of three
+ * 7 ms measurements.  Time zero is the loader's first TSC reading, so
  * boot figures are "since the loader started".
  */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel/arch/x86_64/arch.h"
@@ -77,47 +81,121 @@ pit2_count(void)
 	return (uint16_t)(lo | (inb(0x42) << 8));
 }
 
-/* One measurement: channel 2 counts down from 0xffff in mode 0 (gated by
-   port 0x61 bit 0) and is read, with the TSC, at the start and once at
-   least `ms` of it passed.  Both clocks are sampled at the same instants,
-   so a vCPU descheduled in between (steal time, a loaded host) stretches
-   both alike; only a preemption between the rdtsc and the latch skews a
-   sample, and tsc_pit_hz takes the median of three.  Bounded by a TSC
-   budget in case no PIT answers (some Hyper-V Gen2 machines have none). */
-static uint64_t
-pit_once(unsigned ms)
-{
-	uint16_t want = (uint16_t)(PIT_HZ * ms / 1000), c0, c;
-	uint8_t p61 = inb(0x61);
-	uint64_t t0, t, budget = 1ULL << 33;	/* ~2-8 s at any sane rate */
+/* A PIT channel 2 window: channel 2 counts down from 0xffff in mode 0
+   (gated by port 0x61 bit 0); the count and the TSC are read together at
+   its start and once at least `ms` of it passed.  Both clocks are sampled
+   at the same instants, so a vCPU descheduled in between (steal time, a
+   loaded host) stretches both alike; only a preemption between the rdtsc
+   and the latch skews a sample, and tsc_pit_hz takes the median of three.
+   Every wait is bounded by a TSC budget in case no PIT answers (some
+   Hyper-V Gen2 machines have none). */
+struct pit_win {
+	uint64_t t0;
+	uint16_t c0;
+	uint8_t p61;
+	bool open;
+};
 
-	outb(0x61, (uint8_t)((p61 & ~0x02) & ~0x01));	/* gate low, no speaker */
+#define PIT_OUT2	0x20	/* port 0x61: channel 2's output */
+#define PIT_LOAD_BUDGET	(1ULL << 24)	/* TSC ticks: 3-16 ms at 1-5 GHz */
+
+static bool
+pit_start(struct pit_win *w)
+{
+	uint64_t t0;
+
+	w->open = false;
+	w->p61 = inb(0x61);
+	outb(0x61, (uint8_t)((w->p61 & ~0x02) & ~0x01));	/* gate low, no speaker */
 	outb(0x43, 0xb0);		/* channel 2, lo/hi, mode 0, binary */
 	outb(0x42, 0xff);
 	outb(0x42, 0xff);
-	outb(0x61, (uint8_t)((p61 & ~0x02) | 0x01));	/* gate high: start */
+	outb(0x61, (uint8_t)((w->p61 & ~0x02) | 0x01));	/* gate high: start */
+	/* The count loads on a clock edge after the gate (within a
+	   microsecond): start from the first reading below the initial
+	   value. */
 	t0 = rdtsc();
-	/* The count loads on a clock edge after the gate: start from the
-	   first reading below the initial value. */
-	while ((c0 = pit2_count()) >= 0xfffe)
-		if (rdtsc() - t0 > budget)
-			goto dead;
-	t0 = rdtsc();
-	c0 = pit2_count();
+	while (pit2_count() >= 0xfffe)
+		if (rdtsc() - t0 > PIT_LOAD_BUDGET) {
+			outb(0x61, w->p61);
+			return false;
+		}
+	w->t0 = rdtsc();
+	w->c0 = pit2_count();
+	w->open = true;
+	return true;
+}
+
+/* The TSC rate over the window, waiting until `ms` (at most 50) of the
+   PIT passed since pit_start; 0 when no PIT answers, or when the window
+   ran past the count's wrap (~55 ms: OUT2 went high at terminal count),
+   which also sets *wrapped. */
+static uint64_t
+pit_finish(struct pit_win *w, unsigned ms, bool *wrapped)
+{
+	uint16_t want = (uint16_t)(PIT_HZ * ms / 1000), c;
+	uint64_t t, budget = 1ULL << 33;	/* ~2-8 s at any sane rate */
+
+	if (!w->open)
+		return 0;
+	w->open = false;
+	*wrapped = false;
 	for (;;) {
 		t = rdtsc();
 		c = pit2_count();
-		if ((uint16_t)(c0 - c) >= want && c < c0)
+		if (inb(0x61) & PIT_OUT2) {
+			*wrapped = true;
+			goto dead;
+		}
+		if ((uint16_t)(w->c0 - c) >= want && c < w->c0)
 			break;
-		if (t - t0 > budget)
+		if (t - w->t0 > budget)
 			goto dead;
 	}
-	outb(0x61, p61);
+	outb(0x61, w->p61);
 	/* t - t0 is below the 2^33 budget: the product fits 64 bits. */
-	return (t - t0) * PIT_HZ / (uint16_t)(c0 - c);
+	return (t - w->t0) * PIT_HZ / (uint16_t)(w->c0 - c);
 dead:
-	outb(0x61, p61);
+	outb(0x61, w->p61);
 	return 0;
+}
+
+static uint64_t
+pit_once(unsigned ms)
+{
+	struct pit_win w;
+	bool wrapped;
+
+	return pit_start(&w) ? pit_finish(&w, ms, &wrapped) : 0;
+}
+
+/* The boot's window, opened at kernel entry (tsc_early_start) so the
+   boot's own work, not a busy wait, fills it. */
+static struct pit_win boot_win;
+static uint64_t boot_cpuid_hz;
+static bool boot_started;
+
+void
+tsc_early_start(void)
+{
+	boot_started = true;
+	if ((boot_cpuid_hz = cpuid_tsc_hz()) == 0)
+		(void)pit_start(&boot_win);
+}
+
+static uint64_t
+boot_pit_hz(void)
+{
+	bool wrapped = false;
+	uint64_t hz;
+
+	if (!boot_started)
+		return pit_once(PIT_BOOT_MS);
+	if (!boot_win.open)
+		return 0;	/* no PIT answered at entry */
+	hz = pit_finish(&boot_win, PIT_BOOT_MS, &wrapped);
+	/* The boot took longer than the count lasts: measure again. */
+	return hz == 0 && wrapped ? pit_once(PIT_BOOT_MS) : hz;
 }
 
 /* The TSC rate from the median of three `ms` (1-16) PIT measurements. */
@@ -141,10 +219,10 @@ void
 tsc_init(uint64_t loader_start)
 {
 	tsc_zero = loader_start;
-	uint64_t hz = cpuid_tsc_hz();
+	uint64_t hz = boot_started ? boot_cpuid_hz : cpuid_tsc_hz();
 	if (hz != 0) {
 		set_hz(hz, "cpuid");
-	} else if ((hz = pit_once(PIT_BOOT_MS)) != 0) {
+	} else if ((hz = boot_pit_hz()) != 0) {
 		set_hz(hz, "pit");
 	} else {
 		set_hz(2000000000ULL, "guess");
@@ -157,7 +235,7 @@ tsc_init(uint64_t loader_start)
 		cpuid(0x80000007, 0, r);
 		invariant = (r[3] >> 8) & 1;
 	}
-	log_info("time", "tsc %llu Hz (from %s)%s", (unsigned long long)tsc_hz,
+	log_debug("time", "tsc %llu Hz (from %s)%s", (unsigned long long)tsc_hz,
 	    ref_name, invariant ? ", invariant" : "");
 }
 

@@ -190,10 +190,26 @@ dm_pte(uint64_t pa)
 	return walk(va, 1, false);
 }
 
+/* The direct-map entry covering physical page `pa` now: its 2 MiB PDE or
+   its 4 KiB PTE; NULL outside the direct map. */
+static uint64_t *
+dm_entry(uint64_t pa)
+{
+	uint64_t va = TERN_HHDM_BASE + (pa & ~(uint64_t)(PAGE_SIZE - 1));
+	uint64_t *pde = pa < dm_limit ? walk(va, 2, false) : NULL;
+
+	if (pde == NULL || !(*pde & PTE_P))
+		return NULL;
+	return (*pde & PTE_PS) ? pde : walk(va, 1, false);
+}
+
 /* Make the direct-map alias of physical page `pa` writable or not. */
 static int
 dm_set_write(uint64_t pa, bool write)
 {
+	uint64_t *cur = dm_entry(pa);
+	if (cur != NULL && ((*cur & PTE_W) != 0) == write)
+		return TERN_OK;		/* already so: nothing to split or flush */
 	uint64_t *pte = dm_pte(pa);
 	if (pte == NULL)
 		return pa >= dm_limit ? TERN_EINVAL : TERN_ENOMEM;
@@ -412,13 +428,16 @@ image_protect(void *p, size_t len, bool write, bool exec)
 		if (pte == NULL || !(*pte & PTE_P))
 			return -1;
 		uint64_t e = *pte & ~(PTE_W | PTE_NX);
+		uint64_t ne = e | (write ? PTE_W : 0) | (exec ? 0 : PTE_NX);
 		/* An executable page loses its writable direct-map alias first
 		   (and only a page that is no longer executable gets it back),
 		   so at no moment is a frame both. */
 		if (exec && dm_set_write(e & PTE_ADDR, false) != 0)
 			return -1;
-		*pte = e | (write ? PTE_W : 0) | (exec ? 0 : PTE_NX);
-		invlpg(va);
+		if (*pte != ne) {
+			*pte = ne;
+			invlpg(va);
+		}
 		if (!exec && dm_set_write(e & PTE_ADDR, true) != 0)
 			return -1;
 	}
