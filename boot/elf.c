@@ -92,15 +92,31 @@ elf_check(const void *buf, size_t len, uint64_t min_vaddr,
 	return NULL;
 }
 
+/* Eight bytes a store where it can (no memset in the loader's library;
+   gnu-efi's SetMem stores a byte at a time). */
+static void
+zero(uint8_t *d, uint64_t n)
+{
+	uint64_t k = 0;
+
+	for (; n - k >= 8; k += 8)
+		__builtin_memcpy(d + k, &(uint64_t){ 0 }, 8);
+	for (; k < n; k++)
+		d[k] = 0;
+}
+
 void
 elf_load(const void *buf, const struct elf_image *img, void *dst)
 {
+	uint8_t *base = dst;
+	uint64_t first = img->hi;
+
 	for (int i = 0; i < img->phnum; i++) {
 		const struct elf64_phdr *p = &img->phdrs[i];
 		if (p->type != ELF_PT_LOAD)
 			continue;
 		const uint8_t *s = (const uint8_t *)buf + p->offset;
-		uint8_t *d = (uint8_t *)dst + (p->vaddr - img->lo);
+		uint8_t *d = base + (p->vaddr - img->lo);
 		uint64_t k = 0;
 		/* Eight bytes a step (no memcpy in the loader's library). */
 		for (; p->filesz - k >= 8; k += 8) {
@@ -110,5 +126,17 @@ elf_load(const void *buf, const struct elf_image *img, void *dst)
 		}
 		for (; k < p->filesz; k++)
 			d[k] = s[k];
+		/* The segment's bss, then the gap up to the next segment (or
+		   the image's end): segments do not overlap (elf_check). */
+		uint64_t end = p->vaddr + p->memsz, next = img->hi;
+		for (int j = 0; j < img->phnum; j++) {
+			const struct elf64_phdr *q = &img->phdrs[j];
+			if (q->type == ELF_PT_LOAD && q->vaddr >= end && q->vaddr < next)
+				next = q->vaddr;
+		}
+		zero(d + p->filesz, next - (p->vaddr + p->filesz));
+		if (p->vaddr < first)
+			first = p->vaddr;
 	}
+	zero(base, first - img->lo);	/* below the lowest segment */
 }

@@ -51,7 +51,9 @@ struct elf_image {
 const char *elf_check(const void *buf, size_t len, uint64_t min_vaddr,
     struct elf_image *out);
 
-/* Copy the segments into `dst` (hi - lo bytes, which the caller zeroed). */
+/* Copy the segments into `dst` (hi - lo bytes) and zero every other byte
+   of it (each segment's bss, the gaps between segments); `dst` need not
+   be zeroed first. */
 void elf_load(const void *buf, const struct elf_image *img, void *dst);
 
 #endif

@@ -68,7 +68,8 @@ read_file(EFI_FILE_HANDLE root, CHAR16 *path, UINT64 max, void **buf,
 		uefi_call_wrapper(f->Close, 1, f);
 		return EFI_BAD_BUFFER_SIZE;
 	}
-	void *b = ldr_alloc_pages((sz + 4095) / 4096 + 1);
+	UINTN pages = (sz + 4095) / 4096 + 1;
+	uint8_t *b = ldr_alloc_pages_raw(pages);
 	if (b == NULL) {
 		uefi_call_wrapper(f->Close, 1, f);
 		return EFI_OUT_OF_RESOURCES;
@@ -80,6 +81,9 @@ read_file(EFI_FILE_HANDLE root, CHAR16 *path, UINT64 max, void **buf,
 		return st;
 	if (n != sz)
 		return EFI_END_OF_FILE;
+	/* The file fills the buffer; only what follows it is zeroed. */
+	for (UINTN i = sz; i < pages * 4096; i++)
+		b[i] = 0;
 	*buf = b;
 	*size = sz;
 	return EFI_SUCCESS;
@@ -174,7 +178,8 @@ efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (why != NULL)
 		return ldr_fail(why, "\\tern\\kernel.elf is not a valid tern kernel: %s", why);
 	UINT64 kpages = (img.hi - img.lo) / 4096;
-	void *kmem = ldr_alloc_pages(kpages);
+	/* Not zeroed here: elf_load writes every byte of it. */
+	void *kmem = ldr_alloc_pages_raw(kpages);
 	if (kmem == NULL)
 		return ldr_fail("no_memory", "no memory for a %lu KiB kernel",
 		    (unsigned long)(kpages * 4));

@@ -28,5 +28,8 @@ uint64_t ldr_build_tables(uint64_t limit, uint64_t vlo, uint64_t vhi,
 
 /* Zeroed EfiLoaderData pages; NULL on failure. */
 void *ldr_alloc_pages(UINTN npages);
+/* The same, not zeroed: for memory that is written whole right away (a
+   file read into it, the kernel image elf_load fills and zeroes). */
+void *ldr_alloc_pages_raw(UINTN npages);
 
 #endif

@@ -69,12 +69,56 @@ test_good_loads(void **state)
 	assert_int_equal(img.lo, BASE);
 	assert_int_equal(img.hi, BASE + 5 * 4096);
 	assert_int_equal(img.entry, BASE + 0x10);
-	uint8_t *dst = calloc(1, img.hi - img.lo);
+	/* The loader does not zero the pages first: elf_load must. */
+	uint8_t *dst = malloc(img.hi - img.lo);
+	memset(dst, 0xaa, img.hi - img.lo);
 	elf_load(&f, &img, dst);
 	assert_int_equal(dst[0], 0x11);
 	assert_int_equal(dst[4096 + 5], 0x22);
 	assert_int_equal(dst[8192 + 99], 0x33);
-	assert_int_equal(dst[8192 + 100], 0);	/* bss stays zero */
+	for (uint64_t i = 8192 + 100; i < img.hi - img.lo; i++)
+		assert_int_equal(dst[i], 0);	/* bss */
+	free(dst);
+}
+
+/* Segments out of order with a page between two of them and the lowest
+   one starting inside its page: every byte that is not the file's is
+   zero, whatever the memory held before. */
+static void
+test_gaps_and_bss_zeroed(void **state)
+{
+	struct elf_image img;
+	good();
+	f.ph[0].vaddr = BASE + 3 * 4096;	/* data first, above a gap */
+	f.ph[0].flags = 6;
+	f.ph[0].filesz = 10;
+	f.ph[0].memsz = 300;
+	f.ph[1].vaddr = BASE + 0x20;		/* text, not page-aligned */
+	f.ph[1].flags = 5;
+	f.ph[1].filesz = 4000;
+	f.ph[1].memsz = 4000;
+	f.ph[2].vaddr = BASE + 4096;
+	f.ph[2].flags = 4;
+	f.ph[2].memsz = 4096;
+	f.eh.entry = BASE + 0x30;
+	assert_null(elf_check(&f, sizeof(f), BASE, &img));
+	assert_int_equal(img.lo, BASE);
+	assert_int_equal(img.hi, BASE + 4 * 4096);
+	uint8_t *dst = malloc(img.hi - img.lo);
+	memset(dst, 0xaa, img.hi - img.lo);
+	elf_load(&f, &img, dst);
+	for (uint64_t i = 0; i < img.hi - img.lo; i++) {
+		uint8_t want = 0;
+		if (i >= 0x20 && i < 0x20 + 4000)
+			want = 0x22;			/* ph[1]'s file bytes */
+		else if (i >= 4096 && i < 4096 + 100)
+			want = 0x33;			/* ph[2]'s */
+		else if (i >= 3 * 4096 && i < 3 * 4096 + 10)
+			want = 0x11;			/* ph[0]'s */
+		if (dst[i] != want)
+			fail_msg("byte 0x%llx is 0x%02x, want 0x%02x",
+			    (unsigned long long)i, dst[i], want);
+	}
 	free(dst);
 }
 
@@ -163,6 +207,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_loads),
+		cmocka_unit_test(test_gaps_and_bss_zeroed),
 		cmocka_unit_test(test_header_rejections),
 		cmocka_unit_test(test_segment_rejections),
 		cmocka_unit_test(test_mutations),
