@@ -189,7 +189,8 @@ efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	    (unsigned long)img.entry);
 
 	struct tern_bootinfo *bi = ldr_alloc_pages((sizeof(*bi) + 4095) / 4096);
-	void *stack = ldr_alloc_pages(STACK_PAGES);
+	/* A stack needs no clearing (the kernel moves to its own at once). */
+	void *stack = ldr_alloc_pages_raw(STACK_PAGES);
 	if (bi == NULL || stack == NULL)
 		return ldr_fail("no_memory", "no memory for the boot information");
 	bi->magic = TERN_BOOTINFO_MAGIC;
