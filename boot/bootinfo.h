@@ -1,5 +1,5 @@
 /*
- * bootinfo.h - the loader -> kernel handoff, version 1.
+ * bootinfo.h - the loader -> kernel handoff, version 2.
  *
  * This header is the whole contract between boot/ (the UEFI loader) and
  * kernel/.  It is self-contained (no other includes beyond <stdint.h>) and
@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define TERN_BOOTINFO_MAGIC	0x4f464e494e524554ULL	/* "TERNINFO" */
-#define TERN_BOOTINFO_VERSION	1
+#define TERN_BOOTINFO_VERSION	2
 
 #define TERN_KERNEL_VBASE	0xffffffff80000000ULL	/* kernel link base */
 #define TERN_HHDM_BASE		0xffff800000000000ULL	/* phys -> virt offset */
@@ -58,6 +58,35 @@ enum tern_cmdline_source {
 	TERN_CMDLINE_FWCFG = 2,	/* QEMU fw_cfg opt/tern/cmdline */
 };
 
+/*
+ * What the firmware's PCI bus driver assigned to one function's BARs (UEFI
+ * EFI_PCI_IO_PROTOCOL.GetBarAttributes), so the kernel need not size them
+ * again: every BAR sizing toggles the function's decode, and under QEMU
+ * each toggle rebuilds the whole guest memory map (docs/performance.md).
+ * Untrusted: the kernel uses a record only if it agrees with the BAR
+ * registers (kernel/pci/pci.h, pci_fw_bars_ok) and sizes otherwise.
+ */
+#define TERN_PCI_FW_MAX		64
+enum tern_pci_fw_bar_type {	/* the values of kernel enum pci_bar_type */
+	TERN_PCI_FW_NONE = 0,	/* not implemented (or upper half of MEM64) */
+	TERN_PCI_FW_IO = 1,
+	TERN_PCI_FW_MEM32 = 2,
+	TERN_PCI_FW_MEM64 = 3,
+};
+struct tern_pci_fw_bar {
+	uint64_t base;
+	uint64_t size;		/* bytes */
+	uint8_t type;		/* enum tern_pci_fw_bar_type */
+	uint8_t prefetch;
+	uint8_t pad[6];
+};
+struct tern_pci_fw {
+	uint16_t seg;
+	uint8_t bus, dev, fn;
+	uint8_t pad[3];
+	struct tern_pci_fw_bar bar[6];
+};
+
 struct tern_bootinfo {
 	uint64_t magic;		/* TERN_BOOTINFO_MAGIC */
 	uint32_t version;	/* TERN_BOOTINFO_VERSION */
@@ -91,6 +120,11 @@ struct tern_bootinfo {
 	struct tern_module modules[TERN_MAX_MODULES];
 
 	char cmdline[TERN_CMDLINE_MAX]; /* NUL terminated */
+
+	/* Version 2. */
+	uint64_t pci_fw;	/* phys of struct tern_pci_fw[pci_fw_count] */
+	uint32_t pci_fw_count;	/* 0: the firmware told nothing */
+	uint32_t reserved1;
 };
 
 #endif /* TERN_BOOTINFO_H */

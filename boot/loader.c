@@ -7,7 +7,8 @@
  *      copy it into one contiguous allocation;
  *   3. read the command line (\tern\cmdline, overridden by fw_cfg
  *      opt/tern/cmdline) and the optional workload package \tern\app.pkg;
- *   4. find the RSDP and SMBIOS entry points in the configuration table;
+ *   4. find the RSDP and SMBIOS entry points in the configuration table,
+ *      and record the PCI BARs the firmware assigned (pcifw.c);
  *   5. build the handoff page tables, the stack and the bootinfo;
  *   6. ExitBootServices (retrying on a stale map key), translate the
  *      memory map (memmap.c), and jump to the kernel.
@@ -18,6 +19,7 @@
 #include "boot/elf.h"
 #include "boot/loader.h"
 #include "boot/memmap.h"
+#include "boot/pcifw.h"
 
 #define KERNEL_PATH	L"\\tern\\kernel.elf"
 #define CMDLINE_PATH	L"\\tern\\cmdline"
@@ -128,6 +130,70 @@ find_tables(EFI_SYSTEM_TABLE *st, struct tern_bootinfo *bi)
 	}
 }
 
+/*
+ * The BARs the firmware's PCI bus driver assigned, per function, so the
+ * kernel need not size them again (bootinfo.h).  A function whose answer
+ * is not understood gets no record; a failure here only costs the kernel
+ * its own sizing, so nothing is fatal.
+ */
+static void
+find_pci(struct tern_bootinfo *bi)
+{
+	EFI_HANDLE *h = NULL;
+	UINTN nh = 0;
+	EFI_STATUS st;
+
+	st = uefi_call_wrapper(BS->LocateHandleBuffer, 5, ByProtocol,
+	    &PciIoProtocol, NULL, &nh, &h);
+	if (EFI_ERROR(st) || nh == 0)
+		return;
+	struct tern_pci_fw *recs = ldr_alloc_pages(
+	    (TERN_PCI_FW_MAX * sizeof(*recs) + 4095) / 4096);
+	if (recs == NULL) {
+		FreePool(h);
+		return;
+	}
+	uint32_t n = 0;
+	for (UINTN i = 0; i < nh && n < TERN_PCI_FW_MAX; i++) {
+		EFI_PCI_IO_PROTOCOL *io;
+		UINTN seg, bus, dev, fn;
+		struct tern_pci_fw *r = &recs[n];
+		int ok = 1;
+
+		st = uefi_call_wrapper(BS->HandleProtocol, 3, h[i], &PciIoProtocol,
+		    (void **)&io);
+		if (EFI_ERROR(st))
+			continue;
+		st = uefi_call_wrapper(io->GetLocation, 5, io, &seg, &bus, &dev, &fn);
+		if (EFI_ERROR(st) || seg > 0xffff || bus > 0xff || dev > 31 || fn > 7)
+			continue;
+		r->seg = (uint16_t)seg;
+		r->bus = (uint8_t)bus;
+		r->dev = (uint8_t)dev;
+		r->fn = (uint8_t)fn;
+		for (UINT8 b = 0; b < 6 && ok; b++) {
+			void *res = NULL;
+
+			st = uefi_call_wrapper(io->GetBarAttributes, 4, io, b, NULL, &res);
+			if (st == EFI_UNSUPPORTED) {
+				/* Older PciBusDxe: a BAR it did not find. */
+				r->bar[b].type = TERN_PCI_FW_NONE;
+				continue;
+			}
+			if (EFI_ERROR(st) || res == NULL ||
+			    pcifw_bar(res, 3 + ACPI_DESC_QWORD_LEN + 2, &r->bar[b]) != 0)
+				ok = 0;
+			if (res != NULL)
+				FreePool(res);
+		}
+		if (ok)
+			n++;
+	}
+	FreePool(h);
+	bi->pci_fw = (uint64_t)recs;
+	bi->pci_fw_count = n;
+}
+
 static void __attribute__((noreturn))
 jump(uint64_t pml4, uint64_t sp, uint64_t bi, uint64_t entry)
 {
@@ -230,6 +296,7 @@ efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	}
 
 	find_tables(systab, bi);
+	find_pci(bi);
 	if (bi->rsdp == 0)
 		ldr_puts("tern-loader: warning: no ACPI RSDP in the configuration table\n");
 

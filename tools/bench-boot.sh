@@ -8,6 +8,7 @@
 #     in a private namespace with dnsmasq (what KVM/libvirt users run:
 #     partial checksums, the host's real TCP), curl and wrk inside it;
 #   - tern alone: loader start to TERN READY (from its own log);
+#   times print as median (min..max) of the RUNS boots;
 #   - QEMU's peak resident memory (VmHWM) for each guest;
 #   - requests/s with wrk (1 thread, 8 keep-alive connections, 10 s) on
 #     /healthz, a 16 KiB and a 256 KiB file (the same bytes in both
@@ -195,6 +196,8 @@ wait_ready() {	# wait_ready <timeout_s> [serial log]
 hwm() { awk '/VmHWM/{print int($2/1024)}' /proc/"$QPID"/status 2>/dev/null; }
 stop() { kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; QPID=; }
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+# "median (min..max)" of the numbers on stdin, one per line.
+spread() { sort -n | awk 'NF{a[++n]=$1} END{if (n) printf "%s (%s..%s)", a[int((n+1)/2)], a[1], a[n]; else print "?"}'; }
 
 declare -A ready mem rps rps16 rps256 ldr_ready smallest
 wrk_rps() {	# wrk_rps <key> <path>: requests/s, 8 keep-alive connections, 10 s
@@ -216,7 +219,7 @@ measure() {	# measure <guest> <timeout>; results keyed <guest>-<net>
 		mem[$k]=$(hwm)
 		stop
 	done
-	ready[$k]=$(printf '%s\n' "${times[@]}" | median)
+	ready[$k]=$(printf '%s\n' "${times[@]}" | spread)
 	echo "bench-boot: $g boot to first 200 over $NET: ${times[*]} ms"
 }
 
@@ -237,8 +240,10 @@ case " $NETS " in *" tap "*) tap_up ;; esac
 for net in $NETS; do
 	use_net "$net"
 	measure tern 120
-	ldr_ready[tern-$net]=$(sed -n 's/.*pal: ready \([0-9]*\) ms after the loader started.*/\1/p' \
-		"$W/tern-$net-$RUNS.log" | tr -d '\r' | head -1)
+	# Every run's own figure (not the last run's alone): median (min..max).
+	ldr_ready[tern-$net]=$(for i in $(seq 1 "$RUNS"); do
+		sed -n 's/.*pal: ready \([0-9]*\) ms after the loader started.*/\1/p' \
+		    "$W/tern-$net-$i.log" | tr -d '\r' | head -1; done | spread)
 	measure linux 300
 done
 use_net "${NETS%% *}"
@@ -252,16 +257,16 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a > 0 && b > 0) printf "%.2f", a /
 {
 	echo "boot benchmark, $(date -u +%Y-%m-%d), QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'), accel tcg, -m 256M, OVMF"
 	echo "Linux guest: $(cat "$L/kernel-package"), busybox initramfs, nginx"
-	printf '%-40s %12s %12s %10s\n' "" tern linux "linux/tern"
+	printf '%-40s %18s %18s %10s\n' "" tern linux "linux/tern"
 	for net in $NETS; do
 		t=tern-$net l=linux-$net
-		printf '%-40s %12s %12s %10s\n' "[$net] boot to first 200 (ms, median)" "${ready[$t]}" "${ready[$l]}" "$(ratio "${ready[$l]}" "${ready[$t]}")"
-		printf '%-40s %12s %12s %10s\n' "[$net] loader start to TERN READY (ms)" "${ldr_ready[$t]:-?}" "-" ""
-		printf '%-40s %12s %12s %10s\n' "[$net] QEMU peak RSS (MiB)" "${mem[$t]}" "${mem[$l]}" "$(ratio "${mem[$l]}" "${mem[$t]}")"
-		printf '%-40s %12s %12s %10s\n' "[$net] wrk requests/s (8 conns, 10 s)" "${rps[$t]}" "${rps[$l]}" "$(ratio "${rps[$l]}" "${rps[$t]}")"
-		printf '%-40s %12s %12s %10s\n' "[$net] wrk requests/s, 16 KiB body" "${rps16[$t]}" "${rps16[$l]}" "$(ratio "${rps16[$l]}" "${rps16[$t]}")"
-		printf '%-40s %12s %12s %10s\n' "[$net] wrk requests/s, 256 KiB body" "${rps256[$t]}" "${rps256[$l]}" "$(ratio "${rps256[$l]}" "${rps256[$t]}")"
+		printf '%-40s %18s %18s %10s\n' "[$net] boot to first 200 (ms)" "${ready[$t]}" "${ready[$l]}" "$(ratio "${ready[$l]%% *}" "${ready[$t]%% *}")"
+		printf '%-40s %18s %18s %10s\n' "[$net] loader start to TERN READY (ms)" "${ldr_ready[$t]}" "-" ""
+		printf '%-40s %18s %18s %10s\n' "[$net] QEMU peak RSS (MiB)" "${mem[$t]}" "${mem[$l]}" "$(ratio "${mem[$l]}" "${mem[$t]}")"
+		printf '%-40s %18s %18s %10s\n' "[$net] wrk requests/s (8 conns, 10 s)" "${rps[$t]}" "${rps[$l]}" "$(ratio "${rps[$l]}" "${rps[$t]}")"
+		printf '%-40s %18s %18s %10s\n' "[$net] wrk requests/s, 16 KiB body" "${rps16[$t]}" "${rps16[$l]}" "$(ratio "${rps16[$l]}" "${rps16[$t]}")"
+		printf '%-40s %18s %18s %10s\n' "[$net] wrk requests/s, 256 KiB body" "${rps256[$t]}" "${rps256[$l]}" "$(ratio "${rps256[$l]}" "${rps256[$t]}")"
 	done
-	printf '%-40s %12s %12s %10s\n' "image bytes (boot files)" "$tern_img" "$linux_img" "$(ratio "$linux_img" "$tern_img")"
-	printf '%-40s %12s %12s %10s\n' "smallest -m that serves (MiB, $NET)" "${smallest[tern]}" "${smallest[linux]}" ""
+	printf '%-40s %18s %18s %10s\n' "image bytes (boot files)" "$tern_img" "$linux_img" "$(ratio "$linux_img" "$tern_img")"
+	printf '%-40s %18s %18s %10s\n' "smallest -m that serves (MiB, $NET)" "${smallest[tern]}" "${smallest[linux]}" ""
 } | tee "$W/boot.txt"

@@ -20,6 +20,12 @@
 
 typedef unsigned long long ull;
 
+_Static_assert((int)TERN_PCI_FW_IO == (int)PCI_BAR_IO &&
+    (int)TERN_PCI_FW_MEM32 == (int)PCI_BAR_MEM32 &&
+    (int)TERN_PCI_FW_MEM64 == (int)PCI_BAR_MEM64 &&
+    (int)TERN_PCI_FW_NONE == (int)PCI_BAR_NONE,
+    "bootinfo BAR kinds are pci_bar_type values");
+
 static uint32_t
 rd(const struct pci_bus *pb, uint8_t bus, uint8_t dev, uint8_t fn,
     uint16_t off, int width)
@@ -145,6 +151,121 @@ size_bars(struct pci_bus *pb, struct pci_dev *pd, int nbars)
 		wr(pb, pd->bus, pd->dev, pd->fn, PCI_COMMAND, 2, cmd);
 }
 
+/* ---- BARs the firmware assigned ----------------------------------------- */
+
+void
+pci_bus_set_fw(struct pci_bus *pb, const struct tern_pci_fw *fw, uint32_t n)
+{
+	pb->fw = n ? fw : NULL;
+	pb->nfw = fw ? n : 0;
+}
+
+static bool
+pow2(uint64_t v)
+{
+	return v != 0 && (v & (v - 1)) == 0;
+}
+
+const char *
+pci_fw_bars_ok(const struct tern_pci_fw *r, const uint32_t *reg, int nbars)
+{
+	for (int i = 0; i < nbars; i++) {
+		const struct tern_pci_fw_bar *b = &r->bar[i];
+		uint32_t v = reg[i];
+		uint64_t base;
+
+		switch (b->type) {
+		case TERN_PCI_FW_NONE:
+			if (v != 0)
+				return "unimplemented BAR reads non-zero";
+			continue;
+		case TERN_PCI_FW_IO:
+			if (!(v & 1))
+				return "I/O BAR is memory";
+			if (b->base != (v & ~3u))
+				return "I/O base differs";
+			if (b->base == 0)
+				return "I/O BAR unassigned";
+			if (!pow2(b->size) || b->size < 4 || b->size > 256 ||
+			    (b->base & (b->size - 1)) != 0)
+				return "bad I/O size";
+			continue;
+		case TERN_PCI_FW_MEM32:
+		case TERN_PCI_FW_MEM64:
+			break;
+		default:
+			return "unknown BAR kind";
+		}
+		bool is64 = b->type == TERN_PCI_FW_MEM64;
+		if ((v & 1) || ((v >> 1) & 3) != (is64 ? 2u : 0u))
+			return "memory BAR kind differs";
+		if (((v >> 3) & 1) != (b->prefetch ? 1u : 0u))
+			return "prefetchability differs";
+		base = v & ~0xfu;
+		if (is64) {
+			if (i + 1 >= nbars || r->bar[i + 1].type != TERN_PCI_FW_NONE)
+				return "64-bit BAR without its upper slot";
+			base |= (uint64_t)reg[i + 1] << 32;
+		}
+		if (b->base != base)
+			return "memory base differs";
+		if (base == 0)
+			return "memory BAR unassigned";
+		if (!pow2(b->size) || b->size < 16 ||
+		    (b->base & (b->size - 1)) != 0 ||
+		    (!is64 && b->size > (1ULL << 31)) ||
+		    (is64 && b->size > (1ULL << 52)) ||
+		    b->base + b->size < b->base ||
+		    (!is64 && b->base + b->size > (1ULL << 32)))
+			return "bad memory size";
+		if (is64)
+			i++;	/* the upper half, checked above */
+	}
+	return NULL;
+}
+
+/* Take pd's BARs from the firmware's record when it agrees with the
+   registers: no config write at all.  Returns true when taken. */
+static bool
+bars_from_fw(struct pci_bus *pb, struct pci_dev *pd, int nbars)
+{
+	const struct tern_pci_fw *r = NULL;
+	uint32_t reg[6];
+	const char *why;
+
+	for (uint32_t k = 0; k < pb->nfw; k++)
+		if (pb->fw[k].seg == pb->seg && pb->fw[k].bus == pd->bus &&
+		    pb->fw[k].dev == pd->dev && pb->fw[k].fn == pd->fn) {
+			r = &pb->fw[k];
+			break;
+		}
+	if (r == NULL)
+		return false;
+	for (int i = 0; i < nbars; i++)
+		reg[i] = rd(pb, pd->bus, pd->dev, pd->fn,
+		    (uint16_t)(PCI_BAR0 + 4 * i), 4);
+	why = pci_fw_bars_ok(r, reg, nbars);
+	if (why != NULL) {
+		log_warn("pci", "%02x:%02x.%x firmware BARs not used (%s): sizing",
+		    pd->bus, pd->dev, pd->fn, why);
+		pb->fw_rejected++;
+		return false;
+	}
+	for (int i = 0; i < nbars; i++) {
+		const struct tern_pci_fw_bar *b = &r->bar[i];
+		if (b->type == TERN_PCI_FW_NONE)
+			continue;
+		pd->bars[i].type = b->type;	/* same values as pci_bar_type */
+		pd->bars[i].prefetch = b->prefetch != 0;
+		pd->bars[i].base = b->base;
+		pd->bars[i].size = b->size;
+		if (b->type == TERN_PCI_FW_MEM64)
+			i++;
+	}
+	pb->fw_used++;
+	return true;
+}
+
 /* ---- capabilities ------------------------------------------------------ */
 
 static bool
@@ -257,10 +378,11 @@ pci_dev_load(struct pci_dev *pd)
 	if (pd->loaded)
 		return;
 	pd->loaded = true;
-	if (pd->hdr_type == 0)
-		size_bars(pd->pb, pd, 6);
-	else if (pd->hdr_type == 1)
-		size_bars(pd->pb, pd, 2);
+	if (pd->hdr_type <= 1) {
+		int nbars = pd->hdr_type == 0 ? 6 : 2;
+		if (!bars_from_fw(pd->pb, pd, nbars))
+			size_bars(pd->pb, pd, nbars);
+	}
 	if (pd->hdr_type <= 1)
 		walk_caps(pd->pb, pd);
 	for (int b = 0; b < 6; b++) {

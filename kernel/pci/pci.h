@@ -16,9 +16,14 @@
  *    matches, so functions no driver wants are never sized (under
  *    QEMU each decode toggle rebuilds the guest's address map: sizing
  *    every function cost ~9 ms of a TCG boot); bridges are loaded at once;
- *  - pci_dev_load() sizes every BAR with memory and I/O decode turned off
+ *  - pci_dev_load() takes the BARs the firmware assigned (the loader's
+ *    tern_pci_fw records, pci_bus_set_fw) when every BAR register agrees
+ *    with them (pci_fw_bars_ok), so a device the firmware set up is never
+ *    sized again and its decode never toggles; otherwise (no record, or
+ *    one that disagrees: logged, counted in pci_bus.fw_rejected) it sizes
+ *    every BAR with memory and I/O decode turned off
  *    in the command register while the all-ones pattern is in place,
- *    then restores both, and walks the capability list bounded and
+ *    then restores both; either way it walks the capability list bounded and
  *    loop-safe and locates the MSI-X table and PBA (BIR + offset),
  *    checked against the BAR size;
  *  - anything inconsistent (64-bit BAR in the last slot, capability loop,
@@ -41,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "boot/bootinfo.h"
 #include "kernel/dev/driver.h"
 #include "kernel/hw/hw.h"
 
@@ -165,6 +171,10 @@ struct pci_bus {
 	uint32_t ndevs;
 	struct pci_dev devs[PCI_MAX_DEVS];
 	uint32_t nbad;			/* inconsistencies found */
+	const struct tern_pci_fw *fw;	/* the firmware's BARs, or NULL */
+	uint32_t nfw;
+	uint32_t fw_used;		/* functions loaded from fw records */
+	uint32_t fw_rejected;		/* records that disagreed: sized */
 	uint32_t ndropped;		/* functions beyond PCI_MAX_DEVS */
 	uint8_t scanned[32];		/* bitmap of buses scanned */
 };
@@ -173,6 +183,22 @@ struct pci_bus {
    pb->bus is ready for bus_probe() except for zalloc/free (softcs). */
 void pci_bus_init(struct pci_bus *pb, const struct pci_cfg_ops *ops,
     void *ctx, uint16_t seg, uint8_t bus_start, uint8_t bus_end);
+/* The firmware's BAR assignments for this segment (records of other
+   segments are ignored); `fw` must outlive the bus. */
+void pci_bus_set_fw(struct pci_bus *pb, const struct tern_pci_fw *fw,
+    uint32_t n);
+/*
+ * Does firmware record `r` describe the BAR registers `reg[0..nbars)`
+ * (as read, decode untouched)?  Each implemented BAR must match in kind,
+ * prefetchability and base, be assigned (base not 0), have a power-of-two
+ * size (I/O 4..256 bytes, memory >= 16) with the base aligned to it and
+ * the range below 4 GiB for 32-bit kinds; a 64-bit BAR takes the next
+ * slot, which the record marks unimplemented; every other unimplemented
+ * slot must read 0.  Returns
+ * NULL or a reason for the log.
+ */
+const char *pci_fw_bars_ok(const struct tern_pci_fw *r, const uint32_t *reg,
+    int nbars);
 /* Enumerate from bus_start.  Returns the number of functions found. */
 int pci_enumerate(struct pci_bus *pb);
 /* Size pd's BARs and walk its capabilities, once (later calls return). */

@@ -17,6 +17,7 @@
 #include "kernel/dev/driver.h"
 #include "kernel/heap.h"
 #include "kernel/intr.h"
+#include "kernel/kernel.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
 #include "kernel/pci/pci.h"
@@ -163,6 +164,17 @@ pci_init(const struct driver *const *table)
 		pci_bus_init(&pci_root, &cf8_ops, NULL, 0, 0, 255);
 		log_info("pci", "no MCFG: configuration via ports 0xcf8/0xcfc");
 	}
+	/* The loader's record of what the firmware assigned (bootinfo.h). */
+	const struct tern_bootinfo *bi = kernel.bi;
+	if (bi != NULL && bi->pci_fw != 0 && bi->pci_fw_count != 0) {
+		if (bi->pci_fw_count > TERN_PCI_FW_MAX || (bi->pci_fw & 7) != 0)
+			log_warn("pci", "bootinfo: %u firmware PCI records at 0x%llx ignored",
+			    bi->pci_fw_count, (unsigned long long)bi->pci_fw);
+		else
+			pci_bus_set_fw(&pci_root,
+			    (const void *)(TERN_HHDM_BASE + bi->pci_fw),
+			    bi->pci_fw_count);
+	}
 	pci_root.bus.zalloc = kzalloc;
 	pci_root.bus.free = kfree;
 
@@ -170,7 +182,8 @@ pci_init(const struct driver *const *table)
 	int bound = bus_probe(&pci_root.bus, table);
 	if (bound < 0)
 		return bound;
-	log_debug("pci", "%u functions, %d bound to drivers", pci_root.ndevs,
-	    bound);
+	log_debug("pci", "%u functions, %d bound to drivers, BARs of %u from firmware (%u records, %u disagreed)",
+	    pci_root.ndevs, bound, pci_root.fw_used, pci_root.nfw,
+	    pci_root.fw_rejected);
 	return bound;
 }

@@ -2,8 +2,9 @@
  * test_pci.c - PCI enumeration over a fake config space: bridges (and a
  * bridge loop), multifunction devices, absent (all-ones) functions,
  * 32/64-bit and prefetchable memory BARs and I/O BARs sized with decode
- * off, capability lists including a loop, MSI-X location and validation,
- * and the driver registry.
+ * off, BARs taken from the firmware's records instead (and every way a
+ * record can disagree), capability lists including a loop, MSI-X location
+ * and validation, and the driver registry.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -510,6 +511,209 @@ test_all_ones_everywhere(void **state)
 	assert_true(c->fp.reads <= 40);
 }
 
+/* ---- BARs the firmware assigned (the loader's tern_pci_fw records) ------ */
+
+static void
+fw_bar(struct tern_pci_fw *r, int i, int type, uint64_t base, uint64_t size,
+    bool prefetch)
+{
+	r->bar[i].type = (uint8_t)type;
+	r->bar[i].base = base;
+	r->bar[i].size = size;
+	r->bar[i].prefetch = prefetch;
+}
+
+/* What OVMF reports for build_tree's virtio-net (0:1.0), AHCI (0:2.3)
+   and the ENA behind two bridges (2:0.0). */
+static int
+fw_tree(struct tern_pci_fw *r)
+{
+	memset(r, 0, 3 * sizeof(*r));
+	r[0].bus = 0, r[0].dev = 1, r[0].fn = 0;
+	fw_bar(&r[0], 1, TERN_PCI_FW_MEM32, 0xc0001000, 0x1000, false);
+	fw_bar(&r[0], 4, TERN_PCI_FW_MEM64, 0x800000000ull, 0x4000, true);
+	r[1].bus = 0, r[1].dev = 2, r[1].fn = 3;
+	fw_bar(&r[1], 4, TERN_PCI_FW_IO, 0xc040, 0x20, false);
+	r[2].bus = 2, r[2].dev = 0, r[2].fn = 0;
+	fw_bar(&r[2], 0, TERN_PCI_FW_MEM32, 0xc1000000, 0x4000, false);
+	fw_bar(&r[2], 2, TERN_PCI_FW_MEM32, 0xc1100000, 0x100000, true);
+	return 3;
+}
+
+/*
+ * A function the firmware described is loaded without one config write
+ * (no sizing, no decode toggle), with the BARs sizing would have found,
+ * and its capabilities walked as before; functions without a record are
+ * sized.
+ */
+static void
+test_fw_bars_used(void **state)
+{
+	struct ctx *c = *state;
+	struct tern_pci_fw r[3];
+	const struct pci_dev *pd;
+
+	build_tree(&c->fp);
+	pci_bus_set_fw(&c->pb, r, (uint32_t)fw_tree(r));
+	assert_int_equal(pci_enumerate(&c->pb), 9);
+	load_all(&c->pb);
+	assert_int_equal(c->pb.fw_used, 3);
+	assert_int_equal(c->pb.fw_rejected, 0);
+	assert_int_equal(c->fp.decode_violations, 0);
+	assert_int_equal(c->fp.f[0][1][0].writes, 0);
+	assert_int_equal(c->fp.f[0][2][3].writes, 0);
+	assert_int_equal(c->fp.f[2][0][0].writes, 0);
+	assert_true(c->fp.f[0][2][0].writes > 0);	/* nvme: no record */
+
+	pd = find(&c->pb, 0, 1, 0);
+	assert_int_equal(pd->bars[0].type, PCI_BAR_NONE);
+	assert_int_equal(pd->bars[1].type, PCI_BAR_MEM32);
+	assert_false(pd->bars[1].prefetch);
+	assert_int_equal(pd->bars[1].base, 0xc0001000);
+	assert_int_equal(pd->bars[1].size, 0x1000);
+	assert_int_equal(pd->bars[4].type, PCI_BAR_MEM64);
+	assert_true(pd->bars[4].prefetch);
+	assert_int_equal(pd->bars[4].base, 0x800000000ull);
+	assert_int_equal(pd->bars[4].size, 0x4000);
+	assert_int_equal(pd->bars[5].type, PCI_BAR_NONE);
+	assert_int_equal(pd->msix_count, 3);
+	assert_int_equal(pd->msix_pba_off, 0x800);
+	pd = find(&c->pb, 0, 2, 3);
+	assert_int_equal(pd->bars[4].type, PCI_BAR_IO);
+	assert_int_equal(pd->bars[4].base, 0xc040);
+	assert_int_equal(pd->bars[4].size, 0x20);
+	pd = find(&c->pb, 2, 0, 0);
+	assert_int_equal(pd->bars[2].size, 0x100000);
+	assert_true(pd->bars[2].prefetch);
+
+	/* Another segment's records are not this bus's. */
+	memset(c, 0, sizeof(*c));
+	pci_bus_init(&c->pb, &fake_ops, &c->fp, 0, 0, 255);
+	build_tree(&c->fp);
+	fw_tree(r);
+	r[0].seg = 1;
+	pci_bus_set_fw(&c->pb, r, 1);
+	pci_enumerate(&c->pb);
+	load_all(&c->pb);
+	assert_int_equal(c->pb.fw_used, 0);
+	assert_true(c->fp.f[0][1][0].writes > 0);
+}
+
+/*
+ * A record that disagrees with the registers in any way is not used: the
+ * function is sized as if there were none (decode off while sizing), the
+ * sized values win, and the disagreement is counted.
+ */
+static void
+test_fw_bars_disagree(void **state)
+{
+	struct ctx *c = *state;
+	struct tern_pci_fw r[3];
+	const struct pci_dev *pd;
+
+	for (int m = 0; m < 13; m++) {
+		memset(c, 0, sizeof(*c));
+		pci_bus_init(&c->pb, &fake_ops, &c->fp, 0, 0, 255);
+		build_tree(&c->fp);
+		fw_tree(r);
+		switch (m) {
+		case 0: r[0].bar[1].base = 0xc0002000; break;
+		case 1: r[0].bar[1].type = TERN_PCI_FW_MEM64; break;
+		case 2: r[0].bar[4].prefetch = 0; break;
+		case 3: r[0].bar[1].size = 0x1800; break;
+		case 4: r[0].bar[1].size = 0x2000; break;	/* misaligned */
+		case 5: r[0].bar[1].type = TERN_PCI_FW_NONE; break;
+		case 6: fw_bar(&r[0], 5, TERN_PCI_FW_MEM32, 0, 0x1000, false); break;
+		case 7: r[0].bar[1].type = 9; break;
+		case 8: r[0].bar[1].type = TERN_PCI_FW_IO; r[0].bar[1].size = 0x100; break;
+		case 9: r[0].bar[1].size = 0; break;
+		case 10: r[0].bar[1].size = 8; r[0].bar[1].base = 0xc0001000; break;
+		case 11: r[0].bar[4].base = 0x900000000ull; break;
+		case 12: r[0].bar[3].type = TERN_PCI_FW_MEM32;	/* slot 3 reads 0 */
+			r[0].bar[3].base = 0; r[0].bar[3].size = 0x1000; break;
+		}
+		pci_bus_set_fw(&c->pb, r, 3);
+		pci_enumerate(&c->pb);
+		load_all(&c->pb);
+		pd = find(&c->pb, 0, 1, 0);
+		if (c->pb.fw_rejected != 1 || c->fp.f[0][1][0].writes == 0)
+			fail_msg("mutation %d: record used", m);
+		assert_int_equal(c->pb.fw_used, 2);
+		assert_int_equal(c->fp.decode_violations, 0);
+		assert_int_equal(pd->bars[1].type, PCI_BAR_MEM32);
+		assert_int_equal(pd->bars[1].base, 0xc0001000);
+		assert_int_equal(pd->bars[1].size, 0x1000);
+		assert_int_equal(pd->bars[4].base, 0x800000000ull);
+		assert_int_equal(pd->bars[4].size, 0x4000);
+		assert_int_equal(pd->bars[3].type, PCI_BAR_NONE);
+		assert_int_equal(pd->bars[5].type, PCI_BAR_NONE);
+		assert_int_equal(pci_cfg_read16(pd, PCI_COMMAND),
+		    PCI_CMD_MEM | PCI_CMD_IO);
+	}
+
+	/* A record for a function that is not there is never matched. */
+	memset(c, 0, sizeof(*c));
+	pci_bus_init(&c->pb, &fake_ops, &c->fp, 0, 0, 255);
+	build_tree(&c->fp);
+	fw_tree(r);
+	r[0].fn = 1;
+	pci_bus_set_fw(&c->pb, r, 3);
+	pci_enumerate(&c->pb);
+	load_all(&c->pb);
+	assert_int_equal(c->pb.fw_used, 2);
+	assert_int_equal(c->pb.fw_rejected, 0);
+	assert_true(c->fp.f[0][1][0].writes > 0);
+}
+
+/* The checks on their own: a 64-bit BAR in the last slot, a 32-bit BAR
+   past 4 GiB, I/O sizes out of range. */
+static void
+test_fw_bars_ok_edges(void **state)
+{
+	struct tern_pci_fw r;
+	uint32_t reg[6] = { 0 };
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	fw_bar(&r, 5, TERN_PCI_FW_MEM64, 0xc0000000, 0x1000, false);
+	reg[5] = 0xc0000004;
+	assert_non_null(pci_fw_bars_ok(&r, reg, 6));
+
+	memset(&r, 0, sizeof(r));
+	memset(reg, 0, sizeof(reg));
+	fw_bar(&r, 0, TERN_PCI_FW_IO, 0xc000, 0x200, false);
+	reg[0] = 0xc001;
+	assert_non_null(pci_fw_bars_ok(&r, reg, 6));
+	r.bar[0].size = 0x100;
+	assert_null(pci_fw_bars_ok(&r, reg, 6));
+	r.bar[0].size = 2;
+	assert_non_null(pci_fw_bars_ok(&r, reg, 6));
+
+	memset(&r, 0, sizeof(r));
+	memset(reg, 0, sizeof(reg));
+	fw_bar(&r, 0, TERN_PCI_FW_MEM64, 0x100000000ull, 0x100000000ull, false);
+	reg[0] = 0x4;
+	reg[1] = 0x1;
+	assert_null(pci_fw_bars_ok(&r, reg, 6));
+	/* The same range as a 32-bit record cannot match a 32-bit register. */
+	fw_bar(&r, 0, TERN_PCI_FW_MEM32, 0x80000000, 0x80000000, false);
+	memset(reg, 0, sizeof(reg));
+	reg[0] = 0x80000000;
+	assert_null(pci_fw_bars_ok(&r, reg, 6));
+	r.bar[0].size = 0x100000000ull;	/* too big for 32 bits */
+	assert_non_null(pci_fw_bars_ok(&r, reg, 6));
+	/* Base 0: the firmware left it unassigned. */
+	r.bar[0].size = 0x1000;
+	r.bar[0].base = 0;
+	reg[0] = 0;
+	assert_non_null(pci_fw_bars_ok(&r, reg, 6));
+	/* A bridge has two BARs: slot 2 is not looked at. */
+	memset(&r, 0, sizeof(r));
+	memset(reg, 0, sizeof(reg));
+	r.bar[2].type = 7;
+	assert_null(pci_fw_bars_ok(&r, reg, 2));
+}
+
 /* ---- the PCI bus in the driver model (kernel/dev/driver.h) -------------- */
 
 struct test_softc {
@@ -670,6 +874,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_bars_and_msix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bridge_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_ones_everywhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fw_bars_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fw_bars_disagree, setup, teardown),
+		cmocka_unit_test(test_fw_bars_ok_edges),
 		cmocka_unit_test_setup_teardown(test_driver_binding, setup, teardown),
 		cmocka_unit_test(test_match_rules),
 	};
