@@ -176,8 +176,11 @@ find_pci(struct tern_bootinfo *bi)
 
 			st = uefi_call_wrapper(io->GetBarAttributes, 4, io, b, NULL, &res);
 			if (st == EFI_UNSUPPORTED) {
-				/* Older PciBusDxe: a BAR it did not find. */
+				/* Older PciBusDxe: a BAR it did not find.  (The
+				   slot may hold a refused function's bytes.) */
 				r->bar[b].type = TERN_PCI_FW_NONE;
+				r->bar[b].prefetch = 0;
+				r->bar[b].base = r->bar[b].size = 0;
 				continue;
 			}
 			if (EFI_ERROR(st) || res == NULL ||
