@@ -540,6 +540,25 @@ fw_tree(struct tern_pci_fw *r)
 	return 3;
 }
 
+/* A fresh bus over build_tree, with fw_tree's records in r (not set). */
+static void
+fw_reset(struct ctx *c, struct tern_pci_fw *r)
+{
+	memset(c, 0, sizeof(*c));
+	pci_bus_init(&c->pb, &fake_ops, &c->fp, 0, 0, 255);
+	build_tree(&c->fp);
+	fw_tree(r);
+}
+
+/* Hand the bus n records, enumerate and load every function. */
+static void
+fw_load(struct ctx *c, const struct tern_pci_fw *r, uint32_t n)
+{
+	pci_bus_set_fw(&c->pb, r, n);
+	pci_enumerate(&c->pb);
+	load_all(&c->pb);
+}
+
 /*
  * A function the firmware described is loaded without one config write
  * (no sizing, no decode toggle), with the BARs sizing would have found,
@@ -587,14 +606,9 @@ test_fw_bars_used(void **state)
 	assert_true(pd->bars[2].prefetch);
 
 	/* Another segment's records are not this bus's. */
-	memset(c, 0, sizeof(*c));
-	pci_bus_init(&c->pb, &fake_ops, &c->fp, 0, 0, 255);
-	build_tree(&c->fp);
-	fw_tree(r);
+	fw_reset(c, r);
 	r[0].seg = 1;
-	pci_bus_set_fw(&c->pb, r, 1);
-	pci_enumerate(&c->pb);
-	load_all(&c->pb);
+	fw_load(c, r, 1);
 	assert_int_equal(c->pb.fw_used, 0);
 	assert_true(c->fp.f[0][1][0].writes > 0);
 }
@@ -612,10 +626,7 @@ test_fw_bars_disagree(void **state)
 	const struct pci_dev *pd;
 
 	for (int m = 0; m < 13; m++) {
-		memset(c, 0, sizeof(*c));
-		pci_bus_init(&c->pb, &fake_ops, &c->fp, 0, 0, 255);
-		build_tree(&c->fp);
-		fw_tree(r);
+		fw_reset(c, r);
 		switch (m) {
 		case 0: r[0].bar[1].base = 0xc0002000; break;
 		case 1: r[0].bar[1].type = TERN_PCI_FW_MEM64; break;
@@ -632,9 +643,7 @@ test_fw_bars_disagree(void **state)
 		case 12: r[0].bar[3].type = TERN_PCI_FW_MEM32;	/* slot 3 reads 0 */
 			r[0].bar[3].base = 0; r[0].bar[3].size = 0x1000; break;
 		}
-		pci_bus_set_fw(&c->pb, r, 3);
-		pci_enumerate(&c->pb);
-		load_all(&c->pb);
+		fw_load(c, r, 3);
 		pd = find(&c->pb, 0, 1, 0);
 		if (c->pb.fw_rejected != 1 || c->fp.f[0][1][0].writes == 0)
 			fail_msg("mutation %d: record used", m);
@@ -652,14 +661,9 @@ test_fw_bars_disagree(void **state)
 	}
 
 	/* A record for a function that is not there is never matched. */
-	memset(c, 0, sizeof(*c));
-	pci_bus_init(&c->pb, &fake_ops, &c->fp, 0, 0, 255);
-	build_tree(&c->fp);
-	fw_tree(r);
+	fw_reset(c, r);
 	r[0].fn = 1;
-	pci_bus_set_fw(&c->pb, r, 3);
-	pci_enumerate(&c->pb);
-	load_all(&c->pb);
+	fw_load(c, r, 3);
 	assert_int_equal(c->pb.fw_used, 2);
 	assert_int_equal(c->pb.fw_rejected, 0);
 	assert_true(c->fp.f[0][1][0].writes > 0);
