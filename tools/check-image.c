@@ -652,12 +652,16 @@ check_pe(const uint8_t *p, uint32_t n)
 		const uint8_t *s = p + sec + (uint64_t)i * 40;
 		uint32_t vsz = le32(s + 8), va = le32(s + 12);
 		uint32_t rawsz = le32(s + 16), raw = le32(s + 20);
+		char name[9];	/* the file's bytes, printable, for one line */
+		int j;
+		for (j = 0; j < 8 && s[j] != 0; j++)
+			name[j] = s[j] >= 0x20 && s[j] < 0x7f ? (char)s[j] : '?';
+		name[j] = 0;
 		if ((uint64_t)raw + rawsz > n)
-			refuse("%s section %.8s lies past the end of the file",
-			    w, (const char *)s);
+			refuse("%s section %s lies past the end of the file",
+			    w, name);
 		if ((uint64_t)va + vsz > image)
-			refuse("%s section %.8s lies past SizeOfImage", w,
-			    (const char *)s);
+			refuse("%s section %s lies past SizeOfImage", w, name);
 	}
 }
 

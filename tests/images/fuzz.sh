@@ -12,4 +12,12 @@ B=$B tests/images/mkseed.sh "$seeds/d.img" "$seeds/d.vhd" ||
 	{ echo "FAIL check_image fuzz: could not build the seed"; exit 1; }
 { head -c 98304 "$seeds/d.img"; tail -c 16896 "$seeds/d.img"; tail -c 512 "$seeds/d.vhd"; } >"$seeds/seed"
 rm -f "$seeds/d.img" "$seeds/d.vhd"
+# Inputs the fuzzer once crashed on (tests/images/regress/), run first.
+for r in tests/images/regress/*; do
+	if "$B/fuzz/check_image" "$r" >/dev/null 2>&1; then
+		echo "PASS check_image regress $(basename "$r")"
+	else
+		echo "FAIL check_image regress $(basename "$r")"
+	fi
+done
 tests/fuzz-run.sh check_image 10 131072 "$seeds/seed"
