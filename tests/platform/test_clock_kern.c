@@ -200,7 +200,10 @@ test_settle_remeasures_a_stale_pair(void **state)
 	clock_settle();
 	assert_int_equal(stub_sets, 1);
 	assert_string_equal(stub_ref, "hpet");
-	assert_true(near(stub_hz, WANT_HZ, 2000));
+	/* The fresh window is timed on the host's real clock, and a busy
+	   host (CI runs fuzzers alongside) can stall between its two reads
+	   by more than 0.2 %: 2 % still tells it from the stale pair's 3x. */
+	assert_true(near(stub_hz, WANT_HZ, 20000));
 }
 
 /* No HPET and no PM timer: nothing to measure against, the PIT figure
