@@ -303,6 +303,7 @@ efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (bi->rsdp == 0)
 		ldr_puts("tern-loader: warning: no ACPI RSDP in the configuration table\n");
 
+	ldr_place_done();
 	/* Size the memory map to decide how much to map. */
 	UINTN msize = 0, key, dsize;
 	UINT32 dver;
@@ -335,8 +336,9 @@ efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		return ldr_fail("no_memory", "no memory for page tables");
 	bi->boot_pml4 = pml4;
 	bi->mem_map = (uint64_t)ranges;
-	ldr_printf("tern-loader: starting kernel (map limit %lu GiB)\n",
-	    (unsigned long)(limit >> 30));
+	ldr_printf("tern-loader: starting kernel (map limit %lu GiB, %u of %u "
+	    "buffers in used memory)\n", (unsigned long)(limit >> 30),
+	    ldr_placed, ldr_place_tries);
 
 	/*
 	 * ExitBootServices.  Any allocation (even by the firmware itself, e.g.

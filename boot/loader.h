@@ -31,5 +31,10 @@ void *ldr_alloc_pages(UINTN npages);
 /* The same, not zeroed: for memory that is written whole right away (a
    file read into it, the kernel image elf_load fills and zeroes). */
 void *ldr_alloc_pages_raw(UINTN npages);
+/* Buffers of 16 pages or more are placed in 2 MiB regions the firmware
+   already used (memmap_place: the host has backed them): how many asked,
+   how many got such a place.  ldr_place_done frees the map buffer. */
+extern unsigned ldr_placed, ldr_place_tries;
+void ldr_place_done(void);
 
 #endif

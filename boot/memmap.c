@@ -96,3 +96,80 @@ memmap_translate(const void *map, size_t map_size, size_t desc_size,
 		*ram_top = top;
 	return w;
 }
+
+/* Firmware-used memory: what the firmware wrote, so the host backs it. */
+static int
+touched_type(uint32_t t)
+{
+	return (t >= 1 && t <= 6) || t == 9 || t == 10;
+}
+
+uint64_t
+memmap_place(const void *map, size_t map_size, size_t desc_size,
+    uint64_t npages, uint64_t limit)
+{
+	/* One bit per 2 MiB region below MEMMAP_PLACE_LIMIT: warm. */
+	static uint8_t warm[MEMMAP_PLACE_LIMIT / MEMMAP_REGION / 8];
+	const uint8_t *m = map;
+	uint64_t best = 0, best_len = 0;
+
+	if (desc_size < EFI_DESC_MIN_SIZE || npages == 0 ||
+	    npages > MEMMAP_PLACE_LIMIT / 4096)
+		return 0;
+	if (limit == 0 || limit > MEMMAP_PLACE_LIMIT)
+		limit = MEMMAP_PLACE_LIMIT;
+	for (size_t i = 0; i < sizeof(warm); i++)
+		warm[i] = 0;
+	for (size_t off = 0; off + desc_size <= map_size; off += desc_size) {
+		const uint8_t *d = m + off;
+		uint64_t base = rd64(d + EFI_DESC_PHYS);
+		uint64_t np = rd64(d + EFI_DESC_NPAGES);
+		if (!touched_type(rd64(d + EFI_DESC_TYPE) & 0xffffffffu) ||
+		    np == 0 || np > (1ULL << 40) || base >= MEMMAP_PLACE_LIMIT)
+			continue;
+		uint64_t end = base + np * 4096;
+		if (end > MEMMAP_PLACE_LIMIT || end < base)
+			end = MEMMAP_PLACE_LIMIT;
+		for (uint64_t r = base / MEMMAP_REGION; r <= (end - 1) / MEMMAP_REGION; r++)
+			warm[r / 8] |= (uint8_t)(1u << (r % 8));
+	}
+	/* Each free range: its runs of warm regions, clipped to the range. */
+	for (size_t off = 0; off + desc_size <= map_size; off += desc_size) {
+		const uint8_t *d = m + off;
+		uint64_t base = rd64(d + EFI_DESC_PHYS);
+		uint64_t np = rd64(d + EFI_DESC_NPAGES);
+		if ((rd64(d + EFI_DESC_TYPE) & 0xffffffffu) != 7 || np == 0 ||
+		    np > (1ULL << 40) || (base & 0xfff) != 0 || base >= limit)
+			continue;
+		uint64_t end = base + np * 4096;
+		if (end > limit || end < base)
+			end = limit;
+		if (base == 0)
+			base = 4096;
+		uint64_t a = base;
+		while (a < end) {
+			uint64_t r = a / MEMMAP_REGION;
+			uint64_t rend = (r + 1) * MEMMAP_REGION;
+			if (rend > end)
+				rend = end;
+			if (!(warm[r / 8] & (1u << (r % 8)))) {
+				a = rend;
+				continue;
+			}
+			/* A run of warm regions from a. */
+			uint64_t s = a;
+			while (a < end && (warm[(a / MEMMAP_REGION) / 8] &
+			    (1u << ((a / MEMMAP_REGION) % 8)))) {
+				a = (a / MEMMAP_REGION + 1) * MEMMAP_REGION;
+				if (a > end)
+					a = end;
+			}
+			uint64_t len = (a - s) / 4096;
+			if (len >= npages && (best == 0 || len < best_len)) {
+				best = a - npages * 4096;
+				best_len = len;
+			}
+		}
+	}
+	return best;
+}

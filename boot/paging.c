@@ -4,18 +4,73 @@
  * pages, and the kernel image at its link address in 4 KiB pages.  All
  * writable and executable: the kernel replaces them with its own at once.
  * No NX bits, since the firmware may not have enabled EFER.NXE.
+ * Also the loader's page allocator: buffers of PLACE_MIN_PAGES or more go
+ * into 2 MiB regions the firmware already used (memmap_place, docs/boot.md).
  */
 #include "boot/bootinfo.h"
 #include "boot/loader.h"
+#include "boot/memmap.h"
 
 #define P	0x1ULL
 #define W	0x2ULL
 #define PS	0x80ULL
 
+/* Buffers this big or bigger go where the firmware already used memory
+   (memmap_place); smaller ones fall into the firmware's own holes. */
+#define PLACE_MIN_PAGES	16
+#define PLACE_MAP_PAGES	16	/* 64 KiB of descriptors, ~1,300 of them */
+
+static void *place_map;
+static int place_closed;	/* ldr_place_done ran: no more placing */
+unsigned ldr_placed, ldr_place_tries;
+
+static EFI_PHYSICAL_ADDRESS
+place(UINTN n)
+{
+	UINTN size = PLACE_MAP_PAGES * 4096, key, dsize;
+	UINT32 dver;
+	EFI_PHYSICAL_ADDRESS a;
+
+	if (place_closed)
+		return 0;
+	if (place_map == NULL && uefi_call_wrapper(BS->AllocatePages, 4,
+	    AllocateAnyPages, EfiLoaderData, PLACE_MAP_PAGES,
+	    (EFI_PHYSICAL_ADDRESS *)&place_map) != EFI_SUCCESS) {
+		place_map = NULL;
+		return 0;
+	}
+	if (uefi_call_wrapper(BS->GetMemoryMap, 5, &size, place_map, &key,
+	    &dsize, &dver) != EFI_SUCCESS)
+		return 0;
+	a = memmap_place(place_map, size, dsize, n, MEMMAP_PLACE_LIMIT);
+	if (a == 0 || uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress,
+	    EfiLoaderData, n, &a) != EFI_SUCCESS)
+		return 0;
+	return a;
+}
+
+void
+ldr_place_done(void)
+{
+	if (place_map != NULL)
+		uefi_call_wrapper(BS->FreePages, 2, (EFI_PHYSICAL_ADDRESS)place_map,
+		    PLACE_MAP_PAGES);
+	place_map = NULL;
+	place_closed = 1;
+}
+
 void *
 ldr_alloc_pages_raw(UINTN n)
 {
 	EFI_PHYSICAL_ADDRESS a = 0;
+
+	if (n >= PLACE_MIN_PAGES) {
+		ldr_place_tries++;
+		if ((a = place(n)) != 0) {
+			ldr_placed++;
+			return (void *)a;
+		}
+	}
 	if (uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
 	    EfiLoaderData, n, &a) != EFI_SUCCESS)
 		return NULL;
