@@ -39,6 +39,13 @@ rd64(const uint8_t *p)
 	return v;
 }
 
+static uint32_t
+desc_type(const uint8_t *d)
+{
+	return (uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 |
+	    (uint32_t)d[3] << 24;
+}
+
 static int
 ram_like(uint32_t t)
 {
@@ -59,8 +66,7 @@ memmap_translate(const void *map, size_t map_size, size_t desc_size,
 		return 0;
 	for (size_t off = 0; off + desc_size <= map_size && n < max; off += desc_size) {
 		const uint8_t *d = m + off;
-		uint32_t efi_type = (uint32_t)d[0] | (uint32_t)d[1] << 8 |
-		    (uint32_t)d[2] << 16 | (uint32_t)d[3] << 24;
+		uint32_t efi_type = desc_type(d + EFI_DESC_TYPE);
 		uint64_t base = rd64(d + EFI_DESC_PHYS);
 		uint64_t np = rd64(d + EFI_DESC_NPAGES);
 		if (np == 0 || (base & 0xfff) != 0 || np > (1ULL << 40))
@@ -124,7 +130,7 @@ memmap_place(const void *map, size_t map_size, size_t desc_size,
 		const uint8_t *d = m + off;
 		uint64_t base = rd64(d + EFI_DESC_PHYS);
 		uint64_t np = rd64(d + EFI_DESC_NPAGES);
-		if (!touched_type(rd64(d + EFI_DESC_TYPE) & 0xffffffffu) ||
+		if (!touched_type(desc_type(d + EFI_DESC_TYPE)) ||
 		    np == 0 || np > (1ULL << 40) || base >= MEMMAP_PLACE_LIMIT)
 			continue;
 		uint64_t end = base + np * 4096;
@@ -138,7 +144,7 @@ memmap_place(const void *map, size_t map_size, size_t desc_size,
 		const uint8_t *d = m + off;
 		uint64_t base = rd64(d + EFI_DESC_PHYS);
 		uint64_t np = rd64(d + EFI_DESC_NPAGES);
-		if ((rd64(d + EFI_DESC_TYPE) & 0xffffffffu) != 7 || np == 0 ||
+		if (desc_type(d + EFI_DESC_TYPE) != 7 || np == 0 ||
 		    np > (1ULL << 40) || (base & 0xfff) != 0 || base >= limit)
 			continue;
 		uint64_t end = base + np * 4096;
